@@ -1,0 +1,93 @@
+//! Grants: the lots a balance is made of.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Credits, GrantId, SourceRef};
+
+/// What a grant was given for.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// The sign-up bonus.
+    Welcome,
+    /// Pay-as-you-go credits bought with a credit pack.
+    Purchase,
+    /// Credits that come with a subscription period (they expire with it).
+    Subscription,
+    /// Credits an administrator added by hand.
+    Admin,
+}
+
+impl GrantKind {
+    pub const ALL: [GrantKind; 4] = [
+        GrantKind::Welcome,
+        GrantKind::Purchase,
+        GrantKind::Subscription,
+        GrantKind::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Welcome => "welcome",
+            GrantKind::Purchase => "purchase",
+            GrantKind::Subscription => "subscription",
+            GrantKind::Admin => "admin",
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            GrantKind::Welcome => "Welcome bonus",
+            GrantKind::Purchase => "Pay-as-you-go",
+            GrantKind::Subscription => "Subscription",
+            GrantKind::Admin => "Admin grant",
+        }
+    }
+}
+
+impl fmt::Display for GrantKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GrantKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown grant kind {s:?}"))
+    }
+}
+
+/// A lot of credits: how much was granted, how much is left, and until when it can be used.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: GrantId,
+    pub kind: GrantKind,
+    pub amount: Credits,
+    pub remaining: Credits,
+    #[serde(with = "time::serde::rfc3339")]
+    pub granted_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub source: SourceRef,
+}
+
+impl Grant {
+    /// Expired grants can never be spent: a grant is expired from its expiry instant on.
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|expiry| expiry <= now)
+    }
+
+    /// Usable grants are not expired and have something left.
+    pub fn is_usable_at(&self, now: OffsetDateTime) -> bool {
+        !self.remaining.is_zero() && !self.is_expired_at(now)
+    }
+}

@@ -1,0 +1,137 @@
+//! Ledger entries: the immutable record of every change to an account.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{AccountId, Actor, Credits, EntryId, GrantId, IdempotencyKey};
+
+/// What an entry records. Its sign says whether it adds to or takes from the balance.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// Credits granted (welcome, purchase, subscription).
+    Grant,
+    /// Credits spent on a service run.
+    Consume,
+    /// Credits that reached their expiry unspent.
+    Expire,
+    /// Credits an admin added.
+    AdminAdd,
+    /// Credits an admin removed.
+    AdminRemove,
+    /// A consumption given back (a service run that failed).
+    Reversal,
+    /// Credits taken back because their payment was refunded.
+    Clawback,
+}
+
+/// Whether an entry adds to or takes from the balance.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    Credit,
+    Debit,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 7] = [
+        EntryKind::Grant,
+        EntryKind::Consume,
+        EntryKind::Expire,
+        EntryKind::AdminAdd,
+        EntryKind::AdminRemove,
+        EntryKind::Reversal,
+        EntryKind::Clawback,
+    ];
+
+    pub fn direction(self) -> Direction {
+        match self {
+            EntryKind::Grant | EntryKind::AdminAdd | EntryKind::Reversal => Direction::Credit,
+            EntryKind::Consume
+            | EntryKind::Expire
+            | EntryKind::AdminRemove
+            | EntryKind::Clawback => Direction::Debit,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Grant => "grant",
+            EntryKind::Consume => "consume",
+            EntryKind::Expire => "expire",
+            EntryKind::AdminAdd => "admin_add",
+            EntryKind::AdminRemove => "admin_remove",
+            EntryKind::Reversal => "reversal",
+            EntryKind::Clawback => "clawback",
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Grant => "Granted",
+            EntryKind::Consume => "Spent",
+            EntryKind::Expire => "Expired",
+            EntryKind::AdminAdd => "Added by admin",
+            EntryKind::AdminRemove => "Removed by admin",
+            EntryKind::Reversal => "Refunded",
+            EntryKind::Clawback => "Clawed back",
+        }
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EntryKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EntryKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown entry kind {s:?}"))
+    }
+}
+
+/// One line of an account's ledger. Never edited: corrections are new entries.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: EntryId,
+    pub account: AccountId,
+    pub kind: EntryKind,
+    /// Always non-negative; `kind` gives the direction.
+    pub amount: Credits,
+    /// The account's balance once this entry applied.
+    pub balance_after: Credits,
+    pub actor: Actor,
+    pub reason: String,
+    /// The grant this entry created, expired or clawed back from.
+    pub grant: Option<GrantId>,
+    /// The consumption this entry reverses.
+    pub reverses: Option<EntryId>,
+    pub idempotency_key: Option<IdempotencyKey>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl LedgerEntry {
+    /// The change to the balance in hundredths, signed.
+    pub fn signed_cents(&self) -> i64 {
+        match self.kind.direction() {
+            Direction::Credit => self.amount.cents(),
+            Direction::Debit => -self.amount.cents(),
+        }
+    }
+}
+
+/// How much of one grant a consumption took.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Allocation {
+    pub grant: GrantId,
+    pub amount: Credits,
+}

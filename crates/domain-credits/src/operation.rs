@@ -1,0 +1,392 @@
+//! Operations on an account and the pure decision of what each one changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::plan::{consumption_order, plan_consumption, usable_balance};
+use crate::{
+    Actor, Allocation, CreditError, Credits, EntryId, EntryKind, Grant, GrantId, GrantKind,
+    IdempotencyKey, LedgerEntry, Reason, SourceRef,
+};
+
+/// A change someone wants to make to an account.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum CreditCommand {
+    /// Add a lot of credits (welcome, purchase, subscription period, admin).
+    Grant {
+        kind: GrantKind,
+        amount: Credits,
+        expires_at: Option<OffsetDateTime>,
+        source: SourceRef,
+    },
+    /// Spend credits on a service run, in consumption order, all or nothing.
+    Consume { amount: Credits },
+    /// An admin removes credits, in consumption order, never overdrawing.
+    AdminRemove { amount: Credits },
+    /// Give a consumption back to the grants it came from (a failed service run).
+    /// Credits whose grant has expired in the meantime are not given back.
+    Reverse { entry: EntryId },
+    /// Take back up to `amount` from the grants of `source` (a refunded payment); what was
+    /// already spent cannot be taken back and is reported as the shortfall.
+    ClawBack { source: SourceRef, amount: Credits },
+}
+
+impl CreditCommand {
+    /// Identifies the intent, so that reusing a key for a different intent is caught.
+    fn fingerprint(&self) -> String {
+        match self {
+            CreditCommand::Grant {
+                kind,
+                amount,
+                expires_at,
+                source,
+            } => format!(
+                "grant|{kind}|{}|{}|{source}",
+                amount.cents(),
+                expires_at.map_or(0, |t| t.unix_timestamp())
+            ),
+            CreditCommand::Consume { amount } => format!("consume|{}", amount.cents()),
+            CreditCommand::AdminRemove { amount } => format!("admin_remove|{}", amount.cents()),
+            CreditCommand::Reverse { entry } => format!("reverse|{entry}"),
+            CreditCommand::ClawBack { source, amount } => {
+                format!("clawback|{source}|{}", amount.cents())
+            }
+        }
+    }
+}
+
+/// A command with who asks for it, why, and the key that makes it happen at most once.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Operation {
+    pub key: IdempotencyKey,
+    pub actor: Actor,
+    pub reason: Reason,
+    pub command: CreditCommand,
+}
+
+impl Operation {
+    pub fn fingerprint(&self) -> String {
+        self.command.fingerprint()
+    }
+}
+
+/// The outcome of an operation, returned again unchanged when the operation is replayed.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The entry that records the operation.
+    pub entry: EntryId,
+    pub kind: EntryKind,
+    /// How much moved.
+    pub amount: Credits,
+    /// What was asked for but could not move (a clawback of spent credits, a reversal into
+    /// expired grants). Zero otherwise.
+    pub shortfall: Credits,
+    /// The balance right after the operation.
+    pub balance_after: Credits,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// True when this is the stored result of an earlier call with the same key.
+    pub replayed: bool,
+}
+
+/// A grant to be created by the store, which numbers it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewGrant {
+    pub kind: GrantKind,
+    pub amount: Credits,
+    pub granted_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub source: SourceRef,
+}
+
+/// Which grant an entry is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GrantLink {
+    Existing(GrantId),
+    /// The grant created by the same decision.
+    Created,
+}
+
+/// An entry to be appended by the store, which numbers it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    pub amount: Credits,
+    pub balance_after: Credits,
+    pub actor: Actor,
+    pub reason: String,
+    pub grant: Option<GrantLink>,
+    pub reverses: Option<EntryId>,
+    pub allocations: Vec<Allocation>,
+    pub shortfall: Credits,
+    /// Set on the one entry that records the operation itself (not on expiry sweeps).
+    pub idempotency: Option<(IdempotencyKey, String)>,
+    pub at: OffsetDateTime,
+}
+
+/// One change the store must write, in order, inside the transaction.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Effect {
+    CreateGrant(NewGrant),
+    SetRemaining { grant: GrantId, remaining: Credits },
+    Append(NewEntry),
+}
+
+/// A consumption entry with what is needed to reverse it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Consumption {
+    pub entry: LedgerEntry,
+    pub allocations: Vec<Allocation>,
+    /// The grants the allocations point at, as they are now.
+    pub grants: Vec<Grant>,
+    /// The entry that already reversed it, if any.
+    pub reversed_by: Option<EntryId>,
+}
+
+/// What the decision needs besides the account's open grants.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Context {
+    /// For `Grant` and `ClawBack`: every grant (open or not) that has the command's source.
+    pub source_grants: Vec<Grant>,
+    /// For `Reverse`: the entry to reverse.
+    pub consumption: Option<Consumption>,
+}
+
+/// The changes an operation makes, and the receipt it will answer with.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Decision {
+    pub effects: Vec<Effect>,
+    pub kind: EntryKind,
+    pub amount: Credits,
+    pub shortfall: Credits,
+    pub balance_after: Credits,
+}
+
+/// Decides what `op` changes, given the account's open grants (those with something left,
+/// expired or not) at `now`. Pure: no I/O, no clock, no randomness.
+///
+/// Every decision starts by expiring what is due (an `Expire` entry per grant), so that after
+/// any operation the ledger sums to the usable balance.
+pub fn decide(
+    open_grants: &[Grant],
+    context: &Context,
+    op: &Operation,
+    now: OffsetDateTime,
+) -> Result<Decision, CreditError> {
+    let mut grants: BTreeMap<GrantId, Grant> =
+        open_grants.iter().map(|g| (g.id, g.clone())).collect();
+    let mut running: Credits = grants.values().map(|g| g.remaining).sum();
+    let mut effects = Vec::new();
+
+    // 1. Expire what is due, soonest first.
+    let mut due: Vec<&Grant> = grants
+        .values()
+        .filter(|g| g.is_expired_at(now) && !g.remaining.is_zero())
+        .collect();
+    due.sort_by_key(|g| (g.expires_at, g.id));
+    let due: Vec<(GrantId, Credits)> = due.iter().map(|g| (g.id, g.remaining)).collect();
+    for (id, remaining) in due {
+        running = running.saturating_sub(remaining);
+        effects.push(Effect::SetRemaining {
+            grant: id,
+            remaining: Credits::ZERO,
+        });
+        effects.push(Effect::Append(NewEntry {
+            kind: EntryKind::Expire,
+            amount: remaining,
+            balance_after: running,
+            actor: Actor::System,
+            reason: "Expired unused".to_owned(),
+            grant: Some(GrantLink::Existing(id)),
+            reverses: None,
+            allocations: Vec::new(),
+            shortfall: Credits::ZERO,
+            idempotency: None,
+            at: now,
+        }));
+        if let Some(grant) = grants.get_mut(&id) {
+            grant.remaining = Credits::ZERO;
+        }
+    }
+
+    // 2. The operation itself.
+    let mut primary = NewEntry {
+        kind: EntryKind::Consume,
+        amount: Credits::ZERO,
+        balance_after: running,
+        actor: op.actor,
+        reason: op.reason.as_str().to_owned(),
+        grant: None,
+        reverses: None,
+        allocations: Vec::new(),
+        shortfall: Credits::ZERO,
+        idempotency: Some((op.key.clone(), op.fingerprint())),
+        at: now,
+    };
+    match &op.command {
+        CreditCommand::Grant {
+            kind,
+            amount,
+            expires_at,
+            source,
+        } => {
+            let amount = amount.non_zero()?;
+            if expires_at.is_some_and(|expiry| expiry <= now) {
+                return Err(CreditError::ExpiryInPast);
+            }
+            if !context.source_grants.is_empty() {
+                return Err(CreditError::DuplicateSource(source.clone()));
+            }
+            running = running
+                .checked_add(amount)
+                .ok_or(crate::AmountError::TooLarge {
+                    max: Credits::max(),
+                })?;
+            effects.push(Effect::CreateGrant(NewGrant {
+                kind: *kind,
+                amount,
+                granted_at: now,
+                expires_at: *expires_at,
+                source: source.clone(),
+            }));
+            primary.kind = if *kind == GrantKind::Admin {
+                EntryKind::AdminAdd
+            } else {
+                EntryKind::Grant
+            };
+            primary.amount = amount;
+            primary.grant = Some(GrantLink::Created);
+        }
+        CreditCommand::Consume { amount } | CreditCommand::AdminRemove { amount } => {
+            let amount = amount.non_zero()?;
+            let current: Vec<Grant> = grants.values().cloned().collect();
+            let plan = plan_consumption(&current, amount, now)?;
+            for allocation in &plan {
+                let grant = grants
+                    .get_mut(&allocation.grant)
+                    .expect("planned from these grants");
+                grant.remaining = grant.remaining.saturating_sub(allocation.amount);
+                effects.push(Effect::SetRemaining {
+                    grant: grant.id,
+                    remaining: grant.remaining,
+                });
+            }
+            running = running.saturating_sub(amount);
+            primary.kind = if matches!(op.command, CreditCommand::Consume { .. }) {
+                EntryKind::Consume
+            } else {
+                EntryKind::AdminRemove
+            };
+            primary.amount = amount;
+            primary.allocations = plan;
+        }
+        CreditCommand::Reverse { entry } => {
+            let consumption = context
+                .consumption
+                .as_ref()
+                .filter(|c| c.entry.id == *entry)
+                .ok_or(CreditError::EntryNotFound(*entry))?;
+            if consumption.entry.kind != EntryKind::Consume {
+                return Err(CreditError::NotReversible {
+                    entry: *entry,
+                    kind: consumption.entry.kind,
+                });
+            }
+            if let Some(by) = consumption.reversed_by {
+                return Err(CreditError::AlreadyReversed { entry: *entry, by });
+            }
+            let mut restored = Vec::new();
+            let mut lost = Credits::ZERO;
+            for allocation in &consumption.allocations {
+                let grant = match grants.get(&allocation.grant) {
+                    Some(open) => open.clone(),
+                    None => consumption
+                        .grants
+                        .iter()
+                        .find(|g| g.id == allocation.grant)
+                        .cloned()
+                        .ok_or_else(|| {
+                            crate::StorageError::corrupt(format!(
+                                "allocation of entry {entry} points at missing grant {}",
+                                allocation.grant
+                            ))
+                        })?,
+                };
+                if grant.is_expired_at(now) {
+                    lost = lost.saturating_add(allocation.amount);
+                    continue;
+                }
+                let remaining = grant
+                    .remaining
+                    .saturating_add(allocation.amount)
+                    .min(grant.amount);
+                effects.push(Effect::SetRemaining {
+                    grant: grant.id,
+                    remaining,
+                });
+                grants.insert(grant.id, Grant { remaining, ..grant });
+                restored.push(*allocation);
+            }
+            let amount: Credits = restored.iter().map(|a| a.amount).sum();
+            running = running.saturating_add(amount);
+            primary.kind = EntryKind::Reversal;
+            primary.amount = amount;
+            primary.shortfall = lost;
+            primary.reverses = Some(*entry);
+            primary.allocations = restored;
+        }
+        CreditCommand::ClawBack { source, amount } => {
+            let amount = amount.non_zero()?;
+            if context.source_grants.is_empty() {
+                return Err(CreditError::UnknownSource(source.clone()));
+            }
+            // Only what is still usable can be taken back (what expired was swept above).
+            let from_source: Vec<Grant> = context
+                .source_grants
+                .iter()
+                .map(|g| grants.get(&g.id).cloned().unwrap_or_else(|| g.clone()))
+                .collect();
+            let available = usable_balance(&from_source, now);
+            let take = amount.min(available);
+            let mut left = take;
+            let mut allocations = Vec::new();
+            for grant in consumption_order(&from_source, now) {
+                if left.is_zero() {
+                    break;
+                }
+                let part = left.min(grant.remaining);
+                left = left.saturating_sub(part);
+                let remaining = grant.remaining.saturating_sub(part);
+                effects.push(Effect::SetRemaining {
+                    grant: grant.id,
+                    remaining,
+                });
+                allocations.push(Allocation {
+                    grant: grant.id,
+                    amount: part,
+                });
+            }
+            running = running.saturating_sub(take);
+            primary.kind = EntryKind::Clawback;
+            primary.amount = take;
+            primary.shortfall = amount.saturating_sub(take);
+            primary.grant = from_source.first().map(|g| GrantLink::Existing(g.id));
+            primary.allocations = allocations;
+        }
+    }
+    primary.balance_after = running;
+    let decision = Decision {
+        kind: primary.kind,
+        amount: primary.amount,
+        shortfall: primary.shortfall,
+        balance_after: running,
+        effects: Vec::new(),
+    };
+    effects.push(Effect::Append(primary));
+    Ok(Decision {
+        effects,
+        ..decision
+    })
+}

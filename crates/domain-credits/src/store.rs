@@ -1,0 +1,228 @@
+//! The storage port, and the one use case every store runs inside its transaction.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::operation::{Consumption, Context, CreditCommand, Effect, Operation, Receipt, decide};
+use crate::{
+    AccountId, Allocation, CreditError, Credits, EntryId, Grant, GrantKind, IdempotencyKey,
+    LedgerEntry, SourceRef, StorageError,
+};
+
+/// An operation already recorded under an idempotency key.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RecordedOperation {
+    pub fingerprint: String,
+    pub receipt: Receipt,
+}
+
+/// The reads and writes of one transaction that holds one account exclusively
+/// (a row lock in PostgreSQL, an immediate write transaction in SQLite, a lock in memory).
+///
+/// Stores implement this; [`run_operation`] holds the rules.
+#[async_trait]
+pub trait LedgerTransaction: Send {
+    /// The operation recorded on this account under `key`, if any.
+    async fn find_operation(
+        &mut self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<RecordedOperation>, StorageError>;
+    /// Grants with something left, expired or not.
+    async fn open_grants(&mut self) -> Result<Vec<Grant>, StorageError>;
+    /// Every grant of this account from `source`, whatever is left of it.
+    async fn grants_from_source(&mut self, source: &SourceRef) -> Result<Vec<Grant>, StorageError>;
+    /// A debit entry of this account with its allocations, or `None`.
+    async fn consumption(&mut self, entry: EntryId) -> Result<Option<Consumption>, StorageError>;
+    /// Writes the effects in order; returns the id of the entry that carries the idempotency key.
+    async fn apply(&mut self, effects: &[Effect]) -> Result<EntryId, StorageError>;
+}
+
+/// Runs one operation inside a transaction that holds the account: replays a known key,
+/// otherwise loads what the decision needs, decides, and writes the effects.
+pub async fn run_operation<T: LedgerTransaction + ?Sized>(
+    tx: &mut T,
+    op: &Operation,
+    now: OffsetDateTime,
+) -> Result<Receipt, CreditError> {
+    if let Some(recorded) = tx.find_operation(&op.key).await? {
+        if recorded.fingerprint != op.fingerprint() {
+            return Err(CreditError::IdempotencyConflict(op.key.clone()));
+        }
+        return Ok(Receipt {
+            replayed: true,
+            ..recorded.receipt
+        });
+    }
+    let open = tx.open_grants().await?;
+    let context = match &op.command {
+        CreditCommand::Grant { source, .. } | CreditCommand::ClawBack { source, .. } => Context {
+            source_grants: tx.grants_from_source(source).await?,
+            consumption: None,
+        },
+        CreditCommand::Reverse { entry } => Context {
+            source_grants: Vec::new(),
+            consumption: tx.consumption(*entry).await?,
+        },
+        CreditCommand::Consume { .. } | CreditCommand::AdminRemove { .. } => Context::default(),
+    };
+    let decision = decide(&open, &context, op, now)?;
+    let entry = tx.apply(&decision.effects).await?;
+    Ok(Receipt {
+        entry,
+        kind: decision.kind,
+        amount: decision.amount,
+        shortfall: decision.shortfall,
+        balance_after: decision.balance_after,
+        at: now,
+        replayed: false,
+    })
+}
+
+/// A balance at an instant, from the usable grants.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Balance {
+    pub total: Credits,
+    /// Usable credits per grant kind, in `GrantKind::ALL` order, kinds with none left out.
+    pub by_kind: Vec<(GrantKind, Credits)>,
+    /// The next expiry and how much expires then.
+    pub next_expiry: Option<(OffsetDateTime, Credits)>,
+}
+
+impl Balance {
+    pub fn of(grants: &[Grant], now: OffsetDateTime) -> Self {
+        let usable: Vec<&Grant> = grants.iter().filter(|g| g.is_usable_at(now)).collect();
+        let by_kind = GrantKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    kind,
+                    usable
+                        .iter()
+                        .filter(|g| g.kind == kind)
+                        .map(|g| g.remaining)
+                        .sum(),
+                )
+            })
+            .filter(|(_, amount): &(GrantKind, Credits)| !amount.is_zero())
+            .collect();
+        let next_expiry = usable.iter().filter_map(|g| g.expires_at).min().map(|at| {
+            let amount = usable
+                .iter()
+                .filter(|g| g.expires_at == Some(at))
+                .map(|g| g.remaining)
+                .sum();
+            (at, amount)
+        });
+        Balance {
+            total: usable.iter().map(|g| g.remaining).sum(),
+            by_kind,
+            next_expiry,
+        }
+    }
+
+    /// Credits that expire with subscription periods.
+    pub fn of_kind(&self, kind: GrantKind) -> Credits {
+        self.by_kind
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(Credits::ZERO, |(_, c)| *c)
+    }
+
+    /// Everything that is not subscription credit.
+    pub fn pay_as_you_go(&self) -> Credits {
+        self.total
+            .saturating_sub(self.of_kind(GrantKind::Subscription))
+    }
+}
+
+/// One page of an account's ledger, newest first.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HistoryPage {
+    pub entries: Vec<LedgerEntry>,
+    /// Pass as `before` to get the next (older) page; `None` on the last page.
+    pub next_before: Option<EntryId>,
+}
+
+/// Which page of history to read: entries older than `before` (or the newest), `limit` of them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HistoryQuery {
+    pub before: Option<EntryId>,
+    pub limit: u32,
+}
+
+impl HistoryQuery {
+    pub const MAX_LIMIT: u32 = 200;
+
+    pub fn newest(limit: u32) -> Self {
+        HistoryQuery {
+            before: None,
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+        }
+    }
+
+    /// Turns `limit + 1` fetched rows into a page (the extra row only says there is more).
+    pub fn page(self, mut entries: Vec<LedgerEntry>) -> HistoryPage {
+        let limit = self.limit.clamp(1, Self::MAX_LIMIT) as usize;
+        let next_before = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| e.id)
+        } else {
+            None
+        };
+        HistoryPage {
+            entries,
+            next_before,
+        }
+    }
+}
+
+/// Everything stored for one account, for verification and audits.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct AccountSnapshot {
+    pub grants: Vec<Grant>,
+    /// In the order they were written.
+    pub entries: Vec<LedgerEntry>,
+    pub allocations: Vec<(EntryId, Allocation)>,
+}
+
+/// The credit store port.
+#[async_trait]
+pub trait CreditStore: Send + Sync {
+    /// Creates the account if it does not exist yet (calling it again is harmless).
+    async fn open_account(
+        &self,
+        account: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<(), CreditError>;
+
+    /// Runs `op` on the account in one transaction (see [`run_operation`]).
+    async fn execute(
+        &self,
+        account: AccountId,
+        op: Operation,
+        now: OffsetDateTime,
+    ) -> Result<Receipt, CreditError>;
+
+    /// Grants with something left (some may have expired since the last operation).
+    async fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError>;
+
+    /// A page of the ledger, newest first. Reads an index range, never the whole history.
+    async fn history(
+        &self,
+        account: AccountId,
+        query: HistoryQuery,
+    ) -> Result<HistoryPage, CreditError>;
+
+    /// Every grant, entry and allocation of the account.
+    async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError>;
+
+    /// The balance at `now`.
+    async fn balance(
+        &self,
+        account: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<Balance, CreditError> {
+        Ok(Balance::of(&self.open_grants(account).await?, now))
+    }
+}
