@@ -1,1 +1,28 @@
 #![forbid(unsafe_code)]
+//! # QuickScale accounts
+//!
+//! Email-only accounts with roles, parsed at the edge into [`Email`], [`Password`] and
+//! [`DisplayName`]; new passwords follow a [`PasswordPolicy`]; failed sign-ins lock an account
+//! per a [`LockoutPolicy`] without ever revealing whether an email has an account.
+//! The use cases are in [`Accounts`]; they reach storage and hashing through the ports
+//! [`UserRepository`] and [`PasswordHasher`], and the time through [`Clock`].
+
+mod accounts;
+mod email;
+mod lockout;
+mod password;
+mod ports;
+mod user;
+
+pub use accounts::{
+    Accounts, AuthError, ChangePasswordError, RegisterError, Registration, RegistrationErrors,
+    Rejection,
+};
+pub use email::{Email, EmailError};
+pub use lockout::{LockoutPolicy, LockoutPolicyError, LoginState};
+pub use password::{Password, PasswordError, PasswordHash, PasswordPolicy};
+pub use ports::{
+    HashError, PasswordHasher, UserCounts, UserPage, UserQuery, UserRepository, UserStoreError,
+};
+pub use quickscale_domain_kernel::{Clock, FixedClock, StorageError, StorageFailure};
+pub use user::{DisplayName, DisplayNameError, Role, User, UserId};

@@ -1,1 +1,24 @@
 #![forbid(unsafe_code)]
+//! # The QuickScale service framework
+//!
+//! A service implements one trait, [`Service`]: a [`ServiceDescriptor`] (slug, name,
+//! description, category, credit cost, input kind, limits) and an async `execute`.
+//! Apps register services explicitly in a [`ServiceRegistry`]; the [`ServiceRunner`] validates
+//! input, charges credits once per idempotency key, executes with a timeout, records the run,
+//! and refunds the charge when the service fails or times out. Free services run and are
+//! recorded without a debit.
+
+pub mod builtin;
+mod descriptor;
+mod io;
+mod registry;
+mod runner;
+mod service;
+pub mod usage;
+
+pub use descriptor::{DescriptorError, InputKind, ServiceDescriptor};
+pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile};
+pub use registry::{Registered, RegistryError, ServiceRegistry};
+pub use runner::{RunError, RunOutcome, ServiceRunner};
+pub use service::{Service, ServiceError, Timer};
+pub use usage::{Claim, RunEnd, RunQuery, RunStatus, ServiceRun, ServiceUsageRepository};

@@ -1,0 +1,81 @@
+//! What the identity use cases need from the outside world.
+
+use async_trait::async_trait;
+use quickscale_domain_kernel::StorageError;
+use serde::Serialize;
+
+use crate::{DisplayName, Email, LoginState, Password, PasswordHash, Role, User, UserId};
+
+/// Why a user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UserStoreError {
+    /// The unique index on the email refused it.
+    #[error("an account with this email already exists")]
+    DuplicateEmail,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A filter and page over users, for admins.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct UserQuery {
+    /// Matches email or display name, case-insensitively.
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// One page of users, newest first, with the number of all matches.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct UserCounts {
+    pub total: u64,
+    pub admins: u64,
+    pub active: u64,
+}
+
+/// The user store.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user; a taken email is [`UserStoreError::DuplicateEmail`], detected by the
+    /// store's unique index (never by a check before the insert).
+    async fn insert(&self, user: &User) -> Result<(), UserStoreError>;
+    async fn by_id(&self, id: UserId) -> Result<Option<User>, StorageError>;
+    async fn by_email(&self, email: &Email) -> Result<Option<User>, StorageError>;
+    /// Replaces the sign-in record only if it still equals `expected` (compare and swap), so
+    /// concurrent failures are all counted. Returns whether it was replaced.
+    async fn swap_login_state(
+        &self,
+        id: UserId,
+        expected: LoginState,
+        new: LoginState,
+    ) -> Result<bool, StorageError>;
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError>;
+    async fn set_display_name(&self, id: UserId, name: &DisplayName) -> Result<(), StorageError>;
+    async fn set_role(&self, id: UserId, role: Role) -> Result<(), StorageError>;
+    async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError>;
+    async fn counts(&self) -> Result<UserCounts, StorageError>;
+}
+
+/// Hashing failed (bad stored hash, exhausted memory).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(pub String);
+
+/// Turns passwords into slow salted hashes and checks them.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError>;
+    /// Spends the same time as [`PasswordHasher::verify`] without a real hash, so that an
+    /// unknown email takes as long to refuse as a wrong password.
+    async fn verify_nothing(&self, password: &Password) {
+        let _ = password;
+    }
+}

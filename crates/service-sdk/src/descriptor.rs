@@ -1,0 +1,186 @@
+//! What a service says about itself.
+
+use std::time::Duration;
+
+use quickscale_domain_credits::Credits;
+use serde::Serialize;
+
+/// The kind of input a service takes, which decides the form it gets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// Free text (a text area).
+    Text,
+    /// A JSON document (a text area that must parse).
+    Json,
+    /// An uploaded file (size-limited, with accepted content types).
+    File,
+}
+
+impl InputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Text => "text",
+            InputKind::Json => "json",
+            InputKind::File => "file",
+        }
+    }
+}
+
+/// Why a descriptor is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DescriptorError {
+    #[error("slug {0:?} must be 2 to 64 characters of a-z, 0-9 and _, starting with a letter")]
+    Slug(String),
+    #[error("service {0}: the name must be 1 to 80 characters")]
+    Name(String),
+    #[error("service {0}: the description is longer than 500 characters")]
+    Description(String),
+    #[error("service {slug}: the cost {cost} is above the maximum of {max} credits per run")]
+    Cost { slug: String, cost: Credits, max: Credits },
+    #[error("service {0}: the timeout must be between 100 ms and 10 minutes")]
+    Timeout(String),
+    #[error("service {0}: the input limit must be between 1 byte and 50 MB")]
+    InputLimit(String),
+    #[error("service {0}: a file service must accept at least one content type")]
+    NoContentTypes(String),
+}
+
+/// A service's identity, price and limits.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ServiceDescriptor {
+    /// Stable identifier used in URLs, the API and the database: `text_sentiment_analysis`.
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    /// Credits charged per successful start (refunded when the run fails). Zero means free.
+    pub cost: Credits,
+    pub input: InputKind,
+    /// Content types a file service accepts (`image/png` ...).
+    pub accepted_types: Vec<String>,
+    pub max_input_bytes: usize,
+    #[serde(serialize_with = "millis")]
+    pub timeout: Duration,
+    /// Shown on the service page and pre-filled in the form.
+    pub example_input: Option<String>,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl ServiceDescriptor {
+    /// The most credits a single run may cost.
+    pub const MAX_COST: u32 = 10_000;
+
+    /// A text service costing one credit, with a ten-second timeout and 100 KB of input.
+    pub fn new(slug: &str, name: &str) -> Self {
+        ServiceDescriptor {
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            category: "General".to_owned(),
+            cost: Credits::whole(1),
+            input: InputKind::Text,
+            accepted_types: Vec::new(),
+            max_input_bytes: 100 * 1024,
+            timeout: Duration::from_secs(10),
+            example_input: None,
+        }
+    }
+
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.to_owned();
+        self
+    }
+    pub fn category(mut self, text: &str) -> Self {
+        self.category = text.to_owned();
+        self
+    }
+    pub fn cost(mut self, cost: Credits) -> Self {
+        self.cost = cost;
+        self
+    }
+    pub fn free(mut self) -> Self {
+        self.cost = Credits::ZERO;
+        self
+    }
+    pub fn input(mut self, kind: InputKind) -> Self {
+        self.input = kind;
+        self
+    }
+    pub fn accepts(mut self, content_types: &[&str]) -> Self {
+        self.accepted_types = content_types.iter().map(|t| (*t).to_owned()).collect();
+        self
+    }
+    pub fn max_input_bytes(mut self, bytes: usize) -> Self {
+        self.max_input_bytes = bytes;
+        self
+    }
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    pub fn example(mut self, input: &str) -> Self {
+        self.example_input = Some(input.to_owned());
+        self
+    }
+
+    pub fn is_free(&self) -> bool {
+        self.cost.is_zero()
+    }
+
+    /// Checks every field; the registry refuses services that fail this.
+    pub fn validate(&self) -> Result<(), DescriptorError> {
+        let slug_ok = (2..=64).contains(&self.slug.len())
+            && self.slug.starts_with(|c: char| c.is_ascii_lowercase())
+            && self.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !slug_ok {
+            return Err(DescriptorError::Slug(self.slug.clone()));
+        }
+        let name_len = self.name.trim().chars().count();
+        if name_len == 0 || name_len > 80 {
+            return Err(DescriptorError::Name(self.slug.clone()));
+        }
+        if self.description.chars().count() > 500 {
+            return Err(DescriptorError::Description(self.slug.clone()));
+        }
+        let max = Credits::whole(Self::MAX_COST);
+        if self.cost > max {
+            return Err(DescriptorError::Cost { slug: self.slug.clone(), cost: self.cost, max });
+        }
+        if self.timeout < Duration::from_millis(100) || self.timeout > Duration::from_secs(600) {
+            return Err(DescriptorError::Timeout(self.slug.clone()));
+        }
+        if self.max_input_bytes == 0 || self.max_input_bytes > 50 * 1024 * 1024 {
+            return Err(DescriptorError::InputLimit(self.slug.clone()));
+        }
+        if self.input == InputKind::File && self.accepted_types.is_empty() {
+            return Err(DescriptorError::NoContentTypes(self.slug.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_slug_cost_and_limits() {
+        assert!(ServiceDescriptor::new("ok_slug", "OK").validate().is_ok());
+        for bad in ["A", "1abc", "has-dash", "x", "with space"] {
+            assert!(matches!(
+                ServiceDescriptor::new(bad, "n").validate(),
+                Err(DescriptorError::Slug(_))
+            ));
+        }
+        let pricey = ServiceDescriptor::new("pricey", "P").cost(Credits::whole(10_001));
+        assert!(matches!(pricey.validate(), Err(DescriptorError::Cost { .. })));
+        let file = ServiceDescriptor::new("files", "F").input(InputKind::File);
+        assert!(matches!(file.validate(), Err(DescriptorError::NoContentTypes(_))));
+        let slow = ServiceDescriptor::new("slow", "S").timeout(Duration::from_secs(601));
+        assert!(matches!(slow.validate(), Err(DescriptorError::Timeout(_))));
+    }
+}

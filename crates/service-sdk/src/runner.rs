@@ -1,0 +1,236 @@
+//! The runner: validate, charge once, execute with a timeout, record, refund on failure.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use futures_util::future::{Either, select};
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, CreditError, CreditStore, Credits, IdempotencyKey,
+    InsufficientCredits, Operation, Reason,
+};
+use quickscale_domain_identity::UserId;
+use quickscale_domain_kernel::{Clock, StorageError};
+use uuid::Uuid;
+
+use crate::usage::{Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository};
+use crate::{InputError, ServiceInput, ServiceRegistry, Timer};
+
+/// Why a run was not started. Nothing was charged.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("there is no service called {0}")]
+    UnknownService(String),
+    #[error("{0}")]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Insufficient(InsufficientCredits),
+    #[error("this run is still in progress")]
+    InProgress,
+    #[error(transparent)]
+    Credits(CreditError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A run that happened (or was found again by its key).
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub run: ServiceRun,
+    /// True when the key had been used before and this is the stored run.
+    pub replayed: bool,
+}
+
+/// Runs services for users and keeps the books straight.
+#[derive(Clone)]
+pub struct ServiceRunner {
+    registry: Arc<ServiceRegistry>,
+    credits: Arc<dyn CreditStore>,
+    usage: Arc<dyn ServiceUsageRepository>,
+    clock: Arc<dyn Clock>,
+    timer: Arc<dyn Timer>,
+}
+
+impl std::fmt::Debug for ServiceRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceRunner").field("services", &self.registry.len()).finish()
+    }
+}
+
+impl ServiceRunner {
+    pub fn new(
+        registry: Arc<ServiceRegistry>,
+        credits: Arc<dyn CreditStore>,
+        usage: Arc<dyn ServiceUsageRepository>,
+        clock: Arc<dyn Clock>,
+        timer: Arc<dyn Timer>,
+    ) -> Self {
+        ServiceRunner { registry, credits, usage, clock, timer }
+    }
+
+    pub fn registry(&self) -> &ServiceRegistry {
+        &self.registry
+    }
+
+    /// Runs `slug` for `user`. The same `key` is one run however many times it is submitted:
+    /// a repeat returns the first run and charges nothing.
+    ///
+    /// 1. The input is checked (kind, size, type, the service's own rules) before any charge.
+    /// 2. The run is recorded as running under its key (a unique index settles races).
+    /// 3. The cost is charged (free services skip this).
+    /// 4. The service runs with its timeout; a panic counts as a failure.
+    /// 5. On failure or timeout the charge is reversed; the run is recorded either way.
+    pub async fn run(
+        &self,
+        user: UserId,
+        slug: &str,
+        input: ServiceInput,
+        key: IdempotencyKey,
+    ) -> Result<RunOutcome, RunError> {
+        let registered =
+            self.registry.get(slug).ok_or_else(|| RunError::UnknownService(slug.to_owned()))?;
+        let descriptor = &registered.descriptor;
+        input.check_against(descriptor)?;
+        registered.service.validate(&input)?;
+
+        let started_at = self.clock.now();
+        let mut run = ServiceRun {
+            id: Uuid::now_v7(),
+            user,
+            service: descriptor.slug.clone(),
+            key,
+            status: RunStatus::Running,
+            cost: descriptor.cost,
+            charge: None,
+            refunded: Credits::ZERO,
+            balance_after: None,
+            input_bytes: input.size() as u64,
+            duration_ms: None,
+            output: None,
+            error: None,
+            started_at,
+            finished_at: None,
+        };
+        match self.usage.claim(&run).await? {
+            Claim::Started => {}
+            Claim::Existing(existing) if existing.status == RunStatus::Running => {
+                return Err(RunError::InProgress);
+            }
+            Claim::Existing(existing) => return Ok(RunOutcome { run: *existing, replayed: true }),
+        }
+
+        let account = AccountId::new(user.as_uuid());
+        let clock = Instant::now();
+        if !descriptor.is_free() {
+            let charge = Operation {
+                key: run_key("run", run.id),
+                actor: Actor::User(user.as_uuid()),
+                reason: reason(&format!("Ran {}", descriptor.name)),
+                command: CreditCommand::Consume { amount: descriptor.cost },
+            };
+            match self.credits.execute(account, charge, started_at).await {
+                Ok(receipt) => {
+                    run.charge = Some(receipt.entry);
+                    run.balance_after = Some(receipt.balance_after);
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    let status = match error {
+                        CreditError::Insufficient(_) => RunStatus::Rejected,
+                        _ => RunStatus::Failed,
+                    };
+                    self.end(&mut run, status, Credits::ZERO, None, Some(message), clock).await?;
+                    return Err(match error {
+                        CreditError::Insufficient(short) => RunError::Insufficient(short),
+                        other => RunError::Credits(other),
+                    });
+                }
+            }
+        }
+
+        let work = AssertUnwindSafe(registered.service.execute(input)).catch_unwind();
+        let deadline = self.timer.sleep(descriptor.timeout);
+        let result = match select(Box::pin(work), deadline).await {
+            Either::Left((Ok(result), _)) => result.map_err(|e| (RunStatus::Failed, e.to_string())),
+            Either::Left((Err(_panic), _)) => {
+                Err((RunStatus::Failed, "the service stopped unexpectedly".to_owned()))
+            }
+            Either::Right(((), _)) => Err((
+                RunStatus::TimedOut,
+                format!("the service took longer than {} seconds", descriptor.timeout.as_secs_f32()),
+            )),
+        };
+
+        match result {
+            Ok(output) => {
+                if run.balance_after.is_none() {
+                    let balance = self.credits.balance(account, self.clock.now()).await;
+                    run.balance_after = balance.ok().map(|b| b.total);
+                }
+                let cost = descriptor.cost;
+                self.end(&mut run, RunStatus::Succeeded, cost, Some(output), None, clock).await?;
+            }
+            Err((status, message)) => {
+                let mut refunded = Credits::ZERO;
+                if let Some(charge) = run.charge {
+                    let refund = Operation {
+                        key: run_key("run-refund", run.id),
+                        actor: Actor::System,
+                        reason: reason(&format!("Refund: {} failed", descriptor.name)),
+                        command: CreditCommand::Reverse { entry: charge },
+                    };
+                    let receipt = self
+                        .credits
+                        .execute(account, refund, self.clock.now())
+                        .await
+                        .map_err(RunError::Credits)?;
+                    refunded = receipt.amount;
+                    run.balance_after = Some(receipt.balance_after);
+                }
+                run.refunded = refunded;
+                let cost = descriptor.cost.saturating_sub(refunded);
+                self.end(&mut run, status, cost, None, Some(message), clock).await?;
+            }
+        }
+        Ok(RunOutcome { run, replayed: false })
+    }
+
+    async fn end(
+        &self,
+        run: &mut ServiceRun,
+        status: RunStatus,
+        cost: Credits,
+        output: Option<crate::ServiceOutput>,
+        error: Option<String>,
+        started: Instant,
+    ) -> Result<(), StorageError> {
+        let end = RunEnd {
+            status,
+            cost: if status == RunStatus::Rejected { Credits::ZERO } else { cost },
+            charge: run.charge,
+            refunded: run.refunded,
+            balance_after: run.balance_after,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            output,
+            error,
+            finished_at: self.clock.now(),
+        };
+        self.usage.finish(run.id, &end).await?;
+        run.status = end.status;
+        run.cost = end.cost;
+        run.duration_ms = Some(end.duration_ms);
+        run.output = end.output;
+        run.error = end.error;
+        run.finished_at = Some(end.finished_at);
+        Ok(())
+    }
+}
+
+fn run_key(prefix: &str, run: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(format!("{prefix}:{run}")).expect("a UUID key is printable and short")
+}
+
+fn reason(text: &str) -> Reason {
+    Reason::parse(text).unwrap_or_else(|_| Reason::parse("Service run").expect("non-empty"))
+}

@@ -1,0 +1,62 @@
+//! The one trait a service implements.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{InputError, ServiceDescriptor, ServiceInput, ServiceOutput};
+
+/// Why a run failed. Every failure refunds the charge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The input passed the generic checks but the service cannot use it
+    /// (detected before any work; still refunded).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Something the service depends on failed (an upstream API, a model).
+    #[error("{0}")]
+    Upstream(String),
+    /// A bug or an unexpected state in the service.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A paid (or free) service users can run.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use quickscale_service_sdk::{Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput};
+///
+/// struct Shout;
+///
+/// #[async_trait]
+/// impl Service for Shout {
+///     fn descriptor(&self) -> ServiceDescriptor {
+///         ServiceDescriptor::new("shout", "Shout").description("Upper-cases text").free()
+///     }
+///
+///     async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError> {
+///         let text = input.as_text().unwrap_or_default();
+///         Ok(ServiceOutput::new(text.to_uppercase()))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Service: Send + Sync {
+    fn descriptor(&self) -> ServiceDescriptor;
+
+    /// Service-specific input checks, run before anything is charged.
+    fn validate(&self, input: &ServiceInput) -> Result<(), InputError> {
+        let _ = input;
+        Ok(())
+    }
+
+    /// Does the work. CPU-heavy services should move their work off the async executor.
+    async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError>;
+}
+
+/// Sleeps: the runner's timeouts use it, so the SDK needs no async runtime of its own.
+#[async_trait]
+pub trait Timer: Send + Sync {
+    async fn sleep(&self, duration: Duration);
+}

@@ -1,0 +1,124 @@
+//! Service runs: the usage record and its store.
+
+use async_trait::async_trait;
+use quickscale_domain_credits::{Credits, EntryId, IdempotencyKey};
+use quickscale_domain_identity::UserId;
+use quickscale_domain_kernel::StorageError;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::ServiceOutput;
+
+/// Where a run stands.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Charged and executing.
+    Running,
+    Succeeded,
+    /// The service returned an error; the charge was refunded.
+    Failed,
+    /// The service ran past its timeout; the charge was refunded.
+    TimedOut,
+    /// Not enough credits; nothing was charged and nothing ran.
+    Rejected,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::TimedOut,
+        RunStatus::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_final(self) -> bool {
+        self != RunStatus::Running
+    }
+}
+
+/// One run of a service by a user.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct ServiceRun {
+    pub id: Uuid,
+    pub user: UserId,
+    pub service: String,
+    /// The caller's key: the same key is one run, however often it is submitted.
+    pub key: IdempotencyKey,
+    pub status: RunStatus,
+    /// What the run was charged (zero for free services and rejected runs).
+    pub cost: Credits,
+    /// The credit entry of the charge.
+    pub charge: Option<EntryId>,
+    /// What was given back when the run failed.
+    pub refunded: Credits,
+    pub balance_after: Option<Credits>,
+    pub input_bytes: u64,
+    pub duration_ms: Option<u64>,
+    pub output: Option<ServiceOutput>,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// How a run ended, written once.
+#[derive(Clone, PartialEq, Debug)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    pub cost: Credits,
+    pub charge: Option<EntryId>,
+    pub refunded: Credits,
+    pub balance_after: Option<Credits>,
+    pub duration_ms: u64,
+    pub output: Option<ServiceOutput>,
+    pub error: Option<String>,
+    pub finished_at: OffsetDateTime,
+}
+
+/// A filter over a user's runs, newest first.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct RunQuery {
+    pub service: Option<String>,
+    pub status: Option<RunStatus>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// Result of claiming a key.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Claim {
+    /// The run is new and now recorded as running.
+    Started,
+    /// A run with this key exists already.
+    Existing(Box<ServiceRun>),
+}
+
+/// The usage store.
+#[async_trait]
+pub trait ServiceUsageRepository: Send + Sync {
+    /// Records `run` as running, unless the user already has a run with its key
+    /// (a unique index decides).
+    async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError>;
+    /// Writes how a running run ended.
+    async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError>;
+    async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError>;
+    async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError>;
+}
