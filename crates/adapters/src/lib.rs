@@ -1,1 +1,64 @@
 #![forbid(unsafe_code)]
+//! # QuickScale adapters
+//!
+//! Implementations of the domain ports, each behind a cargo feature:
+//!
+//! | feature    | what                                                          |
+//! |------------|---------------------------------------------------------------|
+//! | `memory`   | in-memory fakes of every store, for tests and demos           |
+//! | `sqlite`   | SQLite stores (the embedded default)                          |
+//! | `postgres` | PostgreSQL stores (production)                                |
+//! | `argon2`   | argon2id password hashing on the blocking pool                |
+//! | `clock`    | the system clock and the tokio timer                          |
+//! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
+//!
+//! Every store implementation passes the same contract suite (`testing::contract`).
+
+use std::sync::Arc;
+
+use quickscale_domain_credits::CreditStore;
+use quickscale_domain_identity::UserRepository;
+use quickscale_service_sdk::ServiceUsageRepository;
+
+#[cfg(feature = "argon2")]
+pub mod argon2;
+#[cfg(feature = "clock")]
+pub mod clock;
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// One implementation of every store port, chosen together.
+#[derive(Clone)]
+pub struct Stores {
+    pub users: Arc<dyn UserRepository>,
+    pub credits: Arc<dyn CreditStore>,
+    pub usage: Arc<dyn ServiceUsageRepository>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    pub fn new(
+        users: impl UserRepository + 'static,
+        credits: impl CreditStore + 'static,
+        usage: impl ServiceUsageRepository + 'static,
+    ) -> Self {
+        Stores {
+            users: Arc::new(users),
+            credits: Arc::new(credits),
+            usage: Arc::new(usage),
+        }
+    }
+}

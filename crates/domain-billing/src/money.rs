@@ -20,7 +20,9 @@ impl Currency {
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let lower = code.trim().to_ascii_lowercase();
         match lower.as_bytes() {
-            [a, b, c] if lower.bytes().all(|b| b.is_ascii_lowercase()) => Ok(Currency([*a, *b, *c])),
+            [a, b, c] if lower.bytes().all(|b| b.is_ascii_lowercase()) => {
+                Ok(Currency([*a, *b, *c]))
+            }
             _ => Err(CurrencyError(code.to_owned())),
         }
     }
@@ -35,7 +37,11 @@ impl Currency {
             "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
             "vuv", "xaf", "xof", "xpf",
         ];
-        if ZERO_DECIMAL.contains(&self.as_str()) { 0 } else { 2 }
+        if ZERO_DECIMAL.contains(&self.as_str()) {
+            0
+        } else {
+            2
+        }
     }
 }
 
@@ -105,8 +111,14 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
         }
-        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, currency: self.currency })
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            minor,
+            currency: self.currency,
+        })
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
@@ -142,10 +154,23 @@ mod tests {
 
     #[test]
     fn formats_by_currency() {
-        assert_eq!(Money::new(1000, Currency::USD).unwrap().to_string(), "$10.00");
+        assert_eq!(
+            Money::new(1000, Currency::USD).unwrap().to_string(),
+            "$10.00"
+        );
         assert_eq!(Money::new(550, Currency::EUR).unwrap().to_string(), "€5.50");
-        assert_eq!(Money::new(500, Currency::parse("JPY").unwrap()).unwrap().to_string(), "¥500");
-        assert_eq!(Money::new(1205, Currency::parse("chf").unwrap()).unwrap().to_string(), "12.05 CHF");
+        assert_eq!(
+            Money::new(500, Currency::parse("JPY").unwrap())
+                .unwrap()
+                .to_string(),
+            "¥500"
+        );
+        assert_eq!(
+            Money::new(1205, Currency::parse("chf").unwrap())
+                .unwrap()
+                .to_string(),
+            "12.05 CHF"
+        );
     }
 
     #[test]
@@ -153,8 +178,14 @@ mod tests {
         assert_eq!(Money::new(-1, Currency::USD), Err(MoneyError::Negative));
         let usd = Money::new(1, Currency::USD).unwrap();
         let eur = Money::new(1, Currency::EUR).unwrap();
-        assert!(matches!(usd.checked_add(eur), Err(MoneyError::CurrencyMismatch(..))));
-        assert_eq!(usd.checked_sub(Money::new(2, Currency::USD).unwrap()), Err(MoneyError::Negative));
+        assert!(matches!(
+            usd.checked_add(eur),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
+        assert_eq!(
+            usd.checked_sub(Money::new(2, Currency::USD).unwrap()),
+            Err(MoneyError::Negative)
+        );
         assert!(Currency::parse("us").is_err());
         assert!(Currency::parse("u5d").is_err());
     }

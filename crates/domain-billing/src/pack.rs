@@ -34,7 +34,12 @@ pub struct CreditPack {
 }
 
 impl CreditPack {
-    pub fn new(name: &str, credits: Credits, price: Money, display_order: i32) -> Result<Self, PackError> {
+    pub fn new(
+        name: &str,
+        credits: Credits,
+        price: Money,
+        display_order: i32,
+    ) -> Result<Self, PackError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
             return Err(PackError::Name);

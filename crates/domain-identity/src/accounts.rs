@@ -40,9 +40,11 @@ impl Registration {
         let password = policy.check(password, confirmation, email.as_ref().ok());
         let display_name = DisplayName::parse(display_name);
         match (email, password, display_name) {
-            (Ok(email), Ok(password), Ok(display_name)) => {
-                Ok(Registration { email, password, display_name })
-            }
+            (Ok(email), Ok(password), Ok(display_name)) => Ok(Registration {
+                email,
+                password,
+                display_name,
+            }),
             (email, password, display_name) => Err(RegistrationErrors {
                 email: email.err(),
                 password: password.err(),
@@ -106,7 +108,9 @@ pub struct Accounts {
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accounts").field("lockout", &self.lockout).finish_non_exhaustive()
+        f.debug_struct("Accounts")
+            .field("lockout", &self.lockout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,7 +122,13 @@ impl Accounts {
         lockout: LockoutPolicy,
         passwords: PasswordPolicy,
     ) -> Self {
-        Accounts { users, hasher, clock, lockout, passwords }
+        Accounts {
+            users,
+            hasher,
+            clock,
+            lockout,
+            passwords,
+        }
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {
@@ -130,7 +140,11 @@ impl Accounts {
     }
 
     /// Creates an account. The email's uniqueness is the store's unique index.
-    pub async fn register(&self, registration: Registration, role: Role) -> Result<User, RegisterError> {
+    pub async fn register(
+        &self,
+        registration: Registration,
+        role: Role,
+    ) -> Result<User, RegisterError> {
         let password_hash = self.hasher.hash(&registration.password).await?;
         let user = User {
             id: UserId::generate(),
@@ -162,7 +176,11 @@ impl Accounts {
             return Err(AuthError::Rejected(Rejection::UnknownEmail));
         };
         let now = self.clock.now();
-        if let Some(until) = user.login.locked_until.filter(|_| user.login.is_locked_at(now)) {
+        if let Some(until) = user
+            .login
+            .locked_until
+            .filter(|_| user.login.is_locked_at(now))
+        {
             self.hasher.verify_nothing(password).await;
             return Err(AuthError::Rejected(Rejection::Locked { until }));
         }
@@ -178,13 +196,22 @@ impl Accounts {
         }
         if user.login != LoginState::default() {
             // A lost race only means another request already reset or changed the record.
-            self.users.swap_login_state(user.id, user.login, self.lockout.after_success()).await?;
+            self.users
+                .swap_login_state(user.id, user.login, self.lockout.after_success())
+                .await?;
         }
-        Ok(User { login: LoginState::default(), ..user })
+        Ok(User {
+            login: LoginState::default(),
+            ..user
+        })
     }
 
     /// Counts one failure with compare-and-swap, retrying when another request got there first.
-    async fn record_failure(&self, id: UserId, mut seen: LoginState) -> Result<LoginState, StorageError> {
+    async fn record_failure(
+        &self,
+        id: UserId,
+        mut seen: LoginState,
+    ) -> Result<LoginState, StorageError> {
         loop {
             let next = self.lockout.after_failure(seen, self.clock.now());
             if next == seen || self.users.swap_login_state(id, seen, next).await? {
@@ -204,7 +231,11 @@ impl Accounts {
         current: &Password,
         new: &Password,
     ) -> Result<(), ChangePasswordError> {
-        let user = self.users.by_id(id).await?.ok_or(ChangePasswordError::UnknownUser)?;
+        let user = self
+            .users
+            .by_id(id)
+            .await?
+            .ok_or(ChangePasswordError::UnknownUser)?;
         if !self.hasher.verify(current, &user.password_hash).await? {
             return Err(ChangePasswordError::WrongCurrentPassword);
         }

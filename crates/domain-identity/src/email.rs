@@ -49,7 +49,9 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return Err(EmailError::BadLocalPart);
         }
-        let local_ok = local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let local_ok = local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(EmailError::BadCharacter);
         }
@@ -64,7 +66,10 @@ impl Email {
         if labels.len() < 2 || !labels.iter().all(label_ok) || domain.len() > 253 {
             return Err(EmailError::BadDomain);
         }
-        if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+        if labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(EmailError::BadDomain);
         }
         Ok(Email(text.to_lowercase()))
@@ -111,8 +116,16 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        assert_eq!(Email::parse("a.b+tag@mail.example.org").unwrap().local_part(), "a.b+tag");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            Email::parse("a.b+tag@mail.example.org")
+                .unwrap()
+                .local_part(),
+            "a.b+tag"
+        );
     }
 
     #[test]
@@ -134,6 +147,9 @@ mod tests {
             assert_eq!(Email::parse(text), Err(expected), "{text}");
         }
         let long = format!("{}@example.com", "a".repeat(250));
-        assert!(matches!(Email::parse(&long), Err(EmailError::TooLong { .. })));
+        assert!(matches!(
+            Email::parse(&long),
+            Err(EmailError::TooLong { .. })
+        ));
     }
 }

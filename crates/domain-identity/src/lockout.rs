@@ -50,7 +50,11 @@ impl Default for LockoutPolicy {
 }
 
 impl LockoutPolicy {
-    pub fn new(max_attempts: u32, window: Duration, lock_for: Duration) -> Result<Self, LockoutPolicyError> {
+    pub fn new(
+        max_attempts: u32,
+        window: Duration,
+        lock_for: Duration,
+    ) -> Result<Self, LockoutPolicyError> {
         let sane = |d: Duration| d >= Duration::minutes(1) && d <= Duration::hours(24);
         if !(3..=20).contains(&max_attempts) {
             return Err(LockoutPolicyError::Attempts(max_attempts));
@@ -61,7 +65,11 @@ impl LockoutPolicy {
         if !sane(lock_for) {
             return Err(LockoutPolicyError::Duration);
         }
-        Ok(LockoutPolicy { max_attempts, window, lock_for })
+        Ok(LockoutPolicy {
+            max_attempts,
+            window,
+            lock_for,
+        })
     }
 
     pub fn max_attempts(&self) -> u32 {
@@ -80,16 +88,26 @@ impl LockoutPolicy {
             // Failures while locked neither extend the lock nor count towards the next one.
             return state;
         }
-        let in_window = state.window_started_at.is_some_and(|start| now - start < self.window);
+        let in_window = state
+            .window_started_at
+            .is_some_and(|start| now - start < self.window);
         let (failed_attempts, window_started_at) = if in_window {
             (state.failed_attempts + 1, state.window_started_at)
         } else {
             (1, Some(now))
         };
         if failed_attempts >= self.max_attempts {
-            LoginState { failed_attempts: 0, window_started_at: None, locked_until: Some(now + self.lock_for) }
+            LoginState {
+                failed_attempts: 0,
+                window_started_at: None,
+                locked_until: Some(now + self.lock_for),
+            }
         } else {
-            LoginState { failed_attempts, window_started_at, locked_until: None }
+            LoginState {
+                failed_attempts,
+                window_started_at,
+                locked_until: None,
+            }
         }
     }
 
@@ -133,8 +151,14 @@ mod tests {
     #[test]
     fn failures_while_locked_do_not_extend_the_lock() {
         let policy = LockoutPolicy::new(3, Duration::minutes(10), Duration::minutes(30)).unwrap();
-        let locked = LoginState { locked_until: Some(T0), ..LoginState::default() };
-        assert_eq!(policy.after_failure(locked, T0 - Duration::minutes(5)), locked);
+        let locked = LoginState {
+            locked_until: Some(T0),
+            ..LoginState::default()
+        };
+        assert_eq!(
+            policy.after_failure(locked, T0 - Duration::minutes(5)),
+            locked
+        );
     }
 
     #[test]

@@ -59,7 +59,10 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_len: 8, max_len: Password::MAX_LEN }
+        PasswordPolicy {
+            min_len: 8,
+            max_len: Password::MAX_LEN,
+        }
     }
 }
 
@@ -133,21 +136,50 @@ mod tests {
     fn enforces_length_confirmation_and_common_list() {
         let policy = PasswordPolicy::default();
         let email = Email::parse("ada@example.com").unwrap();
-        assert_eq!(policy.check("short", "short", None).unwrap_err(), PasswordError::TooShort { min: 8 });
-        assert_eq!(policy.check("Password123", "Password123", None).unwrap_err(), PasswordError::Common);
-        assert_eq!(policy.check("long enough", "long enougH", None).unwrap_err(), PasswordError::Mismatch);
         assert_eq!(
-            policy.check("ada@example.com", "ada@example.com", Some(&email)).unwrap_err(),
+            policy.check("short", "short", None).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
+        assert_eq!(
+            policy
+                .check("Password123", "Password123", None)
+                .unwrap_err(),
+            PasswordError::Common
+        );
+        assert_eq!(
+            policy
+                .check("long enough", "long enougH", None)
+                .unwrap_err(),
+            PasswordError::Mismatch
+        );
+        assert_eq!(
+            policy
+                .check("ada@example.com", "ada@example.com", Some(&email))
+                .unwrap_err(),
             PasswordError::SameAsEmail
         );
         let long = "x".repeat(129);
-        assert_eq!(policy.check(&long, &long, None).unwrap_err(), PasswordError::TooLong { max: 128 });
-        assert!(policy.check("correct horse battery", "correct horse battery", Some(&email)).is_ok());
+        assert_eq!(
+            policy.check(&long, &long, None).unwrap_err(),
+            PasswordError::TooLong { max: 128 }
+        );
+        assert!(
+            policy
+                .check(
+                    "correct horse battery",
+                    "correct horse battery",
+                    Some(&email)
+                )
+                .is_ok()
+        );
     }
 
     #[test]
     fn secrets_are_not_printed() {
         assert_eq!(format!("{:?}", Password::new("hunter2")), "Password(***)");
-        assert_eq!(format!("{:?}", PasswordHash::from_phc("$argon2id$x")), "PasswordHash(***)");
+        assert_eq!(
+            format!("{:?}", PasswordHash::from_phc("$argon2id$x")),
+            "PasswordHash(***)"
+        );
     }
 }

@@ -96,7 +96,9 @@ impl DisplayName {
     pub fn parse(text: &str) -> Result<Self, DisplayNameError> {
         let text = text.trim();
         if text.chars().count() > Self::MAX_CHARS {
-            return Err(DisplayNameError::TooLong { max: Self::MAX_CHARS });
+            return Err(DisplayNameError::TooLong {
+                max: Self::MAX_CHARS,
+            });
         }
         if text.chars().any(char::is_control) {
             return Err(DisplayNameError::Control);
@@ -134,6 +136,10 @@ impl User {
 
     /// The name to greet the user with: their display name, or their email.
     pub fn greeting_name(&self) -> &str {
-        if self.display_name.is_empty() { self.email.as_str() } else { self.display_name.as_str() }
+        if self.display_name.is_empty() {
+            self.email.as_str()
+        } else {
+            self.display_name.as_str()
+        }
     }
 }

@@ -37,7 +37,11 @@ pub enum DescriptorError {
     #[error("service {0}: the description is longer than 500 characters")]
     Description(String),
     #[error("service {slug}: the cost {cost} is above the maximum of {max} credits per run")]
-    Cost { slug: String, cost: Credits, max: Credits },
+    Cost {
+        slug: String,
+        cost: Credits,
+        max: Credits,
+    },
     #[error("service {0}: the timeout must be between 100 ms and 10 minutes")]
     Timeout(String),
     #[error("service {0}: the input limit must be between 1 byte and 50 MB")]
@@ -135,7 +139,10 @@ impl ServiceDescriptor {
     pub fn validate(&self) -> Result<(), DescriptorError> {
         let slug_ok = (2..=64).contains(&self.slug.len())
             && self.slug.starts_with(|c: char| c.is_ascii_lowercase())
-            && self.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && self
+                .slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !slug_ok {
             return Err(DescriptorError::Slug(self.slug.clone()));
         }
@@ -148,7 +155,11 @@ impl ServiceDescriptor {
         }
         let max = Credits::whole(Self::MAX_COST);
         if self.cost > max {
-            return Err(DescriptorError::Cost { slug: self.slug.clone(), cost: self.cost, max });
+            return Err(DescriptorError::Cost {
+                slug: self.slug.clone(),
+                cost: self.cost,
+                max,
+            });
         }
         if self.timeout < Duration::from_millis(100) || self.timeout > Duration::from_secs(600) {
             return Err(DescriptorError::Timeout(self.slug.clone()));
@@ -177,9 +188,15 @@ mod tests {
             ));
         }
         let pricey = ServiceDescriptor::new("pricey", "P").cost(Credits::whole(10_001));
-        assert!(matches!(pricey.validate(), Err(DescriptorError::Cost { .. })));
+        assert!(matches!(
+            pricey.validate(),
+            Err(DescriptorError::Cost { .. })
+        ));
         let file = ServiceDescriptor::new("files", "F").input(InputKind::File);
-        assert!(matches!(file.validate(), Err(DescriptorError::NoContentTypes(_))));
+        assert!(matches!(
+            file.validate(),
+            Err(DescriptorError::NoContentTypes(_))
+        ));
         let slow = ServiceDescriptor::new("slow", "S").timeout(Duration::from_secs(601));
         assert!(matches!(slow.validate(), Err(DescriptorError::Timeout(_))));
     }

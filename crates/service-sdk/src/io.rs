@@ -84,10 +84,16 @@ impl ServiceInput {
         }
         let size = self.size();
         if size > descriptor.max_input_bytes {
-            return Err(InputError::TooLarge { size, max: descriptor.max_input_bytes });
+            return Err(InputError::TooLarge {
+                size,
+                max: descriptor.max_input_bytes,
+            });
         }
         if let ServiceInput::File(file) = self
-            && !descriptor.accepted_types.iter().any(|t| t.eq_ignore_ascii_case(&file.content_type))
+            && !descriptor
+                .accepted_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&file.content_type))
         {
             return Err(InputError::ContentType(file.content_type.clone()));
         }
@@ -128,16 +134,25 @@ pub struct ServiceOutput {
 
 impl ServiceOutput {
     pub fn new(summary: impl Into<String>) -> Self {
-        ServiceOutput { summary: summary.into(), ..Self::default() }
+        ServiceOutput {
+            summary: summary.into(),
+            ..Self::default()
+        }
     }
 
     pub fn field(mut self, label: impl Into<String>, value: impl ToString) -> Self {
-        self.fields.push(Field { label: label.into(), value: value.to_string() });
+        self.fields.push(Field {
+            label: label.into(),
+            value: value.to_string(),
+        });
         self
     }
 
     pub fn table(mut self, columns: &[&str], rows: Vec<Vec<String>>) -> Self {
-        self.table = Some(Table { columns: columns.iter().map(|c| (*c).to_owned()).collect(), rows });
+        self.table = Some(Table {
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows,
+        });
         self
     }
 

@@ -22,7 +22,9 @@ pub struct Registered {
 
 impl std::fmt::Debug for Registered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registered").field("descriptor", &self.descriptor).finish()
+        f.debug_struct("Registered")
+            .field("descriptor", &self.descriptor)
+            .finish()
     }
 }
 
@@ -39,7 +41,10 @@ impl ServiceRegistry {
     }
 
     /// Adds a service; refuses an invalid descriptor or a slug already taken.
-    pub fn register(&mut self, service: impl Service + 'static) -> Result<&mut Self, RegistryError> {
+    pub fn register(
+        &mut self,
+        service: impl Service + 'static,
+    ) -> Result<&mut Self, RegistryError> {
         self.register_arc(Arc::new(service))
     }
 
@@ -50,7 +55,13 @@ impl ServiceRegistry {
             return Err(RegistryError::DuplicateSlug(descriptor.slug));
         }
         self.order.push(descriptor.slug.clone());
-        self.services.insert(descriptor.slug.clone(), Registered { descriptor, service });
+        self.services.insert(
+            descriptor.slug.clone(),
+            Registered {
+                descriptor,
+                service,
+            },
+        );
         Ok(self)
     }
 

@@ -54,7 +54,9 @@ pub struct ServiceRunner {
 
 impl std::fmt::Debug for ServiceRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceRunner").field("services", &self.registry.len()).finish()
+        f.debug_struct("ServiceRunner")
+            .field("services", &self.registry.len())
+            .finish()
     }
 }
 
@@ -66,7 +68,13 @@ impl ServiceRunner {
         clock: Arc<dyn Clock>,
         timer: Arc<dyn Timer>,
     ) -> Self {
-        ServiceRunner { registry, credits, usage, clock, timer }
+        ServiceRunner {
+            registry,
+            credits,
+            usage,
+            clock,
+            timer,
+        }
     }
 
     pub fn registry(&self) -> &ServiceRegistry {
@@ -88,8 +96,10 @@ impl ServiceRunner {
         input: ServiceInput,
         key: IdempotencyKey,
     ) -> Result<RunOutcome, RunError> {
-        let registered =
-            self.registry.get(slug).ok_or_else(|| RunError::UnknownService(slug.to_owned()))?;
+        let registered = self
+            .registry
+            .get(slug)
+            .ok_or_else(|| RunError::UnknownService(slug.to_owned()))?;
         let descriptor = &registered.descriptor;
         input.check_against(descriptor)?;
         registered.service.validate(&input)?;
@@ -117,7 +127,12 @@ impl ServiceRunner {
             Claim::Existing(existing) if existing.status == RunStatus::Running => {
                 return Err(RunError::InProgress);
             }
-            Claim::Existing(existing) => return Ok(RunOutcome { run: *existing, replayed: true }),
+            Claim::Existing(existing) => {
+                return Ok(RunOutcome {
+                    run: *existing,
+                    replayed: true,
+                });
+            }
         }
 
         let account = AccountId::new(user.as_uuid());
@@ -127,7 +142,9 @@ impl ServiceRunner {
                 key: run_key("run", run.id),
                 actor: Actor::User(user.as_uuid()),
                 reason: reason(&format!("Ran {}", descriptor.name)),
-                command: CreditCommand::Consume { amount: descriptor.cost },
+                command: CreditCommand::Consume {
+                    amount: descriptor.cost,
+                },
             };
             match self.credits.execute(account, charge, started_at).await {
                 Ok(receipt) => {
@@ -140,7 +157,8 @@ impl ServiceRunner {
                         CreditError::Insufficient(_) => RunStatus::Rejected,
                         _ => RunStatus::Failed,
                     };
-                    self.end(&mut run, status, Credits::ZERO, None, Some(message), clock).await?;
+                    self.end(&mut run, status, Credits::ZERO, None, Some(message), clock)
+                        .await?;
                     return Err(match error {
                         CreditError::Insufficient(short) => RunError::Insufficient(short),
                         other => RunError::Credits(other),
@@ -153,12 +171,16 @@ impl ServiceRunner {
         let deadline = self.timer.sleep(descriptor.timeout);
         let result = match select(Box::pin(work), deadline).await {
             Either::Left((Ok(result), _)) => result.map_err(|e| (RunStatus::Failed, e.to_string())),
-            Either::Left((Err(_panic), _)) => {
-                Err((RunStatus::Failed, "the service stopped unexpectedly".to_owned()))
-            }
+            Either::Left((Err(_panic), _)) => Err((
+                RunStatus::Failed,
+                "the service stopped unexpectedly".to_owned(),
+            )),
             Either::Right(((), _)) => Err((
                 RunStatus::TimedOut,
-                format!("the service took longer than {} seconds", descriptor.timeout.as_secs_f32()),
+                format!(
+                    "the service took longer than {} seconds",
+                    descriptor.timeout.as_secs_f32()
+                ),
             )),
         };
 
@@ -169,7 +191,15 @@ impl ServiceRunner {
                     run.balance_after = balance.ok().map(|b| b.total);
                 }
                 let cost = descriptor.cost;
-                self.end(&mut run, RunStatus::Succeeded, cost, Some(output), None, clock).await?;
+                self.end(
+                    &mut run,
+                    RunStatus::Succeeded,
+                    cost,
+                    Some(output),
+                    None,
+                    clock,
+                )
+                .await?;
             }
             Err((status, message)) => {
                 let mut refunded = Credits::ZERO;
@@ -190,10 +220,14 @@ impl ServiceRunner {
                 }
                 run.refunded = refunded;
                 let cost = descriptor.cost.saturating_sub(refunded);
-                self.end(&mut run, status, cost, None, Some(message), clock).await?;
+                self.end(&mut run, status, cost, None, Some(message), clock)
+                    .await?;
             }
         }
-        Ok(RunOutcome { run, replayed: false })
+        Ok(RunOutcome {
+            run,
+            replayed: false,
+        })
     }
 
     async fn end(
@@ -207,7 +241,11 @@ impl ServiceRunner {
     ) -> Result<(), StorageError> {
         let end = RunEnd {
             status,
-            cost: if status == RunStatus::Rejected { Credits::ZERO } else { cost },
+            cost: if status == RunStatus::Rejected {
+                Credits::ZERO
+            } else {
+                cost
+            },
             charge: run.charge,
             refunded: run.refunded,
             balance_after: run.balance_after,

@@ -23,8 +23,13 @@ impl Service for DemoFreeService {
     async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError> {
         let text = input.as_text().unwrap_or_default();
         let stats = TextStatistics::of(text);
-        let data = serde_json::to_value(&stats).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let rows = stats.top_words.iter().map(|(w, n)| vec![w.clone(), n.to_string()]).collect();
+        let data =
+            serde_json::to_value(&stats).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let rows = stats
+            .top_words
+            .iter()
+            .map(|(w, n)| vec![w.clone(), n.to_string()])
+            .collect();
         Ok(ServiceOutput::new(format!(
             "{} words in {} sentences, about {} s to read",
             stats.words, stats.sentences, stats.reading_time_seconds

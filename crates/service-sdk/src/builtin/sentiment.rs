@@ -41,16 +41,58 @@ const NEGATIONS: &[&str] = &[
 ];
 
 const BOOSTERS: &[&str] = &[
-    "absolutely", "amazingly", "awfully", "completely", "considerably", "decidedly", "deeply",
-    "enormously", "entirely", "especially", "exceptionally", "extremely", "fabulously", "fully",
-    "greatly", "highly", "hugely", "incredibly", "intensely", "majorly", "more", "most",
-    "particularly", "purely", "quite", "really", "remarkably", "so", "substantially",
-    "thoroughly", "totally", "tremendously", "unbelievably", "unusually", "utterly", "very",
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptionally",
+    "extremely",
+    "fabulously",
+    "fully",
+    "greatly",
+    "highly",
+    "hugely",
+    "incredibly",
+    "intensely",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "totally",
+    "tremendously",
+    "unbelievably",
+    "unusually",
+    "utterly",
+    "very",
 ];
 
 const DAMPENERS: &[&str] = &[
-    "almost", "barely", "hardly", "kinda", "less", "little", "marginally", "occasionally",
-    "partly", "scarcely", "slightly", "somewhat", "sorta",
+    "almost",
+    "barely",
+    "hardly",
+    "kinda",
+    "less",
+    "little",
+    "marginally",
+    "occasionally",
+    "partly",
+    "scarcely",
+    "slightly",
+    "somewhat",
+    "sorta",
 ];
 
 fn is_negation(word: &str) -> bool {
@@ -95,7 +137,8 @@ pub fn analyse(text: &str) -> SentimentAnalysis {
         })
         .collect();
     let lowered: Vec<String> = tokens.iter().map(|t| t.to_lowercase()).collect();
-    let mixed_case = tokens.iter().any(|t| is_shouting(t)) && !tokens.iter().all(|t| is_shouting(t));
+    let mixed_case =
+        tokens.iter().any(|t| is_shouting(t)) && !tokens.iter().all(|t| is_shouting(t));
     let but_at = lowered.iter().position(|w| w == "but");
 
     let mut valences: Vec<f64> = Vec::with_capacity(tokens.len());
@@ -120,7 +163,10 @@ pub fn analyse(text: &str) -> SentimentAnalysis {
                 valence -= BOOST * valence.signum() * scale;
             }
         }
-        if lowered[i.saturating_sub(3)..i].iter().any(|w| is_negation(w)) {
+        if lowered[i.saturating_sub(3)..i]
+            .iter()
+            .any(|w| is_negation(w))
+        {
             valence *= NEGATION_SCALAR;
         }
         valences.push(valence);
@@ -153,7 +199,13 @@ pub fn analyse(text: &str) -> SentimentAnalysis {
         }
     }
     let total = positive + negative + neutral;
-    let share = |part: f64| if total > 0.0 { round3(part / total) } else { 0.0 };
+    let share = |part: f64| {
+        if total > 0.0 {
+            round3(part / total)
+        } else {
+            0.0
+        }
+    };
 
     let mut drivers: Vec<(String, f64)> = lowered
         .iter()
@@ -183,7 +235,9 @@ pub fn analyse(text: &str) -> SentimentAnalysis {
 
 fn is_shouting(token: &str) -> bool {
     token.chars().filter(|c| c.is_alphabetic()).count() > 1
-        && token.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+        && token
+            .chars()
+            .all(|c| !c.is_alphabetic() || c.is_uppercase())
 }
 
 fn round3(value: f64) -> f64 {
@@ -216,15 +270,24 @@ impl Service for TextSentimentAnalysis {
             .iter()
             .map(|(word, weight)| vec![word.clone(), format!("{weight:+.3}")])
             .collect();
-        let data = serde_json::to_value(&analysis).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(ServiceOutput::new(format!("{label} ({:+.3})", analysis.compound))
-            .field("Sentiment", label)
-            .field("Score", format!("{:+.3}", analysis.compound))
-            .field("Positive", format!("{:.0}%", analysis.positive_share * 100.0))
-            .field("Negative", format!("{:.0}%", analysis.negative_share * 100.0))
-            .field("Neutral", format!("{:.0}%", analysis.neutral_share * 100.0))
-            .table(&["Word", "Contribution"], rows)
-            .data(data))
+        let data =
+            serde_json::to_value(&analysis).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(
+            ServiceOutput::new(format!("{label} ({:+.3})", analysis.compound))
+                .field("Sentiment", label)
+                .field("Score", format!("{:+.3}", analysis.compound))
+                .field(
+                    "Positive",
+                    format!("{:.0}%", analysis.positive_share * 100.0),
+                )
+                .field(
+                    "Negative",
+                    format!("{:.0}%", analysis.negative_share * 100.0),
+                )
+                .field("Neutral", format!("{:.0}%", analysis.neutral_share * 100.0))
+                .table(&["Word", "Contribution"], rows)
+                .data(data),
+        )
     }
 }
 

@@ -102,7 +102,10 @@ mod tests {
 
     #[test]
     fn splits_words_keeping_inner_apostrophes() {
-        assert_eq!(words("Don't stop—'now', ok?"), vec!["Don't", "stop", "now", "ok"]);
+        assert_eq!(
+            words("Don't stop—'now', ok?"),
+            vec!["Don't", "stop", "now", "ok"]
+        );
     }
 
     #[test]
@@ -114,7 +117,11 @@ mod tests {
         assert_eq!(stats.unique_words, 7);
         assert_eq!(stats.top_words[0], ("cat".to_owned(), 2));
         assert_eq!(stats.top_words[1], ("the".to_owned(), 2));
-        assert!(stats.reading_ease > 90.0, "short words read easily: {}", stats.reading_ease);
+        assert!(
+            stats.reading_ease > 90.0,
+            "short words read easily: {}",
+            stats.reading_ease
+        );
     }
 
     #[test]

@@ -1,0 +1,28 @@
+//! In-memory implementations of every port: fast fakes for tests and demos, held to the same
+//! contract suites as the SQL stores.
+
+mod credits;
+mod hasher;
+mod usage;
+mod users;
+
+pub use credits::MemoryCreditStore;
+pub use hasher::PlainTextHasher;
+pub use usage::MemoryUsageRepository;
+pub use users::MemoryUserRepository;
+
+/// Every store, in memory.
+pub fn stores() -> crate::Stores {
+    crate::Stores::new(
+        MemoryUserRepository::default(),
+        MemoryCreditStore::default(),
+        MemoryUsageRepository::default(),
+    )
+}
+
+/// Locks a std mutex, recovering from poisoning (a panicking test must not break the others).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,65 @@
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use quickscale_domain_identity::UserId;
+use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::usage::{Claim, RunEnd, RunQuery, ServiceRun, ServiceUsageRepository};
+use uuid::Uuid;
+
+use super::lock;
+
+/// Service runs in memory, unique per user and key like the SQL stores.
+#[derive(Debug, Default)]
+pub struct MemoryUsageRepository {
+    runs: Mutex<Vec<ServiceRun>>,
+}
+
+#[async_trait]
+impl ServiceUsageRepository for MemoryUsageRepository {
+    async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
+        let mut runs = lock(&self.runs);
+        if let Some(existing) = runs.iter().find(|r| r.user == run.user && r.key == run.key) {
+            return Ok(Claim::Existing(Box::new(existing.clone())));
+        }
+        runs.push(run.clone());
+        Ok(Claim::Started)
+    }
+
+    async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
+        if let Some(run) = lock(&self.runs).iter_mut().find(|r| r.id == id) {
+            run.status = end.status;
+            run.cost = end.cost;
+            run.charge = end.charge;
+            run.refunded = end.refunded;
+            run.balance_after = end.balance_after;
+            run.duration_ms = Some(end.duration_ms);
+            run.output = end.output.clone();
+            run.error = end.error.clone();
+            run.finished_at = Some(end.finished_at);
+        }
+        Ok(())
+    }
+
+    async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        Ok(lock(&self.runs)
+            .iter()
+            .find(|r| r.id == id && r.user == user)
+            .cloned())
+    }
+
+    async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError> {
+        let mut runs: Vec<ServiceRun> = lock(&self.runs)
+            .iter()
+            .filter(|r| r.user == user)
+            .filter(|r| query.service.as_ref().is_none_or(|s| &r.service == s))
+            .filter(|r| query.status.is_none_or(|s| r.status == s))
+            .cloned()
+            .collect();
+        runs.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        Ok(runs
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit.clamp(1, 500) as usize)
+            .collect())
+    }
+}

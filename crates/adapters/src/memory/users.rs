@@ -1,0 +1,115 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use quickscale_domain_identity::{
+    DisplayName, Email, LoginState, PasswordHash, Role, User, UserCounts, UserId, UserPage,
+    UserQuery, UserRepository, UserStoreError,
+};
+use quickscale_domain_kernel::StorageError;
+
+use super::lock;
+
+/// Users in memory, with the same uniqueness rule as the SQL stores.
+#[derive(Debug, Default)]
+pub struct MemoryUserRepository {
+    users: Mutex<HashMap<UserId, User>>,
+}
+
+impl MemoryUserRepository {
+    fn update(&self, id: UserId, change: impl FnOnce(&mut User)) {
+        if let Some(user) = lock(&self.users).get_mut(&id) {
+            change(user);
+        }
+    }
+}
+
+#[async_trait]
+impl UserRepository for MemoryUserRepository {
+    async fn insert(&self, user: &User) -> Result<(), UserStoreError> {
+        let mut users = lock(&self.users);
+        if users.values().any(|u| u.email == user.email) {
+            return Err(UserStoreError::DuplicateEmail);
+        }
+        users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+        Ok(lock(&self.users).get(&id).cloned())
+    }
+
+    async fn by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
+        Ok(lock(&self.users)
+            .values()
+            .find(|u| &u.email == email)
+            .cloned())
+    }
+
+    async fn swap_login_state(
+        &self,
+        id: UserId,
+        expected: LoginState,
+        new: LoginState,
+    ) -> Result<bool, StorageError> {
+        let mut users = lock(&self.users);
+        match users.get_mut(&id) {
+            Some(user) if user.login == expected => {
+                user.login = new;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError> {
+        self.update(id, |u| u.password_hash = hash.clone());
+        Ok(())
+    }
+
+    async fn set_display_name(&self, id: UserId, name: &DisplayName) -> Result<(), StorageError> {
+        self.update(id, |u| u.display_name = name.clone());
+        Ok(())
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> Result<(), StorageError> {
+        self.update(id, |u| u.role = role);
+        Ok(())
+    }
+
+    async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError> {
+        let text = query
+            .text
+            .as_deref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+        let mut matches: Vec<User> = lock(&self.users)
+            .values()
+            .filter(|u| {
+                text.as_ref().is_none_or(|t| {
+                    u.email.as_str().contains(t.as_str())
+                        || u.display_name.as_str().to_lowercase().contains(t.as_str())
+                })
+            })
+            .filter(|u| query.role.is_none_or(|r| u.role == r))
+            .cloned()
+            .collect();
+        matches.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        let total = matches.len() as u64;
+        let users = matches
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit.clamp(1, 200) as usize)
+            .collect();
+        Ok(UserPage { users, total })
+    }
+
+    async fn counts(&self) -> Result<UserCounts, StorageError> {
+        let users = lock(&self.users);
+        Ok(UserCounts {
+            total: users.len() as u64,
+            admins: users.values().filter(|u| u.is_admin()).count() as u64,
+            active: users.values().filter(|u| u.is_active).count() as u64,
+        })
+    }
+}

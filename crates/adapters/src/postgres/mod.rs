@@ -1,0 +1,113 @@
+//! PostgreSQL: the production backend.
+//!
+//! Ledger transactions lock the credit account's row (`SELECT ... FOR UPDATE`), so concurrent
+//! operations on one account queue on that row while other accounts proceed in parallel.
+
+use std::time::Duration;
+
+use quickscale_domain_kernel::{StorageError, StorageFailure};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::sql::{Embedded, migrator, storage_error};
+
+const MIGRATIONS: Embedded = Embedded(&[(
+    1,
+    "foundation",
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+)]);
+
+const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
+
+/// A PostgreSQL connection pool.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    /// Connects to `url` with at most `max_connections` connections.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StorageError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(storage_error)?;
+        Ok(Database { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Database { pool }
+    }
+
+    /// Applies the migrations that have not run yet (under PostgreSQL's advisory lock, so
+    /// several app instances starting together are safe).
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        migrator(MIGRATIONS)
+            .await?
+            .run(&self.pool)
+            .await
+            .map_err(|e| {
+                StorageError::with_source(StorageFailure::Other, "PostgreSQL migration failed", e)
+            })
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction holding the credit account's row lock, if the account exists.
+    async fn begin_account(
+        &self,
+        account: Uuid,
+    ) -> Result<Option<Transaction<'static, Postgres>>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM credit_accounts WHERE id = $1 FOR UPDATE")
+                .bind(account)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        Ok(exists.map(|_| tx))
+    }
+
+    /// Every store over this database.
+    pub fn stores(&self) -> crate::Stores {
+        crate::Stores::new(
+            SqlUserRepository::new(self.clone()),
+            SqlCreditStore::new(self.clone()),
+            SqlUsageRepository::new(self.clone()),
+        )
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The stores, generated from the shared SQL.
+mod stores {
+    use super::{Database, NULL_SAFE_EQUAL};
+
+    crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
+}
+
+pub use stores::{SqlCreditStore, SqlUsageRepository, SqlUserRepository};

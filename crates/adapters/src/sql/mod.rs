@@ -1,0 +1,98 @@
+//! What the SQLite and PostgreSQL adapters share: timestamp encoding, error mapping, embedded
+//! migrations and the store implementations (written once, instantiated per backend by macro,
+//! because the SQL is the same text in both dialects).
+
+pub(crate) mod stores;
+pub(crate) mod time;
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use quickscale_domain_kernel::{StorageError, StorageFailure};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// Maps a sqlx error to a storage failure the domain understands.
+pub(crate) fn storage_error(error: sqlx::Error) -> StorageError {
+    let failure = match &error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StorageFailure::Unavailable,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // Connection exceptions, shutdown, cannot connect now, too many connections.
+            Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "53300" => {
+                StorageFailure::Unavailable
+            }
+            // SQLite: busy / locked.
+            Some("5") | Some("6") => StorageFailure::Unavailable,
+            _ => StorageFailure::Other,
+        },
+        sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::TypeNotFound { .. } => StorageFailure::Corrupt,
+        _ => StorageFailure::Other,
+    };
+    StorageError::with_source(failure, "database error", error)
+}
+
+/// True when the error is a unique-index violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Migrations compiled into the binary, so an app needs no migration files at run time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>>
+    {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        sqlx::SqlStr::from_static(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, StorageError> {
+    Migrator::new(source).await.map_err(|e| {
+        StorageError::with_source(StorageFailure::Other, "could not load migrations", e)
+    })
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Reads a stored value back into a domain type, or reports the row as corrupt.
+pub(crate) fn parse<T, E: std::fmt::Display>(
+    what: &str,
+    value: Result<T, E>,
+) -> Result<T, StorageError> {
+    value.map_err(|e| StorageError::corrupt(format!("stored {what} is invalid: {e}")))
+}

@@ -1,0 +1,763 @@
+//! The SQL store implementations, written once and instantiated for each backend.
+//!
+//! `sql_stores!` expands inside `crate::sqlite` and `crate::postgres`. Each backend module
+//! provides a `Database` type with `reader()`, `writer()` (pools) and
+//! `begin_account(account) -> Option<Transaction>` that starts a transaction holding the credit
+//! account exclusively (a row lock in PostgreSQL, an immediate transaction on the single writer
+//! connection in SQLite), or `None` when the account does not exist.
+//! The SQL text is shared: both dialects accept `$n` parameters, `RETURNING` and `ON CONFLICT`.
+
+macro_rules! sql_stores {
+    ($db:ty, $row:ty) => {
+        use std::str::FromStr as _;
+
+        use async_trait::async_trait;
+        use quickscale_domain_credits::{
+            AccountId, AccountSnapshot, Allocation, Consumption, CreditError, CreditStore, Credits,
+            Effect, EntryId, EntryKind, Grant, GrantId, GrantKind, GrantLink, HistoryPage,
+            HistoryQuery, IdempotencyKey, LedgerEntry, LedgerTransaction, Operation, Receipt,
+            RecordedOperation, SourceRef, run_operation,
+        };
+        use quickscale_domain_identity::{
+            DisplayName, Email, LoginState, PasswordHash, Role, User, UserCounts, UserId,
+            UserPage, UserQuery, UserRepository, UserStoreError,
+        };
+        use quickscale_domain_kernel::StorageError;
+        use quickscale_service_sdk::usage::{
+            Claim, RunEnd, RunQuery, RunStatus, ServiceRun, ServiceUsageRepository,
+        };
+        use quickscale_service_sdk::ServiceOutput;
+        use sqlx::Row as _;
+        use sqlx::types::Json;
+        use time::OffsetDateTime;
+        use uuid::Uuid;
+
+        use crate::sql::time::DbTime;
+        use crate::sql::{is_unique_violation, like_pattern, parse, storage_error};
+
+        fn cents(what: &str, value: i64) -> Result<Credits, StorageError> {
+            parse(what, Credits::from_cents(value))
+        }
+
+        fn get<'r, T>(row: &'r $row, column: &str) -> Result<T, StorageError>
+        where
+            T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+        {
+            row.try_get(column).map_err(storage_error)
+        }
+
+        fn time_of(row: &$row, column: &str) -> Result<OffsetDateTime, StorageError> {
+            Ok(get::<DbTime>(row, column)?.0)
+        }
+
+        fn optional_time(row: &$row, column: &str) -> Result<Option<OffsetDateTime>, StorageError> {
+            Ok(get::<Option<DbTime>>(row, column)?.map(|t| t.0))
+        }
+
+        // ---------------------------------------------------------------- users
+
+        const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, is_active, \
+            email_verified_at, created_at, failed_attempts, window_started_at, locked_until";
+
+        fn user_from_row(row: &$row) -> Result<User, StorageError> {
+            Ok(User {
+                id: UserId::from_uuid(get(row, "id")?),
+                email: parse("email", Email::parse(&get::<String>(row, "email")?))?,
+                password_hash: PasswordHash::from_phc(get::<String>(row, "password_hash")?),
+                role: parse("role", Role::from_str(&get::<String>(row, "role")?))?,
+                display_name: parse(
+                    "display name",
+                    DisplayName::parse(&get::<String>(row, "display_name")?),
+                )?,
+                is_active: get(row, "is_active")?,
+                email_verified_at: optional_time(row, "email_verified_at")?,
+                created_at: time_of(row, "created_at")?,
+                login: LoginState {
+                    failed_attempts: parse(
+                        "failed attempts",
+                        u32::try_from(get::<i32>(row, "failed_attempts")?),
+                    )?,
+                    window_started_at: optional_time(row, "window_started_at")?,
+                    locked_until: optional_time(row, "locked_until")?,
+                },
+            })
+        }
+
+        /// The user store.
+        #[derive(Clone, Debug)]
+        pub struct SqlUserRepository {
+            db: Database,
+        }
+
+        impl SqlUserRepository {
+            pub fn new(db: Database) -> Self {
+                SqlUserRepository { db }
+            }
+        }
+
+        #[async_trait]
+        impl UserRepository for SqlUserRepository {
+            async fn insert(&self, user: &User) -> Result<(), UserStoreError> {
+                let result = sqlx::query(
+                    "INSERT INTO users (id, email, password_hash, role, display_name, is_active, \
+                     email_verified_at, created_at, failed_attempts, window_started_at, locked_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(user.id.as_uuid())
+                .bind(user.email.as_str())
+                .bind(user.password_hash.as_phc())
+                .bind(user.role.as_str())
+                .bind(user.display_name.as_str())
+                .bind(user.is_active)
+                .bind(user.email_verified_at.map(DbTime))
+                .bind(DbTime(user.created_at))
+                .bind(i32::try_from(user.login.failed_attempts).unwrap_or(i32::MAX))
+                .bind(user.login.window_started_at.map(DbTime))
+                .bind(user.login.locked_until.map(DbTime))
+                .execute(self.db.writer())
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(UserStoreError::DuplicateEmail),
+                    Err(e) => Err(UserStoreError::Storage(storage_error(e))),
+                }
+            }
+
+            async fn by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(email.as_str())
+                    .fetch_optional(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn swap_login_state(
+                &self,
+                id: UserId,
+                expected: LoginState,
+                new: LoginState,
+            ) -> Result<bool, StorageError> {
+                // `IS NOT DISTINCT FROM` compares NULLs as equal; SQLite spells it `IS`.
+                let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE users SET failed_attempts = $1, window_started_at = $2, locked_until = $3 \
+                     WHERE id = $4 AND failed_attempts = $5 AND window_started_at {same} $6 \
+                     AND locked_until {same} $7",
+                    same = NULL_SAFE_EQUAL
+                )))
+                .bind(i32::try_from(new.failed_attempts).unwrap_or(i32::MAX))
+                .bind(new.window_started_at.map(DbTime))
+                .bind(new.locked_until.map(DbTime))
+                .bind(id.as_uuid())
+                .bind(i32::try_from(expected.failed_attempts).unwrap_or(i32::MAX))
+                .bind(expected.window_started_at.map(DbTime))
+                .bind(expected.locked_until.map(DbTime))
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash.as_phc())
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn set_display_name(&self, id: UserId, name: &DisplayName) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+                    .bind(name.as_str())
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn set_role(&self, id: UserId, role: Role) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                    .bind(role.as_str())
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError> {
+                let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                let pattern = text.map(like_pattern);
+                let filter = "($1 IS NULL OR email LIKE $1 ESCAPE '\\' \
+                              OR lower(display_name) LIKE $1 ESCAPE '\\') \
+                              AND ($2 IS NULL OR role = $2)";
+                let role = query.role.map(|r| r.as_str());
+                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM users WHERE {filter}"
+                )))
+                .bind(pattern.as_deref())
+                .bind(role)
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE {filter} \
+                     ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+                )))
+                .bind(pattern.as_deref())
+                .bind(role)
+                .bind(i64::from(query.limit.clamp(1, 200)))
+                .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                Ok(UserPage {
+                    users: rows.iter().map(user_from_row).collect::<Result<_, _>>()?,
+                    total: u64::try_from(total).unwrap_or_default(),
+                })
+            }
+
+            async fn counts(&self) -> Result<UserCounts, StorageError> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS total, \
+                     COALESCE(SUM(CASE WHEN role = 'admin' THEN 1 ELSE 0 END), 0) AS admins, \
+                     COALESCE(SUM(CASE WHEN is_active THEN 1 ELSE 0 END), 0) AS active FROM users",
+                )
+                .fetch_one(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                let count = |column: &str| -> Result<u64, StorageError> {
+                    Ok(u64::try_from(get::<i64>(&row, column)?).unwrap_or_default())
+                };
+                Ok(UserCounts { total: count("total")?, admins: count("admins")?, active: count("active")? })
+            }
+        }
+
+        // ---------------------------------------------------------------- credits
+
+        const GRANT_COLUMNS: &str =
+            "id, kind, amount_cents, remaining_cents, granted_at, expires_at, source";
+        const ENTRY_COLUMNS: &str = "id, account_id, kind, amount_cents, balance_after_cents, \
+            actor, reason, grant_id, reverses, idempotency_key, at";
+
+        fn grant_from_row(row: &$row) -> Result<Grant, StorageError> {
+            Ok(Grant {
+                id: GrantId(get(row, "id")?),
+                kind: parse("grant kind", GrantKind::from_str(&get::<String>(row, "kind")?))?,
+                amount: cents("grant amount", get(row, "amount_cents")?)?,
+                remaining: cents("grant remainder", get(row, "remaining_cents")?)?,
+                granted_at: time_of(row, "granted_at")?,
+                expires_at: optional_time(row, "expires_at")?,
+                source: parse("grant source", SourceRef::parse(get::<String>(row, "source")?))?,
+            })
+        }
+
+        fn entry_from_row(row: &$row) -> Result<LedgerEntry, StorageError> {
+            Ok(LedgerEntry {
+                id: EntryId(get(row, "id")?),
+                account: AccountId::new(get(row, "account_id")?),
+                kind: parse("entry kind", EntryKind::from_str(&get::<String>(row, "kind")?))?,
+                amount: cents("entry amount", get(row, "amount_cents")?)?,
+                balance_after: cents("balance", get(row, "balance_after_cents")?)?,
+                actor: parse("actor", get::<String>(row, "actor")?.parse())?,
+                reason: get(row, "reason")?,
+                grant: get::<Option<i64>>(row, "grant_id")?.map(GrantId),
+                reverses: get::<Option<i64>>(row, "reverses")?.map(EntryId),
+                idempotency_key: get::<Option<String>>(row, "idempotency_key")?
+                    .map(|k| parse("idempotency key", IdempotencyKey::parse(k)))
+                    .transpose()?,
+                at: time_of(row, "at")?,
+            })
+        }
+
+        fn allocation_from_row(row: &$row) -> Result<(EntryId, Allocation), StorageError> {
+            Ok((
+                EntryId(get(row, "entry_id")?),
+                Allocation {
+                    grant: GrantId(get(row, "grant_id")?),
+                    amount: cents("allocation", get(row, "amount_cents")?)?,
+                },
+            ))
+        }
+
+        /// One transaction holding one credit account.
+        struct AccountTransaction {
+            tx: sqlx::Transaction<'static, $db>,
+            account: Uuid,
+        }
+
+        #[async_trait]
+        impl LedgerTransaction for AccountTransaction {
+            async fn find_operation(
+                &mut self,
+                key: &IdempotencyKey,
+            ) -> Result<Option<RecordedOperation>, StorageError> {
+                let row = sqlx::query(
+                    "SELECT id, kind, amount_cents, shortfall_cents, balance_after_cents, at, \
+                     fingerprint FROM credit_entries WHERE account_id = $1 AND idempotency_key = $2",
+                )
+                .bind(self.account)
+                .bind(key.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(storage_error)?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(RecordedOperation {
+                    fingerprint: get::<Option<String>>(&row, "fingerprint")?.unwrap_or_default(),
+                    receipt: Receipt {
+                        entry: EntryId(get(&row, "id")?),
+                        kind: parse("entry kind", EntryKind::from_str(&get::<String>(&row, "kind")?))?,
+                        amount: cents("entry amount", get(&row, "amount_cents")?)?,
+                        shortfall: cents("shortfall", get(&row, "shortfall_cents")?)?,
+                        balance_after: cents("balance", get(&row, "balance_after_cents")?)?,
+                        at: time_of(&row, "at")?,
+                        replayed: true,
+                    },
+                }))
+            }
+
+            async fn open_grants(&mut self) -> Result<Vec<Grant>, StorageError> {
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants \
+                     WHERE account_id = $1 AND remaining_cents > 0"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(self.account)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                rows.iter().map(grant_from_row).collect()
+            }
+
+            async fn grants_from_source(&mut self, source: &SourceRef) -> Result<Vec<Grant>, StorageError> {
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 AND source = $2"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(self.account)
+                    .bind(source.as_str())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                rows.iter().map(grant_from_row).collect()
+            }
+
+            async fn consumption(&mut self, entry: EntryId) -> Result<Option<Consumption>, StorageError> {
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE id = $1 AND account_id = $2"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(entry.0)
+                    .bind(self.account)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                let Some(row) = row else { return Ok(None) };
+                let found = entry_from_row(&row)?;
+                let allocations: Vec<Allocation> = sqlx::query(
+                    "SELECT entry_id, grant_id, amount_cents FROM credit_allocations \
+                     WHERE entry_id = $1 ORDER BY grant_id",
+                )
+                .bind(entry.0)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(|row| allocation_from_row(row).map(|(_, a)| a))
+                .collect::<Result<_, _>>()?;
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE id IN \
+                     (SELECT grant_id FROM credit_allocations WHERE entry_id = $1)"
+                );
+                let grants = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(entry.0)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?
+                    .iter()
+                    .map(grant_from_row)
+                    .collect::<Result<_, _>>()?;
+                let reversed_by: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM credit_entries WHERE reverses = $1")
+                        .bind(entry.0)
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .map_err(storage_error)?;
+                Ok(Some(Consumption {
+                    entry: found,
+                    allocations,
+                    grants,
+                    reversed_by: reversed_by.map(EntryId),
+                }))
+            }
+
+            async fn apply(&mut self, effects: &[Effect]) -> Result<EntryId, StorageError> {
+                let mut created: Option<i64> = None;
+                let mut primary = None;
+                for effect in effects {
+                    match effect {
+                        Effect::CreateGrant(grant) => {
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO credit_grants (account_id, kind, amount_cents, \
+                                 remaining_cents, granted_at, expires_at, source) \
+                                 VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id",
+                            )
+                            .bind(self.account)
+                            .bind(grant.kind.as_str())
+                            .bind(grant.amount.cents())
+                            .bind(DbTime(grant.granted_at))
+                            .bind(grant.expires_at.map(DbTime))
+                            .bind(grant.source.as_str())
+                            .fetch_one(&mut *self.tx)
+                            .await
+                            .map_err(storage_error)?;
+                            created = Some(id);
+                        }
+                        Effect::SetRemaining { grant, remaining } => {
+                            sqlx::query(
+                                "UPDATE credit_grants SET remaining_cents = $1 \
+                                 WHERE id = $2 AND account_id = $3",
+                            )
+                            .bind(remaining.cents())
+                            .bind(grant.0)
+                            .bind(self.account)
+                            .execute(&mut *self.tx)
+                            .await
+                            .map_err(storage_error)?;
+                        }
+                        Effect::Append(entry) => {
+                            let grant = match entry.grant {
+                                Some(GrantLink::Existing(id)) => Some(id.0),
+                                Some(GrantLink::Created) => created,
+                                None => None,
+                            };
+                            let (key, fingerprint) = match &entry.idempotency {
+                                Some((key, fingerprint)) => {
+                                    (Some(key.as_str()), Some(fingerprint.as_str()))
+                                }
+                                None => (None, None),
+                            };
+                            let id: i64 = sqlx::query_scalar(
+                                "INSERT INTO credit_entries (account_id, kind, amount_cents, \
+                                 balance_after_cents, shortfall_cents, actor, reason, grant_id, \
+                                 reverses, idempotency_key, fingerprint, at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                            )
+                            .bind(self.account)
+                            .bind(entry.kind.as_str())
+                            .bind(entry.amount.cents())
+                            .bind(entry.balance_after.cents())
+                            .bind(entry.shortfall.cents())
+                            .bind(entry.actor.to_string())
+                            .bind(entry.reason.as_str())
+                            .bind(grant)
+                            .bind(entry.reverses.map(|e| e.0))
+                            .bind(key)
+                            .bind(fingerprint)
+                            .bind(DbTime(entry.at))
+                            .fetch_one(&mut *self.tx)
+                            .await
+                            .map_err(storage_error)?;
+                            for allocation in &entry.allocations {
+                                sqlx::query(
+                                    "INSERT INTO credit_allocations (entry_id, grant_id, amount_cents) \
+                                     VALUES ($1, $2, $3)",
+                                )
+                                .bind(id)
+                                .bind(allocation.grant.0)
+                                .bind(allocation.amount.cents())
+                                .execute(&mut *self.tx)
+                                .await
+                                .map_err(storage_error)?;
+                            }
+                            if entry.idempotency.is_some() {
+                                primary = Some(EntryId(id));
+                            }
+                        }
+                    }
+                }
+                primary.ok_or_else(|| StorageError::corrupt("a decision without a primary entry"))
+            }
+        }
+
+        /// The credit store.
+        #[derive(Clone, Debug)]
+        pub struct SqlCreditStore {
+            db: Database,
+        }
+
+        impl SqlCreditStore {
+            pub fn new(db: Database) -> Self {
+                SqlCreditStore { db }
+            }
+        }
+
+        #[async_trait]
+        impl CreditStore for SqlCreditStore {
+            async fn open_account(&self, account: AccountId, now: OffsetDateTime) -> Result<(), CreditError> {
+                sqlx::query(
+                    "INSERT INTO credit_accounts (id, created_at) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(account.as_uuid())
+                .bind(DbTime(now))
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn execute(
+                &self,
+                account: AccountId,
+                op: Operation,
+                now: OffsetDateTime,
+            ) -> Result<Receipt, CreditError> {
+                let tx = self
+                    .db
+                    .begin_account(account.as_uuid())
+                    .await?
+                    .ok_or(CreditError::AccountNotFound(account))?;
+                let mut tx = AccountTransaction { tx, account: account.as_uuid() };
+                let receipt = match run_operation(&mut tx, &op, now).await {
+                    Ok(receipt) => receipt,
+                    Err(error) => {
+                        // Dropping the transaction rolls it back; nothing was written.
+                        return Err(error);
+                    }
+                };
+                if receipt.replayed {
+                    tx.tx.rollback().await.map_err(storage_error)?;
+                    return Ok(receipt);
+                }
+                match tx.tx.commit().await {
+                    Ok(()) => Ok(receipt),
+                    Err(e) => Err(storage_error(e).into()),
+                }
+            }
+
+            async fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError> {
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants \
+                     WHERE account_id = $1 AND remaining_cents > 0 ORDER BY id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account.as_uuid())
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn history(
+                &self,
+                account: AccountId,
+                query: HistoryQuery,
+            ) -> Result<HistoryPage, CreditError> {
+                let limit = query.limit.clamp(1, HistoryQuery::MAX_LIMIT);
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE account_id = $1 AND id < $2 \
+                     ORDER BY id DESC LIMIT $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account.as_uuid())
+                    .bind(query.before.map_or(i64::MAX, |e| e.0))
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?;
+                let entries = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
+                Ok(query.page(entries))
+            }
+
+            async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
+                let id = account.as_uuid();
+                let grants = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 ORDER BY id"
+                )))
+                .bind(id)
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(grant_from_row)
+                .collect::<Result<_, _>>()?;
+                let entries = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE account_id = $1 ORDER BY id"
+                )))
+                .bind(id)
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(entry_from_row)
+                .collect::<Result<_, _>>()?;
+                let allocations = sqlx::query(
+                    "SELECT a.entry_id, a.grant_id, a.amount_cents FROM credit_allocations a \
+                     JOIN credit_entries e ON e.id = a.entry_id WHERE e.account_id = $1 \
+                     ORDER BY a.entry_id, a.grant_id",
+                )
+                .bind(id)
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(allocation_from_row)
+                .collect::<Result<_, _>>()?;
+                Ok(AccountSnapshot { grants, entries, allocations })
+            }
+        }
+
+        // ---------------------------------------------------------------- service runs
+
+        const RUN_COLUMNS: &str = "id, user_id, service, run_key, status, cost_cents, charge_entry, \
+            refunded_cents, balance_after_cents, input_bytes, duration_ms, output, error, \
+            started_at, finished_at";
+
+        fn run_from_row(row: &$row) -> Result<ServiceRun, StorageError> {
+            let status = get::<String>(row, "status")?;
+            Ok(ServiceRun {
+                id: get(row, "id")?,
+                user: UserId::from_uuid(get(row, "user_id")?),
+                service: get(row, "service")?,
+                key: parse("run key", IdempotencyKey::parse(get::<String>(row, "run_key")?))?,
+                status: RunStatus::parse(&status)
+                    .ok_or_else(|| StorageError::corrupt(format!("unknown run status {status}")))?,
+                cost: cents("run cost", get(row, "cost_cents")?)?,
+                charge: get::<Option<i64>>(row, "charge_entry")?.map(EntryId),
+                refunded: cents("refund", get(row, "refunded_cents")?)?,
+                balance_after: get::<Option<i64>>(row, "balance_after_cents")?
+                    .map(|c| cents("balance", c))
+                    .transpose()?,
+                input_bytes: parse("input size", u64::try_from(get::<i64>(row, "input_bytes")?))?,
+                duration_ms: get::<Option<i64>>(row, "duration_ms")?
+                    .map(|d| parse("duration", u64::try_from(d)))
+                    .transpose()?,
+                output: get::<Option<Json<ServiceOutput>>>(row, "output")?.map(|j| j.0),
+                error: get(row, "error")?,
+                started_at: time_of(row, "started_at")?,
+                finished_at: optional_time(row, "finished_at")?,
+            })
+        }
+
+        /// The service usage store.
+        #[derive(Clone, Debug)]
+        pub struct SqlUsageRepository {
+            db: Database,
+        }
+
+        impl SqlUsageRepository {
+            pub fn new(db: Database) -> Self {
+                SqlUsageRepository { db }
+            }
+        }
+
+        #[async_trait]
+        impl ServiceUsageRepository for SqlUsageRepository {
+            async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
+                     refunded_cents, input_bytes, started_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) \
+                     ON CONFLICT (user_id, run_key) DO NOTHING",
+                )
+                .bind(run.id)
+                .bind(run.user.as_uuid())
+                .bind(run.service.as_str())
+                .bind(run.key.as_str())
+                .bind(run.status.as_str())
+                .bind(run.cost.cents())
+                .bind(i64::try_from(run.input_bytes).unwrap_or(i64::MAX))
+                .bind(DbTime(run.started_at))
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(Claim::Started);
+                }
+                let sql = format!("SELECT {RUN_COLUMNS} FROM service_runs WHERE user_id = $1 AND run_key = $2");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(run.user.as_uuid())
+                    .bind(run.key.as_str())
+                    .fetch_one(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(Claim::Existing(Box::new(run_from_row(&row)?)))
+            }
+
+            async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
+                sqlx::query(
+                    "UPDATE service_runs SET status = $1, cost_cents = $2, charge_entry = $3, \
+                     refunded_cents = $4, balance_after_cents = $5, duration_ms = $6, output = $7, \
+                     error = $8, finished_at = $9 WHERE id = $10",
+                )
+                .bind(end.status.as_str())
+                .bind(end.cost.cents())
+                .bind(end.charge.map(|e| e.0))
+                .bind(end.refunded.cents())
+                .bind(end.balance_after.map(|b| b.cents()))
+                .bind(i64::try_from(end.duration_ms).unwrap_or(i64::MAX))
+                .bind(end.output.as_ref().map(Json))
+                .bind(end.error.as_deref())
+                .bind(DbTime(end.finished_at))
+                .bind(id)
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+                let sql = format!("SELECT {RUN_COLUMNS} FROM service_runs WHERE id = $1 AND user_id = $2");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(user.as_uuid())
+                    .fetch_optional(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .as_ref()
+                    .map(run_from_row)
+                    .transpose()
+            }
+
+            async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError> {
+                let sql = format!(
+                    "SELECT {RUN_COLUMNS} FROM service_runs WHERE user_id = $1 \
+                     AND ($2 IS NULL OR service = $2) AND ($3 IS NULL OR status = $3) \
+                     ORDER BY started_at DESC, id DESC LIMIT $4 OFFSET $5"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user.as_uuid())
+                    .bind(query.service.as_deref())
+                    .bind(query.status.map(|s| s.as_str()))
+                    .bind(i64::from(query.limit.clamp(1, 500)))
+                    .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .iter()
+                    .map(run_from_row)
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use sql_stores;

@@ -1,0 +1,134 @@
+//! SQLite: the embedded default. A file under the project; no server to install.
+//!
+//! Reads go through a small pool; every write goes through a single writer connection, so
+//! writers queue in the pool instead of spinning on `SQLITE_BUSY`. Ledger transactions start
+//! with `BEGIN IMMEDIATE`, which also keeps other processes (the CLI) out while they run.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use quickscale_domain_kernel::{StorageError, StorageFailure};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::sql::{Embedded, migrator, storage_error};
+
+const MIGRATIONS: Embedded = Embedded(&[(
+    1,
+    "foundation",
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+)]);
+
+/// SQLite spells "equal, treating NULLs as equal" `IS`.
+const NULL_SAFE_EQUAL: &str = "IS";
+
+/// A SQLite database: a reader pool and one writer connection.
+#[derive(Clone, Debug)]
+pub struct Database {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl Database {
+    /// Opens (creating if missing) the database at `url`, e.g. `sqlite://data/app.db`.
+    pub async fn open(url: &str) -> Result<Self, StorageError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| {
+                StorageError::with_source(
+                    StorageFailure::Other,
+                    format!("bad SQLite URL {url:?}"),
+                    e,
+                )
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(storage_error)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(false))
+            .await
+            .map_err(storage_error)?;
+        Ok(Database { reader, writer })
+    }
+
+    /// Applies the migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        migrator(MIGRATIONS)
+            .await?
+            .run(&self.writer)
+            .await
+            .map_err(|e| {
+                StorageError::with_source(StorageFailure::Other, "SQLite migration failed", e)
+            })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// An immediate write transaction, if the credit account exists.
+    async fn begin_account(
+        &self,
+        account: Uuid,
+    ) -> Result<Option<Transaction<'static, Sqlite>>, StorageError> {
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(storage_error)?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM credit_accounts WHERE id = $1")
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        Ok(exists.map(|_| tx))
+    }
+
+    /// Every store over this database.
+    pub fn stores(&self) -> crate::Stores {
+        crate::Stores::new(
+            SqlUserRepository::new(self.clone()),
+            SqlCreditStore::new(self.clone()),
+            SqlUsageRepository::new(self.clone()),
+        )
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// The stores, generated from the shared SQL.
+mod stores {
+    use super::{Database, NULL_SAFE_EQUAL};
+
+    crate::sql::stores::sql_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+}
+
+pub use stores::{SqlCreditStore, SqlUsageRepository, SqlUserRepository};

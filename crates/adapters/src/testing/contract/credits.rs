@@ -1,0 +1,604 @@
+//! The credit store contract.
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, CreditError, CreditStore, Credits, EntryKind, GrantKind,
+    HistoryQuery, IdempotencyKey, Operation, Reason, SourceRef, verify,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::Stores;
+
+const NOW: OffsetDateTime = datetime!(2026-04-01 12:00:00 UTC);
+
+fn op(key: &str, command: CreditCommand) -> Operation {
+    Operation {
+        key: IdempotencyKey::parse(key).expect("valid key"),
+        actor: Actor::System,
+        reason: Reason::parse("contract test").expect("valid reason"),
+        command,
+    }
+}
+
+fn grant(
+    kind: GrantKind,
+    credits: u32,
+    source: &str,
+    expires_at: Option<OffsetDateTime>,
+) -> CreditCommand {
+    CreditCommand::Grant {
+        kind,
+        amount: Credits::whole(credits),
+        expires_at,
+        source: SourceRef::parse(source).expect("valid source"),
+    }
+}
+
+fn consume(credits: u32) -> CreditCommand {
+    CreditCommand::Consume {
+        amount: Credits::whole(credits),
+    }
+}
+
+async fn account(credits: &Arc<dyn CreditStore>) -> AccountId {
+    let account = AccountId::new(Uuid::now_v7());
+    credits
+        .open_account(account, NOW)
+        .await
+        .expect("account opens");
+    account
+}
+
+async fn assert_invariants(credits: &Arc<dyn CreditStore>, account: AccountId) {
+    let snapshot = credits.snapshot(account).await.expect("snapshot");
+    let problems = verify(&snapshot);
+    assert!(
+        problems.is_empty(),
+        "ledger invariants broken: {problems:?}"
+    );
+}
+
+pub async fn credits_open_account_is_idempotent_and_unknown_accounts_are_errors(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .open_account(id, NOW)
+        .await
+        .expect("opening again is harmless");
+    let stranger = AccountId::new(Uuid::now_v7());
+    let err = credits
+        .execute(stranger, op("k", consume(1)), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CreditError::AccountNotFound(a) if a == stranger),
+        "{err:?}"
+    );
+}
+
+pub async fn credits_grants_show_in_balance_history_and_round_trip(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    let expiry = NOW + Duration::days(30);
+    let receipt = credits
+        .execute(
+            id,
+            op("welcome", grant(GrantKind::Welcome, 100, "signup", None)),
+            NOW,
+        )
+        .await
+        .expect("grant");
+    assert_eq!(receipt.balance_after, Credits::whole(100));
+    assert_eq!(receipt.kind, EntryKind::Grant);
+    credits
+        .execute(
+            id,
+            op(
+                "sub",
+                grant(GrantKind::Subscription, 50, "invoice:1", Some(expiry)),
+            ),
+            NOW,
+        )
+        .await
+        .expect("grant");
+    let balance = credits.balance(id, NOW).await.expect("balance");
+    assert_eq!(balance.total, Credits::whole(150));
+    assert_eq!(balance.of_kind(GrantKind::Subscription), Credits::whole(50));
+    assert_eq!(balance.pay_as_you_go(), Credits::whole(100));
+    assert_eq!(balance.next_expiry, Some((expiry, Credits::whole(50))));
+    let grants = credits.open_grants(id).await.expect("grants");
+    let sub = grants
+        .iter()
+        .find(|g| g.kind == GrantKind::Subscription)
+        .expect("sub grant");
+    assert_eq!(sub.granted_at, NOW);
+    assert_eq!(sub.expires_at, Some(expiry));
+    assert_eq!(sub.source.as_str(), "invoice:1");
+    let history = credits
+        .history(id, HistoryQuery::newest(10))
+        .await
+        .expect("history");
+    assert_eq!(history.entries.len(), 2);
+    assert_eq!(history.entries[0].balance_after, Credits::whole(150));
+    assert_eq!(history.entries[0].at, NOW);
+    assert_eq!(history.entries[0].reason, "contract test");
+    assert_eq!(
+        history.entries[1]
+            .idempotency_key
+            .as_ref()
+            .map(|k| k.as_str()),
+        Some("welcome")
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_consumption_spends_expiring_grants_first(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("p", grant(GrantKind::Purchase, 10, "payment:1", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let expiry = Some(NOW + Duration::days(3));
+    credits
+        .execute(
+            id,
+            op("s", grant(GrantKind::Subscription, 4, "invoice:1", expiry)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let receipt = credits
+        .execute(id, op("run", consume(6)), NOW)
+        .await
+        .unwrap();
+    assert_eq!(receipt.balance_after, Credits::whole(8));
+    let balance = credits.balance(id, NOW).await.unwrap();
+    assert_eq!(balance.of_kind(GrantKind::Subscription), Credits::ZERO);
+    assert_eq!(balance.of_kind(GrantKind::Purchase), Credits::whole(8));
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_insufficient_credits_change_nothing(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 2, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let before = credits.snapshot(id).await.unwrap();
+    let err = credits
+        .execute(id, op("run", consume(3)), NOW)
+        .await
+        .unwrap_err();
+    match err {
+        CreditError::Insufficient(short) => {
+            assert_eq!(short.required, Credits::whole(3));
+            assert_eq!(short.available, Credits::whole(2));
+        }
+        other => panic!("expected insufficient credits, got {other:?}"),
+    }
+    assert_eq!(credits.snapshot(id).await.unwrap(), before);
+    // The key was not used up by the failure: it works once credits arrive.
+    credits
+        .execute(
+            id,
+            op("more", grant(GrantKind::Admin, 5, "admin:1", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let ok = credits
+        .execute(id, op("run", consume(3)), NOW)
+        .await
+        .unwrap();
+    assert_eq!(ok.balance_after, Credits::whole(4));
+}
+
+pub async fn credits_replays_return_the_first_receipt(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let first = credits
+        .execute(id, op("run-1", consume(1)), NOW)
+        .await
+        .unwrap();
+    let again = credits
+        .execute(id, op("run-1", consume(1)), NOW + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        (again.entry, again.amount, again.balance_after, again.at),
+        (first.entry, first.amount, first.balance_after, first.at)
+    );
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total,
+        Credits::whole(9)
+    );
+    let conflict = credits
+        .execute(id, op("run-1", consume(2)), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(conflict, CreditError::IdempotencyConflict(_)),
+        "{conflict:?}"
+    );
+    let replayed_grant = credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(replayed_grant.replayed);
+    let duplicate = credits
+        .execute(
+            id,
+            op("w2", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(duplicate, CreditError::DuplicateSource(_)),
+        "{duplicate:?}"
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_expiry_is_swept_and_never_spent(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    let expiry = Some(NOW + Duration::days(1));
+    credits
+        .execute(
+            id,
+            op("s", grant(GrantKind::Subscription, 50, "invoice:1", expiry)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    credits
+        .execute(
+            id,
+            op("p", grant(GrantKind::Purchase, 5, "payment:1", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let later = NOW + Duration::days(2);
+    assert_eq!(
+        credits.balance(id, later).await.unwrap().total,
+        Credits::whole(5)
+    );
+    let err = credits
+        .execute(id, op("big", consume(6)), later)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreditError::Insufficient(s) if s.available == Credits::whole(5)));
+    let receipt = credits
+        .execute(id, op("small", consume(5)), later)
+        .await
+        .unwrap();
+    assert_eq!(receipt.balance_after, Credits::ZERO);
+    let kinds: Vec<EntryKind> = credits
+        .history(id, HistoryQuery::newest(10))
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EntryKind::Consume,
+            EntryKind::Expire,
+            EntryKind::Grant,
+            EntryKind::Grant
+        ]
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_reversal_restores_grants_once(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let spent = credits
+        .execute(id, op("run", consume(4)), NOW)
+        .await
+        .unwrap();
+    let back = credits
+        .execute(
+            id,
+            op("undo", CreditCommand::Reverse { entry: spent.entry }),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.kind, EntryKind::Reversal);
+    assert_eq!(back.amount, Credits::whole(4));
+    assert_eq!(back.balance_after, Credits::whole(10));
+    let twice = credits
+        .execute(
+            id,
+            op("undo-again", CreditCommand::Reverse { entry: spent.entry }),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(twice, CreditError::AlreadyReversed { .. }),
+        "{twice:?}"
+    );
+    let not_consumption = credits
+        .execute(
+            id,
+            op("undo-grant", CreditCommand::Reverse { entry: back.entry }),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(not_consumption, CreditError::NotReversible { .. }),
+        "{not_consumption:?}"
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_clawback_takes_what_is_left_and_reports_the_shortfall(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("p", grant(GrantKind::Purchase, 100, "payment:pi_1", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    credits
+        .execute(id, op("run", consume(30)), NOW)
+        .await
+        .unwrap();
+    let claw = CreditCommand::ClawBack {
+        source: SourceRef::parse("payment:pi_1").unwrap(),
+        amount: Credits::whole(100),
+    };
+    let receipt = credits.execute(id, op("refund", claw), NOW).await.unwrap();
+    assert_eq!(receipt.amount, Credits::whole(70));
+    assert_eq!(receipt.shortfall, Credits::whole(30));
+    assert_eq!(receipt.balance_after, Credits::ZERO);
+    let replay = credits
+        .execute(
+            id,
+            op(
+                "refund",
+                CreditCommand::ClawBack {
+                    source: SourceRef::parse("payment:pi_1").unwrap(),
+                    amount: Credits::whole(100),
+                },
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(replay.shortfall, Credits::whole(30));
+    let unknown = CreditCommand::ClawBack {
+        source: SourceRef::parse("payment:nope").unwrap(),
+        amount: Credits::whole(1),
+    };
+    let err = credits
+        .execute(id, op("refund-2", unknown), NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreditError::UnknownSource(_)), "{err:?}");
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_history_pages_newest_first(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 100, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    for i in 0..6 {
+        credits
+            .execute(id, op(&format!("r{i}"), consume(1)), NOW)
+            .await
+            .unwrap();
+    }
+    let first = credits.history(id, HistoryQuery::newest(3)).await.unwrap();
+    assert_eq!(first.entries.len(), 3);
+    assert_eq!(first.entries[0].balance_after, Credits::whole(94));
+    let second = credits
+        .history(
+            id,
+            HistoryQuery {
+                before: first.next_before,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let third = credits
+        .history(
+            id,
+            HistoryQuery {
+                before: second.next_before,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(third.entries.len(), 1);
+    assert_eq!(third.next_before, None);
+    assert_eq!(third.entries[0].kind, EntryKind::Grant);
+}
+
+/// The concurrency promise of DESIGN section 4: 50 consumers of 3 credits on 100 credits give
+/// exactly 33 successes and leave 1.
+pub async fn credits_concurrent_consumers_never_overdraw(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 100, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let tasks = (0..50).map(|i| {
+        let credits = Arc::clone(&credits);
+        tokio::spawn(async move {
+            credits
+                .execute(id, op(&format!("c{i}"), consume(3)), NOW)
+                .await
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let successes = results.iter().filter(|r| r.is_ok()).count();
+    let short = results
+        .iter()
+        .filter(|r| matches!(r, Err(CreditError::Insufficient(_))))
+        .count();
+    assert_eq!(
+        successes,
+        33,
+        "errors: {:?}",
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(short, 17);
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total,
+        Credits::whole(1)
+    );
+    let mut balances: Vec<Credits> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.balance_after)
+        .collect();
+    balances.sort();
+    balances.dedup();
+    assert_eq!(
+        balances.len(),
+        33,
+        "every success reports its own exact balance"
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_concurrent_replays_debit_once(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let tasks = (0..10).map(|_| {
+        let credits = Arc::clone(&credits);
+        tokio::spawn(async move { credits.execute(id, op("same", consume(2)), NOW).await })
+    });
+    let receipts: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(receipts.iter().filter(|r| !r.replayed).count(), 1);
+    assert!(receipts.iter().all(|r| r.entry == receipts[0].entry));
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total,
+        Credits::whole(8)
+    );
+    assert_invariants(&credits, id).await;
+}
+
+pub async fn credits_accounts_are_independent(stores: Stores) {
+    let credits = stores.credits;
+    let a = account(&credits).await;
+    let b = account(&credits).await;
+    credits
+        .execute(
+            a,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    credits
+        .execute(
+            b,
+            op("w", grant(GrantKind::Welcome, 20, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let spent = credits
+        .execute(a, op("run", consume(1)), NOW)
+        .await
+        .unwrap();
+    // B cannot reverse A's entry.
+    let err = credits
+        .execute(
+            b,
+            op("undo", CreditCommand::Reverse { entry: spent.entry }),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreditError::EntryNotFound(_)), "{err:?}");
+    assert_eq!(
+        credits.balance(a, NOW).await.unwrap().total,
+        Credits::whole(9)
+    );
+    assert_eq!(
+        credits.balance(b, NOW).await.unwrap().total,
+        Credits::whole(20)
+    );
+}

@@ -1,0 +1,56 @@
+//! One contract suite per port, written once and run against every implementation.
+//!
+//! A backend's test file calls [`crate::contract_tests!`] with a function that makes fresh
+//! stores; the macro expands to one `#[tokio::test]` per contract, so `cargo test` reports how
+//! many ran for each backend.
+
+pub mod credits;
+pub mod usage;
+pub mod users;
+
+/// Expands to one test per contract, each on fresh stores from `$make` (an async fn returning
+/// `Option<TestStores>`; `None` skips, which the PostgreSQL harness only allows when
+/// PostgreSQL is not required).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:path) => {
+        $crate::contract_tests!(@each $make;
+            credits::credits_open_account_is_idempotent_and_unknown_accounts_are_errors,
+            credits::credits_grants_show_in_balance_history_and_round_trip,
+            credits::credits_consumption_spends_expiring_grants_first,
+            credits::credits_insufficient_credits_change_nothing,
+            credits::credits_replays_return_the_first_receipt,
+            credits::credits_expiry_is_swept_and_never_spent,
+            credits::credits_reversal_restores_grants_once,
+            credits::credits_clawback_takes_what_is_left_and_reports_the_shortfall,
+            credits::credits_history_pages_newest_first,
+            credits::credits_concurrent_consumers_never_overdraw,
+            credits::credits_concurrent_replays_debit_once,
+            credits::credits_accounts_are_independent,
+            users::users_insert_and_find_by_id_and_email,
+            users::users_duplicate_email_is_a_domain_error,
+            users::users_concurrent_duplicate_registrations_create_one_account,
+            users::users_login_state_is_compare_and_swap,
+            users::users_updates_change_one_user,
+            users::users_search_filters_pages_and_escapes_wildcards,
+            users::users_sign_in_locks_after_failures_and_resets_on_success,
+            users::users_concurrent_failures_are_all_counted,
+            users::users_change_password_needs_the_current_one,
+            usage::usage_claims_are_unique_per_user_and_key,
+            usage::usage_finish_records_the_outcome_and_lists_filter,
+            usage::runner_charges_once_and_refunds_failures_and_timeouts,
+            usage::runner_double_submit_charges_once,
+            usage::runner_refuses_bad_input_and_short_balances_without_charging
+        );
+    };
+    (@each $make:path; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some(under_test) = $make().await else { return };
+                $crate::testing::contract::$module::$name(under_test.stores.clone()).await;
+                drop(under_test);
+            }
+        )*
+    };
+}

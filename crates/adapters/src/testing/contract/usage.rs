@@ -1,0 +1,367 @@
+//! The service usage contract, and the runner's guarantees over each backend.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use futures_util::future::join_all;
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, Credits, GrantKind, IdempotencyKey, Operation, Reason,
+    SourceRef, verify,
+};
+use quickscale_domain_identity::{FixedClock, UserId};
+use quickscale_service_sdk::usage::{Claim, RunEnd, RunQuery, RunStatus, ServiceRun};
+use quickscale_service_sdk::{
+    RunError, Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
+    ServiceRegistry, ServiceRunner,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+use crate::Stores;
+use crate::clock::TokioTimer;
+
+const NOW: OffsetDateTime = datetime!(2026-04-01 12:00:00 UTC);
+
+fn key(text: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(text).unwrap()
+}
+
+fn new_run(user: UserId, run_key: &str) -> ServiceRun {
+    ServiceRun {
+        id: Uuid::now_v7(),
+        user,
+        service: "svc".into(),
+        key: key(run_key),
+        status: RunStatus::Running,
+        cost: Credits::whole(2),
+        charge: None,
+        refunded: Credits::ZERO,
+        balance_after: None,
+        input_bytes: 12,
+        duration_ms: None,
+        output: None,
+        error: None,
+        started_at: NOW,
+        finished_at: None,
+    }
+}
+
+pub async fn usage_claims_are_unique_per_user_and_key(stores: Stores) {
+    let usage = stores.usage;
+    let ada = UserId::generate();
+    let bob = UserId::generate();
+    let first = new_run(ada, "form-1");
+    assert_eq!(usage.claim(&first).await.unwrap(), Claim::Started);
+    match usage.claim(&new_run(ada, "form-1")).await.unwrap() {
+        Claim::Existing(existing) => assert_eq!(existing.id, first.id),
+        Claim::Started => panic!("the same key started twice"),
+    }
+    assert_eq!(
+        usage.claim(&new_run(bob, "form-1")).await.unwrap(),
+        Claim::Started
+    );
+    let racing = (0..8).map(|_| {
+        let usage = Arc::clone(&usage);
+        tokio::spawn(async move { usage.claim(&new_run(ada, "form-2")).await.unwrap() })
+    });
+    let claims: Vec<Claim> = join_all(racing)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(claims.iter().filter(|c| **c == Claim::Started).count(), 1);
+}
+
+pub async fn usage_finish_records_the_outcome_and_lists_filter(stores: Stores) {
+    let usage = stores.usage;
+    let ada = UserId::generate();
+    let run = new_run(ada, "k1");
+    usage.claim(&run).await.unwrap();
+    let output = ServiceOutput::new("done").field("Words", 3);
+    let end = RunEnd {
+        status: RunStatus::Succeeded,
+        cost: Credits::whole(2),
+        charge: None,
+        refunded: Credits::ZERO,
+        balance_after: Some(Credits::whole(98)),
+        duration_ms: 15,
+        output: Some(output.clone()),
+        error: None,
+        finished_at: NOW,
+    };
+    usage.finish(run.id, &end).await.unwrap();
+    let stored = usage.get(ada, run.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Succeeded);
+    assert_eq!(stored.output, Some(output));
+    assert_eq!(stored.balance_after, Some(Credits::whole(98)));
+    assert_eq!(stored.duration_ms, Some(15));
+    assert_eq!(
+        usage.get(UserId::generate(), run.id).await.unwrap(),
+        None,
+        "runs are private"
+    );
+
+    let failed = new_run(ada, "k2");
+    usage.claim(&failed).await.unwrap();
+    usage
+        .finish(
+            failed.id,
+            &RunEnd {
+                status: RunStatus::Failed,
+                output: None,
+                error: Some("boom".into()),
+                ..end
+            },
+        )
+        .await
+        .unwrap();
+    let all = usage
+        .list(
+            ada,
+            &RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let only_failed = usage
+        .list(
+            ada,
+            &RunQuery {
+                status: Some(RunStatus::Failed),
+                limit: 10,
+                ..RunQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(only_failed.len(), 1);
+    assert_eq!(only_failed[0].error.as_deref(), Some("boom"));
+}
+
+/// A service that fails, times out or succeeds depending on its input.
+struct Moody;
+
+#[async_trait]
+impl Service for Moody {
+    fn descriptor(&self) -> ServiceDescriptor {
+        ServiceDescriptor::new("moody", "Moody")
+            .cost(Credits::whole(3))
+            .timeout(StdDuration::from_millis(200))
+    }
+
+    async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError> {
+        match input.as_text().unwrap_or_default() {
+            "fail" => Err(ServiceError::Upstream("the model is down".into())),
+            "slow" => {
+                tokio::time::sleep(StdDuration::from_secs(5)).await;
+                Ok(ServiceOutput::new("too late"))
+            }
+            "panic" => panic!("a bug in the service"),
+            text => Ok(ServiceOutput::new(text.to_uppercase())),
+        }
+    }
+}
+
+async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
+    let mut registry = ServiceRegistry::new();
+    registry.register(Moody).unwrap();
+    quickscale_service_sdk::builtin::register_builtins(&mut registry).unwrap();
+    let runner = ServiceRunner::new(
+        Arc::new(registry),
+        Arc::clone(&stores.credits),
+        Arc::clone(&stores.usage),
+        Arc::new(FixedClock::at(NOW)),
+        Arc::new(TokioTimer),
+    );
+    let user = UserId::generate();
+    let account = AccountId::new(user.as_uuid());
+    stores.credits.open_account(account, NOW).await.unwrap();
+    if credits > 0 {
+        let grant = Operation {
+            key: key("welcome"),
+            actor: Actor::System,
+            reason: Reason::parse("welcome").unwrap(),
+            command: CreditCommand::Grant {
+                kind: GrantKind::Welcome,
+                amount: Credits::whole(credits),
+                expires_at: None,
+                source: SourceRef::parse("signup").unwrap(),
+            },
+        };
+        stores.credits.execute(account, grant, NOW).await.unwrap();
+    }
+    (runner, user)
+}
+
+async fn balance(stores: &Stores, user: UserId) -> Credits {
+    stores
+        .credits
+        .balance(AccountId::new(user.as_uuid()), NOW)
+        .await
+        .unwrap()
+        .total
+}
+
+async fn assert_ledger_ok(stores: &Stores, user: UserId) {
+    let snapshot = stores
+        .credits
+        .snapshot(AccountId::new(user.as_uuid()))
+        .await
+        .unwrap();
+    assert!(verify(&snapshot).is_empty());
+}
+
+pub async fn runner_charges_once_and_refunds_failures_and_timeouts(stores: Stores) {
+    let (runner, user) = runner_with_credits(&stores, 10).await;
+    let ok = runner
+        .run(user, "moody", ServiceInput::Text("hi".into()), key("a"))
+        .await
+        .unwrap();
+    assert_eq!(ok.run.status, RunStatus::Succeeded);
+    assert_eq!(ok.run.output.as_ref().unwrap().summary, "HI");
+    assert_eq!(ok.run.balance_after, Some(Credits::whole(7)));
+
+    for (input, status) in [
+        ("fail", RunStatus::Failed),
+        ("slow", RunStatus::TimedOut),
+        ("panic", RunStatus::Failed),
+    ] {
+        let outcome = runner
+            .run(user, "moody", ServiceInput::Text(input.into()), key(input))
+            .await
+            .unwrap();
+        assert_eq!(outcome.run.status, status, "{input}");
+        assert_eq!(outcome.run.refunded, Credits::whole(3), "{input}");
+        assert_eq!(outcome.run.cost, Credits::ZERO, "{input}");
+        assert_eq!(
+            outcome.run.balance_after,
+            Some(Credits::whole(7)),
+            "{input}"
+        );
+        assert!(outcome.run.error.is_some());
+    }
+    assert_eq!(balance(&stores, user).await, Credits::whole(7));
+    let runs = stores
+        .usage
+        .list(
+            user,
+            &RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r.status.is_final()));
+    assert_ledger_ok(&stores, user).await;
+}
+
+pub async fn runner_double_submit_charges_once(stores: Stores) {
+    let (runner, user) = runner_with_credits(&stores, 10).await;
+    let tasks = (0..6).map(|_| {
+        let runner = runner.clone();
+        tokio::spawn(async move {
+            runner
+                .run(
+                    user,
+                    "moody",
+                    ServiceInput::Text("same".into()),
+                    key("form-token"),
+                )
+                .await
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let fresh = results
+        .iter()
+        .filter(|r| matches!(r, Ok(o) if !o.replayed))
+        .count();
+    assert_eq!(fresh, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(_) | Err(RunError::InProgress)))
+    );
+    let again = runner
+        .run(
+            user,
+            "moody",
+            ServiceInput::Text("same".into()),
+            key("form-token"),
+        )
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.run.output.as_ref().unwrap().summary, "SAME");
+    assert_eq!(balance(&stores, user).await, Credits::whole(7));
+    assert_ledger_ok(&stores, user).await;
+}
+
+pub async fn runner_refuses_bad_input_and_short_balances_without_charging(stores: Stores) {
+    let (runner, user) = runner_with_credits(&stores, 2).await;
+    let empty = runner
+        .run(user, "moody", ServiceInput::Text("   ".into()), key("e"))
+        .await;
+    assert!(matches!(empty, Err(RunError::Input(_))), "{empty:?}");
+    let big = runner
+        .run(
+            user,
+            "moody",
+            ServiceInput::Text("x".repeat(200 * 1024)),
+            key("b"),
+        )
+        .await;
+    assert!(matches!(big, Err(RunError::Input(_))), "{big:?}");
+    let unknown = runner
+        .run(user, "nope", ServiceInput::Text("x".into()), key("u"))
+        .await;
+    assert!(matches!(unknown, Err(RunError::UnknownService(_))));
+    let short = runner
+        .run(user, "moody", ServiceInput::Text("x".into()), key("s"))
+        .await;
+    match short {
+        Err(RunError::Insufficient(s)) => {
+            assert_eq!(s.required, Credits::whole(3));
+            assert_eq!(s.available, Credits::whole(2));
+        }
+        other => panic!("expected insufficient credits, got {other:?}"),
+    }
+    assert_eq!(balance(&stores, user).await, Credits::whole(2));
+    // Free services run with no credits to spare, and are recorded.
+    let free = runner
+        .run(
+            user,
+            "demo_free_service",
+            ServiceInput::Text("Free for all. Truly!".into()),
+            key("f"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(free.run.status, RunStatus::Succeeded);
+    assert_eq!(free.run.cost, Credits::ZERO);
+    assert_eq!(free.run.balance_after, Some(Credits::whole(2)));
+    let runs = stores
+        .usage
+        .list(
+            user,
+            &RunQuery {
+                limit: 10,
+                ..RunQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
+    assert!(statuses.contains(&RunStatus::Rejected));
+    assert!(statuses.contains(&RunStatus::Succeeded));
+}
