@@ -18,12 +18,14 @@ use std::sync::Arc;
 
 use quickscale_domain_credits::CreditStore;
 use quickscale_domain_identity::UserRepository;
+use quickscale_domain_kernel::ContactRepository;
 use quickscale_service_sdk::ServiceUsageRepository;
 
 #[cfg(feature = "argon2")]
 pub mod argon2;
 #[cfg(feature = "clock")]
 pub mod clock;
+pub mod mail;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -32,6 +34,7 @@ pub mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -41,6 +44,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     pub credits: Arc<dyn CreditStore>,
     pub usage: Arc<dyn ServiceUsageRepository>,
+    pub contact: Arc<dyn ContactRepository>,
+    pub sessions: sessions::SharedSessionStore,
 }
 
 impl std::fmt::Debug for Stores {
@@ -54,11 +59,15 @@ impl Stores {
         users: impl UserRepository + 'static,
         credits: impl CreditStore + 'static,
         usage: impl ServiceUsageRepository + 'static,
+        contact: impl ContactRepository + 'static,
+        sessions: sessions::SharedSessionStore,
     ) -> Self {
         Stores {
             users: Arc::new(users),
             credits: Arc::new(credits),
             usage: Arc::new(usage),
+            contact: Arc::new(contact),
+            sessions,
         }
     }
 }

@@ -1,8 +1,13 @@
 #![forbid(unsafe_code)]
-//! Vocabulary every QuickScale domain crate shares: storage failures and the clock port.
+//! Vocabulary every QuickScale domain crate shares: storage failures, the clock and mailer
+//! ports, and the public contact form.
 
 mod clock;
+pub mod contact;
+mod mail;
 mod storage;
 
 pub use clock::{Clock, FixedClock};
+pub use contact::{ContactErrors, ContactMessage, ContactRepository};
+pub use mail::{EmailMessage, MailError, Mailer};
 pub use storage::{StorageError, StorageFailure};

@@ -1,11 +1,13 @@
 //! In-memory implementations of every port: fast fakes for tests and demos, held to the same
 //! contract suites as the SQL stores.
 
+mod contact;
 mod credits;
 mod hasher;
 mod usage;
 mod users;
 
+pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 pub use hasher::PlainTextHasher;
 pub use usage::MemoryUsageRepository;
@@ -17,6 +19,8 @@ pub fn stores() -> crate::Stores {
         MemoryUserRepository::default(),
         MemoryCreditStore::default(),
         MemoryUsageRepository::default(),
+        MemoryContactRepository::default(),
+        crate::sessions::SharedSessionStore::new(crate::sessions::MemorySessionStore::default()),
     )
 }
 

@@ -16,6 +16,10 @@ const MIGRATIONS: Embedded = Embedded(&[(
     1,
     "foundation",
     include_str!("../../migrations/postgres/0001_foundation.sql"),
+), (
+    2,
+    "sessions and contact",
+    include_str!("../../migrations/postgres/0002_sessions_contact.sql"),
 )]);
 
 const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
@@ -95,6 +99,8 @@ impl Database {
             SqlUserRepository::new(self.clone()),
             SqlCreditStore::new(self.clone()),
             SqlUsageRepository::new(self.clone()),
+            SqlContactRepository::new(self.clone()),
+            crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
         )
     }
 
@@ -110,4 +116,6 @@ mod stores {
     crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
 }
 
-pub use stores::{SqlCreditStore, SqlUsageRepository, SqlUserRepository};
+pub use stores::{
+    SqlContactRepository, SqlCreditStore, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+};

@@ -757,6 +757,180 @@ macro_rules! sql_stores {
                     .collect()
             }
         }
+
+        // ---------------------------------------------------------------- contact messages
+
+        /// The contact message store.
+        #[derive(Clone, Debug)]
+        pub struct SqlContactRepository {
+            db: Database,
+        }
+
+        impl SqlContactRepository {
+            pub fn new(db: Database) -> Self {
+                SqlContactRepository { db }
+            }
+        }
+
+        #[async_trait]
+        impl quickscale_domain_kernel::ContactRepository for SqlContactRepository {
+            async fn save(&self, message: &quickscale_domain_kernel::ContactMessage) -> Result<(), StorageError> {
+                sqlx::query(
+                    "INSERT INTO contact_messages (id, name, email, subject, message, received_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(message.id)
+                .bind(message.name.as_str())
+                .bind(message.email.as_str())
+                .bind(message.subject.as_str())
+                .bind(message.message.as_str())
+                .bind(DbTime(message.received_at))
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn recent(&self, limit: u32) -> Result<Vec<quickscale_domain_kernel::ContactMessage>, StorageError> {
+                let rows = sqlx::query(
+                    "SELECT id, name, email, subject, message, received_at FROM contact_messages \
+                     ORDER BY received_at DESC LIMIT $1",
+                )
+                .bind(i64::from(limit.clamp(1, 500)))
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(quickscale_domain_kernel::ContactMessage {
+                            id: get(row, "id")?,
+                            name: get(row, "name")?,
+                            email: get(row, "email")?,
+                            subject: get(row, "subject")?,
+                            message: get(row, "message")?,
+                            received_at: time_of(row, "received_at")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        // ---------------------------------------------------------------- browser sessions
+
+        /// Server-side browser sessions for tower-sessions. The user id is copied out of the
+        /// session data into its own column so a user's sessions can be listed and ended.
+        #[derive(Clone, Debug)]
+        pub struct SqlSessionStore {
+            db: Database,
+        }
+
+        impl SqlSessionStore {
+            pub fn new(db: Database) -> Self {
+                SqlSessionStore { db }
+            }
+        }
+
+        fn session_backend(error: impl std::fmt::Display) -> tower_sessions_core::session_store::Error {
+            tower_sessions_core::session_store::Error::Backend(error.to_string())
+        }
+
+        #[async_trait]
+        impl tower_sessions_core::SessionStore for SqlSessionStore {
+            async fn create(&self, record: &mut tower_sessions_core::session::Record) -> tower_sessions_core::session_store::Result<()> {
+                loop {
+                    let data = serde_json::to_string(&record.data).map_err(session_backend)?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO sessions (id, user_id, data, expiry) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(record.id.to_string())
+                    .bind(crate::sessions::user_of(record))
+                    .bind(data)
+                    .bind(DbTime(record.expiry_date))
+                    .execute(self.db.writer())
+                    .await;
+                    match inserted {
+                        Ok(_) => return Ok(()),
+                        // An id collision: draw another.
+                        Err(e) if is_unique_violation(&e) => record.id = tower_sessions_core::session::Id::default(),
+                        Err(e) => return Err(session_backend(e)),
+                    }
+                }
+            }
+
+            async fn save(&self, record: &tower_sessions_core::session::Record) -> tower_sessions_core::session_store::Result<()> {
+                let data = serde_json::to_string(&record.data).map_err(session_backend)?;
+                sqlx::query(
+                    "INSERT INTO sessions (id, user_id, data, expiry) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
+                     data = excluded.data, expiry = excluded.expiry",
+                )
+                .bind(record.id.to_string())
+                .bind(crate::sessions::user_of(record))
+                .bind(data)
+                .bind(DbTime(record.expiry_date))
+                .execute(self.db.writer())
+                .await
+                .map_err(session_backend)?;
+                Ok(())
+            }
+
+            async fn load(&self, id: &tower_sessions_core::session::Id) -> tower_sessions_core::session_store::Result<Option<tower_sessions_core::session::Record>> {
+                let row = sqlx::query("SELECT data, expiry FROM sessions WHERE id = $1 AND expiry > $2")
+                    .bind(id.to_string())
+                    .bind(DbTime(OffsetDateTime::now_utc()))
+                    .fetch_optional(self.db.reader())
+                    .await
+                    .map_err(session_backend)?;
+                let Some(row) = row else { return Ok(None) };
+                let data: String = get(&row, "data").map_err(session_backend)?;
+                Ok(Some(tower_sessions_core::session::Record {
+                    id: *id,
+                    data: serde_json::from_str(&data).map_err(session_backend)?,
+                    expiry_date: time_of(&row, "expiry").map_err(session_backend)?,
+                }))
+            }
+
+            async fn delete(&self, id: &tower_sessions_core::session::Id) -> tower_sessions_core::session_store::Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(session_backend)?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl crate::sessions::SessionAdmin for SqlSessionStore {
+            async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StorageError> {
+                let result = sqlx::query("DELETE FROM sessions WHERE expiry <= $1")
+                    .bind(DbTime(now))
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(result.rows_affected())
+            }
+
+            async fn delete_for_user(&self, user: UserId, except: Option<&str>) -> Result<u64, StorageError> {
+                let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                    .bind(user.as_uuid())
+                    .bind(except.unwrap_or(""))
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(result.rows_affected())
+            }
+
+            async fn count_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError> {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expiry > $2")
+                    .bind(user.as_uuid())
+                    .bind(DbTime(now))
+                    .fetch_one(self.db.reader())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(u64::try_from(count).unwrap_or_default())
+            }
+        }
     };
 }
 

@@ -20,6 +20,10 @@ const MIGRATIONS: Embedded = Embedded(&[(
     1,
     "foundation",
     include_str!("../../migrations/sqlite/0001_foundation.sql"),
+), (
+    2,
+    "sessions and contact",
+    include_str!("../../migrations/sqlite/0002_sessions_contact.sql"),
 )]);
 
 /// SQLite spells "equal, treating NULLs as equal" `IS`.
@@ -115,6 +119,8 @@ impl Database {
             SqlUserRepository::new(self.clone()),
             SqlCreditStore::new(self.clone()),
             SqlUsageRepository::new(self.clone()),
+            SqlContactRepository::new(self.clone()),
+            crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
         )
     }
 
@@ -131,4 +137,6 @@ mod stores {
     crate::sql::stores::sql_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }
 
-pub use stores::{SqlCreditStore, SqlUsageRepository, SqlUserRepository};
+pub use stores::{
+    SqlContactRepository, SqlCreditStore, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+};

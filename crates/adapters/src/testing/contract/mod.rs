@@ -5,6 +5,7 @@
 //! many ran for each backend.
 
 pub mod credits;
+pub mod site;
 pub mod usage;
 pub mod users;
 
@@ -40,7 +41,10 @@ macro_rules! contract_tests {
             usage::usage_finish_records_the_outcome_and_lists_filter,
             usage::runner_charges_once_and_refunds_failures_and_timeouts,
             usage::runner_double_submit_charges_once,
-            usage::runner_refuses_bad_input_and_short_balances_without_charging
+            usage::runner_refuses_bad_input_and_short_balances_without_charging,
+            site::sessions_round_trip_and_expire,
+            site::sessions_of_a_user_can_be_ended_except_the_current_one,
+            site::contact_messages_are_kept_newest_first
         );
     };
     (@each $make:path; $($module:ident :: $name:ident),* $(,)?) => {
