@@ -45,7 +45,10 @@ async fn bench(name: &str, under_test: TestStores, accounts: usize) {
             expires_at: None,
             source: SourceRef::parse("bench").expect("source"),
         };
-        credits.execute(id, operation("seed".into(), grant), now).await.expect("seed");
+        credits
+            .execute(id, operation("seed".into(), grant), now)
+            .await
+            .expect("seed");
         ids.push(id);
     }
     let ids = Arc::new(ids);
@@ -61,7 +64,9 @@ async fn bench(name: &str, under_test: TestStores, accounts: usize) {
                 while done.fetch_add(1, Ordering::Relaxed) < OPERATIONS {
                     let account = ids[(worker + i * WORKERS) % ids.len()];
                     let key = format!("w{worker}-{i}");
-                    let consume = CreditCommand::Consume { amount: Credits::whole(1) };
+                    let consume = CreditCommand::Consume {
+                        amount: Credits::whole(1),
+                    };
                     credits
                         .execute(account, operation(key, consume), OffsetDateTime::now_utc())
                         .await
@@ -79,11 +84,20 @@ async fn bench(name: &str, under_test: TestStores, accounts: usize) {
     for id in ids.iter() {
         let snapshot = credits.snapshot(*id).await.expect("snapshot");
         let problems = verify(&snapshot);
-        assert!(problems.is_empty(), "{name}: invariants broken: {problems:?}");
-        let balance = credits.balance(*id, OffsetDateTime::now_utc()).await.expect("balance");
+        assert!(
+            problems.is_empty(),
+            "{name}: invariants broken: {problems:?}"
+        );
+        let balance = credits
+            .balance(*id, OffsetDateTime::now_utc())
+            .await
+            .expect("balance");
         spent += i64::from(START_BALANCE) - balance.total.cents() / 100;
     }
-    assert_eq!(spent as u64, OPERATIONS, "{name}: every success is exactly one debit");
+    assert_eq!(
+        spent as u64, OPERATIONS,
+        "{name}: every success is exactly one debit"
+    );
     println!(
         "{name:<10} {accounts:>3} account(s) {WORKERS} workers: {OPERATIONS} consumptions in {:>6.2} s = {:>8.0} /s   invariants ok",
         elapsed.as_secs_f64(),
@@ -95,8 +109,18 @@ async fn bench(name: &str, under_test: TestStores, accounts: usize) {
 #[tokio::main]
 async fn main() {
     for accounts in [1, 100] {
-        bench("memory", testing::memory_stores().await.expect("memory"), accounts).await;
-        bench("sqlite", testing::sqlite_stores().await.expect("sqlite"), accounts).await;
+        bench(
+            "memory",
+            testing::memory_stores().await.expect("memory"),
+            accounts,
+        )
+        .await;
+        bench(
+            "sqlite",
+            testing::sqlite_stores().await.expect("sqlite"),
+            accounts,
+        )
+        .await;
         match testing::postgres_stores().await {
             Some(stores) => bench("postgres", stores, accounts).await,
             None => println!("postgres   skipped: no server (set TEST_DATABASE_URL)"),

@@ -30,11 +30,11 @@ pub mod mail;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod sessions;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -37,7 +37,10 @@ impl MemoryMailer {
 #[async_trait]
 impl Mailer for MemoryMailer {
     async fn send(&self, message: &EmailMessage) -> Result<(), MailError> {
-        self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(message.clone());
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message.clone());
         Ok(())
     }
 }

@@ -17,7 +17,11 @@ pub const USER_ID_KEY: &str = "user_id";
 
 /// The signed-in user of a session record, if any.
 pub(crate) fn user_of(record: &Record) -> Option<Uuid> {
-    record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+    record
+        .data
+        .get(USER_ID_KEY)
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 /// Housekeeping and per-user control over stored sessions.
@@ -26,7 +30,11 @@ pub trait SessionAdmin: Send + Sync {
     /// Removes sessions that have expired; returns how many.
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StorageError>;
     /// Ends every session of `user` except the one with id `except`.
-    async fn delete_for_user(&self, user: UserId, except: Option<&str>) -> Result<u64, StorageError>;
+    async fn delete_for_user(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+    ) -> Result<u64, StorageError>;
     async fn count_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError>;
 }
 
@@ -97,7 +105,11 @@ impl SessionStore for MemorySessionStore {
     }
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
         let now = OffsetDateTime::now_utc();
-        Ok(self.records().get(id).filter(|r| r.expiry_date > now).cloned())
+        Ok(self
+            .records()
+            .get(id)
+            .filter(|r| r.expiry_date > now)
+            .cloned())
     }
     async fn delete(&self, id: &Id) -> SessionResult<()> {
         self.records().remove(id);
@@ -113,7 +125,11 @@ impl SessionAdmin for MemorySessionStore {
         records.retain(|_, r| r.expiry_date > now);
         Ok((before - records.len()) as u64)
     }
-    async fn delete_for_user(&self, user: UserId, except: Option<&str>) -> Result<u64, StorageError> {
+    async fn delete_for_user(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+    ) -> Result<u64, StorageError> {
         let mut records = self.records();
         let before = records.len();
         records.retain(|id, r| {

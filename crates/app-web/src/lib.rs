@@ -1,1 +1,40 @@
 #![forbid(unsafe_code)]
+//! # The QuickScale web app
+//!
+//! An axum app with server-rendered pages (tera templates, Bulma, HTMX, Alpine.js), built by
+//! [`App`], the composition root: it reads the [`Config`], picks the adapters (SQLite,
+//! PostgreSQL or memory), and wires one [`AppState`] into the router.
+//!
+//! A generated project's `main.rs` is a few lines:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     quickscale_app_web::App::new("my-saas-app")
+//!         .services(|registry| {
+//!             // registry.register(MyService)?;
+//!             let _ = registry;
+//!             Ok(())
+//!         })
+//!         .run()
+//! }
+//! ```
+
+mod app;
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod onboarding;
+mod routes;
+pub mod security;
+pub mod session;
+pub mod state;
+pub mod templates;
+pub mod view;
+
+pub use app::{App, Built};
+pub use config::{Config, ConfigError, Flags};
+pub use quickscale_service_sdk as sdk;
+pub use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry};
+pub use routes::ADMIN_PAGES;
+pub use state::AppState;

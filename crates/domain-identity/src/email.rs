@@ -97,6 +97,13 @@ impl fmt::Debug for Email {
     }
 }
 
+impl std::str::FromStr for Email {
+    type Err = EmailError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Email::parse(s)
+    }
+}
+
 impl TryFrom<String> for Email {
     type Error = EmailError;
     fn try_from(value: String) -> Result<Self, Self::Error> {

@@ -36,13 +36,16 @@ impl ContactMessage {
         message: &str,
         received_at: OffsetDateTime,
     ) -> Result<Self, ContactErrors> {
-        let (name, email, subject, message) = (name.trim(), email.trim(), subject.trim(), message.trim());
+        let (name, email, subject, message) =
+            (name.trim(), email.trim(), subject.trim(), message.trim());
         let mut errors = ContactErrors::default();
         if name.is_empty() || name.chars().count() > 100 {
             errors.name = Some("enter your name (at most 100 characters)".into());
         }
         let plausible = email.len() <= 254
-            && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
             && !email.chars().any(char::is_whitespace);
         if !plausible {
             errors.email = Some("enter an email address we can reply to".into());
@@ -53,7 +56,11 @@ impl ContactMessage {
         if errors != ContactErrors::default() {
             return Err(errors);
         }
-        let subject = if subject.is_empty() { "Contact form".to_owned() } else { subject.chars().take(150).collect() };
+        let subject = if subject.is_empty() {
+            "Contact form".to_owned()
+        } else {
+            subject.chars().take(150).collect()
+        };
         Ok(ContactMessage {
             id: Uuid::now_v7(),
             name: name.to_owned(),

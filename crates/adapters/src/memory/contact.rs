@@ -20,7 +20,7 @@ impl ContactRepository for MemoryContactRepository {
 
     async fn recent(&self, limit: u32) -> Result<Vec<ContactMessage>, StorageError> {
         let mut messages = lock(&self.messages).clone();
-        messages.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        messages.sort_by_key(|m| std::cmp::Reverse(m.received_at));
         messages.truncate(limit as usize);
         Ok(messages)
     }

@@ -12,15 +12,18 @@ use uuid::Uuid;
 
 use crate::sql::{Embedded, migrator, storage_error};
 
-const MIGRATIONS: Embedded = Embedded(&[(
-    1,
-    "foundation",
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-), (
-    2,
-    "sessions and contact",
-    include_str!("../../migrations/postgres/0002_sessions_contact.sql"),
-)]);
+const MIGRATIONS: Embedded = Embedded(&[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "sessions and contact",
+        include_str!("../../migrations/postgres/0002_sessions_contact.sql"),
+    ),
+]);
 
 const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
 

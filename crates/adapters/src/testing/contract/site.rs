@@ -16,23 +16,44 @@ fn record(user: Option<UserId>, expires_in: Duration) -> Record {
     if let Some(user) = user {
         data.insert(USER_ID_KEY.to_owned(), json!(user.to_string()));
     }
-    Record { id: Id::default(), data, expiry_date: OffsetDateTime::now_utc() + expires_in }
+    Record {
+        id: Id::default(),
+        data,
+        expiry_date: OffsetDateTime::now_utc() + expires_in,
+    }
 }
 
 pub async fn sessions_round_trip_and_expire(stores: Stores) {
     let store = stores.sessions;
     let mut live = record(None, Duration::hours(1));
     store.create(&mut live).await.unwrap();
-    let loaded = store.load(&live.id).await.unwrap().expect("a live session loads");
+    let loaded = store
+        .load(&live.id)
+        .await
+        .unwrap()
+        .expect("a live session loads");
     assert_eq!(loaded.data, live.data);
     live.data.insert("flash".into(), json!(["saved"]));
     store.save(&live).await.unwrap();
-    assert_eq!(store.load(&live.id).await.unwrap().unwrap().data["flash"], json!(["saved"]));
+    assert_eq!(
+        store.load(&live.id).await.unwrap().unwrap().data["flash"],
+        json!(["saved"])
+    );
 
     let mut old = record(None, Duration::seconds(-5));
     store.create(&mut old).await.unwrap();
-    assert!(store.load(&old.id).await.unwrap().is_none(), "an expired session does not load");
-    assert_eq!(store.admin().delete_expired(OffsetDateTime::now_utc()).await.unwrap(), 1);
+    assert!(
+        store.load(&old.id).await.unwrap().is_none(),
+        "an expired session does not load"
+    );
+    assert_eq!(
+        store
+            .admin()
+            .delete_expired(OffsetDateTime::now_utc())
+            .await
+            .unwrap(),
+        1
+    );
 
     store.delete(&live.id).await.unwrap();
     assert!(store.load(&live.id).await.unwrap().is_none());
@@ -50,7 +71,11 @@ pub async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stor
     }
     let now = OffsetDateTime::now_utc();
     assert_eq!(store.admin().count_for_user(ada, now).await.unwrap(), 2);
-    let ended = store.admin().delete_for_user(ada, Some(&current.id.to_string())).await.unwrap();
+    let ended = store
+        .admin()
+        .delete_for_user(ada, Some(&current.id.to_string()))
+        .await
+        .unwrap();
     assert_eq!(ended, 1);
     assert!(store.load(&current.id).await.unwrap().is_some());
     assert!(store.load(&other.id).await.unwrap().is_none());
@@ -62,8 +87,22 @@ pub async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stor
 pub async fn contact_messages_are_kept_newest_first(stores: Stores) {
     let contact = stores.contact;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let first = ContactMessage::parse("Ada", "ada@example.com", "", "Hello there, a question.", now).unwrap();
-    let second = ContactMessage::parse("Bob", "bob@example.com", "Billing", "Another question here.", now + Duration::minutes(1)).unwrap();
+    let first = ContactMessage::parse(
+        "Ada",
+        "ada@example.com",
+        "",
+        "Hello there, a question.",
+        now,
+    )
+    .unwrap();
+    let second = ContactMessage::parse(
+        "Bob",
+        "bob@example.com",
+        "Billing",
+        "Another question here.",
+        now + Duration::minutes(1),
+    )
+    .unwrap();
     contact.save(&first).await.unwrap();
     contact.save(&second).await.unwrap();
     let recent = contact.recent(10).await.unwrap();

@@ -1,0 +1,523 @@
+//! Composition root: the one place where adapters are chosen and the app is wired together.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use clap::{Parser, Subcommand};
+use quickscale_adapters::argon2::Argon2Hasher;
+use quickscale_adapters::clock::{SystemClock, TokioTimer};
+use quickscale_adapters::mail::LogMailer;
+use quickscale_domain_identity::{Accounts, Email, PasswordHasher, PasswordPolicy};
+use quickscale_domain_kernel::{Clock, Mailer};
+use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry, ServiceRunner};
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::{Config, DatabaseUrl, Flags, LogFormat};
+use crate::error::AppError;
+use crate::onboarding::{AdminSeed, ensure_admin};
+use crate::state::{AppState, Database, Inner};
+use crate::templates::Templates;
+
+/// A QuickScale app: its name, its services, and (for tests) replaced ports.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     quickscale_app_web::App::new("my-saas-app").run()
+/// }
+/// ```
+pub struct App {
+    name: String,
+    registry: ServiceRegistry,
+    registry_errors: Vec<RegistryError>,
+    hasher: Option<Arc<dyn PasswordHasher>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("name", &self.name)
+            .field("services", &self.registry.len())
+            .finish()
+    }
+}
+
+/// A built app: the router to serve and the state behind it.
+#[derive(Debug)]
+pub struct Built {
+    pub router: Router,
+    pub state: AppState,
+}
+
+#[derive(Serialize)]
+struct Globals<'a> {
+    app_name: &'a str,
+    flags: Flags,
+}
+
+impl App {
+    /// An app with the built-in services registered.
+    pub fn new(name: &str) -> Self {
+        let mut registry = ServiceRegistry::new();
+        let registry_errors = quickscale_service_sdk::builtin::register_builtins(&mut registry)
+            .err()
+            .into_iter()
+            .collect();
+        App {
+            name: name.to_owned(),
+            registry,
+            registry_errors,
+            hasher: None,
+            mailer: None,
+            clock: None,
+        }
+    }
+
+    /// Registers the project's services (errors are reported when the app starts).
+    pub fn services(
+        mut self,
+        register: impl FnOnce(&mut ServiceRegistry) -> Result<(), RegistryError>,
+    ) -> Self {
+        if let Err(error) = register(&mut self.registry) {
+            self.registry_errors.push(error);
+        }
+        self
+    }
+
+    /// Registers one service.
+    pub fn service(mut self, service: impl Service + 'static) -> Self {
+        if let Err(error) = self.registry.register(service) {
+            self.registry_errors.push(error);
+        }
+        self
+    }
+
+    pub fn with_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = Some(hasher);
+        self
+    }
+
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    pub fn registry(&self) -> &ServiceRegistry {
+        &self.registry
+    }
+
+    /// Connects the database, applies migrations, and wires the state and the router.
+    pub async fn build(self, config: Config) -> anyhow::Result<Built> {
+        if let Some(error) = self.registry_errors.first() {
+            anyhow::bail!("a service could not be registered: {error}");
+        }
+        let (database, stores) = open_database(&config).await?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let hasher = self
+            .hasher
+            .unwrap_or_else(|| Arc::new(Argon2Hasher::recommended()));
+        let mailer = self.mailer.unwrap_or_else(|| Arc::new(LogMailer));
+        let accounts = Accounts::new(
+            Arc::clone(&stores.users),
+            hasher,
+            Arc::clone(&clock),
+            config.lockout,
+            PasswordPolicy::default(),
+        );
+        let runner = ServiceRunner::new(
+            Arc::new(self.registry),
+            Arc::clone(&stores.credits),
+            Arc::clone(&stores.usage),
+            Arc::clone(&clock),
+            Arc::new(TokioTimer),
+        );
+        let globals = Globals {
+            app_name: &config.app_name,
+            flags: config.flags,
+        };
+        let templates = Templates::load(Some(&config.project_dir.join("templates")), &globals)?;
+        let state = AppState(Arc::new(Inner {
+            config,
+            database,
+            stores,
+            accounts,
+            runner,
+            templates,
+            mailer,
+            clock,
+        }));
+        let router = router(state.clone());
+        Ok(Built { router, state })
+    }
+
+    /// The app's command line: `serve` (the default), `migrate`, `create-admin`, `check`,
+    /// `services`. Reads configuration from the current directory.
+    pub fn run(self) -> ExitCode {
+        let cli = Cli::parse();
+        let project_dir = std::env::var_os("QUICKSCALE_PROJECT_DIR")
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let project_dir = std::fs::canonicalize(&project_dir).unwrap_or(project_dir);
+        let config = match Config::load(&project_dir, &self.name) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                eprintln!("Fix it in .env, quickscale.toml or the environment, then try again.");
+                return ExitCode::from(2);
+            }
+        };
+        init_tracing(config.log_format);
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("error: cannot start the async runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = runtime.block_on(async move {
+            match cli.command.unwrap_or(Command::Serve {
+                host: None,
+                port: None,
+            }) {
+                Command::Serve { host, port } => self.serve(config, host, port).await,
+                Command::Migrate => migrate(&config).await,
+                Command::CreateAdmin {
+                    email,
+                    password_env,
+                } => {
+                    self.create_admin(config, &email, password_env.as_deref())
+                        .await
+                }
+                Command::Check => check(&config).await,
+                Command::Services { check } => self.list_services(check),
+            }
+        });
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Builds, seeds the admin, and serves until Ctrl-C or SIGTERM.
+    pub async fn serve(
+        self,
+        mut config: Config,
+        host: Option<std::net::IpAddr>,
+        port: Option<u16>,
+    ) -> anyhow::Result<()> {
+        if let Some(host) = host {
+            config.host = host;
+        }
+        if let Some(port) = port {
+            config.port = port;
+        }
+        let address = SocketAddr::new(config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {address}: {e}. Is another app using port {}? Stop it, or choose another port with --port.",
+                address.port()
+            )
+        })?;
+        let built = self.build(config).await?;
+        let state = built.state.clone();
+        let seed = ensure_admin(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
+        print_banner(&state, &seed);
+        spawn_housekeeping(state.clone());
+        axum::serve(listener, built.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        state.database().close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    async fn create_admin(
+        self,
+        config: Config,
+        email: &str,
+        password_env: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+        let (password, generated) = match password_env {
+            Some(var) => (
+                std::env::var(var).with_context(|| format!("the variable {var} is not set"))?,
+                false,
+            ),
+            None => (crate::onboarding::generate_password(), true),
+        };
+        if password.chars().count() < 8 {
+            anyhow::bail!("the password must be at least 8 characters");
+        }
+        let built = self.build(config).await?;
+        let user = crate::onboarding::create_admin(&built.state, &email, &password)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::onboarding::open_credit_account(&built.state, &user)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("Admin account created: {email}");
+        if generated {
+            println!("Password (shown once): {password}");
+        }
+        Ok(())
+    }
+
+    fn list_services(self, check: bool) -> anyhow::Result<()> {
+        if let Some(error) = self.registry_errors.first() {
+            anyhow::bail!("{error}");
+        }
+        for registered in self.registry.iter() {
+            let d = &registered.descriptor;
+            let cost = if d.is_free() {
+                "free".to_owned()
+            } else {
+                format!("{} credits", d.cost)
+            };
+            println!(
+                "{:<32} {:<10} {:<6} {:<12} {}",
+                d.slug,
+                cost,
+                d.input.as_str(),
+                d.category,
+                d.name
+            );
+        }
+        if check {
+            println!(
+                "{} services registered; every descriptor is valid.",
+                self.registry.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Parser)]
+#[command(about = "A QuickScale app. Without a command it serves the web app.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (the default).
+    Serve {
+        #[arg(long)]
+        host: Option<std::net::IpAddr>,
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an admin account.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read the password from this environment variable (generated and printed otherwise).
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Check the configuration and the database.
+    Check,
+    /// List the registered services.
+    Services {
+        /// Also validate every descriptor.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<(Database, quickscale_adapters::Stores)> {
+    match &config.database {
+        DatabaseUrl::Memory => Ok((Database::Memory, quickscale_adapters::memory::stores())),
+        DatabaseUrl::Sqlite(url) => {
+            if let Some(parent) = Path::new(url.trim_start_matches("sqlite://")).parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let db = quickscale_adapters::sqlite::Database::open(url)
+                .await
+                .with_context(|| format!("cannot open the SQLite database {url}"))?;
+            db.migrate()
+                .await
+                .context("migrating the SQLite database")?;
+            let stores = db.stores();
+            Ok((Database::Sqlite(db), stores))
+        }
+        DatabaseUrl::Postgres(url) => {
+            let db = quickscale_adapters::postgres::Database::connect(url.expose(), config.database_max_connections)
+                .await
+                .map_err(|e| anyhow::anyhow!(
+                    "cannot connect to PostgreSQL ({e}). Check that the server is running and that DATABASE_URL is right."
+                ))?;
+            db.migrate()
+                .await
+                .context("migrating the PostgreSQL database")?;
+            let stores = db.stores();
+            Ok((Database::Postgres(db), stores))
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let (database, _) = open_database(config).await?;
+    println!("Migrations applied ({}).", config.database.kind());
+    database.close().await;
+    Ok(())
+}
+
+async fn check(config: &Config) -> anyhow::Result<()> {
+    println!("✓ configuration is valid");
+    let (database, _) = open_database(config).await?;
+    database
+        .ping()
+        .await
+        .map_err(|e| anyhow::anyhow!("✗ the database does not answer: {e}"))?;
+    println!(
+        "✓ {} database reachable and migrated",
+        config.database.kind()
+    );
+    database.close().await;
+    let address = SocketAddr::new(config.host, config.port);
+    match std::net::TcpListener::bind(address) {
+        Ok(_) => println!("✓ port {} is free", config.port),
+        Err(_) => anyhow::bail!(
+            "✗ port {} is in use: stop what uses it or set PORT",
+            config.port
+        ),
+    }
+    Ok(())
+}
+
+/// The middleware stack around the routes, outermost last.
+fn router(state: AppState) -> Router {
+    let session_layer = SessionManagerLayer::new(state.stores().sessions.clone())
+        .with_name("qs_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config().secure_cookies)
+        .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
+    crate::routes::router(&state)
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
+        .layer(DefaultBodyLimit::max(25 * 1024 * 1024))
+        .layer(from_fn(crate::security::csrf))
+        .layer(session_layer)
+        .layer(from_fn_with_state(state.clone(), crate::error::error_pages))
+        .layer(from_fn_with_state(state.clone(), crate::security::headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info,tower_sessions=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn print_banner(state: &AppState, seed: &AdminSeed) {
+    let config = state.config();
+    println!();
+    println!("  {} is running", config.app_name);
+    println!("  → {}", config.base_url);
+    println!(
+        "  database: {}   services: {}",
+        config.database.kind(),
+        state.registry().len()
+    );
+    match seed {
+        AdminSeed::Created {
+            email,
+            generated_password: Some(password),
+        } => {
+            println!(
+                "  admin: {email}   password: {password}   (shown once; set ADMIN_PASSWORD to choose it)"
+            );
+        }
+        AdminSeed::Created {
+            email,
+            generated_password: None,
+        } => {
+            println!("  admin: {email} (password from ADMIN_PASSWORD)");
+        }
+        AdminSeed::Existing(email) => println!("  admin: {email}"),
+    }
+    println!("  Press Ctrl-C to stop.");
+    println!();
+}
+
+/// Deletes expired sessions every hour.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let now = state.clock().now();
+            match state.stores().sessions.admin().delete_expired(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired sessions removed"),
+                Err(error) => tracing::warn!(%error, "removing expired sessions failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

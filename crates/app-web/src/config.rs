@@ -1,0 +1,547 @@
+//! Configuration: one typed struct, from environment variables, an optional `.env` and an
+//! optional `quickscale.toml`, validated at start with errors that name the bad key.
+//!
+//! Precedence: process environment > `.env` > `quickscale.toml` > defaults. Keys are the
+//! upper-case names below; `quickscale.toml` may spell them in lower case.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use quickscale_domain_credits::Credits;
+use quickscale_domain_identity::{Email, LockoutPolicy};
+use serde::Serialize;
+use time::Duration;
+
+/// Every key the app reads, with what it means.
+pub const KEYS: &[(&str, &str)] = &[
+    ("APP_NAME", "the product name shown in pages and emails"),
+    ("HOST", "address to listen on (default 127.0.0.1)"),
+    ("PORT", "port to listen on (default 8000)"),
+    (
+        "BASE_URL",
+        "public URL, used in emails and to decide Secure cookies",
+    ),
+    (
+        "DATABASE_URL",
+        "sqlite://path, postgres://..., or memory (default sqlite://data/app.db)",
+    ),
+    (
+        "DATABASE_MAX_CONNECTIONS",
+        "PostgreSQL pool size (default 10)",
+    ),
+    (
+        "SECRET_KEY",
+        "at least 32 random characters; `quickscale init` writes one",
+    ),
+    (
+        "ADMIN_EMAIL",
+        "the admin account created at start (default admin@example.com)",
+    ),
+    (
+        "ADMIN_PASSWORD",
+        "its password; generated and printed once when unset",
+    ),
+    (
+        "CONTACT_EMAIL",
+        "where contact form messages go (default ADMIN_EMAIL)",
+    ),
+    (
+        "WELCOME_CREDITS",
+        "credits granted to new accounts (default 100; 0 disables)",
+    ),
+    (
+        "SESSION_DAYS",
+        "days of inactivity before a session ends (default 14)",
+    ),
+    (
+        "LOCKOUT_ATTEMPTS",
+        "failed sign-ins that lock an account (default 5)",
+    ),
+    (
+        "LOCKOUT_WINDOW_MINUTES",
+        "window in which failures are counted (default 15)",
+    ),
+    (
+        "LOCKOUT_MINUTES",
+        "how long a locked account stays locked (default 15)",
+    ),
+    ("LOG_FORMAT", "pretty or json (default pretty)"),
+    ("ENABLE_STRIPE", "billing pages and routes (default false)"),
+    ("ENABLE_SUBSCRIPTIONS", "subscription plans (default false)"),
+    ("ENABLE_API", "the JSON API (default false)"),
+    (
+        "REQUIRE_EMAIL_VERIFICATION",
+        "accounts must verify their email (default false)",
+    ),
+    (
+        "ENABLE_SERVICE_MARKETPLACE",
+        "the services pages (default true)",
+    ),
+];
+
+/// A configuration problem, naming the key and where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key {key} ({origin}): {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub origin: String,
+    pub message: String,
+}
+
+/// A secret value: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(Secret),
+    Memory,
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(url) => write!(f, "Sqlite({url})"),
+            DatabaseUrl::Postgres(_) => f.write_str("Postgres(***)"),
+            DatabaseUrl::Memory => f.write_str("Memory"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "SQLite",
+            DatabaseUrl::Postgres(_) => "PostgreSQL",
+            DatabaseUrl::Memory => "memory",
+        }
+    }
+}
+
+/// The feature flags of the original QuickScale, in one place; templates see them as `flags`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Flags {
+    pub enable_stripe: bool,
+    pub enable_subscriptions: bool,
+    pub enable_api: bool,
+    pub require_email_verification: bool,
+    pub enable_service_marketplace: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            enable_stripe: false,
+            enable_subscriptions: false,
+            enable_api: false,
+            require_email_verification: false,
+            enable_service_marketplace: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub app_name: String,
+    /// Where `templates/` and `static/` overrides and the SQLite file live.
+    pub project_dir: PathBuf,
+    pub host: IpAddr,
+    pub port: u16,
+    pub base_url: String,
+    pub database: DatabaseUrl,
+    pub database_max_connections: u32,
+    pub secret_key: Secret,
+    pub admin_email: Email,
+    pub admin_password: Option<Secret>,
+    pub contact_email: Email,
+    pub welcome_credits: Credits,
+    pub session_inactivity: Duration,
+    pub lockout: LockoutPolicy,
+    pub log_format: LogFormat,
+    pub flags: Flags,
+    /// Cookies get `Secure` when the base URL is https.
+    pub secure_cookies: bool,
+}
+
+/// Raw values by key, each with where it came from.
+#[derive(Debug, Default)]
+struct Sources(BTreeMap<String, (String, String)>);
+
+impl Sources {
+    fn set(&mut self, key: &str, value: String, source: &str) {
+        self.0.insert(key.to_owned(), (value, source.to_owned()));
+    }
+
+    fn get(&self, key: &str) -> Option<(&str, &str)> {
+        self.0
+            .get(key)
+            .filter(|(value, _)| !value.trim().is_empty())
+            .map(|(value, source)| (value.trim(), source.as_str()))
+    }
+
+    fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let source = self.0.get(key).map_or("default", |(_, s)| s.as_str());
+        ConfigError {
+            key: key.to_owned(),
+            origin: source.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.get(key)
+            .map_or_else(|| default.to_owned(), |(v, _)| v.to_owned())
+    }
+
+    fn parse<T>(
+        &self,
+        key: &str,
+        default: T,
+        what: &str,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+    {
+        match self.get(key) {
+            None => Ok(default),
+            Some((value, _)) => match value.parse::<T>() {
+                Ok(parsed) if ok(&parsed) => Ok(parsed),
+                _ => Err(self.error(key, format!("expected {what}, got {value:?}"))),
+            },
+        }
+    }
+
+    fn flag(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(|(v, _)| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(self.error(key, format!("expected true or false, got {v:?}"))),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration of the project in `project_dir` (its `.env` and
+    /// `quickscale.toml`) and the process environment.
+    pub fn load(project_dir: &Path, app_name: &str) -> Result<Self, ConfigError> {
+        let mut sources = Sources::default();
+        let toml_path = project_dir.join("quickscale.toml");
+        if toml_path.exists() {
+            read_toml(&toml_path, &mut sources)?;
+        }
+        let env_path = project_dir.join(".env");
+        if env_path.exists() {
+            let entries = dotenvy::from_path_iter(&env_path).map_err(|e| ConfigError {
+                key: ".env".into(),
+                origin: env_path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            for entry in entries {
+                let (key, value) = entry.map_err(|e| ConfigError {
+                    key: ".env".into(),
+                    origin: env_path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                sources.set(&key, value, ".env");
+            }
+        }
+        for (key, _) in KEYS {
+            if let Ok(value) = std::env::var(key) {
+                sources.set(key, value, "environment");
+            }
+        }
+        Self::from_sources(project_dir, app_name, &sources)
+    }
+
+    /// A configuration from explicit values (tests and embedding), over the defaults.
+    pub fn from_pairs(
+        project_dir: &Path,
+        app_name: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Self, ConfigError> {
+        let mut sources = Sources::default();
+        for (key, value) in pairs {
+            sources.set(key, (*value).to_owned(), "given");
+        }
+        Self::from_sources(project_dir, app_name, &sources)
+    }
+
+    fn from_sources(project_dir: &Path, app_name: &str, s: &Sources) -> Result<Self, ConfigError> {
+        let host: IpAddr = s.parse(
+            "HOST",
+            IpAddr::from([127, 0, 0, 1]),
+            "an IP address",
+            |_| true,
+        )?;
+        let port: u16 = s.parse("PORT", 8000, "a port number from 1 to 65535", |p| *p > 0)?;
+        let base_url = s.string("BASE_URL", &format!("http://{host}:{port}"));
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(s.error("BASE_URL", "must start with http:// or https://"));
+        }
+        let database = match s.get("DATABASE_URL") {
+            None => DatabaseUrl::Sqlite(format!(
+                "sqlite://{}",
+                project_dir.join("data/app.db").display()
+            )),
+            Some(("memory", _)) => DatabaseUrl::Memory,
+            Some((url, _))
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                DatabaseUrl::Postgres(Secret::new(url))
+            }
+            Some((url, _)) if url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = Path::new(path);
+                let absolute = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    project_dir.join(path)
+                };
+                DatabaseUrl::Sqlite(format!("sqlite://{}", absolute.display()))
+            }
+            Some(_) => {
+                return Err(s.error(
+                    "DATABASE_URL",
+                    "expected sqlite://PATH, postgres://... or memory",
+                ));
+            }
+        };
+        let secret_key = match s.get("SECRET_KEY") {
+            Some((key, _)) if key.len() >= 32 => Secret::new(key),
+            Some(_) => return Err(s.error("SECRET_KEY", "must be at least 32 characters")),
+            None => {
+                return Err(s.error(
+                    "SECRET_KEY",
+                    "is not set; `quickscale init` writes one to .env",
+                ));
+            }
+        };
+        let email = |key: &str, default: &str| -> Result<Email, ConfigError> {
+            let value = s.string(key, default);
+            Email::parse(&value).map_err(|e| s.error(key, format!("{e} ({value:?})")))
+        };
+        let admin_email = email("ADMIN_EMAIL", "admin@example.com")?;
+        let contact_email = email("CONTACT_EMAIL", admin_email.as_str())?;
+        let admin_password = match s.get("ADMIN_PASSWORD") {
+            Some((p, _)) if p.chars().count() < 8 => {
+                return Err(s.error("ADMIN_PASSWORD", "must be at least 8 characters"));
+            }
+            Some((p, _)) => Some(Secret::new(p)),
+            None => None,
+        };
+        let welcome_credits = match s.get("WELCOME_CREDITS") {
+            None => Credits::whole(100),
+            Some((value, _)) => {
+                Credits::parse(value).map_err(|e| s.error("WELCOME_CREDITS", e.to_string()))?
+            }
+        };
+        let session_days: i64 =
+            s.parse("SESSION_DAYS", 14, "a number of days from 1 to 365", |d| {
+                (1..=365).contains(d)
+            })?;
+        let attempts: u32 = s.parse("LOCKOUT_ATTEMPTS", 5, "a number from 3 to 20", |_| true)?;
+        let window: i64 = s.parse("LOCKOUT_WINDOW_MINUTES", 15, "minutes", |_| true)?;
+        let lock: i64 = s.parse("LOCKOUT_MINUTES", 15, "minutes", |_| true)?;
+        let lockout =
+            LockoutPolicy::new(attempts, Duration::minutes(window), Duration::minutes(lock))
+                .map_err(|e| s.error("LOCKOUT_ATTEMPTS", e.to_string()))?;
+        let log_format = match s.string("LOG_FORMAT", "pretty").as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(s.error(
+                    "LOG_FORMAT",
+                    format!("expected pretty or json, got {other:?}"),
+                ));
+            }
+        };
+        let defaults = Flags::default();
+        let flags = Flags {
+            enable_stripe: s.flag("ENABLE_STRIPE", defaults.enable_stripe)?,
+            enable_subscriptions: s.flag("ENABLE_SUBSCRIPTIONS", defaults.enable_subscriptions)?,
+            enable_api: s.flag("ENABLE_API", defaults.enable_api)?,
+            require_email_verification: s.flag(
+                "REQUIRE_EMAIL_VERIFICATION",
+                defaults.require_email_verification,
+            )?,
+            enable_service_marketplace: s.flag(
+                "ENABLE_SERVICE_MARKETPLACE",
+                defaults.enable_service_marketplace,
+            )?,
+        };
+        Ok(Config {
+            app_name: s.string("APP_NAME", app_name),
+            project_dir: project_dir.to_path_buf(),
+            host,
+            port,
+            secure_cookies: base_url.starts_with("https://"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            database,
+            database_max_connections: s.parse(
+                "DATABASE_MAX_CONNECTIONS",
+                10,
+                "a number from 1 to 500",
+                |n| (1..=500).contains(n),
+            )?,
+            secret_key,
+            admin_email,
+            admin_password,
+            contact_email,
+            welcome_credits,
+            session_inactivity: Duration::days(session_days),
+            lockout,
+            log_format,
+            flags,
+        })
+    }
+}
+
+fn read_toml(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        key: "quickscale.toml".into(),
+        origin: source.clone(),
+        message: e.to_string(),
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError {
+        key: "quickscale.toml".into(),
+        origin: source.clone(),
+        message: e.to_string(),
+    })?;
+    for (key, value) in table {
+        let upper = key.to_ascii_uppercase();
+        if !KEYS.iter().any(|(k, _)| *k == upper) {
+            return Err(ConfigError {
+                key,
+                origin: "quickscale.toml".into(),
+                message: "is not a known configuration key".into(),
+            });
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(ConfigError {
+                    key,
+                    origin: "quickscale.toml".into(),
+                    message: format!(
+                        "expected a string, number or boolean, got {}",
+                        other.type_str()
+                    ),
+                });
+            }
+        };
+        sources.set(&upper, text, "quickscale.toml");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_are_the_five_minute_journey() {
+        let config = Config::from_pairs(Path::new("/p"), "demo", &[("SECRET_KEY", KEY)]).unwrap();
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.welcome_credits, Credits::whole(100));
+        assert!(!config.flags.require_email_verification);
+        assert!(
+            matches!(config.database, DatabaseUrl::Sqlite(ref url) if url == "sqlite:///p/data/app.db")
+        );
+        assert!(!config.secure_cookies);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_source() {
+        let err = Config::from_pairs(
+            Path::new("/p"),
+            "demo",
+            &[("SECRET_KEY", KEY), ("PORT", "eighty")],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "PORT");
+        assert_eq!(err.origin, "given");
+        assert!(err.to_string().contains("eighty"));
+        let err = Config::from_pairs(Path::new("/p"), "demo", &[]).unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY");
+        let err = Config::from_pairs(
+            Path::new("/p"),
+            "demo",
+            &[("SECRET_KEY", KEY), ("ENABLE_API", "maybe")],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "ENABLE_API");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let config = Config::from_pairs(
+            Path::new("/p"),
+            "demo",
+            &[
+                ("SECRET_KEY", KEY),
+                ("DATABASE_URL", "postgres://u:hunter2@db/app"),
+            ],
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains(KEY));
+    }
+
+    #[test]
+    fn toml_and_dotenv_layer_under_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("quickscale.toml"),
+            "port = 9000\nwelcome_credits = 5\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            format!("SECRET_KEY={KEY}\nPORT=9100\n"),
+        )
+        .unwrap();
+        let config = Config::load(dir.path(), "demo").unwrap();
+        assert_eq!(config.port, 9100, ".env wins over quickscale.toml");
+        assert_eq!(config.welcome_credits, Credits::whole(5));
+        std::fs::write(dir.path().join("quickscale.toml"), "prot = 9000\n").unwrap();
+        let err = Config::load(dir.path(), "demo").unwrap_err();
+        assert_eq!(err.key, "prot");
+    }
+}

@@ -1,0 +1,415 @@
+//! The service marketplace, a page per service, and running services.
+
+use axum::Form;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
+use quickscale_service_sdk::usage::{RunStatus, ServiceRun};
+use quickscale_service_sdk::{InputKind, RunError, ServiceDescriptor, ServiceInput, UploadedFile};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::extract::{CurrentUser, Htmx, Viewer};
+use crate::session::random_token;
+use crate::state::AppState;
+use crate::view::{Page, credits_label};
+
+/// A service as a card in the marketplace.
+#[derive(Debug, Serialize)]
+pub struct ServiceCard {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub cost: String,
+    pub cost_label: String,
+    pub free: bool,
+    pub input: &'static str,
+    pub example: Option<String>,
+    pub accepted_types: Vec<String>,
+    pub max_input_kb: usize,
+    /// Whether the viewer can pay for a run now (always true for free services).
+    pub affordable: bool,
+}
+
+pub fn card(descriptor: &ServiceDescriptor) -> ServiceCard {
+    ServiceCard {
+        slug: descriptor.slug.clone(),
+        name: descriptor.name.clone(),
+        description: descriptor.description.clone(),
+        category: descriptor.category.clone(),
+        cost: descriptor.cost.to_string(),
+        cost_label: if descriptor.is_free() {
+            "Free".into()
+        } else {
+            credits_label(descriptor.cost)
+        },
+        free: descriptor.is_free(),
+        input: descriptor.input.as_str(),
+        example: descriptor.example_input.clone(),
+        accepted_types: descriptor.accepted_types.clone(),
+        max_input_kb: descriptor.max_input_bytes.div_ceil(1024),
+        affordable: true,
+    }
+}
+
+async fn balance_of(state: &AppState, viewer: &Viewer) -> Result<Option<Credits>, AppError> {
+    match &viewer.user {
+        Some(user) => {
+            let account = AccountId::new(user.id.as_uuid());
+            Ok(Some(
+                state
+                    .credits()
+                    .balance(account, state.clock().now())
+                    .await?
+                    .total,
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
+fn priced(descriptor: &ServiceDescriptor, balance: Option<Credits>) -> ServiceCard {
+    let mut card = card(descriptor);
+    card.affordable = descriptor.is_free() || balance.is_none_or(|b| b >= descriptor.cost);
+    card
+}
+
+#[derive(Debug, Serialize)]
+struct Category {
+    name: String,
+    services: Vec<ServiceCard>,
+}
+
+pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let balance = balance_of(&state, &viewer).await?;
+    let mut categories: Vec<Category> = Vec::new();
+    for registered in state.registry().iter() {
+        let card = priced(&registered.descriptor, balance);
+        match categories.iter_mut().find(|c| c.name == card.category) {
+            Some(category) => category.services.push(card),
+            None => categories.push(Category {
+                name: card.category.clone(),
+                services: vec![card],
+            }),
+        }
+    }
+    Page::new("services/list.html")
+        .with("categories", &categories)
+        .with("balance", &balance.map(|b| b.to_string()))
+        .render(&state, &viewer)
+        .await
+}
+
+/// What the service page shows after a run (or a refusal).
+#[derive(Debug, Default, Serialize)]
+struct Outcome {
+    status: String,
+    succeeded: bool,
+    summary: String,
+    fields: Vec<(String, String)>,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    json: String,
+    error: Option<String>,
+    charged: String,
+    refunded: String,
+    balance_after: Option<String>,
+    duration_ms: Option<u64>,
+    replayed: bool,
+}
+
+impl Outcome {
+    fn of(run: &ServiceRun, replayed: bool) -> Self {
+        let output = run.output.as_ref();
+        Outcome {
+            status: run.status.as_str().to_owned(),
+            succeeded: run.status == RunStatus::Succeeded,
+            summary: output.map(|o| o.summary.clone()).unwrap_or_default(),
+            fields: output
+                .map(|o| {
+                    o.fields
+                        .iter()
+                        .map(|f| (f.label.clone(), f.value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            columns: output
+                .and_then(|o| o.table.as_ref())
+                .map(|t| t.columns.clone())
+                .unwrap_or_default(),
+            rows: output
+                .and_then(|o| o.table.as_ref())
+                .map(|t| t.rows.clone())
+                .unwrap_or_default(),
+            json: output
+                .filter(|o| !o.data.is_null())
+                .and_then(|o| serde_json::to_string_pretty(&o.data).ok())
+                .unwrap_or_default(),
+            error: run.error.clone(),
+            charged: run.cost.to_string(),
+            refunded: run.refunded.to_string(),
+            balance_after: run.balance_after.map(|b| b.to_string()),
+            duration_ms: run.duration_ms,
+            replayed,
+        }
+    }
+}
+
+/// What the service page shows besides the service: the input, and a result or a refusal.
+struct Shown<'a> {
+    input: &'a str,
+    outcome: Option<Outcome>,
+    input_error: Option<String>,
+    status: StatusCode,
+}
+
+impl<'a> Shown<'a> {
+    fn form(input: &'a str) -> Self {
+        Shown {
+            input,
+            outcome: None,
+            input_error: None,
+            status: StatusCode::OK,
+        }
+    }
+
+    fn refused(input: &'a str, message: String) -> Self {
+        Shown {
+            input,
+            outcome: None,
+            input_error: Some(message),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn result(input: &'a str, outcome: Outcome) -> Self {
+        Shown {
+            input,
+            outcome: Some(outcome),
+            input_error: None,
+            status: StatusCode::OK,
+        }
+    }
+}
+
+async fn service_page(
+    state: &AppState,
+    viewer: &Viewer,
+    descriptor: &ServiceDescriptor,
+    shown: Shown<'_>,
+    fragment: bool,
+) -> Result<Response, AppError> {
+    let Shown {
+        input,
+        outcome,
+        input_error,
+        status,
+    } = shown;
+    let balance = balance_of(state, viewer).await?;
+    let page = Page::new(if fragment {
+        "services/_result.html"
+    } else {
+        "services/page.html"
+    })
+    .with("service", &priced(descriptor, balance))
+    .with("balance", &balance.map(|b| b.to_string()))
+    .with("input", &input)
+    .with("outcome", &outcome)
+    .with("input_error", &input_error)
+    .with("run_key", &random_token())
+    .with("billing", &state.config().flags.enable_stripe)
+    .status(status);
+    if fragment {
+        page.fragment(state, viewer).await
+    } else {
+        page.render(state, viewer).await
+    }
+}
+
+fn descriptor<'a>(state: &'a AppState, slug: &str) -> Result<&'a ServiceDescriptor, AppError> {
+    state
+        .registry()
+        .get(slug)
+        .map(|r| &r.descriptor)
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let descriptor = descriptor(&state, &slug)?;
+    let example = descriptor.example_input.clone().unwrap_or_default();
+    service_page(&state, &viewer, descriptor, Shown::form(&example), false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RunForm {
+    #[serde(default)]
+    input: String,
+    #[serde(default)]
+    run_key: String,
+}
+
+/// The submitted input: text or JSON from a form, or an uploaded file.
+struct Submission {
+    text: String,
+    file: Option<UploadedFile>,
+    run_key: String,
+}
+
+async fn read_submission(state: &AppState, request: Request) -> Result<Submission, String> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<RunForm>::from_request(request, state)
+            .await
+            .map_err(|e| format!("The form could not be read: {e}"))?;
+        return Ok(Submission {
+            text: form.input,
+            file: None,
+            run_key: form.run_key,
+        });
+    }
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| format!("The upload could not be read: {e}"))?;
+    let mut submission = Submission {
+        text: String::new(),
+        file: None,
+        run_key: String::new(),
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("The upload failed: {e}"))?
+    {
+        match field.name().unwrap_or_default() {
+            "run_key" => submission.run_key = field.text().await.map_err(|e| e.to_string())?,
+            "input" if field.file_name().is_some() => {
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| format!("The upload failed: {e}"))?;
+                submission.file = Some(UploadedFile {
+                    filename,
+                    content_type,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            "input" => submission.text = field.text().await.map_err(|e| e.to_string())?,
+            _ => {}
+        }
+    }
+    Ok(submission)
+}
+
+/// Runs a service. With HTMX the result replaces the result panel (and the balance and form
+/// token update out of band); without JavaScript the whole page comes back with the result.
+/// Resubmitting the same form (same `run_key`) shows the first run again and charges nothing.
+pub async fn run(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Htmx(htmx): Htmx,
+    Path(slug): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let descriptor = descriptor(&state, &slug)?.clone();
+    let viewer = current.viewer();
+    let refuse = |input: String, message: String| {
+        let state = state.clone();
+        let viewer = viewer.clone();
+        let descriptor = descriptor.clone();
+        async move {
+            service_page(
+                &state,
+                &viewer,
+                &descriptor,
+                Shown::refused(&input, message),
+                htmx,
+            )
+            .await
+        }
+    };
+    let submission = match read_submission(&state, request).await {
+        Ok(submission) => submission,
+        Err(message) => return refuse(String::new(), message).await,
+    };
+    let key = match IdempotencyKey::parse(format!("form:{}", submission.run_key.trim())) {
+        Ok(key) if !submission.run_key.trim().is_empty() => key,
+        _ => {
+            return refuse(
+                submission.text,
+                "The form has expired; reload the page and try again.".into(),
+            )
+            .await;
+        }
+    };
+    let input = match (descriptor.input, submission.file) {
+        (InputKind::File, Some(file)) => ServiceInput::File(file),
+        (InputKind::File, None) => {
+            return refuse(String::new(), "Choose a file to upload.".into()).await;
+        }
+        (InputKind::Json, _) => match serde_json::from_str(&submission.text) {
+            Ok(value) => ServiceInput::Json(value),
+            Err(e) => {
+                return refuse(submission.text, format!("That is not valid JSON: {e}.")).await;
+            }
+        },
+        (InputKind::Text, _) => ServiceInput::Text(submission.text.clone()),
+    };
+    match state.runner().run(current.user.id, &slug, input, key).await {
+        Ok(outcome) => {
+            let result = Outcome::of(&outcome.run, outcome.replayed);
+            service_page(
+                &state,
+                &viewer,
+                &descriptor,
+                Shown::result(&submission.text, result),
+                htmx,
+            )
+            .await
+        }
+        Err(RunError::Input(e)) => refuse(submission.text, capitalise(&e.to_string())).await,
+        Err(RunError::Insufficient(short)) => {
+            let message = format!(
+                "This service costs {} and you have {}. Nothing was charged.",
+                credits_label(short.required),
+                credits_label(short.available)
+            );
+            refuse(submission.text, message).await
+        }
+        Err(RunError::InProgress) => {
+            refuse(
+                submission.text,
+                "This run is still in progress; wait a moment and reload.".into(),
+            )
+            .await
+        }
+        Err(RunError::UnknownService(_)) => Err(AppError::NotFound),
+        Err(RunError::Storage(e)) => Err(e.into()),
+        Err(RunError::Credits(e)) => Err(e.into()),
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        format!(
+            "{}{}.",
+            c.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        )
+    })
+}

@@ -1,0 +1,108 @@
+//! What the app keeps in a browser session: the signed-in user, the CSRF token, flash messages.
+
+use quickscale_adapters::sessions::USER_ID_KEY;
+use quickscale_domain_identity::UserId;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::error::AppError;
+
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("session store: {error}"))
+}
+
+/// 32 random bytes as hex.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(session_error)?
+    {
+        return Ok(token);
+    }
+    let token = random_token();
+    session
+        .insert(CSRF_KEY, &token)
+        .await
+        .map_err(session_error)?;
+    Ok(token)
+}
+
+/// The token the session expects, without creating one.
+pub async fn expected_csrf_token(session: &Session) -> Result<Option<String>, AppError> {
+    session.get::<String>(CSRF_KEY).await.map_err(session_error)
+}
+
+pub async fn user_id(session: &Session) -> Result<Option<UserId>, AppError> {
+    let id: Option<String> = session.get(USER_ID_KEY).await.map_err(session_error)?;
+    Ok(id.and_then(|id| id.parse().ok()))
+}
+
+/// Signs a user in: a new session id (no fixation), a new CSRF token, the user's id.
+pub async fn sign_in(session: &Session, user: UserId) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID_KEY, user.to_string())
+        .await
+        .map_err(session_error)?;
+    session
+        .insert(CSRF_KEY, random_token())
+        .await
+        .map_err(session_error)?;
+    Ok(())
+}
+
+/// Signs out: the session is deleted from the store and the cookie cleared.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// A one-time message shown on the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub level: String,
+    pub text: String,
+}
+
+pub async fn flash(
+    session: &Session,
+    level: &str,
+    text: impl Into<String>,
+) -> Result<(), AppError> {
+    let mut flashes: Vec<Flash> = session
+        .get(FLASH_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default();
+    flashes.push(Flash {
+        level: level.to_owned(),
+        text: text.into(),
+    });
+    session
+        .insert(FLASH_KEY, flashes)
+        .await
+        .map_err(session_error)
+}
+
+pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, AppError> {
+    Ok(session
+        .remove::<Vec<Flash>>(FLASH_KEY)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default())
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

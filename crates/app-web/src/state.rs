@@ -1,0 +1,97 @@
+//! `AppState`: everything a handler needs, built in one place (`app::App::build`).
+
+use std::sync::Arc;
+
+use quickscale_adapters::Stores;
+use quickscale_domain_credits::CreditStore;
+use quickscale_domain_identity::{Accounts, UserRepository};
+use quickscale_domain_kernel::{Clock, Mailer, StorageError};
+use quickscale_service_sdk::{ServiceRegistry, ServiceRunner};
+
+use crate::config::Config;
+use crate::templates::Templates;
+
+/// The database behind the stores, for health checks and shutdown.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Memory,
+    Sqlite(quickscale_adapters::sqlite::Database),
+    Postgres(quickscale_adapters::postgres::Database),
+}
+
+impl Database {
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        match self {
+            Database::Memory => Ok(()),
+            Database::Sqlite(db) => db.ping().await,
+            Database::Postgres(db) => db.ping().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Memory => {}
+            Database::Sqlite(db) => db.close().await,
+            Database::Postgres(db) => db.close().await,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub database: Database,
+    pub stores: Stores,
+    pub accounts: Accounts,
+    pub runner: ServiceRunner,
+    pub templates: Templates,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Shared, cheaply cloneable application state.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("app", &self.0.config.app_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+    pub fn database(&self) -> &Database {
+        &self.0.database
+    }
+    pub fn stores(&self) -> &Stores {
+        &self.0.stores
+    }
+    pub fn users(&self) -> &Arc<dyn UserRepository> {
+        &self.0.stores.users
+    }
+    pub fn credits(&self) -> &Arc<dyn CreditStore> {
+        &self.0.stores.credits
+    }
+    pub fn accounts(&self) -> &Accounts {
+        &self.0.accounts
+    }
+    pub fn runner(&self) -> &ServiceRunner {
+        &self.0.runner
+    }
+    pub fn registry(&self) -> &ServiceRegistry {
+        self.0.runner.registry()
+    }
+    pub fn templates(&self) -> &Templates {
+        &self.0.templates
+    }
+    pub fn mailer(&self) -> &Arc<dyn Mailer> {
+        &self.0.mailer
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+}

@@ -1,0 +1,87 @@
+//! Templates: embedded in the binary, each overridable by a file at the same path under the
+//! project's `templates/` folder.
+
+use std::path::Path;
+
+use rust_embed::RustEmbed;
+use serde::Serialize;
+use tera::{Context, Tera};
+
+#[derive(RustEmbed)]
+#[folder = "templates/"]
+struct Embedded;
+
+/// The compiled templates.
+#[derive(Debug)]
+pub struct Templates {
+    tera: Tera,
+}
+
+/// Why templates could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("template error: {0}")]
+pub struct TemplateError(String);
+
+impl Templates {
+    /// Loads the embedded templates, replaced by any file of the same relative path under
+    /// `overrides` (for example `templates/pages/home.html` in a generated project).
+    pub fn load(overrides: Option<&Path>, globals: &impl Serialize) -> Result<Self, TemplateError> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        for name in Embedded::iter() {
+            let file =
+                Embedded::get(&name).ok_or_else(|| TemplateError(format!("missing {name}")))?;
+            let text = String::from_utf8(file.data.into_owned())
+                .map_err(|_| TemplateError(format!("{name} is not UTF-8")))?;
+            sources.push((name.into_owned(), text));
+        }
+        if let Some(dir) = overrides.filter(|d| d.is_dir()) {
+            collect_overrides(dir, dir, &mut sources)?;
+        }
+        let mut tera = Tera::new();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        // All at once, so `extends` resolves whatever the order.
+        tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| TemplateError(format!("{e:#}")))?;
+        let globals = Context::from_serialize(globals).map_err(|e| TemplateError(e.to_string()))?;
+        tera.global_context().extend(globals);
+        Ok(Templates { tera })
+    }
+
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, TemplateError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| TemplateError(format!("{name}: {e:#}")))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.tera.contains_template(name)
+    }
+}
+
+fn collect_overrides(
+    root: &Path,
+    dir: &Path,
+    sources: &mut Vec<(String, String)>,
+) -> Result<(), TemplateError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| TemplateError(format!("{}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_overrides(root, &path, sources)?;
+        } else if path.extension().is_some_and(|e| e == "html" || e == "txt") {
+            let name = path
+                .strip_prefix(root)
+                .map_err(|e| TemplateError(e.to_string()))?
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| TemplateError(format!("{}: {e}", path.display())))?;
+            match sources.iter_mut().find(|(n, _)| *n == name) {
+                Some(existing) => existing.1 = text,
+                None => sources.push((name, text)),
+            }
+        }
+    }
+    Ok(())
+}

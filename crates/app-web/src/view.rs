@@ -1,0 +1,145 @@
+//! Rendering pages: a template, its context, and what every page knows (the signed-in user,
+//! their balance, the CSRF token, flash messages).
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use quickscale_domain_credits::{AccountId, Credits};
+use quickscale_domain_identity::User;
+use serde::Serialize;
+use tera::Context;
+use time::OffsetDateTime;
+
+use crate::error::AppError;
+use crate::extract::Viewer;
+use crate::session;
+use crate::state::AppState;
+
+/// A user as templates see them.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub display_name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
+    pub is_active: bool,
+    pub verified: bool,
+    pub created_at: String,
+    pub locked: bool,
+}
+
+impl UserView {
+    pub fn of(user: &User, now: OffsetDateTime) -> Self {
+        UserView {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            name: user.greeting_name().to_owned(),
+            display_name: user.display_name.as_str().to_owned(),
+            role: user.role.as_str(),
+            is_admin: user.is_admin(),
+            is_active: user.is_active,
+            verified: user.email_verified_at.is_some(),
+            created_at: date(user.created_at),
+            locked: user.login.is_locked_at(now),
+        }
+    }
+}
+
+/// `2026-04-01 12:00 UTC`
+pub fn date_time(at: OffsetDateTime) -> String {
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// `2026-04-01`
+pub fn date(at: OffsetDateTime) -> String {
+    format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+}
+
+/// "1 credit", "2.50 credits"
+pub fn credits_label(amount: Credits) -> String {
+    if amount == Credits::whole(1) {
+        "1 credit".to_owned()
+    } else {
+        format!("{amount} credits")
+    }
+}
+
+/// A page being rendered.
+#[derive(Debug)]
+pub struct Page {
+    template: &'static str,
+    context: Context,
+    status: StatusCode,
+}
+
+impl Page {
+    pub fn new(template: &'static str) -> Self {
+        Page {
+            template,
+            context: Context::new(),
+            status: StatusCode::OK,
+        }
+    }
+
+    pub fn with(mut self, key: &'static str, value: &impl Serialize) -> Self {
+        self.context.insert(key, value);
+        self
+    }
+
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Renders with what every page knows about the viewer, showing pending flash messages.
+    pub async fn render(self, state: &AppState, viewer: &Viewer) -> Result<Response, AppError> {
+        self.render_with(state, viewer, true).await
+    }
+
+    /// Renders a fragment (for HTMX): flash messages stay for the next full page.
+    pub async fn fragment(self, state: &AppState, viewer: &Viewer) -> Result<Response, AppError> {
+        self.render_with(state, viewer, false).await
+    }
+
+    async fn render_with(
+        mut self,
+        state: &AppState,
+        viewer: &Viewer,
+        flashes: bool,
+    ) -> Result<Response, AppError> {
+        let now = state.clock().now();
+        match &viewer.user {
+            Some(user) => {
+                self.context.insert("user", &UserView::of(user, now));
+                let balance = state
+                    .credits()
+                    .balance(AccountId::new(user.id.as_uuid()), now)
+                    .await;
+                let balance = balance.map(|b| b.total).unwrap_or(Credits::ZERO);
+                self.context.insert("nav_balance", &balance.to_string());
+            }
+            None => {
+                self.context.insert("user", &());
+                self.context.insert("nav_balance", "");
+            }
+        }
+        self.context
+            .insert("csrf_token", &session::csrf_token(&viewer.session).await?);
+        let pending = if flashes {
+            session::take_flashes(&viewer.session).await?
+        } else {
+            Vec::new()
+        };
+        self.context.insert("flashes", &pending);
+        let html = state.templates().render(self.template, &self.context)?;
+        Ok((self.status, Html(html)).into_response())
+    }
+}

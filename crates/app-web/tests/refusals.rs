@@ -1,0 +1,420 @@
+//! Bad input is refused with a clear message and changes nothing.
+
+mod support;
+
+use axum::http::StatusCode;
+use quickscale_domain_credits::AccountId;
+use support::TestApp;
+
+const PASSWORD: &str = "a long enough password";
+
+#[tokio::test]
+async fn registration_refuses_bad_input_and_keeps_what_was_typed() {
+    let app = TestApp::new().await;
+    let mut visitor = app.browser();
+    visitor.get("/register").await;
+    let cases: [(&str, &str, &str, &str); 4] = [
+        ("not-an-email", PASSWORD, PASSWORD, "needs exactly one @"),
+        ("ada@example.com", "short", "short", "at least 8 characters"),
+        (
+            "ada@example.com",
+            "password123",
+            "password123",
+            "most common",
+        ),
+        (
+            "ada@example.com",
+            PASSWORD,
+            "something else",
+            "do not match",
+        ),
+    ];
+    for (email, password, confirmation, message) in cases {
+        let page = visitor
+            .post(
+                "/register",
+                &[
+                    ("email", email),
+                    ("display_name", "Ada"),
+                    ("password", password),
+                    ("password_confirmation", confirmation),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email}/{password}"
+        );
+        assert!(
+            page.contains(message),
+            "expected {message:?} in {}",
+            page.body
+        );
+        assert_eq!(
+            page.input_value("email").as_deref(),
+            Some(email),
+            "the email is kept"
+        );
+        assert!(
+            !page.contains(password) || password == "short",
+            "passwords are never echoed"
+        );
+    }
+    assert_eq!(
+        app.state.users().counts().await.unwrap().total,
+        1,
+        "only the seeded admin exists"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_refused_like_any_other_bad_email() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let mut other = app.browser();
+    other.get("/register").await;
+    let page = other
+        .post(
+            "/register",
+            &[
+                ("email", "ADA@example.com"),
+                ("display_name", ""),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("class=\"help is-danger\""));
+    assert_eq!(app.state.users().counts().await.unwrap().total, 2);
+}
+
+#[tokio::test]
+async fn service_input_that_is_empty_or_too_large_charges_nothing() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = ada
+        .get("/services/text_sentiment_analysis")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    let empty = ada
+        .post(
+            "/services/text_sentiment_analysis",
+            &[("input", "   "), ("run_key", &key)],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.contains("The input is empty."), "{}", empty.body);
+    let big = "word ".repeat(30_000);
+    let large = ada
+        .post(
+            "/services/text_sentiment_analysis",
+            &[("input", &big), ("run_key", &key)],
+        )
+        .await;
+    assert_eq!(large.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        large.contains("accepts at most"),
+        "{}",
+        &large.body[..200.min(large.body.len())]
+    );
+    assert!(
+        ada.get("/dashboard")
+            .await
+            .contains("100 credits available")
+    );
+}
+
+#[tokio::test]
+async fn an_admin_cannot_remove_more_than_the_balance() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let ada_id = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let key = admin
+        .get(&format!("/admin/users/{ada_id}"))
+        .await
+        .input_value("key")
+        .unwrap();
+    let page = admin
+        .post(
+            &format!("/admin/users/{ada_id}/credits"),
+            &[
+                ("action", "remove"),
+                ("amount", "150"),
+                ("reason", "Too much"),
+                ("key", &key),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Only 100 credits can be removed; nothing was changed."),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.input_value("reason").as_deref(), Some("Too much"));
+    let key = page.input_value("key").unwrap();
+    let no_reason = admin
+        .post(
+            &format!("/admin/users/{ada_id}/credits"),
+            &[
+                ("action", "add"),
+                ("amount", "5"),
+                ("reason", " "),
+                ("key", &key),
+            ],
+        )
+        .await;
+    assert!(
+        no_reason.contains("Reason: a reason is required."),
+        "{}",
+        no_reason.body
+    );
+    let balance = app
+        .state
+        .credits()
+        .balance(AccountId::new(ada_id.as_uuid()), app.state.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(balance.total.to_string(), "100");
+}
+
+#[tokio::test]
+async fn non_admins_get_403_on_every_admin_page_and_visitors_go_to_sign_in() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let ada_id = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let detail = format!("/admin/users/{ada_id}");
+    let mut pages: Vec<&str> = quickscale_app_web::ADMIN_PAGES.to_vec();
+    pages.push(&detail);
+    let mut visitor = app.browser();
+    for page in pages {
+        assert_eq!(ada.get(page).await.status, StatusCode::FORBIDDEN, "{page}");
+        let anonymous = visitor.get(page).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{page}");
+        assert!(anonymous.location().starts_with("/login?next="), "{page}");
+    }
+    let key = ada.get("/dashboard").await;
+    let _ = key;
+    let post = ada
+        .post(
+            &format!("/admin/users/{ada_id}/credits"),
+            &[
+                ("action", "add"),
+                ("amount", "1000"),
+                ("reason", "me"),
+                ("key", "k"),
+            ],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    let forbidden_page = ada.get("/admin").await;
+    assert!(
+        forbidden_page.contains("Not allowed"),
+        "an HTML error page: {}",
+        forbidden_page.body
+    );
+}
+
+#[tokio::test]
+async fn posts_without_a_valid_csrf_token_are_refused() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = ada
+        .get("/services/text_sentiment_analysis")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    let missing = ada
+        .post_raw(
+            "/services/text_sentiment_analysis",
+            &[("input", "Great"), ("run_key", &key)],
+            false,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(missing.contains("This form has expired"));
+    let wrong = ada
+        .post_raw(
+            "/services/text_sentiment_analysis",
+            &[
+                ("input", "Great"),
+                ("run_key", &key),
+                ("csrf_token", "forged"),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(
+        ada.get("/dashboard")
+            .await
+            .contains("100 credits available")
+    );
+    let mut stranger = app.browser();
+    let login = stranger
+        .post_raw(
+            "/login",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+            false,
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN, "no session, no token");
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_session_and_sign_out_ends_it() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let mut ada = app.browser();
+    ada.get("/login").await;
+    let before = ada.cookie.clone().expect("a session for the form");
+    let page = ada
+        .post(
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "/services"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location(), "/services");
+    assert_ne!(
+        ada.cookie.clone().unwrap(),
+        before,
+        "a new session id after sign-in"
+    );
+    let old_session = before.clone();
+    let mut attacker = app.browser();
+    attacker.cookie = Some(old_session);
+    assert_eq!(
+        attacker.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "the pre-login id is worthless"
+    );
+    ada.get("/dashboard").await;
+    let signed_in_cookie = ada.cookie.clone().unwrap();
+    ada.post("/logout", &[]).await;
+    let mut replay = app.browser();
+    replay.cookie = Some(signed_in_cookie);
+    assert_eq!(
+        replay.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "sign-out ends the session server-side"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_get_one_message_and_lock_the_account() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let mut visitor = app.browser();
+    let unknown = visitor.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut messages = vec![];
+    for _ in 0..5 {
+        let page = visitor.login("ada@example.com", "wrong password!").await;
+        messages.push(page.body.contains("The email or password is incorrect"));
+    }
+    assert!(messages.iter().all(|m| *m));
+    let locked = visitor.login("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "locked after 5 failures"
+    );
+    assert!(locked.contains("The email or password is incorrect"));
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_404_page_and_headers_are_set() {
+    let app = TestApp::new().await;
+    let mut visitor = app.browser();
+    let page = visitor.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.contains("Page not found"));
+    let home = visitor.get("/").await;
+    let csp = home
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'"));
+    assert_eq!(home.headers.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(
+        home.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert!(home.headers.get("x-request-id").is_some());
+    assert!(visitor.get("/services/no_such_service").await.status == StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_contact_form_stores_and_mails_the_message() {
+    let app = TestApp::new().await;
+    let mut visitor = app.browser();
+    visitor.get("/contact").await;
+    let bad = visitor
+        .post(
+            "/contact",
+            &[("name", ""), ("email", "x"), ("message", "short")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("enter your name"));
+    let ok = visitor
+        .post(
+            "/contact",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("subject", "Hi"),
+                ("message", "Could you add a French lexicon?"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert!(
+        visitor
+            .get("/contact")
+            .await
+            .contains("Thanks for your message")
+    );
+    let stored = app.state.stores().contact.recent(5).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let sent = app.mailer.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "admin@example.com");
+    assert_eq!(sent[0].reply_to.as_deref(), Some("ada@example.com"));
+}
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let app = TestApp::new().await;
+    let page = app.browser().get("/health").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("\"database\":\"ok\""));
+}

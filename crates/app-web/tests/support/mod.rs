@@ -1,0 +1,225 @@
+//! An in-process client for the router: keeps the session cookie and reads CSRF tokens from
+//! pages, like a browser would.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use quickscale_adapters::mail::MemoryMailer;
+use quickscale_adapters::memory::PlainTextHasher;
+use quickscale_app_web::{App, AppState, Config};
+use tower::ServiceExt;
+
+pub const SECRET: &str = "test-secret-key-test-secret-key-0123456789";
+
+/// The app on in-memory stores, with instant hashing and a mailer that keeps messages.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub mailer: Arc<MemoryMailer>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(&[]).await
+    }
+
+    pub async fn with(extra: &[(&str, &str)]) -> Self {
+        Self::with_app(App::new("Test App"), extra).await
+    }
+
+    pub async fn with_app(app: App, extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pairs = vec![
+            ("SECRET_KEY", SECRET),
+            ("DATABASE_URL", "memory"),
+            ("ADMIN_PASSWORD", "admin-password-1"),
+        ];
+        pairs.extend_from_slice(extra);
+        let config = Config::from_pairs(dir.path(), "Test App", &pairs).unwrap();
+        let mailer = Arc::new(MemoryMailer::default());
+        let built = app
+            .with_hasher(Arc::new(PlainTextHasher))
+            .with_mailer(mailer.clone())
+            .build(config)
+            .await
+            .unwrap();
+        quickscale_app_web::onboarding::ensure_admin(&built.state)
+            .await
+            .unwrap();
+        TestApp {
+            router: built.router,
+            state: built.state,
+            mailer,
+            dir,
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            router: self.router.clone(),
+            cookie: None,
+            csrf: None,
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// The value of the first `<input name="NAME" ... value="...">`.
+    pub fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\"");
+        let start = self.body.find(&marker)?;
+        let tag_end = self.body[start..].find('>')? + start;
+        let tag = &self.body[start..tag_end];
+        let value_at = tag.find("value=\"")? + 7;
+        let value_end = tag[value_at..].find('"')? + value_at;
+        Some(tag[value_at..value_end].to_owned())
+    }
+}
+
+/// A browser: one session cookie, the last CSRF token seen.
+pub struct Browser {
+    router: Router,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Browser {
+    async fn send(&mut self, request: Request<Body>) -> Page {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE) {
+            let cookie = value.to_str().unwrap();
+            let pair = cookie.split(';').next().unwrap().to_owned();
+            if pair.ends_with('=') || cookie.contains("Max-Age=0") {
+                self.cookie = None;
+            } else {
+                self.cookie = Some(pair);
+            }
+        }
+        let body = String::from_utf8(
+            to_bytes(response.into_body(), 10 << 20)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        let page = Page {
+            status,
+            headers,
+            body,
+        };
+        if let Some(token) = page.input_value("csrf_token").filter(|t| !t.is_empty()) {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "localhost");
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(request).await
+    }
+
+    pub async fn get_htmx(&mut self, path: &str) -> Page {
+        let request = self
+            .request("GET", path)
+            .header("HX-Request", "true")
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Posts a form with the last CSRF token seen (like submitting the form on the page).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        let token = self.csrf.clone().unwrap_or_default();
+        fields.push(("csrf_token", &token));
+        self.post_raw(path, &fields, false).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], htmx: bool) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if htmx {
+            request = request.header("HX-Request", "true");
+            if let Some(token) = &self.csrf {
+                request = request.header("X-CSRF-Token", token);
+            }
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Registers and lands on the dashboard.
+    pub async fn register(&mut self, email: &str, password: &str) -> Page {
+        self.get("/register").await;
+        let page = self
+            .post(
+                "/register",
+                &[
+                    ("email", email),
+                    ("display_name", ""),
+                    ("password", password),
+                    ("password_confirmation", password),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "registration failed: {}",
+            page.body
+        );
+        self.get("/dashboard").await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Page {
+        self.get("/login").await;
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await
+    }
+}
