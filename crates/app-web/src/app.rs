@@ -429,8 +429,8 @@ fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
         .layer(DefaultBodyLimit::max(25 * 1024 * 1024))
         .layer(from_fn(crate::security::csrf))
-        .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::error::error_pages))
+        .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::security::headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -115,9 +115,14 @@ impl From<crate::templates::TemplateError> for AppError {
     }
 }
 
-/// Renders the HTML error page for responses that carry an [`ErrorPage`], and for bare 404 and
-/// 405 responses from the router.
+/// Renders the HTML error page for responses that carry an [`ErrorPage`], and for bare 405
+/// responses from the router. Runs inside the session layer, so the page shows the visitor as
+/// signed in when they are (unless the database is what failed).
 pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let session = request
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .cloned();
     let response = next.run(request).await;
     let page = match response.extensions().get::<ErrorPage>() {
         Some(page) => page.clone(),
@@ -128,27 +133,59 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
         None => return response,
     };
     let status = response.status();
-    let mut context = Context::new();
-    context.insert("status", &status.as_u16());
-    context.insert("title", page.title);
-    context.insert("message", &page.message);
-    context.insert("user", &());
-    context.insert("csrf_token", "");
-    context.insert("flashes", &Vec::<String>::new());
-    context.insert("current_path", "");
-    match state.templates().render("error.html", &context) {
-        Ok(html) => {
-            let mut rendered = (status, Html(html)).into_response();
+    let database_failed = status == StatusCode::SERVICE_UNAVAILABLE;
+    let rendered = match session.filter(|_| !database_failed) {
+        Some(session) => render_for_visitor(&state, session, status, &page).await,
+        None => render_anonymous(&state, status, &page),
+    };
+    match rendered {
+        Ok(mut html) => {
             for (name, value) in response.headers() {
                 if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                    rendered.headers_mut().insert(name.clone(), value.clone());
+                    html.headers_mut().insert(name.clone(), value.clone());
                 }
             }
-            rendered
+            html
         }
         Err(error) => {
             tracing::error!(%error, "the error page itself failed to render");
             response
         }
     }
+}
+
+async fn render_for_visitor(
+    state: &AppState,
+    session: tower_sessions::Session,
+    status: StatusCode,
+    page: &ErrorPage,
+) -> Result<Response, AppError> {
+    let user = match crate::session::user_id(&session).await? {
+        Some(id) => state.users().by_id(id).await?.filter(|u| u.is_active),
+        None => None,
+    };
+    crate::view::Page::new("error.html")
+        .with("status", &status.as_u16())
+        .with("title", &page.title)
+        .with("message", &page.message)
+        .status(status)
+        .render(state, &crate::extract::Viewer { session, user })
+        .await
+}
+
+fn render_anonymous(
+    state: &AppState,
+    status: StatusCode,
+    page: &ErrorPage,
+) -> Result<Response, AppError> {
+    let mut context = Context::new();
+    context.insert("status", &status.as_u16());
+    context.insert("title", page.title);
+    context.insert("message", &page.message);
+    context.insert("user", &());
+    context.insert("nav_balance", "");
+    context.insert("csrf_token", "");
+    context.insert("flashes", &Vec::<String>::new());
+    let html = state.templates().render("error.html", &context)?;
+    Ok((status, Html(html)).into_response())
 }

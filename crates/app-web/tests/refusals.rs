@@ -370,6 +370,13 @@ async fn unknown_pages_get_a_404_page_and_headers_are_set() {
     );
     assert!(home.headers.get("x-request-id").is_some());
     assert!(visitor.get("/services/no_such_service").await.status == StatusCode::NOT_FOUND);
+    visitor.register("ada@example.com", PASSWORD).await;
+    let signed_in = visitor.get("/no/such/page").await;
+    assert_eq!(signed_in.status, StatusCode::NOT_FOUND);
+    assert!(
+        signed_in.contains("Sign out"),
+        "error pages keep the signed-in navigation"
+    );
 }
 
 #[tokio::test]
