@@ -1,10 +1,16 @@
 //! The services every QuickScale app starts with.
 
+mod data_validator;
 mod demo_free;
+mod image_metadata;
+mod keywords;
 mod sentiment;
 mod text;
 
+pub use data_validator::{DataValidator, Report, RowError, validate};
 pub use demo_free::DemoFreeService;
+pub use image_metadata::{ImageMetadata, ImageMetadataExtractor, read_metadata};
+pub use keywords::{Keyword, TextKeywordExtractor, extract_keywords};
 pub use sentiment::{Sentiment, SentimentAnalysis, TextSentimentAnalysis, analyse};
 pub use text::{TextStatistics, words};
 
@@ -14,5 +20,8 @@ use crate::{RegistryError, ServiceRegistry};
 pub fn register_builtins(registry: &mut ServiceRegistry) -> Result<(), RegistryError> {
     registry.register(DemoFreeService)?;
     registry.register(TextSentimentAnalysis)?;
+    registry.register(TextKeywordExtractor)?;
+    registry.register(ImageMetadataExtractor)?;
+    registry.register(DataValidator)?;
     Ok(())
 }
