@@ -19,7 +19,7 @@ use std::sync::Arc;
 use quickscale_domain_credits::CreditStore;
 use quickscale_domain_identity::UserRepository;
 use quickscale_domain_kernel::ContactRepository;
-use quickscale_service_sdk::ServiceUsageRepository;
+use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 
 #[cfg(feature = "argon2")]
 pub mod argon2;
@@ -46,6 +46,7 @@ pub struct Stores {
     pub usage: Arc<dyn ServiceUsageRepository>,
     pub contact: Arc<dyn ContactRepository>,
     pub sessions: sessions::SharedSessionStore,
+    pub service_settings: Arc<dyn ServiceSettingsRepository>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -61,6 +62,7 @@ impl Stores {
         usage: impl ServiceUsageRepository + 'static,
         contact: impl ContactRepository + 'static,
         sessions: sessions::SharedSessionStore,
+        service_settings: impl ServiceSettingsRepository + 'static,
     ) -> Self {
         Stores {
             users: Arc::new(users),
@@ -68,6 +70,7 @@ impl Stores {
             usage: Arc::new(usage),
             contact: Arc::new(contact),
             sessions,
+            service_settings: Arc::new(service_settings),
         }
     }
 }

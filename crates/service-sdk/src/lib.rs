@@ -14,6 +14,8 @@ mod io;
 mod registry;
 mod runner;
 mod service;
+pub mod settings;
+pub mod stats;
 pub mod usage;
 
 pub use descriptor::{DescriptorError, InputKind, ServiceDescriptor};
@@ -21,4 +23,7 @@ pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile
 pub use registry::{Registered, RegistryError, ServiceRegistry};
 pub use runner::{RunError, RunOutcome, ServiceRunner};
 pub use service::{Service, ServiceError, Timer};
-pub use usage::{Claim, RunEnd, RunQuery, RunStatus, ServiceRun, ServiceUsageRepository};
+pub use settings::{ServiceSettings, ServiceSettingsRepository, SettingsSnapshot};
+pub use usage::{
+    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+};

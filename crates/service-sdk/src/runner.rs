@@ -15,7 +15,7 @@ use quickscale_domain_kernel::{Clock, StorageError};
 use uuid::Uuid;
 
 use crate::usage::{Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository};
-use crate::{InputError, ServiceInput, ServiceRegistry, Timer};
+use crate::{InputError, ServiceInput, ServiceRegistry, SettingsSnapshot, Timer};
 
 /// Why a run was not started. Nothing was charged.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,8 @@ pub enum RunError {
     Insufficient(InsufficientCredits),
     #[error("this run is still in progress")]
     InProgress,
+    #[error("this service is switched off")]
+    Disabled,
     #[error(transparent)]
     Credits(CreditError),
     #[error(transparent)]
@@ -50,6 +52,7 @@ pub struct ServiceRunner {
     usage: Arc<dyn ServiceUsageRepository>,
     clock: Arc<dyn Clock>,
     timer: Arc<dyn Timer>,
+    settings: Arc<SettingsSnapshot>,
 }
 
 impl std::fmt::Debug for ServiceRunner {
@@ -74,7 +77,19 @@ impl ServiceRunner {
             usage,
             clock,
             timer,
+            settings: Arc::default(),
         }
+    }
+
+    /// The admin settings (enabled, cost override) the runner applies.
+    pub fn settings(&self) -> &Arc<SettingsSnapshot> {
+        &self.settings
+    }
+
+    /// What a run of `slug` costs now (the admin's override, or the descriptor's cost).
+    pub fn cost_of(&self, slug: &str) -> Option<Credits> {
+        let registered = self.registry.get(slug)?;
+        Some(self.settings.cost(slug, registered.descriptor.cost))
     }
 
     pub fn registry(&self) -> &ServiceRegistry {
@@ -101,6 +116,10 @@ impl ServiceRunner {
             .get(slug)
             .ok_or_else(|| RunError::UnknownService(slug.to_owned()))?;
         let descriptor = &registered.descriptor;
+        if !self.settings.enabled(slug) {
+            return Err(RunError::Disabled);
+        }
+        let cost = self.settings.cost(slug, descriptor.cost);
         input.check_against(descriptor)?;
         registered.service.validate(&input)?;
 
@@ -111,7 +130,7 @@ impl ServiceRunner {
             service: descriptor.slug.clone(),
             key,
             status: RunStatus::Running,
-            cost: descriptor.cost,
+            cost,
             charge: None,
             refunded: Credits::ZERO,
             balance_after: None,
@@ -137,14 +156,12 @@ impl ServiceRunner {
 
         let account = AccountId::new(user.as_uuid());
         let clock = Instant::now();
-        if !descriptor.is_free() {
+        if !cost.is_zero() {
             let charge = Operation {
                 key: run_key("run", run.id),
                 actor: Actor::User(user.as_uuid()),
                 reason: reason(&format!("Ran {}", descriptor.name)),
-                command: CreditCommand::Consume {
-                    amount: descriptor.cost,
-                },
+                command: CreditCommand::Consume { amount: cost },
             };
             match self.credits.execute(account, charge, started_at).await {
                 Ok(receipt) => {
@@ -190,7 +207,6 @@ impl ServiceRunner {
                     let balance = self.credits.balance(account, self.clock.now()).await;
                     run.balance_after = balance.ok().map(|b| b.total);
                 }
-                let cost = descriptor.cost;
                 self.end(
                     &mut run,
                     RunStatus::Succeeded,
@@ -219,8 +235,8 @@ impl ServiceRunner {
                     run.balance_after = Some(receipt.balance_after);
                 }
                 run.refunded = refunded;
-                let cost = descriptor.cost.saturating_sub(refunded);
-                self.end(&mut run, status, cost, None, Some(message), clock)
+                let kept = cost.saturating_sub(refunded);
+                self.end(&mut run, status, kept, None, Some(message), clock)
                     .await?;
             }
         }

@@ -111,6 +111,17 @@ pub enum Claim {
     Existing(Box<ServiceRun>),
 }
 
+/// The fields of a run that statistics need.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RunSample {
+    pub service: String,
+    pub user: UserId,
+    pub status: RunStatus,
+    pub cost: Credits,
+    pub duration_ms: Option<u64>,
+    pub started_at: OffsetDateTime,
+}
+
 /// The usage store.
 #[async_trait]
 pub trait ServiceUsageRepository: Send + Sync {
@@ -121,4 +132,10 @@ pub trait ServiceUsageRepository: Send + Sync {
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError>;
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError>;
     async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError>;
+    /// Runs of every user started at or after `since`, newest first, at most `limit`.
+    async fn samples_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<RunSample>, StorageError>;
 }

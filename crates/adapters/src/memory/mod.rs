@@ -4,12 +4,14 @@
 mod contact;
 mod credits;
 mod hasher;
+mod settings;
 mod usage;
 mod users;
 
 pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 pub use hasher::PlainTextHasher;
+pub use settings::MemoryServiceSettingsRepository;
 pub use usage::MemoryUsageRepository;
 pub use users::MemoryUserRepository;
 
@@ -21,6 +23,7 @@ pub fn stores() -> crate::Stores {
         MemoryUsageRepository::default(),
         MemoryContactRepository::default(),
         crate::sessions::SharedSessionStore::new(crate::sessions::MemorySessionStore::default()),
+        MemoryServiceSettingsRepository::default(),
     )
 }
 

@@ -3,7 +3,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::usage::{Claim, RunEnd, RunQuery, ServiceRun, ServiceUsageRepository};
+use quickscale_service_sdk::usage::{
+    Claim, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
+};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::lock;
@@ -60,6 +63,29 @@ impl ServiceUsageRepository for MemoryUsageRepository {
             .into_iter()
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(query.limit.clamp(1, 500) as usize)
+            .collect())
+    }
+
+    async fn samples_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<RunSample>, StorageError> {
+        let mut runs: Vec<&ServiceRun> = Vec::new();
+        let guard = lock(&self.runs);
+        runs.extend(guard.iter().filter(|r| r.started_at >= since));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+        Ok(runs
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| RunSample {
+                service: r.service.clone(),
+                user: r.user,
+                status: r.status,
+                cost: r.cost,
+                duration_ms: r.duration_ms,
+                started_at: r.started_at,
+            })
             .collect())
     }
 }

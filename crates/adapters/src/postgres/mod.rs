@@ -23,6 +23,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "sessions and contact",
         include_str!("../../migrations/postgres/0002_sessions_contact.sql"),
     ),
+    (
+        3,
+        "service settings",
+        include_str!("../../migrations/postgres/0003_service_settings.sql"),
+    ),
 ]);
 
 const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
@@ -104,6 +109,7 @@ impl Database {
             SqlUsageRepository::new(self.clone()),
             SqlContactRepository::new(self.clone()),
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
+            SqlServiceSettingsRepository::new(self.clone()),
         )
     }
 
@@ -120,5 +126,6 @@ mod stores {
 }
 
 pub use stores::{
-    SqlContactRepository, SqlCreditStore, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+    SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository, SqlSessionStore,
+    SqlUsageRepository, SqlUserRepository,
 };

@@ -756,6 +756,38 @@ macro_rules! sql_stores {
                     .map(run_from_row)
                     .collect()
             }
+
+            async fn samples_since(
+                &self,
+                since: OffsetDateTime,
+                limit: u32,
+            ) -> Result<Vec<quickscale_service_sdk::usage::RunSample>, StorageError> {
+                sqlx::query(
+                    "SELECT service, user_id, status, cost_cents, duration_ms, started_at FROM service_runs \
+                     WHERE started_at >= $1 ORDER BY started_at DESC LIMIT $2",
+                )
+                .bind(DbTime(since))
+                .bind(i64::from(limit))
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(|row| {
+                    let status = get::<String>(row, "status")?;
+                    Ok(quickscale_service_sdk::usage::RunSample {
+                        service: get(row, "service")?,
+                        user: UserId::from_uuid(get(row, "user_id")?),
+                        status: RunStatus::parse(&status)
+                            .ok_or_else(|| StorageError::corrupt(format!("unknown run status {status}")))?,
+                        cost: cents("run cost", get(row, "cost_cents")?)?,
+                        duration_ms: get::<Option<i64>>(row, "duration_ms")?
+                            .map(|d| parse("duration", u64::try_from(d)))
+                            .transpose()?,
+                        started_at: time_of(row, "started_at")?,
+                    })
+                })
+                .collect()
+            }
         }
 
         // ---------------------------------------------------------------- contact messages
@@ -929,6 +961,79 @@ macro_rules! sql_stores {
                     .await
                     .map_err(storage_error)?;
                 Ok(u64::try_from(count).unwrap_or_default())
+            }
+        }
+
+        // ---------------------------------------------------------------- service settings
+
+        /// Admin settings of the registered services.
+        #[derive(Clone, Debug)]
+        pub struct SqlServiceSettingsRepository {
+            db: Database,
+        }
+
+        impl SqlServiceSettingsRepository {
+            pub fn new(db: Database) -> Self {
+                SqlServiceSettingsRepository { db }
+            }
+        }
+
+        #[async_trait]
+        impl quickscale_service_sdk::ServiceSettingsRepository for SqlServiceSettingsRepository {
+            async fn sync(&self, slugs: &[String]) -> Result<Vec<quickscale_service_sdk::ServiceSettings>, StorageError> {
+                let mut tx = self.db.writer().begin().await.map_err(storage_error)?;
+                let next: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(display_order), -1) + 1 AS BIGINT) FROM service_settings")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(storage_error)?;
+                let mut order = next;
+                for slug in slugs {
+                    let inserted = sqlx::query(
+                        "INSERT INTO service_settings (slug, enabled, display_order) VALUES ($1, $2, $3) \
+                         ON CONFLICT (slug) DO NOTHING",
+                    )
+                    .bind(slug.as_str())
+                    .bind(true)
+                    .bind(i32::try_from(order).unwrap_or(i32::MAX))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage_error)?;
+                    order += i64::try_from(inserted.rows_affected()).unwrap_or(0);
+                }
+                let rows = sqlx::query("SELECT slug, enabled, cost_override_cents, display_order FROM service_settings ORDER BY display_order, slug")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(storage_error)?;
+                tx.commit().await.map_err(storage_error)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(quickscale_service_sdk::ServiceSettings {
+                            slug: get(row, "slug")?,
+                            enabled: get(row, "enabled")?,
+                            cost_override: get::<Option<i64>>(row, "cost_override_cents")?
+                                .map(|c| cents("cost override", c))
+                                .transpose()?,
+                            display_order: get(row, "display_order")?,
+                        })
+                    })
+                    .filter(|s: &Result<quickscale_service_sdk::ServiceSettings, StorageError>| {
+                        s.as_ref().map_or(true, |s| slugs.contains(&s.slug))
+                    })
+                    .collect()
+            }
+
+            async fn update(&self, settings: &quickscale_service_sdk::ServiceSettings) -> Result<bool, StorageError> {
+                let result = sqlx::query(
+                    "UPDATE service_settings SET enabled = $1, cost_override_cents = $2, display_order = $3 WHERE slug = $4",
+                )
+                .bind(settings.enabled)
+                .bind(settings.cost_override.map(|c| c.cents()))
+                .bind(settings.display_order)
+                .bind(settings.slug.as_str())
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(result.rows_affected() == 1)
             }
         }
     };

@@ -27,6 +27,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "sessions and contact",
         include_str!("../../migrations/sqlite/0002_sessions_contact.sql"),
     ),
+    (
+        3,
+        "service settings",
+        include_str!("../../migrations/sqlite/0003_service_settings.sql"),
+    ),
 ]);
 
 /// SQLite spells "equal, treating NULLs as equal" `IS`.
@@ -124,6 +129,7 @@ impl Database {
             SqlUsageRepository::new(self.clone()),
             SqlContactRepository::new(self.clone()),
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
+            SqlServiceSettingsRepository::new(self.clone()),
         )
     }
 
@@ -141,5 +147,6 @@ mod stores {
 }
 
 pub use stores::{
-    SqlContactRepository, SqlCreditStore, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+    SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository, SqlSessionStore,
+    SqlUsageRepository, SqlUserRepository,
 };

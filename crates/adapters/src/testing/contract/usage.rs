@@ -365,3 +365,84 @@ pub async fn runner_refuses_bad_input_and_short_balances_without_charging(stores
     assert!(statuses.contains(&RunStatus::Rejected));
     assert!(statuses.contains(&RunStatus::Succeeded));
 }
+
+pub async fn service_settings_follow_the_registry_and_keep_admin_choices(stores: Stores) {
+    use quickscale_service_sdk::ServiceSettings;
+    let settings = stores.service_settings;
+    let first = settings
+        .sync(&["alpha".into(), "beta".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|s| (s.slug.as_str(), s.enabled, s.display_order))
+            .collect::<Vec<_>>(),
+        vec![("alpha", true, 0), ("beta", true, 1)]
+    );
+    let changed = ServiceSettings {
+        slug: "beta".into(),
+        enabled: false,
+        cost_override: Some(Credits::whole(5)),
+        display_order: 1,
+    };
+    assert!(settings.update(&changed).await.unwrap());
+    assert!(
+        !settings
+            .update(&ServiceSettings {
+                slug: "nope".into(),
+                ..changed.clone()
+            })
+            .await
+            .unwrap()
+    );
+    // Next start: alpha was removed from code, gamma added; beta keeps the admin's choices.
+    let second = settings
+        .sync(&["beta".into(), "gamma".into()])
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 2);
+    assert_eq!(second[0], changed);
+    assert_eq!(second[1].slug, "gamma");
+    assert_eq!(second[1].display_order, 2);
+    // alpha's row is kept for its history and comes back with its settings.
+    let third = settings.sync(&["alpha".into()]).await.unwrap();
+    assert_eq!(third[0].display_order, 0);
+}
+
+pub async fn usage_samples_cover_every_user_since_a_date(stores: Stores) {
+    let usage = stores.usage;
+    let ada = UserId::generate();
+    let bob = UserId::generate();
+    let mut old = new_run(ada, "old");
+    old.started_at = NOW - time::Duration::days(10);
+    usage.claim(&old).await.unwrap();
+    usage.claim(&new_run(ada, "a")).await.unwrap();
+    usage.claim(&new_run(bob, "b")).await.unwrap();
+    let samples = usage
+        .samples_since(NOW - time::Duration::days(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(samples.len(), 2);
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.started_at >= NOW - time::Duration::days(1))
+    );
+    assert_eq!(
+        samples
+            .iter()
+            .map(|s| s.user)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        2
+    );
+    assert_eq!(
+        usage
+            .samples_since(NOW - time::Duration::days(30), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

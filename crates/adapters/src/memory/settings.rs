@@ -1,0 +1,54 @@
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::{ServiceSettings, ServiceSettingsRepository};
+
+use super::lock;
+
+/// Service settings in memory.
+#[derive(Debug, Default)]
+pub struct MemoryServiceSettingsRepository {
+    rows: Mutex<Vec<ServiceSettings>>,
+}
+
+#[async_trait]
+impl ServiceSettingsRepository for MemoryServiceSettingsRepository {
+    async fn sync(&self, slugs: &[String]) -> Result<Vec<ServiceSettings>, StorageError> {
+        let mut rows = lock(&self.rows);
+        let mut next = rows.iter().map(|r| r.display_order + 1).max().unwrap_or(0);
+        for slug in slugs {
+            if !rows.iter().any(|r| &r.slug == slug) {
+                rows.push(ServiceSettings {
+                    slug: slug.clone(),
+                    enabled: true,
+                    cost_override: None,
+                    display_order: next,
+                });
+                next += 1;
+            }
+        }
+        let mut known: Vec<ServiceSettings> = rows
+            .iter()
+            .filter(|r| slugs.contains(&r.slug))
+            .cloned()
+            .collect();
+        known.sort_by(|a, b| {
+            a.display_order
+                .cmp(&b.display_order)
+                .then_with(|| a.slug.cmp(&b.slug))
+        });
+        Ok(known)
+    }
+
+    async fn update(&self, settings: &ServiceSettings) -> Result<bool, StorageError> {
+        let mut rows = lock(&self.rows);
+        match rows.iter_mut().find(|r| r.slug == settings.slug) {
+            Some(row) => {
+                *row = settings.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
