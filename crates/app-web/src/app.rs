@@ -151,6 +151,17 @@ impl App {
             Arc::clone(&clock),
             Arc::new(TokioTimer),
         );
+        let slugs: Vec<String> = runner
+            .registry()
+            .iter()
+            .map(|r| r.descriptor.slug.clone())
+            .collect();
+        let settings = stores
+            .service_settings
+            .sync(&slugs)
+            .await
+            .context("syncing service settings")?;
+        runner.settings().replace(settings);
         let globals = Globals {
             app_name: &config.app_name,
             flags: config.flags,

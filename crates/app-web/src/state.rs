@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use quickscale_adapters::Stores;
 use quickscale_domain_credits::CreditStore;
+use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::{Accounts, UserRepository};
 use quickscale_domain_kernel::{Clock, Mailer, StorageError};
-use quickscale_service_sdk::{ServiceRegistry, ServiceRunner};
+use quickscale_service_sdk::{ServiceDescriptor, ServiceRegistry, ServiceRunner};
 
 use crate::config::Config;
 use crate::templates::Templates;
@@ -84,6 +85,32 @@ impl AppState {
     }
     pub fn registry(&self) -> &ServiceRegistry {
         self.0.runner.registry()
+    }
+
+    /// The services users can see and run: registered, enabled by the admins, in the admins'
+    /// order, each with what a run costs now.
+    pub fn offered_services(&self) -> Vec<(&ServiceDescriptor, Credits)> {
+        let settings = self.0.runner.settings();
+        let mut offered: Vec<(&ServiceDescriptor, Credits)> = self
+            .registry()
+            .iter()
+            .filter(|r| settings.enabled(&r.descriptor.slug))
+            .map(|r| {
+                (
+                    &r.descriptor,
+                    settings.cost(&r.descriptor.slug, r.descriptor.cost),
+                )
+            })
+            .collect();
+        offered.sort_by_key(|(d, _)| settings.order(&d.slug));
+        offered
+    }
+
+    /// An offered service by slug.
+    pub fn offered_service(&self, slug: &str) -> Option<(&ServiceDescriptor, Credits)> {
+        self.offered_services()
+            .into_iter()
+            .find(|(d, _)| d.slug == slug)
     }
     pub fn templates(&self) -> &Templates {
         &self.0.templates

@@ -1,11 +1,13 @@
 //! The routes, grouped by audience.
 
 mod admin;
+mod admin_services;
 mod auth;
 mod dashboard;
 mod public;
 mod services;
 mod settings;
+mod usage;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -34,17 +36,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}", get(admin::user_detail))
         .route("/admin/users/{id}/credits", post(admin::adjust_credits))
+        .route("/admin/services", get(admin_services::services))
+        .route("/admin/services/{slug}", post(admin_services::update))
         .route("/static/{*path}", get(crate::assets::serve));
     if state.config().flags.enable_service_marketplace {
         router = router
             .route("/services", get(services::list))
-            .route("/services/{slug}", get(services::page).post(services::run));
+            .route("/services/{slug}", get(services::page).post(services::run))
+            .route("/usage", get(usage::history))
+            .route("/usage.csv", get(usage::export));
     }
     router.fallback(not_found)
 }
 
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
-pub const ADMIN_PAGES: &[&str] = &["/admin", "/admin/users"];
+pub const ADMIN_PAGES: &[&str] = &["/admin", "/admin/users", "/admin/services"];
 
 async fn not_found() -> AppError {
     AppError::NotFound

@@ -16,9 +16,9 @@ use crate::view::{Page, credits_label};
 
 pub async fn home(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let services: Vec<_> = state
-        .registry()
-        .iter()
-        .map(|r| crate::routes::services::card(&r.descriptor))
+        .offered_services()
+        .into_iter()
+        .map(|(descriptor, cost)| crate::routes::services::card(descriptor, cost))
         .collect();
     Page::new("pages/home.html")
         .with("services", &services)

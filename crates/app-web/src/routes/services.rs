@@ -33,19 +33,19 @@ pub struct ServiceCard {
     pub affordable: bool,
 }
 
-pub fn card(descriptor: &ServiceDescriptor) -> ServiceCard {
+pub fn card(descriptor: &ServiceDescriptor, cost: Credits) -> ServiceCard {
     ServiceCard {
         slug: descriptor.slug.clone(),
         name: descriptor.name.clone(),
         description: descriptor.description.clone(),
         category: descriptor.category.clone(),
-        cost: descriptor.cost.to_string(),
-        cost_label: if descriptor.is_free() {
+        cost: cost.to_string(),
+        cost_label: if cost.is_zero() {
             "Free".into()
         } else {
-            credits_label(descriptor.cost)
+            credits_label(cost)
         },
-        free: descriptor.is_free(),
+        free: cost.is_zero(),
         input: descriptor.input.as_str(),
         example: descriptor.example_input.clone(),
         accepted_types: descriptor.accepted_types.clone(),
@@ -70,9 +70,9 @@ async fn balance_of(state: &AppState, viewer: &Viewer) -> Result<Option<Credits>
     }
 }
 
-fn priced(descriptor: &ServiceDescriptor, balance: Option<Credits>) -> ServiceCard {
-    let mut card = card(descriptor);
-    card.affordable = descriptor.is_free() || balance.is_none_or(|b| b >= descriptor.cost);
+fn priced(descriptor: &ServiceDescriptor, cost: Credits, balance: Option<Credits>) -> ServiceCard {
+    let mut card = card(descriptor, cost);
+    card.affordable = cost.is_zero() || balance.is_none_or(|b| b >= cost);
     card
 }
 
@@ -85,8 +85,8 @@ struct Category {
 pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let balance = balance_of(&state, &viewer).await?;
     let mut categories: Vec<Category> = Vec::new();
-    for registered in state.registry().iter() {
-        let card = priced(&registered.descriptor, balance);
+    for (descriptor, cost) in state.offered_services() {
+        let card = priced(descriptor, cost, balance);
         match categories.iter_mut().find(|c| c.name == card.category) {
             Some(category) => category.services.push(card),
             None => categories.push(Category {
@@ -215,7 +215,17 @@ async fn service_page(
     } else {
         "services/page.html"
     })
-    .with("service", &priced(descriptor, balance))
+    .with(
+        "service",
+        &priced(
+            descriptor,
+            state
+                .runner()
+                .cost_of(&descriptor.slug)
+                .unwrap_or(descriptor.cost),
+            balance,
+        ),
+    )
     .with("balance", &balance.map(|b| b.to_string()))
     .with("input", &input)
     .with("outcome", &outcome)
@@ -232,9 +242,8 @@ async fn service_page(
 
 fn descriptor<'a>(state: &'a AppState, slug: &str) -> Result<&'a ServiceDescriptor, AppError> {
     state
-        .registry()
-        .get(slug)
-        .map(|r| &r.descriptor)
+        .offered_service(slug)
+        .map(|(d, _)| d)
         .ok_or(AppError::NotFound)
 }
 
@@ -399,7 +408,7 @@ pub async fn run(
             )
             .await
         }
-        Err(RunError::UnknownService(_)) => Err(AppError::NotFound),
+        Err(RunError::UnknownService(_) | RunError::Disabled) => Err(AppError::NotFound),
         Err(RunError::Storage(e)) => Err(e.into()),
         Err(RunError::Credits(e)) => Err(e.into()),
     }
