@@ -10,6 +10,7 @@
 //! | `postgres` | PostgreSQL stores (production)                                |
 //! | `argon2`   | argon2id password hashing on the blocking pool                |
 //! | `clock`    | the system clock and the tokio timer                          |
+//! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
@@ -25,6 +26,8 @@ use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 pub mod argon2;
 #[cfg(feature = "clock")]
 pub mod clock;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod mail;
 #[cfg(feature = "memory")]
 pub mod memory;

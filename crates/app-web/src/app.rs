@@ -15,9 +15,11 @@ use axum::response::IntoResponse;
 use clap::{Parser, Subcommand};
 use quickscale_adapters::argon2::Argon2Hasher;
 use quickscale_adapters::clock::{SystemClock, TokioTimer};
+use quickscale_adapters::llm::OpenAiCompatibleChat;
 use quickscale_adapters::mail::LogMailer;
 use quickscale_domain_identity::{Accounts, Email, PasswordHasher, PasswordPolicy};
 use quickscale_domain_kernel::{Clock, Mailer};
+use quickscale_service_sdk::builtin::LlmTextService;
 use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry, ServiceRunner};
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -127,7 +129,24 @@ impl App {
     }
 
     /// Connects the database, applies migrations, and wires the state and the router.
-    pub async fn build(self, config: Config) -> anyhow::Result<Built> {
+    pub async fn build(mut self, config: Config) -> anyhow::Result<Built> {
+        // One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(llm) = &config.llm {
+            let model = OpenAiCompatibleChat::new(
+                &llm.base_url,
+                &llm.model,
+                llm.api_key.expose(),
+                llm.timeout,
+            )
+            .context("creating the language model client")?;
+            if let Err(error) = self
+                .registry
+                .register(LlmTextService::new(Arc::new(model), llm.timeout))
+            {
+                self.registry_errors.push(error);
+            }
+        }
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("a service could not be registered: {error}");
         }

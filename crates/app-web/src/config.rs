@@ -79,7 +79,26 @@ pub const KEYS: &[(&str, &str)] = &[
         "ENABLE_SERVICE_MARKETPLACE",
         "the services pages (default true)",
     ),
+    (
+        "LLM_BASE_URL",
+        "an OpenAI-compatible API such as https://api.openai.com/v1 (unset hides the AI service)",
+    ),
+    ("LLM_MODEL", "the chat model to use (default gpt-4o-mini)"),
+    ("LLM_API_KEY", "the API key for LLM_BASE_URL"),
+    (
+        "LLM_TIMEOUT_SECONDS",
+        "how long a model may take (default 30)",
+    ),
 ];
+
+/// The language model behind `llm_text_service`, when configured.
+#[derive(Clone, Debug)]
+pub struct LlmConfig {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Secret,
+    pub timeout: std::time::Duration,
+}
 
 /// A configuration problem, naming the key and where its value came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -187,6 +206,7 @@ pub struct Config {
     pub flags: Flags,
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
+    pub llm: Option<LlmConfig>,
 }
 
 /// Raw values by key, each with where it came from.
@@ -399,7 +419,24 @@ impl Config {
                 defaults.enable_service_marketplace,
             )?,
         };
+        let llm = match s.get("LLM_BASE_URL") {
+            None => None,
+            Some((url, _)) if url.starts_with("http://") || url.starts_with("https://") => {
+                let seconds: u64 =
+                    s.parse("LLM_TIMEOUT_SECONDS", 30, "seconds from 1 to 600", |t| {
+                        (1..=600).contains(t)
+                    })?;
+                Some(LlmConfig {
+                    base_url: url.to_owned(),
+                    model: s.string("LLM_MODEL", "gpt-4o-mini"),
+                    api_key: Secret::new(s.string("LLM_API_KEY", "")),
+                    timeout: std::time::Duration::from_secs(seconds),
+                })
+            }
+            Some(_) => return Err(s.error("LLM_BASE_URL", "must start with http:// or https://")),
+        };
         Ok(Config {
+            llm,
             app_name: s.string("APP_NAME", app_name),
             project_dir: project_dir.to_path_buf(),
             host,

@@ -4,6 +4,7 @@ mod data_validator;
 mod demo_free;
 mod image_metadata;
 mod keywords;
+mod llm;
 mod sentiment;
 mod text;
 
@@ -11,6 +12,7 @@ pub use data_validator::{DataValidator, Report, RowError, validate};
 pub use demo_free::DemoFreeService;
 pub use image_metadata::{ImageMetadata, ImageMetadataExtractor, read_metadata};
 pub use keywords::{Keyword, TextKeywordExtractor, extract_keywords};
+pub use llm::{ChatModel, LlmTextService};
 pub use sentiment::{Sentiment, SentimentAnalysis, TextSentimentAnalysis, analyse};
 pub use text::{TextStatistics, words};
 
