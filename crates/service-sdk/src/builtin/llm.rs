@@ -81,7 +81,7 @@ impl Service for LlmTextService {
                 body.to_owned(),
                 "Summary",
             ),
-            Task::Answer { question, text } if text.is_empty() => (
+            Task::Answer { question, text: "" } => (
                 "Answer the question briefly. Say so when you do not know.",
                 question.to_owned(),
                 "Answer",
