@@ -1,2 +1,140 @@
 #![forbid(unsafe_code)]
-fn main() {}
+//! `quickscale`: creates QuickScale projects, then builds, runs and administers them.
+
+mod checkout;
+mod init;
+mod name;
+mod project;
+mod run;
+mod template;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const JOURNEY: &str = "\
+Start a SaaS in three commands:
+
+  quickscale init my-saas-app    write a new project (takes under a second)
+  cd my-saas-app
+  quickscale up                  build it and serve it
+
+Then open http://127.0.0.1:8000: register, run a service, watch your credits. `quickscale up`
+prints the admin's email and password; the admin pages are at /admin.
+
+Inside a project, `quickscale migrate`, `quickscale create-admin --email E` and
+`quickscale check` build it and run the app's own command of the same name.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "quickscale",
+    version,
+    about = "Create, run and administer QuickScale SaaS apps.",
+    after_help = JOURNEY,
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a new project into ./NAME (or --path).
+    #[command(after_help = "Then: cd NAME && quickscale up")]
+    Init {
+        /// Lowercase letters, digits and hyphens, starting with a letter: my-saas-app.
+        name: String,
+        /// The folder to write the project into (default ./NAME); it must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// The database the project starts with.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        db: init::Db,
+        /// The QuickScale checkout the project depends on (default: the one quickscale was
+        /// built from).
+        #[arg(long, value_name = "DIR", env = "QUICKSCALE_PATH")]
+        quickscale_path: Option<PathBuf>,
+    },
+    /// Build the project and serve it here, in the foreground (Ctrl-C stops it).
+    Up {
+        /// Port to listen on (default: PORT from .env, else 8000).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Address to listen on (default: HOST from .env, else 127.0.0.1).
+        #[arg(long)]
+        host: Option<IpAddr>,
+        /// Build with optimisations (slower to build, faster to run).
+        #[arg(long)]
+        release: bool,
+    },
+    /// Apply the database migrations.
+    Migrate {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Create an admin account (the password is generated and printed unless --password-env).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read the password from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        #[arg(long)]
+        release: bool,
+    },
+    /// Check the toolchain, the project, its configuration and its database.
+    Check {
+        #[arg(long)]
+        release: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init {
+            name,
+            path,
+            db,
+            quickscale_path,
+        } => name::ProjectName::parse(&name)
+            .map_err(anyhow::Error::from)
+            .and_then(|name| {
+                init::run(init::InitOptions {
+                    name,
+                    path,
+                    db,
+                    quickscale_path,
+                })
+            })
+            .map(|()| ExitCode::SUCCESS),
+        Command::Up {
+            port,
+            host,
+            release,
+        } => run::up(host, port, release),
+        Command::Migrate { release } => run::app_command(&["migrate".to_owned()], release),
+        Command::CreateAdmin {
+            email,
+            password_env,
+            release,
+        } => {
+            let mut args = vec!["create-admin".to_owned(), "--email".to_owned(), email];
+            if let Some(var) = password_env {
+                args.extend(["--password-env".to_owned(), var]);
+            }
+            run::app_command(&args, release)
+        }
+        Command::Check { release } => run::check(release),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! `quickscale init NAME`: writes a new project from the embedded template.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use rand::Rng as _;
+
+use crate::checkout::{Checkout, Workspace};
+use crate::name::ProjectName;
+use crate::template::{self, Values};
+
+/// The database a new project is set up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Db {
+    /// A SQLite file under the project's data/ folder: nothing to install.
+    Sqlite,
+    /// A PostgreSQL server on this machine (docker compose up -d db starts one).
+    Postgres,
+}
+
+#[derive(Debug)]
+pub struct InitOptions {
+    pub name: ProjectName,
+    pub path: Option<PathBuf>,
+    pub db: Db,
+    pub quickscale_path: Option<PathBuf>,
+}
+
+/// Placeholder values plus the workspace's dependency specifications.
+struct ProjectValues {
+    values: BTreeMap<String, String>,
+    workspace: Workspace,
+}
+
+impl Values for ProjectValues {
+    fn value(&self, key: &str) -> anyhow::Result<Option<String>> {
+        match key.strip_prefix("dep:") {
+            Some(name) => self.workspace.dependency(name).map(Some),
+            None => Ok(self.values.get(key).cloned()),
+        }
+    }
+}
+
+/// A file to write: its path in the project and its content.
+pub type ProjectFile = (PathBuf, String);
+
+pub fn run(options: InitOptions) -> anyhow::Result<()> {
+    let checkout = Checkout::locate(options.quickscale_path.as_deref())?;
+    let dir = options
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(options.name.as_str()));
+    refuse_if_occupied(&dir)?;
+    let files = render_project(&options.name, options.db, &checkout, &new_secret_key())?;
+    write_project(&dir, &files)?;
+    print_next_steps(&options, &dir, &checkout);
+    Ok(())
+}
+
+/// 32 random bytes, hex encoded.
+pub fn new_secret_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn refuse_if_occupied(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => bail!(
+            "cannot create {}: {e}. Choose a folder you can write to (--path DIR). Nothing was \
+             written.",
+            dir.display()
+        ),
+        Ok(meta) if !meta.is_dir() => bail!(
+            "{} already exists and is not a folder: choose another name or --path",
+            dir.display()
+        ),
+        Ok(_) => {
+            let mut entries =
+                std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+            if entries.next().is_some() {
+                bail!(
+                    "{} already exists and is not empty: nothing was written. Choose another \
+                     name or --path, or empty that folder first.",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every file of the new project, rendered in memory (nothing is written if any fails).
+pub fn render_project(
+    name: &ProjectName,
+    db: Db,
+    checkout: &Checkout,
+    secret_key: &str,
+) -> anyhow::Result<Vec<ProjectFile>> {
+    let workspace = checkout.workspace()?;
+    let crate_name = name.crate_name();
+    let database_url_line = match db {
+        Db::Sqlite => {
+            "# DATABASE_URL=sqlite://data/app.db   (the default: a SQLite file under data/)"
+                .to_owned()
+        }
+        Db::Postgres => {
+            format!("DATABASE_URL=postgres://postgres:postgres@localhost:5432/{crate_name}")
+        }
+    };
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("- `{n}`"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let values: BTreeMap<String, String> = [
+        ("project_name", name.as_str().to_owned()),
+        ("crate_name", crate_name.clone()),
+        ("display_name", name.display_name()),
+        ("secret_key", secret_key.to_owned()),
+        ("database_url_line", database_url_line),
+        ("quickscale_path", checkout.root.display().to_string()),
+        ("edition", workspace.edition.clone()),
+        ("rust_version", workspace.rust_version.clone()),
+        ("profiles", workspace.profiles.clone()),
+        ("app_templates", list(template::APP_TEMPLATES)),
+        ("app_static", list(template::APP_STATIC)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let values = ProjectValues { values, workspace };
+
+    let mut files = Vec::with_capacity(template::TEMPLATE_FILES.len() + 2);
+    for (path, text) in template::TEMPLATE_FILES {
+        files.push((
+            template::output_path(path),
+            template::render(path, text, &values)?,
+        ));
+    }
+    files.push((PathBuf::from("Cargo.lock"), checkout.lock.clone()));
+    if let Some(config) = &checkout.cargo_config {
+        files.push((PathBuf::from(".cargo/config.toml"), config.clone()));
+    }
+    Ok(files)
+}
+
+/// Writes the files under `dir`; on failure removes what it created.
+fn write_project(dir: &Path, files: &[ProjectFile]) -> anyhow::Result<()> {
+    // The outermost folder this call creates, to remove on failure.
+    let created = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
+    let result = write_files(dir, files);
+    if result.is_err() {
+        match &created {
+            Some(top) => {
+                let _ = std::fs::remove_dir_all(top);
+            }
+            // The folder existed and was empty: empty it again.
+            None => {
+                if let Ok(entries) = std::fs::read_dir(dir) {
+                    for entry in entries.flatten() {
+                        let path = entry.path();
+                        let _ = if path.is_dir() {
+                            std::fs::remove_dir_all(&path)
+                        } else {
+                            std::fs::remove_file(&path)
+                        };
+                    }
+                }
+            }
+        }
+    }
+    result
+}
+
+fn write_files(dir: &Path, files: &[ProjectFile]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create {}: {e}. Choose a folder you can write to (--path DIR). Nothing was \
+             written.",
+            dir.display()
+        )
+    })?;
+    for (path, content) in files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, content).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write {}: {e}. Nothing was left behind.",
+                target.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn print_next_steps(options: &InitOptions, dir: &Path, checkout: &Checkout) {
+    let name = &options.name;
+    let database = match options.db {
+        Db::Sqlite => "SQLite (data/app.db, created on first start)",
+        Db::Postgres => "PostgreSQL (DATABASE_URL in .env)",
+    };
+    println!("Created {name} in {}", dir.display());
+    println!("  database:   {database}");
+    println!(
+        "  QuickScale: {} (path dependencies; builds share its target/)",
+        checkout.root.display()
+    );
+    println!();
+    println!("Next:");
+    println!("  cd {}", shell_word(&dir.display().to_string()));
+    if options.db == Db::Postgres {
+        println!(
+            "  docker compose up -d db     # or any PostgreSQL with a database {}",
+            name.crate_name()
+        );
+    }
+    println!("  quickscale up");
+    println!();
+    println!(
+        "Then open http://127.0.0.1:8000 and sign in with the admin email and password that \
+         `quickscale up` prints. README.md explains the rest."
+    );
+}
+
+/// Quotes a path for the shell when it needs it.
+fn shell_word(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_file_renders() {
+        let checkout = Checkout::locate(None).unwrap();
+        let name = ProjectName::parse("demo-app").unwrap();
+        for db in [Db::Sqlite, Db::Postgres] {
+            let files = render_project(&name, db, &checkout, &"ab".repeat(32)).unwrap();
+            let env = &files
+                .iter()
+                .find(|(p, _)| p == Path::new(".env"))
+                .unwrap()
+                .1;
+            assert!(env.contains(&format!("SECRET_KEY={}", "ab".repeat(32))));
+            assert_eq!(
+                env.contains("DATABASE_URL=postgres://postgres:postgres@localhost:5432/demo_app"),
+                db == Db::Postgres
+            );
+        }
+    }
+
+    #[test]
+    fn secret_keys_are_fresh() {
+        let key = new_secret_key();
+        assert_eq!(key.len(), 64);
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(key, new_secret_key());
+    }
+}

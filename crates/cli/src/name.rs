@@ -1,0 +1,256 @@
+//! Project names: what `quickscale init NAME` accepts.
+
+use std::fmt;
+
+/// Names that would clash with Rust itself, with Cargo's own folders, with the crates a project
+/// depends on, or with QuickScale.
+const RESERVED: &[&str] = &[
+    // Rust keywords, strict and reserved.
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    // The standard crates and Cargo's names.
+    "alloc",
+    "core",
+    "proc-macro",
+    "std",
+    "test",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+    "src",
+    "target",
+    "tests",
+    "benches",
+    // Windows device names.
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    // The crates a generated project uses.
+    "async-trait",
+    "axum",
+    "serde",
+    "serde-json",
+    "tokio",
+    "tower",
+    // Ours.
+    "quickscale",
+    "app",
+    "services",
+];
+
+const MIN_LEN: usize = 2;
+const MAX_LEN: usize = 50;
+
+/// A valid project name: lowercase letters, digits and hyphens, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+/// Why a name was refused, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameError {
+    name: String,
+    reason: String,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a valid project name: {}. A name uses lowercase letters, digits and \
+             hyphens, starts with a letter and has {MIN_LEN} to {MAX_LEN} characters, for \
+             example my-saas-app.",
+            self.name, self.reason
+        )
+    }
+}
+
+impl std::error::Error for NameError {}
+
+impl ProjectName {
+    pub fn parse(name: &str) -> Result<Self, NameError> {
+        let refuse = |reason: String| NameError {
+            name: name.to_owned(),
+            reason,
+        };
+        let length = name.chars().count();
+        if length < MIN_LEN {
+            return Err(refuse(format!("it is shorter than {MIN_LEN} characters")));
+        }
+        if length > MAX_LEN {
+            return Err(refuse(format!(
+                "it has {length} characters, more than {MAX_LEN}"
+            )));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            let reason = if bad.is_uppercase() {
+                format!(
+                    "it contains the capital letter {bad:?} (try {:?})",
+                    name.to_lowercase()
+                )
+            } else if bad == '_' {
+                format!(
+                    "it contains an underscore (try {:?})",
+                    name.replace('_', "-")
+                )
+            } else if bad.is_whitespace() {
+                "it contains a space".to_owned()
+            } else {
+                format!("it contains the character {bad:?}")
+            };
+            return Err(refuse(reason));
+        }
+        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err(refuse("it does not start with a letter".to_owned()));
+        }
+        if name.ends_with('-') {
+            return Err(refuse("it ends with a hyphen".to_owned()));
+        }
+        if name.contains("--") {
+            return Err(refuse("it has two hyphens in a row".to_owned()));
+        }
+        if RESERVED.contains(&name) || name.starts_with("quickscale-") {
+            return Err(refuse(format!(
+                "{name:?} is reserved (a Rust keyword, a standard crate, a folder Cargo uses, or a \
+                 crate the project depends on)"
+            )));
+        }
+        Ok(ProjectName(name.to_owned()))
+    }
+
+    /// The package and binary name, as typed: `my-saas-app`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The Rust crate name: `my_saas_app`.
+    pub fn crate_name(&self) -> String {
+        self.0.replace('-', "_")
+    }
+
+    /// The product name shown in pages: `My Saas App`.
+    pub fn display_name(&self) -> String {
+        self.0
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl fmt::Display for ProjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names_and_derives_the_others() {
+        let name = ProjectName::parse("my-saas-app2").unwrap();
+        assert_eq!(name.crate_name(), "my_saas_app2");
+        assert_eq!(name.display_name(), "My Saas App2");
+        assert!(ProjectName::parse("ab").is_ok());
+        assert!(ProjectName::parse(&"a".repeat(50)).is_ok());
+    }
+
+    #[test]
+    fn refuses_with_a_reason_the_user_can_act_on() {
+        let cases = [
+            ("a", "shorter than 2"),
+            (&*"a".repeat(51), "51 characters"),
+            ("MyApp", "capital letter 'M' (try \"myapp\")"),
+            ("my_app", "underscore (try \"my-app\")"),
+            ("my app", "a space"),
+            ("my$app", "the character '$'"),
+            ("café", "the character 'é'"),
+            ("1app", "does not start with a letter"),
+            ("-app", "does not start with a letter"),
+            ("app-", "ends with a hyphen"),
+            ("my--app", "two hyphens"),
+            ("test", "reserved"),
+            ("core", "reserved"),
+            ("std", "reserved"),
+            ("fn", "reserved"),
+            ("target", "reserved"),
+            ("quickscale", "reserved"),
+            ("quickscale-app-web", "reserved"),
+            ("tokio", "reserved"),
+        ];
+        for (name, reason) in cases {
+            let error = ProjectName::parse(name).expect_err(name).to_string();
+            assert!(error.contains(reason), "{name}: {error}");
+            assert!(error.contains("for example my-saas-app"), "{error}");
+        }
+    }
+}
