@@ -11,12 +11,14 @@
 //! | `argon2`   | argon2id password hashing on the blocking pool                |
 //! | `clock`    | the system clock and the tokio timer                          |
 //! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
+//! | `stripe`   | the Stripe client for the payment gateway port                |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
 
 use std::sync::Arc;
 
+use quickscale_domain_billing::BillingRepository;
 use quickscale_domain_credits::CreditStore;
 use quickscale_domain_identity::UserRepository;
 use quickscale_domain_kernel::ContactRepository;
@@ -38,6 +40,8 @@ pub mod sessions;
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "stripe")]
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -50,6 +54,7 @@ pub struct Stores {
     pub contact: Arc<dyn ContactRepository>,
     pub sessions: sessions::SharedSessionStore,
     pub service_settings: Arc<dyn ServiceSettingsRepository>,
+    pub billing: Arc<dyn BillingRepository>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -66,6 +71,7 @@ impl Stores {
         contact: impl ContactRepository + 'static,
         sessions: sessions::SharedSessionStore,
         service_settings: impl ServiceSettingsRepository + 'static,
+        billing: impl BillingRepository + 'static,
     ) -> Self {
         Stores {
             users: Arc::new(users),
@@ -74,6 +80,7 @@ impl Stores {
             contact: Arc::new(contact),
             sessions,
             service_settings: Arc::new(service_settings),
+            billing: Arc::new(billing),
         }
     }
 }

@@ -1,14 +1,33 @@
 #![forbid(unsafe_code)]
-//! # QuickScale billing types
+//! # QuickScale billing
 //!
-//! Money in minor units with its currency, credit packs and payments. Stripe is the truth for
-//! money and our database for credits; the rules that connect them (checkout, webhooks,
-//! refunds) build on these types.
+//! Money in minor units with its currency, credit packs, payments and refunds, the
+//! [`PaymentGateway`] port (Stripe, or its offline stand-in), webhook signature checks and the
+//! [`Billing`] use cases: checkout, the webhook inbox's processing, refunds and reconciliation.
+//! Stripe is the truth for money and our database for credits.
 
+mod billing;
+mod gateway;
 mod money;
 mod pack;
 mod payment;
+mod refund;
+mod repository;
+mod webhook;
 
+pub use billing::{
+    Billing, BillingError, EventOutcome, ReceiveError, ReconcileReport, retry_delay,
+};
+pub use gateway::{
+    CheckoutRequest, CheckoutSession, GatewayError, GatewayPrice, GatewayRefund, PaymentGateway,
+};
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use pack::{CreditPack, PackError, PackId};
-pub use payment::{Payment, PaymentId, PaymentStatus};
+pub use payment::{CheckoutRecord, Payment, PaymentId, PaymentStatus, Refund, RefundStatus};
+pub use refund::{RefundError, check_refund, credits_for_refund};
+pub use repository::{
+    BillingRepository, EventQuery, EventStatus, InboxEvent, PaymentQuery, ReserveError,
+};
+pub use webhook::{
+    DEFAULT_TOLERANCE_SECONDS, EventError, SignatureError, WebhookEvent, sign, verify_signature,
+};

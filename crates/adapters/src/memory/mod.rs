@@ -1,6 +1,7 @@
 //! In-memory implementations of every port: fast fakes for tests and demos, held to the same
 //! contract suites as the SQL stores.
 
+mod billing;
 mod contact;
 mod credits;
 mod hasher;
@@ -8,6 +9,7 @@ mod settings;
 mod usage;
 mod users;
 
+pub use billing::MemoryBillingRepository;
 pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 pub use hasher::PlainTextHasher;
@@ -24,6 +26,7 @@ pub fn stores() -> crate::Stores {
         MemoryContactRepository::default(),
         crate::sessions::SharedSessionStore::new(crate::sessions::MemorySessionStore::default()),
         MemoryServiceSettingsRepository::default(),
+        MemoryBillingRepository::default(),
     )
 }
 

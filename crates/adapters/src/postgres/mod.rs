@@ -28,7 +28,15 @@ const MIGRATIONS: Embedded = Embedded(&[
         "service settings",
         include_str!("../../migrations/postgres/0003_service_settings.sql"),
     ),
+    (
+        4,
+        "billing",
+        include_str!("../../migrations/postgres/0004_billing.sql"),
+    ),
 ]);
+
+/// How a read locks the row it reads inside a write transaction.
+const FOR_UPDATE: &str = " FOR UPDATE";
 
 const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
 
@@ -101,6 +109,11 @@ impl Database {
         Ok(exists.map(|_| tx))
     }
 
+    /// A write transaction (in SQLite it excludes other writers from the start).
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StorageError> {
+        self.pool.begin().await.map_err(storage_error)
+    }
+
     /// Every store over this database.
     pub fn stores(&self) -> crate::Stores {
         crate::Stores::new(
@@ -110,6 +123,7 @@ impl Database {
             SqlContactRepository::new(self.clone()),
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
             SqlServiceSettingsRepository::new(self.clone()),
+            SqlBillingRepository::new(self.clone()),
         )
     }
 
@@ -123,9 +137,10 @@ mod stores {
     use super::{Database, NULL_SAFE_EQUAL};
 
     crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::sql::billing::billing_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
 }
 
 pub use stores::{
-    SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository, SqlSessionStore,
-    SqlUsageRepository, SqlUserRepository,
+    SqlBillingRepository, SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository,
+    SqlSessionStore, SqlUsageRepository, SqlUserRepository,
 };

@@ -32,9 +32,17 @@ const MIGRATIONS: Embedded = Embedded(&[
         "service settings",
         include_str!("../../migrations/sqlite/0003_service_settings.sql"),
     ),
+    (
+        4,
+        "billing",
+        include_str!("../../migrations/sqlite/0004_billing.sql"),
+    ),
 ]);
 
 /// SQLite spells "equal, treating NULLs as equal" `IS`.
+/// How a read locks the row it reads inside a write transaction.
+const FOR_UPDATE: &str = "";
+
 const NULL_SAFE_EQUAL: &str = "IS";
 
 /// A SQLite database: a reader pool and one writer connection.
@@ -121,6 +129,14 @@ impl Database {
         Ok(exists.map(|_| tx))
     }
 
+    /// A write transaction (in SQLite it excludes other writers from the start).
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(storage_error)
+    }
+
     /// Every store over this database.
     pub fn stores(&self) -> crate::Stores {
         crate::Stores::new(
@@ -130,6 +146,7 @@ impl Database {
             SqlContactRepository::new(self.clone()),
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
             SqlServiceSettingsRepository::new(self.clone()),
+            SqlBillingRepository::new(self.clone()),
         )
     }
 
@@ -144,9 +161,10 @@ mod stores {
     use super::{Database, NULL_SAFE_EQUAL};
 
     crate::sql::stores::sql_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::sql::billing::billing_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }
 
 pub use stores::{
-    SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository, SqlSessionStore,
-    SqlUsageRepository, SqlUserRepository,
+    SqlBillingRepository, SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository,
+    SqlSessionStore, SqlUsageRepository, SqlUserRepository,
 };

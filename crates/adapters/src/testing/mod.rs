@@ -2,6 +2,7 @@
 //! must pass, and a throwaway PostgreSQL server.
 
 pub mod contract;
+pub mod gateway;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 

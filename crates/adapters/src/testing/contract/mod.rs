@@ -4,6 +4,7 @@
 //! stores; the macro expands to one `#[tokio::test]` per contract, so `cargo test` reports how
 //! many ran for each backend.
 
+pub mod billing;
 pub mod credits;
 pub mod site;
 pub mod usage;
@@ -46,7 +47,12 @@ macro_rules! contract_tests {
             usage::usage_samples_cover_every_user_since_a_date,
             site::sessions_round_trip_and_expire,
             site::sessions_of_a_user_can_be_ended_except_the_current_one,
-            site::contact_messages_are_kept_newest_first
+            site::contact_messages_are_kept_newest_first,
+            billing::billing_packs_customers_and_payments_are_stored_once,
+            billing::billing_refunds_never_exceed_the_payment_even_concurrently,
+            billing::billing_inbox_stores_each_event_once_and_schedules_retries,
+            billing::billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back,
+            billing::billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers
         );
     };
     (@each $make:path; $($module:ident :: $name:ident),* $(,)?) => {

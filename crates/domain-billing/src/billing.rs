@@ -1,0 +1,520 @@
+//! The billing use cases: checkout, webhook processing, refunds, reconciliation.
+//!
+//! Our database is the truth for credits, the processor for money. Credits are granted only
+//! from the processor's own account of a checkout session (fetched, not taken from the event, so
+//! the order events arrive in does not matter), once per session (a unique index on the
+//! payment's session, and the credit grant's source and key).
+
+use std::sync::Arc;
+
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, CreditError, CreditStore, Credits, GrantKind, IdempotencyKey,
+    Operation, Reason, SourceRef,
+};
+use quickscale_domain_kernel::{Clock, StorageError};
+use serde::Serialize;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::refund::{check_refund, credits_for_refund};
+use crate::{
+    BillingRepository, CheckoutRecord, CheckoutRequest, CreditPack, Currency, GatewayError, Money,
+    PackId, Payment, PaymentGateway, PaymentId, PaymentStatus, Refund, RefundError, ReserveError,
+    SignatureError, WebhookEvent, verify_signature,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("that credit pack is not for sale")]
+    UnknownPack,
+    #[error("no such payment")]
+    UnknownPayment,
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    #[error("the payment has no processor reference to refund")]
+    NotRefundable,
+    #[error("credits: {0}")]
+    Credits(#[from] CreditError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<ReserveError> for BillingError {
+    fn from(error: ReserveError) -> Self {
+        match error {
+            ReserveError::UnknownPayment => BillingError::UnknownPayment,
+            ReserveError::TooMuch { refundable } => {
+                BillingError::Refund(RefundError::TooMuch { refundable })
+            }
+            ReserveError::Storage(e) => BillingError::Storage(e),
+        }
+    }
+}
+
+/// Why a webhook request was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiveError {
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error(transparent)]
+    Malformed(#[from] crate::EventError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What processing an event did.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub enum EventOutcome {
+    /// A payment was recorded and its credits granted (`new` is false when it already was).
+    Paid { payment: PaymentId, new: bool },
+    /// The session is not paid (yet): nothing to do.
+    Unpaid,
+    /// Refunds were brought in line with the processor.
+    Refunds { recorded: usize },
+    /// An event type we do not act on.
+    Ignored,
+}
+
+/// What a reconciliation did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct ReconcileReport {
+    pub fetched: usize,
+    pub missing: usize,
+    pub processed: usize,
+    pub failed: usize,
+}
+
+/// The billing use cases over their ports.
+#[derive(Clone)]
+pub struct Billing {
+    repo: Arc<dyn BillingRepository>,
+    gateway: Arc<dyn PaymentGateway>,
+    credits: Arc<dyn CreditStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Billing")
+    }
+}
+
+fn key(text: String) -> IdempotencyKey {
+    IdempotencyKey::parse(
+        text.chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(IdempotencyKey::MAX_LEN)
+            .collect::<String>(),
+    )
+    .unwrap_or_else(|_| IdempotencyKey::parse("billing").expect("static key"))
+}
+
+/// How long to wait before retrying an event that failed `attempts` times.
+pub fn retry_delay(attempts: u32) -> Duration {
+    Duration::seconds(10i64.saturating_mul(1i64 << attempts.min(9))).min(Duration::hours(1))
+}
+
+impl Billing {
+    pub fn new(
+        repo: Arc<dyn BillingRepository>,
+        gateway: Arc<dyn PaymentGateway>,
+        credits: Arc<dyn CreditStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Billing {
+            repo,
+            gateway,
+            credits,
+            clock,
+        }
+    }
+
+    pub fn repository(&self) -> &Arc<dyn BillingRepository> {
+        &self.repo
+    }
+
+    pub fn gateway(&self) -> &Arc<dyn PaymentGateway> {
+        &self.gateway
+    }
+
+    /// Makes sure a pack is for sale when none exists yet (the default: 100 credits for $10).
+    pub async fn ensure_default_pack(&self) -> Result<(), StorageError> {
+        if self.repo.packs(false).await?.is_empty() {
+            self.repo.save_pack(&CreditPack::starter()).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a checkout for a pack and returns the processor's payment page. Nothing is
+    /// recorded unless the processor created the session; repeating with the same `form_key`
+    /// returns the same session.
+    pub async fn start_checkout(
+        &self,
+        user: Uuid,
+        email: &str,
+        pack: PackId,
+        success_url: &str,
+        cancel_url: &str,
+        form_key: &str,
+    ) -> Result<String, BillingError> {
+        let pack = self
+            .repo
+            .pack(pack)
+            .await?
+            .filter(|p| p.active)
+            .ok_or(BillingError::UnknownPack)?;
+        let customer = match self.repo.customer_of(user).await? {
+            Some(customer) => customer,
+            None => {
+                let created = self
+                    .gateway
+                    .create_customer(email, &user.to_string(), &format!("customer:{user}"))
+                    .await?;
+                self.repo.save_customer(user, &created).await?
+            }
+        };
+        let request = CheckoutRequest {
+            customer,
+            user_reference: user.to_string(),
+            pack_id: pack.id.0.to_string(),
+            pack_name: pack.name.clone(),
+            credits: pack.credits.to_string(),
+            price: pack.price,
+            price_id: pack.stripe_price_id.clone(),
+            success_url: success_url.to_owned(),
+            cancel_url: cancel_url.to_owned(),
+        };
+        let session = self
+            .gateway
+            .create_checkout(&request, &format!("checkout:{user}:{form_key}"))
+            .await?;
+        self.repo
+            .save_checkout(&CheckoutRecord {
+                session_id: session.id.clone(),
+                user,
+                pack: pack.id,
+                description: pack.name.clone(),
+                credits: pack.credits,
+                amount: pack.price,
+                created_at: self.clock.now(),
+            })
+            .await?;
+        session
+            .url
+            .ok_or_else(|| GatewayError::Malformed("the checkout session has no URL".into()).into())
+    }
+
+    /// Records the payment of a checkout session and grants its credits, once, if the
+    /// processor says it is paid.
+    pub async fn confirm_checkout(&self, session_id: &str) -> Result<EventOutcome, BillingError> {
+        let session = self.gateway.checkout_session(session_id).await?;
+        if !session.is_paid() {
+            return Ok(EventOutcome::Unpaid);
+        }
+        let record = self.repo.checkout(session_id).await?;
+        let (user, pack, description, credits) = match &record {
+            Some(r) => (r.user, Some(r.pack), r.description.clone(), r.credits),
+            None => {
+                // A session started outside this app: trust only what the processor says.
+                let user = session
+                    .client_reference_id
+                    .as_deref()
+                    .and_then(|id| Uuid::parse_str(id).ok())
+                    .ok_or_else(|| GatewayError::Malformed("the session names no user".into()))?;
+                let credits = session
+                    .metadata
+                    .get("credits")
+                    .and_then(|c| Credits::parse(c).ok())
+                    .ok_or_else(|| {
+                        GatewayError::Malformed("the session names no credits".into())
+                    })?;
+                let pack = session
+                    .metadata
+                    .get("pack_id")
+                    .and_then(|p| Uuid::parse_str(p).ok())
+                    .map(PackId);
+                (user, pack, format!("{credits} credits"), credits)
+            }
+        };
+        let currency = Currency::parse(&session.currency)
+            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        let amount = Money::new(session.amount_total, currency)
+            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        let id = PaymentId(Uuid::now_v7());
+        let candidate = Payment {
+            id,
+            user,
+            pack,
+            description,
+            credits,
+            amount,
+            refunded: Money::zero(currency),
+            status: PaymentStatus::Succeeded,
+            receipt_number: Payment::receipt_number_for(id),
+            checkout_session: session.id.clone(),
+            payment_intent: session.payment_intent.clone(),
+            created_at: self.clock.now(),
+        };
+        let (payment, new) = self.repo.record_payment(&candidate).await?;
+        self.grant(&payment).await?;
+        Ok(EventOutcome::Paid {
+            payment: payment.id,
+            new,
+        })
+    }
+
+    /// Grants a payment's credits (idempotent: the grant's key and source are the payment's).
+    async fn grant(&self, payment: &Payment) -> Result<(), BillingError> {
+        let account = AccountId::new(payment.user);
+        let now = self.clock.now();
+        self.credits.open_account(account, now).await?;
+        let op = Operation {
+            key: key(format!("payment:{}", payment.id)),
+            actor: Actor::PaymentProcessor,
+            reason: Reason::parse(format!(
+                "Purchase: {} (receipt {})",
+                payment.description, payment.receipt_number
+            ))
+            .unwrap_or_else(|_| Reason::parse("Purchase").expect("static reason")),
+            command: CreditCommand::Grant {
+                kind: GrantKind::Purchase,
+                amount: payment.credits,
+                expires_at: None,
+                source: SourceRef::parse(payment.grant_source()).expect("a uuid source is valid"),
+            },
+        };
+        match self.credits.execute(account, op, now).await {
+            Ok(_) | Err(CreditError::DuplicateSource(_)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Verifies and stores a webhook request. `Ok(true)` for a new event, `Ok(false)` for a
+    /// repeat; errors store nothing.
+    pub async fn receive(
+        &self,
+        payload: &[u8],
+        signature: &str,
+        secrets: &[&str],
+        tolerance_seconds: i64,
+    ) -> Result<WebhookEvent, ReceiveError> {
+        let now = self.clock.now();
+        verify_signature(
+            payload,
+            signature,
+            secrets,
+            now.unix_timestamp(),
+            tolerance_seconds,
+        )?;
+        let text = std::str::from_utf8(payload).map_err(|e| crate::EventError(e.to_string()))?;
+        let event = WebhookEvent::parse(text)?;
+        self.repo.store_event(&event, now).await?;
+        Ok(event)
+    }
+
+    /// Applies one event's business effect (each effect happens once, however often the event
+    /// comes).
+    pub async fn process_event(&self, event: &WebhookEvent) -> Result<EventOutcome, BillingError> {
+        match event.kind.as_str() {
+            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+                let id = event
+                    .object_id
+                    .as_deref()
+                    .ok_or_else(|| GatewayError::Malformed("no session id".into()))?;
+                self.confirm_checkout(id).await
+            }
+            "charge.refunded" => self.sync_refunds(&event.object()).await,
+            _ => Ok(EventOutcome::Ignored),
+        }
+    }
+
+    /// Processes the inbox's due events; failures are kept with their error and retried later.
+    pub async fn process_due(&self, limit: u32) -> Result<ReconcileReport, StorageError> {
+        let mut report = ReconcileReport::default();
+        for inbox in self.repo.due_events(self.clock.now(), limit).await? {
+            match self.process_event(&inbox.event).await {
+                Ok(_) => {
+                    self.repo
+                        .mark_processed(&inbox.event.id, self.clock.now())
+                        .await?;
+                    report.processed += 1;
+                }
+                Err(error) => {
+                    let next = self.clock.now() + retry_delay(inbox.attempts);
+                    self.repo
+                        .mark_failed(&inbox.event.id, &error.to_string(), next)
+                        .await?;
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Processes one stored event now (an admin's replay, or right after receiving it).
+    pub async fn process_stored(&self, id: &str) -> Result<EventOutcome, BillingError> {
+        let inbox = self
+            .repo
+            .event(id)
+            .await?
+            .ok_or_else(|| GatewayError::Malformed(format!("no event {id}")))?;
+        match self.process_event(&inbox.event).await {
+            Ok(outcome) => {
+                self.repo.mark_processed(id, self.clock.now()).await?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                let next = self.clock.now() + retry_delay(inbox.attempts);
+                self.repo.mark_failed(id, &error.to_string(), next).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Fetches recent events from the processor, stores the ones the inbox missed, and
+    /// processes everything due.
+    pub async fn reconcile(&self, limit: u32) -> Result<ReconcileReport, BillingError> {
+        let events = self.gateway.recent_events(limit).await?;
+        let mut missing = 0;
+        for event in &events {
+            if self.repo.store_event(event, self.clock.now()).await? {
+                missing += 1;
+            }
+        }
+        let processed = self.process_due(500).await?;
+        Ok(ReconcileReport {
+            fetched: events.len(),
+            missing,
+            ..processed
+        })
+    }
+
+    /// Refunds (part of) a payment: reserve it against what is left, ask the processor, then
+    /// take back the matching credits from the purchase's grant (what remains of it).
+    pub async fn refund(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        reason: &str,
+        admin: Uuid,
+    ) -> Result<Refund, BillingError> {
+        let payment = self
+            .repo
+            .payment(payment_id)
+            .await?
+            .ok_or(BillingError::UnknownPayment)?;
+        let intent = payment
+            .payment_intent
+            .clone()
+            .ok_or(BillingError::NotRefundable)?;
+        check_refund(payment.amount, payment.refunded, amount)?;
+        let reserved = self
+            .repo
+            .reserve_refund(payment_id, amount, reason, Some(admin), self.clock.now())
+            .await?;
+        let gateway_refund = match self
+            .gateway
+            .create_refund(
+                &intent,
+                amount,
+                &reserved.id.to_string(),
+                &format!("refund:{}", reserved.id),
+            )
+            .await
+        {
+            Ok(refund) => refund,
+            Err(error) => {
+                self.repo
+                    .fail_refund(reserved.id, &error.to_string())
+                    .await?;
+                return Err(error.into());
+            }
+        };
+        let refund = self
+            .repo
+            .complete_refund(reserved.id, &gateway_refund.id)
+            .await?;
+        self.claw_back(&payment, &refund).await
+    }
+
+    async fn claw_back(&self, payment: &Payment, refund: &Refund) -> Result<Refund, BillingError> {
+        let wanted = credits_for_refund(payment.credits, payment.amount, refund.amount);
+        let (clawed, shortfall) = if wanted.is_zero() {
+            (Credits::ZERO, Credits::ZERO)
+        } else {
+            let op = Operation {
+                key: key(format!("refund:{}", refund.id)),
+                actor: Actor::PaymentProcessor,
+                reason: Reason::parse(format!("Refund of receipt {}", payment.receipt_number))
+                    .expect("non-empty"),
+                command: CreditCommand::ClawBack {
+                    source: SourceRef::parse(payment.grant_source())
+                        .expect("a uuid source is valid"),
+                    amount: wanted,
+                },
+            };
+            match self
+                .credits
+                .execute(AccountId::new(payment.user), op, self.clock.now())
+                .await
+            {
+                Ok(receipt) => (receipt.amount, receipt.shortfall),
+                Err(CreditError::UnknownSource(_)) => (Credits::ZERO, wanted),
+                Err(error) => return Err(error.into()),
+            }
+        };
+        self.repo
+            .set_refund_credits(refund.id, clawed, shortfall)
+            .await?;
+        Ok(Refund {
+            credits_clawed: clawed,
+            credits_shortfall: shortfall,
+            ..refund.clone()
+        })
+    }
+
+    /// Brings our refunds in line with a charge the processor reports refunded.
+    async fn sync_refunds(&self, charge: &serde_json::Value) -> Result<EventOutcome, BillingError> {
+        let Some(intent) = charge["payment_intent"].as_str() else {
+            return Ok(EventOutcome::Ignored);
+        };
+        let Some(payment) = self.repo.payment_by_intent(intent).await? else {
+            return Err(GatewayError::Malformed(format!("no payment for {intent} yet")).into());
+        };
+        let mut recorded = 0;
+        for item in charge["refunds"]["data"].as_array().into_iter().flatten() {
+            if item["status"].as_str() != Some("succeeded") {
+                continue;
+            }
+            let Some(gateway_id) = item["id"].as_str() else {
+                continue;
+            };
+            let ours = item["metadata"]["refund_id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok());
+            let refund = match ours {
+                Some(id) if self.repo.refund(id).await?.is_some() => {
+                    self.repo.complete_refund(id, gateway_id).await?
+                }
+                _ => {
+                    let currency = Currency::parse(
+                        item["currency"]
+                            .as_str()
+                            .unwrap_or(payment.amount.currency().as_str()),
+                    )
+                    .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+                    let amount = Money::new(item["amount"].as_i64().unwrap_or_default(), currency)
+                        .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+                    self.repo
+                        .record_external_refund(payment.id, gateway_id, amount, self.clock.now())
+                        .await?
+                }
+            };
+            self.claw_back(&payment, &refund).await?;
+            recorded += 1;
+        }
+        Ok(EventOutcome::Refunds { recorded })
+    }
+}
