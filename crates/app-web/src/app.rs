@@ -31,8 +31,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::{Config, DatabaseUrl, Flags, LogFormat};
 use crate::error::AppError;
 use crate::onboarding::{AdminSeed, ensure_admin};
-use crate::state::{AppState, Database, Inner};
+use crate::state::{AppState, BillingState, Database, Inner};
 use crate::templates::Templates;
+use quickscale_domain_billing::{Billing, PaymentGateway};
 
 /// A QuickScale app: its name, its services, and (for tests) replaced ports.
 ///
@@ -48,6 +49,7 @@ pub struct App {
     hasher: Option<Arc<dyn PasswordHasher>>,
     mailer: Option<Arc<dyn Mailer>>,
     clock: Option<Arc<dyn Clock>>,
+    gateway: Option<(Arc<dyn PaymentGateway>, String)>,
 }
 
 impl std::fmt::Debug for App {
@@ -87,6 +89,7 @@ impl App {
             hasher: None,
             mailer: None,
             clock: None,
+            gateway: None,
         }
     }
 
@@ -121,6 +124,12 @@ impl App {
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Replaces the payment gateway (tests), with the webhook secret its events are signed with.
+    pub fn with_gateway(mut self, gateway: Arc<dyn PaymentGateway>, webhook_secret: &str) -> Self {
+        self.gateway = Some((gateway, webhook_secret.to_owned()));
         self
     }
 
@@ -186,6 +195,29 @@ impl App {
             flags: config.flags,
         };
         let templates = Templates::load(Some(&config.project_dir.join("templates")), &globals)?;
+        let billing = match (&config.stripe, self.gateway) {
+            (None, _) => None,
+            (Some(_), Some((gateway, secret))) => Some(BillingState {
+                billing: Billing::new(
+                    Arc::clone(&stores.billing),
+                    gateway,
+                    Arc::clone(&stores.credits),
+                    Arc::clone(&clock),
+                ),
+                webhook_secrets: vec![secret],
+                test_mode: true,
+            }),
+            (Some(mode), None) => {
+                Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
+            }
+        };
+        if let Some(billing) = &billing {
+            billing
+                .billing
+                .ensure_default_pack()
+                .await
+                .context("seeding the default credit pack")?;
+        }
         let state = AppState(Arc::new(Inner {
             config,
             database,
@@ -195,6 +227,7 @@ impl App {
             templates,
             mailer,
             clock,
+            billing,
         }));
         let router = router(state.clone());
         Ok(Built { router, state })
@@ -242,6 +275,9 @@ impl App {
                 }
                 Command::Check => check(&config).await,
                 Command::Services { check } => self.list_services(check),
+                Command::Billing {
+                    action: BillingAction::Reconcile { limit },
+                } => reconcile(self, config, limit).await,
             }
         });
         match result {
@@ -280,6 +316,9 @@ impl App {
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
         spawn_housekeeping(state.clone());
+        if state.billing_enabled() {
+            crate::billing::spawn_worker(state.clone());
+        }
         axum::serve(listener, built.router)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
@@ -377,12 +416,46 @@ enum Command {
     },
     /// Check the configuration and the database.
     Check,
+    /// Billing administration.
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
     /// List the registered services.
     Services {
         /// Also validate every descriptor.
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BillingAction {
+    /// Fetch recent events from the payment processor and process any the inbox missed.
+    Reconcile {
+        /// How many recent events to fetch (at most 100).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+async fn reconcile(app: App, config: Config, limit: u32) -> anyhow::Result<()> {
+    if config.stripe.is_none() {
+        anyhow::bail!("billing is off: set ENABLE_STRIPE=true");
+    }
+    let built = app.build(config).await?;
+    let billing = built.state.billing().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = billing
+        .billing
+        .reconcile(limit)
+        .await
+        .map_err(|e| anyhow::anyhow!("reconciliation failed: {e}"))?;
+    println!(
+        "Fetched {} events: {} were missing from the inbox; {} processed, {} failed (kept for retry).",
+        report.fetched, report.missing, report.processed, report.failed
+    );
+    built.state.database().close().await;
+    Ok(())
 }
 
 async fn open_database(config: &Config) -> anyhow::Result<(Database, quickscale_adapters::Stores)> {

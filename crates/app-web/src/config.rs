@@ -91,6 +91,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
+/// How billing reaches Stripe.
+#[derive(Clone, Debug)]
+pub enum StripeMode {
+    /// The real Stripe API (or any compatible address).
+    Live {
+        api_base: String,
+        secret_key: Secret,
+        webhook_secrets: Vec<Secret>,
+    },
+    /// The offline stand-in, started inside the app: test mode, no real money.
+    Offline,
+}
+
 /// The language model behind `llm_text_service`, when configured.
 #[derive(Clone, Debug)]
 pub struct LlmConfig {
@@ -207,6 +220,8 @@ pub struct Config {
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
     pub llm: Option<LlmConfig>,
+    /// Set when `ENABLE_STRIPE` is on.
+    pub stripe: Option<StripeMode>,
 }
 
 /// Raw values by key, each with where it came from.
@@ -435,7 +450,38 @@ impl Config {
             }
             Some(_) => return Err(s.error("LLM_BASE_URL", "must start with http:// or https://")),
         };
+        let stripe = if !flags.enable_stripe {
+            None
+        } else {
+            match s.get("STRIPE_SECRET_KEY") {
+                None => Some(StripeMode::Offline),
+                Some((key, _)) if key.starts_with("sk_") || key.starts_with("rk_") => {
+                    let secrets: Vec<Secret> = s
+                        .string("STRIPE_WEBHOOK_SECRET", "")
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(Secret::new)
+                        .collect();
+                    if secrets.is_empty() {
+                        return Err(s.error("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_SECRET_KEY (whsec_... from the Stripe dashboard)"));
+                    }
+                    Some(StripeMode::Live {
+                        api_base: s.string("STRIPE_API_BASE", "https://api.stripe.com"),
+                        secret_key: Secret::new(key),
+                        webhook_secrets: secrets,
+                    })
+                }
+                Some(_) => {
+                    return Err(s.error(
+                        "STRIPE_SECRET_KEY",
+                        "must start with sk_ (or rk_ for a restricted key)",
+                    ));
+                }
+            }
+        };
         Ok(Config {
+            stripe,
             llm,
             app_name: s.string("APP_NAME", app_name),
             project_dir: project_dir.to_path_buf(),

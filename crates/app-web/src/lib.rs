@@ -21,9 +21,11 @@
 
 mod app;
 pub mod assets;
+mod billing;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod offline_stripe;
 pub mod onboarding;
 mod routes;
 pub mod security;

@@ -38,6 +38,15 @@ impl Database {
     }
 }
 
+/// Billing, when `ENABLE_STRIPE` is on.
+#[derive(Clone, Debug)]
+pub struct BillingState {
+    pub billing: quickscale_domain_billing::Billing,
+    pub webhook_secrets: Vec<String>,
+    /// True when payments go to the offline stand-in (test mode, no real money).
+    pub test_mode: bool,
+}
+
 pub(crate) struct Inner {
     pub config: Config,
     pub database: Database,
@@ -47,6 +56,7 @@ pub(crate) struct Inner {
     pub templates: Templates,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
+    pub billing: Option<BillingState>,
 }
 
 /// Shared, cheaply cloneable application state.
@@ -120,5 +130,17 @@ impl AppState {
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.0.clock
+    }
+
+    /// Billing, or 404 when it is switched off.
+    pub fn billing(&self) -> Result<&BillingState, crate::error::AppError> {
+        self.0
+            .billing
+            .as_ref()
+            .ok_or(crate::error::AppError::NotFound)
+    }
+
+    pub fn billing_enabled(&self) -> bool {
+        self.0.billing.is_some()
     }
 }

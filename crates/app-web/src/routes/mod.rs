@@ -1,8 +1,10 @@
 //! The routes, grouped by audience.
 
 mod admin;
+mod admin_billing;
 mod admin_services;
 mod auth;
+pub(crate) mod billing;
 mod dashboard;
 mod public;
 mod services;
@@ -45,6 +47,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/services/{slug}", get(services::page).post(services::run))
             .route("/usage", get(usage::history))
             .route("/usage.csv", get(usage::export));
+    }
+    if state.billing_enabled() {
+        router = router
+            .route("/billing", get(billing::packs))
+            .route("/billing/checkout", post(billing::checkout))
+            .route("/billing/success", get(billing::success))
+            .route("/billing/cancel", get(billing::cancel))
+            .route("/billing/payments", get(billing::payments))
+            .route("/billing/payments/{id}", get(billing::receipt))
+            .route("/billing/portal", post(billing::portal))
+            .route("/webhooks/stripe", post(billing::webhook))
+            .route(
+                "/admin/packs",
+                get(admin_billing::packs).post(admin_billing::create_pack),
+            )
+            .route("/admin/packs/sync", post(admin_billing::sync_packs))
+            .route("/admin/packs/{id}", post(admin_billing::update_pack))
+            .route("/admin/payments", get(admin_billing::payments))
+            .route("/admin/payments/{id}", get(admin_billing::payment))
+            .route("/admin/payments/{id}/refund", post(admin_billing::refund))
+            .route("/admin/webhooks", get(admin_billing::webhooks))
+            .route("/admin/webhooks/{id}/replay", post(admin_billing::replay));
     }
     router.fallback(not_found)
 }

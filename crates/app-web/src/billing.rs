@@ -1,0 +1,141 @@
+//! Billing wiring: connecting to Stripe (or the offline stand-in), processing webhook events
+//! (with the receipt email), and the background worker that retries failed events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use quickscale_adapters::Stores;
+use quickscale_adapters::stripe::StripeClient;
+use quickscale_domain_billing::{Billing, BillingError, EventOutcome, Payment};
+use quickscale_domain_kernel::{Clock, EmailMessage};
+
+use crate::config::{Config, StripeMode};
+use crate::state::{AppState, BillingState};
+
+/// Connects billing as configured.
+pub async fn connect(
+    mode: &StripeMode,
+    config: &Config,
+    stores: &Stores,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<BillingState> {
+    match mode {
+        StripeMode::Live {
+            api_base,
+            secret_key,
+            webhook_secrets,
+        } => {
+            let client = StripeClient::new(api_base, secret_key.expose(), Duration::from_secs(20))
+                .context("creating the Stripe client")?;
+            Ok(BillingState {
+                billing: Billing::new(
+                    Arc::clone(&stores.billing),
+                    Arc::new(client),
+                    Arc::clone(&stores.credits),
+                    Arc::clone(clock),
+                ),
+                webhook_secrets: webhook_secrets
+                    .iter()
+                    .map(|s| s.expose().to_owned())
+                    .collect(),
+                test_mode: secret_key.expose().starts_with("sk_test_")
+                    || secret_key.expose().starts_with("rk_test_"),
+            })
+        }
+        StripeMode::Offline => crate::offline_stripe::start(config, stores, clock).await,
+    }
+}
+
+/// Processes one stored event now; on a new payment, sends its receipt.
+pub async fn process(
+    state: &AppState,
+    billing: &BillingState,
+    event_id: &str,
+) -> Result<EventOutcome, BillingError> {
+    let outcome = billing.billing.process_stored(event_id).await?;
+    if let EventOutcome::Paid { payment, new: true } = &outcome
+        && let Ok(Some(payment)) = billing.billing.repository().payment(*payment).await
+    {
+        send_receipt(state, &payment).await;
+    }
+    Ok(outcome)
+}
+
+/// Mails the receipt of a payment to its user. A failure is logged, not fatal: the receipt page
+/// stays available.
+pub async fn send_receipt(state: &AppState, payment: &Payment) {
+    let Ok(Some(user)) = state
+        .users()
+        .by_id(quickscale_domain_identity::UserId::from_uuid(payment.user))
+        .await
+    else {
+        return;
+    };
+    let url = format!(
+        "{}/billing/payments/{}",
+        state.config().base_url,
+        payment.id
+    );
+    let mut context = tera::Context::new();
+    context.insert(
+        "payment",
+        &crate::routes::billing::PaymentView::of(payment, &[]),
+    );
+    context.insert("url", &url);
+    context.insert("name", user.greeting_name());
+    let (text, html) = match (
+        state.templates().render("emails/receipt.txt", &context),
+        state.templates().render("emails/receipt.html", &context),
+    ) {
+        (Ok(text), Ok(html)) => (text, html),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "the receipt email did not render");
+            return;
+        }
+    };
+    let message = EmailMessage {
+        to: user.email.to_string(),
+        reply_to: None,
+        subject: format!(
+            "Your {} receipt {}",
+            state.config().app_name,
+            payment.receipt_number
+        ),
+        text,
+        html: Some(html),
+    };
+    if let Err(error) = state.mailer().send(&message).await {
+        tracing::warn!(%error, payment = %payment.id, "receipt email not sent");
+    }
+}
+
+/// Every few seconds, processes the inbox's due events (new ones whose immediate processing
+/// failed, and failed ones whose retry time has come).
+pub fn spawn_worker(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let Ok(billing) = state.billing() else { return };
+            let billing = billing.clone();
+            let due = match billing
+                .billing
+                .repository()
+                .due_events(state.clock().now(), 50)
+                .await
+            {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the webhook inbox failed");
+                    continue;
+                }
+            };
+            for event in due {
+                if let Err(error) = process(&state, &billing, &event.event.id).await {
+                    tracing::warn!(event = %event.event.id, %error, attempts = event.attempts + 1, "webhook event failed; will retry");
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,296 @@
+//! Buying credits in process, against the scriptable gateway: checkout, signed webhooks
+//! delivered several times, the success page, receipts, refunds, and what is refused.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use quickscale_adapters::testing::gateway::ScriptedGateway;
+use quickscale_app_web::App;
+use quickscale_domain_billing::{WebhookEvent, sign};
+use quickscale_domain_credits::{AccountId, Credits};
+use support::TestApp;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+const SECRET: &str = "whsec_test_in_process";
+
+async fn app() -> (TestApp, Arc<ScriptedGateway>) {
+    let gateway = Arc::new(ScriptedGateway::default());
+    let app = App::new("Test App").with_gateway(gateway.clone(), SECRET);
+    (
+        TestApp::with_app(app, &[("ENABLE_STRIPE", "true")]).await,
+        gateway,
+    )
+}
+
+async fn deliver(app: &TestApp, event: &WebhookEvent, secret: &str, at: i64) -> StatusCode {
+    let request = Request::builder()
+        .method("POST")
+        .uri("/webhooks/stripe")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            "Stripe-Signature",
+            sign(event.payload.as_bytes(), secret, at),
+        )
+        .body(Body::from(event.payload.clone()))
+        .unwrap();
+    app.router.clone().oneshot(request).await.unwrap().status()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn balance(app: &TestApp, email: &str) -> Credits {
+    let user = app
+        .state
+        .users()
+        .by_email(&email.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .credits()
+        .balance(AccountId::new(user.id.as_uuid()), app.state.clock().now())
+        .await
+        .unwrap()
+        .total
+}
+
+async fn wait_for_balance(app: &TestApp, email: &str, expected: Credits) {
+    for _ in 0..100 {
+        if balance(app, email).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "balance never reached {expected}: {}",
+        balance(app, email).await
+    );
+}
+
+/// Buys the first pack and returns the checkout session id.
+async fn start_purchase(ada: &mut support::Browser) -> String {
+    let page = ada.get("/billing").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let pack = page.input_value("pack").unwrap();
+    let key = page.input_value("form_key").unwrap();
+    let redirect = ada
+        .post("/billing/checkout", &[("pack", &pack), ("form_key", &key)])
+        .await;
+    assert_eq!(redirect.status, StatusCode::SEE_OTHER, "{}", redirect.body);
+    redirect.location().rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_purchase_grants_credits_once_however_often_the_event_comes_or_the_page_reloads() {
+    let (app, gateway) = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let session = start_purchase(&mut ada).await;
+    let pending = ada
+        .get(&format!("/billing/success?session_id={session}"))
+        .await;
+    assert!(
+        pending.contains("data-testid=\"purchase-pending\""),
+        "{}",
+        pending.body
+    );
+    assert_eq!(
+        balance(&app, "ada@example.com").await,
+        Credits::whole(100),
+        "the success page grants nothing"
+    );
+
+    let paid = gateway.pay(&session);
+    for _ in 0..3 {
+        assert_eq!(deliver(&app, &paid, SECRET, now()).await, StatusCode::OK);
+    }
+    wait_for_balance(&app, "ada@example.com", Credits::whole(200)).await;
+    for _ in 0..3 {
+        let done = ada
+            .get(&format!("/billing/success?session_id={session}"))
+            .await;
+        assert!(
+            done.contains("data-testid=\"purchase-complete\""),
+            "{}",
+            done.body
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(200));
+    let receipts: Vec<_> = app
+        .mailer
+        .sent()
+        .into_iter()
+        .filter(|m| m.subject.contains("receipt"))
+        .collect();
+    assert_eq!(receipts.len(), 1, "one receipt email");
+    assert!(receipts[0].html.as_deref().unwrap().contains("$10.00"));
+
+    let payments = ada.get("/billing/payments").await;
+    let receipt_link = payments
+        .body
+        .split("href=\"/billing/payments/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let receipt = ada.get(&format!("/billing/payments/{receipt_link}")).await;
+    assert!(receipt.contains("data-testid=\"receipt-number\">R-"));
+    assert!(receipt.contains("$10.00"));
+    // Another user sees neither the receipt nor the checkout.
+    let mut bob = app.browser();
+    bob.register("bob@example.com", PASSWORD).await;
+    assert_eq!(
+        bob.get(&format!("/billing/payments/{receipt_link}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        bob.get(&format!("/billing/success?session_id={session}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn forged_or_stale_webhooks_are_refused_and_store_nothing() {
+    let (app, gateway) = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let session = start_purchase(&mut ada).await;
+    let paid = gateway.pay(&session);
+    assert_eq!(
+        deliver(&app, &paid, "whsec_forged", now()).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        deliver(&app, &paid, SECRET, now() - 600).await,
+        StatusCode::BAD_REQUEST
+    );
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    assert!(repo.event(&paid.id).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(100));
+}
+
+#[tokio::test]
+async fn the_gateway_down_at_checkout_gives_a_clear_message_and_no_half_state() {
+    let (app, gateway) = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    gateway.set_down(true);
+    let page = ada.get("/billing").await;
+    let pack = page.input_value("pack").unwrap();
+    let key = page.input_value("form_key").unwrap();
+    let back = ada
+        .post("/billing/checkout", &[("pack", &pack), ("form_key", &key)])
+        .await;
+    assert_eq!(back.location(), "/billing");
+    let page = ada.get("/billing").await;
+    assert!(
+        page.contains("Payments are unavailable right now. Nothing was charged"),
+        "{}",
+        page.body
+    );
+    let user = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    assert_eq!(repo.customer_of(user.id.as_uuid()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn admins_refund_partially_with_clawback_and_cannot_exceed_the_payment() {
+    let (app, gateway) = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let session = start_purchase(&mut ada).await;
+    deliver(&app, &gateway.pay(&session), SECRET, now()).await;
+    wait_for_balance(&app, "ada@example.com", Credits::whole(200)).await;
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let payment = repo.payment_by_session(&session).await.unwrap().unwrap();
+
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let search = admin.get("/admin/payments?email=ada%40example.com").await;
+    assert!(search.contains(&payment.receipt_number));
+    admin.get(&format!("/admin/payments/{}", payment.id)).await;
+    let first = admin
+        .post(
+            &format!("/admin/payments/{}/refund", payment.id),
+            &[("amount", "6.00"), ("reason", "Partial")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let detail = admin.get(&format!("/admin/payments/{}", payment.id)).await;
+    assert!(
+        detail.contains("Refunded $6.00. 60 credits were taken back."),
+        "{}",
+        detail.body
+    );
+    let too_much = admin
+        .post(
+            &format!("/admin/payments/{}/refund", payment.id),
+            &[("amount", "5.00"), ("reason", "Again")],
+        )
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_much.contains("only $4.00 can still be refunded"),
+        "{}",
+        too_much.body
+    );
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(140));
+    let rest = admin
+        .post(
+            &format!("/admin/payments/{}/refund", payment.id),
+            &[("amount", "4.00"), ("reason", "Rest")],
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::SEE_OTHER);
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(100));
+    let stored = repo.payment(payment.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.as_str(), "refunded");
+    // The processor's refund event afterwards changes nothing.
+    let event = gateway.charge_refunded_event(stored.payment_intent.as_deref().unwrap());
+    assert_eq!(deliver(&app, &event, SECRET, now()).await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(100));
+    assert!(
+        admin
+            .get("/admin/webhooks")
+            .await
+            .contains("charge.refunded")
+    );
+}
+
+#[tokio::test]
+async fn billing_pages_do_not_exist_when_billing_is_off_and_refuse_non_admins_when_on() {
+    let off = TestApp::new().await;
+    let mut ada = off.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    assert_eq!(ada.get("/billing").await.status, StatusCode::NOT_FOUND);
+    assert!(!ada.get("/dashboard").await.contains("Buy credits"));
+    let (on, _) = app().await;
+    let mut bob = on.browser();
+    bob.register("bob@example.com", PASSWORD).await;
+    for page in ["/admin/packs", "/admin/payments", "/admin/webhooks"] {
+        assert_eq!(bob.get(page).await.status, StatusCode::FORBIDDEN, "{page}");
+    }
+    assert!(bob.get("/dashboard").await.contains("Buy credits"));
+}
