@@ -53,9 +53,9 @@ enum Command {
         /// The database the project starts with.
         #[arg(long, value_enum, default_value = "sqlite")]
         db: init::Db,
-        /// The QuickScale checkout the project depends on (default: the one quickscale was
-        /// built from).
-        #[arg(long, value_name = "DIR", env = "QUICKSCALE_PATH")]
+        /// The QuickScale checkout the project depends on (default: QUICKSCALE_PATH, else the
+        /// checkout quickscale was built from).
+        #[arg(long, value_name = "DIR")]
         quickscale_path: Option<PathBuf>,
     },
     /// Build the project and serve it here, in the foreground (Ctrl-C stops it).

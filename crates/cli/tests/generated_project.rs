@@ -5,6 +5,8 @@
 //! The project is built once per run of this file, in the workspace's `target/` (so it reuses
 //! the compiled dependencies), under `target/tmp/quickscale-cli-tests/`.
 
+#![cfg(unix)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -73,33 +75,47 @@ struct Generated {
 
 /// The project, generated, built and tested once for all the tests of this file.
 fn project() -> &'static Generated {
-    static PROJECT: OnceLock<Generated> = OnceLock::new();
-    PROJECT.get_or_init(|| {
-        let dir = scratch().join("journey-app");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        let output = quickscale(dir.parent().unwrap())
-            .args(["init", "journey-app"])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        let build = cargo(&dir, &["build"]);
-        let tests = cargo(&dir, &["test"]);
-        let report = text(&tests.stdout);
-        assert!(
-            report.contains("runs_as_a_service_next_to_the_built_ins ... ok"),
-            "{report}"
-        );
-        assert!(
-            report.contains("serves_the_home_page_and_the_health_check ... ok"),
-            "{report}"
-        );
-        drop(build);
-        Generated {
-            binary: target_dir().join("debug/journey-app"),
-            dir,
-        }
-    })
+    static PROJECT: OnceLock<Result<Generated, String>> = OnceLock::new();
+    let generated = PROJECT.get_or_init(|| {
+        // A failure is kept, so that the other tests report it instead of building again.
+        std::panic::catch_unwind(generate).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default()
+        })
+    });
+    match generated {
+        Ok(generated) => generated,
+        Err(why) => panic!("generating and building the project failed: {why}"),
+    }
+}
+
+fn generate() -> Generated {
+    let dir = scratch().join("journey-app");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let output = quickscale(dir.parent().unwrap())
+        .args(["init", "journey-app"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    cargo(&dir, &["build"]);
+    let tests = cargo(&dir, &["test"]);
+    let report = text(&tests.stdout);
+    assert!(
+        report.contains("runs_as_a_service_next_to_the_built_ins ... ok"),
+        "{report}"
+    );
+    assert!(
+        report.contains("serves_the_home_page_and_the_health_check ... ok"),
+        "{report}"
+    );
+    Generated {
+        binary: target_dir().join("debug/journey-app"),
+        dir,
+    }
 }
 
 fn free_port() -> u16 {
@@ -146,8 +162,12 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// Kills the whole process group: `quickscale up` and the app it started.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+                .status();
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -160,6 +180,8 @@ fn spawn(mut command: Command, log: PathBuf) -> Running {
         .stdout(file.try_clone().unwrap())
         .stderr(file)
         .stdin(Stdio::null());
+    // A group of its own, so that the guard can end it with everything it started.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     Running {
         child: command.spawn().expect("the process starts"),
         log,
@@ -184,7 +206,7 @@ fn start_app(port: u16, database_url: &str, data_dir: &Path) -> Running {
 /// Polls until `url` answers 200; panics with the log when the process exits or time runs out.
 async fn wait_for_ok(running: &mut Running, url: &str, timeout: Duration) -> Duration {
     let started = Instant::now();
-    let client = reqwest::Client::new();
+    let client = http_client(reqwest::Client::builder());
     loop {
         if let Ok(response) = client.get(url).send().await
             && response.status() == 200
@@ -246,15 +268,20 @@ impl Page {
     }
 }
 
+/// reqwest is built without a default TLS provider: install ring's first.
+fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    builder.build().unwrap()
+}
+
 impl Browser {
     fn new(port: u16) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: http_client(
+                reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none()),
+            ),
             base: format!("http://127.0.0.1:{port}"),
             csrf: String::new(),
         }
