@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use quickscale_domain_billing::BillingRepository;
 use quickscale_domain_credits::CreditStore;
-use quickscale_domain_identity::UserRepository;
-use quickscale_domain_kernel::ContactRepository;
+use quickscale_domain_identity::{TokenRepository, UserRepository};
+use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
 use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 
 #[cfg(feature = "argon2")]
@@ -55,6 +55,9 @@ pub struct Stores {
     pub sessions: sessions::SharedSessionStore,
     pub service_settings: Arc<dyn ServiceSettingsRepository>,
     pub billing: Arc<dyn BillingRepository>,
+    pub tokens: Arc<dyn TokenRepository>,
+    pub audit: Arc<dyn AuditLog>,
+    pub outbox: Arc<dyn OutboxStore>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -72,7 +75,9 @@ impl Stores {
         sessions: sessions::SharedSessionStore,
         service_settings: impl ServiceSettingsRepository + 'static,
         billing: impl BillingRepository + 'static,
+        accounts: impl TokenRepository + AuditLog + OutboxStore + 'static,
     ) -> Self {
+        let accounts = Arc::new(accounts);
         Stores {
             users: Arc::new(users),
             credits: Arc::new(credits),
@@ -81,6 +86,9 @@ impl Stores {
             sessions,
             service_settings: Arc::new(service_settings),
             billing: Arc::new(billing),
+            tokens: accounts.clone(),
+            audit: accounts.clone(),
+            outbox: accounts,
         }
     }
 }

@@ -156,6 +156,8 @@ impl Accounts {
             email_verified_at: None,
             created_at: self.clock.now(),
             login: LoginState::default(),
+            profile: crate::Profile::default(),
+            deleted_at: None,
         };
         match self.users.insert(&user).await {
             Ok(()) => Ok(user),

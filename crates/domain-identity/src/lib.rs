@@ -12,6 +12,8 @@ mod email;
 mod lockout;
 mod password;
 mod ports;
+mod profile;
+mod tokens;
 mod user;
 
 pub use accounts::{
@@ -24,5 +26,7 @@ pub use password::{Password, PasswordError, PasswordHash, PasswordPolicy};
 pub use ports::{
     HashError, PasswordHasher, UserCounts, UserPage, UserQuery, UserRepository, UserStoreError,
 };
+pub use profile::{Profile, ProfileErrors};
 pub use quickscale_domain_kernel::{Clock, FixedClock, StorageError, StorageFailure};
+pub use tokens::{TokenPurpose, TokenRecord, TokenRepository, token_hash};
 pub use user::{DisplayName, DisplayNameError, Role, User, UserId};

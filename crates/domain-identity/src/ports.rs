@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use quickscale_domain_kernel::StorageError;
 use serde::Serialize;
 
-use crate::{DisplayName, Email, LoginState, Password, PasswordHash, Role, User, UserId};
+use time::OffsetDateTime;
+
+use crate::{DisplayName, Email, LoginState, Password, PasswordHash, Profile, Role, User, UserId};
 
 /// Why a user could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,10 @@ pub struct UserQuery {
     /// Matches email or display name, case-insensitively.
     pub text: Option<String>,
     pub role: Option<Role>,
+    pub verified: Option<bool>,
+    pub active: Option<bool>,
+    /// Only accounts locked at this instant.
+    pub locked_at: Option<OffsetDateTime>,
     pub offset: u64,
     pub limit: u32,
 }
@@ -59,6 +65,23 @@ pub trait UserRepository: Send + Sync {
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError>;
     async fn set_display_name(&self, id: UserId, name: &DisplayName) -> Result<(), StorageError>;
     async fn set_role(&self, id: UserId, role: Role) -> Result<(), StorageError>;
+    async fn set_profile(
+        &self,
+        id: UserId,
+        name: &DisplayName,
+        profile: &Profile,
+    ) -> Result<(), StorageError>;
+    /// Changes the email; a taken address is [`UserStoreError::DuplicateEmail`].
+    async fn set_email(&self, id: UserId, email: &Email) -> Result<(), UserStoreError>;
+    async fn set_email_verified(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StorageError>;
+    async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError>;
+    /// Removes the personal data of a deleted account (email, name, profile, password) and
+    /// deactivates it; the row stays so ledger and payment records keep their owner.
+    async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError>;
     async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError>;
     async fn counts(&self) -> Result<UserCounts, StorageError>;
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Email, LoginState, PasswordHash};
+use crate::{Email, LoginState, PasswordHash, Profile};
 
 /// A user's identity, stable for life (time-ordered UUID).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -127,11 +127,18 @@ pub struct User {
     pub email_verified_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub login: LoginState,
+    pub profile: Profile,
+    /// Set when the account was deleted: its personal data is gone, its records stay.
+    pub deleted_at: Option<OffsetDateTime>,
 }
 
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.email_verified_at.is_some()
     }
 
     /// The name to greet the user with: their display name, or their email.

@@ -1,6 +1,7 @@
 //! In-memory implementations of every port: fast fakes for tests and demos, held to the same
 //! contract suites as the SQL stores.
 
+mod accounts;
 mod billing;
 mod contact;
 mod credits;
@@ -9,6 +10,7 @@ mod settings;
 mod usage;
 mod users;
 
+pub use accounts::MemoryAccountStores;
 pub use billing::MemoryBillingRepository;
 pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
@@ -27,6 +29,7 @@ pub fn stores() -> crate::Stores {
         crate::sessions::SharedSessionStore::new(crate::sessions::MemorySessionStore::default()),
         MemoryServiceSettingsRepository::default(),
         MemoryBillingRepository::default(),
+        MemoryAccountStores::default(),
     )
 }
 

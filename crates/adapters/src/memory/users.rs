@@ -3,10 +3,11 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use quickscale_domain_identity::{
-    DisplayName, Email, LoginState, PasswordHash, Role, User, UserCounts, UserId, UserPage,
-    UserQuery, UserRepository, UserStoreError,
+    DisplayName, Email, LoginState, PasswordHash, Profile, Role, User, UserCounts, UserId,
+    UserPage, UserQuery, UserRepository, UserStoreError,
 };
 use quickscale_domain_kernel::StorageError;
+use time::OffsetDateTime;
 
 use super::lock;
 
@@ -77,6 +78,62 @@ impl UserRepository for MemoryUserRepository {
         Ok(())
     }
 
+    async fn set_profile(
+        &self,
+        id: UserId,
+        name: &DisplayName,
+        profile: &Profile,
+    ) -> Result<(), StorageError> {
+        self.update(id, |u| {
+            u.display_name = name.clone();
+            u.profile = profile.clone();
+        });
+        Ok(())
+    }
+
+    async fn set_email(&self, id: UserId, email: &Email) -> Result<(), UserStoreError> {
+        let mut users = lock(&self.users);
+        if users.values().any(|u| &u.email == email && u.id != id) {
+            return Err(UserStoreError::DuplicateEmail);
+        }
+        if let Some(user) = users.get_mut(&id) {
+            user.email = email.clone();
+        }
+        Ok(())
+    }
+
+    async fn set_email_verified(
+        &self,
+        id: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StorageError> {
+        self.update(id, |u| u.email_verified_at = at);
+        Ok(())
+    }
+
+    async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError> {
+        self.update(id, |u| u.is_active = active);
+        Ok(())
+    }
+
+    async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+        let email = Email::parse(&format!(
+            "deleted-{}@deleted.invalid",
+            id.as_uuid().simple()
+        ))
+        .expect("a valid placeholder");
+        self.update(id, |u| {
+            u.email = email;
+            u.password_hash = PasswordHash::from_phc("!");
+            u.display_name = DisplayName::default();
+            u.profile = Profile::default();
+            u.is_active = false;
+            u.email_verified_at = None;
+            u.deleted_at = Some(at);
+        });
+        Ok(())
+    }
+
     async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError> {
         let text = query
             .text
@@ -92,6 +149,9 @@ impl UserRepository for MemoryUserRepository {
                 })
             })
             .filter(|u| query.role.is_none_or(|r| u.role == r))
+            .filter(|u| query.verified.is_none_or(|v| u.is_verified() == v))
+            .filter(|u| query.active.is_none_or(|a| u.is_active == a))
+            .filter(|u| query.locked_at.is_none_or(|t| u.login.is_locked_at(t)))
             .cloned()
             .collect();
         matches.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));

@@ -33,6 +33,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "billing",
         include_str!("../../migrations/postgres/0004_billing.sql"),
     ),
+    (
+        5,
+        "accounts",
+        include_str!("../../migrations/postgres/0005_accounts.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.
@@ -124,6 +129,7 @@ impl Database {
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
             SqlServiceSettingsRepository::new(self.clone()),
             SqlBillingRepository::new(self.clone()),
+            SqlAccountStores::new(self.clone()),
         )
     }
 
@@ -138,9 +144,10 @@ mod stores {
 
     crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
     crate::sql::billing::billing_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::sql::accounts::account_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
 }
 
 pub use stores::{
-    SqlBillingRepository, SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository,
-    SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+    SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
+    SqlServiceSettingsRepository, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
 };

@@ -2,6 +2,7 @@
 //! migrations and the store implementations (written once, instantiated per backend by macro,
 //! because the SQL is the same text in both dialects).
 
+pub(crate) mod accounts;
 pub(crate) mod billing;
 pub(crate) mod stores;
 pub(crate) mod time;

@@ -57,7 +57,8 @@ macro_rules! sql_stores {
         // ---------------------------------------------------------------- users
 
         const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, is_active, \
-            email_verified_at, created_at, failed_attempts, window_started_at, locked_until";
+            email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
+            company, job_title, website, bio, product_updates, deleted_at";
 
         fn user_from_row(row: &$row) -> Result<User, StorageError> {
             Ok(User {
@@ -80,6 +81,14 @@ macro_rules! sql_stores {
                     window_started_at: optional_time(row, "window_started_at")?,
                     locked_until: optional_time(row, "locked_until")?,
                 },
+                profile: quickscale_domain_identity::Profile {
+                    company: get(row, "company")?,
+                    job_title: get(row, "job_title")?,
+                    website: get(row, "website")?,
+                    bio: get(row, "bio")?,
+                    product_updates: get(row, "product_updates")?,
+                },
+                deleted_at: optional_time(row, "deleted_at")?,
             })
         }
 
@@ -100,8 +109,9 @@ macro_rules! sql_stores {
             async fn insert(&self, user: &User) -> Result<(), UserStoreError> {
                 let result = sqlx::query(
                     "INSERT INTO users (id, email, password_hash, role, display_name, is_active, \
-                     email_verified_at, created_at, failed_attempts, window_started_at, locked_until) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
+                     company, job_title, website, bio, product_updates, deleted_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.email.as_str())
@@ -114,6 +124,12 @@ macro_rules! sql_stores {
                 .bind(i32::try_from(user.login.failed_attempts).unwrap_or(i32::MAX))
                 .bind(user.login.window_started_at.map(DbTime))
                 .bind(user.login.locked_until.map(DbTime))
+                .bind(user.profile.company.as_str())
+                .bind(user.profile.job_title.as_str())
+                .bind(user.profile.website.as_str())
+                .bind(user.profile.bio.as_str())
+                .bind(user.profile.product_updates)
+                .bind(user.deleted_at.map(DbTime))
                 .execute(self.db.writer())
                 .await;
                 match result {
@@ -208,22 +224,30 @@ macro_rules! sql_stores {
                 let pattern = text.map(like_pattern);
                 let filter = "($1 IS NULL OR email LIKE $1 ESCAPE '\\' \
                               OR lower(display_name) LIKE $1 ESCAPE '\\') \
-                              AND ($2 IS NULL OR role = $2)";
+                              AND ($2 IS NULL OR role = $2) \
+                              AND ($3 IS NULL OR (email_verified_at IS NOT NULL) = $3) \
+                              AND ($4 IS NULL OR is_active = $4) \
+                              AND ($5 IS NULL OR locked_until > $5)";
                 let role = query.role.map(|r| r.as_str());
-                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                macro_rules! bind_filter {
+                    ($q:expr) => {
+                        $q.bind(pattern.as_deref())
+                            .bind(role)
+                            .bind(query.verified)
+                            .bind(query.active)
+                            .bind(query.locked_at.map(DbTime))
+                    };
+                }
+                let total: i64 = bind_filter!(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                     "SELECT COUNT(*) FROM users WHERE {filter}"
-                )))
-                .bind(pattern.as_deref())
-                .bind(role)
+                ))))
                 .fetch_one(self.db.reader())
                 .await
                 .map_err(storage_error)?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let rows = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE {filter} \
-                     ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
-                )))
-                .bind(pattern.as_deref())
-                .bind(role)
+                     ORDER BY created_at DESC, id LIMIT $6 OFFSET $7"
+                ))))
                 .bind(i64::from(query.limit.clamp(1, 200)))
                 .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
                 .fetch_all(self.db.reader())
@@ -233,6 +257,73 @@ macro_rules! sql_stores {
                     users: rows.iter().map(user_from_row).collect::<Result<_, _>>()?,
                     total: u64::try_from(total).unwrap_or_default(),
                 })
+            }
+
+            async fn set_profile(&self, id: UserId, name: &DisplayName, profile: &quickscale_domain_identity::Profile) -> Result<(), StorageError> {
+                sqlx::query(
+                    "UPDATE users SET display_name = $1, company = $2, job_title = $3, website = $4, bio = $5, \
+                     product_updates = $6 WHERE id = $7",
+                )
+                .bind(name.as_str())
+                .bind(profile.company.as_str())
+                .bind(profile.job_title.as_str())
+                .bind(profile.website.as_str())
+                .bind(profile.bio.as_str())
+                .bind(profile.product_updates)
+                .bind(id.as_uuid())
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn set_email(&self, id: UserId, email: &Email) -> Result<(), UserStoreError> {
+                match sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+                    .bind(email.as_str())
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(UserStoreError::DuplicateEmail),
+                    Err(e) => Err(UserStoreError::Storage(storage_error(e))),
+                }
+            }
+
+            async fn set_email_verified(&self, id: UserId, at: Option<OffsetDateTime>) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET email_verified_at = $1 WHERE id = $2")
+                    .bind(at.map(DbTime))
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
+                    .bind(active)
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+                sqlx::query(
+                    "UPDATE users SET email = $1, password_hash = '!', display_name = '', company = '', \
+                     job_title = '', website = '', bio = '', product_updates = $2, is_active = $2, \
+                     email_verified_at = NULL, deleted_at = $3 WHERE id = $4",
+                )
+                .bind(format!("deleted-{}@deleted.invalid", id.as_uuid().simple()))
+                .bind(false)
+                .bind(DbTime(at))
+                .bind(id.as_uuid())
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
             }
 
             async fn counts(&self) -> Result<UserCounts, StorageError> {

@@ -37,6 +37,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "billing",
         include_str!("../../migrations/sqlite/0004_billing.sql"),
     ),
+    (
+        5,
+        "accounts",
+        include_str!("../../migrations/sqlite/0005_accounts.sql"),
+    ),
 ]);
 
 /// SQLite spells "equal, treating NULLs as equal" `IS`.
@@ -147,6 +152,7 @@ impl Database {
             crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
             SqlServiceSettingsRepository::new(self.clone()),
             SqlBillingRepository::new(self.clone()),
+            SqlAccountStores::new(self.clone()),
         )
     }
 
@@ -162,9 +168,10 @@ mod stores {
 
     crate::sql::stores::sql_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::sql::billing::billing_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::sql::accounts::account_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }
 
 pub use stores::{
-    SqlBillingRepository, SqlContactRepository, SqlCreditStore, SqlServiceSettingsRepository,
-    SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+    SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
+    SqlServiceSettingsRepository, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
 };

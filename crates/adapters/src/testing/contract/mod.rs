@@ -4,6 +4,7 @@
 //! stores; the macro expands to one `#[tokio::test]` per contract, so `cargo test` reports how
 //! many ran for each backend.
 
+pub mod accounts;
 pub mod billing;
 pub mod credits;
 pub mod site;
@@ -38,6 +39,10 @@ macro_rules! contract_tests {
             users::users_sign_in_locks_after_failures_and_resets_on_success,
             users::users_concurrent_failures_are_all_counted,
             users::users_change_password_needs_the_current_one,
+            users::users_profiles_emails_activity_and_deletion,
+            accounts::tokens_are_single_use_expiring_and_purpose_bound,
+            accounts::audit_entries_are_kept_and_filtered,
+            accounts::the_outbox_keeps_messages_until_sent_and_schedules_retries,
             usage::usage_claims_are_unique_per_user_and_key,
             usage::usage_finish_records_the_outcome_and_lists_filter,
             usage::runner_charges_once_and_refunds_failures_and_timeouts,

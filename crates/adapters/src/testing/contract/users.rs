@@ -27,6 +27,8 @@ fn user(email: &str, name: &str, role: Role, created_minutes: i64) -> User {
         email_verified_at: None,
         created_at: NOW + Duration::minutes(created_minutes),
         login: LoginState::default(),
+        profile: quickscale_domain_identity::Profile::default(),
+        deleted_at: None,
     }
 }
 
@@ -387,5 +389,122 @@ pub async fn users_change_password_needs_the_current_one(stores: Stores) {
             .authenticate("cy@example.com", &Password::new("first password"))
             .await
             .is_err()
+    );
+}
+
+pub async fn users_profiles_emails_activity_and_deletion(stores: Stores) {
+    use quickscale_domain_identity::Profile;
+    let users = stores.users;
+    let ada = user("ada@example.com", "Ada", Role::User, 0);
+    let bob = user("bob@example.com", "Bob", Role::User, 1);
+    users.insert(&ada).await.unwrap();
+    users.insert(&bob).await.unwrap();
+    let profile =
+        Profile::parse("Acme", "CTO", "https://acme.example", "Builds things", true).unwrap();
+    users
+        .set_profile(ada.id, &DisplayName::parse("Ada L.").unwrap(), &profile)
+        .await
+        .unwrap();
+    let stored = users.by_id(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.display_name.as_str(), &stored.profile),
+        ("Ada L.", &profile)
+    );
+
+    let taken = users
+        .set_email(ada.id, &Email::parse("bob@example.com").unwrap())
+        .await;
+    assert!(matches!(taken, Err(UserStoreError::DuplicateEmail)));
+    users
+        .set_email(ada.id, &Email::parse("ada.l@example.com").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        users
+            .by_email(&Email::parse("ada.l@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    users.set_email_verified(ada.id, Some(NOW)).await.unwrap();
+    users.set_active(bob.id, false).await.unwrap();
+    let locked = LoginState {
+        failed_attempts: 0,
+        window_started_at: None,
+        locked_until: Some(NOW + Duration::hours(1)),
+    };
+    users
+        .swap_login_state(ada.id, LoginState::default(), locked)
+        .await
+        .unwrap();
+    let find = |q: UserQuery| {
+        let users = Arc::clone(&users);
+        async move {
+            users
+                .search(&UserQuery { limit: 10, ..q })
+                .await
+                .unwrap()
+                .users
+                .iter()
+                .map(|u| u.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        find(UserQuery {
+            verified: Some(true),
+            ..UserQuery::default()
+        })
+        .await,
+        vec![ada.id]
+    );
+    assert_eq!(
+        find(UserQuery {
+            verified: Some(false),
+            ..UserQuery::default()
+        })
+        .await,
+        vec![bob.id]
+    );
+    assert_eq!(
+        find(UserQuery {
+            active: Some(false),
+            ..UserQuery::default()
+        })
+        .await,
+        vec![bob.id]
+    );
+    assert_eq!(
+        find(UserQuery {
+            locked_at: Some(NOW),
+            ..UserQuery::default()
+        })
+        .await,
+        vec![ada.id]
+    );
+    assert!(
+        find(UserQuery {
+            locked_at: Some(NOW + Duration::hours(2)),
+            ..UserQuery::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    users.anonymize(ada.id, NOW).await.unwrap();
+    let gone = users.by_id(ada.id).await.unwrap().unwrap();
+    assert!(gone.email.as_str().ends_with("@deleted.invalid"));
+    assert_eq!(
+        (gone.display_name.as_str(), gone.is_active, gone.deleted_at),
+        ("", false, Some(NOW))
+    );
+    assert_eq!(gone.profile, Profile::default());
+    assert!(
+        users
+            .by_email(&Email::parse("ada.l@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
     );
 }

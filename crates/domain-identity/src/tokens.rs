@@ -1,0 +1,80 @@
+//! Single-use tokens for email verification, password reset and email change: random, stored
+//! only as a hash, single use, expiring.
+
+use async_trait::async_trait;
+use quickscale_domain_kernel::StorageError;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::UserId;
+
+/// What a token proves.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+    /// Confirms a new email address; the token carries the address.
+    ChangeEmail,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+            TokenPurpose::ChangeEmail => "change_email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            TokenPurpose::VerifyEmail,
+            TokenPurpose::ResetPassword,
+            TokenPurpose::ChangeEmail,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
+    }
+}
+
+/// The hash under which a token is stored: SHA-256 of the token, hex. The token itself only
+/// exists in the link we email.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+/// A stored token (without the token itself).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TokenRecord {
+    pub user: UserId,
+    pub purpose: TokenPurpose,
+    /// Extra data: the new address for an email change.
+    pub payload: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The token store.
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    async fn issue(&self, hash: &str, record: &TokenRecord) -> Result<(), StorageError>;
+    /// Uses a token up, atomically: returns its record if it exists, has this purpose, is
+    /// unused and unexpired at `now`; afterwards it can never be used again.
+    async fn consume(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StorageError>;
+    /// Makes every unused token of the user for `purpose` unusable.
+    async fn revoke_all(&self, user: UserId, purpose: TokenPurpose) -> Result<u64, StorageError>;
+    /// How many tokens were issued to the user for `purpose` since `since` (for rate limits).
+    async fn issued_since(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        since: OffsetDateTime,
+    ) -> Result<u64, StorageError>;
+}

@@ -1,0 +1,96 @@
+//! The outbox: every email is stored before it is sent, then sent (and retried with backoff)
+//! by a worker, so a message is never lost because the mail server is down.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{EmailMessage, StorageError};
+
+/// Where a message stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    Queued,
+    Sent,
+    /// The last attempt failed; another is scheduled (or attempts are exhausted).
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Queued => "queued",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            OutboxStatus::Queued,
+            OutboxStatus::Sent,
+            OutboxStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A stored message and its delivery state.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub message: EmailMessage,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// Stop retrying after this many attempts (about a day with the backoff below).
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// The wait before the next attempt after `attempts` failures: 30 s doubling, at most 4 hours.
+pub fn retry_delay(attempts: u32) -> Duration {
+    Duration::seconds(30i64.saturating_mul(1i64 << attempts.min(12))).min(Duration::hours(4))
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct OutboxQuery {
+    pub status: Option<OutboxStatus>,
+    pub to: Option<String>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn enqueue(
+        &self,
+        message: &EmailMessage,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, StorageError>;
+    /// Queued messages, and failed ones whose next attempt is due, oldest first.
+    async fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StorageError>;
+    async fn mark_sent(&self, id: Uuid, now: OffsetDateTime) -> Result<(), StorageError>;
+    /// Records a failed attempt; `next_attempt_at` of `None` gives up.
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        next_attempt_at: Option<OffsetDateTime>,
+    ) -> Result<(), StorageError>;
+    async fn get(&self, id: Uuid) -> Result<Option<OutboxMessage>, StorageError>;
+    /// Newest first.
+    async fn list(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StorageError>;
+}
