@@ -1,0 +1,279 @@
+//! Helpers: a webhook receiver, an HTTP client speaking Stripe's form encoding, and an HMAC
+//! check written independently of the fake's signing code.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing;
+use hmac::{KeyInit, Mac};
+use quickscale_stripe_fake::{Config, FakeStripe, Running};
+use serde_json::Value;
+
+pub const KEY: &str = "sk_test_quickscale";
+
+/// One webhook as the receiver got it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: String,
+    pub signature: String,
+    pub event: Value,
+}
+
+#[derive(Clone, Default)]
+struct ReceiverState {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Answer 500 to this many requests before answering 200.
+    fail_first: Arc<AtomicUsize>,
+}
+
+/// A small axum app standing in for our webhook endpoint, plus success/cancel pages.
+pub struct Receiver {
+    pub base: String,
+    state: ReceiverState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn webhook(
+    State(state): State<ReceiverState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let body = String::from_utf8(body.to_vec()).expect("UTF-8 body");
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let event: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    state.received.lock().unwrap().push(Received {
+        body,
+        signature,
+        event,
+    });
+    let failing = state
+        .fail_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn landing(Query(q): Query<Vec<(String, String)>>) -> String {
+    let session = q
+        .iter()
+        .find(|(k, _)| k == "session_id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    format!("landed session={session}")
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let state = ReceiverState::default();
+        let app = Router::new()
+            .route("/webhook", routing::post(webhook))
+            .route("/success", routing::get(landing))
+            .route("/cancel", routing::get(landing))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { base, state, task }
+    }
+
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhook", self.base)
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.state.fail_first.store(n, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    pub fn types(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .map(|r| r.event["type"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Waits for a webhook of `kind`.
+    pub async fn wait_for(&self, kind: &str) -> Received {
+        for _ in 0..1000 {
+            if let Some(found) = self
+                .received()
+                .into_iter()
+                .find(|r| r.event["type"] == kind)
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no {kind} webhook within 10 s; got {:?}", self.types());
+    }
+}
+
+/// Verifies a `Stripe-Signature` header as Stripe documents it: take `t` and every `v1`,
+/// HMAC-SHA256 over "<t>.<body>" with the secret, compare with a `v1`, check the tolerance.
+pub fn verify_signature(secret: &str, header: &str, body: &str, tolerance: i64) -> bool {
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => candidates.push(v.to_string()),
+            _ => {}
+        }
+    }
+    let Some(timestamp) = timestamp else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let expected = hex::encode(mac.finalize().into_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    (now - timestamp).abs() <= tolerance && candidates.iter().any(|c| c == &expected)
+}
+
+/// A fake sending webhooks to `receiver`.
+pub async fn start(receiver: &Receiver) -> Running {
+    FakeStripe::start(Config::for_tests().with_webhook_url(receiver.webhook_url()))
+        .await
+        .expect("fake starts")
+}
+
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// What an API call answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, 200, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn post(
+    fake: &Running,
+    path: &str,
+    form: &[(&str, &str)],
+    idempotency_key: Option<&str>,
+) -> Answer {
+    let mut request = client().post(fake.url(path)).bearer_auth(KEY).form(form);
+    if let Some(key) = idempotency_key {
+        request = request.header("Idempotency-Key", key);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
+pub async fn get(fake: &Running, path_and_query: &str) -> Answer {
+    answer(
+        client()
+            .get(fake.url(path_and_query))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// The seeded starter pack's price id.
+pub async fn starter_price(fake: &Running) -> String {
+    let prices = get(fake, "/v1/prices?active=true").await.ok();
+    prices["data"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// A customer and an open session for the starter pack.
+pub async fn open_session(fake: &Running, receiver: &Receiver) -> (String, Value) {
+    let customer = post(
+        fake,
+        "/v1/customers",
+        &[("email", "ada@example.com"), ("name", "Ada")],
+        None,
+    )
+    .await
+    .ok();
+    let customer_id = customer["id"].as_str().unwrap().to_string();
+    let price = starter_price(fake).await;
+    let success = format!(
+        "{}/success?session_id={{CHECKOUT_SESSION_ID}}",
+        receiver.base
+    );
+    let cancel = format!("{}/cancel", receiver.base);
+    let session = post(
+        fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "payment"),
+            ("customer", &customer_id),
+            ("client_reference_id", "user-42"),
+            ("success_url", &success),
+            ("cancel_url", &cancel),
+            ("line_items[0][price]", &price),
+            ("line_items[0][quantity]", "1"),
+            ("metadata[user_id]", "42"),
+            ("metadata[pack]", "starter"),
+        ],
+        None,
+    )
+    .await
+    .ok();
+    (customer_id, session)
+}
