@@ -65,30 +65,3 @@ impl std::fmt::Debug for Stores {
         f.debug_struct("Stores").finish_non_exhaustive()
     }
 }
-
-impl Stores {
-    pub fn new(
-        users: impl UserRepository + 'static,
-        credits: impl CreditStore + 'static,
-        usage: impl ServiceUsageRepository + 'static,
-        contact: impl ContactRepository + 'static,
-        sessions: sessions::SharedSessionStore,
-        service_settings: impl ServiceSettingsRepository + 'static,
-        billing: impl BillingRepository + 'static,
-        accounts: impl TokenRepository + AuditLog + OutboxStore + 'static,
-    ) -> Self {
-        let accounts = Arc::new(accounts);
-        Stores {
-            users: Arc::new(users),
-            credits: Arc::new(credits),
-            usage: Arc::new(usage),
-            contact: Arc::new(contact),
-            sessions,
-            service_settings: Arc::new(service_settings),
-            billing: Arc::new(billing),
-            tokens: accounts.clone(),
-            audit: accounts.clone(),
-            outbox: accounts,
-        }
-    }
-}

@@ -1,6 +1,8 @@
 //! In-memory implementations of every port: fast fakes for tests and demos, held to the same
 //! contract suites as the SQL stores.
 
+use std::sync::Arc;
+
 mod accounts;
 mod billing;
 mod contact;
@@ -21,16 +23,23 @@ pub use users::MemoryUserRepository;
 
 /// Every store, in memory.
 pub fn stores() -> crate::Stores {
-    crate::Stores::new(
-        MemoryUserRepository::default(),
-        MemoryCreditStore::default(),
-        MemoryUsageRepository::default(),
-        MemoryContactRepository::default(),
-        crate::sessions::SharedSessionStore::new(crate::sessions::MemorySessionStore::default()),
-        MemoryServiceSettingsRepository::default(),
-        MemoryBillingRepository::default(),
-        MemoryAccountStores::default(),
-    )
+    {
+        let accounts = Arc::new(MemoryAccountStores::default());
+        crate::Stores {
+            users: Arc::new(MemoryUserRepository::default()),
+            credits: Arc::new(MemoryCreditStore::default()),
+            usage: Arc::new(MemoryUsageRepository::default()),
+            contact: Arc::new(MemoryContactRepository::default()),
+            sessions: crate::sessions::SharedSessionStore::new(
+                crate::sessions::MemorySessionStore::default(),
+            ),
+            service_settings: Arc::new(MemoryServiceSettingsRepository::default()),
+            billing: Arc::new(MemoryBillingRepository::default()),
+            tokens: accounts.clone(),
+            audit: accounts.clone(),
+            outbox: accounts,
+        }
+    }
 }
 
 /// Locks a std mutex, recovering from poisoning (a panicking test must not break the others).

@@ -3,6 +3,7 @@
 //! Ledger transactions lock the credit account's row (`SELECT ... FOR UPDATE`), so concurrent
 //! operations on one account queue on that row while other accounts proceed in parallel.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -121,16 +122,23 @@ impl Database {
 
     /// Every store over this database.
     pub fn stores(&self) -> crate::Stores {
-        crate::Stores::new(
-            SqlUserRepository::new(self.clone()),
-            SqlCreditStore::new(self.clone()),
-            SqlUsageRepository::new(self.clone()),
-            SqlContactRepository::new(self.clone()),
-            crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
-            SqlServiceSettingsRepository::new(self.clone()),
-            SqlBillingRepository::new(self.clone()),
-            SqlAccountStores::new(self.clone()),
-        )
+        {
+            let accounts = Arc::new(SqlAccountStores::new(self.clone()));
+            crate::Stores {
+                users: Arc::new(SqlUserRepository::new(self.clone())),
+                credits: Arc::new(SqlCreditStore::new(self.clone())),
+                usage: Arc::new(SqlUsageRepository::new(self.clone())),
+                contact: Arc::new(SqlContactRepository::new(self.clone())),
+                sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(
+                    self.clone(),
+                )),
+                service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
+                billing: Arc::new(SqlBillingRepository::new(self.clone())),
+                tokens: accounts.clone(),
+                audit: accounts.clone(),
+                outbox: accounts,
+            }
+        }
     }
 
     pub async fn close(&self) {

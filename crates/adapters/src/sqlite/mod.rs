@@ -5,6 +5,7 @@
 //! with `BEGIN IMMEDIATE`, which also keeps other processes (the CLI) out while they run.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -144,16 +145,23 @@ impl Database {
 
     /// Every store over this database.
     pub fn stores(&self) -> crate::Stores {
-        crate::Stores::new(
-            SqlUserRepository::new(self.clone()),
-            SqlCreditStore::new(self.clone()),
-            SqlUsageRepository::new(self.clone()),
-            SqlContactRepository::new(self.clone()),
-            crate::sessions::SharedSessionStore::new(SqlSessionStore::new(self.clone())),
-            SqlServiceSettingsRepository::new(self.clone()),
-            SqlBillingRepository::new(self.clone()),
-            SqlAccountStores::new(self.clone()),
-        )
+        {
+            let accounts = Arc::new(SqlAccountStores::new(self.clone()));
+            crate::Stores {
+                users: Arc::new(SqlUserRepository::new(self.clone())),
+                credits: Arc::new(SqlCreditStore::new(self.clone())),
+                usage: Arc::new(SqlUsageRepository::new(self.clone())),
+                contact: Arc::new(SqlContactRepository::new(self.clone())),
+                sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(
+                    self.clone(),
+                )),
+                service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
+                billing: Arc::new(SqlBillingRepository::new(self.clone())),
+                tokens: accounts.clone(),
+                audit: accounts.clone(),
+                outbox: accounts,
+            }
+        }
     }
 
     pub async fn close(&self) {

@@ -68,6 +68,7 @@ pub async fn users(
             role,
             offset: (page - 1) * u64::from(PAGE_SIZE),
             limit: PAGE_SIZE,
+            ..UserQuery::default()
         })
         .await?;
     let pages = result.total.div_ceil(u64::from(PAGE_SIZE)).max(1);
