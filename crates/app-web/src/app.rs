@@ -206,6 +206,7 @@ impl App {
                 ),
                 webhook_secrets: vec![secret],
                 test_mode: true,
+                offline: None,
             }),
             (Some(mode), None) => {
                 Some(crate::billing::connect(mode, &config, &stores, &clock).await?)

@@ -41,6 +41,7 @@ pub async fn connect(
                     .collect(),
                 test_mode: secret_key.expose().starts_with("sk_test_")
                     || secret_key.expose().starts_with("rk_test_"),
+                offline: None,
             })
         }
         StripeMode::Offline => crate::offline_stripe::start(config, stores, clock).await,

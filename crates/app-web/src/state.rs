@@ -43,8 +43,10 @@ impl Database {
 pub struct BillingState {
     pub billing: quickscale_domain_billing::Billing,
     pub webhook_secrets: Vec<String>,
-    /// True when payments go to the offline stand-in (test mode, no real money).
+    /// True when payments go to a test processor (no real money).
     pub test_mode: bool,
+    /// The offline stand-in for Stripe when it runs inside the app (dropped with it).
+    pub offline: Option<Arc<quickscale_stripe_fake::Running>>,
 }
 
 pub(crate) struct Inner {
