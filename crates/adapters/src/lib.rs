@@ -12,6 +12,7 @@
 //! | `clock`    | the system clock and the tokio timer                          |
 //! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
 //! | `stripe`   | the Stripe client for the payment gateway port                |
+//! | `smtp`     | email delivery over SMTP (lettre)                             |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
@@ -36,6 +37,8 @@ pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sessions;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
