@@ -129,6 +129,7 @@ pub fn render_project(
         ("profiles", workspace.profiles.clone()),
         ("app_templates", list(template::APP_TEMPLATES)),
         ("app_static", list(template::APP_STATIC)),
+        ("other_settings", other_settings()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -147,6 +148,35 @@ pub fn render_project(
         files.push((PathBuf::from(".cargo/config.toml"), config.clone()));
     }
     Ok(files)
+}
+
+/// The app's settings that `.env.example` does not describe by hand, so that it lists every
+/// setting of the QuickScale version the project is built on.
+fn other_settings() -> String {
+    let written = template::TEMPLATE_FILES
+        .iter()
+        .find(|(path, _)| *path == "_env.example")
+        .map_or("", |(_, text)| *text);
+    let missing: Vec<String> = quickscale_app_web::config::KEYS
+        .iter()
+        .filter(|(key, _)| !describes(written, key))
+        .map(|(key, description)| format!("# {key}: {description}\n# {key}="))
+        .collect();
+    if missing.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}\n", missing.join("\n\n"))
+    }
+}
+
+/// True when a line of `env_file` sets `key`, commented out or not.
+pub fn describes(env_file: &str, key: &str) -> bool {
+    env_file.lines().any(|line| {
+        line.trim_start_matches('#')
+            .trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('='))
+    })
 }
 
 /// Writes the files under `dir`; on failure removes what it created.

@@ -167,6 +167,9 @@ fn exit_code(status: ExitStatus) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Keeps glibc returning large freed blocks to the system (see [`up`]).
+pub const MALLOC_TUNABLES: &str = "glibc.malloc.mmap_threshold=131072";
+
 /// `quickscale up`.
 pub fn up(host: Option<IpAddr>, port: Option<u16>, release: bool) -> anyhow::Result<ExitCode> {
     let project = Project::find(&std::env::current_dir()?)?;
@@ -177,6 +180,12 @@ pub fn up(host: Option<IpAddr>, port: Option<u16>, release: bool) -> anyhow::Res
     // Also in the environment, where the app derives its default BASE_URL (the address its
     // banner and e-mails show) from them.
     let mut env = Vec::new();
+    // glibc raises its mmap threshold after the first large free, and from then on keeps the
+    // 19 MiB of every password hash (argon2) in its arenas: a fixed threshold gives that memory
+    // back. It roughly halves the resident memory of an app where people sign in.
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        env.push(("GLIBC_TUNABLES", MALLOC_TUNABLES.to_owned()));
+    }
     if let Some(host) = host {
         args.extend(["--host".to_owned(), host.to_string()]);
         env.push(("HOST", host.to_string()));

@@ -199,7 +199,9 @@ fn start_app(port: u16, database_url: &str, data_dir: &Path) -> Running {
         .env("ADMIN_EMAIL", ADMIN_EMAIL)
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("PORT", port.to_string())
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        // As `quickscale up` and the Dockerfile run it (a fixed malloc mmap threshold).
+        .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
     spawn(command, data_dir.join("app.log"))
 }
 
@@ -542,7 +544,6 @@ async fn init_then_up_serves_the_app_and_stops_on_ctrl_c() {
     command
         .args(["up", "--port", &port.to_string()])
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env_remove("CARGO_TARGET_DIR")
         .env_remove("QUICKSCALE_TARGET_DIR");
     let mut up = spawn(command, parent.join("up.log"));
     wait_for_ok(

@@ -251,6 +251,17 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         std::fs::read_to_string(workspace().join("Cargo.lock")).unwrap()
     );
 
+    // .env.example describes every setting the app reads.
+    let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
+    for (key, _) in quickscale_app_web::config::KEYS {
+        let described = example.lines().any(|line| {
+            line.trim_start_matches('#')
+                .trim_start()
+                .starts_with(&format!("{key}="))
+        });
+        assert!(described, "{key} in .env.example:\n{example}");
+    }
+
     // The template README names every template that can be overridden.
     let readme = std::fs::read_to_string(project.join("templates/README.md")).unwrap();
     let templates_dir = workspace().join("crates/app-web/templates");
