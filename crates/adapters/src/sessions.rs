@@ -36,6 +36,13 @@ pub trait SessionAdmin: Send + Sync {
         except: Option<&str>,
     ) -> Result<u64, StorageError>;
     async fn count_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError>;
+    /// The user's live sessions: their ids (secrets: never show them) and expiry, soonest
+    /// expiring last.
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StorageError>;
 }
 
 trait Both: SessionStore + SessionAdmin {}
@@ -137,6 +144,21 @@ impl SessionAdmin for MemorySessionStore {
         });
         Ok((before - records.len()) as u64)
     }
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, OffsetDateTime)>, StorageError> {
+        let mut found: Vec<(String, OffsetDateTime)> = self
+            .records()
+            .values()
+            .filter(|r| r.expiry_date > now && user_of(r) == Some(user.as_uuid()))
+            .map(|r| (r.id.to_string(), r.expiry_date))
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1));
+        Ok(found)
+    }
+
     async fn count_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError> {
         Ok(self
             .records()

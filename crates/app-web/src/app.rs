@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::mail::OutboxMailer;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +18,7 @@ use quickscale_adapters::argon2::Argon2Hasher;
 use quickscale_adapters::clock::{SystemClock, TokioTimer};
 use quickscale_adapters::llm::OpenAiCompatibleChat;
 use quickscale_adapters::mail::LogMailer;
+use quickscale_adapters::smtp::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use quickscale_domain_identity::{Accounts, Email, PasswordHasher, PasswordPolicy};
 use quickscale_domain_kernel::{Clock, Mailer};
 use quickscale_service_sdk::builtin::LlmTextService;
@@ -28,7 +30,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::config::{Config, DatabaseUrl, Flags, LogFormat};
+use crate::config::{Config, DatabaseUrl, Flags, LogFormat, MailTransport};
 use crate::error::AppError;
 use crate::onboarding::{AdminSeed, ensure_admin};
 use crate::state::{AppState, BillingState, Database, Inner};
@@ -164,7 +166,42 @@ impl App {
         let hasher = self
             .hasher
             .unwrap_or_else(|| Arc::new(Argon2Hasher::recommended()));
-        let mailer = self.mailer.unwrap_or_else(|| Arc::new(LogMailer));
+        let transport: Arc<dyn Mailer> = match (self.mailer, &config.mail) {
+            (Some(mailer), _) => mailer,
+            (None, MailTransport::Dev) => Arc::new(LogMailer),
+            (
+                None,
+                MailTransport::Smtp {
+                    host,
+                    port,
+                    security,
+                    username,
+                    password,
+                    timeout,
+                },
+            ) => {
+                let settings = SmtpSettings {
+                    host: host.clone(),
+                    port: *port,
+                    security: match security.as_str() {
+                        "tls" => SmtpSecurity::Tls,
+                        "none" => SmtpSecurity::None,
+                        _ => SmtpSecurity::StartTls,
+                    },
+                    username: username.clone(),
+                    password: password.as_ref().map(|p| p.expose().to_owned()),
+                    from: config.mail_from.clone(),
+                    timeout: *timeout,
+                };
+                Arc::new(SmtpMailer::new(&settings).context("configuring SMTP")?)
+            }
+        };
+        let outbox_mailer = Arc::new(OutboxMailer::new(
+            Arc::clone(&stores.outbox),
+            transport,
+            Arc::clone(&clock),
+        ));
+        let mailer: Arc<dyn Mailer> = outbox_mailer.clone();
         let accounts = Accounts::new(
             Arc::clone(&stores.users),
             hasher,
@@ -227,6 +264,7 @@ impl App {
             runner,
             templates,
             mailer,
+            outbox_mailer,
             clock,
             billing,
         }));
@@ -317,6 +355,7 @@ impl App {
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
         spawn_housekeeping(state.clone());
+        crate::mail::spawn_worker(state.0.outbox_mailer.clone());
         if state.billing_enabled() {
             crate::billing::spawn_worker(state.clone());
         }

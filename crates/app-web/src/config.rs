@@ -91,6 +91,21 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
+/// How email leaves the app. Every message goes through the outbox either way.
+#[derive(Clone, Debug)]
+pub enum MailTransport {
+    /// Kept in the outbox and logged; readable at `/dev/outbox`. Nothing is sent.
+    Dev,
+    Smtp {
+        host: String,
+        port: u16,
+        security: String,
+        username: Option<String>,
+        password: Option<Secret>,
+        timeout: std::time::Duration,
+    },
+}
+
 /// How billing reaches Stripe.
 #[derive(Clone, Debug)]
 pub enum StripeMode {
@@ -222,6 +237,11 @@ pub struct Config {
     pub llm: Option<LlmConfig>,
     /// Set when `ENABLE_STRIPE` is on.
     pub stripe: Option<StripeMode>,
+    pub mail: MailTransport,
+    pub mail_from: String,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub trust_proxy: bool,
 }
 
 /// Raw values by key, each with where it came from.
@@ -480,7 +500,57 @@ impl Config {
                 }
             }
         };
+        let mail = match s.string("MAILER", "dev").as_str() {
+            "dev" => MailTransport::Dev,
+            "smtp" => {
+                let host = s
+                    .get("SMTP_HOST")
+                    .map(|(h, _)| h.to_owned())
+                    .ok_or_else(|| s.error("SMTP_HOST", "is required with MAILER=smtp"))?;
+                let security = s.string("SMTP_SECURITY", "starttls");
+                if !["starttls", "tls", "none"].contains(&security.as_str()) {
+                    return Err(s.error(
+                        "SMTP_SECURITY",
+                        format!("expected starttls, tls or none, got {security:?}"),
+                    ));
+                }
+                let default_port = if security == "tls" { 465 } else { 587 };
+                MailTransport::Smtp {
+                    host,
+                    port: s.parse("SMTP_PORT", default_port, "a port number", |p| *p > 0)?,
+                    security,
+                    username: s.get("SMTP_USERNAME").map(|(u, _)| u.to_owned()),
+                    password: s.get("SMTP_PASSWORD").map(|(p, _)| Secret::new(p)),
+                    timeout: std::time::Duration::from_secs(s.parse(
+                        "SMTP_TIMEOUT_SECONDS",
+                        15,
+                        "seconds from 1 to 120",
+                        |t| (1..=120).contains(t),
+                    )?),
+                }
+            }
+            other => return Err(s.error("MAILER", format!("expected dev or smtp, got {other:?}"))),
+        };
+        let app_label = s.string("APP_NAME", app_name);
+        let mail_from = s.string(
+            "MAIL_FROM",
+            &format!(
+                "{} <no-reply@localhost>",
+                app_label.replace(['<', '>', '"'], "")
+            ),
+        );
+        let hours: i64 = s.parse("VERIFICATION_TOKEN_HOURS", 72, "hours from 1 to 720", |h| {
+            (1..=720).contains(h)
+        })?;
+        let minutes: i64 = s.parse("RESET_TOKEN_MINUTES", 60, "minutes from 5 to 1440", |m| {
+            (5..=1440).contains(m)
+        })?;
         Ok(Config {
+            mail,
+            mail_from,
+            verification_ttl: Duration::hours(hours),
+            reset_ttl: Duration::minutes(minutes),
+            trust_proxy: s.flag("TRUST_PROXY", false)?,
             stripe,
             llm,
             app_name: s.string("APP_NAME", app_name),

@@ -19,12 +19,14 @@
 //! }
 //! ```
 
+mod account_flows;
 mod app;
 pub mod assets;
 mod billing;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod mail;
 mod offline_stripe;
 pub mod onboarding;
 mod routes;

@@ -57,6 +57,7 @@ pub(crate) struct Inner {
     pub runner: ServiceRunner,
     pub templates: Templates,
     pub mailer: Arc<dyn Mailer>,
+    pub outbox_mailer: Arc<crate::mail::OutboxMailer>,
     pub clock: Arc<dyn Clock>,
     pub billing: Option<BillingState>,
 }

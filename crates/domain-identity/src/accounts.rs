@@ -226,6 +226,31 @@ impl Accounts {
         }
     }
 
+    /// Whether `password` is the user's current password.
+    pub async fn check_password(
+        &self,
+        id: UserId,
+        password: &Password,
+    ) -> Result<bool, ChangePasswordError> {
+        let user = self
+            .users
+            .by_id(id)
+            .await?
+            .ok_or(ChangePasswordError::UnknownUser)?;
+        Ok(self.hasher.verify(password, &user.password_hash).await?)
+    }
+
+    /// Sets a password without the current one (a verified reset link stands in for it).
+    pub async fn set_password(
+        &self,
+        id: UserId,
+        new: &Password,
+    ) -> Result<(), ChangePasswordError> {
+        let hash = self.hasher.hash(new).await?;
+        self.users.set_password(id, &hash).await?;
+        Ok(())
+    }
+
     /// Changes a password after checking the current one.
     pub async fn change_password(
         &self,

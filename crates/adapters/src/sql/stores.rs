@@ -1044,6 +1044,18 @@ macro_rules! sql_stores {
                 Ok(result.rows_affected())
             }
 
+            async fn list_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<Vec<(String, OffsetDateTime)>, StorageError> {
+                sqlx::query("SELECT id, expiry FROM sessions WHERE user_id = $1 AND expiry > $2 ORDER BY expiry DESC")
+                    .bind(user.as_uuid())
+                    .bind(DbTime(now))
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .iter()
+                    .map(|row| Ok((get::<String>(row, "id")?, time_of(row, "expiry")?)))
+                    .collect()
+            }
+
             async fn count_for_user(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError> {
                 let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expiry > $2")
                     .bind(user.as_uuid())

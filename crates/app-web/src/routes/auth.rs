@@ -135,6 +135,9 @@ pub async fn register(
     open_credit_account(&state, &user).await?;
     session::sign_in(&viewer.session, user.id).await?;
     tracing::info!(user = %user.id, "account registered");
+    if let Err(error) = crate::account_flows::welcome(&state, &user).await {
+        tracing::warn!(%error, user = %user.id, "welcome email not sent");
+    }
     let welcome = state.config().welcome_credits;
     let text = if welcome.is_zero() {
         "Welcome! Your account is ready.".to_owned()

@@ -1,5 +1,6 @@
 //! The routes, grouped by audience.
 
+mod account;
 mod admin;
 mod admin_billing;
 mod admin_services;
@@ -34,6 +35,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/settings", get(settings::settings))
         .route("/settings/profile", post(settings::update_profile))
         .route("/settings/password", post(settings::change_password))
+        .route("/settings/email", post(account::change_email))
+        .route("/settings/email/confirm", get(account::confirm_email))
+        .route(
+            "/settings/sessions",
+            get(account::sessions).post(account::revoke),
+        )
+        .route("/settings/delete", post(account::delete))
+        .route("/verify", get(account::verify))
+        .route("/verify/resend", post(account::resend))
+        .route(
+            "/password/forgot",
+            get(account::forgot_form).post(account::forgot),
+        )
+        .route(
+            "/password/reset",
+            get(account::reset_form).post(account::reset),
+        )
         .route("/admin", get(admin::home))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}", get(admin::user_detail))

@@ -1,10 +1,10 @@
-//! The user's settings: display name and password.
+//! The user's settings: profile, password, email, sessions and deletion.
 
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use quickscale_domain_identity::{ChangePasswordError, DisplayName, Password};
+use quickscale_domain_identity::{ChangePasswordError, DisplayName, Password, Profile};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -16,21 +16,63 @@ use crate::view::Page;
 #[derive(Debug, Default, Serialize)]
 struct SettingsErrors {
     display_name: Option<String>,
+    company: Option<String>,
+    job_title: Option<String>,
+    website: Option<String>,
+    bio: Option<String>,
     current_password: Option<String>,
     new_password: Option<String>,
+}
+
+/// What the profile form shows.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    bio: String,
+    #[serde(default)]
+    product_updates: Option<String>,
+}
+
+impl ProfileForm {
+    fn of(current: &CurrentUser) -> Self {
+        let p = &current.user.profile;
+        ProfileForm {
+            display_name: current.user.display_name.as_str().to_owned(),
+            company: p.company.clone(),
+            job_title: p.job_title.clone(),
+            website: p.website.clone(),
+            bio: p.bio.clone(),
+            product_updates: p.product_updates.then(|| "on".to_owned()),
+        }
+    }
 }
 
 async fn settings_page(
     state: &AppState,
     current: &CurrentUser,
-    display_name: &str,
+    form: &ProfileForm,
     errors: SettingsErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let sessions = state
+        .stores()
+        .sessions
+        .admin()
+        .count_for_user(current.user.id, state.clock().now())
+        .await?;
     Page::new("settings.html")
-        .with("display_name", &display_name)
+        .with("profile", form)
         .with("errors", &errors)
         .with("min_password", &state.accounts().password_policy().min_len)
+        .with("session_count", &sessions)
         .status(status)
         .render(state, &current.viewer())
         .await
@@ -40,21 +82,14 @@ pub async fn settings(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Response, AppError> {
-    let name = current.user.display_name.as_str().to_owned();
     settings_page(
         &state,
         &current,
-        &name,
+        &ProfileForm::of(&current),
         SettingsErrors::default(),
         StatusCode::OK,
     )
     .await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ProfileForm {
-    #[serde(default)]
-    display_name: String,
 }
 
 pub async fn update_profile(
@@ -62,24 +97,39 @@ pub async fn update_profile(
     current: CurrentUser,
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, AppError> {
-    match DisplayName::parse(&form.display_name) {
-        Ok(name) => {
+    let name = DisplayName::parse(&form.display_name);
+    let profile = Profile::parse(
+        &form.company,
+        &form.job_title,
+        &form.website,
+        &form.bio,
+        form.product_updates.is_some(),
+    );
+    match (name, profile) {
+        (Ok(name), Ok(profile)) => {
             state
                 .users()
-                .set_display_name(current.user.id, &name)
+                .set_profile(current.user.id, &name, &profile)
                 .await?;
             session::flash(&current.session, "success", "Your profile was saved.").await?;
             Ok(Redirect::to("/settings").into_response())
         }
-        Err(e) => {
-            let errors = SettingsErrors {
-                display_name: Some(format!("{e}.")),
-                ..SettingsErrors::default()
+        (name, profile) => {
+            let mut errors = match profile {
+                Err(e) => SettingsErrors {
+                    company: e.company,
+                    job_title: e.job_title,
+                    website: e.website,
+                    bio: e.bio,
+                    ..SettingsErrors::default()
+                },
+                Ok(_) => SettingsErrors::default(),
             };
+            errors.display_name = name.err().map(|e| format!("{e}."));
             settings_page(
                 &state,
                 &current,
-                &form.display_name,
+                &form,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -98,12 +148,13 @@ pub struct PasswordForm {
     new_password_confirmation: String,
 }
 
+/// Changes the password; other sessions end, this one gets a new id, and the owner is emailed.
 pub async fn change_password(
     State(state): State<AppState>,
     current: CurrentUser,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let name = current.user.display_name.as_str().to_owned();
+    let profile = ProfileForm::of(&current);
     let new = match state.accounts().password_policy().check(
         &form.new_password,
         &form.new_password_confirmation,
@@ -118,7 +169,7 @@ pub async fn change_password(
             return settings_page(
                 &state,
                 &current,
-                &name,
+                &profile,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -131,9 +182,21 @@ pub async fn change_password(
         .await
     {
         Ok(()) => {
-            // A new session id after a credential change.
             session::sign_in(&current.session, current.user.id).await?;
-            session::flash(&current.session, "success", "Your password was changed.").await?;
+            let keep = current.session.id().map(|id| id.to_string());
+            state
+                .stores()
+                .sessions
+                .admin()
+                .delete_for_user(current.user.id, keep.as_deref())
+                .await?;
+            crate::account_flows::password_changed(&state, &current.user).await;
+            session::flash(
+                &current.session,
+                "success",
+                "Your password was changed. Other devices were signed out.",
+            )
+            .await?;
             Ok(Redirect::to("/settings").into_response())
         }
         Err(ChangePasswordError::WrongCurrentPassword) => {
@@ -144,7 +207,7 @@ pub async fn change_password(
             settings_page(
                 &state,
                 &current,
-                &name,
+                &profile,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

@@ -59,6 +59,44 @@ impl TestApp {
         }
     }
 
+    /// The messages the mailer delivered, once at least `count` of them arrived (delivery
+    /// happens in the background, after the outbox stored them).
+    pub async fn mail(&self, count: usize) -> Vec<quickscale_domain_kernel::EmailMessage> {
+        for _ in 0..200 {
+            let sent = self.mailer.sent();
+            if sent.len() >= count {
+                return sent;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "only {} of {count} emails were delivered",
+            self.mailer.sent().len()
+        );
+    }
+
+    /// The link in the last email sent to `to` whose path starts with `path`.
+    pub async fn link_to(&self, to: &str, path: &str) -> String {
+        for _ in 0..200 {
+            let found = self
+                .mailer
+                .sent()
+                .iter()
+                .rev()
+                .filter(|m| m.to == to)
+                .find_map(|m| {
+                    let start = m.text.find(&format!("http://127.0.0.1:8000{path}"))?;
+                    let link = m.text[start..].split_whitespace().next()?;
+                    Some(link.trim_start_matches("http://127.0.0.1:8000").to_owned())
+                });
+            if let Some(link) = found {
+                return link;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no email to {to} with a link to {path}");
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             router: self.router.clone(),

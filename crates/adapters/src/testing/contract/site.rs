@@ -71,6 +71,9 @@ pub async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stor
     }
     let now = OffsetDateTime::now_utc();
     assert_eq!(store.admin().count_for_user(ada, now).await.unwrap(), 2);
+    let listed = store.admin().list_for_user(ada, now).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|(id, _)| *id == current.id.to_string()));
     let ended = store
         .admin()
         .delete_for_user(ada, Some(&current.id.to_string()))

@@ -1,0 +1,371 @@
+//! Account flows that span users, tokens, sessions and email: verification, password reset,
+//! email change, account deletion.
+
+use quickscale_domain_identity::{
+    Email, Password, TokenPurpose, TokenRecord, User, UserId, UserStoreError, token_hash,
+};
+use serde_json::json;
+use time::Duration;
+
+use crate::error::AppError;
+use crate::mail::send_template;
+use crate::session::random_token;
+use crate::state::AppState;
+
+/// At most this many verification or reset emails per account per hour.
+pub const EMAILS_PER_HOUR: u64 = 3;
+
+/// Why a flow refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("this link is invalid, was already used, or has expired")]
+    BadToken,
+    #[error("too many emails were sent recently; wait an hour and try again")]
+    TooMany,
+    #[error("that email address cannot be used")]
+    EmailTaken,
+    #[error("the password is incorrect")]
+    WrongPassword,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<quickscale_domain_kernel::StorageError> for FlowError {
+    fn from(error: quickscale_domain_kernel::StorageError) -> Self {
+        FlowError::App(error.into())
+    }
+}
+
+async fn issue(
+    state: &AppState,
+    user: UserId,
+    purpose: TokenPurpose,
+    payload: Option<String>,
+    ttl: Duration,
+) -> Result<String, FlowError> {
+    let now = state.clock().now();
+    let tokens = &state.stores().tokens;
+    if tokens
+        .issued_since(user, purpose, now - Duration::hours(1))
+        .await?
+        >= EMAILS_PER_HOUR
+    {
+        return Err(FlowError::TooMany);
+    }
+    tokens.revoke_all(user, purpose).await?;
+    let raw = random_token();
+    let record = TokenRecord {
+        user,
+        purpose,
+        payload,
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    tokens.issue(&token_hash(&raw), &record).await?;
+    Ok(raw)
+}
+
+fn link(state: &AppState, path: &str, token: &str) -> String {
+    format!("{}{path}?token={token}", state.config().base_url)
+}
+
+/// Sends the welcome email, with a verification link.
+pub async fn welcome(state: &AppState, user: &User) -> Result<(), FlowError> {
+    let token = issue(
+        state,
+        user.id,
+        TokenPurpose::VerifyEmail,
+        None,
+        state.config().verification_ttl,
+    )
+    .await?;
+    let context = json!({
+        "name": user.greeting_name(),
+        "link": link(state, "/verify", &token),
+        "hours": state.config().verification_ttl.whole_hours(),
+        "app_name": state.config().app_name,
+        "required": state.config().flags.require_email_verification,
+    });
+    send_template(
+        state,
+        "welcome",
+        user.email.as_str(),
+        &format!("Welcome to {}", state.config().app_name),
+        &context,
+    )
+    .await;
+    Ok(())
+}
+
+/// Sends a new verification link (rate limited per account).
+pub async fn send_verification(state: &AppState, user: &User) -> Result<(), FlowError> {
+    let token = issue(
+        state,
+        user.id,
+        TokenPurpose::VerifyEmail,
+        None,
+        state.config().verification_ttl,
+    )
+    .await?;
+    let context = json!({
+        "name": user.greeting_name(),
+        "link": link(state, "/verify", &token),
+        "hours": state.config().verification_ttl.whole_hours(),
+        "app_name": state.config().app_name,
+    });
+    send_template(
+        state,
+        "verify",
+        user.email.as_str(),
+        "Confirm your email address",
+        &context,
+    )
+    .await;
+    Ok(())
+}
+
+/// Marks the token's account verified.
+pub async fn verify(state: &AppState, token: &str) -> Result<UserId, FlowError> {
+    let now = state.clock().now();
+    let record = state
+        .stores()
+        .tokens
+        .consume(TokenPurpose::VerifyEmail, &token_hash(token), now)
+        .await?
+        .ok_or(FlowError::BadToken)?;
+    state
+        .users()
+        .set_email_verified(record.user, Some(now))
+        .await?;
+    Ok(record.user)
+}
+
+/// Emails a reset link if the address belongs to an active account; does nothing otherwise.
+/// The caller answers the same either way.
+pub async fn request_reset(state: &AppState, email: &str) -> Result<(), FlowError> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = state
+        .users()
+        .by_email(&email)
+        .await?
+        .filter(|u| u.is_active)
+    else {
+        return Ok(());
+    };
+    match issue(
+        state,
+        user.id,
+        TokenPurpose::ResetPassword,
+        None,
+        state.config().reset_ttl,
+    )
+    .await
+    {
+        Ok(token) => {
+            let context = json!({
+                "name": user.greeting_name(),
+                "link": link(state, "/password/reset", &token),
+                "minutes": state.config().reset_ttl.whole_minutes(),
+                "app_name": state.config().app_name,
+            });
+            send_template(
+                state,
+                "reset",
+                user.email.as_str(),
+                "Reset your password",
+                &context,
+            )
+            .await;
+            Ok(())
+        }
+        // Silently: the page must not reveal that the account exists.
+        Err(FlowError::TooMany) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Sets a new password with a reset token; every session of the account ends.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    password: &Password,
+) -> Result<User, FlowError> {
+    let now = state.clock().now();
+    let record = state
+        .stores()
+        .tokens
+        .consume(TokenPurpose::ResetPassword, &token_hash(token), now)
+        .await?
+        .ok_or(FlowError::BadToken)?;
+    let user = state
+        .users()
+        .by_id(record.user)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(FlowError::BadToken)?;
+    state
+        .accounts()
+        .set_password(user.id, password)
+        .await
+        .map_err(AppError::from)?;
+    // The reset also proves the address, and lifts a lockout.
+    if !user.is_verified() {
+        state.users().set_email_verified(user.id, Some(now)).await?;
+    }
+    state
+        .users()
+        .swap_login_state(user.id, user.login, Default::default())
+        .await?;
+    state
+        .stores()
+        .sessions
+        .admin()
+        .delete_for_user(user.id, None)
+        .await?;
+    password_changed(state, &user).await;
+    Ok(user)
+}
+
+/// Tells the account owner their password changed.
+pub async fn password_changed(state: &AppState, user: &User) {
+    let context = json!({ "name": user.greeting_name(), "app_name": state.config().app_name, "link": format!("{}/password/forgot", state.config().base_url) });
+    send_template(
+        state,
+        "password_changed",
+        user.email.as_str(),
+        "Your password was changed",
+        &context,
+    )
+    .await;
+}
+
+/// Sends a confirmation link to a new address; the change happens when it is followed.
+pub async fn request_email_change(
+    state: &AppState,
+    user: &User,
+    new_email: &Email,
+    password: &Password,
+) -> Result<(), FlowError> {
+    if !state
+        .accounts()
+        .check_password(user.id, password)
+        .await
+        .map_err(AppError::from)?
+    {
+        return Err(FlowError::WrongPassword);
+    }
+    if state.users().by_email(new_email).await?.is_some() {
+        return Err(FlowError::EmailTaken);
+    }
+    let token = issue(
+        state,
+        user.id,
+        TokenPurpose::ChangeEmail,
+        Some(new_email.to_string()),
+        state.config().verification_ttl,
+    )
+    .await?;
+    let context = json!({
+        "name": user.greeting_name(),
+        "link": link(state, "/settings/email/confirm", &token),
+        "new_email": new_email.as_str(),
+        "app_name": state.config().app_name,
+    });
+    send_template(
+        state,
+        "email_change",
+        new_email.as_str(),
+        "Confirm your new email address",
+        &context,
+    )
+    .await;
+    Ok(())
+}
+
+/// Applies an email change; the old address is told.
+pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<User, FlowError> {
+    let now = state.clock().now();
+    let record = state
+        .stores()
+        .tokens
+        .consume(TokenPurpose::ChangeEmail, &token_hash(token), now)
+        .await?
+        .ok_or(FlowError::BadToken)?;
+    let new_email = record
+        .payload
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+        .ok_or(FlowError::BadToken)?;
+    let user = state
+        .users()
+        .by_id(record.user)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(FlowError::BadToken)?;
+    match state.users().set_email(user.id, &new_email).await {
+        Ok(()) => {}
+        Err(UserStoreError::DuplicateEmail) => return Err(FlowError::EmailTaken),
+        Err(UserStoreError::Storage(e)) => return Err(e.into()),
+    }
+    state.users().set_email_verified(user.id, Some(now)).await?;
+    let context = json!({ "name": user.greeting_name(), "new_email": new_email.as_str(), "app_name": state.config().app_name });
+    send_template(
+        state,
+        "email_changed",
+        user.email.as_str(),
+        "Your email address was changed",
+        &context,
+    )
+    .await;
+    Ok(User {
+        email: new_email,
+        email_verified_at: Some(now),
+        ..user
+    })
+}
+
+/// Deletes an account: personal data removed, sessions ended; ledger and payment records stay,
+/// attached to the anonymised account.
+pub async fn delete_account(
+    state: &AppState,
+    user: &User,
+    password: &Password,
+) -> Result<(), FlowError> {
+    if !state
+        .accounts()
+        .check_password(user.id, password)
+        .await
+        .map_err(AppError::from)?
+    {
+        return Err(FlowError::WrongPassword);
+    }
+    state
+        .users()
+        .anonymize(user.id, state.clock().now())
+        .await?;
+    state
+        .stores()
+        .tokens
+        .revoke_all(user.id, TokenPurpose::ResetPassword)
+        .await?;
+    state
+        .stores()
+        .tokens
+        .revoke_all(user.id, TokenPurpose::ChangeEmail)
+        .await?;
+    state
+        .stores()
+        .tokens
+        .revoke_all(user.id, TokenPurpose::VerifyEmail)
+        .await?;
+    state
+        .stores()
+        .sessions
+        .admin()
+        .delete_for_user(user.id, None)
+        .await?;
+    tracing::info!(user = %user.id, "account deleted (anonymised)");
+    Ok(())
+}
