@@ -155,7 +155,7 @@ impl SessionAdmin for MemorySessionStore {
             .filter(|r| r.expiry_date > now && user_of(r) == Some(user.as_uuid()))
             .map(|r| (r.id.to_string(), r.expiry_date))
             .collect();
-        found.sort_by(|a, b| b.1.cmp(&a.1));
+        found.sort_by_key(|(_, expiry)| std::cmp::Reverse(*expiry));
         Ok(found)
     }
 
