@@ -256,7 +256,9 @@ impl App {
                 .await
                 .context("seeding the default credit pack")?;
         }
+        let limits = crate::limits::RateLimits::new(config.trust_proxy);
         let state = AppState(Arc::new(Inner {
+            limits,
             config,
             database,
             stores,
@@ -634,6 +636,7 @@ fn spawn_housekeeping(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            state.limits().forget_idle();
             let now = state.clock().now();
             match state.stores().sessions.admin().delete_expired(now).await {
                 Ok(0) => {}

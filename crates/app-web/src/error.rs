@@ -22,6 +22,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("the form has expired")]
     Csrf,
+    #[error("too many requests; retry in {wait_seconds} s")]
+    TooManyRequests { wait_seconds: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -42,6 +44,11 @@ impl AppError {
             AppError::Forbidden => (StatusCode::FORBIDDEN, "Not allowed", "Your account cannot open this page.".to_owned()),
             AppError::BadRequest(why) => (StatusCode::BAD_REQUEST, "That did not work", why.clone()),
             AppError::Csrf => (StatusCode::FORBIDDEN, "This form has expired", "For your security the form could not be accepted. Go back, reload the page and try again.".to_owned()),
+            AppError::TooManyRequests { wait_seconds } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!("You tried this too often in a short time. Wait {wait_seconds} seconds, then try again."),
+            ),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "We cannot reach our database right now. Nothing was changed; please try again in a moment.".to_owned()),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "An unexpected error happened on our side. It has been logged; please try again.".to_owned()),
         };

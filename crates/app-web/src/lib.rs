@@ -22,10 +22,12 @@
 mod account_flows;
 mod app;
 pub mod assets;
+pub mod audit;
 mod billing;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod mail;
 mod offline_stripe;
 pub mod onboarding;

@@ -60,6 +60,7 @@ pub(crate) struct Inner {
     pub outbox_mailer: Arc<crate::mail::OutboxMailer>,
     pub clock: Arc<dyn Clock>,
     pub billing: Option<BillingState>,
+    pub limits: crate::limits::RateLimits,
 }
 
 /// Shared, cheaply cloneable application state.
@@ -141,6 +142,10 @@ impl AppState {
             .billing
             .as_ref()
             .ok_or(crate::error::AppError::NotFound)
+    }
+
+    pub fn limits(&self) -> &crate::limits::RateLimits {
+        &self.0.limits
     }
 
     pub fn billing_enabled(&self) -> bool {

@@ -8,7 +8,8 @@ use quickscale_domain_credits::{
     AccountId, Actor, CreditCommand, CreditError, Credits, EntryId, GrantKind, HistoryQuery,
     IdempotencyKey, Operation, Reason, SourceRef,
 };
-use quickscale_domain_identity::{Role, UserId, UserQuery};
+use quickscale_domain_identity::{LoginState, Role, User, UserId, UserQuery};
+use quickscale_domain_kernel::{AuditEntry, AuditQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -41,6 +42,12 @@ pub struct UsersQuery {
     q: String,
     #[serde(default)]
     role: String,
+    /// `yes` or `no`.
+    #[serde(default)]
+    verified: String,
+    /// `active`, `inactive` or `locked`.
+    #[serde(default)]
+    status: String,
     #[serde(default)]
     page: Option<u64>,
 }
@@ -66,9 +73,19 @@ pub async fn users(
         .search(&UserQuery {
             text: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
             role,
+            verified: match query.verified.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
+            active: match query.status.as_str() {
+                "active" => Some(true),
+                "inactive" => Some(false),
+                _ => None,
+            },
+            locked_at: (query.status == "locked").then(|| state.clock().now()),
             offset: (page - 1) * u64::from(PAGE_SIZE),
             limit: PAGE_SIZE,
-            ..UserQuery::default()
         })
         .await?;
     let pages = result.total.div_ceil(u64::from(PAGE_SIZE)).max(1);
@@ -78,6 +95,8 @@ pub async fn users(
         .with("users", &users)
         .with("q", &query.q)
         .with("role", &role.map(|r| r.as_str()).unwrap_or(""))
+        .with("verified", &query.verified)
+        .with("status", &query.status)
         .with(
             "pagination",
             &Pagination {
@@ -144,7 +163,48 @@ async fn user_page(
         key: random_token(),
         ..form
     };
+    let sessions = state
+        .stores()
+        .sessions
+        .admin()
+        .count_for_user(id, now)
+        .await?;
+    let payments: Vec<crate::routes::billing::PaymentView> = match state.billing() {
+        Ok(billing) => {
+            let query = quickscale_domain_billing::PaymentQuery {
+                user: Some(id.as_uuid()),
+                limit: 20,
+                ..Default::default()
+            };
+            billing
+                .billing
+                .repository()
+                .payments(&query)
+                .await?
+                .0
+                .iter()
+                .map(|p| crate::routes::billing::PaymentView::of(p, &[]))
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    let audit: Vec<AuditView> = state
+        .stores()
+        .audit
+        .list(&AuditQuery {
+            subject: Some(id.as_uuid()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await?
+        .iter()
+        .map(AuditView::of)
+        .collect();
     Page::new("admin/user.html")
+        .with("sessions", &sessions)
+        .with("payments", &payments)
+        .with("audit", &audit)
+        .with("is_self", &(admin.0.user.id == id))
         .with("subject", &UserView::of(&user, now))
         .with("balance", &BalanceView::of(&balance))
         .with("entries", &entries)
@@ -188,9 +248,9 @@ pub async fn adjust_credits(
     Form(form): Form<AdjustForm>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    if state.users().by_id(id).await?.is_none() {
+    let Some(subject) = state.users().by_id(id).await? else {
         return Err(AppError::NotFound);
-    }
+    };
     let amount = Credits::parse(&form.amount).and_then(Credits::non_zero);
     let reason = Reason::parse(&form.reason);
     let key = IdempotencyKey::parse(format!("admin:{}", form.key.trim()));
@@ -249,6 +309,22 @@ pub async fn adjust_credits(
     {
         Ok(receipt) => {
             tracing::info!(admin = %admin_id, user = %id, kind = %receipt.kind, amount = %receipt.amount, "credits adjusted by an admin");
+            if !receipt.replayed {
+                let action = if form.action == "add" {
+                    "credits.added"
+                } else {
+                    "credits.removed"
+                };
+                crate::audit::record(
+                    &state,
+                    &admin.0.user,
+                    action,
+                    crate::audit::user_subject(&subject),
+                    serde_json::json!({ "balance": if form.action == "add" { receipt.balance_after.saturating_sub(receipt.amount) } else { receipt.balance_after.saturating_add(receipt.amount) }.to_string() }),
+                    serde_json::json!({ "balance": receipt.balance_after.to_string(), "amount": receipt.amount.to_string(), "reason": form.reason.trim() }),
+                )
+                .await;
+            }
             let verb = if form.action == "add" {
                 "Added"
             } else {
@@ -287,4 +363,344 @@ pub async fn adjust_credits(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// An audit log entry as templates see it.
+#[derive(Debug, Serialize)]
+pub struct AuditView {
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    subject_id: String,
+    before: String,
+    after: String,
+}
+
+impl AuditView {
+    pub fn of(entry: &AuditEntry) -> Self {
+        AuditView {
+            at: crate::view::date_time(entry.at),
+            actor: entry.actor_label.clone(),
+            action: entry.action.clone(),
+            subject: entry.subject_label.clone(),
+            subject_id: entry.subject.map(|s| s.to_string()).unwrap_or_default(),
+            before: entry.before.to_string(),
+            after: entry.after.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserAction {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    active: String,
+}
+
+fn state_of(user: &User, now: time::OffsetDateTime) -> serde_json::Value {
+    serde_json::json!({
+        "role": user.role.as_str(),
+        "active": user.is_active,
+        "verified": user.is_verified(),
+        "locked": user.login.is_locked_at(now),
+    })
+}
+
+/// Changes a user's role, activity, lock or verification, one action per route, each written to
+/// the audit log. A role change or deactivation ends the user's sessions (they sign in again
+/// with a new session id). Admins cannot demote or deactivate themselves.
+async fn user_action(
+    state: &AppState,
+    admin: &AdminUser,
+    id: &str,
+    action: &str,
+    form: UserAction,
+) -> Result<Response, AppError> {
+    let id = parse_id(id)?;
+    let user = state
+        .users()
+        .by_id(id)
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+        .ok_or(AppError::NotFound)?;
+    let me = &admin.0.user;
+    let now = state.clock().now();
+    let before = state_of(&user, now);
+    let back = Redirect::to(&format!("/admin/users/{id}")).into_response();
+    let message = match action {
+        "user.role_changed" => {
+            let role: Role = form
+                .role
+                .parse()
+                .map_err(|_| AppError::BadRequest("Choose user or admin.".into()))?;
+            if me.id == id && role != Role::Admin {
+                session::flash(
+                    &admin.0.session,
+                    "danger",
+                    "You cannot remove your own admin role.",
+                )
+                .await?;
+                return Ok(back);
+            }
+            state.users().set_role(id, role).await?;
+            state
+                .stores()
+                .sessions
+                .admin()
+                .delete_for_user(id, None)
+                .await?;
+            format!("{} is now {}. Their sessions were ended.", user.email, role)
+        }
+        "user.activity_changed" => {
+            let active = form.active == "true";
+            if me.id == id && !active {
+                session::flash(
+                    &admin.0.session,
+                    "danger",
+                    "You cannot deactivate your own account.",
+                )
+                .await?;
+                return Ok(back);
+            }
+            state.users().set_active(id, active).await?;
+            if !active {
+                state
+                    .stores()
+                    .sessions
+                    .admin()
+                    .delete_for_user(id, None)
+                    .await?;
+            }
+            if active {
+                format!("{} can sign in again.", user.email)
+            } else {
+                format!("{} was deactivated and signed out.", user.email)
+            }
+        }
+        "user.unlocked" => {
+            state
+                .users()
+                .swap_login_state(id, user.login, LoginState::default())
+                .await?;
+            format!("{} can try signing in again.", user.email)
+        }
+        "user.verification_sent" => {
+            match crate::account_flows::send_verification(state, &user).await {
+                Ok(()) => format!("A new confirmation link was sent to {}.", user.email),
+                Err(crate::account_flows::FlowError::App(e)) => return Err(e),
+                Err(other) => {
+                    session::flash(&admin.0.session, "warning", other.to_string()).await?;
+                    return Ok(back);
+                }
+            }
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    let after = state
+        .users()
+        .by_id(id)
+        .await?
+        .map(|u| state_of(&u, now))
+        .unwrap_or_default();
+    crate::audit::record(
+        state,
+        me,
+        action,
+        crate::audit::user_subject(&user),
+        before,
+        after,
+    )
+    .await;
+    session::flash(&admin.0.session, "success", message).await?;
+    Ok(back)
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<String>,
+    Form(form): Form<UserAction>,
+) -> Result<Response, AppError> {
+    user_action(&state, &admin, &id, "user.role_changed", form).await
+}
+
+pub async fn change_activity(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<String>,
+    Form(form): Form<UserAction>,
+) -> Result<Response, AppError> {
+    user_action(&state, &admin, &id, "user.activity_changed", form).await
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    user_action(&state, &admin, &id, "user.unlocked", UserAction::default()).await
+}
+
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    user_action(
+        &state,
+        &admin,
+        &id,
+        "user.verification_sent",
+        UserAction::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    let page = filter.page.unwrap_or(1).max(1);
+    let subject = match filter.subject.trim() {
+        "" => None,
+        text => match text.parse::<UserId>() {
+            Ok(id) => Some(id.as_uuid()),
+            Err(_) => match quickscale_domain_identity::Email::parse(text) {
+                Ok(email) => state
+                    .users()
+                    .by_email(&email)
+                    .await?
+                    .map(|u| u.id.as_uuid())
+                    .or(Some(uuid::Uuid::nil())),
+                Err(_) => Some(uuid::Uuid::nil()),
+            },
+        },
+    };
+    let query = AuditQuery {
+        subject,
+        action_prefix: Some(filter.action.trim().to_owned()).filter(|a| !a.is_empty()),
+        offset: (page - 1) * 50,
+        limit: 51,
+        ..AuditQuery::default()
+    };
+    let mut entries: Vec<AuditView> = state
+        .stores()
+        .audit
+        .list(&query)
+        .await?
+        .iter()
+        .map(AuditView::of)
+        .collect();
+    let more = entries.len() > 50;
+    entries.truncate(50);
+    Page::new("admin/audit.html")
+        .with("entries", &entries)
+        .with("filter", &filter)
+        .with("previous", &(page > 1).then(|| page - 1))
+        .with("next", &more.then_some(page + 1))
+        .render(&state, &admin.viewer())
+        .await
+}
+
+#[derive(Debug, Serialize)]
+struct OutboxView {
+    id: String,
+    to: String,
+    subject: String,
+    status: &'static str,
+    attempts: u32,
+    last_error: String,
+    created_at: String,
+    text: String,
+}
+
+impl OutboxView {
+    fn of(m: &quickscale_domain_kernel::OutboxMessage) -> Self {
+        OutboxView {
+            id: m.id.to_string(),
+            to: m.message.to.clone(),
+            subject: m.message.subject.clone(),
+            status: m.status.as_str(),
+            attempts: m.attempts,
+            last_error: m.last_error.clone().unwrap_or_default(),
+            created_at: crate::view::date_time(m.created_at),
+            text: m.message.text.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct OutboxFilter {
+    #[serde(default)]
+    status: String,
+}
+
+/// Admins: every email and its delivery state; failures stand out.
+pub async fn emails(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Query(filter): Query<OutboxFilter>,
+) -> Result<Response, AppError> {
+    let query = quickscale_domain_kernel::OutboxQuery {
+        status: quickscale_domain_kernel::OutboxStatus::parse(&filter.status),
+        limit: 200,
+        ..Default::default()
+    };
+    let messages: Vec<OutboxView> = state
+        .stores()
+        .outbox
+        .list(&query)
+        .await?
+        .iter()
+        .map(OutboxView::of)
+        .collect();
+    Page::new("admin/emails.html")
+        .with("messages", &messages)
+        .with("filter", &filter)
+        .render(&state, &admin.viewer())
+        .await
+}
+
+/// Development only (MAILER=dev on a localhost address): the emails the app "sent", readable
+/// without an email account. Absent otherwise, because it shows sign-in and reset links.
+pub async fn dev_outbox(
+    State(state): State<AppState>,
+    viewer: crate::extract::Viewer,
+) -> Result<Response, AppError> {
+    let config = state.config();
+    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| config.base_url.starts_with(p));
+    if !matches!(config.mail, crate::config::MailTransport::Dev) || !local {
+        return Err(AppError::NotFound);
+    }
+    let query = quickscale_domain_kernel::OutboxQuery {
+        limit: 50,
+        ..Default::default()
+    };
+    let messages: Vec<OutboxView> = state
+        .stores()
+        .outbox
+        .list(&query)
+        .await?
+        .iter()
+        .map(OutboxView::of)
+        .collect();
+    Page::new("dev/outbox.html")
+        .with("messages", &messages)
+        .render(&state, &viewer)
+        .await
 }

@@ -16,10 +16,12 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::error::AppError;
+use crate::limits::RateLimits;
 use crate::state::AppState;
 
 /// Every route of the app (without the layers, which `app` adds).
 pub fn router(state: &AppState) -> Router<AppState> {
+    let limits = state.limits();
     let mut router = Router::new()
         .route("/", get(public::home))
         .route("/about", get(public::about))
@@ -28,8 +30,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(public::contact_form).post(public::contact_send),
         )
         .route("/health", get(public::health))
-        .route("/register", get(auth::register_form).post(auth::register))
-        .route("/login", get(auth::login_form).post(auth::login))
+        .route(
+            "/register",
+            get(auth::register_form)
+                .merge(post(auth::register).layer(RateLimits::layer(&limits.register))),
+        )
+        .route(
+            "/login",
+            get(auth::login_form)
+                .merge(post(auth::login).layer(RateLimits::layer(&limits.sign_in))),
+        )
         .route("/logout", post(auth::logout))
         .route("/dashboard", get(dashboard::dashboard))
         .route("/settings", get(settings::settings))
@@ -56,6 +66,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}", get(admin::user_detail))
         .route("/admin/users/{id}/credits", post(admin::adjust_credits))
+        .route("/admin/users/{id}/role", post(admin::change_role))
+        .route("/admin/users/{id}/active", post(admin::change_activity))
+        .route("/admin/users/{id}/unlock", post(admin::unlock))
+        .route(
+            "/admin/users/{id}/verification",
+            post(admin::resend_verification),
+        )
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/emails", get(admin::emails))
+        .route("/dev/outbox", get(admin::dev_outbox))
         .route("/admin/services", get(admin_services::services))
         .route("/admin/services/{slug}", post(admin_services::update))
         .route("/static/{*path}", get(crate::assets::serve));
@@ -92,7 +112,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
-pub const ADMIN_PAGES: &[&str] = &["/admin", "/admin/users", "/admin/services"];
+pub const ADMIN_PAGES: &[&str] = &[
+    "/admin",
+    "/admin/users",
+    "/admin/services",
+    "/admin/audit",
+    "/admin/emails",
+];
 
 async fn not_found() -> AppError {
     AppError::NotFound

@@ -367,6 +367,14 @@ pub async fn run(
             .await;
         }
     };
+    let cost = state.runner().cost_of(&slug).unwrap_or(descriptor.cost);
+    if state.config().flags.require_email_verification
+        && !current.user.is_verified()
+        && !cost.is_zero()
+    {
+        let message = "Confirm your email address to run paid services: follow the link we emailed you, or send a new one from your settings.".to_owned();
+        return refuse(submission.text, message).await;
+    }
     let input = match (descriptor.input, submission.file) {
         (InputKind::File, Some(file)) => ServiceInput::File(file),
         (InputKind::File, None) => {
