@@ -75,6 +75,27 @@ impl TestApp {
         );
     }
 
+    /// Waits for a delivered email that matches.
+    pub async fn mail_matching(
+        &self,
+        wanted: impl Fn(&quickscale_domain_kernel::EmailMessage) -> bool,
+    ) -> quickscale_domain_kernel::EmailMessage {
+        for _ in 0..200 {
+            if let Some(found) = self.mailer.sent().into_iter().find(|m| wanted(m)) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "no matching email among {:?}",
+            self.mailer
+                .sent()
+                .iter()
+                .map(|m| &m.subject)
+                .collect::<Vec<_>>()
+        );
+    }
+
     /// The link in the last email sent to `to` whose path starts with `path`.
     pub async fn link_to(&self, to: &str, path: &str) -> String {
         for _ in 0..200 {

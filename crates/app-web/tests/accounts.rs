@@ -1,0 +1,648 @@
+//! Accounts complete: verification, password reset, email change, profile, sessions, deletion,
+//! admin user management with the audit log, rate limits and the email outbox.
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use quickscale_app_web::App;
+use quickscale_domain_credits::AccountId;
+use quickscale_domain_identity::FixedClock;
+use support::TestApp;
+use time::Duration;
+
+const PASSWORD: &str = "a long enough password";
+const NEW_PASSWORD: &str = "another long password";
+
+async fn app_with_clock(extra: &[(&str, &str)]) -> (TestApp, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::at(time::OffsetDateTime::now_utc()));
+    (
+        TestApp::with_app(App::new("Test App").with_clock(clock.clone()), extra).await,
+        clock,
+    )
+}
+
+#[tokio::test]
+async fn the_welcome_email_verifies_the_address_once() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    let dashboard = ada.register("ada@example.com", PASSWORD).await;
+    assert!(dashboard.contains("data-testid=\"verify-banner\""));
+    let link = app.link_to("ada@example.com", "/verify?token=").await;
+    let mail = app.mail(1).await;
+    assert!(mail[0].subject.starts_with("Welcome to"));
+    assert!(
+        mail[0]
+            .html
+            .as_deref()
+            .unwrap()
+            .contains("Confirm my email address")
+    );
+    let followed = ada.get(&link).await;
+    assert_eq!(followed.location(), "/dashboard");
+    assert!(!ada.get("/dashboard").await.contains("verify-banner"));
+    let again = ada.get(&link).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(again.contains("This link does not work"));
+}
+
+#[tokio::test]
+async fn unverified_accounts_cannot_run_paid_services_when_verification_is_required() {
+    let app = TestApp::with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = ada
+        .get("/services/text_sentiment_analysis")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    let refused = ada
+        .post(
+            "/services/text_sentiment_analysis",
+            &[("input", "Great"), ("run_key", &key)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("Confirm your email address to run paid services"));
+    let key = ada
+        .get("/services/demo_free_service")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    let free = ada
+        .post(
+            "/services/demo_free_service",
+            &[("input", "Free. Works."), ("run_key", &key)],
+        )
+        .await;
+    assert!(
+        free.contains("2 words in 2 sentences") || free.contains("words in"),
+        "{}",
+        free.body
+    );
+    ada.get(&app.link_to("ada@example.com", "/verify?token=").await)
+        .await;
+    let key = ada
+        .get("/services/text_sentiment_analysis")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    let ok = ada
+        .post(
+            "/services/text_sentiment_analysis",
+            &[("input", "Great"), ("run_key", &key)],
+        )
+        .await;
+    assert!(ok.contains("99</span> credits remaining"), "{}", ok.body);
+}
+
+#[tokio::test]
+async fn verification_emails_are_rate_limited_per_account() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    for _ in 0..2 {
+        ada.get("/settings").await;
+        ada.post("/verify/resend", &[]).await;
+    }
+    ada.get("/settings").await;
+    ada.post("/verify/resend", &[]).await;
+    let page = ada.get("/settings").await;
+    assert!(
+        page.contains("oo many emails were sent recently"),
+        "{}",
+        page.body
+    );
+    let verify_mails = app
+        .mail(3)
+        .await
+        .into_iter()
+        .filter(|m| m.to == "ada@example.com")
+        .count();
+    assert_eq!(verify_mails, 3, "the welcome email and two resends");
+}
+
+#[tokio::test]
+async fn a_password_reset_answers_the_same_for_unknown_emails_and_ends_other_sessions() {
+    let (app, clock) = app_with_clock(&[]).await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let mut phone = app.browser();
+    phone.login("ada@example.com", PASSWORD).await;
+    assert_eq!(phone.get("/dashboard").await.status, StatusCode::OK);
+
+    let mut visitor = app.browser();
+    visitor.get("/password/forgot").await;
+    let known = visitor
+        .post("/password/forgot", &[("email", "ada@example.com")])
+        .await;
+    visitor.get("/password/forgot").await;
+    let unknown = visitor
+        .post("/password/forgot", &[("email", "nobody@example.com")])
+        .await;
+    assert_eq!(known.status, unknown.status);
+    let strip = |body: &str, email: &str| {
+        body.replace(email, "EMAIL")
+            .split("csrf_token")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        strip(&known.body, "ada@example.com"),
+        strip(&unknown.body, "nobody@example.com"),
+        "same page either way"
+    );
+
+    let link = app
+        .link_to("ada@example.com", "/password/reset?token=")
+        .await;
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let form = visitor.get(&link).await;
+    assert_eq!(form.input_value("token").as_deref(), Some(token.as_str()));
+    let weak = visitor
+        .post(
+            "/password/reset",
+            &[
+                ("token", &token),
+                ("password", "short"),
+                ("password_confirmation", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = visitor
+        .post(
+            "/password/reset",
+            &[
+                ("token", &token),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.location(), "/dashboard");
+    assert_eq!(
+        phone.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    visitor.get(&link).await;
+    let reused = visitor
+        .post(
+            "/password/reset",
+            &[
+                ("token", &token),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        reused.contains("this link is invalid") || reused.contains("This link is invalid"),
+        "{}",
+        reused.body
+    );
+    let mut fresh = app.browser();
+    assert_eq!(
+        fresh.login("ada@example.com", NEW_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.mail_matching(|m| m.subject == "Your password was changed")
+        .await;
+
+    // An expired link is refused.
+    let mut other = app.browser();
+    other.get("/password/forgot").await;
+    other
+        .post("/password/forgot", &[("email", "ada@example.com")])
+        .await;
+    let mut late = app
+        .link_to("ada@example.com", "/password/reset?token=")
+        .await;
+    for _ in 0..100 {
+        if !late.ends_with(&token) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        late = app
+            .link_to("ada@example.com", "/password/reset?token=")
+            .await;
+    }
+    let late_token = late.split("token=").nth(1).unwrap().to_owned();
+    assert_ne!(late_token, token);
+    clock.advance(Duration::minutes(61));
+    other.get(&late).await;
+    let expired = other
+        .post(
+            "/password/reset",
+            &[
+                ("token", &late_token),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(expired.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        expired.body.to_lowercase().contains("expired"),
+        "{}",
+        expired.body
+    );
+}
+
+#[tokio::test]
+async fn an_email_change_takes_effect_only_when_the_new_address_confirms() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    app.browser().register("bob@example.com", PASSWORD).await;
+    ada.get("/settings").await;
+    ada.post(
+        "/settings/email",
+        &[
+            ("new_email", "bob@example.com"),
+            ("current_password", PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        ada.get("/settings")
+            .await
+            .contains("That email address cannot be used")
+    );
+    ada.post(
+        "/settings/email",
+        &[
+            ("new_email", "ada.new@example.com"),
+            ("current_password", "wrong password"),
+        ],
+    )
+    .await;
+    assert!(
+        ada.get("/settings")
+            .await
+            .contains("The password is incorrect")
+    );
+    ada.post(
+        "/settings/email",
+        &[
+            ("new_email", "ada.new@example.com"),
+            ("current_password", PASSWORD),
+        ],
+    )
+    .await;
+    assert!(
+        app.state
+            .users()
+            .by_email(&"ada@example.com".parse().unwrap())
+            .await
+            .unwrap()
+            .is_some(),
+        "not changed yet"
+    );
+    let link = app
+        .link_to("ada.new@example.com", "/settings/email/confirm?token=")
+        .await;
+    ada.get(&link).await;
+    let user = app
+        .state
+        .users()
+        .by_email(&"ada.new@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.is_verified());
+    app.mail_matching(|m| {
+        m.to == "ada@example.com" && m.subject == "Your email address was changed"
+    })
+    .await;
+    let mut again = app.browser();
+    assert_eq!(
+        again.login("ada.new@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn profiles_keep_what_was_typed_when_refused() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    ada.get("/settings").await;
+    let bad = ada
+        .post(
+            "/settings/profile",
+            &[
+                ("display_name", "Ada"),
+                ("company", "Acme"),
+                ("website", "acme.example"),
+                ("bio", "Hi"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("must be a full address"));
+    assert_eq!(bad.input_value("company").as_deref(), Some("Acme"));
+    let good = ada
+        .post(
+            "/settings/profile",
+            &[
+                ("display_name", "Ada L."),
+                ("company", "Acme"),
+                ("job_title", "CTO"),
+                ("website", "https://acme.example"),
+                ("bio", "Hi"),
+                ("product_updates", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER);
+    let user = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            user.profile.job_title.as_str(),
+            user.profile.product_updates
+        ),
+        ("CTO", true)
+    );
+}
+
+#[tokio::test]
+async fn users_see_their_sessions_and_sign_out_the_others() {
+    let app = TestApp::new().await;
+    let mut laptop = app.browser();
+    laptop.register("ada@example.com", PASSWORD).await;
+    let mut phone = app.browser();
+    phone.login("ada@example.com", PASSWORD).await;
+    let page = laptop.get("/settings/sessions").await;
+    assert_eq!(page.body.matches("data-testid=\"session\"").count(), 2);
+    assert!(page.contains("this device"));
+    laptop
+        .post("/settings/sessions", &[("scope", "others")])
+        .await;
+    assert_eq!(phone.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(laptop.get("/dashboard").await.status, StatusCode::OK);
+    laptop.get("/settings/sessions").await;
+    laptop
+        .post("/settings/sessions", &[("scope", "everywhere")])
+        .await;
+    assert_eq!(laptop.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn deleting_an_account_removes_personal_data_and_keeps_the_books() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    ada.get("/settings").await;
+    ada.post(
+        "/settings/delete",
+        &[("current_password", PASSWORD), ("confirmation", "nope")],
+    )
+    .await;
+    assert!(
+        ada.get("/settings")
+            .await
+            .contains("Type DELETE to confirm")
+    );
+    ada.post(
+        "/settings/delete",
+        &[
+            ("current_password", "wrong password"),
+            ("confirmation", "DELETE"),
+        ],
+    )
+    .await;
+    assert!(
+        ada.get("/settings")
+            .await
+            .contains("The password is incorrect")
+    );
+    let gone = ada
+        .post(
+            "/settings/delete",
+            &[("current_password", PASSWORD), ("confirmation", "DELETE")],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert_eq!(ada.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+    let stored = app.state.users().by_id(id).await.unwrap().unwrap();
+    assert!(stored.email.as_str().ends_with("@deleted.invalid"));
+    assert!(stored.deleted_at.is_some());
+    let ledger = app
+        .state
+        .credits()
+        .snapshot(AccountId::new(id.as_uuid()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.entries.len(),
+        1,
+        "the welcome grant stays on the books"
+    );
+    let mut again = app.browser();
+    assert_eq!(
+        again.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // The address can be used again.
+    app.browser().register("ada@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn admins_manage_users_and_every_action_is_audited() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let filtered = admin.get("/admin/users?verified=no&status=active").await;
+    assert!(filtered.contains("ada@example.com"));
+    admin.get(&format!("/admin/users/{id}")).await;
+    admin
+        .post(&format!("/admin/users/{id}/role"), &[("role", "admin")])
+        .await;
+    assert_eq!(
+        ada.get("/dashboard").await.status,
+        StatusCode::SEE_OTHER,
+        "a privilege change ends the sessions"
+    );
+    ada.login("ada@example.com", PASSWORD).await;
+    assert_eq!(ada.get("/admin").await.status, StatusCode::OK);
+    admin.get(&format!("/admin/users/{id}")).await;
+    admin
+        .post(&format!("/admin/users/{id}/active"), &[("active", "false")])
+        .await;
+    assert_eq!(ada.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        ada.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "inactive accounts cannot sign in"
+    );
+    admin.get(&format!("/admin/users/{id}")).await;
+    admin
+        .post(&format!("/admin/users/{id}/active"), &[("active", "true")])
+        .await;
+    admin.get(&format!("/admin/users/{id}")).await;
+    admin
+        .post(&format!("/admin/users/{id}/verification"), &[])
+        .await;
+    let audit = admin.get("/admin/audit").await;
+    for action in [
+        "user.role_changed",
+        "user.activity_changed",
+        "user.verification_sent",
+    ] {
+        assert!(
+            audit.contains(action),
+            "{action} missing from the audit log"
+        );
+    }
+    assert!(
+        audit.contains("&quot;role&quot;:&quot;admin&quot;")
+            || audit.contains("\"role\":\"admin\""),
+        "{}",
+        audit.body
+    );
+    let only_roles = admin.get("/admin/audit?action=user.role").await;
+    assert!(!only_roles.contains("user.activity_changed"));
+    // An admin cannot lock themselves out.
+    let me = app
+        .state
+        .users()
+        .by_email(&"admin@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    admin.get(&format!("/admin/users/{me}")).await;
+    admin
+        .post(&format!("/admin/users/{me}/active"), &[("active", "false")])
+        .await;
+    assert!(
+        app.state
+            .users()
+            .by_id(me)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active
+    );
+}
+
+#[tokio::test]
+async fn admins_unlock_locked_accounts() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    let mut attacker = app.browser();
+    for _ in 0..5 {
+        attacker.login("ada@example.com", "wrong password!").await;
+    }
+    let mut ada = app.browser();
+    assert_eq!(
+        ada.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "locked"
+    );
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    assert!(
+        admin
+            .get("/admin/users?status=locked")
+            .await
+            .contains("ada@example.com")
+    );
+    let id = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    admin.get(&format!("/admin/users/{id}")).await;
+    admin.post(&format!("/admin/users/{id}/unlock"), &[]).await;
+    assert_eq!(
+        ada.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(admin.get("/admin/audit").await.contains("user.unlocked"));
+}
+
+#[tokio::test]
+async fn too_many_sign_in_attempts_from_one_client_get_a_429_page() {
+    let app = TestApp::new().await;
+    let mut bot = app.browser();
+    bot.get("/login").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let page = bot
+            .post(
+                "/login",
+                &[("email", "x@example.com"), ("password", "whatever12")],
+            )
+            .await;
+        statuses.push(page.status);
+        if page.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                page.contains("Too many attempts"),
+                "a readable page: {}",
+                page.body
+            );
+            assert!(page.headers.contains_key("retry-after"));
+        }
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn emails_are_visible_in_the_dev_outbox_and_to_admins() {
+    let app = TestApp::new().await;
+    app.browser().register("ada@example.com", PASSWORD).await;
+    app.mail(1).await;
+    let outbox = app.browser().get("/dev/outbox").await;
+    assert_eq!(outbox.status, StatusCode::OK);
+    assert!(outbox.contains("data-testid=\"outbox-message\""));
+    assert!(outbox.contains("/verify?token="));
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let emails = admin.get("/admin/emails").await;
+    assert!(emails.contains("ada@example.com"));
+    assert!(emails.contains(">sent<"), "{}", emails.body);
+    // Not on a public address.
+    let public = TestApp::with(&[("BASE_URL", "https://app.example.com")]).await;
+    assert_eq!(
+        public.browser().get("/dev/outbox").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
