@@ -144,20 +144,18 @@ impl ProjectName {
             .chars()
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
         {
-            let reason = if bad.is_uppercase() {
-                format!(
-                    "it contains the capital letter {bad:?} (try {:?})",
-                    name.to_lowercase()
-                )
+            let what = if bad.is_uppercase() {
+                format!("the capital letter {bad:?}")
             } else if bad == '_' {
-                format!(
-                    "it contains an underscore (try {:?})",
-                    name.replace('_', "-")
-                )
+                "an underscore".to_owned()
             } else if bad.is_whitespace() {
-                "it contains a space".to_owned()
+                "a space".to_owned()
             } else {
-                format!("it contains the character {bad:?}")
+                format!("the character {bad:?}")
+            };
+            let reason = match suggestion(name) {
+                Some(better) => format!("it contains {what} (try {better:?})"),
+                None => format!("it contains {what}"),
             };
             return Err(refuse(reason));
         }
@@ -205,6 +203,21 @@ impl ProjectName {
     }
 }
 
+/// A valid name close to `name`, if there is one: lower case, hyphens for the rest.
+fn suggestion(name: &str) -> Option<String> {
+    let mut better = String::new();
+    for c in name.trim().chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            better.push(c);
+        } else if !better.is_empty() && !better.ends_with('-') {
+            better.push('-');
+        }
+    }
+    let better = better.trim_end_matches('-').to_owned();
+    (better != name && ProjectName::parse(&better).is_ok()).then_some(better)
+}
+
 impl fmt::Display for ProjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -230,9 +243,10 @@ mod tests {
             ("a", "shorter than 2"),
             (&*"a".repeat(51), "51 characters"),
             ("MyApp", "capital letter 'M' (try \"myapp\")"),
+            ("My_App", "capital letter 'M' (try \"my-app\")"),
             ("my_app", "underscore (try \"my-app\")"),
-            ("my app", "a space"),
-            ("my$app", "the character '$'"),
+            ("my app", "a space (try \"my-app\")"),
+            ("my$app", "the character '$' (try \"my-app\")"),
             ("café", "the character 'é'"),
             ("1app", "does not start with a letter"),
             ("-app", "does not start with a letter"),
