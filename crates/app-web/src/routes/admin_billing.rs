@@ -121,6 +121,15 @@ pub async fn create_pack(
     match parse_pack(&form, None) {
         Ok(pack) => {
             billing.billing.repository().save_pack(&pack).await?;
+            crate::audit::record(
+                &state,
+                &admin.user,
+                "pack.created",
+                None,
+                serde_json::Value::Null,
+                serde_json::to_value(&pack).unwrap_or_default(),
+            )
+            .await;
             session::flash(
                 &admin.session,
                 "success",
@@ -152,6 +161,15 @@ pub async fn update_pack(
     match parse_pack(&form, Some(&existing)) {
         Ok(pack) => {
             billing.billing.repository().save_pack(&pack).await?;
+            crate::audit::record(
+                &state,
+                &admin.user,
+                "pack.changed",
+                None,
+                serde_json::to_value(&existing).unwrap_or_default(),
+                serde_json::to_value(&pack).unwrap_or_default(),
+            )
+            .await;
             session::flash(
                 &admin.session,
                 "success",
@@ -418,6 +436,15 @@ pub async fn refund(
     {
         Ok(refund) => {
             tracing::info!(admin = %admin.user.id, payment = %id, amount = %refund.amount, "refund issued");
+            crate::audit::record(
+                &state,
+                &admin.user,
+                "payment.refunded",
+                Some((payment.user, payment.receipt_number.clone())),
+                serde_json::json!({ "refunded": payment.refunded.to_string() }),
+                serde_json::json!({ "refund": refund.amount.to_string(), "reason": reason, "credits_clawed": refund.credits_clawed.to_string(), "credits_shortfall": refund.credits_shortfall.to_string() }),
+            )
+            .await;
             let mut text = format!(
                 "Refunded {}. {} credits were taken back.",
                 refund.amount, refund.credits_clawed

@@ -225,6 +225,7 @@ pub async fn update(
         cost_override,
         display_order,
     };
+    let before = state.runner().settings().get(&slug);
     if !state.stores().service_settings.update(&settings).await? {
         return Err(AppError::NotFound);
     }
@@ -237,6 +238,15 @@ pub async fn update(
         .runner()
         .settings()
         .replace(state.stores().service_settings.sync(&slugs).await?);
+    crate::audit::record(
+        &state,
+        &admin.user,
+        "service.settings_changed",
+        None,
+        serde_json::to_value(&before).unwrap_or_default(),
+        serde_json::to_value(&settings).unwrap_or_default(),
+    )
+    .await;
     tracing::info!(admin = %admin.user.id, %slug, enabled = settings.enabled, cost = ?settings.cost_override, "service settings changed");
     session::flash(
         &admin.session,
