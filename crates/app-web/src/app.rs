@@ -337,11 +337,16 @@ impl App {
         host: Option<std::net::IpAddr>,
         port: Option<u16>,
     ) -> anyhow::Result<()> {
+        let default_base = format!("http://{}:{}", config.host, config.port);
         if let Some(host) = host {
             config.host = host;
         }
         if let Some(port) = port {
             config.port = port;
+        }
+        // Links in pages and emails follow the address actually served, unless BASE_URL is set.
+        if config.base_url == default_base {
+            config.base_url = format!("http://{}:{}", config.host, config.port);
         }
         let address = SocketAddr::new(config.host, config.port);
         let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
@@ -592,7 +597,10 @@ fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info,tower_sessions=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -140,84 +140,135 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 }
 
 fn start_throwaway_server() -> Result<String, String> {
-    let bindir = bindir()?;
-    let as_postgres = running_as_root();
-    let root = tempfile::Builder::new()
-        .prefix("qs-pg-")
-        .tempdir_in(std::env::temp_dir())
-        .map_err(|e| e.to_string())?
-        .keep();
-    let data = root.join("data");
-    if as_postgres {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.args(["-R", "postgres:postgres"]).arg(&root);
-                c
-            },
-            "chown of the test cluster directory",
-        )?;
-    }
-    let mut initdb = pg_command(&bindir, "initdb", as_postgres);
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]);
-    run(initdb, "initdb")?;
-
-    let port = free_port()?;
-    let options = format!(
-        "-p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-        socket = root.display()
+    let cluster = Cluster::start()?;
+    eprintln!(
+        "started a throwaway PostgreSQL server on port {}",
+        cluster.port
     );
-    let mut start = pg_command(&bindir, "pg_ctl", as_postgres);
-    start
-        .arg("-D")
-        .arg(&data)
-        .arg("-o")
-        .arg(&options)
-        .arg("-l")
-        .arg(root.join("server.log"))
-        .args(["-w", "-t", "30", "start"]);
-    run(start, "pg_ctl start")?;
+    Ok(cluster.url())
+}
 
-    // Stop and delete the cluster once this test process has exited.
-    let stop = format!(
-        "{runuser}{pg_ctl} -D {data} stop -m immediate",
-        runuser = if as_postgres {
-            "runuser -u postgres -- "
-        } else {
-            ""
-        },
-        pg_ctl = bindir.join("pg_ctl").display(),
-        data = data.display()
-    );
-    let watchdog = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {root}",
-        pid = std::process::id(),
-        root = root.display()
-    );
-    Command::new("sh")
-        .args(["-c", &watchdog])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))?;
+/// A throwaway PostgreSQL cluster of its own: for tests that stop and restart the server
+/// (outages). Deleted when the test process exits.
+#[derive(Debug)]
+pub struct Cluster {
+    bindir: PathBuf,
+    as_postgres: bool,
+    root: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
 
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the throwaway server did not listen on port {port}"
-            ));
+impl Cluster {
+    /// initdb, start, and arrange for deletion when this process exits.
+    pub fn start() -> Result<Self, String> {
+        let bindir = bindir()?;
+        let as_postgres = running_as_root();
+        let root = tempfile::Builder::new()
+            .prefix("qs-pg-")
+            .tempdir_in(std::env::temp_dir())
+            .map_err(|e| e.to_string())?
+            .keep();
+        let data = root.join("data");
+        if as_postgres {
+            let mut chown = Command::new("chown");
+            chown.args(["-R", "postgres:postgres"]).arg(&root);
+            run(chown, "chown of the test cluster directory")?;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        let mut initdb = pg_command(&bindir, "initdb", as_postgres);
+        initdb.arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
+        run(initdb, "initdb")?;
+        let cluster = Cluster {
+            bindir,
+            as_postgres,
+            root,
+            data,
+            port: free_port()?,
+        };
+        cluster.start_server()?;
+
+        // Stop and delete the cluster once this test process has exited.
+        let stop = format!(
+            "{runuser}{pg_ctl} -D {data} stop -m immediate",
+            runuser = if as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl = cluster.bindir.join("pg_ctl").display(),
+            data = cluster.data.display()
+        );
+        let watchdog = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {root}",
+            pid = std::process::id(),
+            root = cluster.root.display()
+        );
+        Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))?;
+        Ok(cluster)
     }
-    eprintln!("started a throwaway PostgreSQL server on port {port}");
-    Ok(url)
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn start_server(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            port = self.port,
+            socket = self.root.display()
+        );
+        let mut start = pg_command(&self.bindir, "pg_ctl", self.as_postgres);
+        start
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-o")
+            .arg(&options)
+            .arg("-l")
+            .arg(self.root.join("server.log"))
+            .args(["-w", "-t", "30", "start"]);
+        run(start, "pg_ctl start")?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the throwaway server did not listen on port {}",
+                    self.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Stops the server at once (connections are cut, like a crash).
+    pub fn stop(&self) -> Result<(), String> {
+        let mut stop = pg_command(&self.bindir, "pg_ctl", self.as_postgres);
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"]);
+        run(stop, "pg_ctl stop")
+    }
+
+    /// Starts the stopped server again on the same port.
+    pub fn restart(&self) -> Result<(), String> {
+        self.start_server()
+    }
 }
 
 #[cfg(test)]
