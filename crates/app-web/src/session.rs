@@ -12,7 +12,12 @@ const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 
 fn session_error(error: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("session store: {error}"))
+    let text = error.to_string();
+    if text.contains("unavailable: ") {
+        AppError::Unavailable(text)
+    } else {
+        AppError::Internal(anyhow::anyhow!("session store: {text}"))
+    }
 }
 
 /// 32 random bytes as hex.

@@ -2,136 +2,29 @@
 //! (reqwest with cookies) pays on the stand-in's hosted page, and the stand-in's signed webhooks
 //! come back over HTTP.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
-use quickscale_adapters::memory::PlainTextHasher;
-use quickscale_app_web::{App, AppState, Config};
-use quickscale_domain_credits::{AccountId, Credits};
+use quickscale_domain_credits::Credits;
 use quickscale_stripe_fake::{Fault, Running};
-
-const PASSWORD: &str = "a long enough password";
-
-struct Live {
-    base: String,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-impl Live {
-    fn fake(&self) -> Arc<Running> {
-        self.state
-            .billing()
-            .unwrap()
-            .offline
-            .clone()
-            .expect("the offline stand-in runs")
-    }
-
-    async fn balance(&self, email: &str) -> Credits {
-        let user = self
-            .state
-            .users()
-            .by_email(&email.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        self.state
-            .credits()
-            .balance(AccountId::new(user.id.as_uuid()), self.state.clock().now())
-            .await
-            .unwrap()
-            .total
-    }
-
-    async fn wait_for_balance(&self, email: &str, expected: Credits) {
-        for _ in 0..200 {
-            if self.balance(email).await == expected {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!(
-            "the balance never reached {expected}: {}",
-            self.balance(email).await
-        );
-    }
-}
+use support::live::{Live, browser, hidden};
 
 async fn live() -> Live {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_pairs(
-        dir.path(),
-        "Live",
-        &[
-            ("SECRET_KEY", "live-test-secret-key-0123456789abcdef"),
-            ("DATABASE_URL", "memory"),
-            ("ENABLE_STRIPE", "true"),
-            ("BASE_URL", &base),
-            ("ADMIN_PASSWORD", "admin-password-1"),
-        ],
-    )
-    .unwrap();
-    let built = App::new("Live")
-        .with_hasher(Arc::new(PlainTextHasher))
-        .build(config)
-        .await
-        .unwrap();
-    quickscale_app_web::onboarding::ensure_admin(&built.state)
-        .await
-        .unwrap();
-    let router = built.router;
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Live {
-        base,
-        state: built.state,
-        _dir: dir,
-    }
+    Live::start(&[("ENABLE_STRIPE", "true")]).await
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+fn fake(app: &Live) -> std::sync::Arc<Running> {
+    app.state
+        .billing()
         .unwrap()
-}
-
-fn hidden(body: &str, name: &str) -> String {
-    let at = body
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no {name} in {body}"));
-    let tag = &body[at..at + body[at..].find('>').unwrap()];
-    let value = &tag[tag.find("value=\"").unwrap() + 7..];
-    value[..value.find('"').unwrap()].to_owned()
+        .offline
+        .clone()
+        .expect("the offline stand-in runs")
 }
 
 async fn register(app: &Live, client: &reqwest::Client, email: &str) {
-    let page = client
-        .get(format!("{}/register", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("email", email),
-        ("password", PASSWORD),
-        ("password_confirmation", PASSWORD),
-        ("display_name", ""),
-        ("csrf_token", &hidden(&page, "csrf_token")),
-    ];
-    let response = client
-        .post(format!("{}/register", app.base))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    app.register(client, email).await;
 }
 
 /// Starts a checkout and returns the hosted payment page's URL.
@@ -186,7 +79,7 @@ async fn a_purchase_on_the_hosted_page_grants_credits_once_even_with_redeliverie
     let redirect = checkout(&app, &ada).await;
     assert_eq!(redirect.status(), 303);
     let hosted = redirect.headers()["location"].to_str().unwrap().to_owned();
-    assert!(hosted.starts_with(&app.fake().base_url), "{hosted}");
+    assert!(hosted.starts_with(&fake(&app).base_url), "{hosted}");
 
     let declined = pay(&ada, &hosted, "4000000000000002").await;
     assert_eq!(declined.status(), 402);
@@ -219,10 +112,10 @@ async fn a_purchase_on_the_hosted_page_grants_credits_once_even_with_redeliverie
             .unwrap();
         assert!(page.contains("purchase-complete"), "{page}");
     }
-    let completed = app.fake().events_of_type("checkout.session.completed");
+    let completed = fake(&app).events_of_type("checkout.session.completed");
     let id = completed[0]["id"].as_str().unwrap().to_owned();
     for _ in 0..3 {
-        app.fake().deliver_event(&id).await.unwrap();
+        fake(&app).deliver_event(&id).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -237,7 +130,7 @@ async fn out_of_order_and_withheld_events_end_in_the_right_state() {
     let app = live().await;
     let ada = browser();
     register(&app, &ada, "ada@example.com").await;
-    app.fake().withhold_event_types(&[
+    fake(&app).withhold_event_types(&[
         "checkout.session.completed",
         "charge.succeeded",
         "payment_intent.succeeded",
@@ -266,8 +159,7 @@ async fn out_of_order_and_withheld_events_end_in_the_right_state() {
         .unwrap()
         .to_owned();
     assert_eq!(pay(&ada, &hosted, "4242424242424242").await.status(), 303);
-    let mut ids: Vec<String> = app
-        .fake()
+    let mut ids: Vec<String> = fake(&app)
         .events()
         .iter()
         .rev()
@@ -276,7 +168,7 @@ async fn out_of_order_and_withheld_events_end_in_the_right_state() {
         .collect();
     ids.sort_by_key(|id| std::cmp::Reverse(id.clone()));
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    app.fake().deliver_events(&refs).await.unwrap();
+    fake(&app).deliver_events(&refs).await.unwrap();
     app.wait_for_balance("ada@example.com", Credits::whole(300))
         .await;
 }
@@ -286,7 +178,7 @@ async fn the_processor_down_at_checkout_leaves_nothing_half_done() {
     let app = live().await;
     let ada = browser();
     register(&app, &ada, "ada@example.com").await;
-    app.fake().inject_fault(Fault::error(20));
+    fake(&app).inject_fault(Fault::error(20));
     let response = checkout(&app, &ada).await;
     assert_eq!(response.headers()["location"], "/billing");
     let page = ada
@@ -301,7 +193,7 @@ async fn the_processor_down_at_checkout_leaves_nothing_half_done() {
         page.contains("Payments are unavailable right now. Nothing was charged"),
         "{page}"
     );
-    app.fake().clear_faults();
+    fake(&app).clear_faults();
     let user = app
         .state
         .users()
@@ -325,7 +217,7 @@ async fn the_processor_down_at_checkout_leaves_nothing_half_done() {
         again.headers()["location"]
             .to_str()
             .unwrap()
-            .starts_with(&app.fake().base_url)
+            .starts_with(&fake(&app).base_url)
     );
 }
 
@@ -369,8 +261,7 @@ async fn refunds_claw_back_once_when_the_processor_reports_them_too() {
         .await;
     assert!(too_much.is_err());
     // The stand-in sends charge.refunded for the refund; processing it changes nothing more.
-    let event = app
-        .fake()
+    let event = fake(&app)
         .wait_for_delivery("charge.refunded", Duration::from_secs(5))
         .await
         .expect("a charge.refunded delivery");

@@ -57,7 +57,7 @@ impl Database {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StorageError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await
             .map_err(storage_error)?;

@@ -953,8 +953,16 @@ macro_rules! sql_stores {
             }
         }
 
+        /// A session store failure; an unreachable database is marked `unavailable:` so the app
+        /// can answer 503 instead of 500.
         fn session_backend(error: impl std::fmt::Display) -> tower_sessions_core::session_store::Error {
             tower_sessions_core::session_store::Error::Backend(error.to_string())
+        }
+
+        fn session_db(error: sqlx::Error) -> tower_sessions_core::session_store::Error {
+            let storage = storage_error(error);
+            let prefix = if storage.is_unavailable() { "unavailable: " } else { "" };
+            tower_sessions_core::session_store::Error::Backend(format!("{prefix}{storage}"))
         }
 
         #[async_trait]
@@ -975,7 +983,7 @@ macro_rules! sql_stores {
                         Ok(_) => return Ok(()),
                         // An id collision: draw another.
                         Err(e) if is_unique_violation(&e) => record.id = tower_sessions_core::session::Id::default(),
-                        Err(e) => return Err(session_backend(e)),
+                        Err(e) => return Err(session_db(e)),
                     }
                 }
             }
@@ -993,7 +1001,7 @@ macro_rules! sql_stores {
                 .bind(DbTime(record.expiry_date))
                 .execute(self.db.writer())
                 .await
-                .map_err(session_backend)?;
+                .map_err(session_db)?;
                 Ok(())
             }
 
@@ -1003,7 +1011,7 @@ macro_rules! sql_stores {
                     .bind(DbTime(OffsetDateTime::now_utc()))
                     .fetch_optional(self.db.reader())
                     .await
-                    .map_err(session_backend)?;
+                    .map_err(session_db)?;
                 let Some(row) = row else { return Ok(None) };
                 let data: String = get(&row, "data").map_err(session_backend)?;
                 Ok(Some(tower_sessions_core::session::Record {
@@ -1018,7 +1026,7 @@ macro_rules! sql_stores {
                     .bind(id.to_string())
                     .execute(self.db.writer())
                     .await
-                    .map_err(session_backend)?;
+                    .map_err(session_db)?;
                 Ok(())
             }
         }
