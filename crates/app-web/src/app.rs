@@ -316,6 +316,7 @@ impl App {
                 }
                 Command::Check => check(&config).await,
                 Command::Services { check } => self.list_services(check),
+                Command::VerifyLedger => verify_ledger(self, config).await,
                 Command::Billing {
                     action: BillingAction::Reconcile { limit },
                 } => reconcile(self, config, limit).await,
@@ -463,6 +464,8 @@ enum Command {
     },
     /// Check the configuration and the database.
     Check,
+    /// Check every account's ledger invariants and count runs against debits.
+    VerifyLedger,
     /// Billing administration.
     Billing {
         #[command(subcommand)]
@@ -484,6 +487,77 @@ enum BillingAction {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+}
+
+/// Verifies every account's ledger and compares successful paid runs with debits. Exits
+/// non-zero when anything is off.
+async fn verify_ledger(app: App, config: Config) -> anyhow::Result<()> {
+    use quickscale_domain_credits::{AccountId, EntryKind, verify};
+    use quickscale_service_sdk::usage::RunStatus;
+    let built = app.build(config).await?;
+    let state = &built.state;
+    let (mut accounts, mut entries, mut problems, mut debits, mut reversals) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut offset = 0;
+    loop {
+        let page = state
+            .users()
+            .search(&quickscale_domain_identity::UserQuery {
+                offset,
+                limit: 200,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if page.users.is_empty() {
+            break;
+        }
+        offset += page.users.len() as u64;
+        for user in &page.users {
+            let snapshot = state
+                .credits()
+                .snapshot(AccountId::new(user.id.as_uuid()))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            accounts += 1;
+            entries += snapshot.entries.len() as u64;
+            debits += snapshot
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Consume)
+                .count() as u64;
+            reversals += snapshot
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Reversal)
+                .count() as u64;
+            for violation in verify(&snapshot) {
+                problems += 1;
+                println!("{}: {violation}", user.email);
+            }
+        }
+    }
+    let samples = state
+        .stores()
+        .usage
+        .samples_since(time::OffsetDateTime::UNIX_EPOCH, u32::MAX)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let paid_successes = samples
+        .iter()
+        .filter(|s| s.status == RunStatus::Succeeded && !s.cost.is_zero())
+        .count() as u64;
+    println!(
+        "accounts {accounts}, ledger entries {entries}, paid successful runs {paid_successes}, debits {debits}, reversals {reversals}, invariant violations {problems}"
+    );
+    built.state.database().close().await;
+    if problems > 0 || paid_successes != debits - reversals {
+        anyhow::bail!("the ledger does not balance");
+    }
+    println!(
+        "the ledger balances: every successful paid run is exactly one debit, no balance is negative, every invariant holds"
+    );
+    Ok(())
 }
 
 async fn reconcile(app: App, config: Config, limit: u32) -> anyhow::Result<()> {

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Load benchmark of the credit-consuming service run through the web endpoint, like a browser
+# (session cookie and CSRF token), on PostgreSQL and on SQLite, compared with pgbench running the
+# same SQL transaction on the same server. Prints numbers; it is not a test.
+#
+#   scripts/bench-load.sh            # DURATION=15 seconds per run by default
+#
+# Needs: wrk (apt-get install wrk), the PostgreSQL server binaries (pg_config --bindir), curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${DURATION:-15}
+ACCOUNTS=50
+export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
+
+command -v wrk >/dev/null || { echo "installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+echo "== building the app (release)"
+cargo build --release -q -p quickscale-app-web --example demo
+BIN=$ROOT/target/release/examples/demo
+
+WORK=$(mktemp -d /tmp/qs-bench-XXXX)
+PGBIN=$(pg_config --bindir)
+AS_PG=""
+[ "$(id -u)" = 0 ] && AS_PG="runuser -u postgres --"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+APP_PID=""
+cleanup() {
+  [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
+  $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== starting PostgreSQL"
+mkdir -p "$WORK/pg"
+[ -n "$AS_PG" ] && chown -R postgres:postgres "$WORK/pg"
+$AS_PG "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
+PG_PORT=$(free_port)
+PG_SETTINGS="-c synchronous_commit=off -c max_connections=200 -c shared_buffers=256MB"
+$AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
+  -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 $PG_SETTINGS" start >/dev/null
+PSQL="$PGBIN/psql -h 127.0.0.1 -p $PG_PORT -U postgres -q -v ON_ERROR_STOP=1"
+$PSQL -c "CREATE DATABASE app" postgres
+echo "   PostgreSQL settings: $PG_SETTINGS (same for pgbench)"
+
+APP_PORT=$(free_port)
+app_env() {
+  env SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$APP_PORT WELCOME_CREDITS=1000000 \
+      ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn DATABASE_MAX_CONNECTIONS=24 \
+      QUICKSCALE_PROJECT_DIR=$WORK DATABASE_URL="$1" "${@:2}"
+}
+
+start_app() {
+  app_env "$1" "$BIN" serve >"$WORK/app.log" 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$APP_PORT/health" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "the app did not start"; cat "$WORK/app.log"; exit 1
+}
+
+stop_app() {
+  kill -TERM "$APP_PID"; wait "$APP_PID" 2>/dev/null || true; APP_PID=""
+}
+
+# Registers ACCOUNTS users and writes "cookie token" lines (the session and its CSRF token)
+# to $WORK/<backend>-sessions-all, and the first one to $WORK/<backend>-sessions-one.
+make_sessions() {
+  : > "$WORK/$1-sessions-all"
+  for i in $(seq 1 $ACCOUNTS); do
+    jar="$WORK/jar-$i"
+    token=$(curl -s -c "$jar" "http://127.0.0.1:$APP_PORT/register" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"//')
+    curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "email=bench$i@example.com" \
+      --data-urlencode "password=bench password $i" --data-urlencode "password_confirmation=bench password $i" \
+      --data-urlencode "csrf_token=$token" "http://127.0.0.1:$APP_PORT/register"
+    token=$(curl -s -b "$jar" -c "$jar" "http://127.0.0.1:$APP_PORT/services/text_sentiment_analysis" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"//')
+    cookie=$(awk '$6 == "qs_session" { print "qs_session=" $7 }' "$jar")
+    echo "$cookie $token" >> "$WORK/$1-sessions-all"
+  done
+  head -1 "$WORK/$1-sessions-all" > "$WORK/$1-sessions-one"
+}
+
+RESULTS=$WORK/results
+: > "$RESULTS"
+load() { # backend shape connections [label]
+  local file=$WORK/$1-sessions-$2
+  local line
+  line=$(SESSIONS=$file wrk -t2 -c"$3" -d"${DURATION}s" -s "$ROOT/scripts/bench/run.lua" "http://127.0.0.1:$APP_PORT" | grep '^RESULT')
+  echo "${4:-$1} $2 c=$3 $line" | tee -a "$RESULTS"
+}
+
+bench_backend() { # name url
+  echo "== $1"
+  start_app "$2"
+  make_sessions "$1"
+  for shape in all one; do
+    for c in 16 64; do load "$1" "$shape" "$c"; done
+  done
+  echo "$1 peak_rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$APP_PID/status) idle_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$APP_PID/status)" | tee -a "$RESULTS"
+  stop_app
+  echo "-- verifying the ledger ($1)"
+  app_env "$2" "$BIN" verify-ledger 2>&1 | tail -2 | tee -a "$RESULTS"
+}
+
+bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app"
+bench_backend sqlite "sqlite://$WORK/app.db"
+
+echo "== pgbench ceiling (the same transaction, straight to PostgreSQL)"
+$PSQL -c "CREATE DATABASE ceiling TEMPLATE app" postgres
+$PSQL ceiling <<SQL
+CREATE TABLE bench_accounts AS SELECT row_number() OVER (ORDER BY u.email) AS n, u.id FROM users u WHERE u.email LIKE 'bench%';
+CREATE SEQUENCE bench_keys;
+SQL
+for accounts in $ACCOUNTS 1; do
+  for c in 16 64; do
+    tps=$("$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -n -c "$c" -j 2 -T "$DURATION" \
+        -D accounts=$accounts -f "$ROOT/scripts/bench/pgbench.sql" ceiling 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    echo "pgbench accounts=$accounts c=$c tps=$tps" | tee -a "$RESULTS"
+  done
+done
+
+echo "== a user with 100,000 ledger entries (PostgreSQL): does a run stay as fast?"
+$PSQL app <<SQL
+WITH target AS (SELECT id FROM users WHERE email = 'bench1@example.com')
+INSERT INTO credit_entries (account_id, kind, amount_cents, balance_after_cents, shortfall_cents, actor, reason, at)
+SELECT target.id, 'consume', 100, 100000000, 0, 'system', 'seeded history', now() - interval '1 day'
+FROM target, generate_series(1, 100000);
+SQL
+start_app "postgres://postgres@127.0.0.1:$PG_PORT/app"
+load postgres one 16 postgres-with-100k-history
+stop_app
+
+echo
+echo "== summary"
+cat "$RESULTS"
