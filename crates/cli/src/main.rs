@@ -2,6 +2,7 @@
 //! `quickscale`: creates QuickScale projects, then builds, runs and administers them.
 
 mod checkout;
+mod crawl;
 mod init;
 mod name;
 mod project;
@@ -90,6 +91,31 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
+    /// Crawl a running app like a visitor (or signed in) and check every page it links to.
+    #[command(
+        after_help = "Example: quickscale crawl --url http://127.0.0.1:8000 --login \
+admin@example.com --password-env ADMIN_PASSWORD --admin --json crawl.json"
+    )]
+    Crawl {
+        /// The app's address (a local app or a deployed one).
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        url: String,
+        /// Sign in with this email through the login form first.
+        #[arg(long, value_name = "EMAIL", requires = "password_env")]
+        login: Option<String>,
+        /// The environment variable holding the password for --login.
+        #[arg(long, value_name = "VAR", requires = "login")]
+        password_env: Option<String>,
+        /// The login is an admin: crawl the admin pages too.
+        #[arg(long, requires = "login")]
+        admin: bool,
+        /// Stop after this many pages.
+        #[arg(long, value_name = "N", default_value_t = 200)]
+        max_pages: usize,
+        /// Also write the report as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -129,6 +155,21 @@ fn main() -> ExitCode {
             run::app_command(&args, release)
         }
         Command::Check { release } => run::check(release),
+        Command::Crawl {
+            url,
+            login,
+            password_env,
+            admin,
+            max_pages,
+            json,
+        } => crawl::run(crawl::Options {
+            url,
+            login,
+            password_env,
+            admin,
+            max_pages,
+            json,
+        }),
     };
     match result {
         Ok(code) => code,
