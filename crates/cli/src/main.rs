@@ -3,10 +3,13 @@
 
 mod checkout;
 mod crawl;
+mod generate_service;
 mod init;
 mod name;
 mod project;
 mod run;
+mod service_name;
+mod services;
 mod template;
 
 use std::net::IpAddr;
@@ -86,6 +89,14 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
+    /// Add a service: src/services/NAME.rs from a template of its kind, with its tests,
+    /// registered in src/services/mod.rs.
+    #[command(
+        after_help = "Example: quickscale generate-service word_counter --kind text --cost 2"
+    )]
+    GenerateService(generate_service::Args),
+    /// Build the project and list or check its services.
+    Services(services::Args),
     /// Check the toolchain, the project, its configuration and its database.
     Check {
         #[arg(long)]
@@ -154,6 +165,8 @@ fn main() -> ExitCode {
             }
             run::app_command(&args, release)
         }
+        Command::GenerateService(args) => generate_service::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Services(args) => services::run(args),
         Command::Check { release } => run::check(release),
         Command::Crawl {
             url,

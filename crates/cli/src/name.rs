@@ -2,62 +2,18 @@
 
 use std::fmt;
 
-/// Names that would clash with Rust itself, with Cargo's own folders, with the crates a project
-/// depends on, or with QuickScale.
+/// Rust keywords, strict and reserved for the future: neither a crate nor a module can use them.
+pub const RUST_KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Besides the keywords, names that would clash with the standard crates, Cargo's own folders,
+/// the crates a project depends on, or QuickScale.
 const RESERVED: &[&str] = &[
-    // Rust keywords, strict and reserved.
-    "abstract",
-    "as",
-    "async",
-    "await",
-    "become",
-    "box",
-    "break",
-    "const",
-    "continue",
-    "crate",
-    "do",
-    "dyn",
-    "else",
-    "enum",
-    "extern",
-    "false",
-    "final",
-    "fn",
-    "for",
-    "gen",
-    "if",
-    "impl",
-    "in",
-    "let",
-    "loop",
-    "macro",
-    "match",
-    "mod",
-    "move",
-    "mut",
-    "override",
-    "priv",
-    "pub",
-    "ref",
-    "return",
-    "self",
-    "static",
-    "struct",
-    "super",
-    "trait",
-    "true",
-    "try",
-    "type",
-    "typeof",
-    "union",
-    "unsafe",
-    "unsized",
-    "use",
-    "virtual",
-    "where",
-    "while",
-    "yield",
     // The standard crates and Cargo's names.
     "alloc",
     "core",
@@ -168,7 +124,10 @@ impl ProjectName {
         if name.contains("--") {
             return Err(refuse("it has two hyphens in a row".to_owned()));
         }
-        if RESERVED.contains(&name) || name.starts_with("quickscale-") {
+        if RUST_KEYWORDS.contains(&name)
+            || RESERVED.contains(&name)
+            || name.starts_with("quickscale-")
+        {
             return Err(refuse(format!(
                 "{name:?} is reserved (a Rust keyword, a standard crate, a folder Cargo uses, or a \
                  crate the project depends on)"

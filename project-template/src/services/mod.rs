@@ -1,8 +1,9 @@
 //! This project's services, offered next to QuickScale's built-in ones.
 //!
 //! A service implements `quickscale_service_sdk::Service`: a descriptor (slug, name, price in
-//! credits, input kind) and an async `execute`. Add a module for it here and register it in
-//! `register` below (`quickscale generate-service` will soon do both for you).
+//! credits, input kind) and an async `execute`. `quickscale generate-service NAME` writes one
+//! (`--kind text`, `image`, `data` or `llm`), declares its module here and registers it in
+//! `register` below, above the `// quickscale:services` line: keep that line.
 
 mod title_case;
 

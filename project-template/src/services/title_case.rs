@@ -34,7 +34,9 @@ impl Service for TitleCase {
     fn validate(&self, input: &ServiceInput) -> Result<(), InputError> {
         let text = input.as_text().unwrap_or_default();
         if !text.chars().any(char::is_alphabetic) {
-            return Err(InputError::Invalid("there are no words to capitalise".into()));
+            return Err(InputError::Invalid(
+                "there are no words to capitalise".into(),
+            ));
         }
         Ok(())
     }
@@ -110,12 +112,11 @@ fn case_word(word: &str, capitalise: bool) -> String {
     let Some(core_start) = word.find(char::is_alphanumeric) else {
         return word.to_owned();
     };
-    let core_end = word
-        .rfind(char::is_alphanumeric)
-        .map_or(word.len(), |at| at + word[at..].chars().next().map_or(1, char::len_utf8));
+    let core_end = word.rfind(char::is_alphanumeric).map_or(word.len(), |at| {
+        at + word[at..].chars().next().map_or(1, char::len_utf8)
+    });
     let core = &word[core_start..core_end];
-    let keep = core.contains(['.', '@', '/', '_'])
-        || core.chars().skip(1).any(char::is_uppercase);
+    let keep = core.contains(['.', '@', '/', '_']) || core.chars().skip(1).any(char::is_uppercase);
     let cased = if keep {
         core.to_owned()
     } else {
@@ -188,6 +189,10 @@ mod tests {
             .unwrap();
         assert_eq!(output.summary, "War and Peace");
         assert_eq!(output.data["changed"], 2);
-        assert!(service.validate(&ServiceInput::Text("1984".into())).is_err());
+        assert!(
+            service
+                .validate(&ServiceInput::Text("1984".into()))
+                .is_err()
+        );
     }
 }

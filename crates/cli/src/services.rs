@@ -1,0 +1,110 @@
+//! `quickscale services list` and `quickscale services check [NAME]`: build the project, then
+//! run its binary's `services` command, which registers every service as the app does.
+
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use crate::project::Project;
+use crate::run;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// List the services the app offers: slug, price, input, category and name.
+    List {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Register every service as the app does and check each descriptor (slug, name, price,
+    /// input, limits); with NAME, also check that NAME is registered.
+    Check {
+        /// A service's slug: word_counter.
+        name: Option<String>,
+        #[arg(long)]
+        release: bool,
+    },
+}
+
+/// `quickscale services ...`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (release, check, name) = match args.action {
+        Action::List { release } => (release, false, None),
+        Action::Check { name, release } => (release, true, name),
+    };
+    let project = Project::find(&std::env::current_dir()?)?;
+    let binary = run::build(&project, release)?;
+    let mut command = Command::new(&binary);
+    command
+        .arg("services")
+        .current_dir(&project.dir)
+        .stdin(Stdio::null());
+    if check {
+        command.arg("--check");
+    }
+    let output = command
+        .output()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let listing = String::from_utf8_lossy(&output.stdout);
+    print!("{listing}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() {
+        eprintln!(
+            "error: the app could not register its services: the message above says why (look \
+             in src/services/)"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let Some(name) = name else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if registered(&listing, &name) {
+        println!("✓ {name} is registered");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = project.dir.join("src/services").join(format!("{name}.rs"));
+    let hint = if file.is_file() {
+        format!(
+            "src/services/{name}.rs exists, but the app does not register it: add \
+             `registry.register({name}::...)?;` to `register` in src/services/mod.rs, above the \
+             `// quickscale:services` line (services that use a language model are registered by \
+             `register_llm`, which the app does not call yet)"
+        )
+    } else {
+        format!(
+            "there is no src/services/{name}.rs either; `quickscale generate-service {name}` \
+             writes one"
+        )
+    };
+    eprintln!("error: {name} is not registered: {hint}. The list above is what the app offers.");
+    Ok(ExitCode::FAILURE)
+}
+
+/// Whether the app's listing has a line for `slug` (each line starts with a slug).
+fn registered(listing: &str, slug: &str) -> bool {
+    slug.starts_with(|c: char| c.is_ascii_lowercase())
+        && listing
+            .lines()
+            .any(|line| line.split_whitespace().next() == Some(slug))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_slug_at_the_start_of_a_line() {
+        let listing = "title_case                       1 credits  text   Text         Title case\n\
+                       7 services registered; every descriptor is valid.\n";
+        assert!(registered(listing, "title_case"));
+        assert!(!registered(listing, "title"));
+        assert!(!registered(listing, "Text"));
+        assert!(!registered(listing, "7"));
+    }
+}
