@@ -136,6 +136,11 @@ impl AppState {
         &self.0.clock
     }
 
+    /// The outbox mailer (its worker retries due messages; tests call it directly).
+    pub fn outbox_mailer(&self) -> &Arc<crate::mail::OutboxMailer> {
+        &self.0.outbox_mailer
+    }
+
     /// Billing, or 404 when it is switched off.
     pub fn billing(&self) -> Result<&BillingState, crate::error::AppError> {
         self.0

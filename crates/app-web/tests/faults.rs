@@ -147,3 +147,116 @@ async fn a_database_outage_gives_503_pages_and_the_app_recovers_without_restart(
         Credits::whole(100 - succeeded as u32)
     );
 }
+
+/// A mail server that is down for the first attempts.
+#[derive(Default)]
+struct FlakyMailServer {
+    failures_left: std::sync::Mutex<u32>,
+    delivered: std::sync::Mutex<Vec<quickscale_domain_kernel::EmailMessage>>,
+}
+
+#[async_trait::async_trait]
+impl quickscale_domain_kernel::Mailer for FlakyMailServer {
+    async fn send(
+        &self,
+        message: &quickscale_domain_kernel::EmailMessage,
+    ) -> Result<(), quickscale_domain_kernel::MailError> {
+        let mut left = self.failures_left.lock().unwrap();
+        if *left > 0 {
+            *left -= 1;
+            return Err(quickscale_domain_kernel::MailError {
+                message: "connection refused".into(),
+                retryable: true,
+            });
+        }
+        self.delivered.lock().unwrap().push(message.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn emails_queued_while_the_mail_server_is_down_are_sent_when_it_is_back() {
+    use std::sync::Arc;
+    let server = Arc::new(FlakyMailServer {
+        failures_left: std::sync::Mutex::new(2),
+        ..Default::default()
+    });
+    let clock = Arc::new(quickscale_domain_identity::FixedClock::at(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let config = quickscale_app_web::Config::from_pairs(
+        dir.path(),
+        "Faults",
+        &[
+            ("SECRET_KEY", "fault-test-secret-key-0123456789abcdef"),
+            ("DATABASE_URL", "memory"),
+        ],
+    )
+    .unwrap();
+    let built = quickscale_app_web::App::new("Faults")
+        .with_hasher(Arc::new(quickscale_adapters::memory::PlainTextHasher))
+        .with_mailer(server.clone())
+        .with_clock(clock.clone())
+        .build(config)
+        .await
+        .unwrap();
+    let state = built.state;
+    let message = quickscale_domain_kernel::EmailMessage {
+        to: "ada@example.com".into(),
+        reply_to: None,
+        subject: "Reset your password".into(),
+        text: "link".into(),
+        html: None,
+    };
+    // The user's action succeeds at once: the message is stored.
+    state.mailer().send(&message).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let outbox = state
+        .stores()
+        .outbox
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox[0].status.as_str(),
+        "failed",
+        "the first attempt failed"
+    );
+    assert_eq!(outbox[0].last_error.as_deref(), Some("connection refused"));
+    // Nothing is retried before its time; then the worker's pass retries.
+    state.outbox_mailer().deliver_due().await;
+    assert_eq!(
+        state
+            .stores()
+            .outbox
+            .list(&Default::default())
+            .await
+            .unwrap()[0]
+            .attempts,
+        1
+    );
+    clock.advance(time::Duration::minutes(2));
+    state.outbox_mailer().deliver_due().await;
+    assert!(server.delivered.lock().unwrap().is_empty(), "still down");
+    clock.advance(time::Duration::minutes(5));
+    state.outbox_mailer().deliver_due().await;
+    assert_eq!(
+        server.delivered.lock().unwrap().len(),
+        1,
+        "sent once the server is back"
+    );
+    let stored = state
+        .stores()
+        .outbox
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!((stored[0].status.as_str(), stored[0].attempts), ("sent", 3));
+    state.outbox_mailer().deliver_due().await;
+    assert_eq!(
+        server.delivered.lock().unwrap().len(),
+        1,
+        "never sent twice"
+    );
+}
