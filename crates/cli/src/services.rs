@@ -69,7 +69,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let file = project.dir.join("src/services").join(format!("{name}.rs"));
-    let hint = if file.is_file() {
+    let module =
+        std::fs::read_to_string(project.dir.join("src/services/mod.rs")).unwrap_or_default();
+    let hint = if registered_for_a_model(&module, &name) {
+        "it uses a language model and is registered by `register_llm` in \
+         src/services/mod.rs, which QuickScale's app does not call yet, so the app does not offer \
+         it (docs/services.md, \"Services that use a language model\")"
+            .to_owned()
+    } else if file.is_file() {
         format!(
             "src/services/{name}.rs exists, but the app does not register it: add \
              `registry.register({name}::...)?;` to `register` in src/services/mod.rs, above the \
@@ -84,6 +91,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     eprintln!("error: {name} is not registered: {hint}. The list above is what the app offers.");
     Ok(ExitCode::FAILURE)
+}
+
+/// Whether `register_llm` in `mod.rs` registers the module `name`.
+fn registered_for_a_model(module: &str, name: &str) -> bool {
+    module
+        .split_once("fn register_llm(")
+        .is_some_and(|(_, body)| body.contains(&format!("register({name}::")))
 }
 
 /// Whether the app's listing has a line for `slug` (each line starts with a slug).
@@ -106,5 +120,15 @@ mod tests {
         assert!(!registered(listing, "title"));
         assert!(!registered(listing, "Text"));
         assert!(!registered(listing, "7"));
+    }
+
+    #[test]
+    fn knows_the_services_registered_for_a_model() {
+        let module = "pub fn register(r: &mut R) {\n    r.register(a::A)?;\n}\n\
+                      pub fn register_llm(r: &mut R, model: M) {\n    \
+                      r.register(b::B::new(Arc::clone(&model)))?;\n}\n";
+        assert!(registered_for_a_model(module, "b"));
+        assert!(!registered_for_a_model(module, "a"));
+        assert!(!registered_for_a_model("", "b"));
     }
 }
