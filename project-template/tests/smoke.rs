@@ -58,3 +58,23 @@ async fn lists_the_project_services_next_to_the_built_ins() {
     assert!(body.contains("Title case"), "{body}");
     assert!(body.contains("Sentiment"), "{body}");
 }
+
+/// Every service `src/services/mod.rs` registers has its page, with its price, that invites a
+/// visitor to sign in and run it (a new service is covered here as soon as it is registered).
+#[tokio::test]
+async fn every_project_service_has_its_page() {
+    let router = router().await;
+    let mut registry = quickscale_service_sdk::ServiceRegistry::new();
+    {{crate_name}}::services::register(&mut registry).expect("the project's services register");
+    assert!(!registry.is_empty());
+    for registered in registry.iter() {
+        let slug = &registered.descriptor.slug;
+        let (status, body) = get(&router, &format!("/services/{slug}")).await;
+        assert_eq!(status, StatusCode::OK, "{slug}: {body}");
+        assert!(body.contains(" per run</span>"), "{slug}: {body}");
+        assert!(
+            body.contains(&format!("/login?next=/services/{slug}\"")),
+            "{slug}: {body}"
+        );
+    }
+}

@@ -29,7 +29,9 @@ Then open http://127.0.0.1:8000: register, run a service, watch your credits. `q
 prints the admin's email and password; the admin pages are at /admin.
 
 Inside a project, `quickscale migrate`, `quickscale create-admin --email E` and
-`quickscale check` build it and run the app's own command of the same name.";
+`quickscale check` build it and run the app's own command of the same name.
+`quickscale generate-service NAME` adds a paid service with its tests; `quickscale services
+list` shows what the app offers.";
 
 #[derive(Parser, Debug)]
 #[command(

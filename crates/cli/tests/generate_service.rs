@@ -217,6 +217,7 @@ fn generate() -> Generated {
         "services::plain_english::tests::a_model_failure_fails_the_run_so_it_is_refunded ... ok",
         "services::title_case::tests::runs_as_a_service_next_to_the_built_ins ... ok",
         "lists_the_project_services_next_to_the_built_ins ... ok",
+        "every_project_service_has_its_page ... ok",
     ] {
         assert!(report.contains(test), "{test} in:\n{report}");
     }
