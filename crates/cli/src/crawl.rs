@@ -161,13 +161,13 @@ async fn crawl(options: Options) -> anyhow::Result<ExitCode> {
                 format!("user {email}")
             }
         }
-        None => "visitor".to_owned(),
+        None => "a visitor".to_owned(),
     };
     crawler.enqueue(&start, None);
     // QuickScale's health check is linked from nowhere; a deployed app must answer it.
     crawler.enqueue(&crawler.origin.join("/health")?, None);
     eprintln!(
-        "Crawling {} as a {who}, up to {} pages…",
+        "Crawling {} as {who}, up to {} pages…",
         crawler.origin, crawler.max_pages
     );
     let started = Instant::now();
@@ -304,10 +304,11 @@ impl Crawler {
                 self.skipped.over_limit = self.queue.len() + 1;
                 break;
             }
+            let path = shown(&url, &self.origin);
             self.progress
-                .update(self.pages.len() + 1, self.queue.len(), url.path());
+                .update(self.pages.len() + 1, self.queue.len(), &path);
             let report = self.visit(url, from).await;
-            self.progress.line(&report);
+            self.progress.line(&report, &path);
             self.pages.push(report);
         }
     }
@@ -444,7 +445,7 @@ impl Crawler {
                         .rsplit('/')
                         .next()
                         .is_some_and(|file| file.to_ascii_lowercase().contains(name))
-                    && (a.problem.is_some() || a.names.iter().any(|n| *n == name))
+                    && (a.problem.is_some() || a.names.contains(&name))
             })
         };
         if let Some(attribute) = &analysis.htmx_attribute
@@ -523,12 +524,13 @@ impl Crawler {
                     Some(format!("HTTP {status}"))
                 } else if !kind.accepts(&report.content_type) {
                     Some(format!(
-                        "served as {}, not as a {}",
+                        "served as {}, not as {} {}",
                         if report.content_type.is_empty() {
                             "(no Content-Type)"
                         } else {
                             &report.content_type
                         },
+                        if kind == AssetKind::Image { "an" } else { "a" },
                         kind.name()
                     ))
                 } else if body.is_empty() {
@@ -868,7 +870,7 @@ impl Progress {
         }
     }
 
-    fn line(&self, page: &PageReport) {
+    fn line(&self, page: &PageReport, path: &str) {
         if !self.terminal {
             eprintln!(
                 "  {} {} {} ms {}",
@@ -880,7 +882,7 @@ impl Progress {
                 page.status
                     .map_or_else(|| "—".to_owned(), |s| s.to_string()),
                 page.ms,
-                page.url.path()
+                path
             );
         }
     }

@@ -1,0 +1,407 @@
+//! The harness of `generated_project.rs`, shared by the tests that look at a generated project
+//! from the outside (`crawl.rs`, `browser.rs`): generate a project with `quickscale init`, build
+//! it in the workspace's `target/` (reusing the compiled dependencies), start its real binary on
+//! a free port, and clean up whatever was started, even when a test fails.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const ADMIN_EMAIL: &str = "owner@example.com";
+pub const ADMIN_PASSWORD: &str = "owner-password-123";
+pub const PASSWORD: &str = "a long enough password";
+
+pub fn workspace() -> PathBuf {
+    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap()
+}
+
+/// Where Cargo puts the workspace's builds.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| workspace().join("target"), PathBuf::from)
+}
+
+pub fn scratch() -> PathBuf {
+    target_dir().join("tmp/quickscale-cli-tests")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `quickscale` in `dir`, as a user would run it.
+pub fn quickscale(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
+    command.current_dir(dir).env_remove("QUICKSCALE_PATH");
+    command
+}
+
+/// Removes the variables `cargo test` set for this process, as `quickscale` does before it
+/// runs Cargo (`without_cargo_context` in src/run.rs): ring's build script watches some of
+/// them, and a difference recompiles it and everything above it.
+pub fn without_cargo_context(command: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars() {
+        let set_by_cargo = key == "CARGO"
+            || key == "OUT_DIR"
+            || key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_EXE_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_MANIFEST_LINKS",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&key.as_str());
+        if set_by_cargo {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Cargo in the generated project, offline, sharing the workspace's target directory.
+pub fn cargo(dir: &Path, args: &[&str]) -> Output {
+    let started = Instant::now();
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let output = without_cargo_context(&mut command)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("cargo runs");
+    eprintln!(
+        "cargo {} in the generated project: {:.1} s",
+        args.join(" "),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        output.status.success(),
+        "cargo {args:?} failed:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    output
+}
+
+#[derive(Debug)]
+pub struct Generated {
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+}
+
+/// A project named `name`, generated and built once per test binary (each test file passes
+/// its own name, so that two files never rewrite the same folder).
+pub fn project(name: &str) -> &'static Generated {
+    static PROJECT: OnceLock<Result<Generated, String>> = OnceLock::new();
+    let generated = PROJECT.get_or_init(|| {
+        // A failure is kept, so that the other tests report it instead of building again.
+        std::panic::catch_unwind(|| generate(name)).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default()
+        })
+    });
+    match generated {
+        Ok(generated) => {
+            assert!(generated.dir.ends_with(name), "one project per test binary");
+            generated
+        }
+        Err(why) => panic!("generating and building the project failed: {why}"),
+    }
+}
+
+fn generate(name: &str) -> Generated {
+    let dir = scratch().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let output = quickscale(dir.parent().unwrap())
+        .args(["init", name])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    cargo(&dir, &["build"]);
+    Generated {
+        binary: target_dir().join("debug").join(name),
+        dir,
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running process, killed with its whole process group when dropped (so a failing test
+/// leaves nothing behind).
+#[derive(Debug)]
+pub struct Running {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn spawn(mut command: Command, log: PathBuf) -> Running {
+    let file = std::fs::File::create(&log).unwrap();
+    command
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .stdin(Stdio::null());
+    // A group of its own, so that the guard can end it with everything it started.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    Running {
+        child: command.spawn().expect("the process starts"),
+        log,
+    }
+}
+
+/// A generated app running on a fresh SQLite database, with its admin seeded.
+#[derive(Debug)]
+pub struct App {
+    pub port: u16,
+    pub process: Running,
+    pub data: tempfile::TempDir,
+}
+
+impl App {
+    /// Starts the project's binary with `env` on top of the defaults, and waits for /health.
+    pub async fn start(project: &Generated, env: &[(&str, &str)]) -> App {
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let url = format!("sqlite://{}", data.path().join("app.db").display());
+        let mut command = Command::new(&project.binary);
+        command
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .current_dir(&project.dir)
+            .env("DATABASE_URL", url)
+            .env("ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut process = spawn(command, data.path().join("app.log"));
+        wait_for_ok(
+            &mut process,
+            &format!("http://127.0.0.1:{port}/health"),
+            Duration::from_secs(60),
+        )
+        .await;
+        App {
+            port,
+            process,
+            data,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
+/// Polls until `url` answers 200; panics with the log when the process exits or time runs out.
+pub async fn wait_for_ok(running: &mut Running, url: &str, timeout: Duration) -> Duration {
+    let started = Instant::now();
+    let client = http_client(reqwest::Client::builder());
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status() == 200
+        {
+            return started.elapsed();
+        }
+        if let Some(status) = running.child.try_wait().unwrap() {
+            panic!("exited with {status} before answering:\n{}", running.log());
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "no answer from {url} within {timeout:?}:\n{}",
+            running.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// reqwest is built without a default TLS provider: install ring's first.
+pub fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    builder.build().unwrap()
+}
+
+/// A browser over plain HTTP: a cookie jar, no automatic redirects, the last CSRF token seen.
+#[derive(Debug)]
+pub struct HttpBrowser {
+    client: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: String,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first `<input name="NAME" ... value="...">`.
+    pub fn input(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
+        let tag = &self.body[start..start + self.body[start..].find('>').unwrap()];
+        let value = &tag[tag.find("value=\"").expect("a value") + 7..];
+        value[..value.find('"').unwrap()].to_owned()
+    }
+
+    pub fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+impl HttpBrowser {
+    pub fn new(port: u16) -> Self {
+        HttpBrowser {
+            client: http_client(
+                reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none()),
+            ),
+            base: format!("http://127.0.0.1:{port}"),
+            csrf: String::new(),
+        }
+    }
+
+    async fn read(&mut self, response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await.unwrap();
+        let page = Page {
+            status,
+            location,
+            body,
+        };
+        if page.has("name=\"csrf_token\"") {
+            self.csrf = page.input("csrf_token");
+        }
+        page
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    /// Submits a form on the last page, with its CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields = fields.to_vec();
+        let token = self.csrf.clone();
+        fields.push(("csrf_token", &token));
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    /// Registers `email` and lands on the dashboard.
+    pub async fn register(&mut self, email: &str, name: &str) {
+        self.get("/register").await;
+        let registered = self
+            .post(
+                "/register",
+                &[
+                    ("email", email),
+                    ("display_name", name),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(registered.status, 303, "{}", registered.body);
+    }
+
+    /// Runs a text service from its page.
+    pub async fn run_service(&mut self, slug: &str, input: &str) -> Page {
+        let page = self.get(&format!("/services/{slug}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let run_key = page.input("run_key");
+        let result = self
+            .post(
+                &format!("/services/{slug}"),
+                &[("input", input), ("run_key", &run_key)],
+            )
+            .await;
+        assert_eq!(result.status, 200, "{}", result.body);
+        result
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        self.get("/login").await;
+        let signed_in = self
+            .post(
+                "/login",
+                &[("email", email), ("password", password), ("next", "")],
+            )
+            .await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    }
+}
