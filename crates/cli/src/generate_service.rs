@@ -180,7 +180,7 @@ impl Price {
 
     /// `3`, `2.50`: how the generated code writes the amount.
     fn amount(self) -> String {
-        if self.cents % 100 == 0 {
+        if self.cents.is_multiple_of(100) {
             (self.cents / 100).to_string()
         } else {
             format!("{}.{:02}", self.cents / 100, self.cents % 100)

@@ -1,10 +1,10 @@
 //! `quickscale generate-service` and `quickscale services`, from the outside.
 //!
 //! One project is generated, given a service of every kind (and a free one) with
-//! `generate-service`, built in the workspace's `target/` and tested with its own `cargo test`
-//! (the generated services' unit tests must run and pass); then its real binary is started and
-//! each new service is run over HTTP like a browser: forms with their CSRF token, an upload with
-//! the token in the query string, JSON. The refusals (bad names, a name already taken, a bad
+//! `generate-service`, built in the workspace's `target/`, tested with its own `cargo test` (the
+//! generated services' unit tests must run and pass) and checked with clippy; then its real
+//! binary is started and each new service is run over HTTP like a browser: forms with their CSRF
+//! token, an upload with the token in the query string, JSON. The refusals (bad names, a name already taken, a bad
 //! price, no project) are checked on a project that is never built: they must change no file.
 
 #![cfg(unix)]
@@ -222,6 +222,8 @@ fn generate() -> Generated {
         assert!(report.contains(test), "{test} in:\n{report}");
     }
     assert!(!report.contains("FAILED"), "{report}");
+    // The generated code is warning-free, for rustc and for clippy.
+    cargo(&dir, &["clippy", "--all-targets", "--", "-D", "warnings"]);
     Generated {
         binary: target_dir().join("debug/services-app"),
         dir,
