@@ -19,6 +19,7 @@ pub struct Args {
 enum Action {
     /// List the services the app offers: slug, price, input, category and name.
     List {
+        /// Build with optimisations, as `quickscale up --release` does.
         #[arg(long)]
         release: bool,
     },
@@ -27,6 +28,7 @@ enum Action {
     Check {
         /// A service's slug: word_counter.
         name: Option<String>,
+        /// Build with optimisations, as `quickscale up --release` does.
         #[arg(long)]
         release: bool,
     },
