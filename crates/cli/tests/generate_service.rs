@@ -9,49 +9,25 @@
 
 #![cfg(unix)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const PASSWORD: &str = "a long enough password";
-
-fn workspace() -> PathBuf {
-    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| workspace().join("target"), PathBuf::from)
-}
-
-fn scratch() -> PathBuf {
-    target_dir().join("tmp/quickscale-cli-tests")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{App, Generated, HttpBrowser, Page, cargo, scratch, target_dir, text};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        workspace()
-            .join("crates/service-sdk/tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
+    let dir = support::workspace().join("crates/service-sdk/tests/fixtures");
+    std::fs::read(dir.join(name)).unwrap()
 }
 
-/// `quickscale` in `dir`, as a user would run it (builds go to the workspace's target/).
+/// `quickscale` in `dir`, building in the workspace's target/.
 fn quickscale(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
-    command
-        .current_dir(dir)
-        .env_remove("QUICKSCALE_PATH")
-        .env("CARGO_TARGET_DIR", target_dir());
+    let mut command = support::quickscale(dir);
+    command.env("CARGO_TARGET_DIR", target_dir());
     command
 }
 
@@ -62,54 +38,6 @@ fn generate_service(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Cargo in a generated project, offline, sharing the workspace's target directory, without
-/// the variables `cargo test` set for this process (ring's build script watches some of them:
-/// left in, they would recompile it and everything above it).
-fn cargo(dir: &Path, args: &[&str]) -> Output {
-    let started = Instant::now();
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    for (key, _) in std::env::vars() {
-        let set_by_cargo = key == "CARGO"
-            || key == "OUT_DIR"
-            || key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ]
-            .contains(&key.as_str());
-        if set_by_cargo {
-            command.env_remove(key);
-        }
-    }
-    let output = command
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("CARGO_NET_OFFLINE", "true")
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .expect("cargo runs");
-    eprintln!(
-        "MEASURE cargo {} in the generated project: {:.1} s",
-        args.join(" "),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        output.status.success(),
-        "cargo {args:?} failed:\n{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    output
 }
 
 /// Every file under `dir` with its content.
@@ -148,11 +76,6 @@ const GENERATED: &[(&str, &[&str])] = &[
     ("plain_english", &["--kind", "llm", "--cost", "4"]),
     ("free_words", &["--free", "--category", "Freebies"]),
 ];
-
-struct Generated {
-    dir: PathBuf,
-    binary: PathBuf,
-}
 
 /// A project with a generated service of every kind, built and tested once for this file.
 fn project() -> &'static Generated {
@@ -230,224 +153,41 @@ fn generate() -> Generated {
     }
 }
 
-/// A running process, killed with its process group when dropped.
-struct Running {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Running {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the generated app on a fresh SQLite database and waits for /health.
-async fn start_app(data: &Path) -> (Running, u16) {
-    let project = project();
-    let port = free_port();
-    let mut command = Command::new(&project.binary);
-    let log = data.join("app.log");
-    let file = std::fs::File::create(&log).unwrap();
-    command
-        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-        .current_dir(&project.dir)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", data.join("app.db").display()),
+/// Opens a service's page and submits `input` with the page's run key.
+async fn run(browser: &mut HttpBrowser, slug: &str, input: &str) -> (Page, String) {
+    let page = browser.get(&format!("/services/{slug}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let key = page.input("run_key");
+    let result = browser
+        .post(
+            &format!("/services/{slug}"),
+            &[("input", input), ("run_key", &key)],
         )
-        .env("ADMIN_PASSWORD", "owner-password-123")
-        .env("RUST_LOG", "warn")
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .stdin(Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut app = Running {
-        child: command.spawn().expect("the app starts"),
-        log,
-    };
-    let client = http_client(reqwest::Client::builder());
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-            && response.status() == 200
-        {
-            return (app, port);
-        }
-        if let Some(status) = app.child.try_wait().unwrap() {
-            panic!("the app exited with {status}:\n{}", app.log());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no answer:\n{}",
-            app.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        .await;
+    (result, key)
 }
 
-/// reqwest is built without a default TLS provider: install ring's first.
-fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    builder.build().unwrap()
-}
-
-struct Page {
-    status: u16,
-    body: String,
-}
-
-impl Page {
-    /// The value of the first `<input name="NAME" ... value="...">`.
-    fn input(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\"");
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
-        let tag = &self.body[start..start + self.body[start..].find('>').unwrap()];
-        let value = &tag[tag.find("value=\"").expect("a value") + 7..];
-        value[..value.find('"').unwrap()].to_owned()
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.body.contains(text)
-    }
-}
-
-/// A browser: a cookie jar, no automatic redirects, and the last CSRF token seen.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-impl Browser {
-    fn new(port: u16) -> Self {
-        Browser {
-            client: http_client(
-                reqwest::Client::builder()
-                    .cookie_store(true)
-                    .redirect(reqwest::redirect::Policy::none()),
-            ),
-            base: format!("http://127.0.0.1:{port}"),
-            csrf: String::new(),
-        }
-    }
-
-    async fn read(&mut self, response: reqwest::Response) -> Page {
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap();
-        let page = Page { status, body };
-        if page.has("name=\"csrf_token\"") {
-            self.csrf = page.input("csrf_token");
-        }
-        page
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let url = format!("{}{path}", self.base);
-        let response = self.client.get(url).send().await.unwrap();
-        self.read(response).await
-    }
-
-    /// Submits a form with the CSRF token of the last page.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut fields = fields.to_vec();
-        let token = self.csrf.clone();
-        fields.push(("csrf_token", &token));
-        let url = format!("{}{path}", self.base);
-        let response = self.client.post(url).form(&fields).send().await.unwrap();
-        self.read(response).await
-    }
-
-    /// Uploads a file as the service form does: multipart, the CSRF token in the query string.
-    async fn upload(&mut self, path: &str, run_key: &str, file: (&str, &str, Vec<u8>)) -> Page {
-        let (filename, content_type, bytes) = file;
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(filename.to_owned())
-            .mime_str(content_type)
-            .unwrap();
-        let form = reqwest::multipart::Form::new()
-            .text("run_key", run_key.to_owned())
-            .part("input", part);
-        let url = format!("{}{path}?csrf_token={}", self.base, self.csrf);
-        let response = self.client.post(url).multipart(form).send().await.unwrap();
-        self.read(response).await
-    }
-
-    /// Opens a service's page and submits `input` with a fresh run key.
-    async fn run(&mut self, slug: &str, input: &str) -> (Page, String) {
-        let page = self.get(&format!("/services/{slug}")).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let key = page.input("run_key");
-        let result = self
-            .post(
-                &format!("/services/{slug}"),
-                &[("input", input), ("run_key", &key)],
-            )
-            .await;
-        (result, key)
-    }
-
-    async fn balance(&mut self) -> String {
-        let dashboard = self.get("/dashboard").await;
-        let at = dashboard
-            .body
-            .find(" credits available")
-            .unwrap_or_else(|| panic!("no balance on:\n{}", dashboard.body));
-        let before = &dashboard.body[..at];
-        before[before
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap()
-            + 1..]
-            .to_owned()
-    }
+/// The balance the dashboard shows.
+async fn balance(browser: &mut HttpBrowser) -> String {
+    let dashboard = browser.get("/dashboard").await;
+    let at = dashboard
+        .body
+        .find(" credits available")
+        .unwrap_or_else(|| panic!("no balance on:\n{}", dashboard.body));
+    let before = &dashboard.body[..at];
+    before[before
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap()
+        + 1..]
+        .to_owned()
 }
 
 #[tokio::test]
 async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price() {
-    let data = tempfile::tempdir().unwrap();
-    let (app, port) = start_app(data.path()).await;
-    let mut ada = Browser::new(port);
-    ada.get("/register").await;
-    let registered = ada
-        .post(
-            "/register",
-            &[
-                ("email", "ada@example.com"),
-                ("display_name", "Ada"),
-                ("password", PASSWORD),
-                ("password_confirmation", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
-    assert_eq!(ada.balance().await, "100");
+    let app = App::start(project(), &[]).await;
+    let mut ada = HttpBrowser::new(app.port);
+    ada.register("ada@example.com", "Ada").await;
+    assert_eq!(balance(&mut ada).await, "100");
 
     // The marketplace lists the new services with their prices and categories; the LLM one
     // is hidden, as the app has no language model to give it.
@@ -466,7 +206,7 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     assert_eq!(ada.get("/services/plain_english").await.status, 404);
 
     // Text: one credit.
-    let (result, key) = ada.run("word_stats", "the cat and the hat\nthe end").await;
+    let (result, key) = run(&mut ada, "word_stats", "the cat and the hat\nthe end").await;
     assert_eq!(result.status, 200, "{}", result.body);
     assert!(result.has("7 words in 2 lines"), "{}", result.body);
     assert!(result.has("<td>the</td><td>3</td>"), "{}", result.body);
@@ -479,16 +219,16 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
         )
         .await;
     assert!(again.has("already submitted"), "{}", again.body);
-    assert_eq!(ada.balance().await, "99");
+    assert_eq!(balance(&mut ada).await, "99");
     // No words: refused before any charge.
-    let (refused, _) = ada.run("word_stats", "?! ...").await;
+    let (refused, _) = run(&mut ada, "word_stats", "?! ...").await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
         refused.has("There are no words to count"),
         "{}",
         refused.body
     );
-    assert_eq!(ada.balance().await, "99");
+    assert_eq!(balance(&mut ada).await, "99");
 
     // Image: an upload, 2.50 credits, dimensions from the bytes.
     let page = ada.get("/services/photo_size").await;
@@ -496,7 +236,7 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     let png = ada
         .upload(
             "/services/photo_size",
-            &page.input("run_key"),
+            &[("run_key", &page.input("run_key"))],
             ("grey.png", "image/png", fixture("grey.png")),
         )
         .await;
@@ -507,7 +247,7 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     let jpeg = ada
         .upload(
             "/services/photo_size",
-            &png.input("run_key"),
+            &[("run_key", &png.input("run_key"))],
             ("photo.jpg", "image/jpeg", fixture("photo-with-exif.jpg")),
         )
         .await;
@@ -517,7 +257,7 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     let fake = ada
         .upload(
             "/services/photo_size",
-            &jpeg.input("run_key"),
+            &[("run_key", &jpeg.input("run_key"))],
             ("fake.jpg", "image/jpeg", fixture("not-an-image.jpg")),
         )
         .await;
@@ -526,18 +266,18 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     let gif = ada
         .upload(
             "/services/photo_size",
-            &fake.input("run_key"),
+            &[("run_key", &fake.input("run_key"))],
             ("anim.gif", "image/gif", b"GIF89a\x01\0\x01\0".to_vec()),
         )
         .await;
     assert_eq!(gif.status, 422, "{}", gif.body);
     assert!(gif.has("image/gif are not accepted"), "{}", gif.body);
-    assert_eq!(ada.balance().await, "94");
+    assert_eq!(balance(&mut ada).await, "94");
 
     // Data: JSON records, three credits.
     let records = r#"[{"name": "Ada", "age": 36}, {"name": "Alan", "age": 41, "city": "London"},
                       {"name": "Grace", "age": 85}]"#;
-    let (summary, _) = ada.run("record_summary", records).await;
+    let (summary, _) = run(&mut ada, "record_summary", records).await;
     assert_eq!(summary.status, 200, "{}", summary.body);
     assert!(
         summary.has("3 records, 3 fields (1 numeric)"),
@@ -554,25 +294,25 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
         "{}",
         summary.body
     );
-    let (not_records, _) = ada.run("record_summary", r#"{"name": "Ada"}"#).await;
+    let (not_records, _) = run(&mut ada, "record_summary", r#"{"name": "Ada"}"#).await;
     assert_eq!(not_records.status, 422, "{}", not_records.body);
     assert!(
         not_records.has("Give a JSON array of records"),
         "{}",
         not_records.body
     );
-    let (not_json, _) = ada.run("record_summary", "name,age").await;
+    let (not_json, _) = run(&mut ada, "record_summary", "name,age").await;
     assert_eq!(not_json.status, 422, "{}", not_json.body);
     assert!(not_json.has("That is not valid JSON"), "{}", not_json.body);
-    assert_eq!(ada.balance().await, "91");
+    assert_eq!(balance(&mut ada).await, "91");
 
     // Free: runs and is recorded, charges nothing.
-    let (free, _) = ada.run("free_words", "one two two").await;
+    let (free, _) = run(&mut ada, "free_words", "one two two").await;
     assert_eq!(free.status, 200, "{}", free.body);
     assert!(free.has("3 words in 1 line"), "{}", free.body);
     assert!(free.has("Charged 0 credits"), "{}", free.body);
     assert!(free.has("91</span> credits remaining"), "{}", free.body);
-    assert_eq!(ada.balance().await, "91");
+    assert_eq!(balance(&mut ada).await, "91");
     let history = ada.get("/dashboard").await;
     for name in ["Word stats", "Photo size", "Record summary", "Free words"] {
         assert!(

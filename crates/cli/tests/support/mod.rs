@@ -362,6 +362,33 @@ impl HttpBrowser {
         self.read(response).await
     }
 
+    /// Uploads a file as a service's form does: multipart, with the CSRF token of the last page
+    /// in the query string (the app does not look for it in a multipart body).
+    pub async fn upload(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, Vec<u8>),
+    ) -> Page {
+        let (filename, content_type, bytes) = file;
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str(content_type)
+            .unwrap();
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text((*name).to_owned(), (*value).to_owned());
+        }
+        let response = self
+            .client
+            .post(format!("{}{path}?csrf_token={}", self.base, self.csrf))
+            .multipart(form.part("input", part))
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
     /// Registers `email` and lands on the dashboard.
     pub async fn register(&mut self, email: &str, name: &str) {
         self.get("/register").await;
