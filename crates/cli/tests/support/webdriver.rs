@@ -22,6 +22,9 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long to wait for something to appear on a page.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// How often to look again while waiting.
+pub const POLL: Duration = Duration::from_millis(50);
+
 /// The installed browser, if any.
 #[derive(Debug, Clone)]
 pub struct Browser {
@@ -309,7 +312,7 @@ impl Session {
                 self.fail(&format!("no element {css} within {WAIT:?}"))
                     .await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -331,7 +334,7 @@ impl Session {
                 ))
                 .await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -350,7 +353,7 @@ impl Session {
             if started.elapsed() > WAIT {
                 self.fail(&format!("still on {url}, expected {path}")).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -490,9 +493,8 @@ impl Session {
     }
 
     /// Saves the whole page (up to 3,000 CSS pixels high) as `NN-name.png` in the session's
-    /// folder, through DevTools; returns the file. Waits for transitions (the burger's) first.
+    /// folder, through DevTools; returns the file.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
-        tokio::time::sleep(Duration::from_millis(350)).await;
         self.step += 1;
         let file = self
             .screenshots
