@@ -338,7 +338,9 @@ impl Crawler {
             Ok(response) => response,
             Err(error) => {
                 report.ms = started.elapsed().as_millis();
-                report.problems.push(format!("request failed: {error}"));
+                report
+                    .problems
+                    .push(format!("request failed: {}", causes(&error)));
                 return report;
             }
         };
@@ -357,7 +359,7 @@ impl Crawler {
             Err(error) => {
                 report
                     .problems
-                    .push(format!("reading the body failed: {error}"));
+                    .push(format!("reading the body failed: {}", causes(&error)));
                 return report;
             }
         };
@@ -507,7 +509,7 @@ impl Crawler {
             names: Vec::new(),
         };
         match self.client.get(url).send().await {
-            Err(error) => report.problem = Some(format!("request failed: {error}")),
+            Err(error) => report.problem = Some(format!("request failed: {}", causes(&error))),
             Ok(response) => {
                 let status = response.status();
                 report.status = Some(status.as_u16());
@@ -591,9 +593,10 @@ impl Crawler {
         let slowest = self.pages.iter().max_by_key(|p| p.ms);
         println!();
         println!(
-            "{} pages ({redirects} redirects), {} assets, in {:.1} s{}",
-            self.pages.len(),
-            self.assets.len(),
+            "{} ({}), {}, in {:.1} s{}",
+            count(self.pages.len(), "page"),
+            count(redirects, "redirect"),
+            count(self.assets.len(), "asset"),
             elapsed.as_secs_f64(),
             slowest.map_or_else(String::new, |p| format!(
                 "; slowest {} ms ({})",
@@ -636,8 +639,9 @@ impl Crawler {
         }
         if self.skipped.over_limit > 0 {
             println!(
-                "Stopped at --max-pages {}: {} queued pages not visited",
-                self.max_pages, self.skipped.over_limit
+                "Stopped at --max-pages {}: {} not visited",
+                self.max_pages,
+                count(self.skipped.over_limit, "queued page")
             );
         }
         for asset in &broken_assets {
@@ -657,12 +661,12 @@ impl Crawler {
             println!("✓ no problems found");
         } else {
             println!(
-                "✗ {failed_pages} of {} pages have problems{}",
-                self.pages.len(),
+                "✗ {failed_pages} of {} with problems{}",
+                count(self.pages.len(), "page"),
                 if broken_assets.is_empty() {
                     String::new()
                 } else {
-                    format!(", {} assets are broken", broken_assets.len())
+                    format!(", {} broken", count(broken_assets.len(), "asset"))
                 }
             );
         }
@@ -733,6 +737,26 @@ fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> St
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `1 page`, `2 pages`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// An error and its causes, on one line: reqwest's own message says only which request failed.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A URL as shown in the table: its path and query when it is on the crawled site.

@@ -53,14 +53,13 @@ impl Browser {
                 chromedriver,
             }),
             _ => {
-                let message = format!(
-                    "{test}: SKIPPED — no chromium or chromedriver on the PATH (Debian: apt-get \
-                     install chromium chromium-driver)"
-                );
+                let missing = "no chromium or chromedriver on the PATH (Debian: apt-get install \
+                               chromium chromium-driver)";
                 assert!(
                     std::env::var("QS_REQUIRE_BROWSER").as_deref() != Ok("1"),
-                    "{message}, and QS_REQUIRE_BROWSER=1"
+                    "{test}: {missing}, and QS_REQUIRE_BROWSER=1 requires them"
                 );
+                let message = format!("{test}: SKIPPED, {missing}");
                 eprintln!("{message}");
                 None
             }
