@@ -19,6 +19,7 @@ cargo build --release -q -p quickscale-app-web --example demo
 BIN=$ROOT/target/release/examples/demo
 
 WORK=$(mktemp -d /tmp/qs-bench-XXXX)
+chmod 755 "$WORK" # the postgres user (when we are root) must reach its data folder
 PGBIN=$(pg_config --bindir)
 AS_PG=""
 [ "$(id -u)" = 0 ] && AS_PG="runuser -u postgres --"
@@ -46,7 +47,7 @@ echo "   PostgreSQL settings: $PG_SETTINGS (same for pgbench)"
 APP_PORT=$(free_port)
 app_env() {
   env SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$APP_PORT WELCOME_CREDITS=1000000 \
-      ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn DATABASE_MAX_CONNECTIONS=24 \
+      ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn TRUST_PROXY=true DATABASE_MAX_CONNECTIONS=24 \
       QUICKSCALE_PROJECT_DIR=$WORK DATABASE_URL="$1" "${@:2}"
 }
 
@@ -67,8 +68,10 @@ make_sessions() {
   : > "$WORK/$1-sessions-all"
   for i in $(seq 1 $ACCOUNTS); do
     jar="$WORK/jar-$i"
-    token=$(curl -s -c "$jar" "http://127.0.0.1:$APP_PORT/register" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"//')
-    curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "email=bench$i@example.com" \
+    # One client address per account: registration is rate limited per client (TRUST_PROXY=true).
+    ip=(-H "X-Forwarded-For: 10.1.$((i / 250)).$((i % 250 + 1))")
+    token=$(curl -s "${ip[@]}" -c "$jar" "http://127.0.0.1:$APP_PORT/register" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"//')
+    curl -s "${ip[@]}" -b "$jar" -c "$jar" -o /dev/null --data-urlencode "email=bench$i@example.com" \
       --data-urlencode "password=bench password $i" --data-urlencode "password_confirmation=bench password $i" \
       --data-urlencode "csrf_token=$token" "http://127.0.0.1:$APP_PORT/register"
     token=$(curl -s -b "$jar" -c "$jar" "http://127.0.0.1:$APP_PORT/services/text_sentiment_analysis" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"//')

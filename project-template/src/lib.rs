@@ -6,5 +6,7 @@ use quickscale_app_web::App;
 
 /// The app with every service registered: `main` runs it and the tests build it.
 pub fn app() -> App {
-    App::new("{{display_name}}").services(services::register)
+    App::new("{{display_name}}")
+        .services(services::register)
+        .llm_services(services::register_llm)
 }

@@ -21,7 +21,7 @@ use quickscale_adapters::mail::LogMailer;
 use quickscale_adapters::smtp::{SmtpMailer, SmtpSecurity, SmtpSettings};
 use quickscale_domain_identity::{Accounts, Email, PasswordHasher, PasswordPolicy};
 use quickscale_domain_kernel::{Clock, Mailer};
-use quickscale_service_sdk::builtin::LlmTextService;
+use quickscale_service_sdk::builtin::{ChatModel, LlmTextService};
 use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry, ServiceRunner};
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -52,7 +52,12 @@ pub struct App {
     mailer: Option<Arc<dyn Mailer>>,
     clock: Option<Arc<dyn Clock>>,
     gateway: Option<(Arc<dyn PaymentGateway>, String)>,
+    llm_services: Vec<LlmRegistration>,
 }
+
+/// Registers services that need the configured language model (see [`App::llm_services`]).
+type LlmRegistration =
+    Box<dyn FnOnce(&mut ServiceRegistry, Arc<dyn ChatModel>) -> Result<(), RegistryError> + Send>;
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +97,7 @@ impl App {
             mailer: None,
             clock: None,
             gateway: None,
+            llm_services: Vec::new(),
         }
     }
 
@@ -103,6 +109,19 @@ impl App {
         if let Err(error) = register(&mut self.registry) {
             self.registry_errors.push(error);
         }
+        self
+    }
+
+    /// Registers the project's services that call the language model. They are offered only when
+    /// a model is configured (`LLM_BASE_URL`), and receive the same client the built-in LLM service
+    /// uses; without one they are not registered, so their pages do not exist.
+    pub fn llm_services(
+        mut self,
+        register: impl FnOnce(&mut ServiceRegistry, Arc<dyn ChatModel>) -> Result<(), RegistryError>
+        + Send
+        + 'static,
+    ) -> Self {
+        self.llm_services.push(Box::new(register));
         self
     }
 
@@ -141,23 +160,8 @@ impl App {
 
     /// Connects the database, applies migrations, and wires the state and the router.
     pub async fn build(mut self, config: Config) -> anyhow::Result<Built> {
-        // One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        if let Some(llm) = &config.llm {
-            let model = OpenAiCompatibleChat::new(
-                &llm.base_url,
-                &llm.model,
-                llm.api_key.expose(),
-                llm.timeout,
-            )
-            .context("creating the language model client")?;
-            if let Err(error) = self
-                .registry
-                .register(LlmTextService::new(Arc::new(model), llm.timeout))
-            {
-                self.registry_errors.push(error);
-            }
-        }
+        install_crypto_provider();
+        self.register_llm_services(&config)?;
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("a service could not be registered: {error}");
         }
@@ -244,6 +248,7 @@ impl App {
                 webhook_secrets: vec![secret],
                 test_mode: true,
                 offline: None,
+                checkout_origins: Vec::new(),
             }),
             (Some(mode), None) => {
                 Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
@@ -257,8 +262,14 @@ impl App {
                 .context("seeding the default credit pack")?;
         }
         let limits = crate::limits::RateLimits::new(config.trust_proxy);
+        let content_security_policy = crate::security::content_security_policy(
+            billing
+                .as_ref()
+                .map_or(&[][..], |b| b.checkout_origins.as_slice()),
+        )?;
         let state = AppState(Arc::new(Inner {
             limits,
+            content_security_policy,
             config,
             database,
             stores,
@@ -315,7 +326,7 @@ impl App {
                         .await
                 }
                 Command::Check => check(&config).await,
-                Command::Services { check } => self.list_services(check),
+                Command::Services { check } => self.list_services(&config, check),
                 Command::VerifyLedger => verify_ledger(self, config).await,
                 Command::Billing {
                     action: BillingAction::Reconcile { limit },
@@ -406,7 +417,37 @@ impl App {
         Ok(())
     }
 
-    fn list_services(self, check: bool) -> anyhow::Result<()> {
+    /// Registers the built-in LLM service and the project's [`App::llm_services`] when a model is
+    /// configured.
+    fn register_llm_services(&mut self, config: &Config) -> anyhow::Result<()> {
+        let Some(llm) = &config.llm else {
+            return Ok(());
+        };
+        install_crypto_provider();
+        let model: Arc<dyn ChatModel> = Arc::new(
+            OpenAiCompatibleChat::new(
+                &llm.base_url,
+                &llm.model,
+                llm.api_key.expose(),
+                llm.timeout,
+            )
+            .context("creating the language model client")?,
+        );
+        let mut results = vec![
+            self.registry
+                .register(LlmTextService::new(model.clone(), llm.timeout))
+                .map(|_| ()),
+        ];
+        for register in std::mem::take(&mut self.llm_services) {
+            results.push(register(&mut self.registry, model.clone()));
+        }
+        self.registry_errors
+            .extend(results.into_iter().filter_map(Result::err));
+        Ok(())
+    }
+
+    fn list_services(mut self, config: &Config, check: bool) -> anyhow::Result<()> {
+        self.register_llm_services(config)?;
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("{error}");
         }
@@ -415,10 +456,10 @@ impl App {
             let cost = if d.is_free() {
                 "free".to_owned()
             } else {
-                format!("{} credits", d.cost)
+                crate::view::credits_label(d.cost)
             };
             println!(
-                "{:<32} {:<10} {:<6} {:<12} {}",
+                "{:<32} {:<14} {:<6} {:<12} {}",
                 d.slug,
                 cost,
                 d.input.as_str(),
@@ -434,6 +475,11 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[derive(Parser)]

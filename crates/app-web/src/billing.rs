@@ -42,10 +42,26 @@ pub async fn connect(
                 test_mode: secret_key.expose().starts_with("sk_test_")
                     || secret_key.expose().starts_with("rk_test_"),
                 offline: None,
+                checkout_origins: live_checkout_origins(api_base),
             })
         }
         StripeMode::Offline => crate::offline_stripe::start(config, stores, clock).await,
     }
+}
+
+/// Stripe's hosted checkout and billing portal, and, when the API is another address (a test
+/// server), that address's origin, which then serves the checkout pages too.
+fn live_checkout_origins(api_base: &str) -> Vec<String> {
+    let mut origins = vec![
+        "https://checkout.stripe.com".to_owned(),
+        "https://billing.stripe.com".to_owned(),
+    ];
+    if let Some(origin) = crate::security::origin_of(api_base)
+        && origin != "https://api.stripe.com"
+    {
+        origins.push(origin);
+    }
+    origins
 }
 
 /// Processes one stored event now; on a new payment, sends its receipt.

@@ -89,6 +89,44 @@ pub const KEYS: &[(&str, &str)] = &[
         "LLM_TIMEOUT_SECONDS",
         "how long a model may take (default 30)",
     ),
+    (
+        "STRIPE_SECRET_KEY",
+        "sk_... or rk_...; unset with ENABLE_STRIPE starts the offline stand-in",
+    ),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        "whsec_... (comma-separated during a rotation); required with STRIPE_SECRET_KEY",
+    ),
+    (
+        "STRIPE_API_BASE",
+        "the Stripe API address (default https://api.stripe.com)",
+    ),
+    ("MAILER", "dev (outbox and log only, the default) or smtp"),
+    (
+        "MAIL_FROM",
+        "the sender of every email (default \"APP_NAME <no-reply@localhost>\")",
+    ),
+    ("SMTP_HOST", "the mail server; required with MAILER=smtp"),
+    ("SMTP_PORT", "its port (default 587, or 465 with SMTP_SECURITY=tls)"),
+    ("SMTP_SECURITY", "starttls (default), tls, or none for a local relay"),
+    ("SMTP_USERNAME", "the mail server's user name, if it wants one"),
+    ("SMTP_PASSWORD", "its password"),
+    (
+        "SMTP_TIMEOUT_SECONDS",
+        "how long one delivery may take (default 15)",
+    ),
+    (
+        "VERIFICATION_TOKEN_HOURS",
+        "how long an email verification link works (default 72)",
+    ),
+    (
+        "RESET_TOKEN_MINUTES",
+        "how long a password reset link works (default 60)",
+    ),
+    (
+        "TRUST_PROXY",
+        "take the client address from X-Forwarded-For (only behind your own proxy; default false)",
+    ),
 ];
 
 /// How email leaves the app. Every message goes through the outbox either way.
@@ -254,6 +292,11 @@ impl Sources {
     }
 
     fn get(&self, key: &str) -> Option<(&str, &str)> {
+        // Only KEYS are read from the environment and accepted in quickscale.toml.
+        debug_assert!(
+            KEYS.iter().any(|(k, _)| *k == key),
+            "{key} is read but missing from config::KEYS"
+        );
         self.0
             .get(key)
             .filter(|(value, _)| !value.trim().is_empty())
@@ -696,5 +739,31 @@ mod tests {
         std::fs::write(dir.path().join("quickscale.toml"), "prot = 9000\n").unwrap();
         let err = Config::load(dir.path(), "demo").unwrap_err();
         assert_eq!(err.key, "prot");
+    }
+
+    /// Every setting can come from the environment or quickscale.toml (both accept KEYS only),
+    /// not just from .env. Reading a key missing from KEYS fails a debug assertion.
+    #[test]
+    fn every_setting_is_a_known_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("quickscale.toml"),
+            format!(
+                "secret_key = \"{KEY}\"\nmailer = \"smtp\"\nsmtp_host = \"mail.test\"\n\
+                 smtp_port = 2525\nsmtp_security = \"none\"\nsmtp_username = \"u\"\n\
+                 smtp_password = \"p\"\nsmtp_timeout_seconds = 5\nmail_from = \"A <a@b.test>\"\n\
+                 trust_proxy = true\nenable_stripe = true\nstripe_secret_key = \"sk_test_1\"\n\
+                 stripe_webhook_secret = \"whsec_1\"\nstripe_api_base = \"http://127.0.0.1:1\"\n\
+                 verification_token_hours = 24\nreset_token_minutes = 30\n\
+                 llm_base_url = \"http://127.0.0.1:2/v1\"\n"
+            ),
+        )
+        .unwrap();
+        let config = Config::load(dir.path(), "demo").unwrap();
+        assert!(config.trust_proxy);
+        assert!(matches!(config.mail, MailTransport::Smtp { ref host, port: 2525, .. } if host == "mail.test"));
+        assert!(matches!(config.stripe, Some(StripeMode::Live { ref api_base, .. }) if api_base == "http://127.0.0.1:1"));
+        assert_eq!(config.mail_from, "A <a@b.test>");
+        assert_eq!(config.reset_ttl, Duration::minutes(30));
     }
 }

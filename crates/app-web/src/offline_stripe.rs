@@ -44,6 +44,9 @@ pub async fn start(
         ),
         webhook_secrets: vec![secret],
         test_mode: true,
+        checkout_origins: crate::security::origin_of(&running.base_url)
+            .into_iter()
+            .collect(),
         offline: Some(Arc::new(running)),
     })
 }

@@ -119,22 +119,51 @@ fn form_pairs(encoded: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded).unwrap_or_default()
 }
 
+/// The content security policy: only our own scripts, styles and images; no inline script, no
+/// eval (Alpine's CSP build). Forms may go to our own pages and to the payment processor's
+/// hosted checkout (`checkout_origins`), where "Buy credits" redirects; browsers apply
+/// `form-action` to that redirect.
+pub fn content_security_policy(checkout_origins: &[String]) -> anyhow::Result<HeaderValue> {
+    let mut form_action = String::from("'self'");
+    for origin in checkout_origins {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .map_err(|_| anyhow::anyhow!("invalid checkout origin in {checkout_origins:?}"))
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains(['@', ' ', ';', ',']))
+        .then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
 /// Adds the security headers to every response.
 pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            state.0.content_security_policy.clone(),
+        );
+    }
     let mut set = |name: &'static str, value: &'static str| {
         if !headers.contains_key(name) {
             headers.insert(name, HeaderValue::from_static(value));
         }
     };
-    // Only our own scripts, styles and images; no inline script, no eval (Alpine's CSP build).
-    set(
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'self'; object-src 'none'",
-    );
     set("x-frame-options", "DENY");
     set("x-content-type-options", "nosniff");
     set("referrer-policy", "same-origin");
@@ -155,6 +184,39 @@ pub async fn headers(State(state): State<AppState>, request: Request, next: Next
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forms_may_go_to_the_checkout_origins_only() {
+        let policy = content_security_policy(&[]).unwrap();
+        assert!(policy.to_str().unwrap().contains("form-action 'self';"));
+        let policy = content_security_policy(&[
+            "https://checkout.stripe.com".to_owned(),
+            "http://127.0.0.1:4242".to_owned(),
+        ])
+        .unwrap();
+        assert!(
+            policy
+                .to_str()
+                .unwrap()
+                .contains("form-action 'self' https://checkout.stripe.com http://127.0.0.1:4242;")
+        );
+        assert!(content_security_policy(&["https://a.test\n".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn origins_of_urls() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:4242/v1").as_deref(),
+            Some("http://127.0.0.1:4242")
+        );
+        assert_eq!(
+            origin_of("https://API.stripe.com").as_deref(),
+            Some("https://api.stripe.com")
+        );
+        assert_eq!(origin_of("ftp://x.test/"), None);
+        assert_eq!(origin_of("https://user@x.test/"), None);
+        assert_eq!(origin_of("https:///path"), None);
+    }
 
     #[test]
     fn reads_the_token_from_an_encoded_form() {

@@ -47,6 +47,9 @@ pub struct BillingState {
     pub test_mode: bool,
     /// The offline stand-in for Stripe when it runs inside the app (dropped with it).
     pub offline: Option<Arc<quickscale_stripe_fake::Running>>,
+    /// Where "Buy credits" sends the browser (the hosted checkout and billing portal): the
+    /// content security policy lets forms go there.
+    pub checkout_origins: Vec<String>,
 }
 
 pub(crate) struct Inner {
@@ -61,6 +64,8 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub billing: Option<BillingState>,
     pub limits: crate::limits::RateLimits,
+    /// The `Content-Security-Policy` of every response (see `security::content_security_policy`).
+    pub content_security_policy: axum::http::HeaderValue,
 }
 
 /// Shared, cheaply cloneable application state.

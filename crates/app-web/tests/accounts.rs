@@ -625,6 +625,43 @@ async fn too_many_sign_in_attempts_from_one_client_get_a_429_page() {
     );
 }
 
+/// Registers from six browsers, each claiming its own address through `X-Forwarded-For`;
+/// returns the status of each registration.
+async fn six_registrations(app: &TestApp) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for i in 1..=6 {
+        let mut visitor = app.browser();
+        visitor.forwarded_for = Some(format!("203.0.113.{i}"));
+        visitor.get("/register").await;
+        let email = format!("user{i}@example.com");
+        let page = visitor
+            .post(
+                "/register",
+                &[
+                    ("email", email.as_str()),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn rate_limits_key_on_the_forwarded_address_only_behind_a_trusted_proxy() {
+    // Without TRUST_PROXY the header is ignored (anyone can send it): one client, five at once.
+    let direct = six_registrations(&TestApp::new().await).await;
+    assert_eq!(direct[5], StatusCode::TOO_MANY_REQUESTS, "{direct:?}");
+    // Behind a proxy, each forwarded address is a client of its own.
+    let proxied = six_registrations(&TestApp::with(&[("TRUST_PROXY", "true")]).await).await;
+    assert!(
+        proxied.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{proxied:?}"
+    );
+}
+
 #[tokio::test]
 async fn emails_are_visible_in_the_dev_outbox_and_to_admins() {
     let app = TestApp::new().await;

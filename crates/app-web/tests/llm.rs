@@ -8,6 +8,11 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use quickscale_app_web::App;
+use quickscale_service_sdk::builtin::ChatModel;
+use quickscale_service_sdk::{
+    Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
+};
 use serde_json::{Value, json};
 use support::TestApp;
 
@@ -122,6 +127,61 @@ async fn the_service_is_hidden_when_no_model_is_configured() {
     assert!(!ada.get("/services").await.contains("llm_text_service"));
     assert_eq!(
         ada.get("/services/llm_text_service").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A project's own service that calls the model, registered through `App::llm_services`.
+struct Headline(std::sync::Arc<dyn ChatModel>);
+
+#[async_trait::async_trait]
+impl Service for Headline {
+    fn descriptor(&self) -> ServiceDescriptor {
+        ServiceDescriptor::new("headline", "Headline")
+            .description("Asks the model for a headline.")
+            .category("Text")
+            .cost("3".parse().unwrap())
+            .example("A text")
+    }
+
+    async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError> {
+        let text = input.as_text().unwrap_or_default();
+        let answer = self.0.complete("Write a headline.", text).await?;
+        Ok(ServiceOutput::new(answer))
+    }
+}
+
+fn with_headline() -> App {
+    App::new("Test App").llm_services(|registry, model| {
+        registry.register(Headline(model))?;
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn project_services_receive_the_model_and_are_offered_only_with_one() {
+    let base = fake_llm().await;
+    let app = TestApp::with_app(
+        with_headline(),
+        &[("LLM_BASE_URL", &base), ("LLM_API_KEY", "test-key")],
+    )
+    .await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    assert!(ada.get("/services").await.contains("data-service=\"headline\""));
+    let key = ada.get("/services/headline").await.input_value("run_key").unwrap();
+    let page = ada
+        .post("/services/headline", &[("input", "Credits"), ("run_key", &key)])
+        .await;
+    assert!(page.contains("A short summary."), "{}", page.body);
+    assert!(page.contains("97</span> credits remaining"), "{}", page.body);
+
+    let without = TestApp::with_app(with_headline(), &[]).await;
+    let mut bob = without.browser();
+    bob.register("bob@example.com", PASSWORD).await;
+    assert!(!bob.get("/services").await.contains("headline"));
+    assert_eq!(
+        bob.get("/services/headline").await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -493,8 +493,8 @@ fn register_llm(text: &str, line: &str, newline: &str) -> anyhow::Result<String>
     let function = format!(
         "
 /// Registers the project's services that need a language model, with the app's model
-/// (`LLM_BASE_URL`). Until QuickScale's app calls it, these services are not offered; their
-/// tests run with a fake model (see docs/services.md, \"Services that use a language model\").
+/// (`LLM_BASE_URL`); src/lib.rs hands it to the app with `.llm_services(services::register_llm)`.
+/// Without a model these services are not offered; their tests run with a fake model.
 pub fn register_llm(
     registry: &mut quickscale_service_sdk::ServiceRegistry,
     model: std::sync::Arc<dyn quickscale_service_sdk::builtin::ChatModel>,
@@ -576,10 +576,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if request.kind == Kind::Llm {
         println!(
-            "Registered it in register_llm in src/services/mod.rs. It needs the app's language \
-             model, which QuickScale does not hand to projects yet: the app does not offer it, \
-             and its tests run with a fake model."
+            "Registered it in register_llm in src/services/mod.rs. The app offers it when a \
+             language model is configured (LLM_BASE_URL in .env); its tests use a fake model."
         );
+        let lib = std::fs::read_to_string(project.dir.join("src/lib.rs")).unwrap_or_default();
+        if !lib.contains("llm_services(services::register_llm)") {
+            println!(
+                "src/lib.rs does not hand register_llm to the app yet: add \
+                 `.llm_services(services::register_llm)` after `.services(services::register)`."
+            );
+        }
         println!();
         println!("Next:");
         println!("  cargo test {name}");

@@ -75,15 +75,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(project.dir.join("src/services/mod.rs")).unwrap_or_default();
     let hint = if registered_for_a_model(&module, &name) {
         "it uses a language model and is registered by `register_llm` in \
-         src/services/mod.rs, which QuickScale's app does not call yet, so the app does not offer \
-         it (docs/services.md, \"Services that use a language model\")"
+         src/services/mod.rs, which the app calls only when a model is configured: set \
+         LLM_BASE_URL in .env (docs/services.md, \"Services that use a language model\")"
             .to_owned()
     } else if file.is_file() {
         format!(
             "src/services/{name}.rs exists, but the app does not register it: add \
              `registry.register({name}::...)?;` to `register` in src/services/mod.rs, above the \
-             `// quickscale:services` line (services that use a language model are registered by \
-             `register_llm`, which the app does not call yet)"
+             `// quickscale:services` line (services that use a language model are registered in \
+             `register_llm`, above `// quickscale:llm-services`)"
         )
     } else {
         format!(

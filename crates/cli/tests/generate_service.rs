@@ -327,8 +327,9 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
 #[test]
 fn services_list_and_check_name_what_the_app_registers() {
     let project = project();
-    let run = |args: &[&str]| {
+    let run_with = |env: &[(&str, &str)], args: &[&str]| {
         let output = quickscale(&project.dir)
+            .envs(env.iter().copied())
             .arg("services")
             .args(args)
             .output()
@@ -339,6 +340,7 @@ fn services_list_and_check_name_what_the_app_registers() {
             text(&output.stderr),
         )
     };
+    let run = |args: &[&str]| run_with(&[], args);
     let (ok, listing, errors) = run(&["list"]);
     assert!(ok, "{errors}");
     let line = |slug: &str| {
@@ -368,6 +370,18 @@ fn services_list_and_check_name_what_the_app_registers() {
         "{errors}"
     );
     assert!(errors.contains("register_llm"), "{errors}");
+    assert!(errors.contains("LLM_BASE_URL"), "{errors}");
+
+    // With a model configured the app registers the project's LLM services too (listing them
+    // does not call the model).
+    let model = [("LLM_BASE_URL", "http://127.0.0.1:9/v1")];
+    let (ok, listing, errors) = run_with(&model, &["list"]);
+    assert!(ok, "{errors}");
+    assert!(listing.contains("plain_english"), "{listing}");
+    assert!(listing.contains("llm_text_service"), "{listing}");
+    let (ok, said, errors) = run_with(&model, &["check", "plain_english"]);
+    assert!(ok, "{errors}");
+    assert!(said.contains("✓ plain_english is registered"), "{said}");
 
     let (ok, _, errors) = run(&["check", "no_such_service"]);
     assert!(!ok);

@@ -78,7 +78,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/dev/outbox", get(admin::dev_outbox))
         .route("/admin/services", get(admin_services::services))
         .route("/admin/services/{slug}", post(admin_services::update))
-        .route("/static/{*path}", get(crate::assets::serve));
+        .route("/static/{*path}", get(crate::assets::serve))
+        // Browsers and crawlers ask for it whatever the page says.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/static/img/favicon.svg") }),
+        );
     if state.config().flags.enable_service_marketplace {
         router = router
             .route("/services", get(services::list))

@@ -125,6 +125,7 @@ impl TestApp {
             router: self.router.clone(),
             cookie: None,
             csrf: None,
+            forwarded_for: None,
         }
     }
 }
@@ -166,6 +167,8 @@ pub struct Browser {
     router: Router,
     pub cookie: Option<String>,
     pub csrf: Option<String>,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy would.
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser {
@@ -207,6 +210,9 @@ impl Browser {
             .header(header::HOST, "localhost");
         if let Some(cookie) = &self.cookie {
             builder = builder.header(header::COOKIE, cookie);
+        }
+        if let Some(address) = &self.forwarded_for {
+            builder = builder.header("x-forwarded-for", address);
         }
         builder
     }
