@@ -81,7 +81,12 @@ async fn an_uploaded_image_is_read_and_a_non_image_is_refused_without_charge() {
         "{}",
         refused.body
     );
-    assert!(ada.get("/dashboard").await.contains("98 credits available"));
+    let dashboard = ada.get("/dashboard").await;
+    assert!(
+        dashboard.contains("<span id=\"nav-balance\">98</span>"),
+        "{}",
+        dashboard.body
+    );
 }
 
 #[tokio::test]
@@ -225,4 +230,59 @@ async fn admins_disable_services_and_override_costs() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+/// Takes a while, like a model call.
+struct Slow;
+
+#[async_trait::async_trait]
+impl quickscale_service_sdk::Service for Slow {
+    fn descriptor(&self) -> quickscale_service_sdk::ServiceDescriptor {
+        quickscale_service_sdk::ServiceDescriptor::new("slow", "Slow")
+            .description("Takes half a second.")
+            .category("Text")
+            .cost("2".parse().unwrap())
+            .example("x")
+    }
+
+    async fn execute(
+        &self,
+        _input: quickscale_service_sdk::ServiceInput,
+    ) -> Result<quickscale_service_sdk::ServiceOutput, quickscale_service_sdk::ServiceError> {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Ok(quickscale_service_sdk::ServiceOutput::new("done"))
+    }
+}
+
+#[tokio::test]
+async fn a_run_finishes_when_the_visitor_leaves_before_the_answer() {
+    let app = TestApp::with_app(quickscale_app_web::App::new("Test App").service(Slow), &[]).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = ada
+        .get("/services/slow")
+        .await
+        .input_value("run_key")
+        .unwrap();
+    // The request is dropped after 100 ms, as when the tab is closed.
+    let left = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        ada.post("/services/slow", &[("input", "text"), ("run_key", &key)]),
+    )
+    .await;
+    assert!(left.is_err(), "the run should still have been going");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let usage = ada.get("/usage").await;
+    assert_eq!(
+        usage.body.matches("status-succeeded").count(),
+        1,
+        "{}",
+        usage.body
+    );
+    let dashboard = ada.get("/dashboard").await;
+    assert!(
+        dashboard.contains("<span id=\"nav-balance\">98</span>"),
+        "{}",
+        dashboard.body
+    );
 }

@@ -388,7 +388,18 @@ pub async fn run(
         },
         (InputKind::Text, _) => ServiceInput::Text(submission.text.clone()),
     };
-    match state.runner().run(current.user.id, &slug, input, key).await {
+    // The run goes on in its own task: if the visitor closes the page (the request is dropped)
+    // it still finishes and its charge stands, or fails and is refunded; never charged and
+    // abandoned half-way.
+    let run = {
+        let state = state.clone();
+        let (user, slug) = (current.user.id, slug.clone());
+        tokio::spawn(async move { state.runner().run(user, &slug, input, key).await })
+    };
+    let finished = run
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the service run task failed: {e}")))?;
+    match finished {
         Ok(outcome) => {
             let result = Outcome::of(&outcome.run, outcome.replayed);
             service_page(
