@@ -64,8 +64,9 @@ fn config(key: ClientIp, period_ms: u64, burst: u32) -> Arc<Config> {
 }
 
 impl RateLimits {
-    /// Sign-in: 10 at once, then one every 6 s. Registration: 5, then one a minute. Emails
-    /// (verification, reset): 5, then one a minute.
+    /// Sign-in: 10 at once, then one every 6 s. Registration: 5, then one a minute. Requests that
+    /// send email (verification resend, password reset, email change, contact form) share one
+    /// budget per client: 5, then one a minute.
     pub fn new(trust_proxy: bool) -> Self {
         let key = ClientIp { trust_proxy };
         RateLimits {

@@ -430,3 +430,46 @@ async fn health_reports_the_database() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.contains("\"database\":\"ok\""));
 }
+
+#[tokio::test]
+async fn requests_that_send_email_share_one_budget_per_client() {
+    let app = TestApp::with(&[("TRUST_PROXY", "true")]).await;
+    let mut bot = app.browser();
+    bot.forwarded_for = Some("203.0.113.9".into());
+    bot.get("/password/forgot").await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let email = format!("someone{i}@example.com");
+        statuses.push(
+            bot.post("/password/forgot", &[("email", email.as_str())])
+                .await
+                .status,
+        );
+    }
+    assert!(
+        statuses.iter().all(|s| *s != StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // The sixth, here through the contact form, is over the budget.
+    bot.get("/contact").await;
+    let page = bot
+        .post(
+            "/contact",
+            &[
+                ("name", "Bot"),
+                ("email", "bot@example.com"),
+                ("message", "Hello there, this is long enough."),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert!(page.headers.contains_key("retry-after"));
+    // Another client is not affected.
+    let mut visitor = app.browser();
+    visitor.forwarded_for = Some("198.51.100.7".into());
+    visitor.get("/password/forgot").await;
+    let page = visitor
+        .post("/password/forgot", &[("email", "ada@example.com")])
+        .await;
+    assert_ne!(page.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -27,7 +27,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/about", get(public::about))
         .route(
             "/contact",
-            get(public::contact_form).post(public::contact_send),
+            get(public::contact_form)
+                .merge(post(public::contact_send).layer(RateLimits::layer(&limits.email))),
         )
         .route("/health", get(public::health))
         .route(
@@ -45,7 +46,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/settings", get(settings::settings))
         .route("/settings/profile", post(settings::update_profile))
         .route("/settings/password", post(settings::change_password))
-        .route("/settings/email", post(account::change_email))
+        .route(
+            "/settings/email",
+            post(account::change_email).layer(RateLimits::layer(&limits.email)),
+        )
         .route("/settings/email/confirm", get(account::confirm_email))
         .route(
             "/settings/sessions",
@@ -53,10 +57,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/settings/delete", post(account::delete))
         .route("/verify", get(account::verify))
-        .route("/verify/resend", post(account::resend))
+        .route(
+            "/verify/resend",
+            post(account::resend).layer(RateLimits::layer(&limits.email)),
+        )
         .route(
             "/password/forgot",
-            get(account::forgot_form).post(account::forgot),
+            get(account::forgot_form)
+                .merge(post(account::forgot).layer(RateLimits::layer(&limits.email))),
         )
         .route(
             "/password/reset",
