@@ -45,14 +45,14 @@ $PSQL -c "CREATE DATABASE app" postgres
 echo "   PostgreSQL settings: $PG_SETTINGS (same for pgbench)"
 
 APP_PORT=$(free_port)
-app_env() {
-  env SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$APP_PORT WELCOME_CREDITS=1000000 \
+app_env() { # exec: the app replaces the subshell, so $! is the app's own process
+  exec env SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$APP_PORT WELCOME_CREDITS=1000000 \
       ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn TRUST_PROXY=true DATABASE_MAX_CONNECTIONS=24 \
       QUICKSCALE_PROJECT_DIR=$WORK DATABASE_URL="$1" "${@:2}"
 }
 
 start_app() {
-  app_env "$1" "$BIN" serve >"$WORK/app.log" 2>&1 &
+  (app_env "$1" "$BIN" serve >"$WORK/app.log" 2>&1) &
   APP_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$APP_PORT/health" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "the app did not start"; cat "$WORK/app.log"; exit 1
@@ -100,7 +100,7 @@ bench_backend() { # name url
   echo "$1 peak_rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$APP_PID/status) idle_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$APP_PID/status)" | tee -a "$RESULTS"
   stop_app
   echo "-- verifying the ledger ($1)"
-  app_env "$2" "$BIN" verify-ledger 2>&1 | tail -2 | tee -a "$RESULTS"
+  (app_env "$2" "$BIN" verify-ledger) 2>&1 | tail -2 | tee -a "$RESULTS"
 }
 
 bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app"
@@ -134,3 +134,10 @@ stop_app
 echo
 echo "== summary"
 cat "$RESULTS"
+echo
+echo "== the web endpoint as a fraction of the pgbench ceiling (same accounts, same connections)"
+awk '
+  $1 == "pgbench" { split($2, a, "="); split($3, c, "="); split($4, t, "="); ceiling[(a[2] == 1 ? "one" : "all") " " c[2]] = t[2] }
+  $1 == "postgres" && $3 ~ /^c=/ { for (i = 4; i <= NF; i++) if ($i ~ /^rps=/) { split($i, r, "="); web[$2 " " substr($3, 3)] = r[2] } }
+  END { for (k in web) if (ceiling[k] > 0) printf "  %-8s web %8.1f rps, pgbench %8.1f tps: %4.0f%%\n", k, web[k], ceiling[k], 100 * web[k] / ceiling[k] }
+' "$RESULTS"

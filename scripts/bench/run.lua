@@ -29,7 +29,8 @@ function request()
   }, body)
 end
 
-local charged_ok = 0
+-- Global, not local: done() reads it from each thread with thread:get.
+charged_ok = 0
 function response(status, headers, body)
   -- Every answer must state what was charged and the balance after.
   if status == 200 and body:find("Charged 1 credit") and body:find("credits remaining") then

@@ -270,6 +270,7 @@ impl App {
         let state = AppState(Arc::new(Inner {
             limits,
             content_security_policy,
+            runs: tokio_util::task::TaskTracker::new(),
             config,
             database,
             stores,
@@ -381,6 +382,7 @@ impl App {
         axum::serve(listener, built.router)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        finish_runs(&state).await;
         state.database().close().await;
         tracing::info!("stopped");
         Ok(())
@@ -425,13 +427,8 @@ impl App {
         };
         install_crypto_provider();
         let model: Arc<dyn ChatModel> = Arc::new(
-            OpenAiCompatibleChat::new(
-                &llm.base_url,
-                &llm.model,
-                llm.api_key.expose(),
-                llm.timeout,
-            )
-            .context("creating the language model client")?,
+            OpenAiCompatibleChat::new(&llm.base_url, &llm.model, llm.api_key.expose(), llm.timeout)
+                .context("creating the language model client")?,
         );
         let mut results = vec![
             self.registry
@@ -474,6 +471,30 @@ impl App {
             );
         }
         Ok(())
+    }
+}
+
+/// Waits for the service runs still going (their visitors may have left) to finish and record
+/// their result, so no run stays charged and unfinished; gives up after the longest service
+/// timeout plus a margin.
+async fn finish_runs(state: &AppState) {
+    let runs = state.runs();
+    runs.close();
+    if runs.is_empty() {
+        return;
+    }
+    let longest = state
+        .registry()
+        .iter()
+        .map(|r| r.descriptor.timeout)
+        .max()
+        .unwrap_or_default();
+    tracing::info!(runs = runs.len(), "waiting for service runs to finish");
+    if tokio::time::timeout(longest + Duration::from_secs(5), runs.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(runs = runs.len(), "stopped with service runs still going");
     }
 }
 

@@ -66,6 +66,8 @@ pub(crate) struct Inner {
     pub limits: crate::limits::RateLimits,
     /// The `Content-Security-Policy` of every response (see `security::content_security_policy`).
     pub content_security_policy: axum::http::HeaderValue,
+    /// Service runs in progress: shutdown waits for them, so none is cut off after its charge.
+    pub runs: tokio_util::task::TaskTracker,
 }
 
 /// Shared, cheaply cloneable application state.
@@ -99,6 +101,11 @@ impl AppState {
     pub fn accounts(&self) -> &Accounts {
         &self.0.accounts
     }
+    /// Where service runs are spawned (see `Inner::runs`).
+    pub fn runs(&self) -> &tokio_util::task::TaskTracker {
+        &self.0.runs
+    }
+
     pub fn runner(&self) -> &ServiceRunner {
         &self.0.runner
     }

@@ -394,7 +394,8 @@ pub async fn run(
     let run = {
         let state = state.clone();
         let (user, slug) = (current.user.id, slug.clone());
-        tokio::spawn(async move { state.runner().run(user, &slug, input, key).await })
+        let runs = state.runs().clone();
+        runs.spawn(async move { state.runner().run(user, &slug, input, key).await })
     };
     let finished = run
         .await
