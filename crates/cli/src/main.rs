@@ -104,6 +104,14 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
+    /// Check every account's credit ledger and compare successful paid runs with debits.
+    VerifyLedger {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Billing maintenance.
+    #[command(subcommand)]
+    Billing(BillingCommand),
     /// Crawl a running app like a visitor (or signed in) and check every page it links to.
     #[command(
         after_help = "Example: quickscale crawl --url http://127.0.0.1:8000 --login \
@@ -128,6 +136,18 @@ admin@example.com --password-env ADMIN_PASSWORD --admin --json crawl.json"
         /// Also write the report as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BillingCommand {
+    /// Fetch recent events from the payment processor and process any the webhook missed.
+    Reconcile {
+        /// How many recent events to fetch (at most 100).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        release: bool,
     },
 }
 
@@ -170,6 +190,18 @@ fn main() -> ExitCode {
         Command::GenerateService(args) => generate_service::run(args).map(|()| ExitCode::SUCCESS),
         Command::Services(args) => services::run(args),
         Command::Check { release } => run::check(release),
+        Command::VerifyLedger { release } => {
+            run::app_command(&["verify-ledger".to_owned()], release)
+        }
+        Command::Billing(BillingCommand::Reconcile { limit, release }) => run::app_command(
+            &[
+                "billing".to_owned(),
+                "reconcile".to_owned(),
+                "--limit".to_owned(),
+                limit.to_string(),
+            ],
+            release,
+        ),
         Command::Crawl {
             url,
             login,
