@@ -69,8 +69,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("LOG_FORMAT", "pretty or json (default pretty)"),
     ("ENABLE_STRIPE", "billing pages and routes (default false)"),
-    ("ENABLE_SUBSCRIPTIONS", "subscription plans (default false)"),
-    ("ENABLE_API", "the JSON API (default false)"),
+    (
+        "ENABLE_SUBSCRIPTIONS",
+        "subscription plans: not in this version yet, only false is accepted",
+    ),
+    (
+        "ENABLE_API",
+        "the JSON API with keys: not in this version yet, only false is accepted",
+    ),
     (
         "REQUIRE_EMAIL_VERIFICATION",
         "accounts must verify their email (default false)",
@@ -107,9 +113,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "the sender of every email (default \"APP_NAME <no-reply@localhost>\")",
     ),
     ("SMTP_HOST", "the mail server; required with MAILER=smtp"),
-    ("SMTP_PORT", "its port (default 587, or 465 with SMTP_SECURITY=tls)"),
-    ("SMTP_SECURITY", "starttls (default), tls, or none for a local relay"),
-    ("SMTP_USERNAME", "the mail server's user name, if it wants one"),
+    (
+        "SMTP_PORT",
+        "its port (default 587, or 465 with SMTP_SECURITY=tls)",
+    ),
+    (
+        "SMTP_SECURITY",
+        "starttls (default), tls, or none for a local relay",
+    ),
+    (
+        "SMTP_USERNAME",
+        "the mail server's user name, if it wants one",
+    ),
     ("SMTP_PASSWORD", "its password"),
     (
         "SMTP_TIMEOUT_SECONDS",
@@ -497,6 +512,18 @@ impl Config {
                 defaults.enable_service_marketplace,
             )?,
         };
+        // Refused rather than silently ignored: these features are planned, not built.
+        for (key, on) in [
+            ("ENABLE_API", flags.enable_api),
+            ("ENABLE_SUBSCRIPTIONS", flags.enable_subscriptions),
+        ] {
+            if on {
+                return Err(s.error(
+                    key,
+                    "is not available in this version of QuickScale yet; leave it false",
+                ));
+            }
+        }
         let llm = match s.get("LLM_BASE_URL") {
             None => None,
             Some((url, _)) if url.starts_with("http://") || url.starts_with("https://") => {
@@ -702,6 +729,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "ENABLE_API");
+        let err = Config::from_pairs(
+            Path::new("/p"),
+            "demo",
+            &[("SECRET_KEY", KEY), ("ENABLE_SUBSCRIPTIONS", "true")],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "ENABLE_SUBSCRIPTIONS");
+        assert!(err.to_string().contains("not available"), "{err}");
     }
 
     #[test]
@@ -761,8 +796,12 @@ mod tests {
         .unwrap();
         let config = Config::load(dir.path(), "demo").unwrap();
         assert!(config.trust_proxy);
-        assert!(matches!(config.mail, MailTransport::Smtp { ref host, port: 2525, .. } if host == "mail.test"));
-        assert!(matches!(config.stripe, Some(StripeMode::Live { ref api_base, .. }) if api_base == "http://127.0.0.1:1"));
+        assert!(
+            matches!(config.mail, MailTransport::Smtp { ref host, port: 2525, .. } if host == "mail.test")
+        );
+        assert!(
+            matches!(config.stripe, Some(StripeMode::Live { ref api_base, .. }) if api_base == "http://127.0.0.1:1")
+        );
         assert_eq!(config.mail_from, "A <a@b.test>");
         assert_eq!(config.reset_ttl, Duration::minutes(30));
     }
