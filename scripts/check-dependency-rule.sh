@@ -8,8 +8,9 @@ forbidden='^(sqlx|sqlx-core|axum|axum-core|hyper|reqwest|lettre|tera|tower-http|
 status=0
 for crate in quickscale-domain-kernel quickscale-domain-identity quickscale-domain-credits \
              quickscale-domain-billing quickscale-service-sdk; do
-    found=$(cargo tree -e normal -p "$crate" --prefix none --format '{p}' 2>/dev/null \
-        | awk '{print $1}' | sort -u | grep -E "$forbidden" || true)
+    # A failing `cargo tree` fails the check (it must not pass for want of a tree).
+    tree=$(cargo tree -e normal -p "$crate" --prefix none --format '{p}')
+    found=$(echo "$tree" | awk '{print $1}' | sort -u | grep -E "$forbidden" || true)
     if [ -n "$found" ]; then
         echo "dependency rule broken: $crate depends on $(echo "$found" | tr '\n' ' ')"
         status=1

@@ -191,6 +191,23 @@ mod tests {
     fn matches_an_independently_computed_vector() {
         let header = sign(br#"{"id":"evt_1"}"#, SECRET, 1_700_000_000);
         assert_eq!(header, format!("t=1700000000,v1={}", INDEPENDENT_VECTOR));
+        // And verification accepts the independent header on its own, and nothing else.
+        let independent = format!("t=1700000000,v1={INDEPENDENT_VECTOR}");
+        let payload = br#"{"id":"evt_1"}"#;
+        assert!(verify_signature(payload, &independent, &[SECRET], 1_700_000_010, 300).is_ok());
+        assert!(
+            verify_signature(
+                br#"{"id":"evt_2"}"#,
+                &independent,
+                &[SECRET],
+                1_700_000_010,
+                300
+            )
+            .is_err()
+        );
+        assert!(
+            verify_signature(payload, &independent, &["whsec_other"], 1_700_000_010, 300).is_err()
+        );
     }
 
     const INDEPENDENT_VECTOR: &str =
