@@ -18,11 +18,11 @@ pub mod settings;
 pub mod stats;
 pub mod usage;
 
+pub use descriptor::{DescriptorError, InputKind, ServiceDescriptor};
+pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile};
 /// The credit amount type, so services can write `Credits::parse("2.50")` without depending on
 /// the credits crate.
 pub use quickscale_domain_credits::Credits;
-pub use descriptor::{DescriptorError, InputKind, ServiceDescriptor};
-pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile};
 pub use registry::{Registered, RegistryError, ServiceRegistry};
 pub use runner::{RunError, RunOutcome, ServiceRunner};
 pub use service::{Service, ServiceError, Timer};
