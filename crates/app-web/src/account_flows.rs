@@ -186,6 +186,24 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), FlowErro
     }
 }
 
+/// The active account a reset link is for, while the link works; the token stays unused.
+pub async fn reset_account(state: &AppState, token: &str) -> Result<Option<User>, AppError> {
+    let now = state.clock().now();
+    let Some(record) = state
+        .stores()
+        .tokens
+        .find(TokenPurpose::ResetPassword, &token_hash(token), now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .users()
+        .by_id(record.user)
+        .await?
+        .filter(|u| u.is_active))
+}
+
 /// Sets a new password with a reset token; every session of the account ends.
 pub async fn reset_password(
     state: &AppState,

@@ -24,7 +24,8 @@ pub async fn start(
     let secret = format!("whsec_offline_{}", random_token());
     let fake = quickscale_stripe_fake::Config::default()
         .with_webhook_url(format!("{}/webhooks/stripe", config.base_url))
-        .with_webhook_secret(secret.clone());
+        .with_webhook_secret(secret.clone())
+        .with_account_name(&config.app_name);
     let running = FakeStripe::start(fake)
         .await
         .context("starting the offline Stripe stand-in")?;

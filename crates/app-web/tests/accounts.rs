@@ -160,6 +160,11 @@ async fn a_password_reset_answers_the_same_for_unknown_emails_and_ends_other_ses
     let token = link.split("token=").nth(1).unwrap().to_owned();
     let form = visitor.get(&link).await;
     assert_eq!(form.input_value("token").as_deref(), Some(token.as_str()));
+    assert_eq!(
+        form.input_value("username").as_deref(),
+        Some("ada@example.com"),
+        "the form names the account, for password managers"
+    );
     let weak = visitor
         .post(
             "/password/reset",
@@ -171,6 +176,10 @@ async fn a_password_reset_answers_the_same_for_unknown_emails_and_ends_other_ses
         )
         .await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        weak.input_value("username").as_deref(),
+        Some("ada@example.com")
+    );
     let done = visitor
         .post(
             "/password/reset",
@@ -187,7 +196,11 @@ async fn a_password_reset_answers_the_same_for_unknown_emails_and_ends_other_ses
         StatusCode::SEE_OTHER,
         "the other session ended"
     );
-    visitor.get(&link).await;
+    assert_eq!(
+        visitor.get(&link).await.input_value("username"),
+        None,
+        "a used link names no account"
+    );
     let reused = visitor
         .post(
             "/password/reset",

@@ -13,8 +13,9 @@ async fn register_run_a_service_and_an_admin_adjusts_credits() {
     let mut ada = app.browser();
     let dashboard = ada.register("ada@example.com", PASSWORD).await;
     assert_eq!(dashboard.status, StatusCode::OK);
-    assert!(
-        dashboard.contains("100 credits available"),
+    assert_eq!(
+        dashboard.balance().as_deref(),
+        Some("100 credits available"),
         "{}",
         dashboard.body
     );
@@ -50,7 +51,10 @@ async fn register_run_a_service_and_an_admin_adjusts_credits() {
         )
         .await;
     assert!(again.contains("already submitted"), "{}", again.body);
-    assert!(ada.get("/dashboard").await.contains("99 credits available"));
+    assert_eq!(
+        ada.get("/dashboard").await.balance().as_deref(),
+        Some("99 credits available")
+    );
 
     let mut admin = app.browser();
     let signed_in = admin.login("admin@example.com", "admin-password-1").await;
@@ -95,8 +99,9 @@ async fn register_run_a_service_and_an_admin_adjusts_credits() {
         .await;
 
     let dashboard = ada.get("/dashboard").await;
-    assert!(
-        dashboard.contains("102 credits available"),
+    assert_eq!(
+        dashboard.balance().as_deref(),
+        Some("102 credits available"),
         "{}",
         dashboard.body
     );
@@ -137,7 +142,7 @@ async fn free_services_run_without_credits() {
     let app = TestApp::with(&[("WELCOME_CREDITS", "0")]).await;
     let mut bob = app.browser();
     let dashboard = bob.register("bob@example.com", PASSWORD).await;
-    assert!(dashboard.contains("0 credits available"));
+    assert_eq!(dashboard.balance().as_deref(), Some("0 credits available"));
     let page = bob.get("/services/demo_free_service").await;
     let run_key = page.input_value("run_key").unwrap();
     let result = bob

@@ -56,6 +56,7 @@ async fn pay(client: &reqwest::Client, hosted: &str, card: &str) -> reqwest::Res
     assert_eq!(page.status(), 200);
     let body = page.text().await.unwrap();
     assert!(body.contains("TEST MODE"), "{body}");
+    assert!(body.contains("<h1>Pay Live</h1>"), "the app's name: {body}");
     let form = [
         ("email", "ada@example.com"),
         ("card_number", card),
@@ -123,6 +124,26 @@ async fn a_purchase_on_the_hosted_page_grants_credits_once_even_with_redeliverie
         Credits::whole(200),
         "credits are granted once"
     );
+    // The activity says what each grant was for: a label (then a reason) per row.
+    let dashboard = ada
+        .get(format!("{}/dashboard", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard.matches("<td>Purchased</td>").count(),
+        1,
+        "{dashboard}"
+    );
+    assert_eq!(
+        dashboard.matches("<td>Welcome bonus</td>").count(),
+        2,
+        "{dashboard}"
+    );
+    assert!(!dashboard.contains("Granted"), "{dashboard}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,19 +167,18 @@ async fn run(browser: &mut HttpBrowser, slug: &str, input: &str) -> (Page, Strin
     (result, key)
 }
 
-/// The balance the dashboard shows.
+/// The balance the dashboard shows (`<p id="balance-total" ...>100 <span>credits available`).
 async fn balance(browser: &mut HttpBrowser) -> String {
     let dashboard = browser.get("/dashboard").await;
     let at = dashboard
         .body
-        .find(" credits available")
+        .find("id=\"balance-total\"")
         .unwrap_or_else(|| panic!("no balance on:\n{}", dashboard.body));
-    let before = &dashboard.body[..at];
-    before[before
-        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap()
-        + 1..]
-        .to_owned()
+    let element = &dashboard.body[at..];
+    element[element.find('>').unwrap() + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect()
 }
 
 #[tokio::test]

@@ -48,6 +48,16 @@ impl GrantKind {
             GrantKind::Admin => "Admin grant",
         }
     }
+
+    /// A label for the ledger entry that created a grant of this kind.
+    pub fn entry_label(self) -> &'static str {
+        match self {
+            GrantKind::Welcome => "Welcome bonus",
+            GrantKind::Purchase => "Purchased",
+            GrantKind::Subscription => "Subscription credits",
+            GrantKind::Admin => "Added by admin",
+        }
+    }
 }
 
 impl fmt::Display for GrantKind {

@@ -103,6 +103,16 @@ impl MemoryLedger {
         Ok(query.page(rows))
     }
 
+    pub fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
+        Ok(self
+            .book(account)?
+            .grants
+            .iter()
+            .filter(|g| ids.contains(&g.id))
+            .cloned()
+            .collect())
+    }
+
     pub fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
         let book = self.book(account)?;
         Ok(AccountSnapshot {

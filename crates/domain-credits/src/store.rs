@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::operation::{Consumption, Context, CreditCommand, Effect, Operation, Receipt, decide};
 use crate::{
-    AccountId, Allocation, CreditError, Credits, EntryId, Grant, GrantKind, IdempotencyKey,
-    LedgerEntry, SourceRef, StorageError,
+    AccountId, Allocation, CreditError, Credits, EntryId, Grant, GrantId, GrantKind,
+    IdempotencyKey, LedgerEntry, SourceRef, StorageError,
 };
 
 /// An operation already recorded under an idempotency key.
@@ -213,6 +213,10 @@ pub trait CreditStore: Send + Sync {
         account: AccountId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, CreditError>;
+
+    /// The account's grants among `ids`, whatever is left of them (to say what kind of grant
+    /// a page of history created); ids of other accounts' grants are left out.
+    async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError>;
 
     /// Every grant, entry and allocation of the account.
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError>;

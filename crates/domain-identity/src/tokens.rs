@@ -68,6 +68,14 @@ pub trait TokenRepository: Send + Sync {
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<TokenRecord>, StorageError>;
+    /// The record `consume` would return at `now`, without using the token up (for the page a
+    /// link opens, before its form is sent).
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StorageError>;
     /// Makes every unused token of the user for `purpose` unusable.
     async fn revoke_all(&self, user: UserId, purpose: TokenPurpose) -> Result<u64, StorageError>;
     /// How many tokens were issued to the user for `purpose` since `since` (for rate limits).

@@ -95,6 +95,12 @@ impl Config {
         self.webhook_secret = Some(secret.into());
         self
     }
+
+    /// Sets the business name shown on the hosted pages ("Pay <name>").
+    pub fn with_account_name(mut self, name: impl Into<String>) -> Self {
+        self.account_name = name.into();
+        self
+    }
 }
 
 /// A product with one active one-time price, seeded at start.

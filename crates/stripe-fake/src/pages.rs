@@ -43,9 +43,11 @@ small,.muted{color:#697386}small{overflow-wrap:anywhere}details{margin-top:1.2re
 ";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    // The empty icon spares a request for /favicon.ico, whose 404 browsers log as an error.
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><style>{STYLE}</style></head><body>\
          <div class=\"banner\">TEST MODE — no real money moves</div><main>{body}</main></body></html>",
         title = esc(title)

@@ -49,6 +49,21 @@ impl TokenRepository for MemoryAccountStores {
         }))
     }
 
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StorageError> {
+        Ok(lock(&self.state)
+            .tokens
+            .iter()
+            .find(|(h, r, used)| {
+                h == hash && r.purpose == purpose && used.is_none() && r.expires_at > now
+            })
+            .map(|(_, record, _)| record.clone()))
+    }
+
     async fn revoke_all(&self, user: UserId, purpose: TokenPurpose) -> Result<u64, StorageError> {
         let mut revoked = 0;
         for (_, record, used) in lock(&self.state).tokens.iter_mut() {

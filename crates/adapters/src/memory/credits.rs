@@ -3,8 +3,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use quickscale_domain_credits::memory::MemoryLedger;
 use quickscale_domain_credits::{
-    AccountId, AccountSnapshot, CreditError, CreditStore, Grant, HistoryPage, HistoryQuery,
-    Operation, Receipt,
+    AccountId, AccountSnapshot, CreditError, CreditStore, Grant, GrantId, HistoryPage,
+    HistoryQuery, Operation, Receipt,
 };
 use time::OffsetDateTime;
 
@@ -46,6 +46,10 @@ impl CreditStore for MemoryCreditStore {
         query: HistoryQuery,
     ) -> Result<HistoryPage, CreditError> {
         lock(&self.ledger).history(account, query)
+    }
+
+    async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
+        lock(&self.ledger).grants(account, ids)
     }
 
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {

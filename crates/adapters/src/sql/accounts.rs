@@ -49,14 +49,21 @@ macro_rules! account_stores {
                 .fetch_optional(self.db.writer())
                 .await
                 .map_err(storage_error)?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(TokenRecord {
-                    user: UserId::from_uuid(get(&row, "user_id")?),
-                    purpose,
-                    payload: get(&row, "payload")?,
-                    created_at: time_of(&row, "created_at")?,
-                    expires_at: time_of(&row, "expires_at")?,
-                }))
+                row.map(|row| token_from_row(&row, purpose)).transpose()
+            }
+
+            async fn find(&self, purpose: TokenPurpose, hash: &str, now: OffsetDateTime) -> Result<Option<TokenRecord>, StorageError> {
+                let row = sqlx::query(
+                    "SELECT user_id, payload, created_at, expires_at FROM tokens WHERE hash = $1 \
+                     AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+                )
+                .bind(hash)
+                .bind(purpose.as_str())
+                .bind(DbTime(now))
+                .fetch_optional(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                row.map(|row| token_from_row(&row, purpose)).transpose()
             }
 
             async fn revoke_all(&self, user: UserId, purpose: TokenPurpose) -> Result<u64, StorageError> {
@@ -79,6 +86,16 @@ macro_rules! account_stores {
                     .map_err(storage_error)?;
                 Ok(u64::try_from(count).unwrap_or_default())
             }
+        }
+
+        fn token_from_row(row: &$row, purpose: TokenPurpose) -> Result<TokenRecord, StorageError> {
+            Ok(TokenRecord {
+                user: UserId::from_uuid(get(row, "user_id")?),
+                purpose,
+                payload: get(row, "payload")?,
+                created_at: time_of(row, "created_at")?,
+                expires_at: time_of(row, "expires_at")?,
+            })
         }
 
         fn audit_from_row(row: &$row) -> Result<AuditEntry, StorageError> {

@@ -679,6 +679,25 @@ macro_rules! sql_stores {
                 Ok(query.page(entries))
             }
 
+            async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Placeholders only: the ids themselves are bound.
+                let placeholders: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 AND id IN ({}) \
+                     ORDER BY id",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_uuid());
+                for id in ids {
+                    query = query.bind(id.0);
+                }
+                let rows = query.fetch_all(self.db.reader()).await.map_err(storage_error)?;
+                Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+            }
+
             async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
                 let id = account.as_uuid();
                 let grants = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -135,8 +135,10 @@ pub async fn reset_form(
     viewer: Viewer,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
+    let account = account_flows::reset_account(&state, &query.token).await?;
     Page::new("account/reset.html")
         .with("token", &query.token)
+        .with("account_email", &account.as_ref().map(|u| u.email.as_str()))
         .with("error", &Option::<String>::None)
         .with("min_password", &state.accounts().password_policy().min_len)
         .render(&state, &viewer)
@@ -158,9 +160,12 @@ pub async fn reset(
     viewer: Viewer,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
+    // Read before the token is used up: a refusal shows the form again, for the same account.
+    let account = account_flows::reset_account(&state, &form.token).await?;
     let page = |error: String| {
         Page::new("account/reset.html")
             .with("token", &form.token)
+            .with("account_email", &account.as_ref().map(|u| u.email.as_str()))
             .with("error", &Some(error))
             .with("min_password", &state.accounts().password_policy().min_len)
             .status(StatusCode::UNPROCESSABLE_ENTITY)

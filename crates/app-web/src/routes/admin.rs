@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::extract::AdminUser;
-use crate::routes::dashboard::{BalanceView, EntryView};
+use crate::routes::dashboard::{BalanceView, entry_views};
 use crate::session::{self, random_token};
 use crate::state::AppState;
 use crate::view::{Page, UserView, credits_label};
@@ -158,7 +158,7 @@ async fn user_page(
             },
         )
         .await?;
-    let entries: Vec<EntryView> = history.entries.iter().map(EntryView::of).collect();
+    let entries = entry_views(state, account, &history.entries).await?;
     let form = AdjustForm {
         key: random_token(),
         ..form

@@ -1,9 +1,11 @@
 //! The signed-in user's dashboard.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::response::Response;
 use quickscale_domain_credits::{
-    AccountId, Balance, Direction, GrantKind, HistoryQuery, LedgerEntry,
+    AccountId, Balance, Direction, EntryKind, GrantId, GrantKind, HistoryQuery, LedgerEntry,
 };
 use quickscale_service_sdk::usage::{RunQuery, ServiceRun};
 use serde::Serialize;
@@ -28,13 +30,14 @@ pub struct EntryView {
 }
 
 impl EntryView {
-    pub fn of(entry: &LedgerEntry) -> Self {
+    /// `grant` is the kind of the grant the entry created, if it created one.
+    pub fn of(entry: &LedgerEntry, grant: Option<GrantKind>) -> Self {
         let credit = entry.kind.direction() == Direction::Credit;
         EntryView {
             id: entry.id.0,
             at: date_time(entry.at),
             kind: entry.kind.as_str(),
-            label: entry.kind.label(),
+            label: grant.map_or(entry.kind.label(), GrantKind::entry_label),
             credit,
             amount: format!("{}{}", if credit { "+" } else { "−" }, entry.amount),
             balance_after: entry.balance_after.to_string(),
@@ -42,6 +45,28 @@ impl EntryView {
             actor: entry.actor.to_string(),
         }
     }
+}
+
+/// A page of history as templates see it: a grant's entry says what kind of grant it created
+/// (a purchase, the welcome bonus...), where the entry itself only says "grant".
+pub async fn entry_views(
+    state: &AppState,
+    account: AccountId,
+    entries: &[LedgerEntry],
+) -> Result<Vec<EntryView>, AppError> {
+    let created = |entry: &LedgerEntry| entry.grant.filter(|_| entry.kind == EntryKind::Grant);
+    let ids: Vec<GrantId> = entries.iter().filter_map(created).collect();
+    let kinds: HashMap<GrantId, GrantKind> = state
+        .credits()
+        .grants(account, &ids)
+        .await?
+        .into_iter()
+        .map(|grant| (grant.id, grant.kind))
+        .collect();
+    Ok(entries
+        .iter()
+        .map(|entry| EntryView::of(entry, created(entry).and_then(|id| kinds.get(&id).copied())))
+        .collect())
 }
 
 /// A balance as templates see it.
@@ -139,7 +164,7 @@ pub async fn dashboard(
             )
         })
         .collect();
-    let entries: Vec<EntryView> = history.entries.iter().map(EntryView::of).collect();
+    let entries = entry_views(&state, account, &history.entries).await?;
     Page::new("dashboard.html")
         .with("balance", &BalanceView::of(&balance))
         .with("entries", &entries)

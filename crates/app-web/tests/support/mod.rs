@@ -150,6 +150,35 @@ impl Page {
         self.body.contains(text)
     }
 
+    /// The text of the element with this id as a reader sees it: tags dropped, spaces
+    /// collapsed (`<p id="x">100 <span>credits</span></p>` reads "100 credits").
+    pub fn text_of(&self, id: &str) -> Option<String> {
+        let at = self.body.find(&format!("id=\"{id}\""))?;
+        let open = self.body[..at].rfind('<')? + 1;
+        let tag: String = self.body[open..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let start = self.body[at..].find('>')? + at + 1;
+        let end = self.body[start..].find(&format!("</{tag}>"))? + start;
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in self.body[start..end].chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// The balance the dashboard shows: "100 credits available".
+    pub fn balance(&self) -> Option<String> {
+        self.text_of("balance-total")
+    }
+
     /// The value of the first `<input name="NAME" ... value="...">`.
     pub fn input_value(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\"");

@@ -37,6 +37,22 @@ pub async fn tokens_are_single_use_expiring_and_purpose_bound(stores: Stores) {
             .is_none(),
         "wrong purpose"
     );
+    assert!(
+        tokens
+            .find(TokenPurpose::ResetPassword, &hash, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "found with the wrong purpose"
+    );
+    for _ in 0..2 {
+        let found = tokens
+            .find(TokenPurpose::ChangeEmail, &hash, NOW)
+            .await
+            .unwrap()
+            .expect("found, and finding does not use it up");
+        assert_eq!(found, record(ada, TokenPurpose::ChangeEmail));
+    }
     let used = tokens
         .consume(TokenPurpose::ChangeEmail, &hash, NOW)
         .await
@@ -54,12 +70,28 @@ pub async fn tokens_are_single_use_expiring_and_purpose_bound(stores: Stores) {
             .is_none(),
         "single use"
     );
+    assert!(
+        tokens
+            .find(TokenPurpose::ChangeEmail, &hash, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "a used token is not found"
+    );
 
     let late = token_hash("raw-token-2");
     tokens
         .issue(&late, &record(ada, TokenPurpose::ResetPassword))
         .await
         .unwrap();
+    assert!(
+        tokens
+            .find(TokenPurpose::ResetPassword, &late, NOW + Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "an expired token is not found"
+    );
     assert!(
         tokens
             .consume(TokenPurpose::ResetPassword, &late, NOW + Duration::hours(2))

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use quickscale_domain_credits::{
-    AccountId, Actor, CreditCommand, CreditError, CreditStore, Credits, EntryKind, GrantKind,
-    HistoryQuery, IdempotencyKey, Operation, Reason, SourceRef, verify,
+    AccountId, Actor, CreditCommand, CreditError, CreditStore, Credits, EntryKind, GrantId,
+    GrantKind, HistoryQuery, IdempotencyKey, Operation, Reason, SourceRef, verify,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -133,6 +133,39 @@ pub async fn credits_grants_show_in_balance_history_and_round_trip(stores: Store
             .map(|k| k.as_str()),
         Some("welcome")
     );
+
+    // The grants behind a page of history, spent or not; other accounts' grants stay out.
+    credits
+        .execute(id, op("spend-all", consume(150)), NOW)
+        .await
+        .expect("spend");
+    let other = account(&credits).await;
+    credits
+        .execute(
+            other,
+            op("welcome", grant(GrantKind::Welcome, 1, "signup", None)),
+            NOW,
+        )
+        .await
+        .expect("grant");
+    let others = credits.open_grants(other).await.expect("grants");
+    let mut ids: Vec<GrantId> = history.entries.iter().filter_map(|e| e.grant).collect();
+    ids.push(others[0].id);
+    let kinds: Vec<(Option<GrantId>, GrantKind)> = credits
+        .grants(id, &ids)
+        .await
+        .expect("grants")
+        .iter()
+        .map(|g| (Some(g.id), g.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (history.entries[1].grant, GrantKind::Welcome),
+            (history.entries[0].grant, GrantKind::Subscription)
+        ]
+    );
+    assert!(credits.grants(id, &[]).await.expect("no ids").is_empty());
     assert_invariants(&credits, id).await;
 }
 
