@@ -379,9 +379,7 @@ impl App {
         if state.billing_enabled() {
             crate::billing::spawn_worker(state.clone());
         }
-        axum::serve(listener, built.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        serve_router(listener, built.router, shutdown_signal()).await?;
         finish_runs(&state).await;
         state.database().close().await;
         tracing::info!("stopped");
@@ -472,6 +470,21 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, telling each request its client's
+/// address: per-client rate limits and the local-only development pages depend on it.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Waits for the service runs still going (their visitors may have left) to finish and record

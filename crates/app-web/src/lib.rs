@@ -38,7 +38,7 @@ pub mod state;
 pub mod templates;
 pub mod view;
 
-pub use app::{App, Built};
+pub use app::{App, Built, serve_router};
 pub use config::{Config, ConfigError, Flags};
 pub use quickscale_service_sdk as sdk;
 pub use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry};

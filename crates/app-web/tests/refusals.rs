@@ -471,3 +471,77 @@ async fn requests_that_send_email_share_one_budget_per_client() {
         .await;
     assert_ne!(page.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Signs in (wrongly) over a real socket from `source`, a loopback address of its own; returns
+/// the status.
+async fn failed_sign_in_from(base: &str, source: [u8; 4]) -> StatusCode {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let body = form.text().await.unwrap();
+    let token = body
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let answer = client
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("email", "x@example.com"),
+            ("password", "whatever12"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    StatusCode::from_u16(answer.status().as_u16()).unwrap()
+}
+
+/// Over a real socket, as `serve` runs the app: each client address has its own budget.
+#[tokio::test]
+async fn rate_limits_tell_clients_apart_by_their_address() {
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app.unlayered_router();
+    tokio::spawn(quickscale_app_web::serve_router(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let mut first = Vec::new();
+    for _ in 0..11 {
+        first.push(failed_sign_in_from(&base, [127, 0, 0, 2]).await);
+    }
+    assert_eq!(first[10], StatusCode::TOO_MANY_REQUESTS, "{first:?}");
+    assert_ne!(
+        failed_sign_in_from(&base, [127, 0, 0, 3]).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another client is not limited"
+    );
+}
+
+#[tokio::test]
+async fn the_dev_outbox_is_not_served_through_a_proxy() {
+    let app = TestApp::new().await;
+    let mut local = app.browser();
+    assert_eq!(local.get("/dev/outbox").await.status, StatusCode::OK);
+    let mut proxied = app.browser();
+    proxied.forwarded_for = Some("198.51.100.7".into());
+    assert_eq!(
+        proxied.get("/dev/outbox").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -676,15 +676,23 @@ pub async fn emails(
 
 /// Development only (MAILER=dev on a localhost address): the emails the app "sent", readable
 /// without an email account. Absent otherwise, because it shows sign-in and reset links.
+///
+/// The messages hold sign-in links (verification, password reset), so three things must hold:
+/// `MAILER=dev`, a localhost `BASE_URL`, and a request straight from this machine (a loopback
+/// peer, no `X-Forwarded-For`): in a container, or behind a proxy, the page does not exist.
 pub async fn dev_outbox(
     State(state): State<AppState>,
     viewer: crate::extract::Viewer,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let config = state.config();
     let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
         .any(|p| config.base_url.starts_with(p));
-    if !matches!(config.mail, crate::config::MailTransport::Dev) || !local {
+    let from_this_machine =
+        peer.is_some_and(|p| p.0.0.ip().is_loopback()) && !headers.contains_key("x-forwarded-for");
+    if !matches!(config.mail, crate::config::MailTransport::Dev) || !local || !from_this_machine {
         return Err(AppError::NotFound);
     }
     let query = quickscale_domain_kernel::OutboxQuery {

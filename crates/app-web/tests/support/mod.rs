@@ -19,13 +19,22 @@ pub const SECRET: &str = "test-secret-key-test-secret-key-0123456789";
 
 /// The app on in-memory stores, with instant hashing and a mailer that keeps messages.
 pub struct TestApp {
+    /// The app's router, each request coming from 127.0.0.1.
     pub router: Router,
+    /// The app's router as `build` returns it (for serving on a real socket).
+    unlayered: Router,
     pub state: AppState,
     pub mailer: Arc<MemoryMailer>,
     pub dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// The router as `build` returns it, to serve with `quickscale_app_web::serve_router`.
+    #[allow(dead_code)] // not every test binary serves on a socket
+    pub fn unlayered_router(&self) -> Router {
+        self.unlayered.clone()
+    }
+
     pub async fn new() -> Self {
         Self::with(&[]).await
     }
@@ -54,7 +63,16 @@ impl TestApp {
             .await
             .unwrap();
         TestApp {
-            router: built.router,
+            // Requests come from this machine, as from a browser on the developer's laptop.
+            router: built.router.clone().layer(axum::middleware::map_request(
+                |mut request: axum::extract::Request| async move {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(
+                        std::net::SocketAddr::from(([127, 0, 0, 1], 50_000)),
+                    ));
+                    request
+                },
+            )),
+            unlayered: built.router,
             state: built.state,
             mailer,
             dir,
