@@ -83,10 +83,28 @@ make_sessions() {
 
 RESULTS=$WORK/results
 : > "$RESULTS"
+# CPU time (clock ticks) of a process, and of the benchmark's PostgreSQL (postmaster and children).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+  local master total=0 p
+  master=$(head -1 "$WORK/pg/data/postmaster.pid")
+  for p in $master $(pgrep -P "$master"); do total=$((total + $(ticks "$p"))); done
+  echo $total
+}
+pg_commits() { $PSQL -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'app'" postgres; }
+
 load() { # backend shape connections [label]
   local file=$WORK/$1-sessions-$2
-  local line
+  local line app0 pg0 tx0 requests hz
+  app0=$(ticks "$APP_PID"); pg0=$(pg_ticks); tx0=$(pg_commits)
   line=$(SESSIONS=$file wrk -t2 -c"$3" -d"${DURATION}s" -s "$ROOT/scripts/bench/run.lua" "http://127.0.0.1:$APP_PORT" | grep '^RESULT')
+  # Where the time goes: CPU per request in the app and in PostgreSQL, and PostgreSQL
+  # transactions (each statement outside BEGIN..COMMIT is one) per request.
+  requests=$(echo "$line" | sed 's/.*requests=\([0-9]*\).*/\1/'); hz=$(getconf CLK_TCK)
+  line="$line $(awk -v a=$(( $(ticks "$APP_PID") - app0 )) -v p=$(( $(pg_ticks) - pg0 )) \
+      -v t=$(( $(pg_commits) - tx0 )) -v n="$requests" -v hz="$hz" -v b="$1" \
+      'BEGIN { printf "app_cpu_ms=%.2f", 1000 * a / hz / n;
+               if (b != "sqlite") printf " db_cpu_ms=%.2f db_transactions=%.1f", 1000 * p / hz / n, t / n }')"
   echo "${4:-$1} $2 c=$3 $line" | tee -a "$RESULTS"
 }
 

@@ -34,7 +34,10 @@ impl FromRequestParts<AppState> for Viewer {
             .map_err(|(_, why)| AppError::Internal(anyhow::anyhow!("no session layer: {why}")))?;
         let user = match session::user_id(&session).await? {
             Some(id) => match state.users().by_id(id).await? {
-                Some(user) if user.is_active => Some(user),
+                Some(user) if user.is_active => {
+                    session::touch(&session, state.clock().now()).await?;
+                    Some(user)
+                }
                 // Deleted or deactivated since signing in: the session no longer counts.
                 _ => {
                     session::sign_out(&session).await?;

@@ -100,11 +100,32 @@ pub async fn flash(
 }
 
 pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, AppError> {
-    Ok(session
-        .remove::<Vec<Flash>>(FLASH_KEY)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default())
+    // Removing marks the session changed (one more write), so only when there is something.
+    let flashes: Option<Vec<Flash>> = session.get(FLASH_KEY).await.map_err(session_error)?;
+    if flashes.is_some() {
+        session
+            .remove_value(FLASH_KEY)
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(flashes.unwrap_or_default())
+}
+
+const TOUCHED_KEY: &str = "touched_day";
+
+/// Keeps a signed-in session alive while it is used. Its stored expiry (`SESSION_DAYS` of
+/// inactivity) moves forward when the session is saved; this saves it at most once a day
+/// rather than on every request.
+pub async fn touch(session: &Session, now: time::OffsetDateTime) -> Result<(), AppError> {
+    let today = now.unix_timestamp().div_euclid(86_400);
+    let last: Option<i64> = session.get(TOUCHED_KEY).await.map_err(session_error)?;
+    if last != Some(today) {
+        session
+            .insert(TOUCHED_KEY, today)
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(())
 }
 
 /// Compares two secrets in time that does not depend on where they differ.

@@ -78,6 +78,8 @@ pub struct Page {
     template: &'static str,
     context: Context,
     status: StatusCode,
+    /// The viewer's balance when the handler already knows it (saves a query).
+    balance: Option<Credits>,
 }
 
 impl Page {
@@ -86,7 +88,15 @@ impl Page {
             template,
             context: Context::new(),
             status: StatusCode::OK,
+            balance: None,
         }
+    }
+
+    /// The signed-in viewer's balance, already known to the handler: the navbar shows it
+    /// without reading the ledger again.
+    pub fn viewer_balance(mut self, balance: Option<Credits>) -> Self {
+        self.balance = balance;
+        self
     }
 
     pub fn with(mut self, key: &'static str, value: &impl Serialize) -> Self {
@@ -119,11 +129,15 @@ impl Page {
         match &viewer.user {
             Some(user) => {
                 self.context.insert("user", &UserView::of(user, now));
-                let balance = state
-                    .credits()
-                    .balance(AccountId::new(user.id.as_uuid()), now)
-                    .await;
-                let balance = balance.map(|b| b.total).unwrap_or(Credits::ZERO);
+                let balance = match self.balance {
+                    Some(known) => known,
+                    None => state
+                        .credits()
+                        .balance(AccountId::new(user.id.as_uuid()), now)
+                        .await
+                        .map(|b| b.total)
+                        .unwrap_or(Credits::ZERO),
+                };
                 self.context.insert("nav_balance", &balance.to_string());
             }
             None => {

@@ -696,3 +696,39 @@ async fn emails_are_visible_in_the_dev_outbox_and_to_admins() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The stored expiry of the browser's session.
+async fn stored_expiry(app: &TestApp, browser: &support::Browser) -> time::OffsetDateTime {
+    use tower_sessions::SessionStore;
+    let cookie = browser.cookie.as_deref().unwrap();
+    let id = cookie
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix("qs_session="))
+        .unwrap();
+    app.state
+        .stores()
+        .sessions
+        .load(&id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .expiry_date
+}
+
+#[tokio::test]
+async fn an_active_session_is_extended_once_a_day_not_on_every_request() {
+    let (app, clock) = app_with_clock(&[]).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    ada.get("/dashboard").await;
+    let first = stored_expiry(&app, &ada).await;
+    // The same day: pages are served without writing the session again.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    ada.get("/dashboard").await;
+    ada.get("/services").await;
+    assert_eq!(stored_expiry(&app, &ada).await, first);
+    // The next day, the first request moves the expiry forward.
+    clock.advance(time::Duration::days(1));
+    ada.get("/dashboard").await;
+    assert!(stored_expiry(&app, &ada).await > first);
+}

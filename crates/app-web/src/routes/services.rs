@@ -165,6 +165,8 @@ struct Shown<'a> {
     outcome: Option<Outcome>,
     input_error: Option<String>,
     status: StatusCode,
+    /// The balance right after this request's run, when it ran now (not a replay).
+    balance: Option<Credits>,
 }
 
 impl<'a> Shown<'a> {
@@ -174,6 +176,7 @@ impl<'a> Shown<'a> {
             outcome: None,
             input_error: None,
             status: StatusCode::OK,
+            balance: None,
         }
     }
 
@@ -183,15 +186,17 @@ impl<'a> Shown<'a> {
             outcome: None,
             input_error: Some(message),
             status: StatusCode::UNPROCESSABLE_ENTITY,
+            balance: None,
         }
     }
 
-    fn result(input: &'a str, outcome: Outcome) -> Self {
+    fn result(input: &'a str, outcome: Outcome, balance: Option<Credits>) -> Self {
         Shown {
             input,
             outcome: Some(outcome),
             input_error: None,
             status: StatusCode::OK,
+            balance,
         }
     }
 }
@@ -208,8 +213,12 @@ async fn service_page(
         outcome,
         input_error,
         status,
+        balance,
     } = shown;
-    let balance = balance_of(state, viewer).await?;
+    let balance = match balance {
+        Some(known) => Some(known),
+        None => balance_of(state, viewer).await?,
+    };
     let page = Page::new(if fragment {
         "services/_result.html"
     } else {
@@ -232,6 +241,7 @@ async fn service_page(
     .with("input_error", &input_error)
     .with("run_key", &random_token())
     .with("billing", &state.config().flags.enable_stripe)
+    .viewer_balance(balance)
     .status(status);
     if fragment {
         page.fragment(state, viewer).await
@@ -403,11 +413,15 @@ pub async fn run(
     match finished {
         Ok(outcome) => {
             let result = Outcome::of(&outcome.run, outcome.replayed);
+            // A run made now knows the balance after it; a replay shows today's balance.
+            let balance = (!outcome.replayed)
+                .then_some(outcome.run.balance_after)
+                .flatten();
             service_page(
                 &state,
                 &viewer,
                 &descriptor,
-                Shown::result(&submission.text, result),
+                Shown::result(&submission.text, result, balance),
                 htmx,
             )
             .await
