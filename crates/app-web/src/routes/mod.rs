@@ -13,9 +13,13 @@ mod settings;
 mod usage;
 
 use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::AppError;
+use crate::extract::AdminUser;
 use crate::limits::RateLimits;
 use crate::state::AppState;
 
@@ -121,7 +125,24 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/admin/webhooks", get(admin_billing::webhooks))
             .route("/admin/webhooks/{id}/replay", post(admin_billing::replay));
     }
-    router.fallback(not_found)
+    router
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), admin_only))
+}
+
+/// Every path under `/admin` is for admins, whichever route serves it (or none): visitors are
+/// sent to sign in and other users get 403 before any handler runs. The handlers check again
+/// (they take `AdminUser`); this makes a forgotten check harmless.
+async fn admin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path != "/admin" && !path.starts_with("/admin/") {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    match AdminUser::from_request_parts(&mut parts, &state).await {
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(refusal) => refusal.into_response(),
+    }
 }
 
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
