@@ -286,3 +286,23 @@ async fn a_run_finishes_when_the_visitor_leaves_before_the_answer() {
         dashboard.body
     );
 }
+
+#[tokio::test]
+async fn the_marketplace_searches_and_shows_examples() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let all = ada.get("/services").await;
+    assert!(all.contains("data-testid=\"example\""), "{}", all.body);
+    let images = ada.get("/services?q=IMAGE+exif").await;
+    assert!(images.contains("data-service=\"image_metadata_extractor\""));
+    assert!(!images.contains("data-service=\"text_sentiment_analysis\""));
+    assert!(images.contains("data-testid=\"search-summary\""));
+    let sentiment = ada.get("/services?q=sentiment").await;
+    assert!(sentiment.contains("data-service=\"text_sentiment_analysis\""));
+    assert!(!sentiment.contains("data-service=\"data_validator\""));
+    let none = ada.get("/services?q=%3Cscript%3E").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.contains("data-testid=\"no-services\""));
+    assert!(!none.contains("<script>"), "the query is escaped");
+}

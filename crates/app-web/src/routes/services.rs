@@ -1,7 +1,7 @@
 //! The service marketplace, a page per service, and running services.
 
 use axum::Form;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
@@ -82,10 +82,39 @@ struct Category {
     services: Vec<ServiceCard>,
 }
 
-pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+/// `?q=`: the marketplace's search.
+#[derive(Debug, Default, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// True when every word of `query` appears in the service's name, description, category or
+/// slug (case-insensitive).
+fn matches(descriptor: &ServiceDescriptor, query: &str) -> bool {
+    let haystack = format!(
+        "{} {} {} {}",
+        descriptor.name, descriptor.description, descriptor.category, descriptor.slug
+    )
+    .to_lowercase();
+    query
+        .to_lowercase()
+        .split_whitespace()
+        .all(|word| haystack.contains(word))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(search): Query<Search>,
+) -> Result<Response, AppError> {
     let balance = balance_of(&state, &viewer).await?;
+    let query: String = search.q.trim().chars().take(100).collect();
     let mut categories: Vec<Category> = Vec::new();
     for (descriptor, cost) in state.offered_services() {
+        if !matches(descriptor, &query) {
+            continue;
+        }
         let card = priced(descriptor, cost, balance);
         match categories.iter_mut().find(|c| c.name == card.category) {
             Some(category) => category.services.push(card),
@@ -97,6 +126,8 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     }
     Page::new("services/list.html")
         .with("categories", &categories)
+        .with("query", &query)
+        .with("billing", &state.config().flags.enable_stripe)
         .with("balance", &balance.map(|b| b.to_string()))
         .render(&state, &viewer)
         .await
