@@ -175,3 +175,34 @@ async fn free_services_run_without_credits() {
         refused.body
     );
 }
+
+#[tokio::test]
+async fn a_project_overrides_templates_and_static_files() {
+    let about = "{% extends \"base.html\" %}{% block content %}<p data-testid=\"ours\">Our own about page for {{ app_name }}</p>{% endblock content %}";
+    let app = TestApp::with_files(
+        quickscale_app_web::App::new("Test App"),
+        &[
+            ("templates/pages/about.html", about),
+            ("static/css/app.css", "body { color: rebeccapurple; }"),
+        ],
+        &[],
+    )
+    .await;
+    let mut visitor = app.browser();
+    let page = visitor.get("/about").await;
+    assert!(
+        page.contains("Our own about page for Test App"),
+        "{}",
+        page.body
+    );
+    // The built-in layout around it is kept, and other pages are untouched.
+    assert!(page.contains("/static/css/app.css"));
+    assert!(visitor.get("/contact").await.status == StatusCode::OK);
+    let css = visitor.get("/static/css/app.css").await;
+    assert_eq!(css.body, "body { color: rebeccapurple; }");
+    // A file the project does not override still comes from the binary.
+    assert_eq!(
+        visitor.get("/static/vendor/htmx/htmx.min.js").await.status,
+        StatusCode::OK
+    );
+}

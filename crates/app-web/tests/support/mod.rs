@@ -44,7 +44,18 @@ impl TestApp {
     }
 
     pub async fn with_app(app: App, extra: &[(&str, &str)]) -> Self {
+        Self::with_files(app, &[], extra).await
+    }
+
+    /// An app whose project folder holds `files` (path, text) before it starts: template and
+    /// static file overrides.
+    pub async fn with_files(app: App, files: &[(&str, &str)], extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         let mut pairs = vec![
             ("SECRET_KEY", SECRET),
             ("DATABASE_URL", "memory"),
