@@ -496,18 +496,33 @@ async fn finish_runs(state: &AppState) {
     if runs.is_empty() {
         return;
     }
-    let longest = state
-        .registry()
-        .iter()
-        .map(|r| r.descriptor.timeout)
-        .max()
-        .unwrap_or_default();
     tracing::info!(runs = runs.len(), "waiting for service runs to finish");
-    if tokio::time::timeout(longest + Duration::from_secs(5), runs.wait())
+    if tokio::time::timeout(longest_timeout(state) + Duration::from_secs(5), runs.wait())
         .await
         .is_err()
     {
         tracing::warn!(runs = runs.len(), "stopped with service runs still going");
+    }
+}
+
+/// The longest time a registered service may run.
+fn longest_timeout(state: &AppState) -> Duration {
+    state
+        .registry()
+        .iter()
+        .map(|r| r.descriptor.timeout)
+        .max()
+        .unwrap_or_default()
+}
+
+/// Ends and refunds the runs a previous process stopped in the middle of (a crash): those still
+/// running five minutes past the longest timeout, which no live process can still be running.
+async fn recover_interrupted_runs(state: &AppState) {
+    let cutoff = state.clock().now() - longest_timeout(state) - Duration::from_secs(300);
+    match state.runner().recover_interrupted(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(runs = n, "interrupted service runs ended and refunded"),
+        Err(error) => tracing::warn!(%error, "ending interrupted service runs failed"),
     }
 }
 
@@ -799,6 +814,7 @@ fn spawn_housekeeping(state: AppState) {
         loop {
             tick.tick().await;
             state.limits().forget_idle();
+            recover_interrupted_runs(&state).await;
             let now = state.clock().now();
             match state.stores().sessions.admin().delete_expired(now).await {
                 Ok(0) => {}

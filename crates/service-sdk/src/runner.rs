@@ -246,6 +246,82 @@ impl ServiceRunner {
         })
     }
 
+    /// Ends the runs an app stopped in the middle of (a crash, a killed process): runs still
+    /// marked running that started before `before`, which callers set past the longest timeout
+    /// so that no live run is touched. Each is recorded as failed and its charge reversed (both
+    /// idempotent, under the run's own keys, so two instances recovering at once change nothing
+    /// twice). Returns how many runs were ended.
+    pub async fn recover_interrupted(
+        &self,
+        before: time::OffsetDateTime,
+    ) -> Result<usize, RunError> {
+        let mut ended = 0;
+        loop {
+            let runs = self.usage.unfinished(before, 100).await?;
+            if runs.is_empty() {
+                return Ok(ended);
+            }
+            for mut run in runs {
+                self.end_interrupted(&mut run).await?;
+                ended += 1;
+            }
+        }
+    }
+
+    async fn end_interrupted(&self, run: &mut ServiceRun) -> Result<(), RunError> {
+        let account = AccountId::new(run.user.as_uuid());
+        let name = self
+            .registry
+            .get(&run.service)
+            .map_or_else(|| run.service.clone(), |r| r.descriptor.name.clone());
+        let mut refunded = Credits::ZERO;
+        if !run.cost.is_zero() {
+            // The charge under the run's key: the one made before the stop, or, if the stop
+            // came before it, made now; then reversed either way.
+            let charge = Operation {
+                key: run_key("run", run.id),
+                actor: Actor::User(run.user.as_uuid()),
+                reason: reason(&format!("Ran {name}")),
+                command: CreditCommand::Consume { amount: run.cost },
+            };
+            match self.credits.execute(account, charge, run.started_at).await {
+                Ok(receipt) => {
+                    run.charge = Some(receipt.entry);
+                    let refund = Operation {
+                        key: run_key("run-refund", run.id),
+                        actor: Actor::System,
+                        reason: reason(&format!("Refund: {name} was interrupted")),
+                        command: CreditCommand::Reverse {
+                            entry: receipt.entry,
+                        },
+                    };
+                    let receipt = self
+                        .credits
+                        .execute(account, refund, self.clock.now())
+                        .await
+                        .map_err(RunError::Credits)?;
+                    refunded = receipt.amount;
+                    run.balance_after = Some(receipt.balance_after);
+                }
+                // Never charged, and cannot be now: nothing to give back.
+                Err(CreditError::Insufficient(_)) => {}
+                Err(other) => return Err(RunError::Credits(other)),
+            }
+        }
+        run.refunded = refunded;
+        let kept = run.cost.saturating_sub(refunded);
+        self.end(
+            run,
+            RunStatus::Failed,
+            kept,
+            None,
+            Some("the app stopped during this run; it was refunded".to_owned()),
+            Instant::now(),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn end(
         &self,
         run: &mut ServiceRun,

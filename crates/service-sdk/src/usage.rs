@@ -138,4 +138,11 @@ pub trait ServiceUsageRepository: Send + Sync {
         since: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<RunSample>, StorageError>;
+    /// Runs still marked running that started before `before`, oldest first, at most `limit`:
+    /// runs an app stopped in the middle of (see `ServiceRunner::recover_interrupted`).
+    async fn unfinished(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ServiceRun>, StorageError>;
 }

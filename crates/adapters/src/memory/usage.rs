@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::StorageError;
 use quickscale_service_sdk::usage::{
-    Claim, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
+    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -87,5 +87,20 @@ impl ServiceUsageRepository for MemoryUsageRepository {
                 started_at: r.started_at,
             })
             .collect())
+    }
+
+    async fn unfinished(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ServiceRun>, StorageError> {
+        let mut runs: Vec<ServiceRun> = lock(&self.runs)
+            .iter()
+            .filter(|r| r.status == RunStatus::Running && r.started_at < before)
+            .cloned()
+            .collect();
+        runs.sort_by_key(|r| r.started_at);
+        runs.truncate(limit as usize);
+        Ok(runs)
     }
 }

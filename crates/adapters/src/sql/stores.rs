@@ -867,6 +867,26 @@ macro_rules! sql_stores {
                     .collect()
             }
 
+            async fn unfinished(
+                &self,
+                before: OffsetDateTime,
+                limit: u32,
+            ) -> Result<Vec<ServiceRun>, StorageError> {
+                let sql = format!(
+                    "SELECT {RUN_COLUMNS} FROM service_runs WHERE status = 'running' \
+                     AND started_at < $1 ORDER BY started_at LIMIT $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(DbTime(before))
+                    .bind(i64::from(limit))
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .iter()
+                    .map(run_from_row)
+                    .collect()
+            }
+
             async fn samples_since(
                 &self,
                 since: OffsetDateTime,

@@ -446,3 +446,52 @@ pub async fn usage_samples_cover_every_user_since_a_date(stores: Stores) {
         1
     );
 }
+
+/// A process stopped in the middle of runs: one charged, one claimed but not yet charged. The
+/// recovery ends both as failed and leaves the balance as it was before them, once, and leaves
+/// a run still inside its time alone.
+pub async fn runner_recovers_runs_interrupted_by_a_crash(stores: Stores) {
+    let (runner, user) = runner_with_credits(&stores, 10).await;
+    let account = AccountId::new(user.as_uuid());
+    let an_hour_ago = NOW - time::Duration::hours(1);
+    let mut charged = new_run(user, "charged");
+    charged.started_at = an_hour_ago;
+    let mut claimed = new_run(user, "claimed");
+    claimed.started_at = an_hour_ago;
+    let recent = new_run(user, "recent");
+    for run in [&charged, &claimed, &recent] {
+        assert_eq!(stores.usage.claim(run).await.unwrap(), Claim::Started);
+    }
+    // The charge the runner makes, under the run's own key.
+    let charge = Operation {
+        key: key(&format!("run:{}", charged.id)),
+        actor: Actor::User(user.as_uuid()),
+        reason: Reason::parse("Ran svc").unwrap(),
+        command: CreditCommand::Consume {
+            amount: Credits::whole(2),
+        },
+    };
+    stores
+        .credits
+        .execute(account, charge, an_hour_ago)
+        .await
+        .unwrap();
+    assert_eq!(balance(&stores, user).await, Credits::whole(8));
+
+    let cutoff = NOW - time::Duration::minutes(10);
+    assert_eq!(runner.recover_interrupted(cutoff).await.unwrap(), 2);
+    assert_eq!(balance(&stores, user).await, Credits::whole(10));
+    for run in [&charged, &claimed] {
+        let ended = stores.usage.get(user, run.id).await.unwrap().unwrap();
+        assert_eq!(ended.status, RunStatus::Failed, "{}", run.key.as_str());
+        assert_eq!(ended.refunded, Credits::whole(2));
+        assert_eq!(ended.cost, Credits::ZERO);
+        assert!(ended.error.unwrap().contains("stopped"));
+    }
+    let untouched = stores.usage.get(user, recent.id).await.unwrap().unwrap();
+    assert_eq!(untouched.status, RunStatus::Running);
+    // Again (another instance, the next hour): nothing more happens.
+    assert_eq!(runner.recover_interrupted(cutoff).await.unwrap(), 0);
+    assert_eq!(balance(&stores, user).await, Credits::whole(10));
+    assert_ledger_ok(&stores, user).await;
+}
