@@ -11,7 +11,7 @@ use quickscale_domain_credits::{
     InsufficientCredits, Operation, Reason,
 };
 use quickscale_domain_identity::UserId;
-use quickscale_domain_kernel::{Clock, StorageError};
+use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
 use crate::usage::{Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository};
@@ -346,7 +346,7 @@ impl ServiceRunner {
             error,
             finished_at: self.clock.now(),
         };
-        self.usage.finish(run.id, &end).await?;
+        self.record_end(run.id, &end).await?;
         run.status = end.status;
         run.cost = end.cost;
         run.duration_ms = Some(end.duration_ms);
@@ -354,6 +354,25 @@ impl ServiceRunner {
         run.error = end.error;
         run.finished_at = Some(end.finished_at);
         Ok(())
+    }
+}
+
+impl ServiceRunner {
+    /// Writes how a run ended, retrying for about six seconds while the database is
+    /// unavailable: a short outage then does not leave a finished run marked running (and a
+    /// failed one unrefunded until `recover_interrupted`).
+    async fn record_end(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
+        let mut delay = std::time::Duration::from_millis(200);
+        for _ in 0..5 {
+            match self.usage.finish(id, end).await {
+                Err(error) if error.failure == StorageFailure::Unavailable => {
+                    self.timer.sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.usage.finish(id, end).await
     }
 }
 

@@ -49,6 +49,7 @@ macro_rules! contract_tests {
             usage::runner_double_submit_charges_once,
             usage::runner_refuses_bad_input_and_short_balances_without_charging,
             usage::runner_recovers_runs_interrupted_by_a_crash,
+            usage::runner_records_the_end_of_a_run_through_a_short_outage,
             usage::service_settings_follow_the_registry_and_keep_admin_choices,
             usage::usage_samples_cover_every_user_since_a_date,
             site::sessions_round_trip_and_expire,

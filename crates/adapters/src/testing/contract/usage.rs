@@ -10,7 +10,10 @@ use quickscale_domain_credits::{
     SourceRef, verify,
 };
 use quickscale_domain_identity::{FixedClock, UserId};
-use quickscale_service_sdk::usage::{Claim, RunEnd, RunQuery, RunStatus, ServiceRun};
+use quickscale_domain_kernel::{StorageError, StorageFailure};
+use quickscale_service_sdk::usage::{
+    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+};
 use quickscale_service_sdk::{
     RunError, Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
     ServiceRegistry, ServiceRunner,
@@ -168,13 +171,22 @@ impl Service for Moody {
 }
 
 async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
+    runner_over(stores, Arc::clone(&stores.usage), credits).await
+}
+
+/// A runner over `usage` (the store, or a wrapper around it) with a user holding `credits`.
+async fn runner_over(
+    stores: &Stores,
+    usage: Arc<dyn ServiceUsageRepository>,
+    credits: u32,
+) -> (ServiceRunner, UserId) {
     let mut registry = ServiceRegistry::new();
     registry.register(Moody).unwrap();
     quickscale_service_sdk::builtin::register_builtins(&mut registry).unwrap();
     let runner = ServiceRunner::new(
         Arc::new(registry),
         Arc::clone(&stores.credits),
-        Arc::clone(&stores.usage),
+        usage,
         Arc::new(FixedClock::at(NOW)),
         Arc::new(TokioTimer),
     );
@@ -493,5 +505,73 @@ pub async fn runner_recovers_runs_interrupted_by_a_crash(stores: Stores) {
     // Again (another instance, the next hour): nothing more happens.
     assert_eq!(runner.recover_interrupted(cutoff).await.unwrap(), 0);
     assert_eq!(balance(&stores, user).await, Credits::whole(10));
+    assert_ledger_ok(&stores, user).await;
+}
+
+/// The usage store with its first `failures` final writes refused as during a database outage.
+struct Outage {
+    inner: Arc<dyn ServiceUsageRepository>,
+    failures: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl ServiceUsageRepository for Outage {
+    async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
+        self.inner.claim(run).await
+    }
+    async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
+        let left = self.failures.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.failures
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(StorageError::new(
+                StorageFailure::Unavailable,
+                "the database is unavailable",
+            ));
+        }
+        self.inner.finish(id, end).await
+    }
+    async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        self.inner.get(user, id).await
+    }
+    async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError> {
+        self.inner.list(user, query).await
+    }
+    async fn samples_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<RunSample>, StorageError> {
+        self.inner.samples_since(since, limit).await
+    }
+    async fn unfinished(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ServiceRun>, StorageError> {
+        self.inner.unfinished(before, limit).await
+    }
+}
+
+/// The database is away for a moment when a run ends: the runner waits for it rather than
+/// leave the run marked running.
+pub async fn runner_records_the_end_of_a_run_through_a_short_outage(stores: Stores) {
+    let outage = Arc::new(Outage {
+        inner: Arc::clone(&stores.usage),
+        failures: std::sync::atomic::AtomicU32::new(2),
+    });
+    let (runner, user) = runner_over(&stores, outage, 10).await;
+    let outcome = runner
+        .run(user, "moody", ServiceInput::Text("hello".into()), key("k"))
+        .await
+        .unwrap();
+    let stored = stores
+        .usage
+        .get(user, outcome.run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, RunStatus::Succeeded);
+    assert_eq!(balance(&stores, user).await, Credits::whole(7));
     assert_ledger_ok(&stores, user).await;
 }
