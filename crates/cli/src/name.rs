@@ -87,43 +87,7 @@ impl ProjectName {
             name: name.to_owned(),
             reason,
         };
-        let length = name.chars().count();
-        if length < MIN_LEN {
-            return Err(refuse(format!("it is shorter than {MIN_LEN} characters")));
-        }
-        if length > MAX_LEN {
-            return Err(refuse(format!(
-                "it has {length} characters, more than {MAX_LEN}"
-            )));
-        }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        {
-            let what = if bad.is_uppercase() {
-                format!("the capital letter {bad:?}")
-            } else if bad == '_' {
-                "an underscore".to_owned()
-            } else if bad.is_whitespace() {
-                "a space".to_owned()
-            } else {
-                format!("the character {bad:?}")
-            };
-            let reason = match suggestion(name) {
-                Some(better) => format!("it contains {what} (try {better:?})"),
-                None => format!("it contains {what}"),
-            };
-            return Err(refuse(reason));
-        }
-        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return Err(refuse("it does not start with a letter".to_owned()));
-        }
-        if name.ends_with('-') {
-            return Err(refuse("it ends with a hyphen".to_owned()));
-        }
-        if name.contains("--") {
-            return Err(refuse("it has two hyphens in a row".to_owned()));
-        }
+        check_shape(name, '-', (MIN_LEN, MAX_LEN), || suggestion(name)).map_err(refuse)?;
         if RUST_KEYWORDS.contains(&name)
             || RESERVED.contains(&name)
             || name.starts_with("quickscale-")
@@ -160,6 +124,58 @@ impl ProjectName {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// The shape project and service names share: `min` to `max` characters, lowercase ASCII
+/// letters, digits and single `separator`s, starting with a letter and not ending with a
+/// separator. Returns why `name` is not of that shape, with `suggest`'s fix when a character is
+/// wrong.
+pub(crate) fn check_shape(
+    name: &str,
+    separator: char,
+    (min, max): (usize, usize),
+    suggest: impl FnOnce() -> Option<String>,
+) -> Result<(), String> {
+    let describe = |c: char| match c {
+        '-' => ("a hyphen", "hyphens"),
+        _ => ("an underscore", "underscores"),
+    };
+    let length = name.chars().count();
+    if length < min {
+        return Err(format!("it is shorter than {min} characters"));
+    }
+    if length > max {
+        return Err(format!("it has {length} characters, more than {max}"));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == separator))
+    {
+        let what = if bad.is_uppercase() {
+            format!("the capital letter {bad:?}")
+        } else if bad == '-' || bad == '_' {
+            describe(bad).0.to_owned()
+        } else if bad.is_whitespace() {
+            "a space".to_owned()
+        } else {
+            format!("the character {bad:?}")
+        };
+        return Err(match suggest() {
+            Some(better) => format!("it contains {what} (try {better:?})"),
+            None => format!("it contains {what}"),
+        });
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("it does not start with a letter".to_owned());
+    }
+    let (one, several) = describe(separator);
+    if name.ends_with(separator) {
+        return Err(format!("it ends with {one}"));
+    }
+    if name.contains(&format!("{separator}{separator}")) {
+        return Err(format!("it has two {several} in a row"));
+    }
+    Ok(())
 }
 
 /// A valid name close to `name`, if there is one: lower case, hyphens for the rest.

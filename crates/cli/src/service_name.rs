@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::name::RUST_KEYWORDS;
+use crate::name::{RUST_KEYWORDS, check_shape};
 
 /// The slugs of the services every QuickScale app already offers.
 pub const BUILTIN_SLUGS: &[&str] = &[
@@ -109,43 +109,7 @@ impl ServiceName {
             name: name.to_owned(),
             reason,
         };
-        let length = name.chars().count();
-        if length < MIN_LEN {
-            return Err(refuse(format!("it is shorter than {MIN_LEN} characters")));
-        }
-        if length > MAX_LEN {
-            return Err(refuse(format!(
-                "it has {length} characters, more than {MAX_LEN}"
-            )));
-        }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-        {
-            let what = if bad.is_uppercase() {
-                format!("the capital letter {bad:?}")
-            } else if bad == '-' {
-                "a hyphen".to_owned()
-            } else if bad.is_whitespace() {
-                "a space".to_owned()
-            } else {
-                format!("the character {bad:?}")
-            };
-            let reason = match suggestion(name) {
-                Some(better) => format!("it contains {what} (try {better:?})"),
-                None => format!("it contains {what}"),
-            };
-            return Err(refuse(reason));
-        }
-        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-            return Err(refuse("it does not start with a letter".to_owned()));
-        }
-        if name.ends_with('_') {
-            return Err(refuse("it ends with an underscore".to_owned()));
-        }
-        if name.contains("__") {
-            return Err(refuse("it has two underscores in a row".to_owned()));
-        }
+        check_shape(name, '_', (MIN_LEN, MAX_LEN), || suggestion(name)).map_err(refuse)?;
         if RUST_KEYWORDS.contains(&name) {
             return Err(refuse(format!("{name} is a Rust keyword")));
         }
