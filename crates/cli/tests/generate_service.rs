@@ -169,16 +169,7 @@ async fn run(browser: &mut HttpBrowser, slug: &str, input: &str) -> (Page, Strin
 
 /// The balance the dashboard shows (`<p id="balance-total" ...>100 <span>credits available`).
 async fn balance(browser: &mut HttpBrowser) -> String {
-    let dashboard = browser.get("/dashboard").await;
-    let at = dashboard
-        .body
-        .find("id=\"balance-total\"")
-        .unwrap_or_else(|| panic!("no balance on:\n{}", dashboard.body));
-    let element = &dashboard.body[at..];
-    element[element.find('>').unwrap() + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect()
+    browser.get("/dashboard").await.balance()
 }
 
 #[tokio::test]

@@ -7,209 +7,35 @@
 
 #![cfg(unix)]
 
+mod support;
+
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const ADMIN_EMAIL: &str = "owner@example.com";
-const ADMIN_PASSWORD: &str = "owner-password-123";
-const PASSWORD: &str = "a long enough password";
+use support::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Generated, HttpBrowser as Browser, PASSWORD, Running, cargo,
+    free_port, quickscale, rss_kib, scratch, spawn, target_dir, text, wait_for_ok,
+};
 
-fn workspace() -> PathBuf {
-    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap()
-}
-
-/// Where Cargo puts the workspace's builds.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| workspace().join("target"), PathBuf::from)
-}
-
-fn scratch() -> PathBuf {
-    target_dir().join("tmp/quickscale-cli-tests")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `quickscale ARGS` in `dir`, as a user would run it.
-fn quickscale(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
-    command.current_dir(dir).env_remove("QUICKSCALE_PATH");
-    command
-}
-
-/// Cargo in the generated project, offline, sharing the workspace's target directory.
-fn cargo(dir: &Path, args: &[&str]) -> Output {
-    let started = Instant::now();
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    // Without the variables `cargo test` set for this process, as from a shell: ring's build
-    // script watches some of them, and a difference recompiles it and all that depends on it.
-    // (The same list as `quickscale` removes before it runs Cargo.)
-    for (key, _) in std::env::vars() {
-        let set_by_cargo = key == "CARGO"
-            || key == "OUT_DIR"
-            || key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ]
-            .contains(&key.as_str());
-        if set_by_cargo {
-            command.env_remove(key);
-        }
-    }
-    let output = command
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("CARGO_NET_OFFLINE", "true")
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .expect("cargo runs");
-    eprintln!(
-        "cargo {} in the generated project: {:.1} s",
-        args.join(" "),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        output.status.success(),
-        "cargo {args:?} failed:\n{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    output
-}
-
-struct Generated {
-    dir: PathBuf,
-    binary: PathBuf,
-}
-
-/// The project, generated, built and tested once for all the tests of this file.
+/// The project, generated and built once for all the tests of this file, with its own tests
+/// run once too.
 fn project() -> &'static Generated {
-    static PROJECT: OnceLock<Result<Generated, String>> = OnceLock::new();
-    let generated = PROJECT.get_or_init(|| {
-        // A failure is kept, so that the other tests report it instead of building again.
-        std::panic::catch_unwind(generate).map_err(|panic| {
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default()
-        })
+    static TESTED: OnceLock<()> = OnceLock::new();
+    let project = support::project("journey-app");
+    TESTED.get_or_init(|| {
+        let tests = cargo(&project.dir, &["test"]);
+        let report = text(&tests.stdout);
+        for test in [
+            "runs_as_a_service_next_to_the_built_ins ... ok",
+            "serves_the_home_page_and_the_health_check ... ok",
+        ] {
+            assert!(report.contains(test), "{test} in:\n{report}");
+        }
     });
-    match generated {
-        Ok(generated) => generated,
-        Err(why) => panic!("generating and building the project failed: {why}"),
-    }
-}
-
-fn generate() -> Generated {
-    let dir = scratch().join("journey-app");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    let output = quickscale(dir.parent().unwrap())
-        .args(["init", "journey-app"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    cargo(&dir, &["build"]);
-    let tests = cargo(&dir, &["test"]);
-    let report = text(&tests.stdout);
-    assert!(
-        report.contains("runs_as_a_service_next_to_the_built_ins ... ok"),
-        "{report}"
-    );
-    assert!(
-        report.contains("serves_the_home_page_and_the_health_check ... ok"),
-        "{report}"
-    );
-    Generated {
-        binary: target_dir().join("debug/journey-app"),
-        dir,
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running process, killed when dropped (so a failing test leaves nothing behind).
-struct Running {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Running {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends a signal and waits for the exit code.
-    fn stop(mut self, signal: &str) -> Option<i32> {
-        Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "did not stop within 20 s after SIG{signal}:\n{}",
-            self.log()
-        );
-    }
-}
-
-impl Drop for Running {
-    /// Kills the whole process group: `quickscale up` and the app it started.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-                .status();
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn spawn(mut command: Command, log: PathBuf) -> Running {
-    let file = std::fs::File::create(&log).unwrap();
-    command
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .stdin(Stdio::null());
-    // A group of its own, so that the guard can end it with everything it started.
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    Running {
-        child: command.spawn().expect("the process starts"),
-        log,
-    }
+    project
 }
 
 /// Starts the generated app on `port` with `database_url`, logging to `data_dir`.
@@ -227,149 +53,6 @@ fn start_app(port: u16, database_url: &str, data_dir: &Path) -> Running {
         // As `quickscale up` and the Dockerfile run it (a fixed malloc mmap threshold).
         .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
     spawn(command, data_dir.join("app.log"))
-}
-
-/// Polls until `url` answers 200; panics with the log when the process exits or time runs out.
-async fn wait_for_ok(running: &mut Running, url: &str, timeout: Duration) -> Duration {
-    let started = Instant::now();
-    let client = http_client(reqwest::Client::builder());
-    loop {
-        if let Ok(response) = client.get(url).send().await
-            && response.status() == 200
-        {
-            return started.elapsed();
-        }
-        if let Some(status) = running.child.try_wait().unwrap() {
-            panic!("exited with {status} before answering:\n{}", running.log());
-        }
-        assert!(
-            started.elapsed() < timeout,
-            "no answer from {url} within {timeout:?}:\n{}",
-            running.log()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// A browser: a cookie jar, no automatic redirects, and the last CSRF token seen.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-struct Page {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-impl Page {
-    /// The value of the first `<input name="NAME" ... value="...">`.
-    fn input(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\"");
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
-        let tag = &self.body[start..start + self.body[start..].find('>').unwrap()];
-        let value = &tag[tag.find("value=\"").expect("a value") + 7..];
-        value[..value.find('"').unwrap()].to_owned()
-    }
-
-    fn has(&self, text: &str) -> bool {
-        self.body.contains(text)
-    }
-
-    /// The balance the dashboard shows (`<p id="balance-total" ...>100 <span>credits available`).
-    fn balance(&self) -> String {
-        let at = self
-            .body
-            .find("id=\"balance-total\"")
-            .unwrap_or_else(|| panic!("no balance on:\n{}", self.body));
-        let element = &self.body[at..];
-        element[element.find('>').unwrap() + 1..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect()
-    }
-}
-
-/// reqwest is built without a default TLS provider: install ring's first.
-fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    builder.build().unwrap()
-}
-
-impl Browser {
-    fn new(port: u16) -> Self {
-        Browser {
-            client: http_client(
-                reqwest::Client::builder()
-                    .cookie_store(true)
-                    .redirect(reqwest::redirect::Policy::none()),
-            ),
-            base: format!("http://127.0.0.1:{port}"),
-            csrf: String::new(),
-        }
-    }
-
-    async fn read(&mut self, response: reqwest::Response) -> Page {
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.text().await.unwrap();
-        let page = Page {
-            status,
-            location,
-            body,
-        };
-        if page.has("name=\"csrf_token\"") {
-            self.csrf = page.input("csrf_token");
-        }
-        page
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        self.read(response).await
-    }
-
-    /// Submits a form on the last page, with its CSRF token.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut fields = fields.to_vec();
-        let token = self.csrf.clone();
-        fields.push(("csrf_token", &token));
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
-        self.read(response).await
-    }
 }
 
 /// The five-minute journey against a running app.

@@ -163,6 +163,38 @@ impl Running {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends a signal and waits for the exit code.
+    pub fn stop(mut self, signal: &str) -> Option<i32> {
+        Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "did not stop within 20 s after SIG{signal}:\n{}",
+            self.log()
+        );
+    }
+}
+
+/// The resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 impl Drop for Running {
@@ -276,7 +308,8 @@ pub fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
 pub struct HttpBrowser {
     client: reqwest::Client,
     base: String,
-    csrf: String,
+    /// The CSRF token of the last page that had one.
+    pub csrf: String,
 }
 
 #[derive(Debug)]
@@ -301,6 +334,19 @@ impl Page {
 
     pub fn has(&self, text: &str) -> bool {
         self.body.contains(text)
+    }
+
+    /// The balance the dashboard shows (`<p id="balance-total" ...>100 <span>credits available`).
+    pub fn balance(&self) -> String {
+        let at = self
+            .body
+            .find("id=\"balance-total\"")
+            .unwrap_or_else(|| panic!("no balance on:\n{}", self.body));
+        let element = &self.body[at..];
+        element[element.find('>').unwrap() + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect()
     }
 }
 
