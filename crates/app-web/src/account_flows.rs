@@ -124,15 +124,25 @@ pub async fn send_verification(state: &AppState, user: &User) -> Result<(), Flow
     Ok(())
 }
 
+/// Uses up a token of `purpose`: its record, or `BadToken` when it is unknown, used or expired.
+async fn use_token(
+    state: &AppState,
+    purpose: TokenPurpose,
+    token: &str,
+    now: time::OffsetDateTime,
+) -> Result<TokenRecord, FlowError> {
+    state
+        .stores()
+        .tokens
+        .consume(purpose, &token_hash(token), now)
+        .await?
+        .ok_or(FlowError::BadToken)
+}
+
 /// Marks the token's account verified.
 pub async fn verify(state: &AppState, token: &str) -> Result<UserId, FlowError> {
     let now = state.clock().now();
-    let record = state
-        .stores()
-        .tokens
-        .consume(TokenPurpose::VerifyEmail, &token_hash(token), now)
-        .await?
-        .ok_or(FlowError::BadToken)?;
+    let record = use_token(state, TokenPurpose::VerifyEmail, token, now).await?;
     state
         .users()
         .set_email_verified(record.user, Some(now))
@@ -211,12 +221,7 @@ pub async fn reset_password(
     password: &Password,
 ) -> Result<User, FlowError> {
     let now = state.clock().now();
-    let record = state
-        .stores()
-        .tokens
-        .consume(TokenPurpose::ResetPassword, &token_hash(token), now)
-        .await?
-        .ok_or(FlowError::BadToken)?;
+    let record = use_token(state, TokenPurpose::ResetPassword, token, now).await?;
     let user = state
         .users()
         .by_id(record.user)
@@ -305,12 +310,7 @@ pub async fn request_email_change(
 /// Applies an email change; the old address is told.
 pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<User, FlowError> {
     let now = state.clock().now();
-    let record = state
-        .stores()
-        .tokens
-        .consume(TokenPurpose::ChangeEmail, &token_hash(token), now)
-        .await?
-        .ok_or(FlowError::BadToken)?;
+    let record = use_token(state, TokenPurpose::ChangeEmail, token, now).await?;
     let new_email = record
         .payload
         .as_deref()
