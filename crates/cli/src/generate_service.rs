@@ -478,10 +478,19 @@ fn insert_above_marker(text: &str, marker: &str, line: &str, newline: &str) -> O
     Some(join(&lines, text, newline))
 }
 
+/// The end of the template's `let _ = (&registry, &model);` line in `register_llm`.
+const UNUSED_PLACEHOLDER: &str = "// unused until a service is registered here";
+
 /// Registers an LLM service in `register_llm`, adding that function the first time.
 fn register_llm(text: &str, line: &str, newline: &str) -> anyhow::Result<String> {
     if let Some(updated) = insert_above_marker(text, LLM_SERVICES_MARKER, line, newline) {
-        return Ok(updated);
+        // The template's placeholder for the then unused parameters goes with the first service.
+        let kept: Vec<String> = updated
+            .lines()
+            .filter(|l| !l.trim_end().ends_with(UNUSED_PLACEHOLDER))
+            .map(str::to_owned)
+            .collect();
+        return Ok(join(&kept, &updated, newline));
     }
     if uses_name(text, "register_llm") {
         bail!(
@@ -699,6 +708,22 @@ mod tests {
         assert_eq!(
             insert_module(crlf, "b", "\r\n"),
             "//! Services.\r\n\r\npub mod a;\r\nmod b;\r\nuse x::Y;\r\n"
+        );
+    }
+
+    #[test]
+    fn the_templates_placeholder_goes_with_the_first_llm_service() {
+        let template = "pub fn register_llm(registry: R, model: M) -> Result<(), E> {\n    \
+                        let _ = (&registry, &model); // unused until a service is registered here\n    \
+                        // quickscale:llm-services\n    Ok(())\n}\n";
+        let updated =
+            register_llm(template, "registry.register(a::A::new(model))?;", "\n").unwrap();
+        assert!(!updated.contains("let _ ="), "{updated}");
+        assert!(
+            updated.contains(
+                "    registry.register(a::A::new(model))?;\n    // quickscale:llm-services"
+            ),
+            "{updated}"
         );
     }
 
