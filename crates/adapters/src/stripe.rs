@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use quickscale_domain_billing::{
-    CheckoutRequest, CheckoutSession, GatewayError, GatewayPrice, GatewayRefund, Money,
-    PaymentGateway, WebhookEvent,
+    CancelAt, CheckoutRequest, CheckoutSession, GatewayError, GatewayInvoice, GatewayPrice,
+    GatewayRefund, GatewaySubscription, Interval, Money, PaymentGateway, Proration, Recurring,
+    SubscriptionCheckoutRequest, WebhookEvent,
 };
 use serde_json::Value;
 
@@ -62,7 +63,7 @@ impl StripeClient {
 
     async fn request(
         &self,
-        post: bool,
+        method: reqwest::Method,
         path: &str,
         form: &[(String, String)],
         idempotency_key: Option<&str>,
@@ -73,10 +74,10 @@ impl StripeClient {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff * 4u32.pow(attempt - 1)).await;
             }
-            let builder = if post {
-                self.client.post(&url).form(form)
-            } else {
+            let builder = if method == reqwest::Method::GET {
                 self.client.get(&url).query(form)
+            } else {
+                self.client.request(method.clone(), &url).form(form)
             };
             let mut builder = builder
                 .bearer_auth(&self.secret_key)
@@ -134,11 +135,27 @@ impl StripeClient {
         form: &[(String, String)],
         idempotency_key: &str,
     ) -> Result<Value, GatewayError> {
-        self.request(true, path, form, Some(idempotency_key)).await
+        self.request(reqwest::Method::POST, path, form, Some(idempotency_key))
+            .await
+    }
+
+    async fn delete(&self, path: &str, idempotency_key: &str) -> Result<Value, GatewayError> {
+        self.request(reqwest::Method::DELETE, path, &[], Some(idempotency_key))
+            .await
     }
 
     async fn get(&self, path: &str, query: &[(String, String)]) -> Result<Value, GatewayError> {
-        self.request(false, path, query, None).await
+        self.request(reqwest::Method::GET, path, query, None).await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: &str,
+        form: &[(String, String)],
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        let path = format!("/v1/subscriptions/{}", object_id(id, "subscription")?);
+        subscription(&self.post(&path, form, idempotency_key).await?)
     }
 }
 
@@ -160,28 +177,125 @@ fn optional(value: &Value, field: &str) -> Option<String> {
     value[field].as_str().map(str::to_owned)
 }
 
-fn session(value: &Value) -> Result<CheckoutSession, GatewayError> {
-    let metadata: BTreeMap<String, String> = value["metadata"]
+/// An id we put into a URL path: Stripe's are letters, digits and underscores.
+fn object_id<'a>(id: &'a str, what: &str) -> Result<&'a str, GatewayError> {
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(id)
+    } else {
+        Err(GatewayError::Rejected {
+            code: None,
+            message: format!("not a {what} id"),
+        })
+    }
+}
+
+/// A field that is an id, or the object with that id when expanded.
+fn id_or_object(value: &Value, field: &str) -> Option<String> {
+    optional(value, field).or_else(|| optional(&value[field], "id"))
+}
+
+fn metadata(value: &Value) -> BTreeMap<String, String> {
+    value
         .as_object()
         .map(|m| {
             m.iter()
                 .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
                 .collect()
         })
+        .unwrap_or_default()
+}
+
+fn recurring(price: &Value) -> Option<Recurring> {
+    let recurring = &price["recurring"];
+    Some(Recurring {
+        interval: Interval::parse(recurring["interval"].as_str()?)?,
+        count: recurring["interval_count"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1),
+    })
+}
+
+fn subscription(value: &Value) -> Result<GatewaySubscription, GatewayError> {
+    let item = &value["items"]["data"][0];
+    // The period is on the subscription up to API version 2025-03-31, on its items after.
+    let period = |field: &str| {
+        value[field]
+            .as_i64()
+            .or_else(|| item[field].as_i64())
+            .ok_or_else(|| GatewayError::Malformed(format!("missing {field}")))
+    };
+    Ok(GatewaySubscription {
+        id: string(value, "id")?,
+        customer: id_or_object(value, "customer")
+            .ok_or_else(|| GatewayError::Malformed("missing customer".into()))?,
+        status: string(value, "status")?,
+        item_id: string(item, "id")?,
+        price_id: id_or_object(item, "price")
+            .ok_or_else(|| GatewayError::Malformed("missing the item's price".into()))?,
+        current_period_start: period("current_period_start")?,
+        current_period_end: period("current_period_end")?,
+        cancel_at_period_end: value["cancel_at_period_end"].as_bool().unwrap_or(false),
+        canceled_at: value["canceled_at"].as_i64(),
+        ended_at: value["ended_at"].as_i64(),
+        latest_invoice: id_or_object(value, "latest_invoice"),
+        metadata: metadata(&value["metadata"]),
+    })
+}
+
+fn invoice(value: &Value) -> Result<GatewayInvoice, GatewayError> {
+    let lines = value["lines"]["data"]
+        .as_array()
+        .cloned()
         .unwrap_or_default();
+    // The line that pays for the plan; proration lines only adjust the amount.
+    let plan_line = lines
+        .iter()
+        .find(|line| line["proration"].as_bool() != Some(true))
+        .or(lines.first());
+    let period = |field: &str| {
+        plan_line
+            .and_then(|line| line["period"][field].as_i64())
+            .or_else(|| value[format!("period_{field}")].as_i64())
+            .ok_or_else(|| GatewayError::Malformed(format!("missing the period {field}")))
+    };
+    Ok(GatewayInvoice {
+        id: string(value, "id")?,
+        customer: id_or_object(value, "customer")
+            .ok_or_else(|| GatewayError::Malformed("missing customer".into()))?,
+        // Top level up to API version 2025-03-31, under `parent` after.
+        subscription: id_or_object(value, "subscription")
+            .or_else(|| id_or_object(&value["parent"]["subscription_details"], "subscription")),
+        status: string(value, "status")?,
+        billing_reason: optional(value, "billing_reason"),
+        amount_due: value["amount_due"].as_i64().unwrap_or_default(),
+        amount_paid: value["amount_paid"].as_i64().unwrap_or_default(),
+        currency: value["currency"].as_str().unwrap_or("usd").to_owned(),
+        payment_intent: id_or_object(value, "payment_intent"),
+        period_start: period("start")?,
+        period_end: period("end")?,
+        price_id: plan_line.and_then(|line| {
+            id_or_object(line, "price")
+                .or_else(|| optional(&line["pricing"]["price_details"], "price"))
+        }),
+    })
+}
+
+fn session(value: &Value) -> Result<CheckoutSession, GatewayError> {
     Ok(CheckoutSession {
         id: string(value, "id")?,
         url: optional(value, "url"),
+        mode: value["mode"].as_str().unwrap_or("payment").to_owned(),
+        subscription: id_or_object(value, "subscription"),
         status: string(value, "status")?,
         payment_status: string(value, "payment_status")?,
         amount_total: value["amount_total"].as_i64().unwrap_or_default(),
         currency: value["currency"].as_str().unwrap_or("usd").to_owned(),
         // `customer` and `payment_intent` are ids unless expanded.
-        customer: optional(value, "customer").or_else(|| optional(&value["customer"], "id")),
-        payment_intent: optional(value, "payment_intent")
-            .or_else(|| optional(&value["payment_intent"], "id")),
+        customer: id_or_object(value, "customer"),
+        payment_intent: id_or_object(value, "payment_intent"),
         client_reference_id: optional(value, "client_reference_id"),
-        metadata,
+        metadata: metadata(&value["metadata"]),
     })
 }
 
@@ -237,12 +351,7 @@ impl PaymentGateway for StripeClient {
     }
 
     async fn checkout_session(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
-        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(GatewayError::Rejected {
-                code: None,
-                message: "not a session id".into(),
-            });
-        }
+        let id = object_id(id, "session")?;
         session(
             &self
                 .get(&format!("/v1/checkout/sessions/{id}"), &[])
@@ -309,6 +418,7 @@ impl PaymentGateway for StripeClient {
                 currency: price["currency"].as_str().unwrap_or("usd").to_owned(),
                 active: price["active"].as_bool().unwrap_or(true),
                 credits: credits.or_else(|| optional(&price["metadata"], "credits")),
+                recurring: recurring(price),
             });
         }
         Ok(prices)
@@ -342,5 +452,229 @@ impl PaymentGateway for StripeClient {
                     .map_err(|e| GatewayError::Malformed(e.to_string()))
             })
             .collect()
+    }
+
+    async fn create_subscription_checkout(
+        &self,
+        request: &SubscriptionCheckoutRequest,
+        idempotency_key: &str,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let form = pairs(&[
+            ("mode", "subscription"),
+            ("customer", &request.customer),
+            ("client_reference_id", &request.user_reference),
+            ("success_url", &request.success_url),
+            ("cancel_url", &request.cancel_url),
+            ("metadata[user_id]", &request.user_reference),
+            ("metadata[plan_id]", &request.plan_reference),
+            (
+                "subscription_data[metadata][user_id]",
+                &request.user_reference,
+            ),
+            (
+                "subscription_data[metadata][plan_id]",
+                &request.plan_reference,
+            ),
+            ("line_items[0][price]", &request.price_id),
+            ("line_items[0][quantity]", "1"),
+        ]);
+        session(
+            &self
+                .post("/v1/checkout/sessions", &form, idempotency_key)
+                .await?,
+        )
+    }
+
+    async fn subscription(&self, id: &str) -> Result<GatewaySubscription, GatewayError> {
+        let id = object_id(id, "subscription")?;
+        subscription(&self.get(&format!("/v1/subscriptions/{id}"), &[]).await?)
+    }
+
+    async fn cancel_subscription(
+        &self,
+        id: &str,
+        at: CancelAt,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        match at {
+            CancelAt::PeriodEnd => {
+                let form = pairs(&[("cancel_at_period_end", "true")]);
+                self.update_subscription(id, &form, idempotency_key).await
+            }
+            CancelAt::Now => {
+                let id = object_id(id, "subscription")?;
+                subscription(
+                    &self
+                        .delete(&format!("/v1/subscriptions/{id}"), idempotency_key)
+                        .await?,
+                )
+            }
+        }
+    }
+
+    async fn resume_subscription(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        let form = pairs(&[("cancel_at_period_end", "false")]);
+        self.update_subscription(id, &form, idempotency_key).await
+    }
+
+    async fn change_subscription_price(
+        &self,
+        id: &str,
+        price_id: &str,
+        proration: Proration,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        // The item to change comes from the processor's current view, not from our records.
+        let current = self.subscription(id).await?;
+        let form = pairs(&[
+            ("items[0][id]", &current.item_id),
+            ("items[0][price]", price_id),
+            ("proration_behavior", proration.as_str()),
+        ]);
+        self.update_subscription(id, &form, idempotency_key).await
+    }
+
+    async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {
+        let id = object_id(id, "invoice")?;
+        invoice(&self.get(&format!("/v1/invoices/{id}"), &[]).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subscriptions_are_read_in_the_pinned_and_the_newer_api_shape() {
+        // 2024-06-20: the period on the subscription; ids not expanded.
+        let pinned = json!({
+            "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": "active",
+            "current_period_start": 100, "current_period_end": 200,
+            "cancel_at_period_end": true, "canceled_at": null, "ended_at": null,
+            "latest_invoice": "in_1", "metadata": {"plan_id": "pro", "n": 3},
+            "items": {"data": [{"id": "si_1", "price": {"id": "price_pro", "object": "price"}}]}
+        });
+        let sub = subscription(&pinned).unwrap();
+        assert_eq!(
+            (sub.item_id.as_str(), sub.price_id.as_str()),
+            ("si_1", "price_pro")
+        );
+        assert_eq!(
+            (sub.current_period_start, sub.current_period_end),
+            (100, 200)
+        );
+        assert!(sub.cancel_at_period_end && sub.is_entitled());
+        assert_eq!(sub.latest_invoice.as_deref(), Some("in_1"));
+        assert_eq!(sub.metadata.len(), 1, "non-string metadata is skipped");
+
+        // 2025-03-31 and later: the period on the items; customer and invoice expanded.
+        let newer = json!({
+            "id": "sub_2", "customer": {"id": "cus_2"}, "status": "past_due",
+            "latest_invoice": {"id": "in_2"},
+            "items": {"data": [{"id": "si_2", "price": "price_team",
+                "current_period_start": 300, "current_period_end": 400}]}
+        });
+        let sub = subscription(&newer).unwrap();
+        assert_eq!(
+            (sub.customer.as_str(), sub.price_id.as_str()),
+            ("cus_2", "price_team")
+        );
+        assert_eq!(
+            (sub.current_period_start, sub.current_period_end),
+            (300, 400)
+        );
+        assert!(!sub.is_entitled(), "past due is not entitled");
+        assert_eq!(sub.latest_invoice.as_deref(), Some("in_2"));
+
+        let no_items = json!({"id": "sub_3", "customer": "cus_3", "status": "active"});
+        assert!(matches!(
+            subscription(&no_items),
+            Err(GatewayError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn invoices_take_the_period_and_price_of_the_plan_line_not_a_proration() {
+        let renewal = json!({
+            "id": "in_9", "customer": "cus_1", "subscription": "sub_1", "status": "paid",
+            "billing_reason": "subscription_cycle", "amount_due": 1500, "amount_paid": 1500,
+            "currency": "usd", "payment_intent": "pi_9",
+            // Stripe sets the invoice's own period to the one that just ended.
+            "period_start": 0, "period_end": 100,
+            "lines": {"data": [
+                {"proration": true, "amount": -500, "price": {"id": "price_team"},
+                 "period": {"start": 50, "end": 100}},
+                {"proration": false, "amount": 2000, "price": {"id": "price_pro"},
+                 "period": {"start": 100, "end": 200}}
+            ]}
+        });
+        let renewal = invoice(&renewal).unwrap();
+        assert!(renewal.is_paid());
+        assert_eq!((renewal.period_start, renewal.period_end), (100, 200));
+        assert_eq!(renewal.price_id.as_deref(), Some("price_pro"));
+        assert_eq!(renewal.subscription.as_deref(), Some("sub_1"));
+        assert_eq!(
+            renewal.billing_reason.as_deref(),
+            Some("subscription_cycle")
+        );
+
+        // Newer versions: the subscription under `parent`, the price under `pricing`.
+        let newer = json!({
+            "id": "in_10", "customer": "cus_1", "status": "open", "amount_due": 2000,
+            "parent": {"type": "subscription_details",
+                       "subscription_details": {"subscription": "sub_1"}},
+            "lines": {"data": [{"period": {"start": 5, "end": 6},
+                "pricing": {"price_details": {"price": "price_pro"}}}]}
+        });
+        let newer = invoice(&newer).unwrap();
+        assert!(!newer.is_paid());
+        assert_eq!(newer.subscription.as_deref(), Some("sub_1"));
+        assert_eq!(newer.price_id.as_deref(), Some("price_pro"));
+        assert_eq!((newer.period_start, newer.period_end), (5, 6));
+    }
+
+    #[test]
+    fn sessions_and_prices_say_whether_they_are_recurring() {
+        let started = session(&json!({"id": "cs_1", "status": "complete",
+            "payment_status": "paid", "mode": "subscription", "subscription": {"id": "sub_1"}}))
+        .unwrap();
+        assert!(!started.is_one_time_payment());
+        assert_eq!(started.subscription.as_deref(), Some("sub_1"));
+        let old =
+            session(&json!({"id": "cs_2", "status": "open", "payment_status": "unpaid"})).unwrap();
+        assert!(old.is_one_time_payment(), "no mode means a payment");
+
+        let monthly = json!({"recurring": {"interval": "month", "interval_count": 3}});
+        assert_eq!(
+            recurring(&monthly),
+            Some(Recurring {
+                interval: Interval::Month,
+                count: 3
+            })
+        );
+        assert_eq!(recurring(&json!({"recurring": null})), None);
+        assert_eq!(
+            recurring(&json!({"recurring": {"interval": "fortnight"}})),
+            None
+        );
+    }
+
+    #[test]
+    fn ids_that_are_not_stripe_ids_never_reach_a_url() {
+        assert!(object_id("sub_1AbC", "subscription").is_ok());
+        for bad in ["", "../v1/customers", "sub_1?expand=x", "sub 1"] {
+            assert!(
+                matches!(
+                    object_id(bad, "subscription"),
+                    Err(GatewayError::Rejected { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

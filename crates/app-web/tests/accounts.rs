@@ -388,6 +388,76 @@ async fn profiles_keep_what_was_typed_when_refused() {
 }
 
 #[tokio::test]
+async fn a_password_change_checks_the_current_one_and_signs_out_other_devices() {
+    let app = TestApp::new().await;
+    let mut laptop = app.browser();
+    laptop.register("ada@example.com", PASSWORD).await;
+    let mut phone = app.browser();
+    phone.login("ada@example.com", PASSWORD).await;
+    let settings = laptop.get("/settings").await;
+    assert_eq!(
+        settings.input_value("username").as_deref(),
+        Some("ada@example.com"),
+        "password managers learn which account the new password is for"
+    );
+    const NEW: &str = "an even longer new password";
+    let change = |current: &'static str, confirmation: &'static str| {
+        [
+            ("username", "ada@example.com"),
+            ("current_password", current),
+            ("new_password", NEW),
+            ("new_password_confirmation", confirmation),
+        ]
+    };
+    let wrong = laptop
+        .post("/settings/password", &change("not my password", NEW))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.contains("The current password is incorrect."),
+        "{}",
+        wrong.body
+    );
+    laptop.get("/settings").await;
+    let mismatch = laptop
+        .post(
+            "/settings/password",
+            &change(PASSWORD, "something else entirely"),
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        phone.get("/dashboard").await.status,
+        StatusCode::OK,
+        "nothing changed"
+    );
+
+    laptop.get("/settings").await;
+    let done = laptop
+        .post("/settings/password", &change(PASSWORD, NEW))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        laptop
+            .get("/settings")
+            .await
+            .contains("Your password was changed. Other devices were signed out.")
+    );
+    assert_eq!(phone.get("/dashboard").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(laptop.get("/dashboard").await.status, StatusCode::OK);
+    let mut other = app.browser();
+    assert_eq!(
+        other.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the old password no longer signs in"
+    );
+    assert_eq!(
+        other.login("ada@example.com", NEW).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
 async fn users_see_their_sessions_and_sign_out_the_others() {
     let app = TestApp::new().await;
     let mut laptop = app.browser();

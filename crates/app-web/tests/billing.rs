@@ -294,3 +294,73 @@ async fn billing_pages_do_not_exist_when_billing_is_off_and_refuse_non_admins_wh
     }
     assert!(bob.get("/dashboard").await.contains("Buy credits"));
 }
+
+#[tokio::test]
+async fn a_paid_subscription_session_is_not_taken_for_a_pack_purchase() {
+    use quickscale_domain_billing::{EventStatus, PaymentGateway, SubscriptionCheckoutRequest};
+    let (app, gateway) = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let user = app
+        .state
+        .users()
+        .by_email(&"ada@example.com".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let session = gateway
+        .create_subscription_checkout(
+            &SubscriptionCheckoutRequest {
+                customer: "cus_ada".into(),
+                user_reference: user.id.as_uuid().to_string(),
+                plan_reference: "pro".into(),
+                price_id: "price_pro".into(),
+                success_url: "https://app.example/ok".into(),
+                cancel_url: "https://app.example/no".into(),
+            },
+            "subscribe:ada",
+        )
+        .await
+        .unwrap();
+    let paid = gateway.pay(&session.id);
+    assert_eq!(deliver(&app, &paid, SECRET, now()).await, StatusCode::OK);
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    for _ in 0..100 {
+        if repo.event(&paid.id).await.unwrap().unwrap().status == EventStatus::Processed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored = repo.event(&paid.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, EventStatus::Processed, "{stored:?}");
+    assert_eq!(repo.payment_by_session(&session.id).await.unwrap(), None);
+    assert_eq!(balance(&app, "ada@example.com").await, Credits::whole(100));
+}
+
+#[tokio::test]
+async fn syncing_packs_takes_one_time_prices_and_leaves_plans_alone() {
+    let (app, _gateway) = app().await;
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    admin.get("/admin/packs").await;
+    let synced = admin.post("/admin/packs/sync", &[]).await;
+    assert_eq!(synced.status, StatusCode::SEE_OTHER, "{}", synced.body);
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let packs = repo.packs(false).await.unwrap();
+    let big = packs
+        .iter()
+        .find(|p| p.stripe_price_id.as_deref() == Some("price_big"))
+        .expect("the one-time price became a pack");
+    assert_eq!(big.credits, Credits::whole(500));
+    assert_eq!(big.price.minor(), 4500);
+    assert!(
+        packs.iter().all(|p| !p
+            .stripe_price_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("price_pro") || id.starts_with("price_team"))),
+        "recurring prices are plans, not packs: {packs:?}"
+    );
+    let page = admin.get("/admin/packs").await;
+    assert!(page.contains("Big pack"), "{}", page.body);
+    assert!(!page.contains("pro plan"), "{}", page.body);
+}

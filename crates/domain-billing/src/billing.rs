@@ -210,6 +210,10 @@ impl Billing {
     /// processor says it is paid.
     pub async fn confirm_checkout(&self, session_id: &str) -> Result<EventOutcome, BillingError> {
         let session = self.gateway.checkout_session(session_id).await?;
+        if !session.is_one_time_payment() {
+            // A subscription's credits come with its paid invoices, never with its session.
+            return Ok(EventOutcome::Ignored);
+        }
         if !session.is_paid() {
             return Ok(EventOutcome::Unpaid);
         }

@@ -47,6 +47,12 @@ pub struct CheckoutRequest {
 pub struct CheckoutSession {
     pub id: String,
     pub url: Option<String>,
+    /// `payment` (a credit pack) or `subscription`.
+    #[serde(default = "payment_mode")]
+    pub mode: String,
+    /// The subscription a paid `subscription`-mode session created.
+    #[serde(default)]
+    pub subscription: Option<String>,
     /// `open`, `complete` or `expired`.
     pub status: String,
     /// `paid`, `unpaid` or `no_payment_required`.
@@ -59,9 +65,18 @@ pub struct CheckoutSession {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
+fn payment_mode() -> String {
+    "payment".into()
+}
+
 impl CheckoutSession {
     pub fn is_paid(&self) -> bool {
         self.status == "complete" && self.payment_status == "paid"
+    }
+
+    /// A one-time payment (a credit pack), as opposed to the start of a subscription.
+    pub fn is_one_time_payment(&self) -> bool {
+        self.mode == "payment"
     }
 }
 
@@ -86,6 +101,148 @@ pub struct GatewayPrice {
     pub active: bool,
     /// From the product's `metadata[credits]`.
     pub credits: Option<String>,
+    /// How often a recurring price bills; `None` for a one-time price (a credit pack).
+    pub recurring: Option<Recurring>,
+}
+
+/// The billing interval of a recurring price.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Recurring {
+    pub interval: Interval,
+    /// Bills every `count` intervals (1 = every month for a monthly price).
+    pub count: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Interval {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "day" => Self::Day,
+            "week" => Self::Week,
+            "month" => Self::Month,
+            "year" => Self::Year,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+}
+
+/// A checkout session that starts a subscription to a recurring price (a plan).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SubscriptionCheckoutRequest {
+    pub customer: String,
+    /// Our user id, sent as `client_reference_id` and in the subscription's metadata.
+    pub user_reference: String,
+    /// Our plan id, kept in the session's and the subscription's metadata.
+    pub plan_reference: String,
+    /// The processor's recurring price.
+    pub price_id: String,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// Where a subscription stands, as the gateway reports it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct GatewaySubscription {
+    pub id: String,
+    pub customer: String,
+    /// `active`, `past_due`, `canceled`, `incomplete`, `incomplete_expired`, `trialing`,
+    /// `unpaid` or `paused`.
+    pub status: String,
+    /// The subscription item whose price is changed on a plan change.
+    pub item_id: String,
+    pub price_id: String,
+    /// Unix seconds.
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    /// Set when the customer asked to stop at the end of the period.
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub latest_invoice: Option<String>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl GatewaySubscription {
+    /// Whether the customer is entitled to the plan now (paid up, or in a trial).
+    pub fn is_entitled(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "trialing")
+    }
+}
+
+/// An invoice of a subscription, as the gateway reports it: the event that pays for a period.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct GatewayInvoice {
+    pub id: String,
+    pub customer: String,
+    pub subscription: Option<String>,
+    /// `draft`, `open`, `paid`, `void` or `uncollectible`.
+    pub status: String,
+    /// `subscription_create`, `subscription_cycle`, `subscription_update`, `manual`, ...
+    pub billing_reason: Option<String>,
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    pub currency: String,
+    pub payment_intent: Option<String>,
+    /// The period the subscription line covers (not the invoice's own `period_*`, which Stripe
+    /// sets to the previous period for renewals). Unix seconds.
+    pub period_start: i64,
+    pub period_end: i64,
+    /// The price of the subscription line (not a proration line).
+    pub price_id: Option<String>,
+}
+
+impl GatewayInvoice {
+    pub fn is_paid(&self) -> bool {
+        self.status == "paid"
+    }
+}
+
+/// When a cancellation takes effect.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CancelAt {
+    /// The plan runs to the end of the paid period, then stops (can be undone until then).
+    PeriodEnd,
+    /// Stops now; no refund is made for the rest of the period.
+    Now,
+}
+
+/// How a plan change is charged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Proration {
+    /// Charge (or credit) the difference for the rest of the period now, on its own invoice.
+    InvoiceNow,
+    /// Add the difference to the next renewal's invoice.
+    NextInvoice,
+    /// No difference: the new price applies from the next renewal.
+    None,
+}
+
+impl Proration {
+    /// Stripe's `proration_behavior`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvoiceNow => "always_invoice",
+            Self::NextInvoice => "create_prorations",
+            Self::None => "none",
+        }
+    }
 }
 
 /// The payment processor.
@@ -118,4 +275,37 @@ pub trait PaymentGateway: Send + Sync {
     async fn portal_url(&self, customer: &str, return_url: &str) -> Result<String, GatewayError>;
     /// Recent events, newest first (for reconciliation).
     async fn recent_events(&self, limit: u32) -> Result<Vec<WebhookEvent>, GatewayError>;
+
+    // ----- subscriptions ------------------------------------------------------------------
+
+    /// A checkout session in `subscription` mode for a recurring price; once paid, the session
+    /// names the subscription it created.
+    async fn create_subscription_checkout(
+        &self,
+        request: &SubscriptionCheckoutRequest,
+        idempotency_key: &str,
+    ) -> Result<CheckoutSession, GatewayError>;
+    async fn subscription(&self, id: &str) -> Result<GatewaySubscription, GatewayError>;
+    /// Cancels at the end of the period (undo with [`Self::resume_subscription`]) or now.
+    async fn cancel_subscription(
+        &self,
+        id: &str,
+        at: CancelAt,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError>;
+    /// Undoes a cancellation at the end of the period.
+    async fn resume_subscription(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError>;
+    /// Moves the subscription to another recurring price (an upgrade or a downgrade).
+    async fn change_subscription_price(
+        &self,
+        id: &str,
+        price_id: &str,
+        proration: Proration,
+        idempotency_key: &str,
+    ) -> Result<GatewaySubscription, GatewayError>;
+    async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError>;
 }

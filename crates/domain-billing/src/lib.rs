@@ -19,7 +19,9 @@ pub use billing::{
     Billing, BillingError, EventOutcome, ReceiveError, ReconcileReport, retry_delay,
 };
 pub use gateway::{
-    CheckoutRequest, CheckoutSession, GatewayError, GatewayPrice, GatewayRefund, PaymentGateway,
+    CancelAt, CheckoutRequest, CheckoutSession, GatewayError, GatewayInvoice, GatewayPrice,
+    GatewayRefund, GatewaySubscription, Interval, PaymentGateway, Proration, Recurring,
+    SubscriptionCheckoutRequest,
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use pack::{CreditPack, PackError, PackId};

@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use quickscale_domain_billing::{
-    CheckoutRequest, CheckoutSession, GatewayError, GatewayPrice, GatewayRefund, Money,
-    PaymentGateway, WebhookEvent,
+    CancelAt, CheckoutRequest, CheckoutSession, GatewayError, GatewayInvoice, GatewayPrice,
+    GatewayRefund, GatewaySubscription, Interval, Money, PaymentGateway, Proration, Recurring,
+    SubscriptionCheckoutRequest, WebhookEvent,
 };
 use serde_json::json;
 
@@ -17,9 +18,78 @@ struct State {
     refunds: Vec<(GatewayRefund, String)>,
     keys: BTreeMap<String, String>,
     events: Vec<WebhookEvent>,
+    subscriptions: BTreeMap<String, GatewaySubscription>,
+    invoices: BTreeMap<String, GatewayInvoice>,
     down: bool,
     counter: u64,
 }
+
+/// Thirty days, the scripted gateway's month.
+const PERIOD: i64 = 30 * 24 * 3600;
+/// The scripted clock's start (any fixed instant will do).
+const START: i64 = 1_700_000_000;
+
+impl State {
+    fn next_id(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}_{}", self.counter)
+    }
+
+    /// Records a paid invoice for `period_start..+PERIOD` and returns its `invoice.paid` event.
+    fn paid_invoice(
+        &mut self,
+        subscription: &str,
+        reason: &str,
+        amount: i64,
+        period_start: i64,
+    ) -> WebhookEvent {
+        let id = self.next_id("in");
+        let sub = self
+            .subscriptions
+            .get_mut(subscription)
+            .expect("a known subscription");
+        sub.latest_invoice = Some(id.clone());
+        let invoice = GatewayInvoice {
+            id: id.clone(),
+            customer: sub.customer.clone(),
+            subscription: Some(subscription.to_owned()),
+            status: "paid".into(),
+            billing_reason: Some(reason.into()),
+            amount_due: amount,
+            amount_paid: amount,
+            currency: "usd".into(),
+            payment_intent: Some(format!("pi_{id}")),
+            period_start,
+            period_end: period_start + PERIOD,
+            price_id: Some(sub.price_id.clone()),
+        };
+        self.invoices.insert(id.clone(), invoice);
+        self.event("invoice.paid", &id, "invoice")
+    }
+
+    fn event(&mut self, kind: &str, object: &str, object_type: &str) -> WebhookEvent {
+        let id = self.next_id("evt");
+        let payload = json!({"id": id, "type": kind, "created": 3,
+            "data": {"object": {"id": object, "object": object_type}}});
+        let event = WebhookEvent::parse(&payload.to_string()).expect("a valid event");
+        self.events.push(event.clone());
+        event
+    }
+
+    fn subscription_mut(&mut self, id: &str) -> Result<&mut GatewaySubscription, GatewayError> {
+        self.subscriptions.get_mut(id).ok_or_else(missing)
+    }
+}
+
+fn missing() -> GatewayError {
+    GatewayError::Rejected {
+        code: Some("resource_missing".into()),
+        message: "no such object".into(),
+    }
+}
+
+/// The recurring prices the scripted gateway sells: (id, amount in cents).
+const PLANS: [(&str, i64); 2] = [("price_pro", 2000), ("price_team", 5000)];
 
 /// Sessions, payments and refunds in memory; `pay` plays the customer paying.
 #[derive(Debug, Default)]
@@ -37,20 +107,72 @@ impl ScriptedGateway {
         self.state().down = down;
     }
 
-    /// Marks a session paid and returns the `checkout.session.completed` event for it.
+    /// Marks a session paid and returns the `checkout.session.completed` event for it; a
+    /// subscription-mode session also starts its subscription with a paid first invoice.
     pub fn pay(&self, session_id: &str) -> WebhookEvent {
         let mut state = self.state();
-        state.counter += 1;
-        let intent = format!("pi_{}", state.counter);
+        let intent = state.next_id("pi");
+        let subscription = state.next_id("sub");
         let session = state.sessions.get_mut(session_id).expect("a known session");
         session.status = "complete".into();
         session.payment_status = "paid".into();
-        session.payment_intent = Some(intent);
+        if session.is_one_time_payment() {
+            session.payment_intent = Some(intent);
+        } else {
+            session.subscription = Some(subscription.clone());
+            let started = GatewaySubscription {
+                id: subscription.clone(),
+                customer: session.customer.clone().unwrap_or_default(),
+                status: "active".into(),
+                item_id: format!("si_{subscription}"),
+                price_id: session.metadata["price_id"].clone(),
+                current_period_start: START,
+                current_period_end: START + PERIOD,
+                cancel_at_period_end: false,
+                canceled_at: None,
+                ended_at: None,
+                latest_invoice: None,
+                metadata: session.metadata.clone(),
+            };
+            let amount = session.amount_total;
+            state.subscriptions.insert(subscription.clone(), started);
+            state.paid_invoice(&subscription, "subscription_create", amount, START);
+        }
         let payload = json!({"id": format!("evt_paid_{session_id}"), "type": "checkout.session.completed", "created": 1,
             "data": {"object": {"id": session_id, "object": "checkout.session"}}});
         let event = WebhookEvent::parse(&payload.to_string()).expect("a valid event");
         state.events.push(event.clone());
         event
+    }
+
+    /// The next period of a subscription starts and is paid (or, with `cancel_at_period_end`,
+    /// the subscription ends); returns the `invoice.paid` or `customer.subscription.deleted`
+    /// event.
+    pub fn renew(&self, subscription: &str) -> WebhookEvent {
+        let mut state = self.state();
+        let sub = state
+            .subscriptions
+            .get_mut(subscription)
+            .expect("a known subscription");
+        let start = sub.current_period_end;
+        if sub.cancel_at_period_end {
+            sub.status = "canceled".into();
+            sub.ended_at = Some(start);
+            return state.event(
+                "customer.subscription.deleted",
+                subscription,
+                "subscription",
+            );
+        }
+        sub.current_period_start = start;
+        sub.current_period_end = start + PERIOD;
+        let amount = plan_amount(&sub.price_id).expect("a known plan");
+        state.paid_invoice(subscription, "subscription_cycle", amount, start)
+    }
+
+    /// The subscriptions made so far.
+    pub fn subscriptions(&self) -> Vec<GatewaySubscription> {
+        self.state().subscriptions.values().cloned().collect()
     }
 
     /// The `charge.refunded` event the processor would send for a payment intent now.
@@ -85,6 +207,16 @@ impl ScriptedGateway {
             ));
         }
         self.charge_refunded_event(intent)
+    }
+
+    /// The subscription as it stands, after `check` (the scripted outage).
+    fn current(&self, id: &str) -> Result<GatewaySubscription, GatewayError> {
+        self.check()?;
+        self.state()
+            .subscriptions
+            .get(id)
+            .cloned()
+            .ok_or_else(missing)
     }
 
     fn check(&self) -> Result<(), GatewayError> {
@@ -123,6 +255,8 @@ impl PaymentGateway for ScriptedGateway {
         let session = CheckoutSession {
             id: id.clone(),
             url: Some(format!("https://pay.example/{id}")),
+            mode: "payment".into(),
+            subscription: None,
             status: "open".into(),
             payment_status: "unpaid".into(),
             amount_total: request.price.minor(),
@@ -186,7 +320,7 @@ impl PaymentGateway for ScriptedGateway {
 
     async fn prices(&self) -> Result<Vec<GatewayPrice>, GatewayError> {
         self.check()?;
-        Ok(vec![GatewayPrice {
+        let mut prices = vec![GatewayPrice {
             id: "price_big".into(),
             product_id: "prod_big".into(),
             product_name: "Big pack".into(),
@@ -194,7 +328,22 @@ impl PaymentGateway for ScriptedGateway {
             currency: "usd".into(),
             active: true,
             credits: Some("500".into()),
-        }])
+            recurring: None,
+        }];
+        prices.extend(PLANS.iter().map(|(id, amount)| GatewayPrice {
+            id: (*id).into(),
+            product_id: id.replace("price", "prod"),
+            product_name: format!("{} plan", &id[6..]),
+            unit_amount: *amount,
+            currency: "usd".into(),
+            active: true,
+            credits: Some((amount / 2).to_string()),
+            recurring: Some(Recurring {
+                interval: Interval::Month,
+                count: 1,
+            }),
+        }));
+        Ok(prices)
     }
 
     async fn portal_url(&self, customer: &str, _return_url: &str) -> Result<String, GatewayError> {
@@ -212,5 +361,206 @@ impl PaymentGateway for ScriptedGateway {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn create_subscription_checkout(
+        &self,
+        request: &SubscriptionCheckoutRequest,
+        key: &str,
+    ) -> Result<CheckoutSession, GatewayError> {
+        self.check()?;
+        let amount = plan_amount(&request.price_id).ok_or_else(missing)?;
+        let mut state = self.state();
+        if let Some(id) = state.keys.get(key).cloned() {
+            return Ok(state.sessions[&id].clone());
+        }
+        let id = state.next_id("cs_test");
+        let session = CheckoutSession {
+            id: id.clone(),
+            url: Some(format!("https://pay.example/{id}")),
+            mode: "subscription".into(),
+            subscription: None,
+            status: "open".into(),
+            payment_status: "unpaid".into(),
+            amount_total: amount,
+            currency: "usd".into(),
+            customer: Some(request.customer.clone()),
+            payment_intent: None,
+            client_reference_id: Some(request.user_reference.clone()),
+            metadata: [
+                ("plan_id".to_owned(), request.plan_reference.clone()),
+                ("price_id".to_owned(), request.price_id.clone()),
+                ("user_id".to_owned(), request.user_reference.clone()),
+            ]
+            .into(),
+        };
+        state.keys.insert(key.to_owned(), id.clone());
+        state.sessions.insert(id, session.clone());
+        Ok(session)
+    }
+
+    async fn subscription(&self, id: &str) -> Result<GatewaySubscription, GatewayError> {
+        self.current(id)
+    }
+
+    async fn cancel_subscription(
+        &self,
+        id: &str,
+        at: CancelAt,
+        _key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        self.check()?;
+        let mut state = self.state();
+        let sub = state.subscription_mut(id)?;
+        if sub.status == "canceled" {
+            return Err(GatewayError::Rejected {
+                code: None,
+                message: "the subscription is already canceled".into(),
+            });
+        }
+        match at {
+            CancelAt::PeriodEnd => sub.cancel_at_period_end = true,
+            CancelAt::Now => {
+                sub.status = "canceled".into();
+                sub.canceled_at = Some(sub.current_period_start);
+                sub.ended_at = sub.canceled_at;
+            }
+        }
+        Ok(sub.clone())
+    }
+
+    async fn resume_subscription(
+        &self,
+        id: &str,
+        _key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        self.check()?;
+        let mut state = self.state();
+        let sub = state.subscription_mut(id)?;
+        sub.cancel_at_period_end = false;
+        Ok(sub.clone())
+    }
+
+    async fn change_subscription_price(
+        &self,
+        id: &str,
+        price_id: &str,
+        proration: Proration,
+        _key: &str,
+    ) -> Result<GatewaySubscription, GatewayError> {
+        let current = self.current(id)?;
+        let (old, new) = (
+            plan_amount(&current.price_id).ok_or_else(missing)?,
+            plan_amount(price_id).ok_or_else(missing)?,
+        );
+        let mut state = self.state();
+        state.subscription_mut(id)?.price_id = price_id.to_owned();
+        if proration == Proration::InvoiceNow && new > old {
+            // Half a period left, in the scripted world.
+            state.paid_invoice(
+                id,
+                "subscription_update",
+                (new - old) / 2,
+                current.current_period_start,
+            );
+        }
+        state.subscription_mut(id).map(|sub| sub.clone())
+    }
+
+    async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {
+        self.check()?;
+        self.state().invoices.get(id).cloned().ok_or_else(missing)
+    }
+}
+
+fn plan_amount(price: &str) -> Option<i64> {
+    PLANS
+        .iter()
+        .find(|(id, _)| *id == price)
+        .map(|(_, amount)| *amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(price: &str) -> SubscriptionCheckoutRequest {
+        SubscriptionCheckoutRequest {
+            customer: "cus_1".into(),
+            user_reference: "u1".into(),
+            plan_reference: "pro".into(),
+            price_id: price.into(),
+            success_url: "https://app.example/ok".into(),
+            cancel_url: "https://app.example/no".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn scripted_subscriptions_start_renew_change_and_end() {
+        let gateway = ScriptedGateway::default();
+        assert!(
+            gateway
+                .create_subscription_checkout(&request("price_big"), "k0")
+                .await
+                .is_err(),
+            "a pack's price is not a plan"
+        );
+        let session = gateway
+            .create_subscription_checkout(&request("price_pro"), "k1")
+            .await
+            .unwrap();
+        gateway.pay(&session.id);
+        let id = gateway
+            .checkout_session(&session.id)
+            .await
+            .unwrap()
+            .subscription
+            .expect("a subscription");
+        let sub = gateway.subscription(&id).await.unwrap();
+        let first = gateway
+            .invoice(sub.latest_invoice.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.billing_reason.as_deref(), first.amount_paid),
+            (Some("subscription_create"), 2000)
+        );
+
+        let renewal = gateway.renew(&id);
+        assert_eq!(renewal.kind, "invoice.paid");
+        let renewed = gateway
+            .invoice(renewal.object_id.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(renewed.period_start, sub.current_period_end);
+
+        let upgraded = gateway
+            .change_subscription_price(&id, "price_team", Proration::InvoiceNow, "k2")
+            .await
+            .unwrap();
+        let proration = gateway
+            .invoice(upgraded.latest_invoice.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(proration.amount_paid, 1500);
+
+        gateway
+            .cancel_subscription(&id, CancelAt::PeriodEnd, "k3")
+            .await
+            .unwrap();
+        assert_eq!(gateway.renew(&id).kind, "customer.subscription.deleted");
+        let ended = gateway.subscription(&id).await.unwrap();
+        assert_eq!(ended.status, "canceled");
+        assert!(
+            gateway
+                .cancel_subscription(&id, CancelAt::Now, "k4")
+                .await
+                .is_err()
+        );
+        gateway.set_down(true);
+        assert!(matches!(
+            gateway.subscription(&id).await,
+            Err(GatewayError::Unavailable(_))
+        ));
     }
 }

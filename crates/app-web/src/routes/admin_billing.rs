@@ -183,7 +183,7 @@ pub async fn update_pack(
 }
 
 /// Creates or updates packs from the processor's active one-time prices whose product has a
-/// `credits` metadata value.
+/// `credits` metadata value (recurring prices are plans and are left alone).
 pub async fn sync_packs(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -204,7 +204,8 @@ pub async fn sync_packs(
     };
     let existing = repo.packs(false).await?;
     let mut synced = 0;
-    for price in prices.iter().filter(|p| p.active) {
+    // A recurring price is a plan, not a pack: a pack is bought once, in `payment` mode.
+    for price in prices.iter().filter(|p| p.active && p.recurring.is_none()) {
         let (Some(credits), Ok(currency)) = (
             price
                 .credits
