@@ -62,6 +62,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/events", get(list_events))
         .route("/events/{id}", get(get_event))
         .route("/billing_portal/sessions", post(create_portal_session))
+        .route("/subscriptions", get(list_subscriptions))
+        .route(
+            "/subscriptions/{id}",
+            get(get_subscription)
+                .post(update_subscription)
+                .delete(cancel_subscription),
+        )
+        .route("/invoices", get(list_invoices))
+        .route("/invoices/{id}", get(get_invoice))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(middleware::from_fn_with_state(
@@ -124,7 +133,8 @@ async fn handle(shared: &Arc<Shared>, req: Request, next: Next, request_id: &str
     };
     let mut params = Params::parse(parts.uri.query().unwrap_or_default().as_bytes());
     let mut idempotency_key = None;
-    if method == Method::POST {
+    // DELETE takes its parameters in the query (Stripe's libraries) or, like POST, in the body.
+    if method == Method::POST || method == Method::DELETE {
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -138,6 +148,8 @@ async fn handle(shared: &Arc<Shared>, req: Request, next: Next, request_id: &str
             .into_response();
         }
         params = Params::parse(&bytes).merged(params);
+    }
+    if method == Method::POST {
         idempotency_key = parts
             .headers
             .get("idempotency-key")
@@ -500,11 +512,16 @@ async fn list_prices(State(s): AppState, Extension(ctx): Extension<Ctx>) -> ApiR
             "Invalid type: must be one of one_time or recurring",
         ));
     }
-    let only_recurring = node.str("type")? == Some("recurring");
+    let kind = node.str("type")?;
     let mut items = Vec::new();
     for price in store.prices.values() {
+        let price_kind = if price.recurring.is_some() {
+            "recurring"
+        } else {
+            "one_time"
+        };
         let keep = check_bool_filter(&node, "active", price.active)?
-            && !only_recurring
+            && kind.is_none_or(|k| k == price_kind)
             && product.is_none_or(|p| price.product == p)
             && currency.as_deref().is_none_or(|c| price.currency == c)
             && (lookup_keys.is_empty()
@@ -772,6 +789,137 @@ async fn get_event(
         .event(&id)
         .ok_or_else(|| ApiError::not_found("event", &id))?;
     let value = store.event_json(event);
+    respond(&store, value, &ctx)
+}
+
+// ----- subscriptions and invoices -----------------------------------------------------------
+
+/// The statuses `GET /v1/subscriptions?status=` takes.
+const SUBSCRIPTION_STATUSES: &[&str] = &[
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+];
+
+/// Refuses a `status` filter outside `allowed`, with Stripe's wording.
+fn status_filter<'a>(node: &Node<'a>, allowed: &[&str]) -> Result<Option<&'a str>, ApiError> {
+    match node.str("status")? {
+        Some(status) if !allowed.contains(&status) => Err(ApiError::invalid(
+            "status",
+            "parameter_invalid_string",
+            format!("Invalid status: must be one of {}", allowed.join(", ")),
+        )),
+        other => Ok(other),
+    }
+}
+
+async fn list_subscriptions(State(s): AppState, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    let store = s.lock();
+    let node = ctx.node();
+    let customer = node.str("customer")?;
+    let price = node.str("price")?;
+    let status = status_filter(&node, SUBSCRIPTION_STATUSES)?;
+    let created = created_filter(&node)?;
+    let items = store
+        .subscriptions
+        .values()
+        .filter(|sub| {
+            let actual = sub.status.as_str();
+            let status_matches = match status {
+                None => actual != "canceled",
+                Some("all") => true,
+                Some("ended") => actual == "canceled",
+                Some(wanted) => actual == wanted,
+            };
+            status_matches
+                && customer.is_none_or(|c| sub.customer == c)
+                && price.is_none_or(|p| sub.items.iter().any(|i| i.price == p))
+                && created(sub.created)
+        })
+        .map(|sub| (sub.seq, store.subscription_json(sub)))
+        .collect();
+    let value = list(items, &node, "/v1/subscriptions", "subscription", |id| {
+        store.subscriptions.get(id).map(|sub| sub.seq)
+    })?;
+    respond(&store, value, &ctx)
+}
+
+async fn get_subscription(
+    State(s): AppState,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let store = s.lock();
+    let subscription = store
+        .subscriptions
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("subscription", &id))?;
+    let value = store.subscription_json(subscription);
+    respond(&store, value, &ctx)
+}
+
+async fn update_subscription(
+    State(s): AppState,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut store = s.lock();
+    let value = store.update_subscription(&id, &ctx.node(), &ctx.request)?;
+    respond(&store, value, &ctx)
+}
+
+async fn cancel_subscription(
+    State(s): AppState,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut store = s.lock();
+    let value = store.cancel_subscription(&id, &ctx.node(), &ctx.request)?;
+    respond(&store, value, &ctx)
+}
+
+async fn list_invoices(State(s): AppState, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    let store = s.lock();
+    let node = ctx.node();
+    let customer = node.str("customer")?;
+    let subscription = node.str("subscription")?;
+    let status = status_filter(&node, &["draft", "open", "paid", "uncollectible", "void"])?;
+    let created = created_filter(&node)?;
+    let items = store
+        .invoices
+        .values()
+        .filter(|i| {
+            customer.is_none_or(|c| i.customer == c)
+                && subscription.is_none_or(|sub| i.subscription == sub)
+                && status.is_none_or(|st| i.status.as_str() == st)
+                && created(i.created)
+        })
+        .map(|i| (i.seq, store.invoice_json(i)))
+        .collect();
+    let value = list(items, &node, "/v1/invoices", "invoice", |id| {
+        store.invoices.get(id).map(|i| i.seq)
+    })?;
+    respond(&store, value, &ctx)
+}
+
+async fn get_invoice(
+    State(s): AppState,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let store = s.lock();
+    let invoice = store
+        .invoices
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("invoice", &id))?;
+    let value = store.invoice_json(invoice);
     respond(&store, value, &ctx)
 }
 

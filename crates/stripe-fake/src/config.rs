@@ -36,7 +36,8 @@ pub struct Config {
     pub fault_hang: Duration,
     /// How long a checkout session stays open (Stripe: 24 hours).
     pub session_ttl: Duration,
-    /// Products with one one-time price each, created at start.
+    /// Products with one price each (one-time, or recurring with [`CatalogItem::recurring`]),
+    /// created at start.
     pub catalog: Vec<CatalogItem>,
     /// The `api_version` written into events.
     pub api_version: String,
@@ -103,7 +104,8 @@ impl Config {
     }
 }
 
-/// A product with one active one-time price, seeded at start.
+/// A product with one active price, seeded at start: one-time, or recurring when
+/// [`recurring`](Self::recurring) names an interval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogItem {
     pub name: String,
@@ -125,6 +127,10 @@ pub struct CatalogItem {
     /// A fixed price id instead of a random `price_...`.
     #[serde(default)]
     pub price_id: Option<String>,
+    /// The billing interval of a recurring price (`day`, `week`, `month` or `year`, every one
+    /// interval); `None` for a one-time price.
+    #[serde(default)]
+    pub recurring: Option<String>,
 }
 
 fn default_currency() -> String {
@@ -143,6 +149,23 @@ impl CatalogItem {
             lookup_key: Some("starter_pack".to_string()),
             product_id: None,
             price_id: None,
+            recurring: None,
+        }
+    }
+
+    /// "Pro plan": 2000 usd (twenty dollars) a month for 1000 credits a month, lookup key
+    /// `pro_monthly`. Not in the default catalog: add it where a test needs a subscription.
+    pub fn monthly_plan() -> Self {
+        Self {
+            name: "Pro plan".to_string(),
+            description: Some("1000 credits a month".to_string()),
+            unit_amount: 2000,
+            currency: "usd".to_string(),
+            metadata: BTreeMap::from([("credits".to_string(), "1000".to_string())]),
+            lookup_key: Some("pro_monthly".to_string()),
+            product_id: None,
+            price_id: None,
+            recurring: Some("month".to_string()),
         }
     }
 }

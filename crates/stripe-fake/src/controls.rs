@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::error::ApiError;
 use crate::store::{CardInput, PayOutcome, PayRefusal, RequestInfo};
 use crate::{ControlError, DeliveryAttempt, Fault, Shared};
 
@@ -26,6 +27,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/_test/checkout/sessions/{id}/fail", post(fail_handler))
         .route("/_test/checkout/sessions/{id}/expire", post(expire_handler))
+        .route("/_test/subscriptions/{id}/renew", post(renew_handler))
         .route("/_test/events", get(events_handler))
         .route("/_test/events/deliver", post(deliver_many_handler))
         .route("/_test/events/{id}/deliver", post(deliver_one_handler))
@@ -93,18 +95,29 @@ pub(crate) fn fail(shared: &Shared, id: &str, card: Option<&str>) -> Result<Valu
     }
 }
 
+/// An API error as a control's: 404 is "not found", anything else a refusal.
+fn control_error(what: &str, id: &str, error: ApiError) -> ControlError {
+    if error.status == StatusCode::NOT_FOUND {
+        ControlError::NotFound(format!("{what} {id}"))
+    } else {
+        ControlError::Refused(error.message)
+    }
+}
+
 pub(crate) fn expire(shared: &Shared, id: &str) -> Result<Value, ControlError> {
     let mut store = shared.lock();
     store.refresh_session(id);
     store
         .expire_session(id, &RequestInfo::default())
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ControlError::NotFound(format!("checkout session {id}"))
-            } else {
-                ControlError::Refused(e.message)
-            }
-        })
+        .map_err(|e| control_error("checkout session", id, e))
+}
+
+pub(crate) fn renew(shared: &Shared, id: &str, card: Option<&str>) -> Result<Value, ControlError> {
+    let card = card.map(digits);
+    shared
+        .lock()
+        .renew_subscription(id, card.as_deref())
+        .map_err(|e| control_error("subscription", id, e))
 }
 
 /// Queues the events in order and waits for each first attempt's answer.
@@ -145,9 +158,13 @@ struct CardBody {
     card: Option<String>,
 }
 
+/// A card number without its spaces (`4242 4242 4242 4242`).
+fn digits(card: &str) -> String {
+    card.chars().filter(char::is_ascii_digit).collect()
+}
+
 fn card_of(body: Option<Json<CardBody>>) -> Option<String> {
-    body.and_then(|Json(b)| b.card)
-        .map(|c| c.chars().filter(char::is_ascii_digit).collect())
+    body.and_then(|Json(b)| b.card).as_deref().map(digits)
 }
 
 async fn complete_handler(
@@ -175,6 +192,18 @@ async fn fail_handler(
 async fn expire_handler(State(s): AppState, Path(id): Path<String>) -> Response {
     match expire(&s, &id) {
         Ok(session) => Json(session).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `{"card": "4000 0000 0000 0002"}` (optional) replaces the card before the renewal.
+async fn renew_handler(
+    State(s): AppState,
+    Path(id): Path<String>,
+    body: Option<Json<CardBody>>,
+) -> Response {
+    match renew(&s, &id, card_of(body).as_deref()) {
+        Ok(subscription) => Json(subscription).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -2,13 +2,14 @@
 #![recursion_limit = "256"]
 //! # An offline, stateful stand-in for the Stripe API
 //!
-//! [`FakeStripe`] serves the Stripe endpoints QuickScale calls (customers, Checkout sessions,
-//! refunds, events, prices, products, billing-portal sessions) with Stripe's request format
+//! [`FakeStripe`] serves the Stripe endpoints QuickScale calls (customers, Checkout sessions in
+//! payment and subscription mode, subscriptions, invoices, refunds, events, prices, products,
+//! billing-portal sessions) with Stripe's request format
 //! (form-encoded bracket parameters, Bearer `sk_test_...` keys, `Idempotency-Key`) and Stripe's
 //! JSON objects, a hosted checkout page that takes Stripe's test cards, and webhooks signed
 //! exactly like Stripe's (`Stripe-Signature: t=...,v1=...`), delivered in the background with
 //! retries. Test controls under `/_test/...`, also available as methods of [`Running`], drive
-//! payments, deliveries and faults.
+//! payments, renewals (time passing for subscriptions), deliveries and faults.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -20,6 +21,7 @@
 //! ```
 
 mod api;
+mod billing;
 mod config;
 mod controls;
 mod error;
@@ -154,6 +156,19 @@ impl FakeStripe {
     /// background of the current tokio runtime until the [`Running`] is dropped or shut down.
     pub async fn start(config: Config) -> std::io::Result<Running> {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(item) = config.catalog.iter().find(|item| {
+            item.recurring
+                .as_deref()
+                .is_some_and(|interval| billing::Interval::parse(interval).is_none())
+        }) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "catalog item {:?}: recurring must be day, week, month or year",
+                    item.name
+                ),
+            ));
+        }
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
@@ -265,6 +280,29 @@ impl Running {
         controls::expire(&self.shared, id)
     }
 
+    /// Lets a subscription's current period end, as if the time had come, and returns the
+    /// subscription. `card` (a test card number) replaces its card first.
+    ///
+    /// - `cancel_at_period_end`: the subscription ends (`customer.subscription.deleted`).
+    /// - `past_due`: its open invoice is charged again; paid, it is active again.
+    /// - otherwise the next period starts with a `subscription_cycle` invoice (the plan plus
+    ///   pending prorations, less the customer's credit) charged to the card: paid, or declined
+    ///   (`invoice.payment_failed`, the subscription `past_due`).
+    pub fn renew_subscription(&self, id: &str, card: Option<&str>) -> Result<Value, ControlError> {
+        controls::renew(&self.shared, id, card)
+    }
+
+    /// Every subscription, oldest first, as `/v1/subscriptions/{id}` shows it.
+    pub fn subscriptions(&self) -> Vec<Value> {
+        let store = self.shared.lock();
+        let mut subscriptions: Vec<_> = store.subscriptions.values().collect();
+        subscriptions.sort_by_key(|s| s.seq);
+        subscriptions
+            .into_iter()
+            .map(|s| store.subscription_json(s))
+            .collect()
+    }
+
     /// Delivers an event once more (even a withheld one), waiting for the endpoint's answer.
     /// Manual deliveries are not retried.
     pub async fn deliver_event(&self, id: &str) -> Result<DeliveryAttempt, ControlError> {
@@ -350,8 +388,8 @@ impl Running {
         }
     }
 
-    /// Forgets customers, sessions, payments, events, deliveries, idempotency keys, faults and
-    /// withheld types, and seeds the catalog again. Keeps the webhook URL and secret.
+    /// Forgets customers, sessions, payments, subscriptions, invoices, events, deliveries,
+    /// idempotency keys, faults and withheld types, and seeds the catalog again. Keeps the webhook URL and secret.
     pub fn reset(&self) {
         controls::reset(&self.shared);
     }

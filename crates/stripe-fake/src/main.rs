@@ -33,7 +33,8 @@ struct Args {
     #[arg(long, value_delimiter = ',', value_parser = parse_duration)]
     retry_schedule: Option<Vec<Duration>>,
     /// A JSON file with the catalog: [{"name": "...", "unit_amount": 1000, "currency": "usd",
-    /// "metadata": {"credits": "100"}}]. Default: "Starter pack", 1000 usd, 100 credits.
+    /// "metadata": {"credits": "100"}}]; "recurring": "month" (day, week, month, year) makes a
+    /// subscription plan. Default: "Starter pack", 1000 usd, 100 credits.
     #[arg(long)]
     catalog: Option<PathBuf>,
 }

@@ -4,12 +4,35 @@
 
 use serde_json::{Value, json};
 
+use crate::billing::{
+    Invoice, InvoiceLine, InvoiceStatus, Recurring, Subscription, SubscriptionItem,
+};
 use crate::error::ApiError;
 use crate::form::Node;
 use crate::store::{
-    Charge, Customer, DeliveryState, EventRecord, PaymentIntent, PortalSession, Price, Product,
-    Refund, Session, SessionStatus, Store,
+    Charge, CheckoutMode, Customer, DeliveryState, EventRecord, PaymentIntent, PortalSession,
+    Price, Product, Refund, Session, SessionStatus, Store,
 };
+
+/// `base` with the fields of `extra` added: for objects too deep for one `json!` call.
+fn with_fields(mut base: Value, extra: Value) -> Value {
+    if let (Some(map), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    base
+}
+
+/// A complete list nested in an object (a charge's refunds, a subscription's items, an
+/// invoice's lines).
+fn embedded_list(data: Vec<Value>, url: String) -> Value {
+    json!({
+        "object": "list",
+        "total_count": data.len(),
+        "data": data,
+        "has_more": false,
+        "url": url
+    })
+}
 
 fn null_address() -> Value {
     json!({
@@ -23,7 +46,7 @@ impl Store {
             "id": c.id,
             "object": "customer",
             "address": null,
-            "balance": 0,
+            "balance": c.balance,
             "created": c.created,
             "currency": null,
             "default_source": null,
@@ -41,7 +64,7 @@ impl Store {
             "livemode": false,
             "metadata": c.metadata,
             "name": c.name,
-            "next_invoice_sequence": 1,
+            "next_invoice_sequence": c.next_invoice_sequence,
             "phone": c.phone,
             "preferred_locales": [],
             "shipping": null,
@@ -75,6 +98,16 @@ impl Store {
     }
 
     pub fn price_json(&self, p: &Price) -> Value {
+        let recurring = p.recurring.map(|r| {
+            json!({
+                "aggregate_usage": null,
+                "interval": r.interval.as_str(),
+                "interval_count": r.interval_count,
+                "meter": null,
+                "trial_period_days": null,
+                "usage_type": "licensed"
+            })
+        });
         json!({
             "id": p.id,
             "object": "price",
@@ -88,14 +121,21 @@ impl Store {
             "metadata": p.metadata,
             "nickname": p.nickname,
             "product": p.product,
-            "recurring": null,
+            "recurring": recurring,
             "tax_behavior": "unspecified",
             "tiers_mode": null,
             "transform_quantity": null,
-            "type": "one_time",
+            "type": if p.recurring.is_some() { "recurring" } else { "one_time" },
             "unit_amount": p.unit_amount,
             "unit_amount_decimal": p.unit_amount.to_string()
         })
+    }
+
+    /// The billing interval of a subscription-mode session (its prices share one).
+    pub fn session_recurring(&self, s: &Session) -> Option<Recurring> {
+        s.line_items
+            .iter()
+            .find_map(|li| self.prices.get(&li.price).and_then(|p| p.recurring))
     }
 
     pub fn checkout_url(&self, session_id: &str) -> String {
@@ -104,6 +144,7 @@ impl Store {
 
     pub fn session_json(&self, s: &Session) -> Value {
         let open = s.status == SessionStatus::Open;
+        let payment_mode = s.mode == CheckoutMode::Payment;
         let customer_details = match &s.details {
             Some((email, name)) => json!({
                 "address": { "city": null, "country": "US", "line1": null, "line2": null, "postal_code": "42424", "state": null },
@@ -117,7 +158,7 @@ impl Store {
             }),
             None => Value::Null,
         };
-        let mut session = json!({
+        let session = json!({
             "id": s.id,
             "object": "checkout.session",
             "after_expiration": null,
@@ -139,26 +180,26 @@ impl Store {
                 "after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null
             },
             "customer": s.customer,
-            "customer_creation": if s.customer.is_none() { json!("if_required") } else { Value::Null },
+            "customer_creation": if s.customer.is_none() && payment_mode { json!("if_required") } else { Value::Null },
             "customer_details": customer_details,
             "customer_email": s.customer_email,
             "discounts": [],
             "expires_at": s.expires_at,
-            "invoice": null,
-            "invoice_creation": {
+            "invoice": s.invoice,
+            "invoice_creation": if payment_mode { json!({
                 "enabled": false,
                 "invoice_data": {
                     "account_tax_ids": null, "custom_fields": null, "description": null, "footer": null,
                     "issuer": null, "metadata": {}, "rendering_options": null
                 }
-            },
+            }) } else { Value::Null },
             "livemode": false,
             "locale": null,
             "metadata": s.metadata,
-            "mode": "payment",
+            "mode": s.mode.as_str(),
             "payment_intent": s.payment_intent,
             "payment_link": null,
-            "payment_method_collection": "if_required",
+            "payment_method_collection": if payment_mode { "if_required" } else { "always" },
             "payment_method_configuration_details": null,
             "payment_method_options": { "card": { "request_three_d_secure": "automatic" } },
             "payment_method_types": ["card"],
@@ -172,7 +213,7 @@ impl Store {
             "shipping_options": [],
             "status": s.status.as_str(),
             "submit_type": null,
-            "subscription": null,
+            "subscription": s.subscription,
             "success_url": s.success_url,
             "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
             "ui_mode": "hosted",
@@ -186,10 +227,7 @@ impl Store {
             "permissions": null,
             "wallet_options": null
         });
-        if let (Some(map), Value::Object(extra)) = (session.as_object_mut(), extra) {
-            map.extend(extra);
-        }
-        session
+        with_fields(session, extra)
     }
 
     /// A session's line items as Stripe's `item` objects.
@@ -350,13 +388,7 @@ impl Store {
             "receipt_number": null,
             "receipt_url": format!("{}/receipts/{}", self.public_url, c.id),
             "refunded": c.succeeded && c.amount_refunded >= c.amount,
-            "refunds": {
-                "object": "list",
-                "data": refunds,
-                "has_more": false,
-                "total_count": c.refunds.len(),
-                "url": format!("/v1/charges/{}/refunds", c.id)
-            },
+            "refunds": embedded_list(refunds, format!("/v1/charges/{}/refunds", c.id)),
             "review": null,
             "shipping": null,
             "source": null,
@@ -395,6 +427,309 @@ impl Store {
             "status": "succeeded",
             "transfer_reversal": null
         })
+    }
+
+    /// A recurring price as the `plan` object of API versions up to 2024-06-20.
+    fn plan_json(&self, price: &str) -> Value {
+        let Some(p) = self.prices.get(price) else {
+            return Value::Null;
+        };
+        let recurring = p.recurring;
+        json!({
+            "id": p.id,
+            "object": "plan",
+            "active": p.active,
+            "aggregate_usage": null,
+            "amount": p.unit_amount,
+            "amount_decimal": p.unit_amount.to_string(),
+            "billing_scheme": "per_unit",
+            "created": p.created,
+            "currency": p.currency,
+            "interval": recurring.map(|r| r.interval.as_str()),
+            "interval_count": recurring.map(|r| r.interval_count),
+            "livemode": false,
+            "metadata": p.metadata,
+            "meter": null,
+            "nickname": p.nickname,
+            "product": p.product,
+            "tiers_mode": null,
+            "transform_usage": null,
+            "trial_period_days": null,
+            "usage_type": "licensed"
+        })
+    }
+
+    fn price_by_id(&self, id: &str) -> Value {
+        self.prices
+            .get(id)
+            .map(|p| self.price_json(p))
+            .unwrap_or(Value::Null)
+    }
+
+    fn subscription_item_json(&self, s: &Subscription, item: &SubscriptionItem) -> Value {
+        json!({
+            "id": item.id,
+            "object": "subscription_item",
+            "billing_thresholds": null,
+            "created": item.created,
+            "current_period_end": s.current_period_end,
+            "current_period_start": s.current_period_start,
+            "discounts": [],
+            "metadata": item.metadata,
+            "plan": self.plan_json(&item.price),
+            "price": self.price_by_id(&item.price),
+            "quantity": item.quantity,
+            "subscription": s.id,
+            "tax_rates": []
+        })
+    }
+
+    /// A subscription with both shapes of the period: `current_period_start`/`_end` at the top
+    /// (2024-06-20) and on each item (newer versions).
+    pub fn subscription_json(&self, s: &Subscription) -> Value {
+        let items: Vec<Value> = s
+            .items
+            .iter()
+            .map(|item| self.subscription_item_json(s, item))
+            .collect();
+        let single = (s.items.len() == 1).then(|| &s.items[0]);
+        let cancel_requested = s.cancel_at_period_end || s.canceled_at.is_some();
+        let base = json!({
+            "id": s.id,
+            "object": "subscription",
+            "application": null,
+            "application_fee_percent": null,
+            "automatic_tax": { "disabled_reason": null, "enabled": false, "liability": null },
+            "billing_cycle_anchor": s.billing_cycle_anchor,
+            "billing_cycle_anchor_config": null,
+            "billing_thresholds": null,
+            "cancel_at": if s.cancel_at_period_end { Some(s.current_period_end) } else { None },
+            "cancel_at_period_end": s.cancel_at_period_end,
+            "canceled_at": s.canceled_at,
+            "cancellation_details": {
+                "comment": null,
+                "feedback": null,
+                "reason": if cancel_requested { Some("cancellation_requested") } else { None }
+            },
+            "collection_method": "charge_automatically",
+            "created": s.created,
+            "currency": s.currency,
+            "current_period_end": s.current_period_end,
+            "current_period_start": s.current_period_start,
+            "customer": s.customer,
+            "days_until_due": null,
+            "default_payment_method": s.default_payment_method,
+            "default_source": null,
+            "default_tax_rates": [],
+            "description": null,
+            "discount": null,
+            "discounts": [],
+            "ended_at": s.ended_at,
+            "invoice_settings": { "account_tax_ids": null, "issuer": { "type": "self" } },
+            "items": embedded_list(items, format!("/v1/subscription_items?subscription={}", s.id)),
+            "latest_invoice": s.latest_invoice,
+            "livemode": false,
+            "metadata": s.metadata
+        });
+        let rest = json!({
+            "next_pending_invoice_item_invoice": null,
+            "on_behalf_of": null,
+            "pause_collection": null,
+            "payment_settings": {
+                "payment_method_options": null,
+                "payment_method_types": null,
+                "save_default_payment_method": "off"
+            },
+            "pending_invoice_item_interval": null,
+            "pending_setup_intent": null,
+            "pending_update": null,
+            "plan": single.map(|item| self.plan_json(&item.price)),
+            "quantity": single.map(|item| item.quantity),
+            "schedule": null,
+            "start_date": s.created,
+            "status": s.status.as_str(),
+            "test_clock": null,
+            "transfer_data": null,
+            "trial_end": null,
+            "trial_settings": { "end_behavior": { "missing_payment_method": "create_invoice" } },
+            "trial_start": null,
+            "billing_mode": { "flexible": null, "type": "classic" }
+        });
+        with_fields(base, rest)
+    }
+
+    fn invoice_line_json(&self, invoice: &Invoice, l: &InvoiceLine) -> Value {
+        let price = self.prices.get(&l.price);
+        let base = json!({
+            "id": l.id,
+            "object": "line_item",
+            "amount": l.amount,
+            "amount_excluding_tax": l.amount,
+            "currency": l.currency,
+            "description": l.description,
+            "discount_amounts": [],
+            "discountable": !l.proration,
+            "discounts": [],
+            "invoice": invoice.id,
+            "invoice_item": null,
+            "livemode": false,
+            "metadata": {},
+            "period": { "end": l.period_end, "start": l.period_start },
+            "plan": self.plan_json(&l.price),
+            "price": self.price_by_id(&l.price),
+            "proration": l.proration,
+            "proration_details": { "credited_items": null },
+            "quantity": l.quantity,
+            "subscription": l.subscription,
+            "subscription_item": l.subscription_item,
+            "tax_amounts": [],
+            "tax_rates": [],
+            "type": "subscription",
+            "unit_amount_excluding_tax": price.map(|p| p.unit_amount.to_string())
+        });
+        let newer = json!({
+            "parent": {
+                "invoice_item_details": null,
+                "subscription_item_details": {
+                    "invoice_item": null,
+                    "proration": l.proration,
+                    "proration_details": { "credited_items": null },
+                    "subscription": l.subscription,
+                    "subscription_item": l.subscription_item
+                },
+                "type": "subscription_item_details"
+            },
+            "pretax_credit_amounts": [],
+            "pricing": {
+                "price_details": { "price": l.price, "product": price.map(|p| p.product.clone()) },
+                "type": "price_details",
+                "unit_amount_decimal": price.map(|p| p.unit_amount.to_string())
+            },
+            "taxes": []
+        });
+        with_fields(base, newer)
+    }
+
+    pub fn invoice_url(&self, id: &str) -> String {
+        format!("{}/invoices/{id}", self.public_url)
+    }
+
+    /// An invoice with both shapes: `subscription`, `payment_intent`, `charge` and `paid` at
+    /// the top (2024-06-20) and `parent.subscription_details` (newer versions).
+    pub fn invoice_json(&self, i: &Invoice) -> Value {
+        let lines: Vec<Value> = i
+            .lines
+            .iter()
+            .map(|l| self.invoice_line_json(i, l))
+            .collect();
+        let paid = i.status == InvoiceStatus::Paid;
+        let draft = i.status == InvoiceStatus::Draft;
+        let base = json!({
+            "id": i.id,
+            "object": "invoice",
+            "account_country": "US",
+            "account_name": null,
+            "account_tax_ids": null,
+            "amount_due": i.amount_due,
+            "amount_overpaid": 0,
+            "amount_paid": i.amount_paid,
+            "amount_remaining": i.amount_due - i.amount_paid,
+            "amount_shipping": 0,
+            "application": null,
+            "application_fee_amount": null,
+            "attempt_count": i.attempt_count,
+            "attempted": i.attempted,
+            "auto_advance": !paid,
+            "automatic_tax": {
+                "disabled_reason": null, "enabled": false, "liability": null, "provider": null, "status": null
+            },
+            "automatically_finalizes_at": null,
+            "billing_reason": i.billing_reason,
+            "charge": i.charge,
+            "collection_method": "charge_automatically",
+            "created": i.created,
+            "currency": i.currency,
+            "custom_fields": null,
+            "customer": i.customer,
+            "customer_address": null,
+            "customer_email": i.customer_email,
+            "customer_name": i.customer_name,
+            "customer_phone": null,
+            "customer_shipping": null,
+            "customer_tax_exempt": "none",
+            "customer_tax_ids": [],
+            "default_payment_method": null,
+            "default_source": null,
+            "default_tax_rates": [],
+            "description": null,
+            "discount": null,
+            "discounts": [],
+            "due_date": null,
+            "effective_at": i.finalized_at,
+            "ending_balance": i.ending_balance,
+            "footer": null,
+            "from_invoice": null,
+            "hosted_invoice_url": if draft { Value::Null } else { json!(self.invoice_url(&i.id)) },
+            "invoice_pdf": null,
+            "issuer": { "type": "self" },
+            "last_finalization_error": null,
+            "latest_revision": null,
+            "lines": embedded_list(lines, format!("/v1/invoices/{}/lines", i.id)),
+            "livemode": false,
+            "metadata": {}
+        });
+        let rest = json!({
+            "next_payment_attempt": null,
+            "number": i.number,
+            "on_behalf_of": null,
+            "paid": paid,
+            "paid_out_of_band": false,
+            "parent": {
+                "quote_details": null,
+                "subscription_details": {
+                    "metadata": i.subscription_metadata,
+                    "subscription": i.subscription
+                },
+                "type": "subscription_details"
+            },
+            "payment_intent": i.payment_intent,
+            "payment_settings": {
+                "default_mandate": null, "payment_method_options": null, "payment_method_types": null
+            },
+            "period_end": i.period_end,
+            "period_start": i.period_start,
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "quote": null,
+            "receipt_number": null,
+            "rendering": null,
+            "shipping_cost": null,
+            "shipping_details": null,
+            "starting_balance": i.starting_balance,
+            "statement_descriptor": null,
+            "status": i.status.as_str(),
+            "status_transitions": {
+                "finalized_at": i.finalized_at,
+                "marked_uncollectible_at": null,
+                "paid_at": i.paid_at,
+                "voided_at": null
+            },
+            "subscription": i.subscription,
+            "subscription_details": { "metadata": i.subscription_metadata },
+            "subtotal": i.subtotal,
+            "subtotal_excluding_tax": i.subtotal,
+            "tax": null,
+            "test_clock": null,
+            "total": i.total,
+            "total_discount_amounts": [],
+            "total_excluding_tax": i.total,
+            "total_pretax_credit_amounts": [],
+            "total_tax_amounts": [],
+            "total_taxes": [],
+            "transfer_data": null,
+            "webhooks_delivered_at": i.finalized_at
+        });
+        with_fields(base, rest)
     }
 
     pub fn portal_url(&self, id: &str) -> String {
@@ -438,6 +773,11 @@ impl Store {
                 .map(|o| self.payment_intent_json(o)),
             "ch" => self.charges.get(id).map(|o| self.charge_json(o)),
             "re" => self.refunds.get(id).map(|o| self.refund_json(o)),
+            "sub" => self
+                .subscriptions
+                .get(id)
+                .map(|o| self.subscription_json(o)),
+            "in" => self.invoices.get(id).map(|o| self.invoice_json(o)),
             "evt" => self.event(id).map(|o| self.event_json(o)),
             _ => None,
         }

@@ -10,7 +10,11 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::Shared;
-use crate::store::{CardInput, PayOutcome, PayRefusal, Session, SessionStatus, Store};
+use crate::billing::SubscriptionStatus;
+use crate::form::Params;
+use crate::store::{
+    CardInput, CheckoutMode, PayOutcome, PayRefusal, RequestInfo, Session, SessionStatus, Store,
+};
 use crate::util::{format_money, format_time, html_escape as esc};
 
 type AppState = State<Arc<Shared>>;
@@ -22,7 +26,12 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/checkout/{id}/pay", post(pay))
         .route("/checkout/{id}/cancel", post(cancel).get(cancel))
         .route("/billing_portal/{id}", get(portal_page))
+        .route(
+            "/billing_portal/{id}/subscriptions/{subscription}",
+            post(portal_update),
+        )
         .route("/receipts/{id}", get(receipt_page))
+        .route("/invoices/{id}", get(invoice_page))
 }
 
 const STYLE: &str = "
@@ -90,6 +99,41 @@ async fn index(State(s): AppState) -> Response {
     )
 }
 
+/// What the checkout page says: its heading, the total (with the cadence of a subscription:
+/// "$20.00 per month") and the button.
+struct CheckoutWording {
+    heading: String,
+    total: String,
+    button: String,
+}
+
+fn checkout_wording(store: &Store, session: &Session, account: &str) -> CheckoutWording {
+    let total = format_money(session.amount_total, &session.currency);
+    match (session.mode, store.session_recurring(session)) {
+        (CheckoutMode::Subscription, Some(recurring)) => {
+            let product = session
+                .line_items
+                .first()
+                .map(|li| li.description.clone())
+                .unwrap_or_default();
+            let more = match session.line_items.len() {
+                0 | 1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            };
+            CheckoutWording {
+                heading: format!("Subscribe to {product}{more}"),
+                total: format!("{total} {}", recurring.cadence()),
+                button: "Subscribe".to_string(),
+            }
+        }
+        _ => CheckoutWording {
+            heading: format!("Pay {account}"),
+            button: format!("Pay {total}"),
+            total,
+        },
+    }
+}
+
 fn checkout_form(
     store: &Store,
     session: &Session,
@@ -97,7 +141,11 @@ fn checkout_form(
     form: &PayForm,
     account: &str,
 ) -> String {
-    let total = format_money(session.amount_total, &session.currency);
+    let CheckoutWording {
+        heading,
+        total,
+        button,
+    } = checkout_wording(store, session, account);
     let mut rows = String::new();
     for item in &session.line_items {
         rows.push_str(&format!(
@@ -132,7 +180,7 @@ fn checkout_form(
         .unwrap_or_default();
     let action = format!("{}/checkout/{}", store.public_url, session.id);
     format!(
-        "<h1>Pay {account}</h1><p class=\"total\">{total}</p>\
+        "<h1>{heading}</h1><p class=\"total\">{total}</p>\
          <table><tbody>{rows}</tbody><tfoot><tr><th>Total due</th><th></th><th class=\"num\">{total}</th></tr></tfoot></table>\
          {error}\
          <form method=\"post\" action=\"{action}/pay\">\
@@ -143,7 +191,7 @@ fn checkout_form(
          <input id=\"card_exp\" name=\"card_exp\" autocomplete=\"cc-exp\" value=\"{exp}\" required></div>\
          <div><label for=\"card_cvc\">CVC</label><input id=\"card_cvc\" name=\"card_cvc\" inputmode=\"numeric\" autocomplete=\"cc-csc\" value=\"{cvc}\" required></div></div>\
          <label for=\"card_name\">Name on card</label><input id=\"card_name\" name=\"card_name\" autocomplete=\"cc-name\" value=\"{name}\">\
-         <button type=\"submit\">Pay {total}</button>\
+         <button type=\"submit\">{button}</button>\
          <button type=\"submit\" class=\"secondary\" formaction=\"{action}/cancel\" formnovalidate>Cancel</button>\
          </form>\
          <details><summary>Test cards</summary><table>\
@@ -154,7 +202,8 @@ fn checkout_form(
          <tr><td><code>4000 0000 0000 0127</code></td><td>incorrect CVC</td></tr>\
          </table><small>Any future expiry date and any 3-digit CVC.</small></details>\
          <p><small>Session {id} · expires {expires}</small></p>",
-        account = esc(account),
+        heading = esc(&heading),
+        button = esc(&button),
         total = esc(&total),
         email = esc(&email),
         card = esc(form.card_number.as_deref().unwrap_or("4242 4242 4242 4242")),
@@ -204,18 +253,10 @@ async fn checkout_page(State(s): AppState, Path(id): Path<String>) -> Response {
     if session.status != SessionStatus::Open {
         return closed_page(&store, session);
     }
-    let body = checkout_form(
-        &store,
-        session,
-        None,
-        &PayForm::default(),
-        &s.config.account_name,
-    );
-    page(
-        StatusCode::OK,
-        &format!("Pay {}", s.config.account_name),
-        &body,
-    )
+    let account = &s.config.account_name;
+    let body = checkout_form(&store, session, None, &PayForm::default(), account);
+    let title = checkout_wording(&store, session, account).heading;
+    page(StatusCode::OK, &title, &body)
 }
 
 fn not_found_page(what: &str) -> Response {
@@ -318,7 +359,8 @@ async fn pay(State(s): AppState, Path(id): Path<String>, Form(form): Form<PayFor
     }
     let rerender = |store: &Store, status: StatusCode, message: &str| {
         let body = checkout_form(store, &session, Some(message), &form, &account);
-        page(status, &format!("Pay {account}"), &body)
+        let title = checkout_wording(store, &session, &account).heading;
+        page(status, &title, &body)
     };
     let card = match read_card(&form) {
         Ok(card) => card,
@@ -327,17 +369,20 @@ async fn pay(State(s): AppState, Path(id): Path<String>, Form(form): Form<PayFor
     match store.pay_session(&id, &card) {
         Ok(PayOutcome::Paid { .. }) => {
             tracing::info!(session = %id, "checkout session paid on the hosted page");
+            let wording = checkout_wording(&store, &session, &account);
+            let message = match session.mode {
+                CheckoutMode::Subscription => format!(
+                    "Thanks! {}: {}.",
+                    wording
+                        .heading
+                        .replacen("Subscribe to", "You are subscribed to", 1),
+                    wording.total
+                ),
+                CheckoutMode::Payment => format!("Thanks! {} was paid.", wording.total),
+            };
             match &session.success_url {
                 Some(url) => see_other(&success_redirect(url, &id)),
-                None => message_page(
-                    StatusCode::OK,
-                    "Payment succeeded",
-                    &format!(
-                        "Thanks! {} was paid.",
-                        format_money(session.amount_total, &session.currency)
-                    ),
-                    None,
-                ),
+                None => message_page(StatusCode::OK, "Payment succeeded", &message, None),
             }
         }
         Ok(PayOutcome::Declined { message, .. }) => {
@@ -423,6 +468,7 @@ async fn portal_page(State(s): AppState, Path(id): Path<String>) -> Response {
             "<table><thead><tr><th>Date</th><th class=\"num\">Amount</th><th>Status</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
         )
     };
+    let subscriptions = portal_subscriptions(&store, &id, &portal.customer);
     let back = portal
         .return_url
         .as_deref()
@@ -435,11 +481,171 @@ async fn portal_page(State(s): AppState, Path(id): Path<String>) -> Response {
         })
         .unwrap_or_default();
     let body = format!(
-        "<p class=\"muted\">{account}</p><h1>Billing</h1><p>{who}</p><h2>Payments</h2>{table}{back}",
+        "<p class=\"muted\">{account}</p><h1>Billing</h1><p>{who}</p>{subscriptions}<h2>Payments</h2>{table}{back}",
         account = esc(&s.config.account_name),
         who = esc(&who)
     );
     page(StatusCode::OK, "Billing", &body)
+}
+
+/// The customer's subscriptions, newest first: plan, status, the renewal or end date, and a
+/// button to cancel at period end (or to keep one that is set to cancel).
+fn portal_subscriptions(store: &Store, portal: &str, customer: &str) -> String {
+    let mut subscriptions: Vec<_> = store
+        .subscriptions
+        .values()
+        .filter(|sub| sub.customer == customer)
+        .collect();
+    if subscriptions.is_empty() {
+        return String::new();
+    }
+    subscriptions.sort_by_key(|sub| std::cmp::Reverse(sub.seq));
+    let mut html = String::from("<h2>Subscriptions</h2>");
+    for sub in subscriptions {
+        let plan = sub
+            .items
+            .iter()
+            .map(|item| {
+                let (unit_amount, product) = store.price_and_product(&item.price);
+                let times = if item.quantity > 1 {
+                    format!("{} × ", item.quantity)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{times}{product} · {} {}",
+                    format_money(unit_amount * item.quantity, &sub.currency),
+                    sub.recurring.cadence()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let when = match (sub.status, sub.cancel_at_period_end) {
+            (SubscriptionStatus::Canceled, _) => {
+                format!(
+                    "ended {}",
+                    format_time(sub.ended_at.unwrap_or(sub.current_period_end))
+                )
+            }
+            (_, true) => format!("ends {}", format_time(sub.current_period_end)),
+            (_, false) => format!("renews {}", format_time(sub.current_period_end)),
+        };
+        let action = if sub.status == SubscriptionStatus::Canceled {
+            String::new()
+        } else {
+            let (value, label) = if sub.cancel_at_period_end {
+                ("false", "Don't cancel")
+            } else {
+                ("true", "Cancel at period end")
+            };
+            format!(
+                "<form method=\"post\" action=\"{}/billing_portal/{}/subscriptions/{}\">\
+                 <input type=\"hidden\" name=\"cancel_at_period_end\" value=\"{value}\">\
+                 <button type=\"submit\" class=\"secondary\">{}</button></form>",
+                esc(&store.public_url),
+                esc(portal),
+                esc(&sub.id),
+                esc(label)
+            )
+        };
+        html.push_str(&format!(
+            "<p><strong>{}</strong><br>{} · {}</p>{action}",
+            esc(&plan),
+            esc(sub.status.as_str()),
+            esc(&when)
+        ));
+    }
+    html
+}
+
+#[derive(Debug, Deserialize)]
+struct PortalUpdateForm {
+    cancel_at_period_end: String,
+}
+
+/// The portal's "Cancel at period end" / "Don't cancel": the same update as the API's.
+async fn portal_update(
+    State(s): AppState,
+    Path((id, subscription)): Path<(String, String)>,
+    Form(form): Form<PortalUpdateForm>,
+) -> Response {
+    let mut store = s.lock();
+    let Some(portal) = store.portal_sessions.get(&id) else {
+        return not_found_page("billing portal session");
+    };
+    let owned = store
+        .subscriptions
+        .get(&subscription)
+        .is_some_and(|sub| sub.customer == portal.customer);
+    if !owned {
+        return not_found_page("subscription");
+    }
+    let params = Params::from_pairs(vec![(
+        "cancel_at_period_end".to_string(),
+        form.cancel_at_period_end,
+    )]);
+    match store.update_subscription(&subscription, &params.node(), &RequestInfo::default()) {
+        Ok(_) => see_other(&store.portal_url(&id)),
+        Err(error) => message_page(
+            StatusCode::BAD_REQUEST,
+            "This subscription cannot be changed",
+            &error.message,
+            Some((&store.portal_url(&id), "Back")),
+        ),
+    }
+}
+
+async fn invoice_page(State(s): AppState, Path(id): Path<String>) -> Response {
+    let store = s.lock();
+    let Some(invoice) = store.invoices.get(&id) else {
+        return not_found_page("invoice");
+    };
+    let money = |amount: i64| esc(&format_money(amount, &invoice.currency));
+    let rows: String = invoice
+        .lines
+        .iter()
+        .map(|line| {
+            format!(
+                "<tr><td>{}<br><small>{} – {}</small></td><td class=\"num\">{}</td></tr>",
+                esc(&line.description),
+                esc(&format_time(line.period_start)),
+                esc(&format_time(line.period_end)),
+                money(line.amount)
+            )
+        })
+        .collect();
+    let receipt = invoice
+        .charge
+        .as_ref()
+        .filter(|_| invoice.amount_paid > 0)
+        .map(|charge| {
+            format!(
+                "<a class=\"button secondary\" href=\"{}/receipts/{}\">Receipt</a>",
+                esc(&store.public_url),
+                esc(charge)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<p class=\"muted\">{account}</p><h1>Invoice {number}</h1><p class=\"total\">{due}</p>\
+         <p>{status} · {date}</p>\
+         <table><tbody>{rows}</tbody><tfoot>\
+         <tr><th>Total</th><th class=\"num\">{total}</th></tr>\
+         <tr><td>Applied balance</td><td class=\"num\">{balance}</td></tr>\
+         <tr><th>Amount due</th><th class=\"num\">{due}</th></tr>\
+         <tr><td>Amount paid</td><td class=\"num\">{paid}</td></tr></tfoot></table>{receipt}\
+         <p><small>{id}</small></p>",
+        account = esc(&s.config.account_name),
+        number = esc(invoice.number.as_deref().unwrap_or("(draft)")),
+        status = esc(invoice.status.as_str()),
+        date = esc(&format_time(invoice.created)),
+        total = money(invoice.total),
+        balance = money(invoice.amount_due - invoice.total),
+        due = money(invoice.amount_due),
+        paid = money(invoice.amount_paid),
+        id = esc(&invoice.id),
+    );
+    page(StatusCode::OK, "Invoice", &body)
 }
 
 async fn receipt_page(State(s): AppState, Path(id): Path<String>) -> Response {

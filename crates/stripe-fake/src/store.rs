@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::billing::{Invoice, Recurring, Subscription};
 use crate::config::CatalogItem;
 use crate::error::ApiError;
 use crate::form::Node;
@@ -27,6 +28,9 @@ pub(crate) struct Customer {
     pub phone: Option<String>,
     pub metadata: Metadata,
     pub invoice_prefix: String,
+    /// Negative: credit applied to the next invoices (Stripe's customer balance).
+    pub balance: i64,
+    pub next_invoice_sequence: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub(crate) struct Price {
     pub metadata: Metadata,
     pub nickname: Option<String>,
     pub lookup_key: Option<String>,
+    /// `None` for a one-time price.
+    pub recurring: Option<Recurring>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,11 +89,27 @@ impl SessionStatus {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckoutMode {
+    Payment,
+    Subscription,
+}
+
+impl CheckoutMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Subscription => "subscription",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub seq: u64,
     pub id: String,
     pub created: i64,
+    pub mode: CheckoutMode,
     pub expires_at: i64,
     pub customer: Option<String>,
     pub customer_email: Option<String>,
@@ -108,6 +130,11 @@ pub(crate) struct Session {
     pub intent_description: Option<String>,
     /// Email and name entered on the checkout page.
     pub details: Option<(Option<String>, Option<String>)>,
+    /// `subscription_data[metadata]`, copied onto the subscription.
+    pub subscription_metadata: Metadata,
+    /// Set once a subscription-mode session is paid.
+    pub subscription: Option<String>,
+    pub invoice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +275,12 @@ pub(crate) enum CardBehaviour {
     },
 }
 
+impl CardBehaviour {
+    pub fn succeeds(&self) -> bool {
+        matches!(self, Self::Succeeds { .. })
+    }
+}
+
 /// Stripe's test cards that the fake knows.
 pub(crate) fn card_behaviour(number: &str) -> Option<CardBehaviour> {
     use CardBehaviour::{Declined, Succeeds};
@@ -318,6 +351,34 @@ impl CardInput {
     }
 }
 
+/// What [`Store::charge_card`] charges.
+#[derive(Debug, Clone)]
+pub(crate) struct Payment {
+    /// The PaymentIntent of an earlier, declined attempt, reused by this one.
+    pub intent: Option<String>,
+    /// A saved card's PaymentMethod (a subscription's); `None`: a new one.
+    pub payment_method: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub customer: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    /// The card's billing details.
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// What [`Store::charge_card`] did.
+#[derive(Debug, Clone)]
+pub(crate) struct Charged {
+    pub intent: String,
+    pub charge: String,
+    pub payment_method: String,
+    pub intent_json: Value,
+    /// The decline message; `None` when the charge succeeded.
+    pub declined: Option<String>,
+}
+
 /// The result of paying a session.
 #[derive(Debug)]
 pub(crate) enum PayOutcome {
@@ -357,6 +418,8 @@ pub(crate) struct Store {
     pub charges: HashMap<String, Charge>,
     pub refunds: HashMap<String, Refund>,
     pub portal_sessions: HashMap<String, PortalSession>,
+    pub subscriptions: HashMap<String, Subscription>,
+    pub invoices: HashMap<String, Invoice>,
     pub events: Vec<EventRecord>,
     event_index: HashMap<String, usize>,
     pub deliveries: Vec<DeliveryAttempt>,
@@ -388,6 +451,8 @@ impl Store {
             charges: HashMap::new(),
             refunds: HashMap::new(),
             portal_sessions: HashMap::new(),
+            subscriptions: HashMap::new(),
+            invoices: HashMap::new(),
             events: Vec::new(),
             event_index: HashMap::new(),
             deliveries: Vec::new(),
@@ -409,7 +474,7 @@ impl Store {
         self.seed(catalog);
     }
 
-    fn next_seq(&mut self) -> u64 {
+    pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
     }
@@ -448,6 +513,7 @@ impl Store {
                     metadata: item.metadata.clone(),
                     nickname: None,
                     lookup_key: item.lookup_key.clone(),
+                    recurring: item.recurring.as_deref().and_then(Recurring::every),
                 },
             );
         }
@@ -558,19 +624,34 @@ impl Store {
 
     // ----- customers ----------------------------------------------------------------------
 
-    pub fn create_customer(&mut self, p: &Node<'_>) -> Result<Value, ApiError> {
+    /// A new customer, not yet stored.
+    pub(crate) fn new_customer(&mut self, email: Option<String>, name: Option<String>) -> Customer {
         let seq = self.next_seq();
-        let customer = Customer {
+        Customer {
             seq,
             id: ids::customer(),
             created: now(),
-            email: p.str("email")?.map(str::to_string),
-            name: p.str("name")?.map(str::to_string),
-            description: p.str("description")?.map(str::to_string),
-            phone: p.str("phone")?.map(str::to_string),
-            metadata: p.metadata("metadata")?,
+            email,
+            name,
+            description: None,
+            phone: None,
+            metadata: Metadata::new(),
             invoice_prefix: crate::util::random_chars(8).to_uppercase(),
-        };
+            balance: 0,
+            next_invoice_sequence: 1,
+        }
+    }
+
+    pub fn create_customer(&mut self, p: &Node<'_>) -> Result<Value, ApiError> {
+        let email = p.str("email")?.map(str::to_string);
+        let name = p.str("name")?.map(str::to_string);
+        let description = p.str("description")?.map(str::to_string);
+        let phone = p.str("phone")?.map(str::to_string);
+        let metadata = p.metadata("metadata")?;
+        let mut customer = self.new_customer(email, name);
+        customer.description = description;
+        customer.phone = phone;
+        customer.metadata = metadata;
         let json = self.customer_json(&customer);
         self.customers.insert(customer.id.clone(), customer);
         Ok(json)
@@ -582,39 +663,25 @@ impl Store {
         p: &Node<'_>,
         request: &RequestInfo,
     ) -> Result<Value, ApiError> {
-        let metadata = p.metadata("metadata")?;
-        let raw_metadata = p.node("metadata")?;
-        let Some(customer) = self.customers.get_mut(id) else {
+        let Some(customer) = self.customers.get(id) else {
             return Err(ApiError::not_found("customer", id));
         };
         let before = customer.clone();
+        let mut after = before.clone();
         for (field, slot) in [
-            ("email", &mut customer.email),
-            ("name", &mut customer.name),
-            ("description", &mut customer.description),
-            ("phone", &mut customer.phone),
+            ("email", &mut after.email),
+            ("name", &mut after.name),
+            ("description", &mut after.description),
+            ("phone", &mut after.phone),
         ] {
             if p.has(field) {
                 *slot = p.str(field)?.map(str::to_string);
             }
         }
-        // metadata[key]= (empty) unsets a key; metadata= unsets them all.
-        if p.has("metadata") {
-            match raw_metadata {
-                None => customer.metadata.clear(),
-                Some(node) => {
-                    for key in before.metadata.keys() {
-                        if node.has(key) && node.str(key)?.is_none() {
-                            customer.metadata.remove(key);
-                        }
-                    }
-                    customer.metadata.extend(metadata);
-                }
-            }
-        }
-        let after = customer.clone();
+        merge_metadata(&mut after.metadata, p)?;
         let json = self.customer_json(&after);
         let before_json = self.customer_json(&before);
+        self.customers.insert(id.to_string(), after);
         let previous = previous_attributes(&before_json, &json);
         if previous.as_object().is_some_and(|m| !m.is_empty()) {
             self.record_event("customer.updated", json.clone(), Some(previous), request);
@@ -650,19 +717,20 @@ impl Store {
             default_price: None,
         };
         if let Some(data) = p.node("default_price_data")? {
-            let (currency, unit_amount) = price_amount(&data)?;
+            let terms = price_terms(&data)?;
             let seq = self.next_seq();
             let price = Price {
                 seq,
                 id: ids::price(),
                 created,
                 product: product.id.clone(),
-                currency,
-                unit_amount,
+                currency: terms.currency,
+                unit_amount: terms.unit_amount,
                 active: true,
                 metadata: Metadata::new(),
                 nickname: None,
                 lookup_key: None,
+                recurring: terms.recurring,
             };
             product.default_price = Some(price.id.clone());
             self.prices.insert(price.id.clone(), price);
@@ -673,14 +741,7 @@ impl Store {
     }
 
     pub fn create_price(&mut self, p: &Node<'_>) -> Result<Value, ApiError> {
-        if p.has("recurring") {
-            return Err(ApiError::invalid(
-                "recurring",
-                "parameter_unknown",
-                "This fake supports one-time prices only (no `recurring`).",
-            ));
-        }
-        let (currency, unit_amount) = price_amount(p)?;
+        let terms = price_terms(p)?;
         let created = now();
         let product = match (p.str("product")?, p.node("product_data")?) {
             (Some(id), _) => {
@@ -733,12 +794,13 @@ impl Store {
             id: ids::price(),
             created,
             product,
-            currency,
-            unit_amount,
+            currency: terms.currency,
+            unit_amount: terms.unit_amount,
             active: p.bool("active")?.unwrap_or(true),
             metadata: p.metadata("metadata")?,
             nickname: p.str("nickname")?.map(str::to_string),
             lookup_key,
+            recurring: terms.recurring,
         };
         let json = self.price_json(&price);
         self.prices.insert(price.id.clone(), price);
@@ -748,14 +810,15 @@ impl Store {
     // ----- checkout sessions --------------------------------------------------------------
 
     pub fn create_session(&mut self, p: &Node<'_>) -> Result<Value, ApiError> {
-        match p.str("mode")? {
+        let mode = match p.str("mode")? {
             None => return Err(ApiError::missing("mode")),
-            Some("payment") => {}
-            Some(other @ ("subscription" | "setup")) => {
+            Some("payment") => CheckoutMode::Payment,
+            Some("subscription") => CheckoutMode::Subscription,
+            Some("setup") => {
                 return Err(ApiError::invalid(
                     "mode",
                     "parameter_invalid_string",
-                    format!("This fake supports only `mode=payment`, not `{other}`."),
+                    "This fake supports only `mode=payment` and `mode=subscription`, not `setup`.",
                 ));
             }
             Some(other) => {
@@ -767,7 +830,7 @@ impl Store {
                     ),
                 ));
             }
-        }
+        };
         if let Some(ui_mode) = p.str("ui_mode")?
             && ui_mode != "hosted"
         {
@@ -791,6 +854,32 @@ impl Store {
                 "You may only specify one of these parameters: customer, customer_email.",
             ));
         }
+        let subscribing = mode == CheckoutMode::Subscription;
+        if subscribing && customer.is_none() && customer_email.is_none() {
+            return Err(ApiError::invalid(
+                "customer_email",
+                "parameter_missing",
+                "In `subscription` mode this fake needs `customer` or `customer_email` (it does not \
+                 collect the email on the checkout page).",
+            ));
+        }
+        // Each mode's own data hash is refused in the other mode.
+        for (param, only_in) in [
+            ("payment_intent_data", CheckoutMode::Payment),
+            ("subscription_data", CheckoutMode::Subscription),
+        ] {
+            if p.has(param) && mode != only_in {
+                return Err(ApiError::invalid(
+                    param,
+                    "parameter_invalid_string",
+                    format!(
+                        "You can only pass `{param}` in `{}` mode (this session is in `{}` mode).",
+                        only_in.as_str(),
+                        mode.as_str()
+                    ),
+                ));
+            }
+        }
         for url_param in ["success_url", "cancel_url"] {
             if let Some(url) = p.str(url_param)?
                 && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -810,6 +899,7 @@ impl Store {
         for item in &items {
             line_items.push(self.line_item(item)?);
         }
+        self.check_billing_terms(mode, &items, &line_items)?;
         let currency = line_items[0].currency.clone();
         if line_items.iter().any(|li| li.currency != currency) {
             return Err(ApiError::invalid(
@@ -851,11 +941,16 @@ impl Store {
             ),
             None => (Metadata::new(), None),
         };
+        let subscription_metadata = match p.node("subscription_data")? {
+            Some(data) => data.metadata("metadata")?,
+            None => Metadata::new(),
+        };
         let seq = self.next_seq();
         let session = Session {
             seq,
             id: ids::checkout_session(),
             created,
+            mode,
             expires_at,
             customer,
             customer_email,
@@ -873,10 +968,61 @@ impl Store {
             intent_metadata,
             intent_description,
             details: None,
+            subscription_metadata,
+            subscription: None,
+            invoice: None,
         };
         let json = self.session_json(&session);
         self.sessions.insert(session.id.clone(), session);
         Ok(json)
+    }
+
+    /// Payment mode takes one-time prices only; subscription mode (in this fake) recurring
+    /// prices only, all billed at the same interval.
+    fn check_billing_terms(
+        &self,
+        mode: CheckoutMode,
+        params: &[Node<'_>],
+        items: &[LineItem],
+    ) -> Result<(), ApiError> {
+        let terms: Vec<Option<Recurring>> = items
+            .iter()
+            .map(|li| self.prices.get(&li.price).and_then(|p| p.recurring))
+            .collect();
+        for (i, (recurring, param)) in terms.iter().zip(params).enumerate() {
+            let price_param = if param.has("price") {
+                param.param("price")
+            } else {
+                param.param("price_data")
+            };
+            match (mode, recurring) {
+                (CheckoutMode::Payment, Some(_)) => {
+                    return Err(ApiError::invalid(
+                        price_param,
+                        "parameter_invalid_string",
+                        "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
+                    ));
+                }
+                (CheckoutMode::Subscription, None) => {
+                    return Err(ApiError::invalid(
+                        price_param,
+                        "parameter_invalid_string",
+                        format!(
+                            "line_items[{i}] has a one-time price: this fake supports only recurring prices in subscription mode (Stripe would add one-time prices to the first invoice)."
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if terms.windows(2).any(|pair| pair[0] != pair[1]) {
+            return Err(ApiError::invalid(
+                "line_items",
+                "parameter_invalid_string",
+                "Checkout does not support multiple prices with different billing intervals.",
+            ));
+        }
+        Ok(())
     }
 
     fn line_item(&mut self, item: &Node<'_>) -> Result<LineItem, ApiError> {
@@ -924,7 +1070,11 @@ impl Store {
                 })
             }
             (None, Some(data)) => {
-                let (currency, unit_amount) = price_amount(&data)?;
+                let PriceTerms {
+                    currency,
+                    unit_amount,
+                    recurring,
+                } = price_terms(&data)?;
                 let created = now();
                 let product_id = match (data.str("product")?, data.node("product_data")?) {
                     (Some(id), _) => {
@@ -970,6 +1120,7 @@ impl Store {
                     metadata: Metadata::new(),
                     nickname: None,
                     lookup_key: None,
+                    recurring,
                 };
                 let price_id = price.id.clone();
                 self.prices.insert(price_id.clone(), price);
@@ -1032,6 +1183,8 @@ impl Store {
     }
 
     /// Pays an open session with a test card: the checkout page's "Pay" and the test controls.
+    /// A subscription-mode session, once paid, starts its subscription (see
+    /// [`Store::start_subscription`]).
     pub fn pay_session(&mut self, id: &str, card: &CardInput) -> Result<PayOutcome, PayRefusal> {
         self.refresh_session(id);
         let Some(session) = self.sessions.get(id) else {
@@ -1045,29 +1198,115 @@ impl Store {
         let behaviour = card_behaviour(&card.number).ok_or(PayRefusal::UnknownCard)?;
         let session = session.clone();
         let request = RequestInfo::default();
-        let created = now();
-
+        let known = session
+            .customer
+            .as_ref()
+            .and_then(|c| self.customers.get(c));
         let email = card
             .email
             .clone()
             .or_else(|| session.customer_email.clone())
-            .or_else(|| {
-                session
-                    .customer
-                    .as_ref()
-                    .and_then(|c| self.customers.get(c))
-                    .and_then(|c| c.email.clone())
-            });
-        let name = card.name.clone().or_else(|| {
-            session
-                .customer
-                .as_ref()
-                .and_then(|c| self.customers.get(c))
-                .and_then(|c| c.name.clone())
-        });
+            .or_else(|| known.and_then(|c| c.email.clone()));
+        let name = card
+            .name
+            .clone()
+            .or_else(|| known.and_then(|c| c.name.clone()));
+        let subscribing = session.mode == CheckoutMode::Subscription;
 
-        // The PaymentIntent: one per session, reused by a retry after a decline.
-        let intent_id = match session.attempt_intent.clone() {
+        // A subscription needs a customer: made from the email once the card is known to pay.
+        let customer = match &session.customer {
+            Some(id) => Some(id.clone()),
+            None if subscribing && behaviour.succeeds() => {
+                let customer = self.new_customer(email.clone(), name.clone());
+                let id = customer.id.clone();
+                self.customers.insert(id.clone(), customer);
+                Some(id)
+            }
+            None => None,
+        };
+        let (description, metadata) = if subscribing {
+            (Some("Subscription creation".to_string()), Metadata::new())
+        } else {
+            (
+                session.intent_description.clone(),
+                session.intent_metadata.clone(),
+            )
+        };
+        let payment = Payment {
+            intent: session.attempt_intent.clone(),
+            payment_method: None,
+            amount: session.amount_total,
+            currency: session.currency.clone(),
+            customer: customer.clone(),
+            description,
+            metadata,
+            email: email.clone(),
+            name: name.clone(),
+        };
+        let charged = self.charge_card(payment, card, &behaviour, &request);
+        if let Some(s) = self.sessions.get_mut(id) {
+            s.attempt_intent = Some(charged.intent.clone());
+        }
+        if let Some(message) = charged.declined {
+            return Ok(PayOutcome::Declined {
+                message,
+                payment_intent: charged.intent_json,
+            });
+        }
+        let started = match (&customer, subscribing) {
+            (Some(customer), true) => {
+                Some(self.start_subscription(&session, customer, card, &charged, &request))
+            }
+            _ => None,
+        };
+        let session = self.sessions.get_mut(id).map(|s| {
+            s.status = SessionStatus::Complete;
+            s.paid = true;
+            // Stripe leaves a subscription session's payment_intent null: it is the invoice's.
+            s.payment_intent = (!subscribing).then(|| charged.intent.clone());
+            s.customer = customer;
+            s.subscription = started.as_ref().map(|(sub, _)| sub.clone());
+            s.invoice = started.map(|(_, invoice)| invoice);
+            s.details = Some((email, name));
+            s.clone()
+        });
+        let session_json = session
+            .map(|s| self.session_json(&s))
+            .unwrap_or(Value::Null);
+        self.record_event(
+            "checkout.session.completed",
+            session_json.clone(),
+            None,
+            &request,
+        );
+        Ok(PayOutcome::Paid {
+            session: session_json,
+        })
+    }
+
+    /// Charges a card: a PaymentIntent (new, with `payment_intent.created`, or the one of an
+    /// earlier declined attempt) and a Charge, then `charge.succeeded` and
+    /// `payment_intent.succeeded`, or `charge.failed` and `payment_intent.payment_failed`.
+    /// Checkout sessions and subscription invoices both pay through here.
+    pub(crate) fn charge_card(
+        &mut self,
+        payment: Payment,
+        card: &CardInput,
+        behaviour: &CardBehaviour,
+        request: &RequestInfo,
+    ) -> Charged {
+        let created = now();
+        let reused = payment
+            .intent
+            .as_ref()
+            .and_then(|id| self.payment_intents.get_mut(id))
+            .map(|intent| {
+                if intent.customer.is_none() {
+                    intent.customer = payment.customer.clone();
+                }
+                intent.id.clone()
+            });
+        let intent_id = match reused {
             Some(id) => id,
             None => {
                 let id = ids::payment_intent();
@@ -1076,11 +1315,11 @@ impl Store {
                     seq,
                     id: id.clone(),
                     created,
-                    amount: session.amount_total,
-                    currency: session.currency.clone(),
-                    customer: session.customer.clone(),
-                    description: session.intent_description.clone(),
-                    metadata: session.intent_metadata.clone(),
+                    amount: payment.amount,
+                    currency: payment.currency.clone(),
+                    customer: payment.customer.clone(),
+                    description: payment.description.clone(),
+                    metadata: payment.metadata.clone(),
                     status: "requires_payment_method",
                     amount_received: 0,
                     latest_charge: None,
@@ -1090,17 +1329,14 @@ impl Store {
                 };
                 let json = self.payment_intent_json(&intent);
                 self.payment_intents.insert(id.clone(), intent);
-                if let Some(s) = self.sessions.get_mut(&session.id) {
-                    s.attempt_intent = Some(id.clone());
-                }
-                self.record_event("payment_intent.created", json, None, &request);
+                self.record_event("payment_intent.created", json, None, request);
                 id
             }
         };
 
         let last4 = card.number[card.number.len().saturating_sub(4)..].to_string();
-        let payment_method = ids::payment_method();
-        let (brand, funding, failure) = match &behaviour {
+        let payment_method = payment.payment_method.unwrap_or_else(ids::payment_method);
+        let (brand, funding, failure) = match behaviour {
             CardBehaviour::Succeeds { brand, funding } => (*brand, *funding, None),
             CardBehaviour::Declined {
                 code,
@@ -1114,18 +1350,17 @@ impl Store {
         };
         let charge_id = ids::charge();
         let seq = self.next_seq();
-        let intent_snapshot = self.payment_intents.get(&intent_id).cloned();
         let charge = Charge {
             seq,
             id: charge_id.clone(),
             created,
-            amount: session.amount_total,
-            currency: session.currency.clone(),
-            customer: session.customer.clone(),
+            amount: payment.amount,
+            currency: payment.currency,
+            customer: payment.customer,
             payment_intent: intent_id.clone(),
             payment_method: payment_method.clone(),
-            description: intent_snapshot.as_ref().and_then(|i| i.description.clone()),
-            metadata: intent_snapshot.map(|i| i.metadata).unwrap_or_default(),
+            description: payment.description,
+            metadata: payment.metadata,
             succeeded: failure.is_none(),
             card: Card {
                 brand,
@@ -1134,8 +1369,8 @@ impl Store {
                 exp_month: card.exp_month,
                 exp_year: card.exp_year,
             },
-            billing_email: email.clone(),
-            billing_name: name.clone(),
+            billing_email: payment.email,
+            billing_name: payment.name,
             failure: failure.clone(),
             amount_refunded: 0,
             refunds: Vec::new(),
@@ -1144,73 +1379,48 @@ impl Store {
         let charge_json = self.charge_json(&charge);
         self.charges.insert(charge_id.clone(), charge);
 
-        match failure {
-            Some((code, decline_code, message)) => {
-                let error = json!({
-                    "type": "card_error",
-                    "code": code,
-                    "decline_code": decline_code,
-                    "message": message,
-                    "charge": charge_id,
-                    "param": null,
-                    "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
-                    "payment_method": { "id": payment_method, "object": "payment_method", "type": "card" },
-                });
-                let intent = self.payment_intents.get_mut(&intent_id).map(|intent| {
+        let declined = failure.as_ref().map(|f| f.2.clone());
+        let intent = self.payment_intents.get_mut(&intent_id).map(|intent| {
+            intent.latest_charge = Some(charge_id.clone());
+            match &failure {
+                Some((code, decline_code, message)) => {
                     intent.status = "requires_payment_method";
-                    intent.latest_charge = Some(charge_id.clone());
-                    intent.last_payment_error = Some(error);
-                    intent.clone()
-                });
-                let intent_json = intent
-                    .map(|i| self.payment_intent_json(&i))
-                    .unwrap_or(Value::Null);
-                self.record_event("charge.failed", charge_json, None, &request);
-                self.record_event(
-                    "payment_intent.payment_failed",
-                    intent_json.clone(),
-                    None,
-                    &request,
-                );
-                Ok(PayOutcome::Declined {
-                    message,
-                    payment_intent: intent_json,
-                })
-            }
-            None => {
-                let intent = self.payment_intents.get_mut(&intent_id).map(|intent| {
+                    intent.last_payment_error = Some(json!({
+                        "type": "card_error",
+                        "code": code,
+                        "decline_code": decline_code,
+                        "message": message,
+                        "charge": charge_id,
+                        "param": null,
+                        "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
+                        "payment_method": { "id": payment_method, "object": "payment_method", "type": "card" },
+                    }));
+                }
+                None => {
                     intent.status = "succeeded";
                     intent.amount_received = intent.amount;
-                    intent.latest_charge = Some(charge_id.clone());
                     intent.payment_method = Some(payment_method.clone());
                     intent.last_payment_error = None;
-                    intent.clone()
-                });
-                let intent_json = intent
-                    .map(|i| self.payment_intent_json(&i))
-                    .unwrap_or(Value::Null);
-                let session = self.sessions.get_mut(&session.id).map(|s| {
-                    s.status = SessionStatus::Complete;
-                    s.paid = true;
-                    s.payment_intent = Some(intent_id.clone());
-                    s.details = Some((email, name));
-                    s.clone()
-                });
-                let session_json = session
-                    .map(|s| self.session_json(&s))
-                    .unwrap_or(Value::Null);
-                self.record_event("charge.succeeded", charge_json, None, &request);
-                self.record_event("payment_intent.succeeded", intent_json, None, &request);
-                self.record_event(
-                    "checkout.session.completed",
-                    session_json.clone(),
-                    None,
-                    &request,
-                );
-                Ok(PayOutcome::Paid {
-                    session: session_json,
-                })
+                }
             }
+            intent.clone()
+        });
+        let intent_json = intent
+            .map(|i| self.payment_intent_json(&i))
+            .unwrap_or(Value::Null);
+        let (charge_event, intent_event) = if declined.is_some() {
+            ("charge.failed", "payment_intent.payment_failed")
+        } else {
+            ("charge.succeeded", "payment_intent.succeeded")
+        };
+        self.record_event(charge_event, charge_json, None, request);
+        self.record_event(intent_event, intent_json.clone(), None, request);
+        Charged {
+            intent: intent_id,
+            charge: charge_id,
+            payment_method,
+            intent_json,
+            declined,
         }
     }
 
@@ -1374,8 +1584,15 @@ impl Store {
     }
 }
 
-/// `currency` and `unit_amount` of `price_data`, `default_price_data` or a price.
-fn price_amount(p: &Node<'_>) -> Result<(String, i64), ApiError> {
+/// What a price charges: from `price_data`, `default_price_data` or a new price's parameters.
+pub(crate) struct PriceTerms {
+    pub currency: String,
+    pub unit_amount: i64,
+    pub recurring: Option<Recurring>,
+}
+
+/// `currency`, `unit_amount` and `recurring` of `price_data`, `default_price_data` or a price.
+fn price_terms(p: &Node<'_>) -> Result<PriceTerms, ApiError> {
     let currency = p.required_str("currency")?.to_lowercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
         return Err(ApiError::invalid(
@@ -1402,7 +1619,37 @@ fn price_amount(p: &Node<'_>) -> Result<(String, i64), ApiError> {
             "Invalid non-negative integer: unit_amount must be at least 0.",
         ));
     }
-    Ok((currency, unit_amount))
+    let recurring = match p.node("recurring")? {
+        Some(node) => Some(Recurring::from_params(&node)?),
+        None => None,
+    };
+    Ok(PriceTerms {
+        currency,
+        unit_amount,
+        recurring,
+    })
+}
+
+/// Applies `metadata[key]=value` to `target`: an empty value unsets a key, `metadata=` unsets
+/// them all (Stripe's update semantics).
+pub(crate) fn merge_metadata(target: &mut Metadata, p: &Node<'_>) -> Result<(), ApiError> {
+    if !p.has("metadata") {
+        return Ok(());
+    }
+    let added = p.metadata("metadata")?;
+    match p.node("metadata")? {
+        None => target.clear(),
+        Some(node) => {
+            let keys: Vec<String> = target.keys().cloned().collect();
+            for key in keys {
+                if node.has(&key) && node.str(&key)?.is_none() {
+                    target.remove(&key);
+                }
+            }
+            target.extend(added);
+        }
+    }
+    Ok(())
 }
 
 /// Whether an event type matches a pattern: exact, `*`, or a prefix ending in `.*`.
@@ -1417,7 +1664,7 @@ pub(crate) fn type_matches(pattern: &str, kind: &str) -> bool {
 }
 
 /// The top-level fields of `before` that differ in `after`, with their old values.
-fn previous_attributes(before: &Value, after: &Value) -> Value {
+pub(crate) fn previous_attributes(before: &Value, after: &Value) -> Value {
     let mut out = serde_json::Map::new();
     if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
         for (key, old) in b {

@@ -62,6 +62,18 @@ pub(crate) mod ids {
     pub(crate) fn balance_transaction() -> String {
         new_id("txn_", 24)
     }
+    pub(crate) fn subscription() -> String {
+        new_id("sub_", 24)
+    }
+    pub(crate) fn subscription_item() -> String {
+        new_id("si_", 14)
+    }
+    pub(crate) fn invoice() -> String {
+        new_id("in_", 24)
+    }
+    pub(crate) fn invoice_line() -> String {
+        new_id("il_", 24)
+    }
     pub(crate) fn request() -> String {
         new_id("req_", 14)
     }
@@ -140,6 +152,35 @@ pub(crate) fn format_time(unix: i64) -> String {
     }
 }
 
+/// `26 Jul 2024` for a unix timestamp, as Stripe writes dates in proration descriptions.
+pub(crate) fn format_date(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => {
+            let month = t.month().to_string();
+            format!("{} {} {}", t.day(), &month[..3], t.year())
+        }
+        Err(_) => unix.to_string(),
+    }
+}
+
+/// `unix` plus `months` calendar months, the day clamped to the month's length (Jan 31 plus
+/// one month is Feb 28 or 29), the time of day kept.
+pub(crate) fn add_months(unix: i64, months: i64) -> i64 {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix) else {
+        return unix + months * 30 * 86_400;
+    };
+    let index = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + months;
+    let year = index.div_euclid(12) as i32;
+    let Ok(month) = time::Month::try_from((index.rem_euclid(12) + 1) as u8) else {
+        return unix;
+    };
+    let day = t.day().min(month.length(year));
+    match time::Date::from_calendar_date(year, month, day) {
+        Ok(date) => t.replace_date(date).unix_timestamp(),
+        Err(_) => unix,
+    }
+}
+
 /// Decodes standard base64 (for HTTP Basic auth); `None` when malformed.
 pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
     fn value(c: u8) -> Option<u32> {
@@ -187,6 +228,16 @@ mod tests {
         assert_eq!(format_money(1999, "eur"), "€19.99");
         assert_eq!(format_money(500, "jpy"), "JPY 500");
         assert_eq!(format_money(5, "chf"), "CHF 0.05");
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        // 2024-01-31 12:00 UTC
+        let jan31 = 1_706_702_400;
+        assert_eq!(format_time(add_months(jan31, 1)), "2024-02-29 12:00 UTC");
+        assert_eq!(format_time(add_months(jan31, 2)), "2024-03-31 12:00 UTC");
+        assert_eq!(format_time(add_months(jan31, 12)), "2025-01-31 12:00 UTC");
+        assert_eq!(format_date(jan31), "31 Jan 2024");
     }
 
     #[test]

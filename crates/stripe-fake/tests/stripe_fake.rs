@@ -5,9 +5,11 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Receiver, answer, client, get, open_session, post, start, starter_price, verify_signature,
+    Receiver, answer, billing_events_after, client, complete_subscription, count, delete, get,
+    latest_invoice, open_session, page_html, pay_on_page, post, price_by_key, recurring_price,
+    start, start_with_plan, starter_price, submit_form, subscribe, verify_signature,
 };
-use quickscale_stripe_fake::{Config, ControlError, DeliveryState, FakeStripe, Fault};
+use quickscale_stripe_fake::{CatalogItem, Config, ControlError, DeliveryState, FakeStripe, Fault};
 use serde_json::Value;
 
 #[tokio::test]
@@ -50,17 +52,7 @@ async fn a_purchase_goes_from_checkout_to_a_signed_webhook() {
     }
 
     // Pay: a 303 to success_url with the session id filled in; following it lands there.
-    let paid = client()
-        .post(format!("{url}/pay"))
-        .form(&[
-            ("email", "ada@example.com"),
-            ("card_number", "4242 4242 4242 4242"),
-            ("card_exp", "12 / 34"),
-            ("card_cvc", "123"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let paid = pay_on_page(url, "ada@example.com", "4242 4242 4242 4242").await;
     assert_eq!(paid.status(), 303);
     let location = paid.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(
@@ -912,14 +904,7 @@ async fn cancel_expiry_and_the_billing_portal() {
     .ok();
     assert!(portal["id"].as_str().unwrap().starts_with("bps_"));
     assert_eq!(portal["object"], "billing_portal.session");
-    let html = client()
-        .get(portal["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_html(portal["url"].as_str().unwrap()).await;
     assert!(html.contains("$10.00"));
     assert!(html.contains("ada@example.com"));
     assert!(html.contains("Return"));
@@ -1013,6 +998,880 @@ async fn catalog_products_prices_and_reset() {
     assert!(fake.events().is_empty());
 }
 
+// ----- subscriptions --------------------------------------------------------------------------
+
+/// The events of a subscription change that was invoiced and paid at once (renewal,
+/// `always_invoice`), leaving out those of the payment itself.
+const INVOICED_AND_PAID: [&str; 5] = [
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "customer.subscription.updated",
+];
+
+/// Seconds in the calendar month after `start` (28 to 31 days).
+fn month_after(start: i64) -> std::ops::RangeInclusive<i64> {
+    start + 28 * 86_400..=start + 31 * 86_400
+}
+
+#[tokio::test]
+async fn a_subscription_goes_from_checkout_to_signed_webhooks() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let price = get(&fake, &format!("/v1/prices/{plan}?expand[]=product"))
+        .await
+        .ok();
+    assert_eq!(price["type"], "recurring");
+    assert_eq!(price["unit_amount"], 2000);
+    assert_eq!(price["recurring"]["interval"], "month");
+    assert_eq!(price["recurring"]["interval_count"], 1);
+    assert_eq!(price["recurring"]["usage_type"], "licensed");
+    assert_eq!(price["product"]["name"], "Pro plan");
+    assert_eq!(price["metadata"]["credits"], "1000");
+
+    let session = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer_email", "grace@example.com"),
+            (
+                "success_url",
+                &format!(
+                    "{}/success?session_id={{CHECKOUT_SESSION_ID}}",
+                    receiver.base
+                ),
+            ),
+            ("line_items[0][price]", &plan),
+            ("line_items[0][quantity]", "1"),
+            ("subscription_data[metadata][user_id]", "42"),
+            ("metadata[user_id]", "42"),
+        ],
+        None,
+    )
+    .await
+    .ok();
+    let session_id = session["id"].as_str().unwrap().to_string();
+    assert_eq!(session["mode"], "subscription");
+    assert_eq!(session["amount_total"], 2000);
+    for field in ["subscription", "invoice", "payment_intent", "customer"] {
+        assert_eq!(session[field], Value::Null, "{field}");
+    }
+
+    // The hosted page says what is bought and how often.
+    let url = session["url"].as_str().unwrap().to_string();
+    let html = page_html(&url).await;
+    for needle in [
+        "TEST MODE — no real money moves",
+        "Subscribe to Pro plan",
+        "$20.00 per month",
+        ">Subscribe</button>",
+    ] {
+        assert!(html.contains(needle), "the checkout page lacks {needle:?}");
+    }
+    let paid = pay_on_page(&url, "grace@example.com", "4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), 303);
+
+    // Every webhook, signed, in Stripe's order.
+    let completed = receiver.wait_for("checkout.session.completed").await;
+    let received = receiver.received();
+    for webhook in &received {
+        assert!(verify_signature(
+            &fake.webhook_secret,
+            &webhook.signature,
+            &webhook.body,
+            300
+        ));
+    }
+    assert_eq!(
+        receiver.types(),
+        [
+            "payment_intent.created",
+            "charge.succeeded",
+            "payment_intent.succeeded",
+            "customer.subscription.created",
+            "invoice.created",
+            "invoice.finalized",
+            "invoice.paid",
+            "invoice.payment_succeeded",
+            "checkout.session.completed",
+        ]
+    );
+    let object = &completed.event["data"]["object"];
+    let subscription_id = object["subscription"].as_str().unwrap().to_string();
+    let invoice_id = object["invoice"].as_str().unwrap().to_string();
+    let customer_id = object["customer"].as_str().unwrap().to_string();
+    assert!(subscription_id.starts_with("sub_"));
+    assert!(invoice_id.starts_with("in_"));
+    assert!(
+        customer_id.starts_with("cus_"),
+        "a customer is made from the email"
+    );
+    assert_eq!(object["payment_intent"], Value::Null);
+    assert_eq!(object["payment_status"], "paid");
+    let created = received
+        .iter()
+        .find(|r| r.event["type"] == "customer.subscription.created")
+        .unwrap();
+    assert_eq!(created.event["data"]["object"]["status"], "active");
+    let draft = received
+        .iter()
+        .find(|r| r.event["type"] == "invoice.created")
+        .unwrap();
+    assert_eq!(draft.event["data"]["object"]["status"], "draft");
+
+    // The subscription: active for one calendar month, the plan's price, the metadata.
+    let sub = get(&fake, &format!("/v1/subscriptions/{subscription_id}"))
+        .await
+        .ok();
+    assert_eq!(sub["object"], "subscription");
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["customer"], customer_id.as_str());
+    assert_eq!(sub["currency"], "usd");
+    assert_eq!(sub["collection_method"], "charge_automatically");
+    assert_eq!(sub["cancel_at_period_end"], false);
+    assert_eq!(sub["cancel_at"], Value::Null);
+    assert_eq!(sub["latest_invoice"], invoice_id.as_str());
+    assert_eq!(sub["metadata"]["user_id"], "42");
+    assert!(
+        sub["default_payment_method"]
+            .as_str()
+            .unwrap()
+            .starts_with("pm_")
+    );
+    let start = sub["current_period_start"].as_i64().unwrap();
+    let end = sub["current_period_end"].as_i64().unwrap();
+    assert!(month_after(start).contains(&end), "{start}..{end}");
+    assert_eq!(sub["start_date"], start);
+    assert_eq!(sub["billing_cycle_anchor"], start);
+    let item = &sub["items"]["data"][0];
+    assert!(item["id"].as_str().unwrap().starts_with("si_"));
+    assert_eq!(item["object"], "subscription_item");
+    assert_eq!(item["price"]["id"], plan.as_str());
+    assert_eq!(item["quantity"], 1);
+    assert_eq!(item["subscription"], subscription_id.as_str());
+    assert_eq!(item["current_period_end"], end);
+
+    // The first invoice, paid.
+    let invoice = get(&fake, &format!("/v1/invoices/{invoice_id}")).await.ok();
+    assert_eq!(invoice["object"], "invoice");
+    assert_eq!(invoice["billing_reason"], "subscription_create");
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["paid"], true);
+    for field in ["amount_due", "amount_paid", "total", "subtotal"] {
+        assert_eq!(invoice[field], 2000, "{field}");
+    }
+    assert_eq!(invoice["amount_remaining"], 0);
+    assert_eq!(invoice["attempt_count"], 1);
+    assert_eq!(invoice["subscription"], subscription_id.as_str());
+    assert_eq!(
+        invoice["parent"]["subscription_details"]["subscription"],
+        subscription_id.as_str()
+    );
+    assert_eq!(
+        invoice["parent"]["subscription_details"]["metadata"]["user_id"],
+        "42"
+    );
+    assert_eq!(invoice["customer_email"], "grace@example.com");
+    let customer = get(&fake, &format!("/v1/customers/{customer_id}"))
+        .await
+        .ok();
+    assert_eq!(
+        invoice["number"],
+        format!("{}-0001", customer["invoice_prefix"].as_str().unwrap()).as_str()
+    );
+    assert!(invoice["charge"].as_str().unwrap().starts_with("ch_"));
+    let line = &invoice["lines"]["data"][0];
+    assert!(line["id"].as_str().unwrap().starts_with("il_"));
+    assert_eq!(line["amount"], 2000);
+    assert_eq!(line["proration"], false);
+    assert_eq!(line["price"]["id"], plan.as_str());
+    assert_eq!(line["period"]["start"], start);
+    assert_eq!(line["period"]["end"], end);
+    let hosted = page_html(invoice["hosted_invoice_url"].as_str().unwrap()).await;
+    assert!(hosted.contains("$20.00"));
+
+    // Expansion, lists and filters.
+    let expanded = get(
+        &fake,
+        &format!(
+            "/v1/subscriptions/{subscription_id}?expand[]=latest_invoice.payment_intent&expand[]=customer"
+        ),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        expanded["latest_invoice"]["payment_intent"]["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        expanded["latest_invoice"]["payment_intent"]["amount_received"],
+        2000
+    );
+    assert_eq!(expanded["customer"]["email"], "grace@example.com");
+    let session = get(
+        &fake,
+        &format!("/v1/checkout/sessions/{session_id}?expand[]=subscription"),
+    )
+    .await
+    .ok();
+    assert_eq!(session["subscription"]["id"], subscription_id.as_str());
+    let invoices = get(
+        &fake,
+        &format!("/v1/invoices?subscription={subscription_id}&expand[]=data.subscription"),
+    )
+    .await
+    .ok();
+    assert_eq!(invoices["data"].as_array().unwrap().len(), 1);
+    assert_eq!(invoices["data"][0]["subscription"]["status"], "active");
+    for query in [
+        format!("customer={customer_id}"),
+        format!("price={plan}"),
+        "status=active".to_string(),
+    ] {
+        let listed = get(&fake, &format!("/v1/subscriptions?{query}")).await.ok();
+        assert_eq!(listed["data"][0]["id"], subscription_id.as_str(), "{query}");
+    }
+    assert_eq!(fake.subscriptions().len(), 1);
+}
+
+#[tokio::test]
+async fn renewals_charge_the_card_and_a_decline_makes_the_subscription_past_due() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let sub = subscribe(&fake, "ada@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let first_end = sub["current_period_end"].as_i64().unwrap();
+
+    // A renewal that pays.
+    let mark = fake.events().len();
+    let renewed = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(renewed["status"], "active");
+    assert_eq!(renewed["current_period_start"], first_end);
+    let second_end = renewed["current_period_end"].as_i64().unwrap();
+    assert!(month_after(first_end).contains(&second_end));
+    assert_eq!(
+        renewed["items"]["data"][0]["current_period_start"],
+        first_end
+    );
+    assert_eq!(billing_events_after(&fake, mark), INVOICED_AND_PAID);
+    let updated = fake
+        .events_of_type("customer.subscription.updated")
+        .remove(0);
+    assert_eq!(
+        updated["data"]["previous_attributes"]["current_period_start"],
+        sub["current_period_start"]
+    );
+    assert_ne!(renewed["latest_invoice"], sub["latest_invoice"]);
+    let invoice = latest_invoice(&fake, &renewed).await;
+    assert_eq!(invoice["billing_reason"], "subscription_cycle");
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["amount_paid"], 2000);
+    assert!(invoice["number"].as_str().unwrap().ends_with("-0002"));
+    assert_eq!(invoice["lines"]["data"][0]["period"]["start"], first_end);
+    assert_eq!(invoice["lines"]["data"][0]["period"]["end"], second_end);
+
+    // A renewal with a card that declines, through the HTTP control.
+    let mark = fake.events().len();
+    let declined: Value = client()
+        .post(fake.url(&format!("/_test/subscriptions/{id}/renew")))
+        .json(&serde_json::json!({"card": "4000 0000 0000 0002"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(declined["status"], "past_due");
+    assert_eq!(declined["current_period_start"], second_end);
+    assert_eq!(
+        billing_events_after(&fake, mark),
+        [
+            "invoice.created",
+            "invoice.finalized",
+            "invoice.payment_failed",
+            "customer.subscription.updated",
+        ]
+    );
+    let past_due = fake
+        .events_of_type("customer.subscription.updated")
+        .remove(1);
+    assert_eq!(past_due["data"]["previous_attributes"]["status"], "active");
+    let open_id = declined["latest_invoice"].as_str().unwrap().to_string();
+    let open = get(&fake, &format!("/v1/invoices/{open_id}")).await.ok();
+    assert_eq!(open["status"], "open");
+    assert_eq!(open["paid"], false);
+    assert_eq!(open["attempted"], true);
+    assert_eq!(open["attempt_count"], 1);
+    assert_eq!(open["amount_remaining"], 2000);
+    let failed = receiver.wait_for("invoice.payment_failed").await;
+    assert_eq!(failed.event["data"]["object"]["id"], open_id.as_str());
+    let listed = get(&fake, "/v1/invoices?status=open").await.ok();
+    assert_eq!(listed["data"][0]["id"], open_id.as_str());
+
+    // The next renewal retries that invoice with a good card: active again, same period.
+    let mark = fake.events().len();
+    let retried = fake
+        .renew_subscription(&id, Some("4242424242424242"))
+        .unwrap();
+    assert_eq!(retried["status"], "active");
+    assert_eq!(retried["current_period_start"], second_end);
+    assert_eq!(retried["latest_invoice"], open_id.as_str());
+    assert_eq!(
+        billing_events_after(&fake, mark),
+        [
+            "invoice.paid",
+            "invoice.payment_succeeded",
+            "customer.subscription.updated",
+        ]
+    );
+    let paid = get(&fake, &format!("/v1/invoices/{open_id}")).await.ok();
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["attempt_count"], 2);
+    assert_eq!(
+        count(&fake, &format!("/v1/invoices?subscription={id}&limit=100")).await,
+        3
+    );
+    assert!(matches!(
+        fake.renew_subscription("sub_nope", None),
+        Err(ControlError::NotFound(_))
+    ));
+}
+
+/// The two proration lines of a change from `old` to `new` (unit amounts, quantity one) at
+/// the invoice's time, by the formula, within a cent.
+fn assert_prorated(lines: &[Value], sub: &Value, at: i64, old: i64, new: i64) {
+    let start = sub["current_period_start"].as_i64().unwrap() as f64;
+    let end = sub["current_period_end"].as_i64().unwrap() as f64;
+    let fraction = (end - at as f64) / (end - start);
+    let prorations: Vec<&Value> = lines.iter().filter(|l| l["proration"] == true).collect();
+    assert_eq!(prorations.len(), 2, "{lines:?}");
+    let unused = prorations[0]["amount"].as_i64().unwrap();
+    let remaining = prorations[1]["amount"].as_i64().unwrap();
+    assert!(
+        (unused + (old as f64 * fraction).round() as i64).abs() <= 1,
+        "{unused}"
+    );
+    assert!(
+        (remaining - (new as f64 * fraction).round() as i64).abs() <= 1,
+        "{remaining}"
+    );
+    assert!(
+        prorations[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unused time on Pro plan after ")
+    );
+    assert!(
+        prorations[1]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Remaining time on Team plan after ")
+    );
+}
+
+#[tokio::test]
+async fn price_changes_prorate_as_asked() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let team = recurring_price(&fake, "Team plan", 5000, "month").await;
+    let change = |sub: &Value, price: &str, behaviour: &'static str| {
+        let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
+        let item = sub["items"]["data"][0]["id"].as_str().unwrap().to_string();
+        let price = price.to_string();
+        let fake = &fake;
+        async move {
+            post(
+                fake,
+                &path,
+                &[
+                    ("items[0][id]", item.as_str()),
+                    ("items[0][price]", price.as_str()),
+                    ("proration_behavior", behaviour),
+                ],
+                None,
+            )
+            .await
+            .ok()
+        }
+    };
+
+    // always_invoice: the prorations are invoiced and charged now.
+    let sub = subscribe(&fake, "upgrade@example.com", &plan).await;
+    let mark = fake.events().len();
+    let upgraded = change(&sub, &team, "always_invoice").await;
+    assert_eq!(upgraded["items"]["data"][0]["price"]["id"], team.as_str());
+    assert_eq!(upgraded["current_period_end"], sub["current_period_end"]);
+    assert_eq!(billing_events_after(&fake, mark), INVOICED_AND_PAID);
+    let updated = fake
+        .events_of_type("customer.subscription.updated")
+        .remove(0);
+    assert_eq!(
+        updated["data"]["previous_attributes"]["items"]["data"][0]["price"]["id"],
+        plan.as_str()
+    );
+    let invoice = latest_invoice(&fake, &upgraded).await;
+    assert_eq!(invoice["billing_reason"], "subscription_update");
+    assert_eq!(invoice["status"], "paid");
+    let lines = invoice["lines"]["data"].as_array().unwrap();
+    assert_prorated(
+        lines,
+        &sub,
+        invoice["created"].as_i64().unwrap(),
+        2000,
+        5000,
+    );
+    let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert!(total > 2900, "about a month of the difference: {total}");
+    assert_eq!(invoice["total"], total);
+    assert_eq!(invoice["amount_paid"], total);
+    let intent = get(
+        &fake,
+        &format!(
+            "/v1/payment_intents/{}",
+            invoice["payment_intent"].as_str().unwrap()
+        ),
+    )
+    .await
+    .ok();
+    assert_eq!(intent["amount_received"], total);
+
+    // A downgrade invoiced now: nothing due, the rest credited to the customer's balance,
+    // which the next renewal uses.
+    let downgraded = change(&upgraded, &plan, "always_invoice").await;
+    let credit_note = latest_invoice(&fake, &downgraded).await;
+    let credit = credit_note["total"].as_i64().unwrap();
+    assert!(credit < -2900, "{credit}");
+    assert_eq!(credit_note["status"], "paid");
+    assert_eq!(credit_note["amount_due"], 0);
+    assert_eq!(credit_note["payment_intent"], Value::Null);
+    assert_eq!(credit_note["ending_balance"], credit);
+    let customer_path = format!("/v1/customers/{}", sub["customer"].as_str().unwrap());
+    assert_eq!(get(&fake, &customer_path).await.ok()["balance"], credit);
+    let renewed = fake
+        .renew_subscription(sub["id"].as_str().unwrap(), None)
+        .unwrap();
+    let cycle = latest_invoice(&fake, &renewed).await;
+    assert_eq!(cycle["total"], 2000);
+    assert_eq!(cycle["starting_balance"], credit);
+    assert_eq!(cycle["amount_due"], (2000 + credit).max(0));
+    assert_eq!(
+        get(&fake, &customer_path).await.ok()["balance"],
+        (2000 + credit).min(0)
+    );
+
+    // create_prorations: no invoice now; the next renewal's invoice holds the lines.
+    let sub = subscribe(&fake, "later@example.com", &plan).await;
+    let changed = change(&sub, &team, "create_prorations").await;
+    assert_eq!(changed["latest_invoice"], sub["latest_invoice"]);
+    let changed_at = fake
+        .events_of_type("customer.subscription.updated")
+        .last()
+        .unwrap()["created"]
+        .as_i64()
+        .unwrap();
+    let renewed = fake
+        .renew_subscription(sub["id"].as_str().unwrap(), None)
+        .unwrap();
+    let cycle = latest_invoice(&fake, &renewed).await;
+    assert_eq!(cycle["billing_reason"], "subscription_cycle");
+    let lines = cycle["lines"]["data"].as_array().unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0]["amount"], 5000,
+        "the plan line is at the new price"
+    );
+    assert_eq!(lines[0]["proration"], false);
+    assert_prorated(lines, &sub, changed_at, 2000, 5000);
+    let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert_eq!(cycle["amount_paid"], total);
+
+    // none: the new price from the next period, no proration at all.
+    let sub = subscribe(&fake, "plain@example.com", &plan).await;
+    let changed = change(&sub, &team, "none").await;
+    assert_eq!(changed["latest_invoice"], sub["latest_invoice"]);
+    let renewed = fake
+        .renew_subscription(sub["id"].as_str().unwrap(), None)
+        .unwrap();
+    let cycle = latest_invoice(&fake, &renewed).await;
+    assert_eq!(cycle["lines"]["data"].as_array().unwrap().len(), 1);
+    assert_eq!(cycle["total"], 5000);
+}
+
+#[tokio::test]
+async fn a_subscription_set_to_cancel_ends_at_renewal_and_the_portal_can_undo_it() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let sub = subscribe(&fake, "leaving@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/subscriptions/{id}");
+    let end = sub["current_period_end"].as_i64().unwrap();
+
+    let set = post(
+        &fake,
+        &path,
+        &[
+            ("cancel_at_period_end", "true"),
+            ("metadata[reason]", "too expensive"),
+        ],
+        Some("cancel-1"),
+    )
+    .await
+    .ok();
+    assert_eq!(set["status"], "active");
+    assert_eq!(set["cancel_at_period_end"], true);
+    assert_eq!(set["cancel_at"], end);
+    assert!(set["canceled_at"].is_i64());
+    assert_eq!(set["metadata"]["reason"], "too expensive");
+    let updated = fake
+        .events_of_type("customer.subscription.updated")
+        .remove(0);
+    assert_eq!(updated["request"]["idempotency_key"], "cancel-1");
+    let previous = &updated["data"]["previous_attributes"];
+    assert_eq!(previous["cancel_at_period_end"], false);
+    assert_eq!(previous["cancel_at"], Value::Null);
+    assert_eq!(previous["metadata"], serde_json::json!({}));
+
+    // The billing portal shows it and can take the cancellation back, and set it again.
+    let portal = post(
+        &fake,
+        "/v1/billing_portal/sessions",
+        &[("customer", sub["customer"].as_str().unwrap())],
+        None,
+    )
+    .await
+    .ok();
+    let portal_url = portal["url"].as_str().unwrap().to_string();
+    let html = page_html(&portal_url).await;
+    for needle in ["Pro plan", "$20.00 per month", "ends ", "Don&#39;t cancel"] {
+        assert!(html.contains(needle), "the portal lacks {needle:?}");
+    }
+    let form = format!("{portal_url}/subscriptions/{id}");
+    let undo = submit_form(&form, &[("cancel_at_period_end", "false")]).await;
+    assert_eq!(undo.status(), 303);
+    assert_eq!(undo.headers()["location"].to_str().unwrap(), portal_url);
+    let kept = get(&fake, &path).await.ok();
+    assert_eq!(kept["cancel_at_period_end"], false);
+    assert_eq!(kept["canceled_at"], Value::Null);
+    let html = page_html(&portal_url).await;
+    assert!(html.contains("Cancel at period end") && html.contains("renews "));
+    let again = submit_form(&form, &[("cancel_at_period_end", "true")]).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(
+        fake.events_of_type("customer.subscription.updated").len(),
+        3
+    );
+
+    // The period ends: the subscription with it, and no invoice.
+    let ended = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(ended["status"], "canceled");
+    assert_eq!(ended["ended_at"], end);
+    assert_eq!(ended["latest_invoice"], sub["latest_invoice"]);
+    let deleted = receiver.wait_for("customer.subscription.deleted").await;
+    assert_eq!(deleted.event["data"]["object"]["id"], id.as_str());
+    assert_eq!(deleted.event["data"]["object"]["status"], "canceled");
+    assert_eq!(
+        count(&fake, &format!("/v1/invoices?subscription={id}")).await,
+        1
+    );
+    assert!(matches!(
+        fake.renew_subscription(&id, None),
+        Err(ControlError::Refused(_))
+    ));
+
+    // Lists leave canceled subscriptions out unless asked.
+    assert_eq!(count(&fake, "/v1/subscriptions").await, 0);
+    assert_eq!(count(&fake, "/v1/subscriptions?status=all").await, 1);
+    assert_eq!(count(&fake, "/v1/subscriptions?status=canceled").await, 1);
+    let html = page_html(&portal_url).await;
+    assert!(html.contains("canceled") && html.contains("ended "));
+}
+
+#[tokio::test]
+async fn deleting_a_subscription_cancels_it_now() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let sub = subscribe(&fake, "gone@example.com", &plan).await;
+    let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
+
+    // DELETE goes through the same authentication and faults as the rest of the API.
+    let anonymous = answer(client().delete(fake.url(&path)).send().await.unwrap()).await;
+    assert_eq!(anonymous.status, 401);
+    fake.inject_fault(Fault {
+        path_prefix: Some("/v1/subscriptions".into()),
+        ..Fault::error(1)
+    });
+    assert_eq!(delete(&fake, &path).await.status, 500);
+    assert_eq!(get(&fake, &path).await.ok()["status"], "active");
+
+    let canceled = delete(&fake, &path).await.ok();
+    assert_eq!(canceled["status"], "canceled");
+    let at = canceled["canceled_at"].as_i64().unwrap();
+    assert_eq!(canceled["ended_at"], at);
+    assert!(at < sub["current_period_end"].as_i64().unwrap());
+    let deleted = receiver.wait_for("customer.subscription.deleted").await;
+    assert_eq!(deleted.event["data"]["object"]["status"], "canceled");
+    assert!(
+        deleted.event["request"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    assert_eq!(get(&fake, &path).await.ok()["status"], "canceled");
+
+    let twice = delete(&fake, &path).await;
+    assert_eq!(twice.status, 404);
+    assert_eq!(twice.body["error"]["type"], "invalid_request_error");
+    assert_eq!(twice.error_code(), Some("resource_missing"));
+    assert_eq!(
+        fake.events_of_type("customer.subscription.deleted").len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn subscription_input_is_checked_like_stripe() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let pack = price_by_key(&fake, "starter_pack").await;
+    let session = |mode: &'static str, price: String, extra: Vec<(&'static str, &'static str)>| {
+        let fake = &fake;
+        async move {
+            let mut form = vec![
+                ("mode", mode),
+                ("customer_email", "x@example.com"),
+                ("line_items[0][price]", price.as_str()),
+                ("line_items[0][quantity]", "1"),
+            ];
+            form.extend(extra);
+            post(fake, "/v1/checkout/sessions", &form, None).await
+        }
+    };
+
+    let recurring_in_payment = session("payment", plan.clone(), vec![]).await;
+    assert_eq!(recurring_in_payment.status, 400);
+    assert_eq!(
+        recurring_in_payment.body["error"]["message"],
+        "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices."
+    );
+    assert_eq!(
+        recurring_in_payment.body["error"]["param"],
+        "line_items[0][price]"
+    );
+    let one_time = session("subscription", pack.clone(), vec![]).await;
+    assert_eq!(one_time.status, 400);
+    assert!(
+        one_time.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only recurring prices in subscription mode")
+    );
+    let intent_data = session(
+        "subscription",
+        plan.clone(),
+        vec![("payment_intent_data[metadata][a]", "b")],
+    )
+    .await;
+    assert_eq!(intent_data.status, 400);
+    assert_eq!(intent_data.body["error"]["param"], "payment_intent_data");
+    let no_email = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("line_items[0][price]", &plan),
+            ("line_items[0][quantity]", "1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(no_email.status, 400);
+    let weekly = recurring_price(&fake, "Weekly", 500, "week").await;
+    let mixed = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer_email", "x@example.com"),
+            ("line_items[0][price]", &plan),
+            ("line_items[0][quantity]", "1"),
+            ("line_items[1][price]", &weekly),
+            ("line_items[1][quantity]", "1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(mixed.status, 400);
+    // price_data with recurring works in subscription mode.
+    let adhoc = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer_email", "x@example.com"),
+            ("line_items[0][price_data][currency]", "usd"),
+            ("line_items[0][price_data][unit_amount]", "900"),
+            ("line_items[0][price_data][recurring][interval]", "year"),
+            ("line_items[0][price_data][product_data][name]", "Yearly"),
+            ("line_items[0][quantity]", "1"),
+        ],
+        None,
+    )
+    .await
+    .ok();
+    let yearly = complete_subscription(&fake, &adhoc).await;
+    let start = yearly["current_period_start"].as_i64().unwrap();
+    let end = yearly["current_period_end"].as_i64().unwrap();
+    assert!((365 * 86_400..=366 * 86_400).contains(&(end - start)));
+
+    // Prices: the interval is checked, and the type filters lists.
+    for (key, value, param) in [
+        ("recurring[interval]", "fortnight", "recurring[interval]"),
+        (
+            "recurring[interval_count]",
+            "0",
+            "recurring[interval_count]",
+        ),
+    ] {
+        let mut form = vec![
+            ("currency", "usd"),
+            ("unit_amount", "100"),
+            ("product_data[name]", "Bad"),
+            ("recurring[interval]", "month"),
+        ];
+        form.retain(|(k, _)| *k != key);
+        form.push((key, value));
+        let bad = post(&fake, "/v1/prices", &form, None).await;
+        assert_eq!(bad.status, 400, "{key}={value}");
+        assert_eq!(bad.body["error"]["type"], "invalid_request_error");
+        assert_eq!(bad.body["error"]["param"], param);
+    }
+    let bad_data = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer_email", "x@example.com"),
+            ("line_items[0][price_data][currency]", "usd"),
+            ("line_items[0][price_data][unit_amount]", "900"),
+            ("line_items[0][price_data][recurring][interval]", "hour"),
+            ("line_items[0][price_data][product_data][name]", "Hourly"),
+            ("line_items[0][quantity]", "1"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        bad_data.body["error"]["param"],
+        "line_items[0][price_data][recurring][interval]"
+    );
+    let recurring = get(&fake, "/v1/prices?type=recurring&active=true")
+        .await
+        .ok();
+    let ids: Vec<&str> = recurring["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&plan.as_str()) && !ids.contains(&pack.as_str()));
+    let one_time = get(&fake, "/v1/prices?type=one_time").await.ok();
+    assert!(
+        one_time["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["type"] == "one_time")
+    );
+
+    // Updates: the item must be the subscription's, the price recurring; a canceled
+    // subscription takes only metadata.
+    let sub = subscribe(&fake, "checks@example.com", &plan).await;
+    let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
+    let item = sub["items"]["data"][0]["id"].as_str().unwrap().to_string();
+    let wrong_item = post(
+        &fake,
+        &path,
+        &[("items[0][id]", "si_nope"), ("items[0][price]", &plan)],
+        None,
+    )
+    .await;
+    assert_eq!(wrong_item.status, 400);
+    assert_eq!(wrong_item.error_code(), Some("resource_missing"));
+    assert_eq!(wrong_item.body["error"]["param"], "items[0][id]");
+    let one_time_item = post(
+        &fake,
+        &path,
+        &[("items[0][id]", &item), ("items[0][price]", &pack)],
+        None,
+    )
+    .await;
+    assert_eq!(one_time_item.status, 400);
+    assert_eq!(one_time_item.body["error"]["param"], "items[0][price]");
+    let bad_behaviour = post(
+        &fake,
+        &path,
+        &[
+            ("items[0][id]", &item),
+            ("items[0][price]", &plan),
+            ("proration_behavior", "sometimes"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(bad_behaviour.status, 400);
+    assert_eq!(delete(&fake, &path).await.status, 200);
+    let on_canceled = post(
+        &fake,
+        &path,
+        &[("items[0][id]", &item), ("items[0][price]", &plan)],
+        None,
+    )
+    .await;
+    assert_eq!(on_canceled.status, 400);
+    assert_eq!(on_canceled.body["error"]["type"], "invalid_request_error");
+    let metadata_only = post(&fake, &path, &[("metadata[note]", "churned")], None)
+        .await
+        .ok();
+    assert_eq!(metadata_only["metadata"]["note"], "churned");
+
+    for missing in [
+        get(&fake, "/v1/subscriptions/sub_nope").await,
+        post(
+            &fake,
+            "/v1/subscriptions/sub_nope",
+            &[("metadata[a]", "b")],
+            None,
+        )
+        .await,
+        delete(&fake, "/v1/subscriptions/sub_nope").await,
+        get(&fake, "/v1/invoices/in_nope").await,
+    ] {
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.error_code(), Some("resource_missing"));
+    }
+    let bad_status = get(&fake, "/v1/subscriptions?status=sleeping").await;
+    assert_eq!(bad_status.status, 400);
+}
+
+#[tokio::test]
+async fn a_catalog_with_an_unknown_interval_is_refused() {
+    let mut config = Config::for_tests();
+    config.catalog.push(CatalogItem {
+        recurring: Some("fortnight".into()),
+        ..CatalogItem::monthly_plan()
+    });
+    let error = FakeStripe::start(config).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
+
 /// The signature checked by Stripe's own Python library, and the library used as a client.
 /// Skipped (with a message) when the `stripe` package cannot be imported or installed, unless
 /// `QS_REQUIRE_PYTHON_STRIPE` is set (CI sets it): then that is a failure.
@@ -1034,6 +1893,8 @@ async fn stripes_python_library_accepts_the_signatures_and_objects() {
     fake.complete_checkout_session(session["id"].as_str().unwrap())
         .unwrap();
     let webhook = receiver.wait_for("checkout.session.completed").await;
+    let monthly = recurring_price(&fake, "Python plan", 1500, "month").await;
+    let subscription = subscribe(&fake, "py-sub@example.com", &monthly).await;
 
     let dir = tempfile_dir();
     std::fs::write(dir.join("payload.json"), &webhook.body).unwrap();
@@ -1051,7 +1912,7 @@ except stripe.SignatureVerificationError:
     pass
 client = stripe.StripeClient('sk_test_python', base_addresses={'api': base}, max_network_retries=0)
 customer = client.v1.customers.create(params={'email': 'py@example.com', 'metadata': {'user_id': '7'}})
-prices = client.v1.prices.list(params={'active': True})
+prices = client.v1.prices.list(params={'active': True, 'type': 'one_time'})
 session = client.v1.checkout.sessions.create(params={
     'mode': 'payment', 'customer': customer.id, 'success_url': 'https://x.example/ok',
     'line_items': [{'price': prices.data[0].id, 'quantity': 1}],
@@ -1062,6 +1923,23 @@ again = client.v1.checkout.sessions.retrieve(session.id)
 assert again.status == 'open' and again.metadata['user_id'] == '7'
 events = client.v1.events.list(params={'limit': 3})
 assert events.data[0].type == 'checkout.session.completed', events.data[0].type
+sub = client.v1.subscriptions.retrieve(sys.argv[5], params={'expand': ['latest_invoice']})
+assert sub.status == 'active', sub.status
+assert sub['items']['data'][0]['price']['recurring']['interval'] == 'month'
+assert sub.current_period_end > sub.current_period_start
+invoice = client.v1.invoices.retrieve(sub.latest_invoice.id)
+assert invoice.status == 'paid' and invoice.billing_reason == 'subscription_create', invoice.status
+assert invoice.amount_paid == 1500 and invoice.parent.subscription_details.subscription == sub.id
+assert client.v1.subscriptions.list(params={'customer': sub.customer}).data[0].id == sub.id
+updated = client.v1.subscriptions.update(sub.id, params={'cancel_at_period_end': True, 'metadata': {'why': 'py'}})
+assert updated.cancel_at == sub.current_period_end and updated.metadata['why'] == 'py'
+canceled = client.v1.subscriptions.cancel(sub.id)
+assert canceled.status == 'canceled' and canceled.ended_at is not None
+try:
+    client.v1.subscriptions.cancel(sub.id)
+    raise SystemExit('a canceled subscription was canceled again')
+except stripe.InvalidRequestError:
+    pass
 print('python stripe', stripe.VERSION, 'ok')
 "#;
     std::fs::write(dir.join("check.py"), script).unwrap();
@@ -1072,6 +1950,7 @@ print('python stripe', stripe.VERSION, 'ok')
         .arg(&webhook.signature)
         .arg(&fake.webhook_secret)
         .arg(&fake.base_url)
+        .arg(subscription["id"].as_str().unwrap())
         .output()
         .await
         .unwrap();

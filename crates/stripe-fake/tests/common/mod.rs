@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing;
 use hmac::{KeyInit, Mac};
-use quickscale_stripe_fake::{Config, FakeStripe, Running};
+use quickscale_stripe_fake::{CatalogItem, Config, FakeStripe, Running};
 use serde_json::Value;
 
 pub const KEY: &str = "sk_test_quickscale";
@@ -165,6 +165,13 @@ pub async fn start(receiver: &Receiver) -> Running {
         .expect("fake starts")
 }
 
+/// A fake sending webhooks to `receiver` that also sells the monthly "Pro plan".
+pub async fn start_with_plan(receiver: &Receiver) -> Running {
+    let mut config = Config::for_tests().with_webhook_url(receiver.webhook_url());
+    config.catalog.push(CatalogItem::monthly_plan());
+    FakeStripe::start(config).await.expect("fake starts")
+}
+
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -223,15 +230,138 @@ pub async fn post(
 }
 
 pub async fn get(fake: &Running, path_and_query: &str) -> Answer {
+    call(fake, reqwest::Method::GET, path_and_query).await
+}
+
+pub async fn delete(fake: &Running, path: &str) -> Answer {
+    call(fake, reqwest::Method::DELETE, path).await
+}
+
+/// A call without parameters in a body.
+async fn call(fake: &Running, method: reqwest::Method, path_and_query: &str) -> Answer {
     answer(
         client()
-            .get(fake.url(path_and_query))
+            .request(method, fake.url(path_and_query))
             .bearer_auth(KEY)
             .send()
             .await
             .unwrap(),
     )
     .await
+}
+
+/// A hosted page (checkout, portal, invoice), as a browser gets it: asserts a 200.
+pub async fn page_html(url: &str) -> String {
+    let page = client().get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{url}");
+    page.text().await.unwrap()
+}
+
+/// A form on a hosted page, submitted (redirects are not followed).
+pub async fn submit_form(url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client().post(url).form(form).send().await.unwrap()
+}
+
+/// The checkout page's "Pay" with `card`, 12 / 34 and CVC 123.
+pub async fn pay_on_page(checkout_url: &str, email: &str, card: &str) -> reqwest::Response {
+    submit_form(
+        &format!("{checkout_url}/pay"),
+        &[
+            ("email", email),
+            ("card_number", card),
+            ("card_exp", "12 / 34"),
+            ("card_cvc", "123"),
+        ],
+    )
+    .await
+}
+
+/// The price with this lookup key.
+pub async fn price_by_key(fake: &Running, key: &str) -> String {
+    let prices = get(fake, &format!("/v1/prices?lookup_keys[]={key}"))
+        .await
+        .ok();
+    prices["data"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// A recurring price of a new product: `unit_amount` usd every `interval`.
+pub async fn recurring_price(
+    fake: &Running,
+    name: &str,
+    unit_amount: i64,
+    interval: &str,
+) -> String {
+    let price = post(
+        fake,
+        "/v1/prices",
+        &[
+            ("currency", "usd"),
+            ("unit_amount", &unit_amount.to_string()),
+            ("recurring[interval]", interval),
+            ("product_data[name]", name),
+        ],
+        None,
+    )
+    .await
+    .ok();
+    price["id"].as_str().unwrap().to_string()
+}
+
+/// A new customer with `email`, subscribed to `price` through a checkout session paid with
+/// 4242...: the subscription, as the API shows it.
+pub async fn subscribe(fake: &Running, email: &str, price: &str) -> Value {
+    let customer = post(fake, "/v1/customers", &[("email", email)], None)
+        .await
+        .ok();
+    let session = post(
+        fake,
+        "/v1/checkout/sessions",
+        &[
+            ("mode", "subscription"),
+            ("customer", customer["id"].as_str().unwrap()),
+            ("success_url", "https://app.example/ok"),
+            ("line_items[0][price]", price),
+            ("line_items[0][quantity]", "1"),
+        ],
+        None,
+    )
+    .await
+    .ok();
+    complete_subscription(fake, &session).await
+}
+
+/// How many objects a list call returns.
+pub async fn count(fake: &Running, path_and_query: &str) -> usize {
+    get(fake, path_and_query).await.ok()["data"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// The invoice a subscription's `latest_invoice` names.
+pub async fn latest_invoice(fake: &Running, subscription: &Value) -> Value {
+    let id = subscription["latest_invoice"].as_str().unwrap();
+    get(fake, &format!("/v1/invoices/{id}")).await.ok()
+}
+
+/// Pays a subscription-mode session with 4242...: its subscription, as the API shows it.
+pub async fn complete_subscription(fake: &Running, session: &Value) -> Value {
+    let paid = fake
+        .complete_checkout_session(session["id"].as_str().unwrap())
+        .unwrap();
+    let id = paid["subscription"].as_str().unwrap();
+    get(fake, &format!("/v1/subscriptions/{id}")).await.ok()
+}
+
+/// The types of the events recorded after the first `skip`, oldest first, leaving out the
+/// PaymentIntent and charge events (the payment behind an invoice).
+pub fn billing_events_after(fake: &Running, skip: usize) -> Vec<String> {
+    fake.events()
+        .iter()
+        .skip(skip)
+        .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+        .filter(|t| !t.starts_with("payment_intent.") && !t.starts_with("charge."))
+        .collect()
 }
 
 /// The seeded starter pack's price id.
