@@ -318,13 +318,7 @@ async fn an_email_change_takes_effect_only_when_the_new_address_confirms() {
         .link_to("ada.new@example.com", "/settings/email/confirm?token=")
         .await;
     ada.get(&link).await;
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada.new@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada.new@example.com").await;
     assert!(user.is_verified());
     app.mail_matching(|m| {
         m.to == "ada@example.com" && m.subject == "Your email address was changed"
@@ -371,13 +365,7 @@ async fn profiles_keep_what_was_typed_when_refused() {
         )
         .await;
     assert_eq!(good.status, StatusCode::SEE_OTHER);
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada@example.com").await;
     assert_eq!(
         (
             user.profile.job_title.as_str(),
@@ -484,14 +472,7 @@ async fn deleting_an_account_removes_personal_data_and_keeps_the_books() {
     let app = TestApp::new().await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
-    let id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = app.user("ada@example.com").await.id;
     ada.get("/settings").await;
     ada.post(
         "/settings/delete",
@@ -552,14 +533,7 @@ async fn admins_manage_users_and_every_action_is_audited() {
     let app = TestApp::new().await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
-    let id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = app.user("ada@example.com").await.id;
     let mut admin = app.browser();
     admin.login("admin@example.com", "admin-password-1").await;
     let filtered = admin.get("/admin/users?verified=no&status=active").await;
@@ -613,14 +587,7 @@ async fn admins_manage_users_and_every_action_is_audited() {
     let only_roles = admin.get("/admin/audit?action=user.role").await;
     assert!(!only_roles.contains("user.activity_changed"));
     // An admin cannot lock themselves out.
-    let me = app
-        .state
-        .users()
-        .by_email(&"admin@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let me = app.user("admin@example.com").await.id;
     admin.get(&format!("/admin/users/{me}")).await;
     admin
         .post(&format!("/admin/users/{me}/active"), &[("active", "false")])
@@ -658,14 +625,7 @@ async fn admins_unlock_locked_accounts() {
             .await
             .contains("ada@example.com")
     );
-    let id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = app.user("ada@example.com").await.id;
     admin.get(&format!("/admin/users/{id}")).await;
     admin.post(&format!("/admin/users/{id}/unlock"), &[]).await;
     assert_eq!(

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_app_web::App;
 use quickscale_domain_billing::{WebhookEvent, sign};
-use quickscale_domain_credits::{AccountId, Credits};
+use quickscale_domain_credits::Credits;
 use support::TestApp;
 use tower::ServiceExt;
 
@@ -46,19 +46,7 @@ fn now() -> i64 {
 }
 
 async fn balance(app: &TestApp, email: &str) -> Credits {
-    let user = app
-        .state
-        .users()
-        .by_email(&email.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    app.state
-        .credits()
-        .balance(AccountId::new(user.id.as_uuid()), app.state.clock().now())
-        .await
-        .unwrap()
-        .total
+    support::balance(&app.state, email).await
 }
 
 async fn wait_for_balance(app: &TestApp, email: &str, expected: Credits) {
@@ -203,13 +191,7 @@ async fn the_gateway_down_at_checkout_gives_a_clear_message_and_no_half_state() 
         "{}",
         page.body
     );
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada@example.com").await;
     let repo = app.state.billing().unwrap().billing.repository().clone();
     assert_eq!(repo.customer_of(user.id.as_uuid()).await.unwrap(), None);
 }
@@ -301,13 +283,7 @@ async fn a_paid_subscription_session_is_not_taken_for_a_pack_purchase() {
     let (app, gateway) = app().await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada@example.com").await;
     let session = gateway
         .create_subscription_checkout(
             &SubscriptionCheckoutRequest {

@@ -126,13 +126,7 @@ async fn a_database_outage_gives_503_pages_and_the_app_recovers_without_restart(
     assert_eq!(succeeded, 8);
 
     // The books: one debit per successful run, nothing lost, nothing twice.
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada@example.com").await;
     let account = AccountId::new(user.id.as_uuid());
     let snapshot = app.state.credits().snapshot(account).await.unwrap();
     assert!(verify(&snapshot).is_empty(), "{:?}", verify(&snapshot));

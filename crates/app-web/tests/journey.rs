@@ -61,14 +61,7 @@ async fn register_run_a_service_and_an_admin_adjusts_credits() {
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     let users = admin.get("/admin/users?q=ada").await;
     assert!(users.contains("ada@example.com"));
-    let ada_id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let ada_id = app.user("ada@example.com").await.id;
     let detail = admin.get(&format!("/admin/users/{ada_id}")).await;
     let key = detail.input_value("key").unwrap();
     let added = admin

@@ -131,14 +131,7 @@ async fn service_input_that_is_empty_or_too_large_charges_nothing() {
 async fn an_admin_cannot_remove_more_than_the_balance() {
     let app = TestApp::new().await;
     app.browser().register("ada@example.com", PASSWORD).await;
-    let ada_id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let ada_id = app.user("ada@example.com").await.id;
     let mut admin = app.browser();
     admin.login("admin@example.com", "admin-password-1").await;
     let key = admin
@@ -196,14 +189,7 @@ async fn non_admins_get_403_on_every_admin_route_and_visitors_go_to_sign_in() {
     let app = TestApp::with(&[("ENABLE_STRIPE", "true")]).await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
-    let ada_id = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let ada_id = app.user("ada@example.com").await.id;
     let any = "0190a0b0-0000-7000-8000-000000000001";
     let user = |tail: &str| format!("/admin/users/{ada_id}{tail}");
     // Every admin route of the router, and a path no route serves.

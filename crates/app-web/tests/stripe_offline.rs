@@ -215,13 +215,7 @@ async fn the_processor_down_at_checkout_leaves_nothing_half_done() {
         "{page}"
     );
     fake(&app).clear_faults();
-    let user = app
-        .state
-        .users()
-        .by_email(&"ada@example.com".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user("ada@example.com").await;
     assert_eq!(
         app.state
             .billing()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use quickscale_adapters::memory::PlainTextHasher;
 use quickscale_app_web::{App, AppState, Config};
-use quickscale_domain_credits::{AccountId, Credits};
+use quickscale_domain_credits::Credits;
 
 pub const PASSWORD: &str = "a long enough password";
 
@@ -55,19 +55,12 @@ impl Live {
     }
 
     pub async fn balance(&self, email: &str) -> Credits {
-        let user = self
-            .state
-            .users()
-            .by_email(&email.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        self.state
-            .credits()
-            .balance(AccountId::new(user.id.as_uuid()), self.state.clock().now())
-            .await
-            .unwrap()
-            .total
+        super::balance(&self.state, email).await
+    }
+
+    #[allow(dead_code)] // not every test binary looks users up
+    pub async fn user(&self, email: &str) -> quickscale_domain_identity::User {
+        super::user(&self.state, email).await
     }
 
     pub async fn wait_for_balance(&self, email: &str, expected: Credits) {

@@ -28,7 +28,36 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The user with this email (panics when there is none).
+pub async fn user(state: &AppState, email: &str) -> quickscale_domain_identity::User {
+    state
+        .users()
+        .by_email(&email.parse().expect("a valid email"))
+        .await
+        .expect("the user store answers")
+        .unwrap_or_else(|| panic!("no user {email}"))
+}
+
+/// The credit balance of the user with this email, now.
+pub async fn balance(state: &AppState, email: &str) -> quickscale_domain_credits::Credits {
+    let user = user(state, email).await;
+    state
+        .credits()
+        .balance(
+            quickscale_domain_credits::AccountId::new(user.id.as_uuid()),
+            state.clock().now(),
+        )
+        .await
+        .expect("the credit store answers")
+        .total
+}
+
 impl TestApp {
+    #[allow(dead_code)] // not every test binary looks users up
+    pub async fn user(&self, email: &str) -> quickscale_domain_identity::User {
+        user(&self.state, email).await
+    }
+
     /// The router as `build` returns it, to serve with `quickscale_app_web::serve_router`.
     #[allow(dead_code)] // not every test binary serves on a socket
     pub fn unlayered_router(&self) -> Router {
