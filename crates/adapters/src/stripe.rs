@@ -2,6 +2,8 @@
 //! use (unknown fields are ignored), `Stripe-Version` pinned on every request, an
 //! `Idempotency-Key` on every POST, timeouts, retries with backoff on network errors, 429 and
 //! 5xx, and errors mapped to what a user or admin can act on. The secret key is never logged.
+//! Stripe ignores idempotency keys on DELETE (cancelling a subscription now): a repeat is
+//! recognised by the state it leaves instead.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -154,9 +156,43 @@ impl StripeClient {
         form: &[(String, String)],
         idempotency_key: &str,
     ) -> Result<GatewaySubscription, GatewayError> {
-        let path = format!("/v1/subscriptions/{}", object_id(id, "subscription")?);
-        subscription(&self.post(&path, form, idempotency_key).await?)
+        subscription(
+            &self
+                .post(&subscription_path(id)?, form, idempotency_key)
+                .await?,
+        )
     }
+
+    /// Every page of a list (`limit` 100, `starting_after` the last id) while `more` says so.
+    async fn list_all(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        mut items: Vec<Value>,
+        mut more: bool,
+        enough: impl Fn(&[Value]) -> bool,
+    ) -> Result<Vec<Value>, GatewayError> {
+        while more && !enough(&items) {
+            let last = items
+                .last()
+                .and_then(|item| optional(item, "id"))
+                .ok_or_else(|| GatewayError::Malformed("a list page without ids".into()))?;
+            let mut page_query = query.to_vec();
+            page_query.extend(pairs(&[("limit", "100"), ("starting_after", &last)]));
+            let page = self.get(path, &page_query).await?;
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            more = page["has_more"].as_bool().unwrap_or(false) && !data.is_empty();
+            items.extend(data);
+        }
+        Ok(items)
+    }
+}
+
+fn subscription_path(id: &str) -> Result<String, GatewayError> {
+    Ok(format!(
+        "/v1/subscriptions/{}",
+        object_id(id, "subscription")?
+    ))
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -243,16 +279,26 @@ fn subscription(value: &Value) -> Result<GatewaySubscription, GatewayError> {
     })
 }
 
-fn invoice(value: &Value) -> Result<GatewayInvoice, GatewayError> {
-    let lines = value["lines"]["data"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    // The line that pays for the plan; proration lines only adjust the amount.
-    let plan_line = lines
-        .iter()
-        .find(|line| line["proration"].as_bool() != Some(true))
-        .or(lines.first());
+fn is_plan_line(line: &Value) -> bool {
+    line["proration"].as_bool() != Some(true)
+}
+
+/// The line that says which plan and period an invoice pays for: the subscription's own line;
+/// on an invoice of prorations only (a plan change invoiced at once), the charge for the rest of
+/// the period on the new price (the largest positive line), not the credit for the old one.
+fn plan_line(lines: &[Value]) -> Option<&Value> {
+    lines.iter().find(|line| is_plan_line(line)).or_else(|| {
+        lines
+            .iter()
+            .filter(|line| line["amount"].as_i64().is_some_and(|amount| amount > 0))
+            .max_by_key(|line| line["amount"].as_i64())
+            .or(lines.first())
+    })
+}
+
+/// An invoice from its object and all its lines (the object embeds only the first ten).
+fn invoice(value: &Value, lines: &[Value]) -> Result<GatewayInvoice, GatewayError> {
+    let plan_line = plan_line(lines);
     let period = |field: &str| {
         plan_line
             .and_then(|line| line["period"][field].as_i64())
@@ -384,18 +430,27 @@ impl PaymentGateway for StripeClient {
     }
 
     async fn prices(&self) -> Result<Vec<GatewayPrice>, GatewayError> {
-        let list = self
-            .get(
+        let query = pairs(&[("active", "true"), ("expand[]", "data.product")]);
+        let mut first = query.clone();
+        first.extend(pairs(&[("limit", "100")]));
+        let list = self.get("/v1/prices", &first).await?;
+        let all = self
+            .list_all(
                 "/v1/prices",
-                &pairs(&[
-                    ("active", "true"),
-                    ("limit", "100"),
-                    ("expand[]", "data.product"),
-                ]),
+                &query,
+                list["data"].as_array().cloned().unwrap_or_default(),
+                list["has_more"].as_bool().unwrap_or(false),
+                |_| false,
             )
             .await?;
         let mut prices = Vec::new();
-        for price in list["data"].as_array().into_iter().flatten() {
+        for price in &all {
+            let recurring = recurring(price);
+            if price["type"] == "recurring" && recurring.is_none() {
+                // A plan whose terms we cannot read must not pass for a one-time pack.
+                tracing::warn!(price = ?price["id"], "skipping a recurring price with unknown terms");
+                continue;
+            }
             let product = &price["product"];
             let (product_id, product_name, credits) = if product.is_object() {
                 (
@@ -418,7 +473,7 @@ impl PaymentGateway for StripeClient {
                 currency: price["currency"].as_str().unwrap_or("usd").to_owned(),
                 active: price["active"].as_bool().unwrap_or(true),
                 credits: credits.or_else(|| optional(&price["metadata"], "credits")),
-                recurring: recurring(price),
+                recurring,
             });
         }
         Ok(prices)
@@ -486,8 +541,7 @@ impl PaymentGateway for StripeClient {
     }
 
     async fn subscription(&self, id: &str) -> Result<GatewaySubscription, GatewayError> {
-        let id = object_id(id, "subscription")?;
-        subscription(&self.get(&format!("/v1/subscriptions/{id}"), &[]).await?)
+        subscription(&self.get(&subscription_path(id)?, &[]).await?)
     }
 
     async fn cancel_subscription(
@@ -502,12 +556,26 @@ impl PaymentGateway for StripeClient {
                 self.update_subscription(id, &form, idempotency_key).await
             }
             CancelAt::Now => {
-                let id = object_id(id, "subscription")?;
-                subscription(
-                    &self
-                        .delete(&format!("/v1/subscriptions/{id}"), idempotency_key)
-                        .await?,
-                )
+                match self.delete(&subscription_path(id)?, idempotency_key).await {
+                    Ok(cancelled) => subscription(&cancelled),
+                    // Stripe answers a cancelled subscription's cancellation (a retry after a
+                    // lost answer too) with "no such subscription"; it can still be fetched.
+                    Err(GatewayError::Rejected {
+                        code: Some(code),
+                        message,
+                    }) if code == "resource_missing" => {
+                        let current = self.subscription(id).await?;
+                        if current.status == "canceled" {
+                            Ok(current)
+                        } else {
+                            Err(GatewayError::Rejected {
+                                code: Some(code),
+                                message,
+                            })
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
             }
         }
     }
@@ -540,7 +608,22 @@ impl PaymentGateway for StripeClient {
 
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {
         let id = object_id(id, "invoice")?;
-        invoice(&self.get(&format!("/v1/invoices/{id}"), &[]).await?)
+        let value = self.get(&format!("/v1/invoices/{id}"), &[]).await?;
+        // Stripe embeds the first ten lines, pending prorations first: page on until the
+        // subscription's own line shows.
+        let lines = self
+            .list_all(
+                &format!("/v1/invoices/{id}/lines"),
+                &[],
+                value["lines"]["data"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+                value["lines"]["has_more"].as_bool().unwrap_or(false),
+                |lines| lines.iter().any(is_plan_line),
+            )
+            .await?;
+        invoice(&value, &lines)
     }
 }
 
@@ -613,7 +696,7 @@ mod tests {
                  "period": {"start": 100, "end": 200}}
             ]}
         });
-        let renewal = invoice(&renewal).unwrap();
+        let renewal = invoice(&renewal, renewal["lines"]["data"].as_array().unwrap()).unwrap();
         assert!(renewal.is_paid());
         assert_eq!((renewal.period_start, renewal.period_end), (100, 200));
         assert_eq!(renewal.price_id.as_deref(), Some("price_pro"));
@@ -631,11 +714,29 @@ mod tests {
             "lines": {"data": [{"period": {"start": 5, "end": 6},
                 "pricing": {"price_details": {"price": "price_pro"}}}]}
         });
-        let newer = invoice(&newer).unwrap();
+        let newer = invoice(&newer, newer["lines"]["data"].as_array().unwrap()).unwrap();
         assert!(!newer.is_paid());
         assert_eq!(newer.subscription.as_deref(), Some("sub_1"));
         assert_eq!(newer.price_id.as_deref(), Some("price_pro"));
         assert_eq!((newer.period_start, newer.period_end), (5, 6));
+    }
+
+    #[test]
+    fn an_invoice_of_prorations_names_the_new_price_and_the_rest_of_the_period() {
+        let change = json!({
+            "id": "in_11", "customer": "cus_1", "subscription": "sub_1", "status": "paid",
+            "billing_reason": "subscription_update", "amount_due": 1500, "amount_paid": 1500,
+            "period_start": 150, "period_end": 150,
+            "lines": {"data": [
+                {"proration": true, "amount": -1000, "price": {"id": "price_pro"},
+                 "period": {"start": 150, "end": 200}},
+                {"proration": true, "amount": 2500, "price": {"id": "price_team"},
+                 "period": {"start": 150, "end": 200}}
+            ]}
+        });
+        let change = invoice(&change, change["lines"]["data"].as_array().unwrap()).unwrap();
+        assert_eq!(change.price_id.as_deref(), Some("price_team"));
+        assert_eq!((change.period_start, change.period_end), (150, 200));
     }
 
     #[test]

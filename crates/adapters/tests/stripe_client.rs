@@ -9,7 +9,7 @@ use quickscale_domain_billing::{
     CancelAt, GatewayError, GatewayPrice, Interval, PaymentGateway, Proration, Recurring,
     SubscriptionCheckoutRequest,
 };
-use quickscale_stripe_fake::{CatalogItem, Config, FakeStripe, Running};
+use quickscale_stripe_fake::{CatalogItem, Config, FakeStripe, Fault, Running};
 
 fn team_plan() -> CatalogItem {
     CatalogItem {
@@ -215,6 +215,12 @@ async fn plans_change_with_proration_and_cancel_at_the_end_or_now() {
         "about 5000 - 2000 for a whole period: {}",
         proration.amount_paid
     );
+    assert_eq!(
+        proration.price_id.as_deref(),
+        Some(team.as_str()),
+        "the price moved to, not the one credited"
+    );
+    assert_eq!(proration.period_end, upgraded.current_period_end);
 
     // Downgrade without proration: the price changes, nothing is invoiced now.
     let downgraded = client
@@ -249,7 +255,7 @@ async fn plans_change_with_proration_and_cancel_at_the_end_or_now() {
         "no invoice for a period that never starts"
     );
 
-    // Cancel now; a second cancellation is refused with a message, not retried.
+    // Cancel now; cancelling again is done already (Stripe answers "no such subscription").
     let other = subscribe(&fake, &client, "cy", &pro).await;
     let now = client
         .cancel_subscription(&other, CancelAt::Now, "cancel-now:cy")
@@ -259,11 +265,9 @@ async fn plans_change_with_proration_and_cancel_at_the_end_or_now() {
     assert!(now.canceled_at.is_some() && !now.is_entitled());
     let twice = client
         .cancel_subscription(&other, CancelAt::Now, "cancel-now:cy:again")
-        .await;
-    assert!(
-        matches!(twice, Err(GatewayError::Rejected { .. })),
-        "{twice:?}"
-    );
+        .await
+        .unwrap();
+    assert_eq!(twice, now);
     let change = client
         .change_subscription_price(&other, &team, Proration::NextInvoice, "upgrade:cy")
         .await;
@@ -313,5 +317,77 @@ async fn wrong_prices_and_unknown_objects_are_refused() {
         client.subscription("sub_1/../../customers").await,
         Err(GatewayError::Rejected { code: None, .. })
     ));
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_whose_answer_was_lost_is_reported_done_on_retry() {
+    let (fake, client) = start().await;
+    let client = client.with_retries(2, Duration::from_millis(10));
+    let pro = price(&client.prices().await.unwrap(), "Pro plan")
+        .id
+        .clone();
+    let id = subscribe(&fake, &client, "eve", &pro).await;
+    // The stand-in cancels, then answers 500: the client retries the DELETE, which Stripe
+    // answers with "no such subscription".
+    fake.inject_fault(Fault {
+        after_processing: true,
+        path_prefix: Some(format!("/v1/subscriptions/{id}")),
+        ..Fault::error(1)
+    });
+    let cancelled = client
+        .cancel_subscription(&id, CancelAt::Now, "cancel-now:eve")
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, "canceled");
+    assert_eq!(fake.fault(), None, "the fault was used");
+    assert_eq!(
+        fake.events_of_type("customer.subscription.deleted").len(),
+        1,
+        "cancelled once"
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_renewal_after_many_plan_changes_still_names_its_plan_and_period() {
+    let (fake, client) = start().await;
+    let prices = client.prices().await.unwrap();
+    let (pro, team) = (
+        price(&prices, "Pro plan").id.clone(),
+        price(&prices, "Team plan").id.clone(),
+    );
+    let id = subscribe(&fake, &client, "fay", &pro).await;
+    // Six changes leave twelve proration lines for the renewal, listed before the plan's own
+    // line: more than the ten an invoice embeds.
+    for (n, target) in [&team, &pro, &team, &pro, &team, &pro]
+        .into_iter()
+        .enumerate()
+    {
+        client
+            .change_subscription_price(
+                &id,
+                target,
+                Proration::NextInvoice,
+                &format!("change:fay:{n}"),
+            )
+            .await
+            .unwrap();
+    }
+    fake.renew_subscription(&id, None).unwrap();
+    let renewed = client.subscription(&id).await.unwrap();
+    let invoice = client
+        .invoice(renewed.latest_invoice.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        invoice.billing_reason.as_deref(),
+        Some("subscription_cycle")
+    );
+    assert_eq!(invoice.price_id.as_deref(), Some(pro.as_str()));
+    assert_eq!(
+        (invoice.period_start, invoice.period_end),
+        (renewed.current_period_start, renewed.current_period_end)
+    );
     fake.shutdown().await;
 }

@@ -204,7 +204,9 @@ pub struct GatewayInvoice {
     /// sets to the previous period for renewals). Unix seconds.
     pub period_start: i64,
     pub period_end: i64,
-    /// The price of the subscription line (not a proration line).
+    /// The price of the subscription line (not a proration line); on an invoice of prorations
+    /// only (a plan change invoiced at once), the price the subscription moved to, with the
+    /// period from the change to the end of the current period.
     pub price_id: Option<String>,
 }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::error::{ApiError, Replayable};
 use crate::form::{Node, Params};
-use crate::objects::list;
+use crate::objects::{list, ordered_list};
 use crate::store::{IdempotencyEntry, RequestInfo, Store, StoredResponse, type_matches};
 use crate::util::{base64_decode, ids};
 use crate::{Fault, FaultMode, Shared};
@@ -71,6 +71,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/invoices", get(list_invoices))
         .route("/invoices/{id}", get(get_invoice))
+        .route("/invoices/{id}/lines", get(invoice_lines))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(middleware::from_fn_with_state(
@@ -572,25 +573,13 @@ async fn session_line_items(
         .sessions
         .get(&id)
         .ok_or_else(|| ApiError::not_found("checkout.session", &id))?;
-    let items: Vec<(u64, Value)> = store
-        .line_items_json(session)
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (u64::MAX - i as u64, v))
-        .collect();
-    let positions: Vec<(String, u64)> = session
-        .line_items
-        .iter()
-        .enumerate()
-        .map(|(i, li)| (li.id.clone(), u64::MAX - i as u64))
-        .collect();
     let url = format!("/v1/checkout/sessions/{id}/line_items");
-    let value = list(items, &ctx.node(), &url, "line_item", |wanted| {
-        positions
-            .iter()
-            .find(|(id, _)| id == wanted)
-            .map(|(_, seq)| *seq)
-    })?;
+    let value = ordered_list(
+        store.line_items_json(session),
+        &ctx.node(),
+        &url,
+        "line_item",
+    )?;
     respond(&store, value, &ctx)
 }
 
@@ -915,11 +904,31 @@ async fn get_invoice(
     Path(id): Path<String>,
 ) -> ApiResult {
     let store = s.lock();
-    let invoice = store
+    let value = store.invoice_json(invoice(&store, &id)?);
+    respond(&store, value, &ctx)
+}
+
+/// The invoice an id in the URL names (404 otherwise).
+fn invoice<'a>(store: &'a Store, id: &str) -> Result<&'a crate::billing::Invoice, ApiError> {
+    store
         .invoices
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("invoice", &id))?;
-    let value = store.invoice_json(invoice);
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("invoice", id))
+}
+
+/// `GET /v1/invoices/{id}/lines`: the lines in the invoice's order (prorations first).
+async fn invoice_lines(
+    State(s): AppState,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let store = s.lock();
+    let value = ordered_list(
+        store.invoice_lines_json(invoice(&store, &id)?),
+        &ctx.node(),
+        &Store::invoice_lines_url(&id),
+        "line_item",
+    )?;
     respond(&store, value, &ctx)
 }
 

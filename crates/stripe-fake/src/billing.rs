@@ -9,7 +9,7 @@ use crate::store::{
     CardInput, Charged, Metadata, Payment, RequestInfo, Session, Store, card_behaviour,
     merge_metadata, previous_attributes,
 };
-use crate::util::{add_months, format_date, format_money, ids, now};
+use crate::util::{add_months, format_date, format_money, ids, line_amount, now, total_amount};
 
 /// How often a recurring price bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +141,9 @@ impl Recurring {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SubscriptionStatus {
+    /// Made by a checkout, its first invoice not yet paid (only `customer.subscription.created`
+    /// shows it).
+    Incomplete,
     Active,
     PastDue,
     Canceled,
@@ -149,6 +152,7 @@ pub(crate) enum SubscriptionStatus {
 impl SubscriptionStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Incomplete => "incomplete",
             Self::Active => "active",
             Self::PastDue => "past_due",
             Self::Canceled => "canceled",
@@ -189,7 +193,8 @@ pub(crate) struct Subscription {
     /// The card renewals charge.
     pub card: CardInput,
     pub metadata: Metadata,
-    /// Proration lines waiting for the next invoice (`create_prorations`).
+    /// Proration lines waiting for the next invoice (`create_prorations`), the latest
+    /// change's first.
     pub pending: Vec<InvoiceLine>,
 }
 
@@ -221,6 +226,8 @@ pub(crate) struct InvoiceLine {
     pub price: String,
     pub quantity: i64,
     pub proration: bool,
+    /// The invoice item (`ii_...`) of a proration line; `None` for a plan line.
+    pub invoice_item: Option<String>,
     pub subscription: String,
     pub subscription_item: String,
 }
@@ -272,6 +279,8 @@ enum Proration {
 
 /// What an invoice bills, before [`Store::issue_invoice`] numbers and finalizes it.
 struct InvoiceDraft {
+    /// When it is made (`created`): the time of the change it bills, for an update.
+    at: i64,
     /// `subscription_create`, `subscription_cycle` or `subscription_update`.
     billing_reason: &'static str,
     lines: Vec<InvoiceLine>,
@@ -288,11 +297,33 @@ struct ItemChange {
     quantity: i64,
 }
 
+/// What `quantity` of a price comes to, and the words invoices and the portal use for it.
+pub(crate) struct Priced {
+    pub unit_amount: i64,
+    pub quantity: i64,
+    /// `unit_amount × quantity`: within Stripe's cap, which every quantity and price is
+    /// checked against when it is set.
+    pub amount: i64,
+    pub product: String,
+}
+
+impl Priced {
+    /// `2 × Pro plan`; for one, `Pro plan`, or `1 × Pro plan` with `count_one` (a plan line).
+    pub fn label(&self, count_one: bool) -> String {
+        if self.quantity > 1 || count_one {
+            format!("{} × {}", self.quantity, self.product)
+        } else {
+            self.product.clone()
+        }
+    }
+}
+
 impl Store {
     /// Starts the subscription a paid checkout session bought, with its first invoice paid by
-    /// the session's charge: `customer.subscription.created`, `invoice.created`,
-    /// `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded`. Returns the ids of the
-    /// subscription and the invoice.
+    /// the session's charge: `customer.subscription.created` (`incomplete`), `invoice.created`,
+    /// `invoice.finalized`, `invoice.paid`, `invoice.payment_succeeded`, then
+    /// `customer.subscription.updated` (`active`). Returns the ids of the subscription and the
+    /// invoice.
     pub(crate) fn start_subscription(
         &mut self,
         session: &Session,
@@ -316,7 +347,7 @@ impl Store {
             customer: customer.to_string(),
             currency: session.currency.clone(),
             recurring,
-            status: SubscriptionStatus::Active,
+            status: SubscriptionStatus::Incomplete,
             items: session
                 .line_items
                 .iter()
@@ -343,9 +374,10 @@ impl Store {
         };
         let json = self.subscription_json(&subscription);
         self.subscriptions.insert(id.clone(), subscription.clone());
-        self.record_event("customer.subscription.created", json, None, request);
+        self.record_event("customer.subscription.created", json.clone(), None, request);
         // The first invoice is what the session charged: the customer's credit is not applied.
         let draft = InvoiceDraft {
+            at: created,
             billing_reason: "subscription_create",
             lines: self.plan_lines(&subscription),
             period: (created, created),
@@ -353,7 +385,46 @@ impl Store {
         };
         self.issue_invoice(&invoice_id, &subscription, draft, request);
         self.settle_invoice(&invoice_id, Some(charged), request);
+        self.update_status(&id);
+        self.announce_update(&json, &id, request);
         (id, invoice_id)
+    }
+
+    /// What `quantity` of `price` comes to, with its product's name.
+    pub(crate) fn priced(&self, price: &str, quantity: i64) -> Priced {
+        let (unit_amount, product) = self.price_and_product(price);
+        Priced {
+            unit_amount,
+            quantity,
+            amount: unit_amount.saturating_mul(quantity),
+            product,
+        }
+    }
+
+    /// The subscription's invoices still open, oldest first.
+    fn open_invoices(&self, subscription: &str) -> Vec<&Invoice> {
+        let mut open: Vec<&Invoice> = self
+            .invoices
+            .values()
+            .filter(|i| i.subscription == subscription && i.status == InvoiceStatus::Open)
+            .collect();
+        open.sort_by_key(|i| i.seq);
+        open
+    }
+
+    /// Stripe's rule for a subscription that is not canceled: past due while any of its
+    /// invoices is open, active once none is.
+    fn update_status(&mut self, id: &str) {
+        let open = !self.open_invoices(id).is_empty();
+        if let Some(sub) = self.subscriptions.get_mut(id)
+            && sub.status != SubscriptionStatus::Canceled
+        {
+            sub.status = if open {
+                SubscriptionStatus::PastDue
+            } else {
+                SubscriptionStatus::Active
+            };
+        }
     }
 
     /// One line per item for the subscription's current period.
@@ -361,15 +432,15 @@ impl Store {
         sub.items
             .iter()
             .map(|item| {
-                let (unit_amount, product) = self.price_and_product(&item.price);
+                let priced = self.priced(&item.price, item.quantity);
                 InvoiceLine {
                     id: ids::invoice_line(),
-                    amount: unit_amount * item.quantity,
+                    amount: priced.amount,
                     currency: sub.currency.clone(),
                     description: format!(
-                        "{} × {product} (at {} / {})",
-                        item.quantity,
-                        format_money(unit_amount, &sub.currency),
+                        "{} (at {} / {})",
+                        priced.label(true),
+                        format_money(priced.unit_amount, &sub.currency),
                         sub.recurring.unit()
                     ),
                     period_start: sub.current_period_start,
@@ -377,6 +448,7 @@ impl Store {
                     price: item.price.clone(),
                     quantity: item.quantity,
                     proration: false,
+                    invoice_item: None,
                     subscription: sub.id.clone(),
                     subscription_item: item.id.clone(),
                 }
@@ -409,13 +481,17 @@ impl Store {
         request: &RequestInfo,
     ) {
         let InvoiceDraft {
+            at: created,
             billing_reason,
             lines,
             period: (period_start, period_end),
             apply_balance,
         } = draft;
-        let created = now();
-        let total: i64 = lines.iter().map(|l| l.amount).sum();
+        // Saturating: every line is within Stripe's cap, so this cannot overflow in practice.
+        let total = lines
+            .iter()
+            .map(|l| l.amount)
+            .fold(0i64, i64::saturating_add);
         let (customer_email, customer_name, starting_balance, number) =
             match self.customers.get_mut(&sub.customer) {
                 Some(c) => {
@@ -424,13 +500,13 @@ impl Store {
                     let starting = if apply_balance { c.balance } else { 0 };
                     // Stripe's rule: a positive rest is due, a negative rest stays as credit.
                     if apply_balance {
-                        c.balance = (total + starting).min(0);
+                        c.balance = total.saturating_add(starting).min(0);
                     }
                     (c.email.clone(), c.name.clone(), starting, number)
                 }
                 None => (None, None, 0, format!("{}-0001", sub.id)),
             };
-        let combined = total + starting_balance;
+        let combined = total.saturating_add(starting_balance);
         let seq = self.next_seq();
         let invoice = Invoice {
             seq,
@@ -610,6 +686,16 @@ impl Store {
             .iter()
             .map(|item| self.item_change(&sub, item))
             .collect::<Result<Vec<_>, _>>()?;
+        // What the renewals will charge: every item, at its new price and quantity.
+        let renewal = sub.items.iter().enumerate().map(|(index, item)| {
+            match changes.iter().rev().find(|c| c.index == index) {
+                Some(change) => self.priced(&change.price, change.quantity).amount,
+                None => self.priced(&item.price, item.quantity).amount,
+            }
+        });
+        if total_amount(renewal).is_none() {
+            return Err(ApiError::amount_too_large("items", &sub.currency));
+        }
 
         let at = now();
         let before = self.subscription_json(&sub);
@@ -630,7 +716,8 @@ impl Store {
             item.quantity = change.quantity;
         }
         let invoice_now = proration == Proration::AlwaysInvoice && !prorations.is_empty();
-        updated.pending.extend(prorations);
+        // Stripe lists pending invoice items newest first.
+        updated.pending.splice(0..0, prorations);
         let lines = if invoice_now {
             std::mem::take(&mut updated.pending)
         } else {
@@ -643,23 +730,22 @@ impl Store {
         self.subscriptions.insert(id.to_string(), updated.clone());
         if let Some(invoice_id) = invoice_id {
             let draft = InvoiceDraft {
+                at,
                 billing_reason: "subscription_update",
                 lines,
                 period: (at, at),
                 apply_balance: true,
             };
             self.issue_invoice(&invoice_id, &updated, draft, request);
-            if !self.attempt_invoice(&invoice_id, request)
-                && let Some(sub) = self.subscriptions.get_mut(id)
-            {
-                sub.status = SubscriptionStatus::PastDue;
-            }
+            self.attempt_invoice(&invoice_id, request);
+            self.update_status(id);
         }
         Ok(self.announce_update(&before, id, request))
     }
 
     /// Checks `items[n]`: an existing item of `sub`, a recurring active price in the
-    /// subscription's currency and interval, a positive quantity.
+    /// subscription's currency and interval, a quantity from 1 to the cap, and a line total
+    /// within Stripe's largest amount.
     fn item_change(&self, sub: &Subscription, item: &Node<'_>) -> Result<ItemChange, ApiError> {
         let Some(item_id) = item.str("id")? else {
             return Err(ApiError::invalid(
@@ -733,12 +819,12 @@ impl Store {
                 price_id.to_string()
             }
         };
-        let quantity = item.int("quantity")?.unwrap_or(current.quantity);
-        if quantity < 1 {
-            return Err(ApiError::invalid(
+        let quantity = item.quantity("quantity")?.unwrap_or(current.quantity);
+        let (unit_amount, _) = self.price_and_product(&price);
+        if line_amount(unit_amount, quantity).is_none() {
+            return Err(ApiError::amount_too_large(
                 item.param("quantity"),
-                "parameter_invalid_integer",
-                "Invalid positive integer: quantity must be at least 1.",
+                &sub.currency,
             ));
         }
         Ok(ItemChange {
@@ -767,22 +853,18 @@ impl Store {
         let fraction = (end - at) as f64 / (end - start) as f64;
         let date = format_date(at);
         let line = |price: &str, quantity: i64, sign: i64, what: &str| {
-            let (unit_amount, product) = self.price_and_product(price);
-            let times = if quantity > 1 {
-                format!("{quantity} × ")
-            } else {
-                String::new()
-            };
+            let priced = self.priced(price, quantity);
             InvoiceLine {
                 id: ids::invoice_line(),
-                amount: sign * ((unit_amount * quantity) as f64 * fraction).round() as i64,
+                amount: sign * (priced.amount as f64 * fraction).round() as i64,
                 currency: sub.currency.clone(),
-                description: format!("{what} time on {times}{product} after {date}"),
+                description: format!("{what} time on {} after {date}", priced.label(false)),
                 period_start: at,
                 period_end: end,
                 price: price.to_string(),
                 quantity,
                 proration: true,
+                invoice_item: Some(ids::invoice_item()),
                 subscription: sub.id.clone(),
                 subscription_item: item.id.clone(),
             }
@@ -832,8 +914,10 @@ impl Store {
     // ----- time passing (a test control) ----------------------------------------------------
 
     /// The end of the current period, as if the time had come: a subscription set to cancel
-    /// ends; a past-due one retries its open invoice; any other starts its next period with a
-    /// `subscription_cycle` invoice charged to its card. `card` replaces the card first.
+    /// ends; one with an open invoice (past due) retries the oldest, and is active again once
+    /// none is left open; any other starts its next period with a `subscription_cycle` invoice
+    /// (pending prorations first, then the plan) charged to its card. `card` replaces the card
+    /// first.
     pub fn renew_subscription(&mut self, id: &str, card: Option<&str>) -> Result<Value, ApiError> {
         let Some(sub) = self.subscriptions.get(id).cloned() else {
             return Err(ApiError::not_found("subscription", id));
@@ -873,17 +957,10 @@ impl Store {
             return Ok(json);
         }
 
-        let open_invoice = sub
-            .latest_invoice
-            .clone()
-            .filter(|i| self.invoices.get(i).map(|i| i.status) == Some(InvoiceStatus::Open));
-        if let (SubscriptionStatus::PastDue, Some(invoice)) = (sub.status, open_invoice) {
+        if let Some(invoice) = self.open_invoices(id).first().map(|i| i.id.clone()) {
             self.subscriptions.insert(id.to_string(), sub);
-            if self.attempt_invoice(&invoice, &request)
-                && let Some(sub) = self.subscriptions.get_mut(id)
-            {
-                sub.status = SubscriptionStatus::Active;
-            }
+            self.attempt_invoice(&invoice, &request);
+            self.update_status(id);
             return Ok(self.announce_update(&before, id, &request));
         }
 
@@ -893,27 +970,52 @@ impl Store {
         sub.current_period_end = sub
             .recurring
             .advance(sub.billing_cycle_anchor, sub.cycle + 1);
-        let mut lines = self.plan_lines(&sub);
-        lines.append(&mut sub.pending);
+        let mut lines = std::mem::take(&mut sub.pending);
+        lines.extend(self.plan_lines(&sub));
         let invoice = ids::invoice();
         sub.latest_invoice = Some(invoice.clone());
         self.subscriptions.insert(id.to_string(), sub.clone());
         // Stripe's invoice period is the one that ended; the plan line's is the new one.
         let draft = InvoiceDraft {
+            at: now(),
             billing_reason: "subscription_cycle",
             lines,
             period: used,
             apply_balance: true,
         };
         self.issue_invoice(&invoice, &sub, draft, &request);
-        let paid = self.attempt_invoice(&invoice, &request);
-        if let Some(sub) = self.subscriptions.get_mut(id) {
-            sub.status = if paid {
-                SubscriptionStatus::Active
-            } else {
-                SubscriptionStatus::PastDue
-            };
-        }
+        self.attempt_invoice(&invoice, &request);
+        self.update_status(id);
         Ok(self.announce_update(&before, id, &request))
+    }
+
+    /// Lets `seconds` of the current period pass, as far as billing can tell: the billing
+    /// anchor, the current period and the pending proration lines move back by `seconds`, so
+    /// that a change now is prorated for what is left of the period. No event (time passing
+    /// sends none). Refused for a canceled subscription and outside 0 to the period's length.
+    pub fn elapse_subscription(&mut self, id: &str, seconds: i64) -> Result<Value, ApiError> {
+        let Some(sub) = self.subscriptions.get_mut(id) else {
+            return Err(ApiError::not_found("subscription", id));
+        };
+        if sub.status == SubscriptionStatus::Canceled {
+            return Err(ApiError::bad_request(format!(
+                "The subscription {id} is canceled: its time does not pass."
+            )));
+        }
+        let length = sub.current_period_end - sub.current_period_start;
+        if !(0..=length).contains(&seconds) {
+            return Err(ApiError::bad_request(format!(
+                "seconds must be from 0 to {length}, the length of the current period (got {seconds})."
+            )));
+        }
+        sub.billing_cycle_anchor -= seconds;
+        sub.current_period_start -= seconds;
+        sub.current_period_end -= seconds;
+        for line in &mut sub.pending {
+            line.period_start -= seconds;
+            line.period_end -= seconds;
+        }
+        let sub = sub.clone();
+        Ok(self.subscription_json(&sub))
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_test/checkout/sessions/{id}/fail", post(fail_handler))
         .route("/_test/checkout/sessions/{id}/expire", post(expire_handler))
         .route("/_test/subscriptions/{id}/renew", post(renew_handler))
+        .route("/_test/subscriptions/{id}/elapse", post(elapse_handler))
         .route("/_test/events", get(events_handler))
         .route("/_test/events/deliver", post(deliver_many_handler))
         .route("/_test/events/{id}/deliver", post(deliver_one_handler))
@@ -120,6 +121,13 @@ pub(crate) fn renew(shared: &Shared, id: &str, card: Option<&str>) -> Result<Val
         .map_err(|e| control_error("subscription", id, e))
 }
 
+pub(crate) fn elapse(shared: &Shared, id: &str, seconds: i64) -> Result<Value, ControlError> {
+    shared
+        .lock()
+        .elapse_subscription(id, seconds)
+        .map_err(|e| control_error("subscription", id, e))
+}
+
 /// Queues the events in order and waits for each first attempt's answer.
 pub(crate) async fn deliver(
     shared: &Shared,
@@ -203,6 +211,23 @@ async fn renew_handler(
     body: Option<Json<CardBody>>,
 ) -> Response {
     match renew(&s, &id, card_of(body).as_deref()) {
+        Ok(subscription) => Json(subscription).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ElapseBody {
+    seconds: i64,
+}
+
+/// `{"seconds": N}`: N seconds of the subscription's current period pass.
+async fn elapse_handler(
+    State(s): AppState,
+    Path(id): Path<String>,
+    Json(body): Json<ElapseBody>,
+) -> Response {
+    match elapse(&s, &id, body.seconds) {
         Ok(subscription) => Json(subscription).into_response(),
         Err(e) => e.into_response(),
     }

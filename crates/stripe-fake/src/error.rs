@@ -4,6 +4,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::util::{MAX_AMOUNT, format_money};
+
 /// An error answered by the fake API, shaped like Stripe's.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
@@ -81,6 +83,18 @@ impl ApiError {
             param,
             "resource_missing",
             format!("No such {object}: '{id}'"),
+        )
+    }
+
+    /// 400 `amount_too_large`: a line total or total past Stripe's largest amount.
+    pub fn amount_too_large(param: impl Into<String>, currency: &str) -> Self {
+        Self::invalid(
+            param,
+            "amount_too_large",
+            format!(
+                "Amount must be no more than {}.",
+                format_money(MAX_AMOUNT, currency)
+            ),
         )
     }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::util::MAX_QUANTITY;
 
 /// The parsed parameters of one request.
 #[derive(Debug, Clone, Default)]
@@ -180,6 +181,29 @@ impl<'a> Node<'a> {
                     format!("Invalid integer: {text}"),
                 )
             }),
+        }
+    }
+
+    /// A quantity: a whole number from 1 to [`MAX_QUANTITY`].
+    pub fn quantity(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.int(key)? {
+            Some(quantity) if quantity < 1 => Err(ApiError::invalid(
+                self.param(key),
+                "parameter_invalid_integer",
+                format!(
+                    "Invalid positive integer: {} must be at least 1.",
+                    self.param(key)
+                ),
+            )),
+            Some(quantity) if quantity > MAX_QUANTITY => Err(ApiError::invalid(
+                self.param(key),
+                "parameter_invalid_integer",
+                format!(
+                    "Invalid integer: {} must be at most {MAX_QUANTITY}.",
+                    self.param(key)
+                ),
+            )),
+            other => Ok(other),
         }
     }
 

@@ -284,12 +284,22 @@ impl Running {
     /// subscription. `card` (a test card number) replaces its card first.
     ///
     /// - `cancel_at_period_end`: the subscription ends (`customer.subscription.deleted`).
-    /// - `past_due`: its open invoice is charged again; paid, it is active again.
+    /// - `past_due`: its oldest open invoice is charged again; it is active again once no
+    ///   invoice of it is open.
     /// - otherwise the next period starts with a `subscription_cycle` invoice (the plan plus
     ///   pending prorations, less the customer's credit) charged to the card: paid, or declined
     ///   (`invoice.payment_failed`, the subscription `past_due`).
     pub fn renew_subscription(&self, id: &str, card: Option<&str>) -> Result<Value, ControlError> {
         controls::renew(&self.shared, id, card)
+    }
+
+    /// Lets `seconds` of a subscription's current period pass, so that a change now is
+    /// prorated for the rest of the period: its `billing_cycle_anchor`, `current_period_start`
+    /// and `current_period_end` (and its pending proration lines) move back by `seconds`.
+    /// Returns the subscription. Refused (`ControlError::Refused`) for a canceled subscription
+    /// and for `seconds` outside 0 to the current period's length. No event is sent.
+    pub fn elapse_subscription(&self, id: &str, seconds: i64) -> Result<Value, ControlError> {
+        controls::elapse(&self.shared, id, seconds)
     }
 
     /// Every subscription, oldest first, as `/v1/subscriptions/{id}` shows it.

@@ -10,8 +10,8 @@ use crate::billing::{
 use crate::error::ApiError;
 use crate::form::Node;
 use crate::store::{
-    Charge, CheckoutMode, Customer, DeliveryState, EventRecord, PaymentIntent, PortalSession,
-    Price, Product, Refund, Session, SessionStatus, Store,
+    Charge, CheckoutMode, Customer, DeliveryState, EventRecord, LineItem, PaymentIntent,
+    PortalSession, Price, Product, Refund, Session, SessionStatus, Store,
 };
 
 /// `base` with the fields of `extra` added: for objects too deep for one `json!` call.
@@ -22,14 +22,19 @@ fn with_fields(mut base: Value, extra: Value) -> Value {
     base
 }
 
-/// A complete list nested in an object (a charge's refunds, a subscription's items, an
-/// invoice's lines).
-fn embedded_list(data: Vec<Value>, url: String) -> Value {
+/// How many items Stripe embeds of a list nested in an object; `url` pages through the rest.
+const EMBEDDED: usize = 10;
+
+/// A list nested in an object (a charge's refunds, a subscription's items, an invoice's
+/// lines): its first ten items, `has_more` when there are more, and `total_count`.
+fn embedded_list(mut data: Vec<Value>, url: String) -> Value {
+    let total_count = data.len();
+    data.truncate(EMBEDDED);
     json!({
         "object": "list",
-        "total_count": data.len(),
+        "total_count": total_count,
         "data": data,
-        "has_more": false,
+        "has_more": total_count > EMBEDDED,
         "url": url
     })
 }
@@ -131,11 +136,20 @@ impl Store {
         })
     }
 
+    /// Each line item's billing interval (`None`: a one-time price).
+    pub fn billing_terms(&self, items: &[LineItem]) -> Vec<Option<Recurring>> {
+        items
+            .iter()
+            .map(|li| self.prices.get(&li.price).and_then(|p| p.recurring))
+            .collect()
+    }
+
     /// The billing interval of a subscription-mode session (its prices share one).
     pub fn session_recurring(&self, s: &Session) -> Option<Recurring> {
-        s.line_items
-            .iter()
-            .find_map(|li| self.prices.get(&li.price).and_then(|p| p.recurring))
+        self.billing_terms(&s.line_items)
+            .into_iter()
+            .flatten()
+            .next()
     }
 
     pub fn checkout_url(&self, session_id: &str) -> String {
@@ -244,9 +258,9 @@ impl Store {
                     "id": li.id,
                     "object": "item",
                     "amount_discount": 0,
-                    "amount_subtotal": li.unit_amount * li.quantity,
+                    "amount_subtotal": li.amount,
                     "amount_tax": 0,
-                    "amount_total": li.unit_amount * li.quantity,
+                    "amount_total": li.amount,
                     "currency": li.currency,
                     "description": li.description,
                     "price": price,
@@ -571,7 +585,7 @@ impl Store {
             "discountable": !l.proration,
             "discounts": [],
             "invoice": invoice.id,
-            "invoice_item": null,
+            "invoice_item": l.invoice_item,
             "livemode": false,
             "metadata": {},
             "period": { "end": l.period_end, "start": l.period_start },
@@ -584,14 +598,15 @@ impl Store {
             "subscription_item": l.subscription_item,
             "tax_amounts": [],
             "tax_rates": [],
-            "type": "subscription",
+            // Prorations are invoice items; the plan line is the subscription's own.
+            "type": if l.invoice_item.is_some() { "invoiceitem" } else { "subscription" },
             "unit_amount_excluding_tax": price.map(|p| p.unit_amount.to_string())
         });
         let newer = json!({
             "parent": {
                 "invoice_item_details": null,
                 "subscription_item_details": {
-                    "invoice_item": null,
+                    "invoice_item": l.invoice_item,
                     "proration": l.proration,
                     "proration_details": { "credited_items": null },
                     "subscription": l.subscription,
@@ -614,14 +629,23 @@ impl Store {
         format!("{}/invoices/{id}", self.public_url)
     }
 
-    /// An invoice with both shapes: `subscription`, `payment_intent`, `charge` and `paid` at
-    /// the top (2024-06-20) and `parent.subscription_details` (newer versions).
-    pub fn invoice_json(&self, i: &Invoice) -> Value {
-        let lines: Vec<Value> = i
-            .lines
+    /// An invoice's lines in its order (`GET /v1/invoices/{id}/lines`).
+    pub fn invoice_lines_json(&self, i: &Invoice) -> Vec<Value> {
+        i.lines
             .iter()
             .map(|l| self.invoice_line_json(i, l))
-            .collect();
+            .collect()
+    }
+
+    pub fn invoice_lines_url(id: &str) -> String {
+        format!("/v1/invoices/{id}/lines")
+    }
+
+    /// An invoice with both shapes: `subscription`, `payment_intent`, `charge` and `paid` at
+    /// the top (2024-06-20) and `parent.subscription_details` (newer versions). `lines` embeds
+    /// the first ten lines.
+    pub fn invoice_json(&self, i: &Invoice) -> Value {
+        let lines = self.invoice_lines_json(i);
         let paid = i.status == InvoiceStatus::Paid;
         let draft = i.status == InvoiceStatus::Draft;
         let base = json!({
@@ -674,7 +698,7 @@ impl Store {
             "issuer": { "type": "self" },
             "last_finalization_error": null,
             "latest_revision": null,
-            "lines": embedded_list(lines, format!("/v1/invoices/{}/lines", i.id)),
+            "lines": embedded_list(lines, Self::invoice_lines_url(&i.id)),
             "livemode": false,
             "metadata": {}
         });
@@ -854,6 +878,29 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A Stripe list over `items` kept in their own order (a session's line items, an invoice's
+/// lines) rather than newest first; the cursors name items by their `id`.
+pub(crate) fn ordered_list(
+    items: Vec<Value>,
+    params: &Node<'_>,
+    url: &str,
+    object: &str,
+) -> Result<Value, ApiError> {
+    let place = |i: usize| u64::MAX - i as u64;
+    let ids: Vec<String> = items
+        .iter()
+        .map(|item| item["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let items = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| (place(i), item))
+        .collect();
+    list(items, params, url, object, |wanted| {
+        ids.iter().position(|id| id == wanted).map(place)
+    })
 }
 
 /// A Stripe list object over `items` (newest first): `limit` (1 to 100, default 10),

@@ -152,10 +152,7 @@ fn checkout_form(
             "<tr><td>{}</td><td class=\"num\">× {}</td><td class=\"num\">{}</td></tr>",
             esc(&item.description),
             item.quantity,
-            esc(&format_money(
-                item.unit_amount * item.quantity,
-                &item.currency
-            ))
+            esc(&format_money(item.amount, &item.currency))
         ));
     }
     let customer_email = session.customer_email.clone().or_else(|| {
@@ -506,15 +503,11 @@ fn portal_subscriptions(store: &Store, portal: &str, customer: &str) -> String {
             .items
             .iter()
             .map(|item| {
-                let (unit_amount, product) = store.price_and_product(&item.price);
-                let times = if item.quantity > 1 {
-                    format!("{} × ", item.quantity)
-                } else {
-                    String::new()
-                };
+                let priced = store.priced(&item.price, item.quantity);
                 format!(
-                    "{times}{product} · {} {}",
-                    format_money(unit_amount * item.quantity, &sub.currency),
+                    "{} · {} {}",
+                    priced.label(false),
+                    format_money(priced.amount, &sub.currency),
                     sub.recurring.cadence()
                 )
             })

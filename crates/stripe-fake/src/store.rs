@@ -11,7 +11,7 @@ use crate::billing::{Invoice, Recurring, Subscription};
 use crate::config::CatalogItem;
 use crate::error::ApiError;
 use crate::form::Node;
-use crate::util::{format_money, ids, now};
+use crate::util::{MAX_AMOUNT, format_money, ids, line_amount, now, total_amount};
 use crate::webhook::{DeliveryAttempt, Job};
 use crate::{Fault, FaultMode};
 
@@ -68,7 +68,9 @@ pub(crate) struct LineItem {
     pub price: String,
     pub description: String,
     pub quantity: i64,
-    pub unit_amount: i64,
+    /// The price's `unit_amount × quantity`, checked against Stripe's cap when the session
+    /// was made.
+    pub amount: i64,
     pub currency: String,
 }
 
@@ -908,10 +910,8 @@ impl Store {
                 "All line items must use the same currency.",
             ));
         }
-        let amount_total: i64 = line_items
-            .iter()
-            .map(|li| li.unit_amount * li.quantity)
-            .sum();
+        let amount_total = total_amount(line_items.iter().map(|li| li.amount))
+            .ok_or_else(|| ApiError::amount_too_large("line_items", &currency))?;
         if amount_total < 50 {
             return Err(ApiError::invalid(
                 "line_items",
@@ -985,10 +985,7 @@ impl Store {
         params: &[Node<'_>],
         items: &[LineItem],
     ) -> Result<(), ApiError> {
-        let terms: Vec<Option<Recurring>> = items
-            .iter()
-            .map(|li| self.prices.get(&li.price).and_then(|p| p.recurring))
-            .collect();
+        let terms = self.billing_terms(items);
         for (i, (recurring, param)) in terms.iter().zip(params).enumerate() {
             let price_param = if param.has("price") {
                 param.param("price")
@@ -1027,21 +1024,16 @@ impl Store {
 
     fn line_item(&mut self, item: &Node<'_>) -> Result<LineItem, ApiError> {
         let quantity = item
-            .int("quantity")?
+            .quantity("quantity")?
             .ok_or_else(|| ApiError::missing(item.param("quantity")))?;
-        if quantity < 1 {
-            return Err(ApiError::invalid(
-                item.param("quantity"),
-                "parameter_invalid_integer",
-                "Invalid positive integer: quantity must be at least 1.",
-            ));
-        }
-        match (item.str("price")?, item.node("price_data")?) {
-            (Some(_), Some(_)) => Err(ApiError::invalid(
-                item.param("price_data"),
-                "parameter_invalid_string",
-                "You may only specify one of these parameters: price, price_data.",
-            )),
+        let (price, unit_amount, currency) = match (item.str("price")?, item.node("price_data")?) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    item.param("price_data"),
+                    "parameter_invalid_string",
+                    "You may only specify one of these parameters: price, price_data.",
+                ));
+            }
             (Some(id), None) => {
                 let Some(price) = self.prices.get(id) else {
                     return Err(ApiError::no_such("price", &item.param("price"), id));
@@ -1055,19 +1047,7 @@ impl Store {
                         ),
                     ));
                 }
-                let description = self
-                    .products
-                    .get(&price.product)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default();
-                Ok(LineItem {
-                    id: ids::line_item(),
-                    price: price.id.clone(),
-                    description,
-                    quantity,
-                    unit_amount: price.unit_amount,
-                    currency: price.currency.clone(),
-                })
+                (price.id.clone(), price.unit_amount, price.currency.clone())
             }
             (None, Some(data)) => {
                 let PriceTerms {
@@ -1103,11 +1083,6 @@ impl Store {
                     }
                     (None, None) => return Err(ApiError::missing(data.param("product_data"))),
                 };
-                let description = self
-                    .products
-                    .get(&product_id)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default();
                 let seq = self.next_seq();
                 let price = Price {
                     seq,
@@ -1124,17 +1099,21 @@ impl Store {
                 };
                 let price_id = price.id.clone();
                 self.prices.insert(price_id.clone(), price);
-                Ok(LineItem {
-                    id: ids::line_item(),
-                    price: price_id,
-                    description,
-                    quantity,
-                    unit_amount,
-                    currency,
-                })
+                (price_id, unit_amount, currency)
             }
-            (None, None) => Err(ApiError::missing(item.param("price"))),
-        }
+            (None, None) => return Err(ApiError::missing(item.param("price"))),
+        };
+        let amount = line_amount(unit_amount, quantity)
+            .ok_or_else(|| ApiError::amount_too_large(item.param("quantity"), &currency))?;
+        let (_, description) = self.price_and_product(&price);
+        Ok(LineItem {
+            id: ids::line_item(),
+            price,
+            description,
+            quantity,
+            amount,
+            currency,
+        })
     }
 
     /// Expires a session whose time is up (Stripe does it on its own; the fake when the
@@ -1219,7 +1198,9 @@ impl Store {
             None if subscribing && behaviour.succeeds() => {
                 let customer = self.new_customer(email.clone(), name.clone());
                 let id = customer.id.clone();
+                let json = self.customer_json(&customer);
                 self.customers.insert(id.clone(), customer);
+                self.record_event("customer.created", json, None, &request);
                 Some(id)
             }
             None => None,
@@ -1617,6 +1598,12 @@ fn price_terms(p: &Node<'_>) -> Result<PriceTerms, ApiError> {
             p.param("unit_amount"),
             "parameter_invalid_integer",
             "Invalid non-negative integer: unit_amount must be at least 0.",
+        ));
+    }
+    if unit_amount > MAX_AMOUNT {
+        return Err(ApiError::amount_too_large(
+            p.param("unit_amount"),
+            &currency,
         ));
     }
     let recurring = match p.node("recurring")? {

@@ -5,11 +5,14 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Receiver, answer, billing_events_after, client, complete_subscription, count, delete, get,
-    latest_invoice, open_session, page_html, pay_on_page, post, price_by_key, recurring_price,
-    start, start_with_plan, starter_price, submit_form, subscribe, verify_signature,
+    Receiver, answer, billing_events_after, client, complete_subscription, count, delete,
+    events_after, get, latest_invoice, open_session, page_html, pay_on_page, portal_url, post,
+    price_by_key, recurring_price, start, start_with_plan, starter_price, submit_form, subscribe,
+    verify_signature,
 };
-use quickscale_stripe_fake::{CatalogItem, Config, ControlError, DeliveryState, FakeStripe, Fault};
+use quickscale_stripe_fake::{
+    CatalogItem, Config, ControlError, DeliveryState, FakeStripe, Fault, Running,
+};
 use serde_json::Value;
 
 #[tokio::test]
@@ -1074,7 +1077,8 @@ async fn a_subscription_goes_from_checkout_to_signed_webhooks() {
     let paid = pay_on_page(&url, "grace@example.com", "4242 4242 4242 4242").await;
     assert_eq!(paid.status(), 303);
 
-    // Every webhook, signed, in Stripe's order.
+    // Every webhook, signed, in Stripe's order: the customer made from the email first; the
+    // subscription incomplete until its first invoice is paid, then active.
     let completed = receiver.wait_for("checkout.session.completed").await;
     let received = receiver.received();
     for webhook in &received {
@@ -1088,6 +1092,7 @@ async fn a_subscription_goes_from_checkout_to_signed_webhooks() {
     assert_eq!(
         receiver.types(),
         [
+            "customer.created",
             "payment_intent.created",
             "charge.succeeded",
             "payment_intent.succeeded",
@@ -1096,6 +1101,7 @@ async fn a_subscription_goes_from_checkout_to_signed_webhooks() {
             "invoice.finalized",
             "invoice.paid",
             "invoice.payment_succeeded",
+            "customer.subscription.updated",
             "checkout.session.completed",
         ]
     );
@@ -1111,11 +1117,26 @@ async fn a_subscription_goes_from_checkout_to_signed_webhooks() {
     );
     assert_eq!(object["payment_intent"], Value::Null);
     assert_eq!(object["payment_status"], "paid");
-    let created = received
-        .iter()
-        .find(|r| r.event["type"] == "customer.subscription.created")
-        .unwrap();
-    assert_eq!(created.event["data"]["object"]["status"], "active");
+    let event = |kind: &str| {
+        received
+            .iter()
+            .find(|r| r.event["type"] == kind)
+            .map(|r| r.event["data"].clone())
+            .unwrap()
+    };
+    let new_customer = event("customer.created");
+    assert_eq!(new_customer["object"]["id"], customer_id.as_str());
+    assert_eq!(new_customer["object"]["email"], "grace@example.com");
+    let created = event("customer.subscription.created");
+    assert_eq!(created["object"]["id"], subscription_id.as_str());
+    assert_eq!(created["object"]["status"], "incomplete");
+    assert_eq!(created["object"]["latest_invoice"], invoice_id.as_str());
+    let activated = event("customer.subscription.updated");
+    assert_eq!(activated["object"]["status"], "active");
+    assert_eq!(
+        activated["previous_attributes"],
+        serde_json::json!({"status": "incomplete"})
+    );
     let draft = received
         .iter()
         .find(|r| r.event["type"] == "invoice.created")
@@ -1258,9 +1279,7 @@ async fn renewals_charge_the_card_and_a_decline_makes_the_subscription_past_due(
         first_end
     );
     assert_eq!(billing_events_after(&fake, mark), INVOICED_AND_PAID);
-    let updated = fake
-        .events_of_type("customer.subscription.updated")
-        .remove(0);
+    let updated = events_after(&fake, mark, "customer.subscription.updated").remove(0);
     assert_eq!(
         updated["data"]["previous_attributes"]["current_period_start"],
         sub["current_period_start"]
@@ -1296,9 +1315,7 @@ async fn renewals_charge_the_card_and_a_decline_makes_the_subscription_past_due(
             "customer.subscription.updated",
         ]
     );
-    let past_due = fake
-        .events_of_type("customer.subscription.updated")
-        .remove(1);
+    let past_due = events_after(&fake, mark, "customer.subscription.updated").remove(0);
     assert_eq!(past_due["data"]["previous_attributes"]["status"], "active");
     let open_id = declined["latest_invoice"].as_str().unwrap().to_string();
     let open = get(&fake, &format!("/v1/invoices/{open_id}")).await.ok();
@@ -1407,9 +1424,7 @@ async fn price_changes_prorate_as_asked() {
     assert_eq!(upgraded["items"]["data"][0]["price"]["id"], team.as_str());
     assert_eq!(upgraded["current_period_end"], sub["current_period_end"]);
     assert_eq!(billing_events_after(&fake, mark), INVOICED_AND_PAID);
-    let updated = fake
-        .events_of_type("customer.subscription.updated")
-        .remove(0);
+    let updated = events_after(&fake, mark, "customer.subscription.updated").remove(0);
     assert_eq!(
         updated["data"]["previous_attributes"]["items"]["data"][0]["price"]["id"],
         plan.as_str()
@@ -1481,11 +1496,29 @@ async fn price_changes_prorate_as_asked() {
     assert_eq!(cycle["billing_reason"], "subscription_cycle");
     let lines = cycle["lines"]["data"].as_array().unwrap();
     assert_eq!(lines.len(), 3);
+    // Stripe's order: the pending proration items (invoice items), then the plan line.
+    let kinds: Vec<(&str, bool)> = lines
+        .iter()
+        .map(|l| (l["type"].as_str().unwrap(), l["proration"] == true))
+        .collect();
     assert_eq!(
-        lines[0]["amount"], 5000,
+        kinds,
+        [
+            ("invoiceitem", true),
+            ("invoiceitem", true),
+            ("subscription", false)
+        ]
+    );
+    assert!(
+        lines[..2]
+            .iter()
+            .all(|l| l["invoice_item"].as_str().unwrap().starts_with("ii_"))
+    );
+    assert_eq!(lines[2]["invoice_item"], Value::Null);
+    assert_eq!(
+        lines[2]["amount"], 5000,
         "the plan line is at the new price"
     );
-    assert_eq!(lines[0]["proration"], false);
     assert_prorated(lines, &sub, changed_at, 2000, 5000);
     let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
     assert_eq!(cycle["amount_paid"], total);
@@ -1512,6 +1545,7 @@ async fn a_subscription_set_to_cancel_ends_at_renewal_and_the_portal_can_undo_it
     let path = format!("/v1/subscriptions/{id}");
     let end = sub["current_period_end"].as_i64().unwrap();
 
+    let mark = fake.events().len();
     let set = post(
         &fake,
         &path,
@@ -1528,9 +1562,7 @@ async fn a_subscription_set_to_cancel_ends_at_renewal_and_the_portal_can_undo_it
     assert_eq!(set["cancel_at"], end);
     assert!(set["canceled_at"].is_i64());
     assert_eq!(set["metadata"]["reason"], "too expensive");
-    let updated = fake
-        .events_of_type("customer.subscription.updated")
-        .remove(0);
+    let updated = events_after(&fake, mark, "customer.subscription.updated").remove(0);
     assert_eq!(updated["request"]["idempotency_key"], "cancel-1");
     let previous = &updated["data"]["previous_attributes"];
     assert_eq!(previous["cancel_at_period_end"], false);
@@ -1538,15 +1570,7 @@ async fn a_subscription_set_to_cancel_ends_at_renewal_and_the_portal_can_undo_it
     assert_eq!(previous["metadata"], serde_json::json!({}));
 
     // The billing portal shows it and can take the cancellation back, and set it again.
-    let portal = post(
-        &fake,
-        "/v1/billing_portal/sessions",
-        &[("customer", sub["customer"].as_str().unwrap())],
-        None,
-    )
-    .await
-    .ok();
-    let portal_url = portal["url"].as_str().unwrap().to_string();
+    let portal_url = portal_url(&fake, sub["customer"].as_str().unwrap()).await;
     let html = page_html(&portal_url).await;
     for needle in ["Pro plan", "$20.00 per month", "ends ", "Don&#39;t cancel"] {
         assert!(html.contains(needle), "the portal lacks {needle:?}");
@@ -1563,7 +1587,7 @@ async fn a_subscription_set_to_cancel_ends_at_renewal_and_the_portal_can_undo_it
     let again = submit_form(&form, &[("cancel_at_period_end", "true")]).await;
     assert_eq!(again.status(), 303);
     assert_eq!(
-        fake.events_of_type("customer.subscription.updated").len(),
+        events_after(&fake, mark, "customer.subscription.updated").len(),
         3
     );
 
@@ -1859,6 +1883,483 @@ async fn subscription_input_is_checked_like_stripe() {
     }
     let bad_status = get(&fake, "/v1/subscriptions?status=sleeping").await;
     assert_eq!(bad_status.status, 400);
+}
+
+/// `POST /v1/subscriptions/{id}` changing the first item to `price` (and `quantity`, when
+/// given) with `proration_behavior`: the answer.
+async fn change_item(
+    fake: &Running,
+    sub: &Value,
+    price: &str,
+    quantity: Option<&str>,
+    behaviour: &str,
+) -> common::Answer {
+    let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
+    let item = sub["items"]["data"][0]["id"].as_str().unwrap();
+    let mut form = vec![
+        ("items[0][id]", item),
+        ("items[0][price]", price),
+        ("proration_behavior", behaviour),
+    ];
+    if let Some(quantity) = quantity {
+        form.push(("items[0][quantity]", quantity));
+    }
+    post(fake, &path, &form, None).await
+}
+
+/// The ids of a list's objects, in its order.
+fn ids_of(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn huge_quantities_and_amounts_are_refused_with_stripes_errors() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let pack = price_by_key(&fake, "starter_pack").await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let session = |items: Vec<(String, String)>| {
+        let fake = &fake;
+        async move {
+            let mut form: Vec<(&str, &str)> = vec![("mode", "payment")];
+            form.extend(items.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            post(fake, "/v1/checkout/sessions", &form, None).await
+        }
+    };
+    // `line_items[n]` of `quantity` × the starter pack, or of an ad-hoc price of `amount`.
+    let pack_line = |n: usize, quantity: &str| {
+        vec![
+            (format!("line_items[{n}][price]"), pack.clone()),
+            (format!("line_items[{n}][quantity]"), quantity.to_string()),
+        ]
+    };
+    let adhoc_line = |n: usize, amount: &str| {
+        let data = format!("line_items[{n}][price_data]");
+        vec![
+            (format!("{data}[currency]"), "usd".to_string()),
+            (format!("{data}[unit_amount]"), amount.to_string()),
+            (
+                format!("{data}[product_data][name]"),
+                "A fortune".to_string(),
+            ),
+            (format!("line_items[{n}][quantity]"), "1".to_string()),
+        ]
+    };
+
+    // A quantity past i64's reach of an amount: refused, not a dropped connection; and one
+    // just past the cap.
+    for quantity in [i64::MAX.to_string(), "1000000".to_string()] {
+        session(pack_line(0, &quantity))
+            .await
+            .assert_refused("parameter_invalid_integer", "line_items[0][quantity]");
+    }
+    // Within the quantity cap, but $9,999,990.00: past Stripe's largest amount.
+    let too_much = session(pack_line(0, "999999")).await;
+    too_much.assert_refused("amount_too_large", "line_items[0][quantity]");
+    assert_eq!(
+        too_much.body["error"]["message"],
+        "Amount must be no more than $999,999.99."
+    );
+    // Two lines within the cap whose sum is not; a price past it; the cap itself is fine.
+    let two = [adhoc_line(0, "60000000"), adhoc_line(1, "60000000")].concat();
+    session(two)
+        .await
+        .assert_refused("amount_too_large", "line_items");
+    let price = post(
+        &fake,
+        "/v1/prices",
+        &[
+            ("currency", "usd"),
+            ("unit_amount", "100000000"),
+            ("product_data[name]", "Too dear"),
+        ],
+        None,
+    )
+    .await;
+    price.assert_refused("amount_too_large", "unit_amount");
+    let at_cap = session(adhoc_line(0, "99999999")).await.ok();
+    assert_eq!(at_cap["amount_total"], 99_999_999);
+
+    // A subscription's quantity: refused before it is stored, so renewals and the portal
+    // keep working.
+    let sub = subscribe(&fake, "many@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    change_item(&fake, &sub, &plan, Some("4611686018427387904"), "none")
+        .await
+        .assert_refused("parameter_invalid_integer", "items[0][quantity]");
+    change_item(&fake, &sub, &plan, Some("50000"), "none")
+        .await
+        .assert_refused("amount_too_large", "items[0][quantity]");
+    let three = change_item(&fake, &sub, &plan, Some("3"), "none")
+        .await
+        .ok();
+    assert_eq!(three["items"]["data"][0]["quantity"], 3);
+    let renewed = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(renewed["status"], "active");
+    let cycle = latest_invoice(&fake, &renewed).await;
+    assert_eq!(cycle["total"], 6000);
+    assert_eq!(
+        cycle["lines"]["data"][0]["description"],
+        "3 × Pro plan (at $20.00 / month)"
+    );
+    let html = page_html(&portal_url(&fake, sub["customer"].as_str().unwrap()).await).await;
+    assert!(html.contains("3 × Pro plan · $60.00 per month"), "{html}");
+}
+
+#[tokio::test]
+async fn a_past_due_subscription_retries_its_oldest_open_invoice() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let basic = recurring_price(&fake, "Basic plan", 500, "month").await;
+    let team = recurring_price(&fake, "Team plan", 5000, "month").await;
+    let open_invoices = |id: String| {
+        let fake = &fake;
+        async move {
+            let open = get(
+                fake,
+                &format!("/v1/invoices?subscription={id}&status=open&limit=100"),
+            )
+            .await
+            .ok();
+            ids_of(&open)
+        }
+    };
+
+    // A $0 update invoice while past due does not hide the open renewal invoice.
+    let sub = subscribe(&fake, "credit@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let declined = fake
+        .renew_subscription(&id, Some("4000000000000002"))
+        .unwrap();
+    assert_eq!(declined["status"], "past_due");
+    let renewal = declined["latest_invoice"].as_str().unwrap().to_string();
+    let period = declined["current_period_start"].clone();
+    let downgraded = change_item(&fake, &declined, &basic, None, "always_invoice")
+        .await
+        .ok();
+    let credit = latest_invoice(&fake, &downgraded).await;
+    assert_eq!(
+        (credit["status"].as_str(), credit["amount_due"].as_i64()),
+        (Some("paid"), Some(0))
+    );
+    assert_eq!(
+        downgraded["status"], "past_due",
+        "the renewal invoice is still open"
+    );
+    assert_eq!(open_invoices(id.clone()).await, [renewal.as_str()]);
+    let recovered = fake
+        .renew_subscription(&id, Some("4242424242424242"))
+        .unwrap();
+    assert_eq!(recovered["status"], "active");
+    assert_eq!(recovered["current_period_start"], period, "the same period");
+    let paid = get(&fake, &format!("/v1/invoices/{renewal}")).await.ok();
+    assert_eq!(
+        (paid["status"].as_str(), paid["attempt_count"].as_i64()),
+        (Some("paid"), Some(2))
+    );
+    assert_eq!(
+        count(&fake, &format!("/v1/invoices?subscription={id}&limit=100")).await,
+        3,
+        "the first invoice, the renewal and the credit: no new period was invoiced"
+    );
+
+    // Two open invoices: each renewal retries the oldest; active once both are paid.
+    let sub = subscribe(&fake, "twice@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let declined = fake
+        .renew_subscription(&id, Some("4000000000000002"))
+        .unwrap();
+    let first = declined["latest_invoice"].as_str().unwrap().to_string();
+    let period = declined["current_period_start"].clone();
+    let upgraded = change_item(&fake, &declined, &team, None, "always_invoice")
+        .await
+        .ok();
+    assert_eq!(upgraded["status"], "past_due");
+    let second = upgraded["latest_invoice"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        open_invoices(id.clone()).await,
+        [second.clone(), first.clone()]
+    );
+
+    let retried = fake
+        .renew_subscription(&id, Some("4242424242424242"))
+        .unwrap();
+    assert_eq!(
+        retried["status"], "past_due",
+        "the update invoice is still open"
+    );
+    assert_eq!(retried["current_period_start"], period);
+    assert_eq!(open_invoices(id.clone()).await, [second.as_str()]);
+    let mark = fake.events().len();
+    let retried = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(retried["status"], "active");
+    assert_eq!(retried["current_period_start"], period);
+    assert!(open_invoices(id.clone()).await.is_empty());
+    assert_eq!(
+        billing_events_after(&fake, mark),
+        [
+            "invoice.paid",
+            "invoice.payment_succeeded",
+            "customer.subscription.updated"
+        ]
+    );
+    let updated = events_after(&fake, mark, "customer.subscription.updated").remove(0);
+    assert_eq!(updated["data"]["previous_attributes"]["status"], "past_due");
+    assert_eq!(updated["data"]["object"]["status"], "active");
+    // Nothing open any more: the next renewal starts the next period.
+    let next = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(next["current_period_start"], retried["current_period_end"]);
+    assert_eq!(next["status"], "active");
+}
+
+#[tokio::test]
+async fn invoices_embed_ten_lines_and_list_them_all() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let team = recurring_price(&fake, "Team plan", 5000, "month").await;
+    let sub = subscribe(&fake, "lines@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    // Five changes waiting for the renewal: ten proration lines, then the plan line.
+    let mut current = sub.clone();
+    for price in [&team, &plan, &team, &plan, &team] {
+        current = change_item(&fake, &current, price, None, "create_prorations")
+            .await
+            .ok();
+    }
+    let renewed = fake.renew_subscription(&id, None).unwrap();
+    let invoice = latest_invoice(&fake, &renewed).await;
+    let invoice_id = invoice["id"].as_str().unwrap().to_string();
+    let lines_url = format!("/v1/invoices/{invoice_id}/lines");
+    let embedded = &invoice["lines"];
+    assert_eq!(embedded["object"], "list");
+    assert_eq!(embedded["data"].as_array().unwrap().len(), 10);
+    assert_eq!(embedded["has_more"], true);
+    assert_eq!(embedded["total_count"], 11);
+    assert_eq!(embedded["url"], lines_url.as_str());
+
+    let all = get(&fake, &format!("{lines_url}?limit=100")).await.ok();
+    assert_eq!(all["object"], "list");
+    assert_eq!(all["url"], lines_url.as_str());
+    assert_eq!(all["has_more"], false);
+    let lines = all["data"].as_array().unwrap();
+    assert_eq!(lines.len(), 11);
+    let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert_eq!(invoice["total"], total);
+    // The newest change's items first, each change's credit before its charge; the plan last.
+    for (pair, (from, to)) in lines[..10].chunks(2).zip([
+        ("Pro plan", "Team plan"),
+        ("Team plan", "Pro plan"),
+        ("Pro plan", "Team plan"),
+        ("Team plan", "Pro plan"),
+        ("Pro plan", "Team plan"),
+    ]) {
+        for line in pair {
+            assert_eq!(line["type"], "invoiceitem");
+            assert_eq!(line["proration"], true);
+            assert!(line["invoice_item"].as_str().unwrap().starts_with("ii_"));
+            assert_eq!(
+                line["parent"]["subscription_item_details"]["invoice_item"],
+                line["invoice_item"]
+            );
+            assert_eq!(line["invoice"], invoice_id.as_str());
+        }
+        let unused = pair[0]["description"].as_str().unwrap();
+        let remaining = pair[1]["description"].as_str().unwrap();
+        assert!(
+            unused.starts_with(&format!("Unused time on {from} after ")),
+            "{unused}"
+        );
+        assert!(
+            remaining.starts_with(&format!("Remaining time on {to} after ")),
+            "{remaining}"
+        );
+    }
+    let plan_line = &lines[10];
+    assert_eq!(plan_line["type"], "subscription");
+    assert_eq!(plan_line["proration"], false);
+    assert_eq!(plan_line["invoice_item"], Value::Null);
+    assert_eq!(
+        plan_line["description"],
+        "1 × Team plan (at $50.00 / month)"
+    );
+    let ids = ids_of(&all);
+    assert_eq!(ids_of(embedded), ids[..10]);
+
+    // Pages like every other list.
+    for (query, expected, more) in [
+        (String::new(), &ids[..10], true),
+        (format!("?starting_after={}", ids[9]), &ids[10..], false),
+        (
+            format!("?limit=3&starting_after={}", ids[2]),
+            &ids[3..6],
+            true,
+        ),
+        (
+            format!("?limit=2&ending_before={}", ids[5]),
+            &ids[3..5],
+            true,
+        ),
+        (format!("?ending_before={}", ids[1]), &ids[..1], false),
+    ] {
+        let page = get(&fake, &format!("{lines_url}{query}")).await.ok();
+        assert_eq!(ids_of(&page), expected, "{query}");
+        assert_eq!(page["has_more"], more, "{query}");
+    }
+    for limit in ["0", "101"] {
+        get(&fake, &format!("{lines_url}?limit={limit}"))
+            .await
+            .assert_refused("parameter_invalid_integer", "limit");
+    }
+    get(&fake, &format!("{lines_url}?starting_after=il_nope"))
+        .await
+        .assert_refused("resource_missing", "starting_after");
+    let missing = get(&fake, "/v1/invoices/in_nope/lines").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), Some("resource_missing"));
+    assert_eq!(
+        missing.body["error"]["message"],
+        "No such invoice: 'in_nope'"
+    );
+
+    // A first invoice has one line, the plan's; an always_invoice change, two invoice items.
+    let first_invoice = latest_invoice(&fake, &sub).await;
+    assert_eq!(first_invoice["lines"]["has_more"], false);
+    assert_eq!(first_invoice["lines"]["total_count"], 1);
+    assert_eq!(first_invoice["lines"]["data"][0]["type"], "subscription");
+    let upgraded = change_item(&fake, &renewed, &plan, None, "always_invoice")
+        .await
+        .ok();
+    let update = latest_invoice(&fake, &upgraded).await;
+    let types: Vec<&str> = update["lines"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["invoiceitem", "invoiceitem"]);
+}
+
+#[tokio::test]
+async fn elapsed_time_prorates_a_change_for_the_rest_of_the_period() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let plan = price_by_key(&fake, "pro_monthly").await;
+    let team = recurring_price(&fake, "Team plan", 5000, "month").await;
+    let sub = subscribe(&fake, "halfway@example.com", &plan).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let (start, end) = (
+        sub["current_period_start"].as_i64().unwrap(),
+        sub["current_period_end"].as_i64().unwrap(),
+    );
+    let half = (end - start) / 2;
+
+    // Half the period passes, through the HTTP control.
+    let mark = fake.events().len();
+    let response = client()
+        .post(fake.url(&format!("/_test/subscriptions/{id}/elapse")))
+        .json(&serde_json::json!({ "seconds": half }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let elapsed: Value = response.json().await.unwrap();
+    assert_eq!(elapsed["id"], id.as_str());
+    assert_eq!(elapsed["current_period_start"], start - half);
+    assert_eq!(elapsed["current_period_end"], end - half);
+    assert_eq!(
+        elapsed["billing_cycle_anchor"],
+        sub["billing_cycle_anchor"].as_i64().unwrap() - half
+    );
+    assert_eq!(
+        elapsed["items"]["data"][0]["current_period_end"],
+        end - half
+    );
+    assert_eq!(
+        get(&fake, &format!("/v1/subscriptions/{id}")).await.ok(),
+        elapsed
+    );
+    assert_eq!(fake.events().len(), mark, "time passing sends no event");
+
+    // An upgrade now is invoiced for about half the difference.
+    let upgraded = change_item(&fake, &elapsed, &team, None, "always_invoice")
+        .await
+        .ok();
+    let invoice = latest_invoice(&fake, &upgraded).await;
+    let (period_start, period_end) = (
+        upgraded["current_period_start"].as_i64().unwrap(),
+        upgraded["current_period_end"].as_i64().unwrap(),
+    );
+    assert_eq!((period_start, period_end), (start - half, end - half));
+    let at = invoice["created"].as_i64().unwrap();
+    let fraction = (period_end - at) as f64 / (period_end - period_start) as f64;
+    assert!((0.49..=0.5).contains(&fraction), "{fraction}");
+    let lines = invoice["lines"]["data"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["amount"], -((2000.0 * fraction).round() as i64));
+    assert_eq!(lines[1]["amount"], (5000.0 * fraction).round() as i64);
+    for line in lines {
+        assert_eq!(line["period"]["start"], at, "from the change");
+        assert_eq!(line["period"]["end"], period_end, "to the period's end");
+    }
+    let total = invoice["total"].as_i64().unwrap();
+    assert!(
+        (1499..=1501).contains(&total),
+        "about (5000 - 2000) / 2: {total}"
+    );
+    assert_eq!(invoice["amount_paid"], total);
+
+    // The period goes on from where it was moved to.
+    let renewed = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(renewed["current_period_start"], period_end);
+
+    // Refusals: past the period, backwards, unknown, canceled.
+    let renewed_length = renewed["current_period_end"].as_i64().unwrap() - period_end;
+    for seconds in [renewed_length + 1, -1] {
+        assert!(
+            matches!(
+                fake.elapse_subscription(&id, seconds),
+                Err(ControlError::Refused(_))
+            ),
+            "{seconds}"
+        );
+    }
+    assert!(fake.elapse_subscription(&id, renewed_length).is_ok());
+    let too_far = client()
+        .post(fake.url(&format!("/_test/subscriptions/{id}/elapse")))
+        .json(&serde_json::json!({ "seconds": 400 * 86_400 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_far.status(), 409);
+    assert!(matches!(
+        fake.elapse_subscription("sub_nope", 1),
+        Err(ControlError::NotFound(_))
+    ));
+    let unknown = client()
+        .post(fake.url("/_test/subscriptions/sub_nope/elapse"))
+        .json(&serde_json::json!({ "seconds": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        delete(&fake, &format!("/v1/subscriptions/{id}"))
+            .await
+            .status,
+        200
+    );
+    assert!(matches!(
+        fake.elapse_subscription(&id, 0),
+        Err(ControlError::Refused(_))
+    ));
 }
 
 #[tokio::test]

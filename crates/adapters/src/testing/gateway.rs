@@ -15,6 +15,8 @@ use serde_json::json;
 #[derive(Debug, Default)]
 struct State {
     sessions: BTreeMap<String, CheckoutSession>,
+    /// The recurring price of each subscription-mode session.
+    session_prices: BTreeMap<String, String>,
     refunds: Vec<(GatewayRefund, String)>,
     keys: BTreeMap<String, String>,
     events: Vec<WebhookEvent>,
@@ -24,7 +26,8 @@ struct State {
     counter: u64,
 }
 
-/// Thirty days, the scripted gateway's month.
+/// Thirty days, the scripted gateway's month. Changes and cancellations happen half-way through
+/// a period, in the scripted world.
 const PERIOD: i64 = 30 * 24 * 3600;
 /// The scripted clock's start (any fixed instant will do).
 const START: i64 = 1_700_000_000;
@@ -35,13 +38,15 @@ impl State {
         format!("{prefix}_{}", self.counter)
     }
 
-    /// Records a paid invoice for `period_start..+PERIOD` and returns its `invoice.paid` event.
-    fn paid_invoice(
+    /// Records an invoice of `subscription` for its price over `period`, paid or left open, and
+    /// returns its `invoice.paid` or `invoice.payment_failed` event.
+    fn invoice(
         &mut self,
         subscription: &str,
         reason: &str,
         amount: i64,
-        period_start: i64,
+        period: (i64, i64),
+        paid: bool,
     ) -> WebhookEvent {
         let id = self.next_id("in");
         let sub = self
@@ -53,18 +58,23 @@ impl State {
             id: id.clone(),
             customer: sub.customer.clone(),
             subscription: Some(subscription.to_owned()),
-            status: "paid".into(),
+            status: if paid { "paid" } else { "open" }.into(),
             billing_reason: Some(reason.into()),
             amount_due: amount,
-            amount_paid: amount,
+            amount_paid: if paid { amount } else { 0 },
             currency: "usd".into(),
             payment_intent: Some(format!("pi_{id}")),
-            period_start,
-            period_end: period_start + PERIOD,
+            period_start: period.0,
+            period_end: period.1,
             price_id: Some(sub.price_id.clone()),
         };
         self.invoices.insert(id.clone(), invoice);
-        self.event("invoice.paid", &id, "invoice")
+        let kind = if paid {
+            "invoice.paid"
+        } else {
+            "invoice.payment_failed"
+        };
+        self.event(kind, &id, "invoice")
     }
 
     fn event(&mut self, kind: &str, object: &str, object_type: &str) -> WebhookEvent {
@@ -78,6 +88,20 @@ impl State {
 
     fn subscription_mut(&mut self, id: &str) -> Result<&mut GatewaySubscription, GatewayError> {
         self.subscriptions.get_mut(id).ok_or_else(missing)
+    }
+
+    /// A subscription that is not canceled (Stripe refuses changes to a canceled one).
+    fn live_subscription(&mut self, id: &str) -> Result<&mut GatewaySubscription, GatewayError> {
+        let sub = self.subscription_mut(id)?;
+        if sub.status == "canceled" {
+            return Err(GatewayError::Rejected {
+                code: None,
+                message:
+                    "A canceled subscription can only update its cancellation_details and metadata."
+                        .into(),
+            });
+        }
+        Ok(sub)
     }
 }
 
@@ -125,7 +149,7 @@ impl ScriptedGateway {
                 customer: session.customer.clone().unwrap_or_default(),
                 status: "active".into(),
                 item_id: format!("si_{subscription}"),
-                price_id: session.metadata["price_id"].clone(),
+                price_id: String::new(),
                 current_period_start: START,
                 current_period_end: START + PERIOD,
                 cancel_at_period_end: false,
@@ -135,8 +159,21 @@ impl ScriptedGateway {
                 metadata: session.metadata.clone(),
             };
             let amount = session.amount_total;
-            state.subscriptions.insert(subscription.clone(), started);
-            state.paid_invoice(&subscription, "subscription_create", amount, START);
+            let price = state.session_prices[session_id].clone();
+            state.subscriptions.insert(
+                subscription.clone(),
+                GatewaySubscription {
+                    price_id: price,
+                    ..started
+                },
+            );
+            state.invoice(
+                &subscription,
+                "subscription_create",
+                amount,
+                (START, START + PERIOD),
+                true,
+            );
         }
         let payload = json!({"id": format!("evt_paid_{session_id}"), "type": "checkout.session.completed", "created": 1,
             "data": {"object": {"id": session_id, "object": "checkout.session"}}});
@@ -145,15 +182,24 @@ impl ScriptedGateway {
         event
     }
 
-    /// The next period of a subscription starts and is paid (or, with `cancel_at_period_end`,
-    /// the subscription ends); returns the `invoice.paid` or `customer.subscription.deleted`
-    /// event.
+    /// The period ends: a subscription set to cancel at the period end ends
+    /// (`customer.subscription.deleted`); a past-due one has its open invoice paid; otherwise the
+    /// next period starts and is paid (`invoice.paid`).
     pub fn renew(&self, subscription: &str) -> WebhookEvent {
+        self.end_period(subscription, true)
+    }
+
+    /// Like [`Self::renew`], but the card is declined: the next period's invoice stays open and
+    /// the subscription is past due (`invoice.payment_failed`).
+    pub fn decline_renewal(&self, subscription: &str) -> WebhookEvent {
+        self.end_period(subscription, false)
+    }
+
+    fn end_period(&self, subscription: &str, pays: bool) -> WebhookEvent {
         let mut state = self.state();
         let sub = state
-            .subscriptions
-            .get_mut(subscription)
-            .expect("a known subscription");
+            .live_subscription(subscription)
+            .expect("a known subscription that is not canceled");
         let start = sub.current_period_end;
         if sub.cancel_at_period_end {
             sub.status = "canceled".into();
@@ -164,10 +210,30 @@ impl ScriptedGateway {
                 "subscription",
             );
         }
+        if sub.status == "past_due" {
+            let open = sub.latest_invoice.clone().expect("a past-due invoice");
+            if pays {
+                sub.status = "active".into();
+                let invoice = state.invoices.get_mut(&open).expect("stored");
+                invoice.status = "paid".into();
+                invoice.amount_paid = invoice.amount_due;
+                return state.event("invoice.paid", &open, "invoice");
+            }
+            return state.event("invoice.payment_failed", &open, "invoice");
+        }
         sub.current_period_start = start;
         sub.current_period_end = start + PERIOD;
+        if !pays {
+            sub.status = "past_due".into();
+        }
         let amount = plan_amount(&sub.price_id).expect("a known plan");
-        state.paid_invoice(subscription, "subscription_cycle", amount, start)
+        state.invoice(
+            subscription,
+            "subscription_cycle",
+            amount,
+            (start, start + PERIOD),
+            pays,
+        )
     }
 
     /// The subscriptions made so far.
@@ -389,12 +455,14 @@ impl PaymentGateway for ScriptedGateway {
             client_reference_id: Some(request.user_reference.clone()),
             metadata: [
                 ("plan_id".to_owned(), request.plan_reference.clone()),
-                ("price_id".to_owned(), request.price_id.clone()),
                 ("user_id".to_owned(), request.user_reference.clone()),
             ]
             .into(),
         };
         state.keys.insert(key.to_owned(), id.clone());
+        state
+            .session_prices
+            .insert(id.clone(), request.price_id.clone());
         state.sessions.insert(id, session.clone());
         Ok(session)
     }
@@ -413,17 +481,16 @@ impl PaymentGateway for ScriptedGateway {
         let mut state = self.state();
         let sub = state.subscription_mut(id)?;
         if sub.status == "canceled" {
-            return Err(GatewayError::Rejected {
-                code: None,
-                message: "the subscription is already canceled".into(),
-            });
+            // As the Stripe client reports a repeated cancellation: done already.
+            return Ok(sub.clone());
         }
+        let now = sub.current_period_start + PERIOD / 2;
+        sub.canceled_at = Some(now);
         match at {
             CancelAt::PeriodEnd => sub.cancel_at_period_end = true,
             CancelAt::Now => {
                 sub.status = "canceled".into();
-                sub.canceled_at = Some(sub.current_period_start);
-                sub.ended_at = sub.canceled_at;
+                sub.ended_at = Some(now);
             }
         }
         Ok(sub.clone())
@@ -436,8 +503,9 @@ impl PaymentGateway for ScriptedGateway {
     ) -> Result<GatewaySubscription, GatewayError> {
         self.check()?;
         let mut state = self.state();
-        let sub = state.subscription_mut(id)?;
+        let sub = state.live_subscription(id)?;
         sub.cancel_at_period_end = false;
+        sub.canceled_at = None;
         Ok(sub.clone())
     }
 
@@ -448,21 +516,21 @@ impl PaymentGateway for ScriptedGateway {
         proration: Proration,
         _key: &str,
     ) -> Result<GatewaySubscription, GatewayError> {
-        let current = self.current(id)?;
-        let (old, new) = (
-            plan_amount(&current.price_id).ok_or_else(missing)?,
-            plan_amount(price_id).ok_or_else(missing)?,
-        );
+        self.check()?;
+        let new = plan_amount(price_id).ok_or_else(missing)?;
         let mut state = self.state();
-        state.subscription_mut(id)?.price_id = price_id.to_owned();
-        if proration == Proration::InvoiceNow && new > old {
-            // Half a period left, in the scripted world.
-            state.paid_invoice(
-                id,
-                "subscription_update",
-                (new - old) / 2,
-                current.current_period_start,
-            );
+        let sub = state.live_subscription(id)?;
+        let old = plan_amount(&sub.price_id).ok_or_else(missing)?;
+        sub.price_id = price_id.to_owned();
+        let (half_way, end) = (
+            sub.current_period_start + PERIOD / 2,
+            sub.current_period_end,
+        );
+        if proration == Proration::InvoiceNow {
+            // Half a period left: the difference for it, never below zero (a downgrade's credit
+            // would go to the customer's balance).
+            let amount = ((new - old) / 2).max(0);
+            state.invoice(id, "subscription_update", amount, (half_way, end), true);
         }
         state.subscription_mut(id).map(|sub| sub.clone())
     }
@@ -517,6 +585,12 @@ mod tests {
             .subscription
             .expect("a subscription");
         let sub = gateway.subscription(&id).await.unwrap();
+        assert_eq!(sub.price_id, "price_pro");
+        assert_eq!(
+            sub.metadata.keys().collect::<Vec<_>>(),
+            ["plan_id", "user_id"],
+            "what the real client sends"
+        );
         let first = gateway
             .invoice(sub.latest_invoice.as_deref().unwrap())
             .await
@@ -534,6 +608,19 @@ mod tests {
             .unwrap();
         assert_eq!(renewed.period_start, sub.current_period_end);
 
+        let declined = gateway.decline_renewal(&id);
+        assert_eq!(declined.kind, "invoice.payment_failed");
+        let past_due = gateway.subscription(&id).await.unwrap();
+        assert_eq!(past_due.status, "past_due");
+        let open = declined.object_id.clone().unwrap();
+        assert!(!gateway.invoice(&open).await.unwrap().is_paid());
+        let retried = gateway.renew(&id);
+        assert_eq!(
+            (retried.kind.as_str(), retried.object_id.as_deref()),
+            ("invoice.paid", Some(open.as_str()))
+        );
+        assert!(gateway.subscription(&id).await.unwrap().is_entitled());
+
         let upgraded = gateway
             .change_subscription_price(&id, "price_team", Proration::InvoiceNow, "k2")
             .await
@@ -543,19 +630,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(proration.amount_paid, 1500);
-
-        gateway
-            .cancel_subscription(&id, CancelAt::PeriodEnd, "k3")
+        assert_eq!(proration.price_id.as_deref(), Some("price_team"));
+        assert_eq!(proration.period_end, upgraded.current_period_end);
+        let downgraded = gateway
+            .change_subscription_price(&id, "price_pro", Proration::InvoiceNow, "k3")
             .await
             .unwrap();
+        let credit = gateway
+            .invoice(downgraded.latest_invoice.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!((credit.amount_due, credit.is_paid()), (0, true));
+
+        let cancelling = gateway
+            .cancel_subscription(&id, CancelAt::PeriodEnd, "k4")
+            .await
+            .unwrap();
+        assert!(cancelling.canceled_at.is_some() && cancelling.is_entitled());
         assert_eq!(gateway.renew(&id).kind, "customer.subscription.deleted");
         let ended = gateway.subscription(&id).await.unwrap();
         assert_eq!(ended.status, "canceled");
-        assert!(
+        for refused in [
+            gateway.resume_subscription(&id, "k5").await,
             gateway
-                .cancel_subscription(&id, CancelAt::Now, "k4")
+                .change_subscription_price(&id, "price_team", Proration::None, "k6")
+                .await,
+        ] {
+            assert!(
+                matches!(refused, Err(GatewayError::Rejected { .. })),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            gateway
+                .cancel_subscription(&id, CancelAt::Now, "k7")
                 .await
-                .is_err()
+                .unwrap(),
+            ended,
+            "cancelling twice is done already"
         );
         gateway.set_down(true);
         assert!(matches!(

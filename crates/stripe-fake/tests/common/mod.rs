@@ -202,6 +202,14 @@ impl Answer {
     pub fn error_code(&self) -> Option<&str> {
         self.body["error"]["code"].as_str()
     }
+
+    /// Asserts a 400 `invalid_request_error` with this code about this parameter.
+    pub fn assert_refused(&self, code: &str, param: &str) {
+        assert_eq!(self.status, 400, "unexpected answer: {}", self.body);
+        assert_eq!(self.body["error"]["type"], "invalid_request_error");
+        assert_eq!(self.error_code(), Some(code), "{}", self.body);
+        assert_eq!(self.body["error"]["param"], param, "{}", self.body);
+    }
 }
 
 pub async fn answer(response: reqwest::Response) -> Answer {
@@ -260,6 +268,19 @@ pub async fn page_html(url: &str) -> String {
 /// A form on a hosted page, submitted (redirects are not followed).
 pub async fn submit_form(url: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client().post(url).form(form).send().await.unwrap()
+}
+
+/// A billing portal session's page URL for `customer`.
+pub async fn portal_url(fake: &Running, customer: &str) -> String {
+    let portal = post(
+        fake,
+        "/v1/billing_portal/sessions",
+        &[("customer", customer)],
+        None,
+    )
+    .await
+    .ok();
+    portal["url"].as_str().unwrap().to_string()
 }
 
 /// The checkout page's "Pay" with `card`, 12 / 34 and CVC 123.
@@ -361,6 +382,15 @@ pub fn billing_events_after(fake: &Running, skip: usize) -> Vec<String> {
         .skip(skip)
         .map(|e| e["type"].as_str().unwrap_or_default().to_string())
         .filter(|t| !t.starts_with("payment_intent.") && !t.starts_with("charge."))
+        .collect()
+}
+
+/// The events of type `kind` recorded after the first `skip`, oldest first.
+pub fn events_after(fake: &Running, skip: usize, kind: &str) -> Vec<Value> {
+    fake.events()
+        .into_iter()
+        .skip(skip)
+        .filter(|e| e["type"] == kind)
         .collect()
 }
 
