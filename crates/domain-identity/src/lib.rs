@@ -8,6 +8,7 @@
 //! [`UserRepository`] and [`PasswordHasher`], and the time through [`Clock`].
 
 mod accounts;
+mod api_keys;
 mod email;
 mod lockout;
 mod password;
@@ -19,6 +20,10 @@ mod user;
 pub use accounts::{
     Accounts, AuthError, ChangePasswordError, RegisterError, Registration, RegistrationErrors,
     Rejection,
+};
+pub use api_keys::{
+    API_KEY_PREFIX, API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository,
+    MAX_ACTIVE_KEYS, MAX_KEY_NAME, api_key_hash, key_name, looks_like_api_key,
 };
 pub use email::{Email, EmailError};
 pub use lockout::{LockoutPolicy, LockoutPolicyError, LoginState};
