@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use quickscale_domain_billing::BillingRepository;
 use quickscale_domain_credits::CreditStore;
-use quickscale_domain_identity::{TokenRepository, UserRepository};
+use quickscale_domain_identity::{ApiKeyRepository, TokenRepository, UserRepository};
 use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
 use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 
@@ -60,6 +60,7 @@ pub struct Stores {
     pub billing: Arc<dyn BillingRepository>,
     pub tokens: Arc<dyn TokenRepository>,
     pub audit: Arc<dyn AuditLog>,
+    pub api_keys: Arc<dyn ApiKeyRepository>,
     pub outbox: Arc<dyn OutboxStore>,
 }
 

@@ -380,6 +380,11 @@ pub async fn delete_account(
         .await?;
     state
         .stores()
+        .api_keys
+        .revoke_all(user.id, state.clock().now())
+        .await?;
+    state
+        .stores()
         .sessions
         .admin()
         .delete_for_user(user.id, None)

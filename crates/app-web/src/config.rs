@@ -75,7 +75,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "ENABLE_API",
-        "the JSON API with keys: not in this version yet, only false is accepted",
+        "the JSON API at /api/v1 and API keys in settings (default false)",
     ),
     (
         "REQUIRE_EMAIL_VERIFICATION",
@@ -512,17 +512,12 @@ impl Config {
                 defaults.enable_service_marketplace,
             )?,
         };
-        // Refused rather than silently ignored: these features are planned, not built.
-        for (key, on) in [
-            ("ENABLE_API", flags.enable_api),
-            ("ENABLE_SUBSCRIPTIONS", flags.enable_subscriptions),
-        ] {
-            if on {
-                return Err(s.error(
-                    key,
-                    "is not available in this version of QuickScale yet; leave it false",
-                ));
-            }
+        // Refused rather than silently ignored: subscriptions are planned, not built.
+        if flags.enable_subscriptions {
+            return Err(s.error(
+                "ENABLE_SUBSCRIPTIONS",
+                "is not available in this version of QuickScale yet; leave it false",
+            ));
         }
         let llm = match s.get("LLM_BASE_URL") {
             None => None,

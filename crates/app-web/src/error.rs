@@ -126,6 +126,10 @@ impl From<crate::templates::TemplateError> for AppError {
 /// responses from the router. Runs inside the session layer, so the page shows the visitor as
 /// signed in when they are (unless the database is what failed).
 pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        // The API answers with problem details, never with a page.
+        return next.run(request).await;
+    }
     let session = request
         .extensions()
         .get::<tower_sessions::Session>()

@@ -20,6 +20,7 @@
 //! ```
 
 mod account_flows;
+pub mod api;
 mod app;
 pub mod assets;
 pub mod audit;

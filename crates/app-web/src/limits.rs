@@ -42,6 +42,10 @@ impl KeyExtractor for ClientIp {
     }
 }
 
+/// The JSON API's budget per key: this many requests at once, then this many a minute.
+pub const API_BURST: u32 = 60;
+pub const API_PER_MINUTE: u32 = 120;
+
 type Config = GovernorConfig<ClientIp, governor::middleware::NoOpMiddleware>;
 
 /// The limiters, kept so housekeeping can forget idle clients.
@@ -50,6 +54,8 @@ pub struct RateLimits {
     pub sign_in: Arc<Config>,
     pub register: Arc<Config>,
     pub email: Arc<Config>,
+    /// The JSON API: per key, not per client.
+    pub api: crate::api::ApiLimiter,
 }
 
 fn config(key: ClientIp, period_ms: u64, burst: u32) -> Arc<Config> {
@@ -73,6 +79,7 @@ impl RateLimits {
             sign_in: config(key, 6_000, 10),
             register: config(key, 60_000, 5),
             email: config(key, 60_000, 5),
+            api: crate::api::ApiLimiter::new(API_PER_MINUTE, API_BURST),
         }
     }
 
@@ -87,6 +94,7 @@ impl RateLimits {
         for config in [&self.sign_in, &self.register, &self.email] {
             config.limiter().retain_recent();
         }
+        self.api.forget_idle();
     }
 }
 

@@ -1,12 +1,15 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use quickscale_domain_identity::{TokenPurpose, TokenRecord, TokenRepository, UserId};
+use quickscale_domain_identity::{
+    ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, TokenPurpose, TokenRecord, TokenRepository,
+    UserId,
+};
 use quickscale_domain_kernel::{
     AuditEntry, AuditLog, AuditQuery, EmailMessage, OutboxMessage, OutboxQuery, OutboxStatus,
-    OutboxStore, StorageError,
+    OutboxStore, StorageError, StorageFailure,
 };
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::lock;
@@ -16,9 +19,10 @@ struct State {
     tokens: Vec<(String, TokenRecord, Option<OffsetDateTime>)>,
     audit: Vec<AuditEntry>,
     outbox: Vec<OutboxMessage>,
+    api_keys: Vec<(String, ApiKey)>,
 }
 
-/// Tokens, the audit log and the email outbox in memory.
+/// Tokens, the audit log, the email outbox and API keys in memory.
 #[derive(Debug, Default)]
 pub struct MemoryAccountStores {
     state: Mutex<State>,
@@ -203,5 +207,86 @@ impl OutboxStore for MemoryAccountStores {
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         found.truncate(q.limit.clamp(1, 500) as usize);
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for MemoryAccountStores {
+    async fn create(&self, key: &ApiKey, hash: &str, max_active: u64) -> Result<(), ApiKeyError> {
+        let mut state = lock(&self.state);
+        let active = state
+            .api_keys
+            .iter()
+            .filter(|(_, k)| k.user == key.user && k.is_active())
+            .count() as u64;
+        if active >= max_active {
+            return Err(ApiKeyError::TooMany);
+        }
+        if state
+            .api_keys
+            .iter()
+            .any(|(h, k)| h == hash || k.id == key.id)
+        {
+            return Err(ApiKeyError::Storage(StorageError::new(
+                StorageFailure::Other,
+                "an API key with this id or hash is stored already",
+            )));
+        }
+        state.api_keys.push((hash.to_owned(), key.clone()));
+        Ok(())
+    }
+
+    async fn authenticate(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<ApiKey>, StorageError> {
+        let mut state = lock(&self.state);
+        let found = state
+            .api_keys
+            .iter_mut()
+            .find(|(h, k)| h == hash && k.is_active());
+        Ok(found.map(|(_, key)| {
+            if key.last_used_at.is_none_or(|t| now - t >= Duration::MINUTE) {
+                key.last_used_at = Some(now);
+            }
+            key.clone()
+        }))
+    }
+
+    async fn list(&self, user: UserId) -> Result<Vec<ApiKey>, StorageError> {
+        let mut found: Vec<ApiKey> = lock(&self.state)
+            .api_keys
+            .iter()
+            .filter(|(_, k)| k.user == user)
+            .map(|(_, k)| k.clone())
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.0.cmp(&a.id.0)));
+        Ok(found)
+    }
+
+    async fn revoke(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let mut state = lock(&self.state);
+        let found = state
+            .api_keys
+            .iter_mut()
+            .find(|(_, k)| k.id == id && k.user == user && k.is_active());
+        Ok(found.map(|(_, key)| key.revoked_at = Some(now)).is_some())
+    }
+
+    async fn revoke_all(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError> {
+        let mut revoked = 0;
+        for (_, key) in lock(&self.state).api_keys.iter_mut() {
+            if key.user == user && key.is_active() {
+                key.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
     }
 }

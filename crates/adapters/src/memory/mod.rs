@@ -37,6 +37,7 @@ pub fn stores() -> crate::Stores {
             billing: Arc::new(MemoryBillingRepository::default()),
             tokens: accounts.clone(),
             audit: accounts.clone(),
+            api_keys: accounts.clone(),
             outbox: accounts,
         }
     }

@@ -39,6 +39,16 @@ const MIGRATIONS: Embedded = Embedded(&[
         "accounts",
         include_str!("../../migrations/postgres/0005_accounts.sql"),
     ),
+    (
+        6,
+        "unfinished runs",
+        include_str!("../../migrations/postgres/0006_unfinished_runs.sql"),
+    ),
+    (
+        7,
+        "api keys",
+        include_str!("../../migrations/postgres/0007_api_keys.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.
@@ -136,6 +146,7 @@ impl Database {
                 billing: Arc::new(SqlBillingRepository::new(self.clone())),
                 tokens: accounts.clone(),
                 audit: accounts.clone(),
+                api_keys: accounts.clone(),
                 outbox: accounts,
             }
         }

@@ -43,12 +43,22 @@ const MIGRATIONS: Embedded = Embedded(&[
         "accounts",
         include_str!("../../migrations/sqlite/0005_accounts.sql"),
     ),
+    (
+        6,
+        "unfinished runs",
+        include_str!("../../migrations/sqlite/0006_unfinished_runs.sql"),
+    ),
+    (
+        7,
+        "api keys",
+        include_str!("../../migrations/sqlite/0007_api_keys.sql"),
+    ),
 ]);
 
-/// SQLite spells "equal, treating NULLs as equal" `IS`.
 /// How a read locks the row it reads inside a write transaction.
 const FOR_UPDATE: &str = "";
 
+/// SQLite spells "equal, treating NULLs as equal" `IS`.
 const NULL_SAFE_EQUAL: &str = "IS";
 
 /// A SQLite database: a reader pool and one writer connection.
@@ -159,6 +169,7 @@ impl Database {
                 billing: Arc::new(SqlBillingRepository::new(self.clone())),
                 tokens: accounts.clone(),
                 audit: accounts.clone(),
+                api_keys: accounts.clone(),
                 outbox: accounts,
             }
         }

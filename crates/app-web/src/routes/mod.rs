@@ -4,6 +4,8 @@ mod account;
 mod admin;
 mod admin_billing;
 mod admin_services;
+mod api;
+mod api_keys;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
@@ -102,6 +104,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/services/{slug}", get(services::page).post(services::run))
             .route("/usage", get(usage::history))
             .route("/usage.csv", get(usage::export));
+    }
+    if state.config().flags.enable_api {
+        router = router
+            .route(
+                "/settings/api-keys",
+                get(api_keys::list).post(api_keys::create),
+            )
+            .route("/settings/api-keys/{id}/revoke", post(api_keys::revoke))
+            .nest("/api/v1", api::router());
     }
     if state.billing_enabled() {
         router = router

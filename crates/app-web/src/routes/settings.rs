@@ -73,6 +73,7 @@ async fn settings_page(
         .with("errors", &errors)
         .with("min_password", &state.accounts().password_policy().min_len)
         .with("session_count", &sessions)
+        .with("api_enabled", &state.config().flags.enable_api)
         .status(status)
         .render(state, &current.viewer())
         .await

@@ -5,6 +5,7 @@
 //! many ran for each backend.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod billing;
 pub mod credits;
 pub mod site;
@@ -43,6 +44,14 @@ macro_rules! contract_tests {
             accounts::tokens_are_single_use_expiring_and_purpose_bound,
             accounts::audit_entries_are_kept_and_filtered,
             accounts::the_outbox_keeps_messages_until_sent_and_schedules_retries,
+            api_keys::api_keys_authenticate_finds_active_keys_and_records_their_use,
+            api_keys::api_keys_last_use_is_written_at_most_once_a_minute,
+            api_keys::api_keys_active_keys_are_capped_per_user,
+            api_keys::api_keys_concurrent_creates_never_pass_the_cap,
+            api_keys::api_keys_duplicate_hash_is_refused_and_stored_once,
+            api_keys::api_keys_list_shows_a_users_keys_newest_first,
+            api_keys::api_keys_revoke_is_once_and_only_by_the_owner,
+            api_keys::api_keys_revoke_all_ends_one_users_active_keys,
             usage::usage_claims_are_unique_per_user_and_key,
             usage::usage_finish_records_the_outcome_and_lists_filter,
             usage::runner_charges_once_and_refunds_failures_and_timeouts,

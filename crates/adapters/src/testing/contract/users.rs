@@ -16,7 +16,7 @@ use crate::memory::PlainTextHasher;
 
 const NOW: OffsetDateTime = datetime!(2026-04-01 12:00:00 UTC);
 
-fn user(email: &str, name: &str, role: Role, created_minutes: i64) -> User {
+pub(super) fn user(email: &str, name: &str, role: Role, created_minutes: i64) -> User {
     User {
         id: UserId::generate(),
         email: Email::parse(email).unwrap(),

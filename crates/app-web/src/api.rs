@@ -1,0 +1,206 @@
+//! The JSON API's plumbing: API-key authentication (`Authorization: Bearer qs_...`), a rate limit
+//! per key, and errors as problem details (RFC 9457, `application/problem+json`). Browser
+//! sessions never authenticate an API request, so the API needs no CSRF token and a page cannot
+//! make a signed-in visitor's browser call it.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use quickscale_domain_identity::{ApiKey, User, api_key_hash, looks_like_api_key};
+use quickscale_domain_kernel::StorageError;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::state::AppState;
+
+/// An API error: a status, a short title, what to do about it, and a stable machine-readable
+/// `code`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiProblem {
+    #[serde(skip)]
+    pub status: StatusCode,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status_code: u16,
+    pub detail: String,
+    pub code: &'static str,
+    /// Extra fields (for example `required` and `available` credits).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+impl ApiProblem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiProblem {
+            status,
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status_code: status.as_u16(),
+            detail: detail.into(),
+            code,
+            extra: serde_json::Map::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with(mut self, field: &str, value: impl Serialize) -> Self {
+        self.extra.insert(
+            field.to_owned(),
+            serde_json::to_value(value).unwrap_or_default(),
+        );
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No such {what}."),
+        )
+    }
+
+    pub fn unauthorized(detail: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+    }
+
+    fn too_many(wait_seconds: u64) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests with this key; retry in {wait_seconds} s."),
+        );
+        problem.retry_after = Some(wait_seconds);
+        problem
+    }
+}
+
+impl IntoResponse for ApiProblem {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
+        }
+        if let Some(wait) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        response
+    }
+}
+
+impl From<StorageError> for ApiProblem {
+    fn from(error: StorageError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The database is unavailable; nothing was changed. Retry in a moment.",
+            )
+        } else {
+            tracing::error!(%error, "API request failed");
+            Self::internal()
+        }
+    }
+}
+
+impl ApiProblem {
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "An unexpected error happened on our side. It has been logged; please retry.",
+        )
+    }
+}
+
+/// One budget per key: `burst` requests at once, then `per_minute` a minute.
+#[derive(Debug, Clone)]
+pub struct ApiLimiter(Arc<DefaultKeyedRateLimiter<Uuid>>);
+
+impl ApiLimiter {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
+        ApiLimiter(Arc::new(RateLimiter::keyed(quota)))
+    }
+
+    fn check(&self, key: Uuid) -> Result<(), ApiProblem> {
+        self.0.check_key(&key).map_err(|not_until| {
+            let now = DefaultClock::default().now();
+            ApiProblem::too_many(not_until.wait_time_from(now).as_secs() + 1)
+        })
+    }
+
+    /// Forgets keys that have been idle (housekeeping).
+    pub fn forget_idle(&self) {
+        self.0.retain_recent();
+    }
+}
+
+/// A request authenticated by an active API key of an active user.
+#[derive(Debug, Clone)]
+pub struct ApiKeyAuth {
+    pub key: ApiKey,
+    pub user: User,
+}
+
+impl FromRequestParts<AppState> for ApiKeyAuth {
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiProblem::unauthorized(
+                    "Send an API key as `Authorization: Bearer qs_...`; make one in Settings, API keys.",
+                )
+            })?;
+        let refused = || ApiProblem::unauthorized("This API key is not valid or was revoked.");
+        if !looks_like_api_key(token) {
+            return Err(refused());
+        }
+        let now = state.clock().now();
+        let key = state
+            .stores()
+            .api_keys
+            .authenticate(&api_key_hash(token), now)
+            .await?
+            .ok_or_else(refused)?;
+        state.limits().api.check(key.id.0)?;
+        let user = state
+            .users()
+            .by_id(key.user)
+            .await?
+            .filter(|user| user.is_active && user.deleted_at.is_none())
+            .ok_or_else(refused)?;
+        Ok(ApiKeyAuth { key, user })
+    }
+}

@@ -1,0 +1,499 @@
+//! The JSON API: keys made and revoked in settings, bearer authentication, runs charged once per
+//! idempotency key, problem details for every refusal, a budget per key.
+
+mod support;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, Credits, IdempotencyKey, Operation, Reason,
+};
+use serde_json::{Value, json};
+use support::{Browser, TestApp};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+
+async fn app() -> TestApp {
+    TestApp::with(&[("ENABLE_API", "true")]).await
+}
+
+/// One API call: the status, the headers and the JSON body (`Null` when empty).
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, json)
+}
+
+async fn get(app: &TestApp, path: &str, key: &str) -> (StatusCode, Value) {
+    let (status, _, body) = call(app, Method::GET, path, Some(key), &[], Body::empty()).await;
+    (status, body)
+}
+
+/// Runs a service with a JSON body and an optional idempotency key.
+async fn run(
+    app: &TestApp,
+    key: &str,
+    slug: &str,
+    body: Value,
+    idempotency: Option<&str>,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(idempotency) = idempotency {
+        headers.push(("idempotency-key", idempotency));
+    }
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/services/{slug}/runs"),
+        Some(key),
+        &headers,
+        Body::from(body.to_string()),
+    )
+    .await
+}
+
+/// Makes a key in settings and returns it (the page shows it once).
+async fn make_key(browser: &mut Browser, name: &str) -> String {
+    browser.get("/settings/api-keys").await;
+    let made = browser.post("/settings/api-keys", &[("name", name)]).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    made.input_value("new_key").expect("the new key is shown")
+}
+
+fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status_code"], expected.as_u16(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn without_enable_api_there_is_no_api_and_no_key_page() {
+    let app = TestApp::new().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        ada.get("/settings/api-keys").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!ada.get("/settings").await.contains("/settings/api-keys"));
+    let (status, _, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/me",
+        Some("qs_0123456789abcdef"),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_key_is_shown_once_authenticates_and_stops_when_revoked() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    assert!(ada.get("/settings").await.contains("/settings/api-keys"));
+    ada.get("/settings/api-keys").await;
+    let unnamed = ada.post("/settings/api-keys", &[("name", "   ")]).await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unnamed.contains("Give the key a name"), "{}", unnamed.body);
+
+    let key = make_key(&mut ada, "Deploy script").await;
+    assert!(key.starts_with("qs_") && key.len() > 40, "{key}");
+    let again = ada.get("/settings/api-keys").await;
+    assert!(!again.contains(&key), "a key is shown only once");
+    assert!(again.contains(&key[..11]), "its start identifies it");
+    assert!(again.contains("never"), "not used yet");
+
+    // Refusals: no key, a malformed one, an unknown one; a signed-in browser is not enough.
+    let (status, headers, body) =
+        call(&app, Method::GET, "/api/v1/me", None, &[], Body::empty()).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/problem+json",
+        "problem details"
+    );
+    assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+    for bad in ["not-a-key", "qs_0123456789abcdef0123456789"] {
+        let (status, body) = get(&app, "/api/v1/me", bad).await;
+        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let with_cookie = ada.get("/api/v1/me").await;
+    assert_eq!(with_cookie.status, StatusCode::UNAUTHORIZED);
+
+    let (status, me) = get(&app, "/api/v1/me", &key).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "ada@example.com");
+    assert_eq!(me["balance"], Credits::whole(100).to_string());
+    assert_eq!(me["key"]["name"], "Deploy script");
+    assert!(
+        !ada.get("/settings/api-keys").await.contains("never"),
+        "last use shown"
+    );
+
+    // Revoked: refused from the next request on.
+    let page = ada.get("/settings/api-keys").await;
+    let id = me["key"]["id"].as_str().unwrap().to_owned();
+    assert!(page.contains(&format!("/settings/api-keys/{id}/revoke")));
+    let revoked = ada
+        .post(&format!("/settings/api-keys/{id}/revoke"), &[])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let (status, body) = get(&app, "/api/v1/me", &key).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert!(ada.get("/settings/api-keys").await.contains("revoked"));
+
+    // Another user cannot revoke (or see) ada's keys.
+    let key = make_key(&mut ada, "Second").await;
+    let (_, me) = get(&app, "/api/v1/me", &key).await;
+    let mut bob = app.browser();
+    bob.register("bob@example.com", PASSWORD).await;
+    bob.get("/settings/api-keys").await;
+    let id = me["key"]["id"].as_str().unwrap();
+    bob.post(&format!("/settings/api-keys/{id}/revoke"), &[])
+        .await;
+    assert!(!bob.get("/settings/api-keys").await.contains("Second"));
+    assert_eq!(get(&app, "/api/v1/me", &key).await.0, StatusCode::OK);
+
+    let audit = app
+        .state
+        .stores()
+        .audit
+        .list(&quickscale_domain_kernel::AuditQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "api_key.create")
+            && audit.iter().any(|e| e.action == "api_key.revoke"),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn runs_are_charged_once_per_idempotency_key_and_listed() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Runner").await;
+
+    let (status, services) = get(&app, "/api/v1/services", &key).await;
+    assert_eq!(status, StatusCode::OK);
+    let sentiment = services["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "text_sentiment_analysis")
+        .expect("a paid text service")
+        .clone();
+    assert_eq!(sentiment["input"], "text");
+    let cost: Credits = sentiment["cost"].as_str().unwrap().parse().unwrap();
+    assert!(!cost.is_zero());
+
+    let body = json!({"input": "I love this product, it is wonderful."});
+    let (status, headers, first) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        body.clone(),
+        Some("order-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(!headers.contains_key("idempotent-replayed"));
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(first["charged"], cost.to_string());
+    let after = Credits::whole(100).saturating_sub(cost);
+    assert_eq!(first["balance_after"], after.to_string());
+    assert!(
+        first["output"]["summary"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+
+    let (status, headers, replay) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        body.clone(),
+        Some("order-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(
+        get(&app, "/api/v1/me", &key).await.1["balance"],
+        after.to_string(),
+        "charged once"
+    );
+
+    // A JSON service, and the runs list and one run.
+    let validator = services["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "data_validator")
+        .expect("a JSON service");
+    assert_eq!(validator["input"], "json");
+    let example: Value =
+        serde_json::from_str(validator["example_input"].as_str().unwrap()).unwrap();
+    let (status, _, validated) = run(
+        &app,
+        &key,
+        "data_validator",
+        json!({ "input": example }),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{validated}");
+    let (status, runs) = get(&app, "/api/v1/runs?limit=10", &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(runs["data"].as_array().unwrap().len(), 2, "{runs}");
+    let (status, filtered) = get(&app, "/api/v1/runs?service=text_sentiment_analysis", &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(filtered["data"][0]["id"], first["id"]);
+    let id = first["id"].as_str().unwrap();
+    let (status, one) = get(&app, &format!("/api/v1/runs/{id}"), &key).await;
+    assert_eq!((status, &one["id"]), (StatusCode::OK, &first["id"]));
+
+    // Another user's key sees none of it.
+    let mut bob = app.browser();
+    bob.register("bob@example.com", PASSWORD).await;
+    let bobs = make_key(&mut bob, "Bob").await;
+    let (status, body) = get(&app, &format!("/api/v1/runs/{id}"), &bobs).await;
+    assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(get(&app, "/api/v1/runs", &bobs).await.1["data"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_details_and_charge_nothing() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Tests").await;
+    let cases = [
+        (
+            "text_sentiment_analysis",
+            "{\"input\": 42}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            "text_sentiment_analysis",
+            "not json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            "text_sentiment_analysis",
+            "{\"input\": \"\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            "no_such_service",
+            "{\"input\": \"x\"}",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (slug, body, expected, code) in cases {
+        let (status, _, problem) = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/services/{slug}/runs"),
+            Some(&key),
+            &[("content-type", "application/json")],
+            Body::from(body),
+        )
+        .await;
+        assert_problem(status, &problem, expected, code);
+    }
+    let (status, problem) = get(&app, "/api/v1/runs?status=exploded", &key).await;
+    assert_problem(
+        status,
+        &problem,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    let (status, problem) = get(&app, "/api/v1/nowhere", &key).await;
+    assert_problem(status, &problem, StatusCode::NOT_FOUND, "not_found");
+    let (status, _, problem) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/me",
+        Some(&key),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_problem(
+        status,
+        &problem,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    assert_eq!(
+        get(&app, "/api/v1/me", &key).await.1["balance"],
+        Credits::whole(100).to_string(),
+        "nothing was charged"
+    );
+
+    // A file service takes the file as the body.
+    let jpeg = std::fs::read(format!(
+        "{}/../service-sdk/tests/fixtures/photo-with-exif.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (status, _, image) = call(
+        &app,
+        Method::POST,
+        "/api/v1/services/image_metadata_extractor/runs?filename=photo.jpg",
+        Some(&key),
+        &[("content-type", "image/jpeg")],
+        Body::from(jpeg),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{image}");
+    assert!(
+        image["output"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("64 × 48")),
+        "{image}"
+    );
+}
+
+#[tokio::test]
+async fn insufficient_credits_are_a_402_and_each_key_has_a_budget() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Spender").await;
+    // Leave less than the paid service costs.
+    let user = app.user("ada@example.com").await;
+    let account = AccountId::new(user.id.as_uuid());
+    app.state
+        .credits()
+        .execute(
+            account,
+            Operation {
+                key: IdempotencyKey::parse("test:spend").unwrap(),
+                actor: Actor::System,
+                reason: Reason::parse("Test: spend the balance").unwrap(),
+                command: CreditCommand::Consume {
+                    amount: Credits::whole(100),
+                },
+            },
+            app.state.clock().now(),
+        )
+        .await
+        .unwrap();
+    let (status, _, body) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        json!({"input": "fine"}),
+        Some("spend-1"),
+    )
+    .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_credits",
+    );
+    let available: Credits = body["available"].as_str().unwrap().parse().unwrap();
+    assert_eq!(available, Credits::ZERO);
+    assert_eq!(
+        get(&app, "/api/v1/me", &key).await.1["balance"],
+        Credits::ZERO.to_string(),
+        "nothing was charged"
+    );
+
+    // The budget: a burst, then 429 with Retry-After; another key is not affected.
+    let other = make_key(&mut ada, "Other").await;
+    let mut limited = None;
+    for _ in 0..200 {
+        let (status, headers, body) = call(
+            &app,
+            Method::GET,
+            "/api/v1/me",
+            Some(&key),
+            &[],
+            Body::empty(),
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((headers, body));
+            break;
+        }
+    }
+    let (headers, body) = limited.expect("the key's budget runs out");
+    assert_eq!(body["code"], "rate_limited");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(get(&app, "/api/v1/me", &other).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keys_are_limited_per_user_and_end_with_the_account() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let first = make_key(&mut ada, "key 0").await;
+    for n in 1..10 {
+        make_key(&mut ada, &format!("key {n}")).await;
+    }
+    ada.get("/settings/api-keys").await;
+    let eleventh = ada
+        .post("/settings/api-keys", &[("name", "one too many")])
+        .await;
+    assert_eq!(eleventh.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(eleventh.contains("revoke one first"), "{}", eleventh.body);
+    assert_eq!(
+        eleventh.input_value("name").as_deref(),
+        Some("one too many"),
+        "what was typed is kept"
+    );
+
+    ada.get("/settings").await;
+    let deleted = ada
+        .post(
+            "/settings/delete",
+            &[("confirmation", "DELETE"), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    let (status, body) = get(&app, "/api/v1/me", &first).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+}
