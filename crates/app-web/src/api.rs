@@ -26,14 +26,14 @@ pub struct ApiProblem {
     #[serde(skip)]
     pub status: StatusCode,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     pub title: &'static str,
     pub status_code: u16,
     pub detail: String,
     pub code: &'static str,
     /// Extra fields (for example `required` and `available` credits).
-    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(skip)]
     retry_after: Option<u64>,
 }
@@ -42,18 +42,18 @@ impl ApiProblem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         ApiProblem {
             status,
-            kind: "about:blank".into(),
+            kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error"),
             status_code: status.as_u16(),
             detail: detail.into(),
             code,
-            extra: serde_json::Map::new(),
+            extra: None,
             retry_after: None,
         }
     }
 
     pub fn with(mut self, field: &str, value: impl Serialize) -> Self {
-        self.extra.insert(
+        self.extra.get_or_insert_default().insert(
             field.to_owned(),
             serde_json::to_value(value).unwrap_or_default(),
         );
