@@ -28,6 +28,7 @@ pub struct ApiProblem {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub title: &'static str,
+    #[serde(rename = "status")]
     pub status_code: u16,
     pub detail: String,
     pub code: &'static str,
@@ -176,7 +177,11 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // The scheme is case-insensitive (RFC 9110).
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim)
             .ok_or_else(|| {
                 ApiProblem::unauthorized(

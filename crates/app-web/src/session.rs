@@ -67,6 +67,27 @@ pub async fn sign_in(session: &Session, user: UserId) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A one-time token for a form whose sending must not be repeated (a reload that re-posts it):
+/// stored in the session under `purpose` until [`take_form_token`] uses it up.
+pub async fn issue_form_token(session: &Session, purpose: &str) -> Result<String, AppError> {
+    let token = random_token();
+    session
+        .insert(purpose, token.clone())
+        .await
+        .map_err(session_error)?;
+    Ok(token)
+}
+
+/// Uses up the token [`issue_form_token`] gave for `purpose`: true when `sent` is it.
+pub async fn take_form_token(
+    session: &Session,
+    purpose: &str,
+    sent: &str,
+) -> Result<bool, AppError> {
+    let expected: Option<String> = session.remove(purpose).await.map_err(session_error)?;
+    Ok(expected.is_some_and(|expected| constant_time_eq(expected.as_bytes(), sent.as_bytes())))
+}
+
 /// Signs out: the session is deleted from the store and the cookie cleared.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)

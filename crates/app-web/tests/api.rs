@@ -74,18 +74,40 @@ async fn run(
     .await
 }
 
+/// Sends the make-a-key form as the page gave it (with its one-time token).
+async fn post_key(browser: &mut Browser, name: &str, password: &str) -> support::Page {
+    let page = browser.get("/settings/api-keys").await;
+    let token = page
+        .input_value("form_token")
+        .expect("a one-time form token");
+    browser
+        .post(
+            "/settings/api-keys",
+            &[
+                ("name", name),
+                ("current_password", password),
+                ("form_token", &token),
+            ],
+        )
+        .await
+}
+
 /// Makes a key in settings and returns it (the page shows it once).
 async fn make_key(browser: &mut Browser, name: &str) -> String {
-    browser.get("/settings/api-keys").await;
-    let made = browser.post("/settings/api-keys", &[("name", name)]).await;
+    let made = post_key(browser, name, PASSWORD).await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(
+        made.headers[header::CACHE_CONTROL],
+        "no-store",
+        "the page with the key is not cached"
+    );
     made.input_value("new_key").expect("the new key is shown")
 }
 
 fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status_code"], expected.as_u16(), "{body}");
+    assert_eq!(body["status"], expected.as_u16(), "{body}");
     assert!(
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "{body}"
@@ -120,10 +142,40 @@ async fn a_key_is_shown_once_authenticates_and_stops_when_revoked() {
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
     assert!(ada.get("/settings").await.contains("/settings/api-keys"));
-    ada.get("/settings/api-keys").await;
-    let unnamed = ada.post("/settings/api-keys", &[("name", "   ")]).await;
+    let unnamed = post_key(&mut ada, "   ", PASSWORD).await;
     assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unnamed.contains("Give the key a name"), "{}", unnamed.body);
+    let wrong = post_key(&mut ada, "Deploy script", "not my password").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.contains("The current password is incorrect."));
+    assert_eq!(
+        wrong.input_value("name").as_deref(),
+        Some("Deploy script"),
+        "what was typed is kept"
+    );
+    // Sending the same form twice (a reload of the page that answered it) makes one key.
+    let page = ada.get("/settings/api-keys").await;
+    let token = page.input_value("form_token").unwrap();
+    let form = [
+        ("name", "Twice"),
+        ("current_password", PASSWORD),
+        ("form_token", token.as_str()),
+    ];
+    assert_eq!(
+        ada.post("/settings/api-keys", &form).await.status,
+        StatusCode::OK
+    );
+    let again = ada.post("/settings/api-keys", &form).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.contains("already sent"), "{}", again.body);
+    assert_eq!(again.input_value("new_key"), None);
+    let ada_id = app.user("ada@example.com").await.id;
+    let stored = app.state.stores().api_keys.list(ada_id).await.unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let twice = stored[0].id.to_string();
+    ada.get("/settings/api-keys").await;
+    ada.post(&format!("/settings/api-keys/{twice}/revoke"), &[])
+        .await;
 
     let key = make_key(&mut ada, "Deploy script").await;
     assert!(key.starts_with("qs_") && key.len() > 40, "{key}");
@@ -149,14 +201,31 @@ async fn a_key_is_shown_once_authenticates_and_stops_when_revoked() {
     let with_cookie = ada.get("/api/v1/me").await;
     assert_eq!(with_cookie.status, StatusCode::UNAUTHORIZED);
 
-    let (status, me) = get(&app, "/api/v1/me", &key).await;
-    assert_eq!(status, StatusCode::OK, "{me}");
+    let (status, _, me) = call(
+        &app,
+        Method::GET,
+        "/api/v1/me",
+        None,
+        &[("authorization", &format!("bearer {key}"))],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the scheme is case-insensitive: {me}"
+    );
     assert_eq!(me["email"], "ada@example.com");
     assert_eq!(me["balance"], Credits::whole(100).to_string());
     assert_eq!(me["key"]["name"], "Deploy script");
-    assert!(
-        !ada.get("/settings/api-keys").await.contains("never"),
-        "last use shown"
+    assert_eq!(
+        ada.get("/settings/api-keys")
+            .await
+            .body
+            .matches("never")
+            .count(),
+        1,
+        "the last use is shown (the revoked key was never used)"
     );
 
     // Revoked: refused from the next request on.
@@ -178,10 +247,15 @@ async fn a_key_is_shown_once_authenticates_and_stops_when_revoked() {
     bob.register("bob@example.com", PASSWORD).await;
     bob.get("/settings/api-keys").await;
     let id = me["key"]["id"].as_str().unwrap();
-    bob.post(&format!("/settings/api-keys/{id}/revoke"), &[])
+    let attempt = bob
+        .post(&format!("/settings/api-keys/{id}/revoke"), &[])
         .await;
-    assert!(!bob.get("/settings/api-keys").await.contains("Second"));
-    assert_eq!(get(&app, "/api/v1/me", &key).await.0, StatusCode::OK);
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&app, "/api/v1/me", &key).await.0,
+        StatusCode::OK,
+        "bob cannot revoke ada's key"
+    );
 
     let audit = app
         .state
@@ -256,6 +330,37 @@ async fn runs_are_charged_once_per_idempotency_key_and_listed() {
         get(&app, "/api/v1/me", &key).await.1["balance"],
         after.to_string(),
         "charged once"
+    );
+
+    // The key is the user's: used for another service (or from another key), it is refused.
+    let second_key = make_key(&mut ada, "Second runner").await;
+    let (status, _, reused) = run(
+        &app,
+        &second_key,
+        "demo_free_service",
+        json!({"input": "hello"}),
+        Some("order-1"),
+    )
+    .await;
+    assert_problem(
+        status,
+        &reused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    );
+    let (status, _, bad) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        body.clone(),
+        Some("two words"),
+    )
+    .await;
+    assert_problem(
+        status,
+        &bad,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
     );
 
     // A JSON service, and the runs list and one run.
@@ -347,8 +452,17 @@ async fn bad_requests_get_problem_details_and_charge_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
     );
-    let (status, problem) = get(&app, "/api/v1/nowhere", &key).await;
-    assert_problem(status, &problem, StatusCode::NOT_FOUND, "not_found");
+    let (status, problem) = get(&app, "/api/v1/runs?limit=many", &key).await;
+    assert_problem(
+        status,
+        &problem,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+    );
+    for nowhere in ["/api/v1/nowhere", "/api/v2/me"] {
+        let (status, problem) = get(&app, nowhere, &key).await;
+        assert_problem(status, &problem, StatusCode::NOT_FOUND, "not_found");
+    }
     let (status, _, problem) = call(
         &app,
         Method::DELETE,
@@ -435,6 +549,21 @@ async fn insufficient_credits_are_a_402_and_each_key_has_a_budget() {
     );
     let available: Credits = body["available"].as_str().unwrap().parse().unwrap();
     assert_eq!(available, Credits::ZERO);
+    // The refusal stands under its key (a replay, not a run that now fails differently).
+    let (status, _, again) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        json!({"input": "fine"}),
+        Some("spend-1"),
+    )
+    .await;
+    assert_problem(
+        status,
+        &again,
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_credits",
+    );
     assert_eq!(
         get(&app, "/api/v1/me", &key).await.1["balance"],
         Credits::ZERO.to_string(),
@@ -470,14 +599,12 @@ async fn keys_are_limited_per_user_and_end_with_the_account() {
     let app = app().await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
+    let ada_id = app.user("ada@example.com").await.id;
     let first = make_key(&mut ada, "key 0").await;
     for n in 1..10 {
         make_key(&mut ada, &format!("key {n}")).await;
     }
-    ada.get("/settings/api-keys").await;
-    let eleventh = ada
-        .post("/settings/api-keys", &[("name", "one too many")])
-        .await;
+    let eleventh = post_key(&mut ada, "one too many", PASSWORD).await;
     assert_eq!(eleventh.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(eleventh.contains("revoke one first"), "{}", eleventh.body);
     assert_eq!(
@@ -496,4 +623,40 @@ async fn keys_are_limited_per_user_and_end_with_the_account() {
     assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
     let (status, body) = get(&app, "/api/v1/me", &first).await;
     assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let keys = app.state.stores().api_keys.list(ada_id).await.unwrap();
+    assert_eq!(keys.len(), 10);
+    assert!(
+        keys.iter().all(|k| k.revoked_at.is_some()),
+        "deleting the account revokes its keys: {keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn unconfirmed_accounts_run_only_free_services_when_confirmation_is_required() {
+    let app = TestApp::with(&[
+        ("ENABLE_API", "true"),
+        ("REQUIRE_EMAIL_VERIFICATION", "true"),
+    ])
+    .await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Unconfirmed").await;
+    let (status, _, body) = run(
+        &app,
+        &key,
+        "text_sentiment_analysis",
+        json!({"input": "fine"}),
+        None,
+    )
+    .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "email_unverified");
+    let (status, _, free) = run(
+        &app,
+        &key,
+        "demo_free_service",
+        json!({"input": "hello"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{free}");
 }

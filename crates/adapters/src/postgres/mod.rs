@@ -170,3 +170,11 @@ pub use stores::{
     SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
     SqlServiceSettingsRepository, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
 };
+
+#[cfg(test)]
+mod migration_tests {
+    #[test]
+    fn every_migration_file_is_registered() {
+        crate::sql::assert_every_migration_registered(&super::MIGRATIONS, "postgres");
+    }
+}

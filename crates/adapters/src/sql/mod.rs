@@ -98,3 +98,40 @@ pub(crate) fn parse<T, E: std::fmt::Display>(
 ) -> Result<T, StorageError> {
     value.map_err(|e| StorageError::corrupt(format!("stored {what} is invalid: {e}")))
 }
+
+/// Every file in `migrations/<backend>/` is registered in `embedded`, under the version its name
+/// starts with and with the same text (a file added but not registered is never applied).
+#[cfg(test)]
+pub(crate) fn assert_every_migration_registered(embedded: &Embedded, backend: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<(i64, String)> = std::fs::read_dir(&dir)
+        .expect("the migrations folder")
+        .map(|entry| {
+            let path = entry.expect("a folder entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let version = name
+                .split('_')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} does not start with its version"));
+            (version, std::fs::read_to_string(&path).expect("readable"))
+        })
+        .collect();
+    files.sort();
+    let registered: Vec<(i64, String)> = embedded
+        .0
+        .iter()
+        .map(|(version, _, sql)| (*version, (*sql).to_owned()))
+        .collect();
+    assert_eq!(
+        files.iter().map(|f| f.0).collect::<Vec<_>>(),
+        registered.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "the {backend} migration files and the registered versions differ"
+    );
+    assert_eq!(
+        files, registered,
+        "a registered {backend} migration differs from its file"
+    );
+}

@@ -3,6 +3,7 @@
 //! details. See docs/api.md.
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,11 @@ use uuid::Uuid;
 use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::state::AppState;
 
+/// Any other address under `/api/`: a problem document, not the HTML 404 page.
+pub async fn unknown() -> ApiProblem {
+    ApiProblem::not_found("API endpoint")
+}
+
 /// The API's routes, nested under `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,7 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/{slug}/runs", post(run))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(one_run))
-        .fallback(|| async { ApiProblem::not_found("API endpoint") })
+        .fallback(unknown)
         .method_not_allowed_fallback(|| async {
             ApiProblem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -176,7 +182,7 @@ async fn run(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
     Path(slug): Path<String>,
-    Query(file): Query<FileQuery>,
+    file: Result<Query<FileQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
@@ -184,6 +190,7 @@ async fn run(
         .offered_service(&slug)
         .ok_or_else(|| ApiProblem::not_found("service"))?;
     let descriptor = descriptor.clone();
+    let Query(file) = file.map_err(|e| ApiProblem::invalid(e.body_text()))?;
     let key = match headers.get("idempotency-key") {
         Some(value) => {
             let text = value
@@ -198,10 +205,7 @@ async fn run(
         None => IdempotencyKey::parse(format!("api:{}", Uuid::now_v7()))
             .map_err(|_| ApiProblem::internal())?,
     };
-    if state.config().flags.require_email_verification
-        && !auth.user.is_verified()
-        && !cost.is_zero()
-    {
+    if super::services::needs_verification(&state, &auth.user, cost) {
         return Err(ApiProblem::new(
             StatusCode::FORBIDDEN,
             "email_unverified",
@@ -237,19 +241,31 @@ async fn run(
         }
     };
     // As on the page: the run finishes in its own task even if the client goes away.
-    let run = {
-        let state = state.clone();
-        let (user, slug) = (auth.user.id, slug.clone());
-        state
-            .runs()
-            .clone()
-            .spawn(async move { state.runner().run(user, &slug, input, key).await })
-    };
-    let finished = run.await.map_err(|error| {
-        tracing::error!(%error, "the service run task failed");
-        ApiProblem::internal()
-    })?;
+    let finished = super::services::run_detached(&state, auth.user.id, &slug, input, key)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "the service run task failed");
+            ApiProblem::internal()
+        })?;
     match finished {
+        // The key is the user's, across services and keys: a key used for another service is
+        // a mistake, not a replay.
+        Ok(outcome) if outcome.replayed && outcome.run.service != slug => Err(ApiProblem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            format!(
+                "This Idempotency-Key was used for a run of {}; send a new key for this run.",
+                outcome.run.service
+            ),
+        )),
+        // A run refused for lack of credits stays refused under its key, as a replay should.
+        Ok(outcome) if outcome.replayed && outcome.run.status == RunStatus::Rejected => {
+            Err(ApiProblem::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_credits",
+                "This Idempotency-Key was used for a run refused for lack of credits; nothing was charged. Send a new key to try again.",
+            ))
+        }
         Ok(outcome) => {
             let status = if outcome.replayed {
                 StatusCode::OK
@@ -310,8 +326,9 @@ struct RunsQuery {
 async fn runs(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
-    Query(query): Query<RunsQuery>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> ApiResult {
+    let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
             ApiProblem::invalid(format!(

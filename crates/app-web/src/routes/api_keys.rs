@@ -2,11 +2,11 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use quickscale_domain_identity::{
-    API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, MAX_ACTIVE_KEYS, MAX_KEY_NAME, api_key_hash,
-    key_name,
+    API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, MAX_ACTIVE_KEYS, MAX_KEY_NAME, Password,
+    api_key_hash, key_name,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,6 +41,9 @@ impl KeyView {
     }
 }
 
+/// The session key of the make-a-key form's one-time token.
+const FORM_TOKEN: &str = "api_key_form";
+
 /// The page, with the key just made (shown this once) or why it was not made.
 async fn page(
     state: &AppState,
@@ -61,7 +64,9 @@ async fn page(
     } else {
         StatusCode::OK
     };
-    Page::new("account/api_keys.html")
+    // Sending the form again (a reload of this page) is refused instead of making another key.
+    let form_token = session::issue_form_token(&current.session, FORM_TOKEN).await?;
+    let mut response = Page::new("account/api_keys.html")
         .with("keys", &keys)
         .with(
             "new_key",
@@ -75,9 +80,15 @@ async fn page(
         .with("max_keys", &MAX_ACTIVE_KEYS)
         .with("max_name", &MAX_KEY_NAME)
         .with("base_url", &state.config().base_url)
+        .with("form_token", &form_token)
         .status(status)
         .render(state, &current.viewer())
-        .await
+        .await?;
+    // The page may hold a new key: no cache keeps it.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 pub async fn list(
@@ -91,6 +102,10 @@ pub async fn list(
 pub struct CreateForm {
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    form_token: String,
 }
 
 pub async fn create(
@@ -98,12 +113,26 @@ pub async fn create(
     current: CurrentUser,
     Form(form): Form<CreateForm>,
 ) -> Result<Response, AppError> {
+    if !session::take_form_token(&current.session, FORM_TOKEN, &form.form_token).await? {
+        let message = "This form was already sent (the key it made, if any, is in the list). Make another key here.";
+        return page(&state, &current, None, Some((message.into(), &form.name))).await;
+    }
     let name = match key_name(&form.name) {
         Ok(name) => name,
         Err(error) => {
             return page(&state, &current, None, Some((sentence(&error), &form.name))).await;
         }
     };
+    // A key outlives sessions, so making one asks for the password, like deleting the account.
+    let password = Password::new(form.current_password);
+    if !state
+        .accounts()
+        .check_password(current.user.id, &password)
+        .await?
+    {
+        let message = "The current password is incorrect.";
+        return page(&state, &current, None, Some((message.into(), &form.name))).await;
+    }
     let secret = format!("qs_{}", session::random_token());
     let key = ApiKey {
         id: ApiKeyId(Uuid::now_v7()),
@@ -130,12 +159,13 @@ pub async fn create(
         &state,
         &current.user,
         "api_key.create",
-        Some((current.user.id.as_uuid(), current.user.email.to_string())),
+        crate::audit::user_subject(&current.user),
         serde_json::Value::Null,
         json!({"key": key.id, "name": key.name, "shown": key.shown}),
     )
     .await;
-    // The key is in this response only: it is not stored, and a reload does not show it again.
+    // The key is in this response only: it is not stored, and sending the form again (a reload)
+    // makes nothing.
     page(&state, &current, Some((&name, &secret)), None).await
 }
 
@@ -155,7 +185,7 @@ pub async fn revoke(
             &state,
             &current.user,
             "api_key.revoke",
-            Some((current.user.id.as_uuid(), current.user.email.to_string())),
+            crate::audit::user_subject(&current.user),
             json!({"key": id}),
             serde_json::Value::Null,
         )

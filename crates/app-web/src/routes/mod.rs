@@ -112,7 +112,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 get(api_keys::list).post(api_keys::create),
             )
             .route("/settings/api-keys/{id}/revoke", post(api_keys::revoke))
-            .nest("/api/v1", api::router());
+            .nest("/api/v1", api::router())
+            .route("/api/{*rest}", axum::routing::any(api::unknown));
     }
     if state.billing_enabled() {
         router = router

@@ -5,8 +5,11 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
+use quickscale_domain_identity::{User, UserId};
 use quickscale_service_sdk::usage::{RunStatus, ServiceRun};
-use quickscale_service_sdk::{InputKind, RunError, ServiceDescriptor, ServiceInput, UploadedFile};
+use quickscale_service_sdk::{
+    InputKind, RunError, RunOutcome, ServiceDescriptor, ServiceInput, UploadedFile,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -409,10 +412,7 @@ pub async fn run(
         }
     };
     let cost = state.runner().cost_of(&slug).unwrap_or(descriptor.cost);
-    if state.config().flags.require_email_verification
-        && !current.user.is_verified()
-        && !cost.is_zero()
-    {
+    if needs_verification(&state, &current.user, cost) {
         let message = "Confirm your email address to run paid services: follow the link we emailed you, or send a new one from your settings.".to_owned();
         return refuse(submission.text, message).await;
     }
@@ -429,16 +429,7 @@ pub async fn run(
         },
         (InputKind::Text, _) => ServiceInput::Text(submission.text.clone()),
     };
-    // The run goes on in its own task: if the visitor closes the page (the request is dropped)
-    // it still finishes and its charge stands, or fails and is refunded; never charged and
-    // abandoned half-way.
-    let run = {
-        let state = state.clone();
-        let (user, slug) = (current.user.id, slug.clone());
-        let runs = state.runs().clone();
-        runs.spawn(async move { state.runner().run(user, &slug, input, key).await })
-    };
-    let finished = run
+    let finished = run_detached(&state, current.user.id, &slug, input, key)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("the service run task failed: {e}")))?;
     match finished {
@@ -477,6 +468,29 @@ pub async fn run(
         Err(RunError::Storage(e)) => Err(e.into()),
         Err(RunError::Credits(e)) => Err(e.into()),
     }
+}
+
+/// Whether the user must confirm their email address first: paid services, when
+/// `REQUIRE_EMAIL_VERIFICATION` is on.
+pub(crate) fn needs_verification(state: &AppState, user: &User, cost: Credits) -> bool {
+    state.config().flags.require_email_verification && !user.is_verified() && !cost.is_zero()
+}
+
+/// Runs a service in its own task: if the client goes away (the request is dropped) the run
+/// still finishes and its charge stands, or fails and is refunded; never charged and abandoned
+/// half-way. Shutdown waits for it.
+pub(crate) async fn run_detached(
+    state: &AppState,
+    user: UserId,
+    slug: &str,
+    input: ServiceInput,
+    key: IdempotencyKey,
+) -> Result<Result<RunOutcome, RunError>, tokio::task::JoinError> {
+    let state = state.clone();
+    let slug = slug.to_owned();
+    let runs = state.runs().clone();
+    runs.spawn(async move { state.runner().run(user, &slug, input, key).await })
+        .await
 }
 
 fn capitalise(text: &str) -> String {
