@@ -264,6 +264,25 @@ pub async fn password_changed(state: &AppState, user: &User) {
     .await;
 }
 
+/// Tells the owner a key was made (a stolen session could make one that outlives it).
+pub async fn api_key_created(state: &AppState, user: &User, key_name: &str, shown: &str) {
+    let context = json!({
+        "name": user.greeting_name(),
+        "app_name": state.config().app_name,
+        "key_name": key_name,
+        "shown": shown,
+        "link": format!("{}/settings/api-keys", state.config().base_url),
+    });
+    send_template(
+        state,
+        "api_key_created",
+        user.email.as_str(),
+        "A new API key was made for your account",
+        &context,
+    )
+    .await;
+}
+
 /// Sends a confirmation link to a new address; the change happens when it is followed.
 pub async fn request_email_change(
     state: &AppState,

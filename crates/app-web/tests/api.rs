@@ -179,6 +179,15 @@ async fn a_key_is_shown_once_authenticates_and_stops_when_revoked() {
 
     let key = make_key(&mut ada, "Deploy script").await;
     assert!(key.starts_with("qs_") && key.len() > 40, "{key}");
+    let notice = app
+        .mail_matching(|m| m.to == "ada@example.com" && m.text.contains("Deploy script"))
+        .await;
+    assert!(notice.subject.contains("A new API key"), "{notice:?}");
+    assert!(notice.text.contains(&key[..11]), "{notice:?}");
+    assert!(
+        !notice.text.contains(&key),
+        "the key itself is never emailed"
+    );
     let again = ada.get("/settings/api-keys").await;
     assert!(!again.contains(&key), "a key is shown only once");
     assert!(again.contains(&key[..11]), "its start identifies it");

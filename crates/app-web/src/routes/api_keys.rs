@@ -164,6 +164,7 @@ pub async fn create(
         json!({"key": key.id, "name": key.name, "shown": key.shown}),
     )
     .await;
+    crate::account_flows::api_key_created(&state, &current.user, &key.name, &key.shown).await;
     // The key is in this response only: it is not stored, and sending the form again (a reload)
     // makes nothing.
     page(&state, &current, Some((&name, &secret)), None).await
