@@ -21,9 +21,10 @@ use crate::state::AppState;
 
 /// An API error: a status, a short title, what to do about it, and a stable machine-readable
 /// `code`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiProblem {
     #[serde(skip)]
+    #[schema(ignore)]
     pub status: StatusCode,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -34,8 +35,10 @@ pub struct ApiProblem {
     pub code: &'static str,
     /// Extra fields (for example `required` and `available` credits).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(skip)]
+    #[schema(ignore)]
     retry_after: Option<u64>,
 }
 

@@ -669,3 +669,95 @@ async fn unconfirmed_accounts_run_only_free_services_when_confirmation_is_requir
     .await;
     assert_eq!(status, StatusCode::CREATED, "{free}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint_and_each_one_answers() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Docs").await;
+    let (status, headers, doc) = call(
+        &app,
+        Method::GET,
+        "/api/v1/openapi.json",
+        None,
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "public: readable before a key exists"
+    );
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    assert_eq!(doc["info"]["title"], "Test App API");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    for schema in ["ApiProblem", "RunView", "ServiceView", "Me"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
+
+    let mut operations: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    operations.sort();
+    let served = [
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/runs"),
+        ("get", "/api/v1/runs/{id}"),
+        ("get", "/api/v1/services"),
+        ("get", "/api/v1/services/{slug}"),
+        ("post", "/api/v1/services/{slug}/runs"),
+    ];
+    assert_eq!(
+        operations,
+        served
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect::<Vec<_>>(),
+        "every endpoint is documented, and only those"
+    );
+    // Each documented operation answers as documented (the POST first, for a run id).
+    let (status, _, made) = run(
+        &app,
+        &key,
+        "demo_free_service",
+        json!({"input": "hi"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let run_id = made["id"].as_str().unwrap();
+    for (method, documented) in operations.iter().filter(|(m, _)| m == "get") {
+        let path = documented
+            .replace("{slug}", "demo_free_service")
+            .replace("{id}", run_id);
+        let (status, body) = get(&app, &path, &key).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(
+            doc["paths"][documented][method]["responses"]["200"].is_object(),
+            "{documented} documents its 200"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/services/{slug}/runs"]["post"]["responses"]["201"].is_object());
+}

@@ -15,7 +15,10 @@ use quickscale_service_sdk::{
     UploadedFile,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::api::{ApiKeyAuth, ApiProblem};
@@ -35,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/{slug}/runs", post(run))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(one_run))
+        .route("/openapi.json", get(openapi))
         .fallback(unknown)
         .method_not_allowed_fallback(|| async {
             ApiProblem::new(
@@ -47,74 +51,125 @@ pub fn router() -> Router<AppState> {
 
 type ApiResult = Result<Response, ApiProblem>;
 
+/// The key's user and balance.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    email_verified: bool,
+    /// Credits, as a decimal string ("99", "0.5").
+    balance: String,
+    /// Usable credits per kind of grant (`welcome`, `purchase`, `subscription`, `admin`).
+    balance_by_kind: BTreeMap<String, String>,
+    next_expiry: Option<Expiry>,
+    key: KeyRef,
+}
+
+/// When the next credits expire, and how many.
+#[derive(Serialize, ToSchema)]
+struct Expiry {
+    /// RFC 3339.
+    at: String,
+    credits: String,
+}
+
+/// The API key the request was made with.
+#[derive(Serialize, ToSchema)]
+struct KeyRef {
+    id: Uuid,
+    name: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "account",
+    responses((status = 200, body = Me), (status = 401, body = ApiProblem)),
+    security(("api_key" = [])))]
 async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
     let balance = state
         .credits()
         .balance(AccountId::new(auth.user.id.as_uuid()), state.clock().now())
         .await
         .map_err(credit_problem)?;
-    let by_kind: serde_json::Map<String, Value> = balance
-        .by_kind
-        .iter()
-        .map(|(kind, amount)| (kind.as_str().to_owned(), json!(amount.to_string())))
-        .collect();
-    Ok(Json(json!({
-        "id": auth.user.id.as_uuid(),
-        "email": auth.user.email.as_str(),
-        "display_name": auth.user.display_name.as_str(),
-        "email_verified": auth.user.is_verified(),
-        "balance": balance.total.to_string(),
-        "balance_by_kind": by_kind,
-        "next_expiry": balance.next_expiry.map(|(at, amount)| json!({
-            "at": rfc3339(at),
-            "credits": amount.to_string(),
-        })),
-        "key": {"id": auth.key.id, "name": auth.key.name},
-    }))
+    Ok(Json(Me {
+        id: auth.user.id.as_uuid(),
+        email: auth.user.email.as_str().to_owned(),
+        display_name: auth.user.display_name.as_str().to_owned(),
+        email_verified: auth.user.is_verified(),
+        balance: balance.total.to_string(),
+        balance_by_kind: balance
+            .by_kind
+            .iter()
+            .map(|(kind, amount)| (kind.as_str().to_owned(), amount.to_string()))
+            .collect(),
+        next_expiry: balance.next_expiry.map(|(at, amount)| Expiry {
+            at: rfc3339(at),
+            credits: amount.to_string(),
+        }),
+        key: KeyRef {
+            id: auth.key.id.0,
+            name: auth.key.name.clone(),
+        },
+    })
     .into_response())
 }
 
 /// A service as the API shows it (its price as the app charges it now).
-#[derive(Serialize)]
-struct ServiceView<'a> {
-    slug: &'a str,
-    name: &'a str,
-    description: &'a str,
-    category: &'a str,
+#[derive(Serialize, ToSchema)]
+struct ServiceView {
+    slug: String,
+    name: String,
+    description: String,
+    category: String,
+    /// Credits per run, as a decimal string; "0" for a free service.
     cost: String,
+    /// `text`, `json` or `file`: what `POST .../runs` takes.
     input: &'static str,
-    accepted_types: &'a [String],
+    /// For file services: the content types accepted.
+    accepted_types: Vec<String>,
     max_input_bytes: usize,
-    timeout_ms: u128,
-    example_input: Option<&'a str>,
+    timeout_ms: u64,
+    example_input: Option<String>,
 }
 
-impl<'a> ServiceView<'a> {
-    fn of(descriptor: &'a ServiceDescriptor, cost: Credits) -> Self {
+impl ServiceView {
+    fn of(descriptor: &ServiceDescriptor, cost: Credits) -> Self {
         ServiceView {
-            slug: &descriptor.slug,
-            name: &descriptor.name,
-            description: &descriptor.description,
-            category: &descriptor.category,
+            slug: descriptor.slug.clone(),
+            name: descriptor.name.clone(),
+            description: descriptor.description.clone(),
+            category: descriptor.category.clone(),
             cost: cost.to_string(),
             input: descriptor.input.as_str(),
-            accepted_types: &descriptor.accepted_types,
+            accepted_types: descriptor.accepted_types.clone(),
             max_input_bytes: descriptor.max_input_bytes,
-            timeout_ms: descriptor.timeout.as_millis(),
-            example_input: descriptor.example_input.as_deref(),
+            timeout_ms: u64::try_from(descriptor.timeout.as_millis()).unwrap_or(u64::MAX),
+            example_input: descriptor.example_input.clone(),
         }
     }
 }
 
+/// The services on offer.
+#[derive(Serialize, ToSchema)]
+struct ServiceList {
+    data: Vec<ServiceView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/services", tag = "services",
+    responses((status = 200, body = ServiceList), (status = 401, body = ApiProblem)),
+    security(("api_key" = [])))]
 async fn services(State(state): State<AppState>, _auth: ApiKeyAuth) -> ApiResult {
     let data: Vec<ServiceView> = state
         .offered_services()
         .into_iter()
         .map(|(descriptor, cost)| ServiceView::of(descriptor, cost))
         .collect();
-    Ok(Json(json!({ "data": data })).into_response())
+    Ok(Json(ServiceList { data }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/services/{slug}", tag = "services",
+    params(("slug" = String, Path, description = "The service's slug")),
+    responses((status = 200, body = ServiceView), (status = 404, body = ApiProblem)),
+    security(("api_key" = [])))]
 async fn service(
     State(state): State<AppState>,
     _auth: ApiKeyAuth,
@@ -127,18 +182,24 @@ async fn service(
 }
 
 /// A run as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RunView<'a> {
     id: Uuid,
     service: &'a str,
+    /// `running`, `succeeded`, `failed`, `timed_out` or `rejected`.
     status: &'static str,
+    /// Credits kept for this run (the cost, less any refund).
     charged: String,
     refunded: String,
     balance_after: Option<String>,
     duration_ms: Option<u64>,
+    /// RFC 3339.
     started_at: String,
     finished_at: Option<String>,
     error: Option<&'a str>,
+    /// `summary` (text), `fields` (label and value pairs), `table` (`columns`, `rows`) and
+    /// `data` (the service's JSON).
+    #[schema(value_type = Option<Object>)]
     output: Option<&'a quickscale_service_sdk::ServiceOutput>,
 }
 
@@ -165,16 +226,43 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Deserialize)]
+/// The input of a text or JSON service.
+#[derive(Deserialize, ToSchema)]
 struct RunBody {
+    /// A string for text services, any JSON value for JSON services.
+    #[schema(value_type = Object)]
     input: Value,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FileQuery {
+    /// For file services: the file's name (default `upload`).
     filename: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/services/{slug}/runs", tag = "runs",
+    params(
+        ("slug" = String, Path, description = "The service's slug"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "The same key is one run and one charge (printable ASCII, no spaces, at most 196 characters)"),
+        FileQuery,
+    ),
+    request_body(
+        description = "Text and JSON services: `{\"input\": ...}`. File services: the file itself, with its own content type.",
+        content((RunBody = "application/json"), (Vec<u8> = "application/octet-stream")),
+    ),
+    responses(
+        (status = 201, description = "The run", body = RunView),
+        (status = 200, description = "The first run with this Idempotency-Key", body = RunView),
+        (status = 402, description = "Not enough credits; nothing was charged", body = ApiProblem),
+        (status = 403, description = "The account's email is not confirmed", body = ApiProblem),
+        (status = 404, body = ApiProblem),
+        (status = 409, description = "A run with this key is in progress", body = ApiProblem),
+        (status = 422, description = "Bad input or a reused key", body = ApiProblem),
+        (status = 429, body = ApiProblem),
+    ),
+    security(("api_key" = [])))]
 /// Runs a service. Text and JSON services take `{"input": ...}`; file services take the file as
 /// the request body (its `Content-Type`, `?filename=`). An `Idempotency-Key` header makes a
 /// retry return the first run instead of running (and charging) again.
@@ -314,15 +402,30 @@ fn credit_problem(error: quickscale_domain_credits::CreditError) -> ApiProblem {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RunsQuery {
+    /// Only this service's runs.
     service: Option<String>,
+    /// Only runs with this status.
     status: Option<String>,
     #[serde(default)]
     offset: u64,
+    /// 1 to 100 (default 20).
     limit: Option<u32>,
 }
 
+/// A page of runs, newest first.
+#[derive(Serialize, ToSchema)]
+struct RunList<'a> {
+    data: Vec<RunView<'a>>,
+    offset: u64,
+    limit: u32,
+}
+
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
+    responses((status = 200, body = RunList), (status = 422, body = ApiProblem)),
+    security(("api_key" = [])))]
 async fn runs(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -356,9 +459,18 @@ async fn runs(
         )
         .await?;
     let data: Vec<RunView> = found.iter().map(RunView::of).collect();
-    Ok(Json(json!({ "data": data, "offset": query.offset, "limit": limit })).into_response())
+    Ok(Json(RunList {
+        data,
+        offset: query.offset,
+        limit,
+    })
+    .into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses((status = 200, body = RunView), (status = 404, body = ApiProblem)),
+    security(("api_key" = [])))]
 async fn one_run(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
@@ -372,4 +484,40 @@ async fn one_run(
         .await?
         .ok_or_else(|| ApiProblem::not_found("run"))?;
     Ok(Json(RunView::of(&run)).into_response())
+}
+
+/// The API's OpenAPI 3.1 document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(description = "Run services with credits. Authenticate with an API key from Settings: `Authorization: Bearer qs_...`."),
+    paths(me, services, service, run, runs, one_run),
+    components(schemas(ApiProblem)),
+    modifiers(&BearerKey),
+    tags((name = "account"), (name = "services"), (name = "runs")),
+)]
+struct ApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_default();
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key from Settings, API keys"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: public, so that tools can read it before a key exists.
+async fn openapi(State(state): State<AppState>) -> Response {
+    let mut doc = ApiDoc::openapi();
+    doc.info.title = format!("{} API", state.config().app_name);
+    doc.info.version = "1".into();
+    Json(doc).into_response()
 }
