@@ -761,3 +761,34 @@ async fn the_openapi_document_describes_every_endpoint_and_each_one_answers() {
     }
     assert!(doc["paths"]["/api/v1/services/{slug}/runs"]["post"]["responses"]["201"].is_object());
 }
+
+#[tokio::test]
+async fn admins_see_and_revoke_a_users_api_keys() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Leaked").await;
+    let ada_id = app.user("ada@example.com").await.id;
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let page = admin.get(&format!("/admin/users/{ada_id}")).await;
+    assert_eq!(page.text_of("admin-api-keys").as_deref(), Some("1"));
+    let revoked = admin
+        .post(&format!("/admin/users/{ada_id}/api-keys/revoke"), &[])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let page = admin.get(&format!("/admin/users/{ada_id}")).await;
+    assert!(
+        page.contains("1 API key of ada@example.com was revoked"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.text_of("admin-api-keys").as_deref(), Some("0"));
+    let (status, body) = get(&app, "/api/v1/me", &key).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    // Only admins: ada cannot use the admin route on herself.
+    let refused = ada
+        .post(&format!("/admin/users/{ada_id}/api-keys/revoke"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

@@ -169,6 +169,12 @@ async fn user_page(
         .admin()
         .count_for_user(id, now)
         .await?;
+    let api_keys = if state.config().flags.enable_api {
+        let keys = state.stores().api_keys.list(id).await?;
+        Some(keys.iter().filter(|k| k.is_active()).count())
+    } else {
+        None
+    };
     let payments: Vec<crate::routes::billing::PaymentView> = match state.billing() {
         Ok(billing) => {
             let query = quickscale_domain_billing::PaymentQuery {
@@ -202,6 +208,7 @@ async fn user_page(
         .collect();
     Page::new("admin/user.html")
         .with("sessions", &sessions)
+        .with("api_keys", &api_keys)
         .with("payments", &payments)
         .with("audit", &audit)
         .with("is_self", &(admin.0.user.id == id))
@@ -486,6 +493,18 @@ async fn user_action(
                 .await?;
             format!("{} can try signing in again.", user.email)
         }
+        "user.api_keys_revoked" => {
+            let revoked = state.stores().api_keys.revoke_all(id, now).await?;
+            let (keys, were) = if revoked == 1 {
+                ("key", "was")
+            } else {
+                ("keys", "were")
+            };
+            format!(
+                "{revoked} API {keys} of {} {were} revoked: requests with them are refused from now on.",
+                user.email
+            )
+        }
         "user.verification_sent" => {
             match crate::account_flows::send_verification(state, &user).await {
                 Ok(()) => format!("A new confirmation link was sent to {}.", user.email),
@@ -515,6 +534,22 @@ async fn user_action(
     .await;
     session::flash(&admin.0.session, "success", message).await?;
     Ok(back)
+}
+
+/// Revokes every API key of a user (a leaked key, a compromised account).
+pub async fn revoke_api_keys(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    user_action(
+        &state,
+        &admin,
+        &id,
+        "user.api_keys_revoked",
+        UserAction::default(),
+    )
+    .await
 }
 
 pub async fn change_role(

@@ -112,6 +112,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 get(api_keys::list).post(api_keys::create),
             )
             .route("/settings/api-keys/{id}/revoke", post(api_keys::revoke))
+            .route(
+                "/admin/users/{id}/api-keys/revoke",
+                post(admin::revoke_api_keys),
+            )
             .nest("/api/v1", api::router())
             .route("/api/{*rest}", axum::routing::any(api::unknown));
     }
