@@ -13,6 +13,7 @@ mod pack;
 mod payment;
 mod refund;
 mod repository;
+mod subscription;
 mod webhook;
 
 pub use billing::{
@@ -30,6 +31,7 @@ pub use refund::{RefundError, check_refund, credits_for_refund};
 pub use repository::{
     BillingRepository, EventQuery, EventStatus, InboxEvent, PaymentQuery, ReserveError,
 };
+pub use subscription::{Plan, PlanId, Subscription, SubscriptionRepository};
 pub use webhook::{
     DEFAULT_TOLERANCE_SECONDS, EventError, SignatureError, WebhookEvent, sign, verify_signature,
 };
