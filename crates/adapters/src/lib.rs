@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use quickscale_domain_billing::BillingRepository;
+use quickscale_domain_billing::{BillingRepository, SubscriptionRepository};
 use quickscale_domain_credits::CreditStore;
 use quickscale_domain_identity::{ApiKeyRepository, TokenRepository, UserRepository};
 use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
@@ -58,6 +58,7 @@ pub struct Stores {
     pub sessions: sessions::SharedSessionStore,
     pub service_settings: Arc<dyn ServiceSettingsRepository>,
     pub billing: Arc<dyn BillingRepository>,
+    pub subscriptions: Arc<dyn SubscriptionRepository>,
     pub tokens: Arc<dyn TokenRepository>,
     pub audit: Arc<dyn AuditLog>,
     pub api_keys: Arc<dyn ApiKeyRepository>,

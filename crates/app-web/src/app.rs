@@ -254,12 +254,28 @@ impl App {
                 Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
             }
         };
+        let billing = billing.map(|mut state| {
+            if config.flags.enable_subscriptions {
+                state.billing = state
+                    .billing
+                    .with_subscriptions(Arc::clone(&stores.subscriptions));
+            }
+            state
+        });
         if let Some(billing) = &billing {
             billing
                 .billing
                 .ensure_default_pack()
                 .await
                 .context("seeding the default credit pack")?;
+            if billing.offline.is_some() && config.flags.enable_subscriptions {
+                // The stand-in sells a monthly plan; offer it without a trip to the admin.
+                billing
+                    .billing
+                    .sync_plans()
+                    .await
+                    .context("syncing plans from the offline stand-in")?;
+            }
         }
         let limits = crate::limits::RateLimits::new(config.trust_proxy);
         let content_security_policy = crate::security::content_security_policy(

@@ -71,7 +71,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ENABLE_STRIPE", "billing pages and routes (default false)"),
     (
         "ENABLE_SUBSCRIPTIONS",
-        "subscription plans: not in this version yet, only false is accepted",
+        "subscription plans with credits each period (default false; needs ENABLE_STRIPE)",
     ),
     (
         "ENABLE_API",
@@ -512,11 +512,11 @@ impl Config {
                 defaults.enable_service_marketplace,
             )?,
         };
-        // Refused rather than silently ignored: subscriptions are planned, not built.
-        if flags.enable_subscriptions {
+        // Plans are paid through the processor: they need billing.
+        if flags.enable_subscriptions && !flags.enable_stripe {
             return Err(s.error(
                 "ENABLE_SUBSCRIPTIONS",
-                "is not available in this version of QuickScale yet; leave it false",
+                "needs ENABLE_STRIPE=true (plans are paid through the payment processor)",
             ));
         }
         let llm = match s.get("LLM_BASE_URL") {
@@ -731,7 +731,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "ENABLE_SUBSCRIPTIONS");
-        assert!(err.to_string().contains("not available"), "{err}");
+        assert!(err.to_string().contains("needs ENABLE_STRIPE"), "{err}");
     }
 
     #[test]

@@ -22,10 +22,18 @@ pub async fn start(
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<BillingState> {
     let secret = format!("whsec_offline_{}", random_token());
-    let fake = quickscale_stripe_fake::Config::default()
+    let mut fake = quickscale_stripe_fake::Config::default()
         .with_webhook_url(format!("{}/webhooks/stripe", config.base_url))
         .with_webhook_secret(secret.clone())
         .with_account_name(&config.app_name);
+    if config.flags.enable_subscriptions {
+        // Fixed ids: the stand-in starts afresh with the app, and the synced plan keeps its price.
+        fake.catalog.push(quickscale_stripe_fake::CatalogItem {
+            product_id: Some("prod_offline_pro_plan".into()),
+            price_id: Some("price_offline_pro_monthly".into()),
+            ..quickscale_stripe_fake::CatalogItem::monthly_plan()
+        });
+    }
     let running = FakeStripe::start(fake)
         .await
         .context("starting the offline Stripe stand-in")?;

@@ -29,6 +29,14 @@ pub enum BillingError {
     UnknownPack,
     #[error("no such payment")]
     UnknownPayment,
+    #[error("that plan is not offered")]
+    UnknownPlan,
+    #[error("subscriptions are not enabled")]
+    SubscriptionsOff,
+    #[error("you already have a subscription; change its plan instead")]
+    AlreadySubscribed,
+    #[error("you have no subscription")]
+    NoSubscription,
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error(transparent)]
@@ -73,6 +81,11 @@ pub enum EventOutcome {
     Unpaid,
     /// Refunds were brought in line with the processor.
     Refunds { recorded: usize },
+    /// A subscription was brought in line with the processor.
+    Subscription { id: String },
+    /// A subscription's paid period granted its plan's credits (`new` is false when it already
+    /// had).
+    PeriodCredits { invoice: String, new: bool },
     /// An event type we do not act on.
     Ignored,
 }
@@ -89,10 +102,12 @@ pub struct ReconcileReport {
 /// The billing use cases over their ports.
 #[derive(Clone)]
 pub struct Billing {
-    repo: Arc<dyn BillingRepository>,
-    gateway: Arc<dyn PaymentGateway>,
-    credits: Arc<dyn CreditStore>,
-    clock: Arc<dyn Clock>,
+    pub(crate) repo: Arc<dyn BillingRepository>,
+    pub(crate) gateway: Arc<dyn PaymentGateway>,
+    pub(crate) credits: Arc<dyn CreditStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Set when subscriptions are on (see `with_subscriptions`).
+    pub(crate) subscriptions: Option<Arc<dyn crate::SubscriptionRepository>>,
 }
 
 impl std::fmt::Debug for Billing {
@@ -101,7 +116,7 @@ impl std::fmt::Debug for Billing {
     }
 }
 
-fn key(text: String) -> IdempotencyKey {
+pub(crate) fn key(text: String) -> IdempotencyKey {
     IdempotencyKey::parse(
         text.chars()
             .filter(|c| c.is_ascii_graphic())
@@ -128,7 +143,14 @@ impl Billing {
             gateway,
             credits,
             clock,
+            subscriptions: None,
         }
+    }
+
+    /// Turns subscriptions on: plans, subscription checkouts and the subscription events.
+    pub fn with_subscriptions(mut self, repo: Arc<dyn crate::SubscriptionRepository>) -> Self {
+        self.subscriptions = Some(repo);
+        self
     }
 
     pub fn repository(&self) -> &Arc<dyn BillingRepository> {
@@ -165,16 +187,7 @@ impl Billing {
             .await?
             .filter(|p| p.active)
             .ok_or(BillingError::UnknownPack)?;
-        let customer = match self.repo.customer_of(user).await? {
-            Some(customer) => customer,
-            None => {
-                let created = self
-                    .gateway
-                    .create_customer(email, &user.to_string(), &format!("customer:{user}"))
-                    .await?;
-                self.repo.save_customer(user, &created).await?
-            }
-        };
+        let customer = self.customer(user, email).await?;
         let request = CheckoutRequest {
             customer,
             user_reference: user.to_string(),
@@ -206,13 +219,38 @@ impl Billing {
             .ok_or_else(|| GatewayError::Malformed("the checkout session has no URL".into()).into())
     }
 
+    /// The user's customer at the processor, created on first use.
+    pub(crate) async fn customer(&self, user: Uuid, email: &str) -> Result<String, BillingError> {
+        Ok(match self.repo.customer_of(user).await? {
+            Some(customer) => customer,
+            None => {
+                let created = self
+                    .gateway
+                    .create_customer(email, &user.to_string(), &format!("customer:{user}"))
+                    .await?;
+                self.repo.save_customer(user, &created).await?
+            }
+        })
+    }
+
     /// Records the payment of a checkout session and grants its credits, once, if the
     /// processor says it is paid.
     pub async fn confirm_checkout(&self, session_id: &str) -> Result<EventOutcome, BillingError> {
         let session = self.gateway.checkout_session(session_id).await?;
         if !session.is_one_time_payment() {
-            // A subscription's credits come with its paid invoices, never with its session.
-            return Ok(EventOutcome::Ignored);
+            // A subscription's credits come with its paid invoices, never with its session; the
+            // session only tells whose subscription it is.
+            return match (&self.subscriptions, &session.subscription) {
+                (Some(_), Some(id)) if session.is_paid() => {
+                    let user = session
+                        .client_reference_id
+                        .as_deref()
+                        .and_then(|id| Uuid::parse_str(id).ok());
+                    let synced = self.sync_subscription(id, user).await?;
+                    Ok(EventOutcome::Subscription { id: synced.id })
+                }
+                _ => Ok(EventOutcome::Ignored),
+            };
         }
         if !session.is_paid() {
             return Ok(EventOutcome::Unpaid);
@@ -330,6 +368,25 @@ impl Billing {
                 self.confirm_checkout(id).await
             }
             "charge.refunded" => self.sync_refunds(&event.object()).await,
+            "invoice.paid" | "invoice.payment_failed" if self.subscriptions.is_some() => {
+                let id = event
+                    .object_id
+                    .as_deref()
+                    .ok_or_else(|| GatewayError::Malformed("no invoice id".into()))?;
+                self.subscription_invoice(id).await
+            }
+            "customer.subscription.created"
+            | "customer.subscription.updated"
+            | "customer.subscription.deleted"
+                if self.subscriptions.is_some() =>
+            {
+                let id = event
+                    .object_id
+                    .as_deref()
+                    .ok_or_else(|| GatewayError::Malformed("no subscription id".into()))?;
+                let synced = self.sync_subscription(id, None).await?;
+                Ok(EventOutcome::Subscription { id: synced.id })
+            }
             _ => Ok(EventOutcome::Ignored),
         }
     }

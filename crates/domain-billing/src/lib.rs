@@ -13,6 +13,7 @@ mod pack;
 mod payment;
 mod refund;
 mod repository;
+mod subscribing;
 mod subscription;
 mod webhook;
 

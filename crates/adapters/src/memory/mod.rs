@@ -9,6 +9,7 @@ mod contact;
 mod credits;
 mod hasher;
 mod settings;
+mod subscriptions;
 mod usage;
 mod users;
 
@@ -18,6 +19,7 @@ pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 pub use hasher::PlainTextHasher;
 pub use settings::MemoryServiceSettingsRepository;
+pub use subscriptions::MemorySubscriptionRepository;
 pub use usage::MemoryUsageRepository;
 pub use users::MemoryUserRepository;
 
@@ -35,6 +37,7 @@ pub fn stores() -> crate::Stores {
             ),
             service_settings: Arc::new(MemoryServiceSettingsRepository::default()),
             billing: Arc::new(MemoryBillingRepository::default()),
+            subscriptions: Arc::new(MemorySubscriptionRepository::default()),
             tokens: accounts.clone(),
             audit: accounts.clone(),
             api_keys: accounts.clone(),

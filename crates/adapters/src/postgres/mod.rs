@@ -49,6 +49,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "api keys",
         include_str!("../../migrations/postgres/0007_api_keys.sql"),
     ),
+    (
+        8,
+        "subscriptions",
+        include_str!("../../migrations/postgres/0008_subscriptions.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.
@@ -144,6 +149,7 @@ impl Database {
                 )),
                 service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
                 billing: Arc::new(SqlBillingRepository::new(self.clone())),
+                subscriptions: Arc::new(SqlSubscriptionRepository::new(self.clone())),
                 tokens: accounts.clone(),
                 audit: accounts.clone(),
                 api_keys: accounts.clone(),
@@ -164,11 +170,13 @@ mod stores {
     crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
     crate::sql::billing::billing_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
     crate::sql::accounts::account_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::sql::subscriptions::subscription_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
 }
 
 pub use stores::{
     SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
-    SqlServiceSettingsRepository, SqlSessionStore, SqlUsageRepository, SqlUserRepository,
+    SqlServiceSettingsRepository, SqlSessionStore, SqlSubscriptionRepository, SqlUsageRepository,
+    SqlUserRepository,
 };
 
 #[cfg(test)]

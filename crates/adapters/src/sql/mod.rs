@@ -5,6 +5,7 @@
 pub(crate) mod accounts;
 pub(crate) mod billing;
 pub(crate) mod stores;
+pub(crate) mod subscriptions;
 pub(crate) mod time;
 
 use std::borrow::Cow;

@@ -29,8 +29,10 @@ struct State {
 /// Thirty days, the scripted gateway's month. Changes and cancellations happen half-way through
 /// a period, in the scripted world.
 const PERIOD: i64 = 30 * 24 * 3600;
-/// The scripted clock's start (any fixed instant will do).
-const START: i64 = 1_700_000_000;
+/// When a scripted subscription starts: now, so that its periods are current.
+fn start() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
 
 impl State {
     fn next_id(&mut self, prefix: &str) -> String {
@@ -144,14 +146,15 @@ impl ScriptedGateway {
             session.payment_intent = Some(intent);
         } else {
             session.subscription = Some(subscription.clone());
+            let start = start();
             let started = GatewaySubscription {
                 id: subscription.clone(),
                 customer: session.customer.clone().unwrap_or_default(),
                 status: "active".into(),
                 item_id: format!("si_{subscription}"),
                 price_id: String::new(),
-                current_period_start: START,
-                current_period_end: START + PERIOD,
+                current_period_start: start,
+                current_period_end: start + PERIOD,
                 cancel_at_period_end: false,
                 canceled_at: None,
                 ended_at: None,
@@ -171,7 +174,7 @@ impl ScriptedGateway {
                 &subscription,
                 "subscription_create",
                 amount,
-                (START, START + PERIOD),
+                (start, start + PERIOD),
                 true,
             );
         }

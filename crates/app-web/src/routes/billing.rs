@@ -149,7 +149,7 @@ pub struct CheckoutForm {
     form_key: String,
 }
 
-fn gateway_message(error: &BillingError) -> String {
+pub(crate) fn gateway_message(error: &BillingError) -> String {
     match error {
         BillingError::Gateway(GatewayError::Unavailable(_)) => {
             "Payments are unavailable right now. Nothing was charged; please try again in a few minutes.".into()

@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
+mod plans;
 mod public;
 mod services;
 mod settings;
@@ -140,6 +141,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/admin/payments/{id}/refund", post(admin_billing::refund))
             .route("/admin/webhooks", get(admin_billing::webhooks))
             .route("/admin/webhooks/{id}/replay", post(admin_billing::replay));
+        if state.config().flags.enable_subscriptions {
+            router = router
+                .route("/billing/plans", get(plans::plans))
+                .route("/billing/plans/subscribe", post(plans::subscribe))
+                .route("/billing/plans/cancel", post(plans::cancel))
+                .route("/billing/plans/resume", post(plans::resume))
+                .route("/billing/plans/change", post(plans::change))
+                .route("/admin/plans", get(plans::admin_plans))
+                .route("/admin/plans/sync", post(plans::sync_plans))
+                .route("/admin/plans/{id}", post(plans::switch_plan));
+        }
     }
     router
         .fallback(not_found)

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod billing;
 pub mod credits;
 pub mod site;
+pub mod subscriptions;
 pub mod usage;
 pub mod users;
 
@@ -68,7 +69,14 @@ macro_rules! contract_tests {
             billing::billing_refunds_never_exceed_the_payment_even_concurrently,
             billing::billing_inbox_stores_each_event_once_and_schedules_retries,
             billing::billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back,
-            billing::billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers
+            billing::billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers,
+            subscriptions::subscriptions_plans_round_trip_and_update_by_id,
+            subscriptions::subscriptions_plans_list_by_display_order_then_name,
+            subscriptions::subscriptions_a_plans_price_id_is_unique,
+            subscriptions::subscriptions_newer_views_replace_the_stored_one,
+            subscriptions::subscriptions_older_views_change_nothing_and_equal_ones_resave,
+            subscriptions::subscriptions_concurrent_views_keep_the_newest,
+            subscriptions::subscriptions_are_found_by_id_and_listed_per_user
         );
     };
     (@each $make:path; $($module:ident :: $name:ident),* $(,)?) => {

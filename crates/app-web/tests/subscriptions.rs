@@ -1,0 +1,328 @@
+//! Subscription plans against the scriptable gateway: plans synced from recurring prices, a
+//! subscription bought through checkout, each paid period granting its credits once (expiring
+//! with the period), renewals, a declined renewal, plan changes, cancelling and resuming.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use quickscale_adapters::testing::gateway::ScriptedGateway;
+use quickscale_app_web::App;
+use quickscale_domain_billing::{EventStatus, PaymentGateway, WebhookEvent, sign};
+use quickscale_domain_credits::{AccountId, Credits};
+use support::{Browser, TestApp};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+const SECRET: &str = "whsec_test_subscriptions";
+
+async fn app() -> (TestApp, Arc<ScriptedGateway>) {
+    let gateway = Arc::new(ScriptedGateway::default());
+    let app = App::new("Test App").with_gateway(gateway.clone(), SECRET);
+    let app = TestApp::with_app(
+        app,
+        &[("ENABLE_STRIPE", "true"), ("ENABLE_SUBSCRIPTIONS", "true")],
+    )
+    .await;
+    (app, gateway)
+}
+
+/// Delivers an event (signed) and waits until the inbox has processed it.
+async fn deliver(app: &TestApp, event: &WebhookEvent) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/webhooks/stripe")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            "Stripe-Signature",
+            sign(event.payload.as_bytes(), SECRET, now),
+        )
+        .body(Body::from(event.payload.clone()))
+        .unwrap();
+    let status = app.router.clone().oneshot(request).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    for _ in 0..200 {
+        let stored = repo.event(&event.id).await.unwrap();
+        match stored.map(|e| (e.status, e.last_error)) {
+            Some((EventStatus::Processed, _)) => return,
+            Some((EventStatus::Failed, error)) => panic!("{} failed: {error:?}", event.kind),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    panic!("{} was never processed", event.kind);
+}
+
+/// Delivers every event the gateway has produced so far, each three times, oldest first.
+async fn deliver_all(app: &TestApp, gateway: &ScriptedGateway) {
+    let mut events = gateway.recent_events(100).await.unwrap();
+    events.reverse();
+    for event in &events {
+        for _ in 0..3 {
+            deliver(app, event).await;
+        }
+    }
+}
+
+async fn balance(app: &TestApp, email: &str) -> quickscale_domain_credits::Balance {
+    let user = app.user(email).await;
+    app.state
+        .credits()
+        .balance(AccountId::new(user.id.as_uuid()), app.state.clock().now())
+        .await
+        .unwrap()
+}
+
+/// The admin syncs the plans; returns the plans page as `ada` sees it.
+async fn sync_plans(app: &TestApp) {
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    admin.get("/admin/plans").await;
+    let synced = admin.post("/admin/plans/sync", &[]).await;
+    assert_eq!(synced.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/admin/plans").await;
+    assert_eq!(
+        page.body.matches("data-testid=\"admin-plan\"").count(),
+        2,
+        "{}",
+        page.body
+    );
+    assert!(!page.contains("Big pack"), "a one-time price is not a plan");
+}
+
+/// The id of the plan card whose name is `name`.
+fn plan_id(page: &support::Page, name: &str) -> String {
+    let marker = "data-plan=\"";
+    page.body
+        .match_indices(marker)
+        .map(|(at, _)| &page.body[at + marker.len()..])
+        .find(|card| {
+            card[..card.find("</footer>").unwrap_or(card.len())].contains(&format!(">{name}<"))
+        })
+        .map(|card| card[..36].to_owned())
+        .unwrap_or_else(|| panic!("no card for {name}: {}", page.body))
+}
+
+/// Subscribes ada to a plan through checkout and pays; returns the subscription id.
+async fn subscribe(
+    app: &TestApp,
+    gateway: &ScriptedGateway,
+    ada: &mut Browser,
+    name: &str,
+) -> String {
+    let page = ada.get("/billing/plans").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let plan = plan_id(&page, name);
+    let form_key = page.input_value("form_key").unwrap();
+    let redirect = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &plan), ("form_key", &form_key)],
+        )
+        .await;
+    assert_eq!(redirect.status, StatusCode::SEE_OTHER, "{}", redirect.body);
+    let session = redirect.location().rsplit('/').next().unwrap().to_owned();
+    let pending = ada.get("/billing/plans?started=1").await;
+    assert!(
+        pending.contains("data-testid=\"subscription-pending\""),
+        "{}",
+        pending.body
+    );
+    gateway.pay(&session);
+    deliver_all(app, gateway).await;
+    gateway
+        .checkout_session(&session)
+        .await
+        .unwrap()
+        .subscription
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_plan_grants_its_credits_once_per_paid_period_until_cancelled() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+
+    // The first period: 1000 credits (the scripted plan), once for three deliveries of each
+    // event, spent first because they expire with the period.
+    let after_first = balance(&app, "ada@example.com").await;
+    assert_eq!(after_first.total, Credits::whole(1100));
+    let sub = gateway.subscription(&id).await.unwrap();
+    let (expiry, amount) = after_first.next_expiry.expect("period credits expire");
+    assert_eq!(expiry.unix_timestamp(), sub.current_period_end);
+    assert_eq!(amount, Credits::whole(1000));
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.text_of("subscription-status")
+            .unwrap()
+            .starts_with("Active; renews on"),
+        "{}",
+        page.body
+    );
+    assert!(page.contains("Your plan"));
+
+    // A month later: the next period's credits.
+    gateway.renew(&id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(2100)
+    );
+
+    // Changing plan takes effect at the renewal: nothing now, the team plan's credits next.
+    let page = ada.get("/billing/plans").await;
+    let team = plan_id(&page, "team plan");
+    let changed = ada.post("/billing/plans/change", &[("plan", &team)]).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert!(
+        ada.get("/billing/plans")
+            .await
+            .contains("Your plan changes at the next renewal")
+    );
+    assert_eq!(
+        gateway.subscription(&id).await.unwrap().price_id,
+        "price_team"
+    );
+    gateway.renew(&id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(4600)
+    );
+
+    // Cancel at the end of the period, think again, cancel again: it ends at renewal, with
+    // no more credits; the plans page offers subscribing again.
+    ada.get("/billing/plans").await;
+    ada.post("/billing/plans/cancel", &[("when", "period_end")])
+        .await;
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.text_of("subscription-status")
+            .unwrap()
+            .contains("then it ends"),
+        "{}",
+        page.body
+    );
+    ada.post("/billing/plans/resume", &[]).await;
+    assert!(
+        !gateway
+            .subscription(&id)
+            .await
+            .unwrap()
+            .cancel_at_period_end
+    );
+    ada.get("/billing/plans").await;
+    ada.post("/billing/plans/cancel", &[("when", "period_end")])
+        .await;
+    gateway.renew(&id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(4600)
+    );
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        !page.contains("data-testid=\"subscription\""),
+        "{}",
+        page.body
+    );
+    assert!(page.contains("/billing/plans/subscribe"));
+}
+
+#[tokio::test]
+async fn a_declined_renewal_grants_nothing_and_shows_past_due() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    gateway.decline_renewal(&id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100)
+    );
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.text_of("subscription-status")
+            .unwrap()
+            .contains("past due"),
+        "{}",
+        page.body
+    );
+    // The card works again: the open invoice is paid, but it grants the period it pays for.
+    gateway.renew(&id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(2100)
+    );
+    assert!(
+        ada.get("/billing/plans")
+            .await
+            .text_of("subscription-status")
+            .unwrap()
+            .starts_with("Active")
+    );
+}
+
+#[tokio::test]
+async fn one_subscription_at_a_time_and_ending_now_stops_it() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    // A second subscription is refused (a stale page's button): change the plan instead.
+    let page = ada.get("/billing/plans").await;
+    let team = plan_id(&page, "team plan");
+    let again = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &team), ("form_key", "k2")],
+        )
+        .await;
+    assert_eq!(again.location(), "/billing/plans");
+    assert!(
+        ada.get("/billing/plans")
+            .await
+            .contains("You already have a subscription")
+    );
+    ada.post("/billing/plans/cancel", &[("when", "now")]).await;
+    assert_eq!(gateway.subscription(&id).await.unwrap().status, "canceled");
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.contains("Your subscription has ended."),
+        "{}",
+        page.body
+    );
+    assert!(!page.contains("data-testid=\"subscription\""));
+    // Nothing to cancel any more.
+    ada.post("/billing/plans/cancel", &[("when", "now")]).await;
+    assert!(
+        ada.get("/billing/plans")
+            .await
+            .contains("You have no subscription to change.")
+    );
+}
+
+#[tokio::test]
+async fn without_enable_subscriptions_there_are_no_plan_pages() {
+    let gateway = Arc::new(ScriptedGateway::default());
+    let app = App::new("Test App").with_gateway(gateway, SECRET);
+    let app = TestApp::with_app(app, &[("ENABLE_STRIPE", "true")]).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        ada.get("/billing/plans").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!ada.get("/billing").await.contains("/billing/plans"));
+}

@@ -1,0 +1,352 @@
+//! The subscription use cases: plans from the processor's recurring prices, subscribing through
+//! a checkout, each paid period's credits granted once (expiring at the period's end), the
+//! subscription's state kept in line with the processor, cancelling, resuming and changing plan.
+//!
+//! As with packs, the processor is the truth for money and for the subscription's state: every
+//! event makes us fetch the subscription or invoice it names, so duplicates and the order of
+//! events do not matter, and a stored subscription is only replaced by a newer view of it.
+
+use std::sync::Arc;
+
+use quickscale_domain_credits::{
+    AccountId, Actor, CreditCommand, CreditError, Credits, GrantKind, Operation, Reason, SourceRef,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::billing::key;
+use crate::{
+    Billing, BillingError, CancelAt, Currency, EventOutcome, GatewayError, GatewayPrice, Money,
+    Plan, PlanId, Proration, Subscription, SubscriptionCheckoutRequest, SubscriptionRepository,
+};
+
+fn at(unix: i64) -> Result<OffsetDateTime, GatewayError> {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|_| GatewayError::Malformed(format!("not a time: {unix}")))
+}
+
+impl Billing {
+    /// The plans and subscriptions store, when subscriptions are on.
+    pub fn subscription_store(&self) -> Result<&Arc<dyn SubscriptionRepository>, BillingError> {
+        self.subscriptions
+            .as_ref()
+            .ok_or(BillingError::SubscriptionsOff)
+    }
+
+    /// Creates or updates plans from the processor's active recurring prices whose product (or
+    /// price) has a `credits` value; returns how many. Plans whose price is gone stay as they
+    /// are (deactivate them by hand).
+    pub async fn sync_plans(&self) -> Result<usize, BillingError> {
+        let store = self.subscription_store()?;
+        let mut synced = 0;
+        let existing = store.plans(false).await?;
+        for price in self.gateway.prices().await? {
+            let Some(plan) = plan_of(&price, 10 + i32::try_from(synced).unwrap_or(0)) else {
+                continue;
+            };
+            let plan = match existing.iter().find(|p| p.stripe_price_id == price.id) {
+                // Keep our id, order and on/off switch; take the processor's terms.
+                Some(same) => Plan {
+                    id: same.id,
+                    display_order: same.display_order,
+                    active: same.active,
+                    ..plan
+                },
+                None => plan,
+            };
+            store.save_plan(&plan).await?;
+            synced += 1;
+        }
+        Ok(synced)
+    }
+
+    /// The user's subscription that has not ended, if any.
+    pub async fn current_subscription(
+        &self,
+        user: Uuid,
+    ) -> Result<Option<Subscription>, BillingError> {
+        Ok(self
+            .subscription_store()?
+            .subscriptions_of(user)
+            .await?
+            .into_iter()
+            .find(Subscription::is_current))
+    }
+
+    /// Starts a subscription checkout for a plan and returns the processor's payment page. A
+    /// user with a current subscription changes its plan instead.
+    pub async fn start_subscription(
+        &self,
+        user: Uuid,
+        email: &str,
+        plan: PlanId,
+        success_url: &str,
+        cancel_url: &str,
+        form_key: &str,
+    ) -> Result<String, BillingError> {
+        let store = self.subscription_store()?;
+        let plan = store
+            .plan(plan)
+            .await?
+            .filter(|p| p.active)
+            .ok_or(BillingError::UnknownPlan)?;
+        if self.current_subscription(user).await?.is_some() {
+            return Err(BillingError::AlreadySubscribed);
+        }
+        let request = SubscriptionCheckoutRequest {
+            customer: self.customer(user, email).await?,
+            user_reference: user.to_string(),
+            plan_reference: plan.id.to_string(),
+            price_id: plan.stripe_price_id.clone(),
+            success_url: success_url.to_owned(),
+            cancel_url: cancel_url.to_owned(),
+        };
+        let session = self
+            .gateway
+            .create_subscription_checkout(&request, &format!("subscribe:{user}:{form_key}"))
+            .await?;
+        session
+            .url
+            .ok_or_else(|| GatewayError::Malformed("the checkout session has no URL".into()).into())
+    }
+
+    /// Fetches a subscription from the processor and stores what it says. The user comes from
+    /// the subscription's metadata (set by our checkout), our record, or `user_hint`.
+    pub async fn sync_subscription(
+        &self,
+        id: &str,
+        user_hint: Option<Uuid>,
+    ) -> Result<Subscription, BillingError> {
+        let store = self.subscription_store()?;
+        let fetched_at = self.clock.now();
+        let remote = self.gateway.subscription(id).await?;
+        let stored = store.subscription(id).await?;
+        let user = remote
+            .metadata
+            .get("user_id")
+            .and_then(|u| Uuid::parse_str(u).ok())
+            .or(stored.as_ref().map(|s| s.user))
+            .or(user_hint)
+            .ok_or_else(|| GatewayError::Malformed("the subscription names no user".into()))?;
+        let plan = store.plan_by_price(&remote.price_id).await?.map(|p| p.id);
+        let record = Subscription {
+            id: remote.id,
+            user,
+            plan,
+            price_id: remote.price_id,
+            status: remote.status,
+            current_period_start: at(remote.current_period_start)?,
+            current_period_end: at(remote.current_period_end)?,
+            cancel_at_period_end: remote.cancel_at_period_end,
+            updated_at: fetched_at,
+        };
+        Ok(store.save_subscription(&record).await?)
+    }
+
+    /// An invoice of a subscription, paid or not: the subscription is synced (a failed payment
+    /// makes it past due), and a paid new period (the first or a renewal) grants the plan's
+    /// credits once, expiring when the period ends.
+    pub(crate) async fn subscription_invoice(
+        &self,
+        id: &str,
+    ) -> Result<EventOutcome, BillingError> {
+        let invoice = self.gateway.invoice(id).await?;
+        let Some(subscription) = invoice.subscription.as_deref() else {
+            return Ok(EventOutcome::Ignored);
+        };
+        let synced = self.sync_subscription(subscription, None).await?;
+        if !invoice.is_paid() {
+            return Ok(EventOutcome::Subscription { id: synced.id });
+        }
+        let new_period = matches!(
+            invoice.billing_reason.as_deref(),
+            Some("subscription_create" | "subscription_cycle")
+        );
+        let plan = match &invoice.price_id {
+            Some(price) => self.subscription_store()?.plan_by_price(price).await?,
+            None => None,
+        };
+        let (true, Some(plan)) = (new_period, plan) else {
+            return Ok(EventOutcome::Subscription { id: synced.id });
+        };
+        let expires_at = at(invoice.period_end)?;
+        let now = self.clock.now();
+        if expires_at <= now {
+            // A period already over (an event replayed long after): nothing left to spend.
+            return Ok(EventOutcome::Subscription { id: synced.id });
+        }
+        let account = AccountId::new(synced.user);
+        self.credits.open_account(account, now).await?;
+        let op = Operation {
+            key: key(format!("invoice:{}", invoice.id)),
+            actor: Actor::PaymentProcessor,
+            reason: Reason::parse(format!(
+                "Subscription: {} ({} credits)",
+                plan.name, plan.credits
+            ))
+            .unwrap_or_else(|_| Reason::parse("Subscription").expect("static reason")),
+            command: CreditCommand::Grant {
+                kind: GrantKind::Subscription,
+                amount: plan.credits,
+                expires_at: Some(expires_at),
+                source: SourceRef::parse(format!("invoice:{}", invoice.id))
+                    .map_err(|e| GatewayError::Malformed(e.to_string()))?,
+            },
+        };
+        let new = match self.credits.execute(account, op, now).await {
+            Ok(receipt) => !receipt.replayed,
+            Err(CreditError::DuplicateSource(_)) => false,
+            Err(error) => return Err(error.into()),
+        };
+        Ok(EventOutcome::PeriodCredits {
+            invoice: invoice.id,
+            new,
+        })
+    }
+
+    /// The user's current subscription, or `NoSubscription`.
+    async fn own_subscription(&self, user: Uuid) -> Result<Subscription, BillingError> {
+        self.current_subscription(user)
+            .await?
+            .ok_or(BillingError::NoSubscription)
+    }
+
+    /// A key for one change of one subscription: a repeat of the same request (the same stored
+    /// state) reuses it; the next change gets a new one.
+    fn change_key(action: &str, subscription: &Subscription) -> String {
+        format!(
+            "{action}:{}:{}",
+            subscription.id,
+            subscription.updated_at.unix_timestamp_nanos()
+        )
+    }
+
+    /// Cancels the user's subscription at the end of the paid period (undo with
+    /// [`Self::resume_subscription`]) or now (no refund for the rest of the period).
+    pub async fn cancel_subscription(
+        &self,
+        user: Uuid,
+        when: CancelAt,
+    ) -> Result<Subscription, BillingError> {
+        let current = self.own_subscription(user).await?;
+        let action = match when {
+            CancelAt::PeriodEnd => "cancel-at-end",
+            CancelAt::Now => "cancel-now",
+        };
+        self.gateway
+            .cancel_subscription(&current.id, when, &Self::change_key(action, &current))
+            .await?;
+        self.sync_subscription(&current.id, Some(user)).await
+    }
+
+    /// Keeps a subscription that was set to end with its period.
+    pub async fn resume_subscription(&self, user: Uuid) -> Result<Subscription, BillingError> {
+        let current = self.own_subscription(user).await?;
+        self.gateway
+            .resume_subscription(&current.id, &Self::change_key("resume", &current))
+            .await?;
+        self.sync_subscription(&current.id, Some(user)).await
+    }
+
+    /// Moves the subscription to another plan from the next renewal: nothing is charged or
+    /// granted now; the next period costs the new price and grants the new plan's credits.
+    pub async fn change_plan(
+        &self,
+        user: Uuid,
+        plan: PlanId,
+    ) -> Result<Subscription, BillingError> {
+        let plan = self
+            .subscription_store()?
+            .plan(plan)
+            .await?
+            .filter(|p| p.active)
+            .ok_or(BillingError::UnknownPlan)?;
+        let current = self.own_subscription(user).await?;
+        if current.price_id == plan.stripe_price_id {
+            return Ok(current);
+        }
+        self.gateway
+            .change_subscription_price(
+                &current.id,
+                &plan.stripe_price_id,
+                Proration::None,
+                &Self::change_key(&format!("plan-{}", plan.id), &current),
+            )
+            .await?;
+        self.sync_subscription(&current.id, Some(user)).await
+    }
+}
+
+/// The plan a recurring price describes, if it names its credits.
+fn plan_of(price: &GatewayPrice, display_order: i32) -> Option<Plan> {
+    let recurring = price.recurring.filter(|_| price.active)?;
+    let credits = price
+        .credits
+        .as_deref()
+        .and_then(|c| Credits::parse(c).ok())
+        .filter(|c| !c.is_zero())?;
+    let currency = Currency::parse(&price.currency).ok()?;
+    let money = Money::new(price.unit_amount, currency).ok()?;
+    let name = if price.product_name.is_empty() {
+        format!("{credits} credits per {}", recurring.interval.as_str())
+    } else {
+        price.product_name.clone()
+    };
+    Some(Plan {
+        id: PlanId(Uuid::now_v7()),
+        name,
+        credits,
+        price: money,
+        interval: recurring.interval,
+        interval_count: recurring.count,
+        stripe_price_id: price.id.clone(),
+        active: true,
+        display_order,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Interval, Recurring};
+
+    fn price(recurring: Option<Recurring>, credits: Option<&str>) -> GatewayPrice {
+        GatewayPrice {
+            id: "price_1".into(),
+            product_id: "prod_1".into(),
+            product_name: "Pro".into(),
+            unit_amount: 2000,
+            currency: "usd".into(),
+            active: true,
+            credits: credits.map(str::to_owned),
+            recurring,
+        }
+    }
+
+    #[test]
+    fn only_recurring_prices_with_credits_are_plans() {
+        let monthly = Some(Recurring {
+            interval: Interval::Month,
+            count: 1,
+        });
+        let plan = plan_of(&price(monthly, Some("1000")), 3).unwrap();
+        assert_eq!(
+            (plan.credits, plan.price.minor(), plan.period_label()),
+            (Credits::whole(1000), 2000, "month".to_owned())
+        );
+        assert!(plan_of(&price(None, Some("1000")), 0).is_none(), "a pack");
+        assert!(plan_of(&price(monthly, None), 0).is_none(), "no credits");
+        assert!(plan_of(&price(monthly, Some("0")), 0).is_none());
+        assert!(plan_of(&price(monthly, Some("lots")), 0).is_none());
+        let quarterly = Recurring {
+            interval: Interval::Month,
+            count: 3,
+        };
+        assert_eq!(
+            plan_of(&price(Some(quarterly), Some("1")), 0)
+                .unwrap()
+                .period_label(),
+            "3 months"
+        );
+    }
+}
