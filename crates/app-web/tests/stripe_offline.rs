@@ -291,3 +291,108 @@ async fn refunds_claw_back_once_when_the_processor_reports_them_too() {
         .unwrap();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_bought_on_the_hosted_page_grants_each_period_once() {
+    let app = Live::start(&[("ENABLE_STRIPE", "true"), ("ENABLE_SUBSCRIPTIONS", "true")]).await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    let page = ada
+        .get(format!("{}/billing/plans", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Pro plan"),
+        "the stand-in's plan is offered: {page}"
+    );
+    let form = [
+        ("plan", hidden(&page, "plan")),
+        ("form_key", hidden(&page, "form_key")),
+        ("csrf_token", hidden(&page, "csrf_token")),
+    ];
+    let redirect = ada
+        .post(format!("{}/billing/plans/subscribe", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 303);
+    let hosted = redirect.headers()["location"].to_str().unwrap().to_owned();
+    let checkout = ada.get(&hosted).send().await.unwrap().text().await.unwrap();
+    assert!(checkout.contains("Subscribe to Pro plan"), "{checkout}");
+    let card = [
+        ("email", "ada@example.com"),
+        ("card_number", "4242424242424242"),
+        ("card_exp", "12 / 34"),
+        ("card_cvc", "123"),
+    ];
+    let paid = ada
+        .post(format!("{hosted}/pay"))
+        .form(&card)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert!(
+        paid.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/billing/plans?started=1")
+    );
+    // The stand-in's real sequence of signed events (subscription created incomplete, the
+    // invoice paid, the subscription active, the session completed) grants 1000 once.
+    app.wait_for_balance("ada@example.com", Credits::whole(1100))
+        .await;
+    for paid in fake(&app).events_of_type("invoice.paid") {
+        fake(&app)
+            .deliver_event(paid["id"].as_str().unwrap())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(1100));
+    let plans = ada
+        .get(format!("{}/billing/plans", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(plans.contains("Active; renews on"), "{plans}");
+
+    // A month passes in the stand-in: the renewal grants the next period.
+    let subscription = fake(&app).subscriptions()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fake(&app).renew_subscription(&subscription, None).unwrap();
+    app.wait_for_balance("ada@example.com", Credits::whole(2100))
+        .await;
+
+    // Cancelled from the app, at the end of the period: the stand-in agrees.
+    let plans = ada
+        .get(format!("{}/billing/plans", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cancel = [
+        ("when", "period_end".to_owned()),
+        ("csrf_token", hidden(&plans, "csrf_token")),
+    ];
+    let done = ada
+        .post(format!("{}/billing/plans/cancel", app.base))
+        .form(&cancel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(fake(&app).subscriptions()[0]["cancel_at_period_end"], true);
+}
