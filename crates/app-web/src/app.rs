@@ -254,12 +254,12 @@ impl App {
                 Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
             }
         };
+        // Subscription events are handled even with the plans pages off, so that turning
+        // ENABLE_SUBSCRIPTIONS off never drops a paid period of an existing subscriber.
         let billing = billing.map(|mut state| {
-            if config.flags.enable_subscriptions {
-                state.billing = state
-                    .billing
-                    .with_subscriptions(Arc::clone(&stores.subscriptions));
-            }
+            state.billing = state
+                .billing
+                .with_subscriptions(Arc::clone(&stores.subscriptions));
             state
         });
         if let Some(billing) = &billing {

@@ -326,3 +326,139 @@ async fn without_enable_subscriptions_there_are_no_plan_pages() {
     );
     assert!(!ada.get("/billing").await.contains("/billing/plans"));
 }
+
+#[tokio::test]
+async fn events_in_any_order_and_at_once_grant_once_and_replays_after_changes_are_harmless() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let page = ada.get("/billing/plans").await;
+    let plan = plan_id(&page, "pro plan");
+    let form_key = page.input_value("form_key").unwrap();
+    let redirect = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &plan), ("form_key", &form_key)],
+        )
+        .await;
+    let session = redirect.location().rsplit('/').next().unwrap().to_owned();
+    gateway.pay(&session);
+    // Newest first (the invoice before the session), each three times, all at once.
+    let mut events = gateway.recent_events(10).await.unwrap();
+    events.sort_by_key(|e| e.kind != "invoice.paid");
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["invoice.paid", "checkout.session.completed"]
+    );
+    let all: Vec<&WebhookEvent> = events.iter().chain(&events).chain(&events).collect();
+    futures_util::future::join_all(all.iter().map(|event| deliver(&app, event))).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100)
+    );
+    let stored = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .current_subscription(app.user("ada@example.com").await.id.as_uuid())
+        .await
+        .unwrap()
+        .expect("ada's subscription");
+    assert_eq!(stored.status, "active");
+
+    // The plan's credits change at the processor; a replay of the paid period grants nothing
+    // more and does not fail.
+    let store = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .subscription_store()
+        .unwrap()
+        .clone();
+    let mut pro = store.plan_by_price("price_pro").await.unwrap().unwrap();
+    pro.credits = Credits::whole(1500);
+    store.save_plan(&pro).await.unwrap();
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let invoice = &events[0];
+    let replayed = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .process_stored(&invoice.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed,
+        quickscale_domain_billing::EventOutcome::PeriodCredits {
+            invoice: invoice.object_id.clone().unwrap(),
+            new: false
+        }
+    );
+    assert_eq!(
+        repo.event(&invoice.id).await.unwrap().unwrap().status,
+        EventStatus::Processed
+    );
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100)
+    );
+}
+
+#[tokio::test]
+async fn the_processor_down_changes_nothing_and_foreign_subscriptions_are_ignored() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    gateway.set_down(true);
+    ada.get("/billing/plans").await;
+    ada.post("/billing/plans/cancel", &[("when", "period_end")])
+        .await;
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.contains("The payment processor is unavailable right now; nothing was changed."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.text_of("subscription-status")
+            .unwrap()
+            .starts_with("Active; renews on")
+    );
+    gateway.set_down(false);
+    assert!(
+        !gateway
+            .subscription(&id)
+            .await
+            .unwrap()
+            .cancel_at_period_end
+    );
+
+    // A subscription made outside this app (no user of ours): its events are processed and
+    // ignored, not retried for ever.
+    let foreign = gateway
+        .create_subscription_checkout(
+            &quickscale_domain_billing::SubscriptionCheckoutRequest {
+                customer: "cus_elsewhere".into(),
+                user_reference: "not-one-of-our-users".into(),
+                plan_reference: "elsewhere".into(),
+                price_id: "price_pro".into(),
+                success_url: "https://elsewhere.example/ok".into(),
+                cancel_url: "https://elsewhere.example/no".into(),
+            },
+            "elsewhere",
+        )
+        .await
+        .unwrap();
+    gateway.pay(&foreign.id);
+    deliver_all(&app, &gateway).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100)
+    );
+}

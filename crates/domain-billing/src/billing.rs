@@ -37,6 +37,8 @@ pub enum BillingError {
     AlreadySubscribed,
     #[error("you have no subscription")]
     NoSubscription,
+    #[error("that plan bills over another period; cancel and subscribe to it instead")]
+    OtherPeriod,
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error(transparent)]
@@ -88,6 +90,14 @@ pub enum EventOutcome {
     PeriodCredits { invoice: String, new: bool },
     /// An event type we do not act on.
     Ignored,
+}
+
+/// The id of the object an event is about.
+fn object_id(event: &WebhookEvent) -> Result<&str, GatewayError> {
+    event
+        .object_id
+        .as_deref()
+        .ok_or_else(|| GatewayError::Malformed(format!("{} names no object", event.kind)))
 }
 
 /// What a reconciliation did.
@@ -201,7 +211,10 @@ impl Billing {
         };
         let session = self
             .gateway
-            .create_checkout(&request, &format!("checkout:{user}:{form_key}"))
+            .create_checkout(
+                &request,
+                &format!("checkout:{user}:{}:{form_key}", pack.id.0),
+            )
             .await?;
         self.repo
             .save_checkout(&CheckoutRecord {
@@ -246,8 +259,12 @@ impl Billing {
                         .client_reference_id
                         .as_deref()
                         .and_then(|id| Uuid::parse_str(id).ok());
-                    let synced = self.sync_subscription(id, user).await?;
-                    Ok(EventOutcome::Subscription { id: synced.id })
+                    Ok(self
+                        .sync_subscription(id, user)
+                        .await?
+                        .map_or(EventOutcome::Ignored, |synced| EventOutcome::Subscription {
+                            id: synced.id,
+                        }))
                 }
                 _ => Ok(EventOutcome::Ignored),
             };
@@ -309,26 +326,51 @@ impl Billing {
 
     /// Grants a payment's credits (idempotent: the grant's key and source are the payment's).
     async fn grant(&self, payment: &Payment) -> Result<(), BillingError> {
-        let account = AccountId::new(payment.user);
+        let reason = Reason::parse(format!(
+            "Purchase: {} (receipt {})",
+            payment.description, payment.receipt_number
+        ))
+        .unwrap_or_else(|_| Reason::parse("Purchase").expect("static reason"));
+        let source = SourceRef::parse(payment.grant_source()).expect("a uuid source is valid");
+        self.grant_once(
+            payment.user,
+            &format!("payment:{}", payment.id),
+            source,
+            reason,
+            (GrantKind::Purchase, payment.credits, None),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Grants credits once per `key` and `source`; `Ok(false)` when they were granted already
+    /// (also when the amount has changed since, for example a plan's credits re-synced: what was
+    /// granted stands).
+    pub(crate) async fn grant_once(
+        &self,
+        user: Uuid,
+        key_text: &str,
+        source: SourceRef,
+        reason: Reason,
+        (kind, amount, expires_at): (GrantKind, Credits, Option<time::OffsetDateTime>),
+    ) -> Result<bool, BillingError> {
+        let account = AccountId::new(user);
         let now = self.clock.now();
         self.credits.open_account(account, now).await?;
         let op = Operation {
-            key: key(format!("payment:{}", payment.id)),
+            key: key(key_text.to_owned()),
             actor: Actor::PaymentProcessor,
-            reason: Reason::parse(format!(
-                "Purchase: {} (receipt {})",
-                payment.description, payment.receipt_number
-            ))
-            .unwrap_or_else(|_| Reason::parse("Purchase").expect("static reason")),
+            reason,
             command: CreditCommand::Grant {
-                kind: GrantKind::Purchase,
-                amount: payment.credits,
-                expires_at: None,
-                source: SourceRef::parse(payment.grant_source()).expect("a uuid source is valid"),
+                kind,
+                amount,
+                expires_at,
+                source,
             },
         };
         match self.credits.execute(account, op, now).await {
-            Ok(_) | Err(CreditError::DuplicateSource(_)) => Ok(()),
+            Ok(receipt) => Ok(!receipt.replayed),
+            Err(CreditError::DuplicateSource(_) | CreditError::IdempotencyConflict(_)) => Ok(false),
             Err(error) => Err(error.into()),
         }
     }
@@ -361,31 +403,23 @@ impl Billing {
     pub async fn process_event(&self, event: &WebhookEvent) -> Result<EventOutcome, BillingError> {
         match event.kind.as_str() {
             "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-                let id = event
-                    .object_id
-                    .as_deref()
-                    .ok_or_else(|| GatewayError::Malformed("no session id".into()))?;
-                self.confirm_checkout(id).await
+                self.confirm_checkout(object_id(event)?).await
             }
             "charge.refunded" => self.sync_refunds(&event.object()).await,
             "invoice.paid" | "invoice.payment_failed" if self.subscriptions.is_some() => {
-                let id = event
-                    .object_id
-                    .as_deref()
-                    .ok_or_else(|| GatewayError::Malformed("no invoice id".into()))?;
-                self.subscription_invoice(id).await
+                self.subscription_invoice(object_id(event)?).await
             }
             "customer.subscription.created"
             | "customer.subscription.updated"
             | "customer.subscription.deleted"
                 if self.subscriptions.is_some() =>
             {
-                let id = event
-                    .object_id
-                    .as_deref()
-                    .ok_or_else(|| GatewayError::Malformed("no subscription id".into()))?;
-                let synced = self.sync_subscription(id, None).await?;
-                Ok(EventOutcome::Subscription { id: synced.id })
+                Ok(self
+                    .sync_subscription(object_id(event)?, None)
+                    .await?
+                    .map_or(EventOutcome::Ignored, |synced| EventOutcome::Subscription {
+                        id: synced.id,
+                    }))
             }
             _ => Ok(EventOutcome::Ignored),
         }
@@ -542,6 +576,15 @@ impl Billing {
             return Ok(EventOutcome::Ignored);
         };
         let Some(payment) = self.repo.payment_by_intent(intent).await? else {
+            if charge["invoice"].is_string() {
+                // A subscription invoice's payment: its period credits are not clawed back
+                // (adjust them from the admin if needed); waiting would never help.
+                tracing::warn!(
+                    intent,
+                    "a subscription invoice was refunded; its credits stay"
+                );
+                return Ok(EventOutcome::Ignored);
+            }
             return Err(GatewayError::Malformed(format!("no payment for {intent} yet")).into());
         };
         let mut recorded = 0;

@@ -8,16 +8,14 @@
 
 use std::sync::Arc;
 
-use quickscale_domain_credits::{
-    AccountId, Actor, CreditCommand, CreditError, Credits, GrantKind, Operation, Reason, SourceRef,
-};
+use quickscale_domain_credits::{Credits, GrantKind, Reason, SourceRef};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::billing::key;
 use crate::{
-    Billing, BillingError, CancelAt, Currency, EventOutcome, GatewayError, GatewayPrice, Money,
-    Plan, PlanId, Proration, Subscription, SubscriptionCheckoutRequest, SubscriptionRepository,
+    Billing, BillingError, CancelAt, Currency, EventOutcome, GatewayError, GatewayPrice,
+    GatewaySubscription, Money, Plan, PlanId, Proration, Subscription, SubscriptionCheckoutRequest,
+    SubscriptionRepository,
 };
 
 fn at(unix: i64) -> Result<OffsetDateTime, GatewayError> {
@@ -34,13 +32,26 @@ impl Billing {
     }
 
     /// Creates or updates plans from the processor's active recurring prices whose product (or
-    /// price) has a `credits` value; returns how many. Plans whose price is gone stay as they
-    /// are (deactivate them by hand).
+    /// price) has a `credits` value; returns how many. Plans whose price is no longer active are
+    /// no longer offered (their subscribers keep them).
     pub async fn sync_plans(&self) -> Result<usize, BillingError> {
         let store = self.subscription_store()?;
         let mut synced = 0;
         let existing = store.plans(false).await?;
-        for price in self.gateway.prices().await? {
+        let prices = self.gateway.prices().await?;
+        // A plan whose price is no longer active cannot be bought: stop offering it.
+        for gone in existing
+            .iter()
+            .filter(|p| p.active && !prices.iter().any(|price| price.id == p.stripe_price_id))
+        {
+            store
+                .save_plan(&Plan {
+                    active: false,
+                    ..gone.clone()
+                })
+                .await?;
+        }
+        for price in prices {
             let Some(plan) = plan_of(&price, 10 + i32::try_from(synced).unwrap_or(0)) else {
                 continue;
             };
@@ -103,31 +114,47 @@ impl Billing {
         };
         let session = self
             .gateway
-            .create_subscription_checkout(&request, &format!("subscribe:{user}:{form_key}"))
+            .create_subscription_checkout(
+                &request,
+                &format!("subscribe:{user}:{}:{form_key}", plan.id),
+            )
             .await?;
         session
             .url
             .ok_or_else(|| GatewayError::Malformed("the checkout session has no URL".into()).into())
     }
 
-    /// Fetches a subscription from the processor and stores what it says. The user comes from
-    /// the subscription's metadata (set by our checkout), our record, or `user_hint`.
+    /// Fetches a subscription from the processor and stores what it says; `None` for a
+    /// subscription of no user of ours (made outside this app).
     pub async fn sync_subscription(
         &self,
         id: &str,
         user_hint: Option<Uuid>,
-    ) -> Result<Subscription, BillingError> {
+    ) -> Result<Option<Subscription>, BillingError> {
+        let remote = self.gateway.subscription(id).await?;
+        self.store_remote(remote, user_hint).await
+    }
+
+    /// Stores the processor's view of a subscription, stamped with when it arrived (after the
+    /// answer, so that a slow fetch cannot pass for a newer one).
+    async fn store_remote(
+        &self,
+        remote: GatewaySubscription,
+        user_hint: Option<Uuid>,
+    ) -> Result<Option<Subscription>, BillingError> {
         let store = self.subscription_store()?;
         let fetched_at = self.clock.now();
-        let remote = self.gateway.subscription(id).await?;
-        let stored = store.subscription(id).await?;
+        let stored = store.subscription(&remote.id).await?;
         let user = remote
             .metadata
             .get("user_id")
             .and_then(|u| Uuid::parse_str(u).ok())
             .or(stored.as_ref().map(|s| s.user))
-            .or(user_hint)
-            .ok_or_else(|| GatewayError::Malformed("the subscription names no user".into()))?;
+            .or(user_hint);
+        let Some(user) = user else {
+            tracing::warn!(subscription = %remote.id, "a subscription names no user of ours; ignored");
+            return Ok(None);
+        };
         let plan = store.plan_by_price(&remote.price_id).await?.map(|p| p.id);
         let record = Subscription {
             id: remote.id,
@@ -140,7 +167,7 @@ impl Billing {
             cancel_at_period_end: remote.cancel_at_period_end,
             updated_at: fetched_at,
         };
-        Ok(store.save_subscription(&record).await?)
+        Ok(Some(store.save_subscription(&record).await?))
     }
 
     /// An invoice of a subscription, paid or not: the subscription is synced (a failed payment
@@ -154,7 +181,9 @@ impl Billing {
         let Some(subscription) = invoice.subscription.as_deref() else {
             return Ok(EventOutcome::Ignored);
         };
-        let synced = self.sync_subscription(subscription, None).await?;
+        let Some(synced) = self.sync_subscription(subscription, None).await? else {
+            return Ok(EventOutcome::Ignored);
+        };
         if !invoice.is_paid() {
             return Ok(EventOutcome::Subscription { id: synced.id });
         }
@@ -170,34 +199,27 @@ impl Billing {
             return Ok(EventOutcome::Subscription { id: synced.id });
         };
         let expires_at = at(invoice.period_end)?;
-        let now = self.clock.now();
-        if expires_at <= now {
-            // A period already over (an event replayed long after): nothing left to spend.
+        if expires_at <= self.clock.now() {
+            // Paid after the period it pays for was over: nothing left to spend.
+            tracing::warn!(invoice = %invoice.id, user = %synced.user, "a period was paid after it ended; no credits granted");
             return Ok(EventOutcome::Subscription { id: synced.id });
         }
-        let account = AccountId::new(synced.user);
-        self.credits.open_account(account, now).await?;
-        let op = Operation {
-            key: key(format!("invoice:{}", invoice.id)),
-            actor: Actor::PaymentProcessor,
-            reason: Reason::parse(format!(
-                "Subscription: {} ({} credits)",
-                plan.name, plan.credits
-            ))
-            .unwrap_or_else(|_| Reason::parse("Subscription").expect("static reason")),
-            command: CreditCommand::Grant {
-                kind: GrantKind::Subscription,
-                amount: plan.credits,
-                expires_at: Some(expires_at),
-                source: SourceRef::parse(format!("invoice:{}", invoice.id))
-                    .map_err(|e| GatewayError::Malformed(e.to_string()))?,
-            },
-        };
-        let new = match self.credits.execute(account, op, now).await {
-            Ok(receipt) => !receipt.replayed,
-            Err(CreditError::DuplicateSource(_)) => false,
-            Err(error) => return Err(error.into()),
-        };
+        let reason = Reason::parse(format!(
+            "Subscription: {} ({} credits)",
+            plan.name, plan.credits
+        ))
+        .unwrap_or_else(|_| Reason::parse("Subscription").expect("static reason"));
+        let source = SourceRef::parse(format!("invoice:{}", invoice.id))
+            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        let new = self
+            .grant_once(
+                synced.user,
+                &format!("invoice:{}", invoice.id),
+                source,
+                reason,
+                (GrantKind::Subscription, plan.credits, Some(expires_at)),
+            )
+            .await?;
         Ok(EventOutcome::PeriodCredits {
             invoice: invoice.id,
             new,
@@ -233,19 +255,33 @@ impl Billing {
             CancelAt::PeriodEnd => "cancel-at-end",
             CancelAt::Now => "cancel-now",
         };
-        self.gateway
+        let changed = self
+            .gateway
             .cancel_subscription(&current.id, when, &Self::change_key(action, &current))
             .await?;
-        self.sync_subscription(&current.id, Some(user)).await
+        self.stored_change(changed, user).await
+    }
+
+    /// Stores what the processor answered to a change (no second fetch that could fail after
+    /// the change was made).
+    async fn stored_change(
+        &self,
+        changed: GatewaySubscription,
+        user: Uuid,
+    ) -> Result<Subscription, BillingError> {
+        self.store_remote(changed, Some(user))
+            .await?
+            .ok_or(BillingError::NoSubscription)
     }
 
     /// Keeps a subscription that was set to end with its period.
     pub async fn resume_subscription(&self, user: Uuid) -> Result<Subscription, BillingError> {
         let current = self.own_subscription(user).await?;
-        self.gateway
+        let changed = self
+            .gateway
             .resume_subscription(&current.id, &Self::change_key("resume", &current))
             .await?;
-        self.sync_subscription(&current.id, Some(user)).await
+        self.stored_change(changed, user).await
     }
 
     /// Moves the subscription to another plan from the next renewal: nothing is charged or
@@ -265,7 +301,19 @@ impl Billing {
         if current.price_id == plan.stripe_price_id {
             return Ok(current);
         }
-        self.gateway
+        // Across periods (monthly to yearly) Stripe restarts the cycle and bills the new price
+        // at once: that is a new subscription, not a change at renewal.
+        let same_period = match current.plan {
+            Some(id) => store_plan(self, id).await?.is_some_and(|old| {
+                (old.interval, old.interval_count) == (plan.interval, plan.interval_count)
+            }),
+            None => false,
+        };
+        if !same_period {
+            return Err(BillingError::OtherPeriod);
+        }
+        let changed = self
+            .gateway
             .change_subscription_price(
                 &current.id,
                 &plan.stripe_price_id,
@@ -273,8 +321,12 @@ impl Billing {
                 &Self::change_key(&format!("plan-{}", plan.id), &current),
             )
             .await?;
-        self.sync_subscription(&current.id, Some(user)).await
+        self.stored_change(changed, user).await
     }
+}
+
+async fn store_plan(billing: &Billing, id: PlanId) -> Result<Option<Plan>, BillingError> {
+    Ok(billing.subscription_store()?.plan(id).await?)
 }
 
 /// The plan a recurring price describes, if it names its credits.

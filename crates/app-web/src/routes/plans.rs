@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use quickscale_domain_billing::{BillingError, CancelAt, Plan, PlanId, Subscription};
+use quickscale_domain_billing::{BillingError, CancelAt, GatewayError, Plan, PlanId, Subscription};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -46,6 +46,8 @@ impl PlanView {
 struct SubscriptionView {
     plan: Option<String>,
     plan_id: Option<String>,
+    /// The plan's period: only plans of the same period can be switched to.
+    period: Option<String>,
     status: String,
     entitled: bool,
     period_end: String,
@@ -60,6 +62,7 @@ impl SubscriptionView {
         SubscriptionView {
             plan: plan.map(|p| p.name.clone()),
             plan_id: plan.map(|p| p.id.to_string()),
+            period: plan.map(Plan::period_label),
             status: subscription.status.replace('_', " "),
             entitled: subscription.is_entitled(),
             period_end: date(subscription.current_period_end),
@@ -123,15 +126,23 @@ pub struct PlanForm {
     form_key: String,
 }
 
-/// What the user is told when a subscription action is refused.
-fn refusal(error: &BillingError) -> String {
+/// What the user is told when a subscription action is refused. `subscribing` is true for a
+/// new subscription (a payment about to start), false for a change to an existing one.
+fn refusal(error: &BillingError, subscribing: bool) -> String {
     match error {
         BillingError::UnknownPlan => "That plan is no longer offered.".into(),
         BillingError::AlreadySubscribed => {
             "You already have a subscription: change its plan below instead.".into()
         }
         BillingError::NoSubscription => "You have no subscription to change.".into(),
-        other => gateway_message(other),
+        BillingError::OtherPeriod => {
+            "That plan bills over another period: cancel this one, then subscribe to it.".into()
+        }
+        other if subscribing => gateway_message(other),
+        BillingError::Gateway(GatewayError::Unavailable(_)) => {
+            "The payment processor is unavailable right now; nothing was changed. Please try again in a few minutes.".into()
+        }
+        other => format!("That did not work ({other}); nothing was changed."),
     }
 }
 
@@ -141,6 +152,7 @@ async fn act(
     result: Result<Response, BillingError>,
     done: &str,
 ) -> Result<Response, AppError> {
+    let subscribing = done.is_empty();
     match result {
         Ok(response) => {
             if !done.is_empty() {
@@ -152,7 +164,7 @@ async fn act(
         Err(BillingError::SubscriptionsOff) => Err(AppError::NotFound),
         Err(error) => {
             tracing::warn!(%error, user = %current.user.id, "subscription action refused");
-            session::flash(&current.session, "danger", refusal(&error)).await?;
+            session::flash(&current.session, "danger", refusal(&error, subscribing)).await?;
             Ok(Redirect::to("/billing/plans").into_response())
         }
     }
