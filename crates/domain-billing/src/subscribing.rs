@@ -338,7 +338,10 @@ fn plan_of(price: &GatewayPrice, display_order: i32) -> Option<Plan> {
         .and_then(|c| Credits::parse(c).ok())
         .filter(|c| !c.is_zero())?;
     let currency = Currency::parse(&price.currency).ok()?;
-    let money = Money::new(price.unit_amount, currency).ok()?;
+    // Tiered and metered prices have no unit amount: not a plan we can show a price for.
+    let money = Money::new(price.unit_amount, currency)
+        .ok()
+        .filter(|_| price.unit_amount > 0)?;
     let name = if price.product_name.is_empty() {
         format!("{credits} credits per {}", recurring.interval.as_str())
     } else {
@@ -390,6 +393,11 @@ mod tests {
         assert!(plan_of(&price(monthly, None), 0).is_none(), "no credits");
         assert!(plan_of(&price(monthly, Some("0")), 0).is_none());
         assert!(plan_of(&price(monthly, Some("lots")), 0).is_none());
+        let tiered = GatewayPrice {
+            unit_amount: 0,
+            ..price(monthly, Some("1000"))
+        };
+        assert!(plan_of(&tiered, 0).is_none(), "no unit amount");
         let quarterly = Recurring {
             interval: Interval::Month,
             count: 3,
