@@ -606,6 +606,33 @@ impl PaymentGateway for StripeClient {
         self.update_subscription(id, &form, idempotency_key).await
     }
 
+    async fn customer_subscriptions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<GatewaySubscription>, GatewayError> {
+        // Without `status`, Stripe lists every subscription that has not been canceled.
+        let query = pairs(&[("customer", object_id(customer, "customer")?)]);
+        let mut first = query.clone();
+        first.extend(pairs(&[("limit", "100")]));
+        let list = self.get("/v1/subscriptions", &first).await?;
+        let all = self
+            .list_all(
+                "/v1/subscriptions",
+                &query,
+                list["data"].as_array().cloned().unwrap_or_default(),
+                list["has_more"].as_bool().unwrap_or(false),
+                |_| false,
+            )
+            .await?;
+        all.iter()
+            .map(subscription)
+            .filter(|s| {
+                !s.as_ref()
+                    .is_ok_and(|s| matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
+            })
+            .collect()
+    }
+
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {
         let id = object_id(id, "invoice")?;
         let value = self.get(&format!("/v1/invoices/{id}"), &[]).await?;

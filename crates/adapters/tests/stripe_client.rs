@@ -257,6 +257,12 @@ async fn plans_change_with_proration_and_cancel_at_the_end_or_now() {
 
     // Cancel now; cancelling again is done already (Stripe answers "no such subscription").
     let other = subscribe(&fake, &client, "cy", &pro).await;
+    let customer = client.subscription(&other).await.unwrap().customer;
+    let listed = client.customer_subscriptions(&customer).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [other.as_str()]
+    );
     let now = client
         .cancel_subscription(&other, CancelAt::Now, "cancel-now:cy")
         .await
@@ -268,6 +274,11 @@ async fn plans_change_with_proration_and_cancel_at_the_end_or_now() {
         .await
         .unwrap();
     assert_eq!(twice, now);
+    assert_eq!(
+        client.customer_subscriptions(&customer).await.unwrap(),
+        [],
+        "a cancelled subscription is not listed"
+    );
     let change = client
         .change_subscription_price(&other, &team, Proration::NextInvoice, "upgrade:cy")
         .await;

@@ -462,3 +462,41 @@ async fn the_processor_down_changes_nothing_and_foreign_subscriptions_are_ignore
         Credits::whole(1100)
     );
 }
+
+#[tokio::test]
+async fn a_second_tab_cannot_start_a_second_subscription_before_the_webhooks_arrive() {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    // Two tabs show the plans; the first subscribes and pays, no webhook has arrived yet.
+    let page = ada.get("/billing/plans").await;
+    let (pro, team) = (plan_id(&page, "pro plan"), plan_id(&page, "team plan"));
+    let form_key = page.input_value("form_key").unwrap();
+    let first = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &pro), ("form_key", &form_key)],
+        )
+        .await;
+    gateway.pay(first.location().rsplit('/').next().unwrap());
+    let second = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &team), ("form_key", &form_key)],
+        )
+        .await;
+    assert_eq!(second.location(), "/billing/plans", "no second checkout");
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.contains("You already have a subscription"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.contains("data-testid=\"subscription\""),
+        "what the processor knows is recorded: {}",
+        page.body
+    );
+    assert_eq!(gateway.subscriptions().len(), 1);
+}

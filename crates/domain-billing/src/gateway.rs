@@ -310,4 +310,10 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
     ) -> Result<GatewaySubscription, GatewayError>;
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError>;
+    /// The customer's subscriptions that have not ended (any status but `canceled` and
+    /// `incomplete_expired`), newest first.
+    async fn customer_subscriptions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<GatewaySubscription>, GatewayError>;
 }

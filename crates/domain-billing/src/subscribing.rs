@@ -104,8 +104,18 @@ impl Billing {
         if self.current_subscription(user).await?.is_some() {
             return Err(BillingError::AlreadySubscribed);
         }
+        let customer = self.customer(user, email).await?;
+        // Our records lag the webhooks (a checkout paid in another tab a moment ago): ask the
+        // processor too, and record what it knows.
+        let existing = self.gateway.customer_subscriptions(&customer).await?;
+        if !existing.is_empty() {
+            for remote in existing {
+                self.store_remote(remote, Some(user)).await?;
+            }
+            return Err(BillingError::AlreadySubscribed);
+        }
         let request = SubscriptionCheckoutRequest {
-            customer: self.customer(user, email).await?,
+            customer,
             user_reference: user.to_string(),
             plan_reference: plan.id.to_string(),
             price_id: plan.stripe_price_id.clone(),

@@ -538,6 +538,22 @@ impl PaymentGateway for ScriptedGateway {
         state.subscription_mut(id).map(|sub| sub.clone())
     }
 
+    async fn customer_subscriptions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<GatewaySubscription>, GatewayError> {
+        self.check()?;
+        let mut found: Vec<GatewaySubscription> = self
+            .state()
+            .subscriptions
+            .values()
+            .filter(|s| s.customer == customer && s.status != "canceled")
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| std::cmp::Reverse(s.current_period_start));
+        Ok(found)
+    }
+
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {
         self.check()?;
         self.state().invoices.get(id).cloned().ok_or_else(missing)
