@@ -6,14 +6,12 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_app_web::App;
-use quickscale_domain_billing::{WebhookEvent, sign};
+use quickscale_domain_billing::WebhookEvent;
 use quickscale_domain_credits::Credits;
 use support::TestApp;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough password";
 const SECRET: &str = "whsec_test_in_process";
@@ -28,17 +26,7 @@ async fn app() -> (TestApp, Arc<ScriptedGateway>) {
 }
 
 async fn deliver(app: &TestApp, event: &WebhookEvent, secret: &str, at: i64) -> StatusCode {
-    let request = Request::builder()
-        .method("POST")
-        .uri("/webhooks/stripe")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            "Stripe-Signature",
-            sign(event.payload.as_bytes(), secret, at),
-        )
-        .body(Body::from(event.payload.clone()))
-        .unwrap();
-    app.router.clone().oneshot(request).await.unwrap().status()
+    app.webhook(event, secret, at).await
 }
 
 fn now() -> i64 {

@@ -7,14 +7,12 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_app_web::App;
-use quickscale_domain_billing::{EventStatus, PaymentGateway, WebhookEvent, sign};
+use quickscale_domain_billing::{EventStatus, PaymentGateway, WebhookEvent};
 use quickscale_domain_credits::{AccountId, Credits};
 use support::{Browser, TestApp};
-use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough password";
 const SECRET: &str = "whsec_test_subscriptions";
@@ -33,18 +31,7 @@ async fn app() -> (TestApp, Arc<ScriptedGateway>) {
 /// Delivers an event (signed) and waits until the inbox has processed it.
 async fn deliver(app: &TestApp, event: &WebhookEvent) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let request = Request::builder()
-        .method("POST")
-        .uri("/webhooks/stripe")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            "Stripe-Signature",
-            sign(event.payload.as_bytes(), SECRET, now),
-        )
-        .body(Body::from(event.payload.clone()))
-        .unwrap();
-    let status = app.router.clone().oneshot(request).await.unwrap().status();
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.webhook(event, SECRET, now).await, StatusCode::OK);
     let repo = app.state.billing().unwrap().billing.repository().clone();
     for _ in 0..200 {
         let stored = repo.event(&event.id).await.unwrap();

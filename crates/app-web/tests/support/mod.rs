@@ -58,6 +58,27 @@ impl TestApp {
         user(&self.state, email).await
     }
 
+    /// POSTs a payment processor event to `/webhooks/stripe`, signed with `secret` at `at`.
+    #[allow(dead_code)] // only the billing test binaries send webhooks
+    pub async fn webhook(
+        &self,
+        event: &quickscale_domain_billing::WebhookEvent,
+        secret: &str,
+        at: i64,
+    ) -> StatusCode {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/webhooks/stripe")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                "Stripe-Signature",
+                quickscale_domain_billing::sign(event.payload.as_bytes(), secret, at),
+            )
+            .body(Body::from(event.payload.clone()))
+            .unwrap();
+        self.router.clone().oneshot(request).await.unwrap().status()
+    }
+
     /// The router as `build` returns it, to serve with `quickscale_app_web::serve_router`.
     #[allow(dead_code)] // not every test binary serves on a socket
     pub fn unlayered_router(&self) -> Router {
