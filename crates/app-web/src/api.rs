@@ -17,6 +17,7 @@ use quickscale_domain_kernel::StorageError;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// An API error: a status, a short title, what to do about it, and a stable machine-readable
@@ -112,19 +113,36 @@ impl IntoResponse for ApiProblem {
     }
 }
 
+/// Failures below the API (storage, credits) are classified once, by `AppError`: unavailable
+/// (503, nothing changed) or internal (500, logged).
+impl From<AppError> for ApiProblem {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "The database is unavailable; nothing was changed. Retry in a moment.",
+                )
+            }
+            other => {
+                tracing::error!(error = ?other, "API request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
 impl From<StorageError> for ApiProblem {
     fn from(error: StorageError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(%error, "database unavailable");
-            Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "The database is unavailable; nothing was changed. Retry in a moment.",
-            )
-        } else {
-            tracing::error!(%error, "API request failed");
-            Self::internal()
-        }
+        AppError::from(error).into()
+    }
+}
+
+impl From<quickscale_domain_credits::CreditError> for ApiProblem {
+    fn from(error: quickscale_domain_credits::CreditError) -> Self {
+        AppError::from(error).into()
     }
 }
 

@@ -81,6 +81,15 @@ async fn sync_plans(app: &TestApp) {
     assert!(!page.contains("Big pack"), "a one-time price is not a plan");
 }
 
+/// The app with its plans synced, and ada signed up (100 welcome credits).
+async fn with_plans_and_ada() -> (TestApp, Arc<ScriptedGateway>, Browser) {
+    let (app, gateway) = app().await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    (app, gateway, ada)
+}
+
 /// The id of the plan card whose name is `name`.
 fn plan_id(page: &support::Page, name: &str) -> String {
     let marker = "data-plan=\"";
@@ -131,10 +140,7 @@ async fn subscribe(
 
 #[tokio::test]
 async fn a_plan_grants_its_credits_once_per_paid_period_until_cancelled() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
     let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
 
     // The first period: 1000 credits (the scripted plan), once for three deliveries of each
@@ -225,10 +231,7 @@ async fn a_plan_grants_its_credits_once_per_paid_period_until_cancelled() {
 
 #[tokio::test]
 async fn a_declined_renewal_grants_nothing_and_shows_past_due() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
     let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
     gateway.decline_renewal(&id);
     deliver_all(&app, &gateway).await;
@@ -262,10 +265,7 @@ async fn a_declined_renewal_grants_nothing_and_shows_past_due() {
 
 #[tokio::test]
 async fn one_subscription_at_a_time_and_ending_now_stops_it() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
     let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
     // A second subscription is refused (a stale page's button): change the plan instead.
     let page = ada.get("/billing/plans").await;
@@ -316,10 +316,7 @@ async fn without_enable_subscriptions_there_are_no_plan_pages() {
 
 #[tokio::test]
 async fn events_in_any_order_and_at_once_grant_once_and_replays_after_changes_are_harmless() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
     let page = ada.get("/billing/plans").await;
     let plan = plan_id(&page, "pro plan");
     let form_key = page.input_value("form_key").unwrap();
@@ -397,10 +394,7 @@ async fn events_in_any_order_and_at_once_grant_once_and_replays_after_changes_ar
 
 #[tokio::test]
 async fn the_processor_down_changes_nothing_and_foreign_subscriptions_are_ignored() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
     let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
     gateway.set_down(true);
     ada.get("/billing/plans").await;
@@ -452,10 +446,7 @@ async fn the_processor_down_changes_nothing_and_foreign_subscriptions_are_ignore
 
 #[tokio::test]
 async fn a_second_tab_cannot_start_a_second_subscription_before_the_webhooks_arrive() {
-    let (app, gateway) = app().await;
-    sync_plans(&app).await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
+    let (_app, gateway, mut ada) = with_plans_and_ada().await;
     // Two tabs show the plans; the first subscribes and pays, no webhook has arrived yet.
     let page = ada.get("/billing/plans").await;
     let (pro, team) = (plan_id(&page, "pro plan"), plan_id(&page, "team plan"));

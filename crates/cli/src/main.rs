@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
 //! `quickscale`: creates QuickScale projects, then builds, runs and administers them.
 
+mod cargo_env;
 mod checkout;
 mod crawl;
 mod generate_service;

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode, ExitStatus, Stdio};
 
 use anyhow::{Context as _, bail};
 
+use crate::cargo_env::without_cargo_context;
 use crate::project::Project;
 
 /// The Cargo to run: the one running us when there is one, else `cargo` from the PATH.
@@ -15,35 +16,6 @@ fn cargo() -> PathBuf {
     std::env::var_os("CARGO")
         .filter(|c| !c.is_empty())
         .map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
-}
-
-/// Removes the variables Cargo sets for the programs it runs (`cargo run`, tests). Build
-/// scripts such as ring's watch some of them (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`): left in,
-/// they would make this build recompile dependencies that a build from a plain shell then
-/// recompiles again.
-pub fn without_cargo_context(command: &mut Command) -> &mut Command {
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let set_by_cargo = key == "CARGO"
-            || key == "OUT_DIR"
-            || key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ]
-            .contains(&key);
-        if set_by_cargo {
-            command.env_remove(key);
-        }
-    }
-    command
 }
 
 /// Builds the project's binary, showing Cargo's own progress, and returns its path.

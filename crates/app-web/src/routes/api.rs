@@ -89,7 +89,7 @@ async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
         .credits()
         .balance(AccountId::new(auth.user.id.as_uuid()), state.clock().now())
         .await
-        .map_err(credit_problem)?;
+        .map_err(ApiProblem::from)?;
     Ok(Json(Me {
         id: auth.user.id.as_uuid(),
         email: auth.user.email.as_str().to_owned(),
@@ -388,17 +388,7 @@ async fn run(
             Err(ApiProblem::not_found("service"))
         }
         Err(RunError::Storage(e)) => Err(e.into()),
-        Err(RunError::Credits(e)) => Err(credit_problem(e)),
-    }
-}
-
-fn credit_problem(error: quickscale_domain_credits::CreditError) -> ApiProblem {
-    match error {
-        quickscale_domain_credits::CreditError::Storage(e) => e.into(),
-        other => {
-            tracing::error!(error = %other, "credit operation failed");
-            ApiProblem::internal()
-        }
+        Err(RunError::Credits(e)) => Err(e.into()),
     }
 }
 

@@ -41,32 +41,9 @@ pub fn quickscale(dir: &Path) -> Command {
     command
 }
 
-/// Removes the variables `cargo test` set for this process, as `quickscale` does before it
-/// runs Cargo (`without_cargo_context` in src/run.rs): ring's build script watches some of
-/// them, and a difference recompiles it and everything above it.
-pub fn without_cargo_context(command: &mut Command) -> &mut Command {
-    for (key, _) in std::env::vars() {
-        let set_by_cargo = key == "CARGO"
-            || key == "OUT_DIR"
-            || key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_BIN_EXE_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_MANIFEST_LINKS",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-            ]
-            .contains(&key.as_str());
-        if set_by_cargo {
-            command.env_remove(key);
-        }
-    }
-    command
-}
+#[path = "../../src/cargo_env.rs"]
+mod cargo_env;
+pub use cargo_env::without_cargo_context;
 
 /// Cargo in the generated project, offline, sharing the workspace's target directory.
 pub fn cargo(dir: &Path, args: &[&str]) -> Output {
