@@ -396,3 +396,155 @@ async fn a_plan_bought_on_the_hosted_page_grants_each_period_once() {
     assert_eq!(done.status(), 303);
     assert_eq!(fake(&app).subscriptions()[0]["cancel_at_period_end"], true);
 }
+
+/// Creates a checkout session straight at the stand-in, as another integration (or anyone with
+/// the key) could, and pays it on the stand-in: returns the session id and its
+/// `checkout.session.completed` event id.
+async fn outside_session(app: &Live, form: &[(&str, &str)]) -> (String, String) {
+    let fake = fake(app);
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(fake.url("/v1/checkout/sessions"))
+        .bearer_auth("sk_test_outside")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = created["id"].as_str().expect("a session").to_owned();
+    fake.complete_checkout_session(&session).unwrap();
+    let event = fake
+        .events_of_type("checkout.session.completed")
+        .into_iter()
+        .find(|e| e["data"]["object"]["id"] == session.as_str())
+        .expect("the completed event")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (session, event)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_outside_the_app_grants_nothing_and_is_held_for_the_admins() {
+    let app = live().await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    let user = app.user("ada@example.com").await.id.as_uuid().to_string();
+    // The probe: 0.50 USD for a million credits, naming ada.
+    let (probe, event) = outside_session(
+        &app,
+        &[
+            ("mode", "payment"),
+            ("line_items[0][price_data][currency]", "usd"),
+            ("line_items[0][price_data][unit_amount]", "50"),
+            ("line_items[0][price_data][product_data][name]", "Credits"),
+            ("line_items[0][quantity]", "1"),
+            ("metadata[credits]", "1000000"),
+            ("client_reference_id", &user),
+            ("success_url", "http://127.0.0.1:9/ok"),
+        ],
+    )
+    .await;
+    let stored = support::wait_for_inbox(&app.state, &event, 1).await;
+    assert_eq!(
+        stored.status,
+        quickscale_domain_billing::EventStatus::Processed,
+        "{stored:?}"
+    );
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(100));
+
+    let admin = browser();
+    app.login(&admin, "admin@example.com", "admin-password-1")
+        .await;
+    let page = admin
+        .get(app.url("/admin/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = page
+        .split("data-testid=\"review\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no review row: {page}"));
+    for shown in [probe.as_str(), "$0.50", "Payment matching no pack", "1000000"] {
+        assert!(row.contains(shown), "{shown} in {row}");
+    }
+    // Marked reviewed, it leaves the list (and the audit log says who).
+    let action = row
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = admin
+        .post(app.url(&action))
+        .form(&[("csrf_token", hidden(&page, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let page = admin
+        .get(app.url("/admin/payments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("data-testid=\"review\""), "{page}");
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(100));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack_to_its_customer()
+{
+    let app = live().await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    // Ada becomes a customer by starting (not paying) a checkout.
+    let hosted = checkout(&app, &ada).await;
+    assert_eq!(hosted.status(), 303);
+    let user = app.user("ada@example.com").await.id.as_uuid();
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let customer = repo.customer_of(user).await.unwrap().expect("ada's customer");
+    let pack = repo.packs(true).await.unwrap()[0].clone();
+    let pack_id = pack.id.0.to_string();
+    let price = pack.price.minor().to_string();
+    let mut form = vec![
+        ("mode", "payment"),
+        ("customer", customer.as_str()),
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][price_data][unit_amount]", price.as_str()),
+        ("line_items[0][price_data][product_data][name]", "Starter pack"),
+        ("line_items[0][quantity]", "1"),
+        ("metadata[pack_id]", pack_id.as_str()),
+        ("metadata[credits]", "1000000"),
+        ("client_reference_id", "not-ada"),
+    ];
+    let (_, event) = outside_session(&app, &form).await;
+    support::wait_for_inbox(&app.state, &event, 1).await;
+    assert_eq!(
+        app.balance("ada@example.com").await,
+        Credits::whole(100).saturating_add(pack.credits),
+        "the pack's credits, not the session's, to the customer's user"
+    );
+    // The same pack bought twice at once (quantity 2 for the price of two) is not the pack.
+    form[5] = ("line_items[0][quantity]", "2");
+    let (twice, event) = outside_session(&app, &form).await;
+    support::wait_for_inbox(&app.state, &event, 1).await;
+    assert_eq!(
+        app.balance("ada@example.com").await,
+        Credits::whole(100).saturating_add(pack.credits)
+    );
+    let held = repo
+        .review(quickscale_domain_billing::ReviewKind::UnmatchedCheckout, &twice)
+        .await
+        .unwrap()
+        .expect("held for review");
+    assert_eq!(held.user, Some(user));
+}

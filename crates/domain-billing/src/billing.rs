@@ -18,9 +18,10 @@ use uuid::Uuid;
 
 use crate::refund::{check_refund, credits_for_refund};
 use crate::{
-    BillingRepository, CheckoutRecord, CheckoutRequest, CreditPack, Currency, GatewayError, Money,
-    PackId, Payment, PaymentGateway, PaymentId, PaymentStatus, Refund, RefundError, ReserveError,
-    SignatureError, WebhookEvent, verify_signature,
+    BillingRepository, BillingReview, CheckoutRecord, CheckoutRequest, CheckoutSession, CreditPack,
+    Currency, GatewayError, Money, PackId, Payment, PaymentGateway, PaymentId, PaymentStatus,
+    Refund, RefundError, ReserveError, ReviewKind, SignatureError, WebhookEvent, amount_label,
+    verify_signature,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +89,46 @@ pub enum EventOutcome {
     /// A subscription's paid period granted its plan's credits (`new` is false when it already
     /// had).
     PeriodCredits { invoice: String, new: bool },
+    /// Money was taken that the app does not turn into credits on its own: held for an admin's
+    /// review (`new` is false when it already was). Nothing was granted.
+    Review {
+        kind: ReviewKind,
+        reference: String,
+        new: bool,
+    },
     /// An event type we do not act on.
     Ignored,
+}
+
+/// What a paid checkout session buys, once matched to what we sell.
+struct Purchase {
+    user: Uuid,
+    pack: Option<PackId>,
+    description: String,
+    credits: Credits,
+    /// The price, equal to what was paid.
+    amount: Money,
+}
+
+/// What the session's payment came to, when its currency is one we read.
+fn paid_amount(session: &CheckoutSession) -> Option<Money> {
+    Currency::parse(&session.currency)
+        .ok()
+        .and_then(|currency| Money::new(session.amount_total, currency).ok())
+}
+
+/// What a session says about itself that we never take on trust, for the admin reading a
+/// review: " It asked for 1000000 credits for user ...".
+fn claims(session: &CheckoutSession) -> String {
+    let credits = session.metadata.get("credits").map(String::as_str);
+    let user = session.client_reference_id.as_deref();
+    let said = |text: &str| text.chars().take(80).collect::<String>();
+    match (credits, user) {
+        (Some(c), Some(u)) => format!(" It asked for {} credits for user {}.", said(c), said(u)),
+        (Some(c), None) => format!(" It asked for {} credits.", said(c)),
+        (None, Some(u)) => format!(" It named user {}.", said(u)),
+        (None, None) => String::new(),
+    }
 }
 
 /// The id of the object an event is about.
@@ -272,35 +311,43 @@ impl Billing {
         if !session.is_paid() {
             return Ok(EventOutcome::Unpaid);
         }
-        let record = self.repo.checkout(session_id).await?;
-        let (user, pack, description, credits) = match &record {
-            Some(r) => (r.user, Some(r.pack), r.description.clone(), r.credits),
-            None => {
-                // A session started outside this app: trust only what the processor says.
-                let user = session
-                    .client_reference_id
-                    .as_deref()
-                    .and_then(|id| Uuid::parse_str(id).ok())
-                    .ok_or_else(|| GatewayError::Malformed("the session names no user".into()))?;
-                let credits = session
-                    .metadata
-                    .get("credits")
-                    .and_then(|c| Credits::parse(c).ok())
-                    .ok_or_else(|| {
-                        GatewayError::Malformed("the session names no credits".into())
-                    })?;
-                let pack = session
-                    .metadata
-                    .get("pack_id")
-                    .and_then(|p| Uuid::parse_str(p).ok())
-                    .map(PackId);
-                (user, pack, format!("{credits} credits"), credits)
+        let paid = paid_amount(&session);
+        let purchase = match self.repo.checkout(session_id).await? {
+            Some(record) if paid == Some(record.amount) => Purchase {
+                user: record.user,
+                pack: Some(record.pack),
+                description: record.description,
+                credits: record.credits,
+                amount: record.amount,
+            },
+            Some(record) => {
+                let detail = format!(
+                    "The checkout was started in the app for {} at {}, but {} was paid. Nothing was granted.",
+                    record.description,
+                    record.amount,
+                    amount_label(session.amount_total, &session.currency)
+                );
+                return self.hold_checkout(&session, Some(record.user), detail).await;
             }
+            None => match self.outside_purchase(&session, paid).await? {
+                (_, Ok(purchase)) => purchase,
+                (owner, Err(why)) => {
+                    let detail = format!(
+                        "A checkout session the app did not start: {why}. Nothing was granted.{}",
+                        claims(&session)
+                    );
+                    return self.hold_checkout(&session, owner, detail).await;
+                }
+            },
         };
-        let currency = Currency::parse(&session.currency)
-            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
-        let amount = Money::new(session.amount_total, currency)
-            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        let Purchase {
+            user,
+            pack,
+            description,
+            credits,
+            amount,
+        } = purchase;
+        let currency = amount.currency();
         let id = PaymentId(Uuid::now_v7());
         let candidate = Payment {
             id,
@@ -320,6 +367,84 @@ impl Billing {
         self.grant(&payment).await?;
         Ok(EventOutcome::Paid {
             payment: payment.id,
+            new,
+        })
+    }
+
+    /// A paid session the app did not start is honoured only as the purchase of one of our packs
+    /// at its price by one of our customers: the active pack its `metadata[pack_id]` names,
+    /// whose price and currency are exactly what was paid, granted to the user whose customer
+    /// paid. What the session says about credits or its user (`metadata[credits]`,
+    /// `client_reference_id`) is never believed. Returns the paying user when the customer is
+    /// ours, and the purchase or why there is none.
+    async fn outside_purchase(
+        &self,
+        session: &CheckoutSession,
+        paid: Option<Money>,
+    ) -> Result<(Option<Uuid>, Result<Purchase, String>), BillingError> {
+        let owner = match &session.customer {
+            Some(customer) => self.repo.user_of_customer(customer).await?,
+            None => None,
+        };
+        let pack = match session
+            .metadata
+            .get("pack_id")
+            .and_then(|p| Uuid::parse_str(p).ok())
+        {
+            Some(id) => self.repo.pack(PackId(id)).await?.filter(|p| p.active),
+            None => None,
+        };
+        let paid_label = amount_label(session.amount_total, &session.currency);
+        let outcome = match (owner, pack) {
+            (None, _) => Err(match &session.customer {
+                Some(customer) => format!(
+                    "{paid_label} was paid by {customer}, who is not a customer of any user"
+                ),
+                None => format!("{paid_label} was paid without a customer of ours"),
+            }),
+            (Some(_), None) => Err(format!("{paid_label} was paid for no pack we sell")),
+            (Some(_), Some(pack)) if paid != Some(pack.price) => Err(format!(
+                "{paid_label} was paid for the pack {}, which costs {}",
+                pack.name, pack.price
+            )),
+            (Some(user), Some(pack)) => Ok(Purchase {
+                user,
+                pack: Some(pack.id),
+                description: pack.name,
+                credits: pack.credits,
+                amount: pack.price,
+            }),
+        };
+        Ok((owner, outcome))
+    }
+
+    /// Records a paid session for an admin's review (once per session) and grants nothing.
+    async fn hold_checkout(
+        &self,
+        session: &CheckoutSession,
+        user: Option<Uuid>,
+        detail: String,
+    ) -> Result<EventOutcome, BillingError> {
+        let now = self.clock.now();
+        let review = BillingReview {
+            user,
+            customer: session.customer.clone(),
+            settled_at: Some(now),
+            ..BillingReview::new(
+                ReviewKind::UnmatchedCheckout,
+                &session.id,
+                (session.amount_total, &session.currency),
+                detail,
+                now,
+            )
+        };
+        let (review, new) = self.repo.record_review(&review).await?;
+        if new {
+            tracing::warn!(session = %session.id, detail = %review.detail, "a paid checkout session is held for review");
+        }
+        Ok(EventOutcome::Review {
+            kind: review.kind,
+            reference: review.reference,
             new,
         })
     }

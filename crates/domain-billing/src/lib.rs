@@ -13,6 +13,7 @@ mod pack;
 mod payment;
 mod refund;
 mod repository;
+mod review;
 mod subscribing;
 mod subscription;
 mod webhook;
@@ -32,6 +33,7 @@ pub use refund::{RefundError, check_refund, credits_for_refund};
 pub use repository::{
     BillingRepository, EventQuery, EventStatus, InboxEvent, PaymentQuery, ReserveError,
 };
+pub use review::{BillingReview, ReviewKind, amount_label};
 pub use subscription::{Plan, PlanId, Subscription, SubscriptionRepository};
 pub use webhook::{
     DEFAULT_TOLERANCE_SECONDS, EventError, SignatureError, WebhookEvent, sign, verify_signature,

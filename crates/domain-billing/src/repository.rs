@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    CheckoutRecord, CreditPack, Money, PackId, Payment, PaymentId, PaymentStatus, Refund,
-    WebhookEvent,
+    BillingReview, CheckoutRecord, CreditPack, Money, PackId, Payment, PaymentId, PaymentStatus,
+    Refund, ReviewKind, WebhookEvent,
 };
 
 /// Why a refund could not be reserved.
@@ -100,6 +100,8 @@ pub trait BillingRepository: Send + Sync {
     async fn save_pack(&self, pack: &CreditPack) -> Result<(), StorageError>;
 
     async fn customer_of(&self, user: Uuid) -> Result<Option<String>, StorageError>;
+    /// The user whose customer this is, if it is one of ours.
+    async fn user_of_customer(&self, customer: &str) -> Result<Option<Uuid>, StorageError>;
     /// Stores the user's customer id; the first one stored wins and is returned.
     async fn save_customer(&self, user: Uuid, customer: &str) -> Result<String, StorageError>;
 
@@ -174,4 +176,32 @@ pub trait BillingRepository: Send + Sync {
     ) -> Result<Vec<InboxEvent>, StorageError>;
     /// Newest first.
     async fn events(&self, query: &EventQuery) -> Result<Vec<InboxEvent>, StorageError>;
+
+    /// Records a review once per kind and reference; returns the stored review and whether
+    /// this call created it.
+    async fn record_review(
+        &self,
+        review: &BillingReview,
+    ) -> Result<(BillingReview, bool), StorageError>;
+    async fn review(
+        &self,
+        kind: ReviewKind,
+        reference: &str,
+    ) -> Result<Option<BillingReview>, StorageError>;
+    /// Notes that the review's automatic action is done; true only for the call that did.
+    async fn settle_review(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StorageError>;
+    /// Newest first; only those no admin has resolved when `open_only`.
+    async fn reviews(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<BillingReview>, StorageError>;
+    /// An admin marks a review done (the first resolution stands); `None` when there is no such
+    /// review.
+    async fn resolve_review(
+        &self,
+        id: Uuid,
+        admin: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<BillingReview>, StorageError>;
 }

@@ -2,9 +2,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use quickscale_domain_billing::{
-    BillingRepository, CheckoutRecord, CreditPack, EventQuery, EventStatus, InboxEvent, Money,
-    PackId, Payment, PaymentId, PaymentQuery, PaymentStatus, Refund, RefundStatus, ReserveError,
-    WebhookEvent, check_refund,
+    BillingRepository, BillingReview, CheckoutRecord, CreditPack, EventQuery, EventStatus,
+    InboxEvent, Money, PackId, Payment, PaymentId, PaymentQuery, PaymentStatus, Refund,
+    RefundStatus, ReserveError, ReviewKind, WebhookEvent, check_refund,
 };
 use quickscale_domain_credits::Credits;
 use quickscale_domain_kernel::StorageError;
@@ -21,6 +21,7 @@ struct State {
     payments: Vec<Payment>,
     refunds: Vec<Refund>,
     events: Vec<InboxEvent>,
+    reviews: Vec<BillingReview>,
 }
 
 impl State {
@@ -84,6 +85,14 @@ impl BillingRepository for MemoryBillingRepository {
             .iter()
             .find(|(u, _)| *u == user)
             .map(|(_, c)| c.clone()))
+    }
+
+    async fn user_of_customer(&self, customer: &str) -> Result<Option<Uuid>, StorageError> {
+        Ok(lock(&self.state)
+            .customers
+            .iter()
+            .find(|(_, c)| c == customer)
+            .map(|(u, _)| *u))
     }
 
     async fn save_customer(&self, user: Uuid, customer: &str) -> Result<String, StorageError> {
@@ -432,5 +441,80 @@ impl BillingRepository for MemoryBillingRepository {
         found.sort_by_key(|e| std::cmp::Reverse(e.received_at));
         found.truncate(query.limit.clamp(1, 500) as usize);
         Ok(found)
+    }
+
+    async fn record_review(
+        &self,
+        review: &BillingReview,
+    ) -> Result<(BillingReview, bool), StorageError> {
+        let mut state = lock(&self.state);
+        if let Some(existing) = state
+            .reviews
+            .iter()
+            .find(|r| r.kind == review.kind && r.reference == review.reference)
+        {
+            return Ok((existing.clone(), false));
+        }
+        state.reviews.push(review.clone());
+        Ok((review.clone(), true))
+    }
+
+    async fn review(
+        &self,
+        kind: ReviewKind,
+        reference: &str,
+    ) -> Result<Option<BillingReview>, StorageError> {
+        Ok(lock(&self.state)
+            .reviews
+            .iter()
+            .find(|r| r.kind == kind && r.reference == reference)
+            .cloned())
+    }
+
+    async fn settle_review(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StorageError> {
+        let mut state = lock(&self.state);
+        match state
+            .reviews
+            .iter_mut()
+            .find(|r| r.id == id && r.settled_at.is_none())
+        {
+            Some(review) => {
+                review.settled_at = Some(now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn reviews(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<BillingReview>, StorageError> {
+        let mut found: Vec<BillingReview> = lock(&self.state)
+            .reviews
+            .iter()
+            .filter(|r| !open_only || r.resolved_at.is_none())
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        found.truncate(limit.clamp(1, 500) as usize);
+        Ok(found)
+    }
+
+    async fn resolve_review(
+        &self,
+        id: Uuid,
+        admin: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<BillingReview>, StorageError> {
+        let mut state = lock(&self.state);
+        Ok(state.reviews.iter_mut().find(|r| r.id == id).map(|review| {
+            if review.resolved_at.is_none() {
+                review.resolved_at = Some(now);
+                review.resolved_by = Some(admin);
+            }
+            review.clone()
+        }))
     }
 }

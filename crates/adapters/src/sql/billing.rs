@@ -5,9 +5,9 @@
 macro_rules! billing_stores {
     ($db:ty, $row:ty) => {
         use quickscale_domain_billing::{
-            BillingRepository, CheckoutRecord, CreditPack, Currency, EventQuery, EventStatus,
-            InboxEvent, Money, PackId, Payment, PaymentId, PaymentQuery, PaymentStatus, Refund,
-            RefundStatus, ReserveError, WebhookEvent,
+            BillingRepository, BillingReview, CheckoutRecord, CreditPack, Currency, EventQuery,
+            EventStatus, InboxEvent, Money, PackId, Payment, PaymentId, PaymentQuery, PaymentStatus,
+            Refund, RefundStatus, ReserveError, ReviewKind, WebhookEvent,
         };
 
         fn money(minor: i64, currency: &str) -> Result<Money, StorageError> {
@@ -20,6 +20,8 @@ macro_rules! billing_stores {
             currency, status, receipt_number, checkout_session, payment_intent, created_at";
         const REFUND_COLUMNS: &str = "id, payment_id, amount_minor, currency, status, reason, gateway_refund_id, \
             credits_clawed_cents, credits_shortfall_cents, requested_by, error, created_at";
+        const REVIEW_COLUMNS: &str = "id, kind, reference, user_id, customer_id, amount_minor, currency, detail, \
+            created_at, settled_at, resolved_at, resolved_by";
         const EVENT_COLUMNS: &str = "id, kind, created, object_id, payload, status, attempts, last_error, \
             next_attempt_at, received_at, processed_at";
 
@@ -70,6 +72,24 @@ macro_rules! billing_stores {
                 requested_by: get(row, "requested_by")?,
                 error: get(row, "error")?,
                 created_at: time_of(row, "created_at")?,
+            })
+        }
+
+        fn review_from_row(row: &$row) -> Result<BillingReview, StorageError> {
+            let kind: String = get(row, "kind")?;
+            Ok(BillingReview {
+                id: get(row, "id")?,
+                kind: ReviewKind::parse(&kind).ok_or_else(|| StorageError::corrupt(format!("review kind {kind}")))?,
+                reference: get(row, "reference")?,
+                user: get(row, "user_id")?,
+                customer: get(row, "customer_id")?,
+                amount_minor: get(row, "amount_minor")?,
+                currency: get(row, "currency")?,
+                detail: get(row, "detail")?,
+                created_at: time_of(row, "created_at")?,
+                settled_at: optional_time(row, "settled_at")?,
+                resolved_at: optional_time(row, "resolved_at")?,
+                resolved_by: get(row, "resolved_by")?,
             })
         }
 
@@ -203,6 +223,14 @@ macro_rules! billing_stores {
             async fn customer_of(&self, user: Uuid) -> Result<Option<String>, StorageError> {
                 sqlx::query_scalar("SELECT customer_id FROM billing_customers WHERE user_id = $1")
                     .bind(user)
+                    .fetch_optional(self.db.reader())
+                    .await
+                    .map_err(storage_error)
+            }
+
+            async fn user_of_customer(&self, customer: &str) -> Result<Option<Uuid>, StorageError> {
+                sqlx::query_scalar("SELECT user_id FROM billing_customers WHERE customer_id = $1")
+                    .bind(customer)
                     .fetch_optional(self.db.reader())
                     .await
                     .map_err(storage_error)
@@ -596,6 +624,89 @@ macro_rules! billing_stores {
                     .filter(|e| q.object_ids.is_empty() || e.event.object_id.as_ref().is_some_and(|o| q.object_ids.contains(o)))
                     .take(q.limit.clamp(1, 500) as usize)
                     .collect())
+            }
+
+            async fn record_review(&self, r: &BillingReview) -> Result<(BillingReview, bool), StorageError> {
+                let inserted = sqlx::query(
+                    "INSERT INTO billing_reviews (id, kind, reference, user_id, customer_id, amount_minor, currency, detail, \
+                     created_at, settled_at, resolved_at, resolved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (kind, reference) DO NOTHING",
+                )
+                .bind(r.id)
+                .bind(r.kind.as_str())
+                .bind(r.reference.as_str())
+                .bind(r.user)
+                .bind(r.customer.as_deref())
+                .bind(r.amount_minor)
+                .bind(r.currency.as_str())
+                .bind(r.detail.as_str())
+                .bind(DbTime(r.created_at))
+                .bind(r.settled_at.map(DbTime))
+                .bind(r.resolved_at.map(DbTime))
+                .bind(r.resolved_by)
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                let stored = self
+                    .review(r.kind, &r.reference)
+                    .await?
+                    .ok_or_else(|| StorageError::corrupt("a review vanished after it was recorded"))?;
+                Ok((stored, inserted.rows_affected() == 1))
+            }
+
+            async fn review(&self, kind: ReviewKind, reference: &str) -> Result<Option<BillingReview>, StorageError> {
+                let sql = format!("SELECT {REVIEW_COLUMNS} FROM billing_reviews WHERE kind = $1 AND reference = $2");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(kind.as_str())
+                    .bind(reference)
+                    .fetch_optional(self.db.writer())
+                    .await
+                    .map_err(storage_error)?
+                    .as_ref()
+                    .map(review_from_row)
+                    .transpose()
+            }
+
+            async fn settle_review(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, StorageError> {
+                let done = sqlx::query("UPDATE billing_reviews SET settled_at = $1 WHERE id = $2 AND settled_at IS NULL")
+                    .bind(DbTime(now))
+                    .bind(id)
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn reviews(&self, open_only: bool, limit: u32) -> Result<Vec<BillingReview>, StorageError> {
+                let filter = if open_only { "WHERE resolved_at IS NULL " } else { "" };
+                let sql = format!("SELECT {REVIEW_COLUMNS} FROM billing_reviews {filter}ORDER BY created_at DESC, id DESC LIMIT $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(i64::from(limit.clamp(1, 500)))
+                    .fetch_all(self.db.reader())
+                    .await
+                    .map_err(storage_error)?
+                    .iter()
+                    .map(review_from_row)
+                    .collect()
+            }
+
+            async fn resolve_review(&self, id: Uuid, admin: Uuid, now: OffsetDateTime) -> Result<Option<BillingReview>, StorageError> {
+                sqlx::query("UPDATE billing_reviews SET resolved_at = $1, resolved_by = $2 WHERE id = $3 AND resolved_at IS NULL")
+                    .bind(DbTime(now))
+                    .bind(admin)
+                    .bind(id)
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                let sql = format!("SELECT {REVIEW_COLUMNS} FROM billing_reviews WHERE id = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(self.db.writer())
+                    .await
+                    .map_err(storage_error)?
+                    .as_ref()
+                    .map(review_from_row)
+                    .transpose()
             }
         }
     };

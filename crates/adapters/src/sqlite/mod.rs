@@ -58,6 +58,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "subscriptions",
         include_str!("../../migrations/sqlite/0008_subscriptions.sql"),
     ),
+    (
+        9,
+        "billing reviews",
+        include_str!("../../migrations/sqlite/0009_billing_reviews.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.

@@ -114,6 +114,16 @@ fn missing() -> GatewayError {
     }
 }
 
+/// A checkout session made outside the app, for [`ScriptedGateway::outside_session`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutsideSession<'a> {
+    pub customer: Option<&'a str>,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub client_reference_id: Option<&'a str>,
+    pub metadata: &'a [(&'a str, &'a str)],
+}
+
 /// The recurring prices the scripted gateway sells: (id, amount in cents).
 const PLANS: [(&str, i64); 2] = [("price_pro", 2000), ("price_team", 5000)];
 
@@ -183,6 +193,40 @@ impl ScriptedGateway {
         let event = WebhookEvent::parse(&payload.to_string()).expect("a valid event");
         state.events.push(event.clone());
         event
+    }
+
+    /// A one-time payment session made at the processor by someone else than this app (another
+    /// integration, a payment link): nothing is recorded in the app. Pay it with [`Self::pay`].
+    pub fn outside_session(&self, session: OutsideSession<'_>) -> String {
+        let mut state = self.state();
+        let id = state.next_id("cs_test_outside");
+        let checkout = CheckoutSession {
+            id: id.clone(),
+            url: Some(format!("https://pay.example/{id}")),
+            mode: "payment".into(),
+            subscription: None,
+            status: "open".into(),
+            payment_status: "unpaid".into(),
+            amount_total: session.amount,
+            currency: session.currency.into(),
+            customer: session.customer.map(str::to_owned),
+            payment_intent: None,
+            client_reference_id: session.client_reference_id.map(str::to_owned),
+            metadata: session
+                .metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        state.sessions.insert(id.clone(), checkout);
+        id
+    }
+
+    /// Changes what a session charges before it is paid, as a promotion code or tax would.
+    pub fn set_session_total(&self, session_id: &str, amount: i64) {
+        if let Some(session) = self.state().sessions.get_mut(session_id) {
+            session.amount_total = amount;
+        }
     }
 
     /// The period ends: a subscription set to cancel at the period end ends

@@ -309,6 +309,7 @@ pub async fn payments(
     let views: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, &[])).collect();
     let statuses: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
     Page::new("admin/payments.html")
+        .with("reviews", &open_reviews(&state).await?)
         .with("payments", &views)
         .with("total", &total)
         .with("filter", &filter)
@@ -530,4 +531,90 @@ pub async fn replay(
         }
     }
     Ok(Redirect::to("/admin/webhooks").into_response())
+}
+
+/// A payment held for review, as the payments page shows it.
+#[derive(Debug, Serialize)]
+struct ReviewView {
+    id: String,
+    kind: &'static str,
+    reference: String,
+    customer: String,
+    amount: String,
+    detail: String,
+    at: String,
+}
+
+/// The reviews no admin has resolved yet, newest first, each with its user's email when known.
+async fn open_reviews(state: &AppState) -> Result<Vec<ReviewView>, AppError> {
+    let reviews = state
+        .billing()?
+        .billing
+        .repository()
+        .reviews(true, 100)
+        .await?;
+    let mut views = Vec::with_capacity(reviews.len());
+    for review in reviews {
+        let email = match review.user {
+            Some(user) => state
+                .users()
+                .by_id(quickscale_domain_identity::UserId::from_uuid(user))
+                .await?
+                .map(|u| u.email.to_string()),
+            None => None,
+        };
+        let customer = match (email, &review.customer) {
+            (Some(email), Some(customer)) => format!("{email} ({customer})"),
+            (Some(email), None) => email,
+            (None, Some(customer)) => customer.clone(),
+            (None, None) => "unknown".into(),
+        };
+        views.push(ReviewView {
+            id: review.id.to_string(),
+            kind: review.kind.label(),
+            amount: review.amount_label(),
+            reference: review.reference,
+            customer,
+            detail: review.detail,
+            at: date_time(review.created_at),
+        });
+    }
+    Ok(views)
+}
+
+/// An admin has looked at a held payment (and done what it needed: an admin grant, a refund
+/// from the processor's dashboard); it leaves the list. Audited.
+pub async fn resolve_review(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let review = state
+        .billing()?
+        .billing
+        .repository()
+        .resolve_review(id, admin.user.id.as_uuid(), state.clock().now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::audit::record(
+        &state,
+        &admin.user,
+        "billing.review_resolved",
+        review.user.map(|user| (user, review.reference.clone())),
+        serde_json::Value::Null,
+        serde_json::json!({
+            "kind": review.kind.as_str(),
+            "reference": review.reference,
+            "amount": review.amount_label(),
+        }),
+    )
+    .await;
+    session::flash(
+        &admin.session,
+        "success",
+        format!("Marked {} as reviewed.", review.reference),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/payments").into_response())
 }

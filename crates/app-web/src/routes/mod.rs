@@ -139,6 +139,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/admin/payments", get(admin_billing::payments))
             .route("/admin/payments/{id}", get(admin_billing::payment))
             .route("/admin/payments/{id}/refund", post(admin_billing::refund))
+            .route(
+                "/admin/payments/reviews/{id}/resolve",
+                post(admin_billing::resolve_review),
+            )
             .route("/admin/webhooks", get(admin_billing::webhooks))
             .route("/admin/webhooks/{id}/replay", post(admin_billing::replay));
         if state.config().flags.enable_subscriptions {

@@ -103,6 +103,33 @@ impl Live {
     }
 }
 
+impl Live {
+    /// Signs `client` in (its cookie jar keeps the session).
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) {
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("email", email),
+            ("password", password),
+            ("next", "/dashboard"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ];
+        let response = client
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{email} could not sign in");
+    }
+}
+
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)

@@ -52,6 +52,44 @@ pub async fn balance(state: &AppState, email: &str) -> quickscale_domain_credits
         .total
 }
 
+/// How many times the webhook inbox has finished processing an event so far (each processing
+/// ends processed or failed, and counts one attempt); 0 when the event has not arrived.
+pub async fn inbox_attempts(state: &AppState, event_id: &str) -> u32 {
+    state
+        .billing()
+        .expect("billing is on")
+        .billing
+        .repository()
+        .event(event_id)
+        .await
+        .expect("the inbox answers")
+        .map_or(0, |stored| stored.attempts)
+}
+
+/// Waits until the webhook inbox has finished processing `event_id` `attempts` times in all
+/// (see [`inbox_attempts`]) and returns it as stored. Processing runs in the background after
+/// the webhook is answered: a test that asserts "nothing changed" after a delivery waits for
+/// this, not for a while, so that a slow second grant cannot land after the check.
+pub async fn wait_for_inbox(
+    state: &AppState,
+    event_id: &str,
+    attempts: u32,
+) -> quickscale_domain_billing::InboxEvent {
+    let repo = state.billing().expect("billing is on").billing.repository().clone();
+    for _ in 0..1000 {
+        if let Some(stored) = repo.event(event_id).await.expect("the inbox answers")
+            && stored.attempts >= attempts
+        {
+            return stored;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "the inbox did not finish processing {event_id} {attempts} time(s): {:?}",
+        repo.event(event_id).await
+    );
+}
+
 impl TestApp {
     #[allow(dead_code)] // not every test binary looks users up
     pub async fn user(&self, email: &str) -> quickscale_domain_identity::User {

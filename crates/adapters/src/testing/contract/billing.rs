@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use quickscale_domain_billing::{
-    Billing, BillingError, CreditPack, Currency, EventOutcome, EventQuery, EventStatus, Money,
-    PackId, Payment, PaymentId, PaymentQuery, PaymentStatus, RefundError, RefundStatus,
-    ReserveError, WebhookEvent,
+    Billing, BillingError, BillingReview, CreditPack, Currency, EventOutcome, EventQuery,
+    EventStatus, Money, PackId, Payment, PaymentId, PaymentQuery, PaymentStatus, RefundError,
+    RefundStatus, ReserveError, ReviewKind, WebhookEvent,
 };
 use quickscale_domain_credits::{AccountId, Credits, verify};
 use quickscale_domain_identity::FixedClock;
@@ -63,6 +63,12 @@ pub async fn billing_packs_customers_and_payments_are_stored_once(stores: Stores
     assert_eq!(
         repo.customer_of(user).await.unwrap().as_deref(),
         Some("cus_1")
+    );
+    assert_eq!(repo.user_of_customer("cus_1").await.unwrap(), Some(user));
+    assert_eq!(
+        repo.user_of_customer("cus_2").await.unwrap(),
+        None,
+        "the losing customer is no one's"
     );
 
     let racing = (0..6).map(|_| {
@@ -425,4 +431,223 @@ pub async fn billing_gateway_outages_leave_no_half_state_and_reconciliation_reco
 
 fn gateway_event(id: &str, session: &str) -> WebhookEvent {
     WebhookEvent::parse(&format!(r#"{{"id":"{id}","type":"checkout.session.completed","created":3,"data":{{"object":{{"id":"{session}"}}}}}}"#)).unwrap()
+}
+
+pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(stores: Stores) {
+    let repo = stores.billing;
+    let user = Uuid::now_v7();
+    let held = BillingReview {
+        user: Some(user),
+        customer: Some("cus_9".into()),
+        ..BillingReview::new(
+            ReviewKind::UnmatchedCheckout,
+            "cs_foreign",
+            (50, "usd"),
+            "paid for no pack".into(),
+            NOW,
+        )
+    };
+    let racing = (0..4).map(|i| {
+        let repo = Arc::clone(&repo);
+        let review = BillingReview {
+            id: Uuid::now_v7(),
+            detail: format!("attempt {i}"),
+            ..held.clone()
+        };
+        tokio::spawn(async move { repo.record_review(&review).await.unwrap() })
+    });
+    let results: Vec<(BillingReview, bool)> = join_all(racing)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(results.iter().filter(|(_, new)| *new).count(), 1);
+    let stored = repo
+        .review(ReviewKind::UnmatchedCheckout, "cs_foreign")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(results.iter().all(|(r, _)| *r == stored), "the first one stands");
+    assert_eq!(
+        (stored.user, stored.customer.as_deref(), stored.amount_minor),
+        (Some(user), Some("cus_9"), 50)
+    );
+    assert_eq!(stored.amount_label(), "$0.50");
+    assert_eq!(
+        repo.review(ReviewKind::DuplicateSubscription, "cs_foreign")
+            .await
+            .unwrap(),
+        None,
+        "one per kind and reference"
+    );
+
+    let later = NOW + Duration::minutes(1);
+    let second = BillingReview::new(
+        ReviewKind::DuplicateSubscription,
+        "sub_2",
+        (2000, "usd"),
+        "cancelled and refunded".into(),
+        later,
+    );
+    repo.record_review(&second).await.unwrap();
+    assert!(repo.settle_review(second.id, later).await.unwrap());
+    assert!(
+        !repo.settle_review(second.id, later).await.unwrap(),
+        "settled once"
+    );
+    let open = repo.reviews(true, 10).await.unwrap();
+    assert_eq!(
+        open.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>(),
+        ["sub_2", "cs_foreign"],
+        "newest first"
+    );
+    assert_eq!(open[0].settled_at, Some(later));
+
+    let admin = Uuid::now_v7();
+    let resolved = repo
+        .resolve_review(stored.id, admin, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (resolved.resolved_at, resolved.resolved_by),
+        (Some(later), Some(admin))
+    );
+    let again = repo
+        .resolve_review(stored.id, Uuid::now_v7(), later + Duration::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, resolved, "the first resolution stands");
+    assert_eq!(
+        repo.resolve_review(Uuid::now_v7(), admin, later).await.unwrap(),
+        None
+    );
+    assert_eq!(repo.reviews(true, 10).await.unwrap().len(), 1);
+    assert_eq!(repo.reviews(false, 10).await.unwrap().len(), 2);
+}
+
+pub async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_price(
+    stores: Stores,
+) {
+    use crate::testing::gateway::OutsideSession;
+    let gateway = Arc::new(ScriptedGateway::default());
+    let billing = billing(&stores, Arc::clone(&gateway));
+    billing.ensure_default_pack().await.unwrap();
+    let pack = stores.billing.packs(true).await.unwrap()[0].clone();
+    let user = Uuid::now_v7();
+    stores.billing.save_customer(user, "cus_ours").await.unwrap();
+    stores
+        .credits
+        .open_account(AccountId::new(user), NOW)
+        .await
+        .unwrap();
+    let user_text = user.to_string();
+    let pack_text = pack.id.0.to_string();
+    let paid = |session: OutsideSession<'_>| {
+        let id = gateway.outside_session(session);
+        (id.clone(), gateway.pay(&id))
+    };
+    let held = |reference: &str, new| EventOutcome::Review {
+        kind: ReviewKind::UnmatchedCheckout,
+        reference: reference.to_owned(),
+        new,
+    };
+
+    // The probe: 0.50 USD for "a million credits" for our user, by our user's customer.
+    let (probe, event) = paid(OutsideSession {
+        customer: Some("cus_ours"),
+        amount: 50,
+        currency: "usd",
+        client_reference_id: Some(&user_text),
+        metadata: &[("credits", "1000000"), ("user_id", &user_text)],
+    });
+    assert_eq!(
+        billing.process_event(&event).await.unwrap(),
+        held(&probe, true)
+    );
+    assert_eq!(
+        billing.process_event(&event).await.unwrap(),
+        held(&probe, false),
+        "recorded once"
+    );
+    assert_eq!(balance(&stores, user).await, Credits::ZERO);
+    assert_eq!(stores.billing.payment_by_session(&probe).await.unwrap(), None);
+    let review = stores
+        .billing
+        .review(ReviewKind::UnmatchedCheckout, &probe)
+        .await
+        .unwrap()
+        .expect("held for review");
+    assert_eq!(
+        (review.user, review.customer.as_deref(), review.amount_label()),
+        (Some(user), Some("cus_ours"), "$0.50".to_owned())
+    );
+    assert!(review.detail.contains("1000000"), "{}", review.detail);
+
+    // A pack's price paid in another currency, at another amount, without a customer of ours,
+    // or by a customer who is no one's: held, nothing granted.
+    for (customer, amount, currency) in [
+        (Some("cus_ours"), 1000, "eur"),
+        (Some("cus_ours"), 2000, "usd"),
+        (Some("cus_ours"), 999, "usd"),
+        (None, 1000, "usd"),
+        (Some("cus_stranger"), 1000, "usd"),
+    ] {
+        let (session, event) = paid(OutsideSession {
+            customer,
+            amount,
+            currency,
+            client_reference_id: Some(&user_text),
+            metadata: &[("pack_id", &pack_text), ("credits", "100")],
+        });
+        assert_eq!(
+            billing.process_event(&event).await.unwrap(),
+            held(&session, true),
+            "{customer:?} {amount} {currency}"
+        );
+    }
+    assert_eq!(balance(&stores, user).await, Credits::ZERO);
+
+    // Our pack at its price, paid by our customer: the pack's credits, to that customer's user
+    // (whoever the session names), once.
+    let (bought, event) = paid(OutsideSession {
+        customer: Some("cus_ours"),
+        amount: 1000,
+        currency: "usd",
+        client_reference_id: Some("someone-else"),
+        metadata: &[("pack_id", &pack_text), ("credits", "1000000")],
+    });
+    let outcome = billing.process_event(&event).await.unwrap();
+    assert!(
+        matches!(outcome, EventOutcome::Paid { new: true, .. }),
+        "{outcome:?}"
+    );
+    billing.process_event(&event).await.unwrap();
+    assert_eq!(balance(&stores, user).await, Credits::whole(100));
+    let payment = stores
+        .billing
+        .payment_by_session(&bought)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (payment.user, payment.pack, payment.credits, payment.amount),
+        (user, Some(pack.id), pack.credits, pack.price)
+    );
+
+    // A session the app started, paid at another total than its pack's price, is held too.
+    let url = billing
+        .start_checkout(user, "a@example.com", pack.id, "s", "c", "f")
+        .await
+        .unwrap();
+    let ours = url.rsplit('/').next().unwrap().to_owned();
+    gateway.set_session_total(&ours, 1);
+    let event = gateway.pay(&ours);
+    assert_eq!(
+        billing.process_event(&event).await.unwrap(),
+        held(&ours, true)
+    );
+    assert_eq!(balance(&stores, user).await, Credits::whole(100));
+    assert_eq!(stores.billing.reviews(true, 20).await.unwrap().len(), 7);
 }

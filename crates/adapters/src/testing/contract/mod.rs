@@ -70,6 +70,8 @@ macro_rules! contract_tests {
             billing::billing_inbox_stores_each_event_once_and_schedules_retries,
             billing::billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back,
             billing::billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers,
+            billing::billing_reviews_are_recorded_once_settled_once_and_resolved_once,
+            billing::billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_price,
             subscriptions::subscriptions_plans_round_trip_and_update_by_id,
             subscriptions::subscriptions_plans_list_by_display_order_then_name,
             subscriptions::subscriptions_a_plans_price_id_is_unique,
