@@ -405,6 +405,41 @@ impl PaymentGateway for StripeClient {
         )
     }
 
+    async fn open_checkout_sessions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<CheckoutSession>, GatewayError> {
+        let query = pairs(&[
+            ("customer", object_id(customer, "customer")?),
+            ("status", "open"),
+        ]);
+        let mut first = query.clone();
+        first.extend(pairs(&[("limit", "100")]));
+        let list = self.get("/v1/checkout/sessions", &first).await?;
+        let all = self
+            .list_all(
+                "/v1/checkout/sessions",
+                &query,
+                list["data"].as_array().cloned().unwrap_or_default(),
+                list["has_more"].as_bool().unwrap_or(false),
+                |_| false,
+            )
+            .await?;
+        all.iter().map(session).collect()
+    }
+
+    async fn expire_checkout_session(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let path = format!(
+            "/v1/checkout/sessions/{}/expire",
+            object_id(id, "checkout session")?
+        );
+        session(&self.post(&path, &[], idempotency_key).await?)
+    }
+
     async fn create_refund(
         &self,
         payment_intent: &str,

@@ -402,3 +402,76 @@ async fn a_renewal_after_many_plan_changes_still_names_its_plan_and_period() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_customers_open_checkouts_are_listed_newest_first_and_can_be_closed() {
+    let (fake, client) = start().await;
+    let prices = client.prices().await.unwrap();
+    let (pro, team) = (
+        price(&prices, "Pro plan").id.clone(),
+        price(&prices, "Team plan").id.clone(),
+    );
+    let customer = client
+        .create_customer("eve@example.com", "eve", "customer:eve")
+        .await
+        .unwrap();
+    let other = client
+        .create_customer("fay@example.com", "fay", "customer:fay")
+        .await
+        .unwrap();
+    let mut started = Vec::new();
+    for (who, price, key) in [
+        (&customer, &pro, "a"),
+        (&other, &pro, "b"),
+        (&customer, &team, "c"),
+    ] {
+        let request = SubscriptionCheckoutRequest {
+            customer: who.clone(),
+            user_reference: "eve".into(),
+            plan_reference: "plan".into(),
+            price_id: price.clone(),
+            success_url: "https://app.example/ok".into(),
+            cancel_url: "https://app.example/no".into(),
+        };
+        started.push(
+            client
+                .create_subscription_checkout(&request, key)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let ids = |sessions: Vec<quickscale_domain_billing::CheckoutSession>| {
+        sessions.into_iter().map(|s| s.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(client.open_checkout_sessions(&customer).await.unwrap()),
+        [started[2].clone(), started[0].clone()],
+        "the customer's, newest first"
+    );
+    let closed = client
+        .expire_checkout_session(&started[0], "expire:a")
+        .await
+        .unwrap();
+    assert_eq!(closed.status, "expired");
+    assert_eq!(
+        ids(client.open_checkout_sessions(&customer).await.unwrap()),
+        [started[2].clone()]
+    );
+    assert!(
+        fake.complete_checkout_session(&started[0]).is_err(),
+        "a closed checkout cannot be paid"
+    );
+    let again = client
+        .expire_checkout_session(&started[0], "expire:a2")
+        .await;
+    assert!(
+        matches!(again, Err(GatewayError::Rejected { .. })),
+        "{again:?}"
+    );
+    assert!(matches!(
+        client.expire_checkout_session("cs_1/../x", "k").await,
+        Err(GatewayError::Rejected { code: None, .. })
+    ));
+    fake.shutdown().await;
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use quickscale_adapters::Stores;
 use quickscale_adapters::stripe::StripeClient;
-use quickscale_domain_billing::{Billing, BillingError, EventOutcome, Payment};
-use quickscale_domain_kernel::{Clock, EmailMessage};
+use quickscale_domain_billing::{Billing, BillingError, EventOutcome, Payment, ReviewKind};
+use quickscale_domain_kernel::{AuditEntry, Clock, EmailMessage};
 
 use crate::config::{Config, StripeMode};
 use crate::state::{AppState, BillingState};
@@ -71,12 +71,85 @@ pub async fn process(
     event_id: &str,
 ) -> Result<EventOutcome, BillingError> {
     let outcome = billing.billing.process_stored(event_id).await?;
-    if let EventOutcome::Paid { payment, new: true } = &outcome
-        && let Ok(Some(payment)) = billing.billing.repository().payment(*payment).await
-    {
-        send_receipt(state, &payment).await;
+    match &outcome {
+        EventOutcome::Paid { payment, new: true } => {
+            if let Ok(Some(payment)) = billing.billing.repository().payment(*payment).await {
+                send_receipt(state, &payment).await;
+            }
+        }
+        EventOutcome::Review {
+            kind: ReviewKind::DuplicateSubscription,
+            reference,
+            new: true,
+        } => second_subscription_ended(state, billing, reference).await,
+        _ => {}
     }
     Ok(outcome)
+}
+
+/// Tells the user (email) and the admins (audit log; the review is on the payments page) that
+/// a second subscription was cancelled and refunded. Failures are logged: it is done already.
+async fn second_subscription_ended(state: &AppState, billing: &BillingState, subscription: &str) {
+    let review = match billing
+        .billing
+        .repository()
+        .review(ReviewKind::DuplicateSubscription, subscription)
+        .await
+    {
+        Ok(Some(review)) => review,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, subscription, "the second subscription's review could not be read");
+            return;
+        }
+    };
+    let user = match review.user {
+        Some(id) => state
+            .users()
+            .by_id(quickscale_domain_identity::UserId::from_uuid(id))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let entry = AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        at: state.clock().now(),
+        // Nobody's account: the app did it on its own.
+        actor: uuid::Uuid::nil(),
+        actor_label: "billing (automatic)".into(),
+        action: "subscription.second_refunded".into(),
+        subject: review.user,
+        subject_label: user
+            .as_ref()
+            .map_or_else(|| review.reference.clone(), |u| u.email.to_string()),
+        before: serde_json::Value::Null,
+        after: serde_json::json!({
+            "subscription": review.reference,
+            "refunded": review.amount_label(),
+            "detail": review.detail,
+        }),
+    };
+    if let Err(error) = state.stores().audit.record(&entry).await {
+        tracing::error!(%error, subscription, "could not write the audit log");
+    }
+    let Some(user) = user else { return };
+    let context = serde_json::json!({
+        "name": user.greeting_name(),
+        "amount": review.amount_label(),
+        "url": format!("{}/billing/plans", state.config().base_url),
+    });
+    crate::mail::send_template(
+        state,
+        "second_subscription",
+        user.email.as_str(),
+        &format!(
+            "Your second {} subscription was cancelled and refunded",
+            state.config().app_name
+        ),
+        &context,
+    )
+    .await;
 }
 
 /// Mails the receipt of a payment to its user. A failure is logged, not fatal: the receipt page

@@ -469,7 +469,12 @@ async fn a_session_made_outside_the_app_grants_nothing_and_is_held_for_the_admin
         .split("data-testid=\"review\"")
         .nth(1)
         .unwrap_or_else(|| panic!("no review row: {page}"));
-    for shown in [probe.as_str(), "$0.50", "Payment matching no pack", "1000000"] {
+    for shown in [
+        probe.as_str(),
+        "$0.50",
+        "Payment matching no pack",
+        "1000000",
+    ] {
         assert!(row.contains(shown), "{shown} in {row}");
     }
     // Marked reviewed, it leaves the list (and the audit log says who).
@@ -501,8 +506,7 @@ async fn a_session_made_outside_the_app_grants_nothing_and_is_held_for_the_admin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack_to_its_customer()
-{
+async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack_to_its_customer() {
     let app = live().await;
     let ada = browser();
     register(&app, &ada, "ada@example.com").await;
@@ -511,7 +515,11 @@ async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack
     assert_eq!(hosted.status(), 303);
     let user = app.user("ada@example.com").await.id.as_uuid();
     let repo = app.state.billing().unwrap().billing.repository().clone();
-    let customer = repo.customer_of(user).await.unwrap().expect("ada's customer");
+    let customer = repo
+        .customer_of(user)
+        .await
+        .unwrap()
+        .expect("ada's customer");
     let pack = repo.packs(true).await.unwrap()[0].clone();
     let pack_id = pack.id.0.to_string();
     let price = pack.price.minor().to_string();
@@ -520,7 +528,10 @@ async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack
         ("customer", customer.as_str()),
         ("line_items[0][price_data][currency]", "usd"),
         ("line_items[0][price_data][unit_amount]", price.as_str()),
-        ("line_items[0][price_data][product_data][name]", "Starter pack"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Starter pack",
+        ),
         ("line_items[0][quantity]", "1"),
         ("metadata[pack_id]", pack_id.as_str()),
         ("metadata[credits]", "1000000"),
@@ -542,9 +553,205 @@ async fn a_session_made_outside_the_app_for_a_pack_at_its_price_grants_that_pack
         Credits::whole(100).saturating_add(pack.credits)
     );
     let held = repo
-        .review(quickscale_domain_billing::ReviewKind::UnmatchedCheckout, &twice)
+        .review(
+            quickscale_domain_billing::ReviewKind::UnmatchedCheckout,
+            &twice,
+        )
         .await
         .unwrap()
         .expect("held for review");
     assert_eq!(held.user, Some(user));
+}
+
+async fn subscriptions_app() -> Live {
+    Live::start(&[("ENABLE_STRIPE", "true"), ("ENABLE_SUBSCRIPTIONS", "true")]).await
+}
+
+async fn plans_page(app: &Live, client: &reqwest::Client) -> String {
+    client
+        .get(app.url("/billing/plans"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Submits a plans page's subscribe form (as shown in that tab); returns the hosted checkout.
+async fn subscribe_in(app: &Live, client: &reqwest::Client, tab: &str) -> String {
+    let form = [
+        ("plan", hidden(tab, "plan")),
+        ("form_key", hidden(tab, "form_key")),
+        ("csrf_token", hidden(tab, "csrf_token")),
+    ];
+    let redirect = client
+        .post(app.url("/billing/plans/subscribe"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 303);
+    let hosted = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert!(hosted.starts_with(&fake(app).base_url), "{hosted}");
+    hosted
+}
+
+async fn pay_subscription(
+    client: &reqwest::Client,
+    hosted: &str,
+    email: &str,
+) -> reqwest::Response {
+    let card = [
+        ("email", email),
+        ("card_number", "4242424242424242"),
+        ("card_exp", "12 / 34"),
+        ("card_cvc", "123"),
+    ];
+    client
+        .post(format!("{hosted}/pay"))
+        .form(&card)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_through_the_stand_in_end_with_one_subscription_and_one_charge() {
+    let app = subscriptions_app().await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    let (tab1, tab2) = (plans_page(&app, &ada).await, plans_page(&app, &ada).await);
+    let first = subscribe_in(&app, &ada, &tab1).await;
+    let second = subscribe_in(&app, &ada, &tab2).await;
+    assert_ne!(first, second);
+    // The first tab's checkout was closed by the second: it cannot be paid.
+    let closed = ada.get(&first).send().await.unwrap();
+    assert_eq!(closed.status(), 410);
+    assert_eq!(
+        pay_subscription(&ada, &first, "ada@example.com")
+            .await
+            .status(),
+        410
+    );
+    assert_eq!(
+        pay_subscription(&ada, &second, "ada@example.com")
+            .await
+            .status(),
+        303
+    );
+    app.wait_for_balance("ada@example.com", Credits::whole(1100))
+        .await;
+    let subscriptions = fake(&app).subscriptions();
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    assert_eq!(
+        fake(&app).events_of_type("invoice.paid").len(),
+        1,
+        "one charge"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_subscriptions_paid_anyway_end_with_the_newer_cancelled_and_refunded() {
+    let app = subscriptions_app().await;
+    let bob = browser();
+    register(&app, &bob, "bob@example.com").await;
+    let (tab1, tab2) = (plans_page(&app, &bob).await, plans_page(&app, &bob).await);
+    let first = subscribe_in(&app, &bob, &tab1).await;
+    // Closing the first tab's checkout fails (the processor refuses for a moment): both stay
+    // open, and both are paid.
+    let first_id = first.rsplit('/').next().unwrap().to_owned();
+    fake(&app).inject_fault(Fault {
+        path_prefix: Some(format!("/v1/checkout/sessions/{first_id}/expire")),
+        ..Fault::error(10)
+    });
+    let second = subscribe_in(&app, &bob, &tab2).await;
+    fake(&app).clear_faults();
+    assert_eq!(
+        pay_subscription(&bob, &first, "bob@example.com")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        pay_subscription(&bob, &second, "bob@example.com")
+            .await
+            .status(),
+        303
+    );
+    let subscriptions = fake(&app).subscriptions();
+    assert_eq!(subscriptions.len(), 2);
+    let (older, newer) = (
+        subscriptions[0]["id"].as_str().unwrap().to_owned(),
+        subscriptions[1]["id"].as_str().unwrap().to_owned(),
+    );
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let mut review = None;
+    for _ in 0..400 {
+        review = repo
+            .review(
+                quickscale_domain_billing::ReviewKind::DuplicateSubscription,
+                &newer,
+            )
+            .await
+            .unwrap()
+            .filter(|r| r.settled_at.is_some());
+        if review.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let review = review.expect("the newer subscription was ended");
+    let status = |id: &str| {
+        fake(&app)
+            .subscriptions()
+            .into_iter()
+            .find(|s| s["id"] == id)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        (status(&older), status(&newer)),
+        ("active".into(), "canceled".into())
+    );
+    // Its charge is refunded in full at the stand-in; the older one's is not.
+    let charges: serde_json::Value = reqwest::Client::new()
+        .get(fake(&app).url("/v1/charges"))
+        .bearer_auth("sk_test_check")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut refunded: Vec<(i64, i64)> = charges["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["amount"].as_i64().unwrap(),
+                c["amount_refunded"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    refunded.sort();
+    assert_eq!(refunded, [(2000, 0), (2000, 2000)]);
+    assert_eq!(review.amount_label(), "$20.00");
+    // One period's credits; the refund's own event is taken in stride.
+    let refund_event = fake(&app)
+        .wait_for_delivery("charge.refunded", Duration::from_secs(5))
+        .await
+        .expect("the refund's event was delivered");
+    let stored = support::wait_for_inbox(&app.state, &refund_event.event_id, 1).await;
+    assert_eq!(
+        stored.status,
+        quickscale_domain_billing::EventStatus::Processed,
+        "{stored:?}"
+    );
+    assert_eq!(app.balance("bob@example.com").await, Credits::whole(1100));
+    let page = plans_page(&app, &bob).await;
+    assert!(page.contains("Active; renews on"), "{page}");
 }

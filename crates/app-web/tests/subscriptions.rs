@@ -5,7 +5,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use quickscale_adapters::testing::gateway::ScriptedGateway;
@@ -28,20 +27,19 @@ async fn app() -> (TestApp, Arc<ScriptedGateway>) {
     (app, gateway)
 }
 
-/// Delivers an event (signed) and waits until the inbox has processed it.
+/// Delivers an event (signed) and waits until the inbox has processed this delivery.
 async fn deliver(app: &TestApp, event: &WebhookEvent) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let before = support::inbox_attempts(&app.state, &event.id).await;
     assert_eq!(app.webhook(event, SECRET, now).await, StatusCode::OK);
-    let repo = app.state.billing().unwrap().billing.repository().clone();
-    for _ in 0..200 {
-        let stored = repo.event(&event.id).await.unwrap();
-        match stored.map(|e| (e.status, e.last_error)) {
-            Some((EventStatus::Processed, _)) => return,
-            Some((EventStatus::Failed, error)) => panic!("{} failed: {error:?}", event.kind),
-            _ => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
-    panic!("{} was never processed", event.kind);
+    let stored = support::wait_for_inbox(&app.state, &event.id, before + 1).await;
+    assert_eq!(
+        stored.status,
+        EventStatus::Processed,
+        "{} failed: {:?}",
+        event.kind,
+        stored.last_error
+    );
 }
 
 /// Delivers every event the gateway has produced so far, each three times, oldest first.
@@ -477,4 +475,261 @@ async fn a_second_tab_cannot_start_a_second_subscription_before_the_webhooks_arr
         page.body
     );
     assert_eq!(gateway.subscriptions().len(), 1);
+}
+
+/// Starts a subscription checkout from the plans page as `tab` shows it; returns the session.
+async fn subscribe_from(ada: &mut Browser, tab: &support::Page, plan: &str) -> String {
+    let plan = plan_id(tab, plan);
+    let form_key = tab.input_value("form_key").unwrap();
+    let redirect = ada
+        .post(
+            "/billing/plans/subscribe",
+            &[("plan", &plan), ("form_key", &form_key)],
+        )
+        .await;
+    assert_eq!(redirect.status, StatusCode::SEE_OTHER, "{}", redirect.body);
+    redirect.location().rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_tabs_leave_one_checkout_open_and_a_resubmitted_tab_starts_afresh() {
+    let (_app, gateway, mut ada) = with_plans_and_ada().await;
+    let (tab1, tab2) = (
+        ada.get("/billing/plans").await,
+        ada.get("/billing/plans").await,
+    );
+    assert_ne!(tab1.input_value("form_key"), tab2.input_value("form_key"));
+    let first = subscribe_from(&mut ada, &tab1, "pro plan").await;
+    let second = subscribe_from(&mut ada, &tab2, "team plan").await;
+    let status = |id: &str| gateway.session(id).unwrap().status;
+    assert_eq!(
+        (status(&first).as_str(), status(&second).as_str()),
+        ("expired", "open"),
+        "the newer checkout closes the older"
+    );
+    // The first tab's form sent again: a new checkout (its own was closed), which closes the
+    // second tab's in turn; sending it once more is the same checkout (a double click).
+    let again = subscribe_from(&mut ada, &tab1, "pro plan").await;
+    assert!(![first.as_str(), second.as_str()].contains(&again.as_str()));
+    assert_eq!(
+        (status(&second).as_str(), status(&again).as_str()),
+        ("expired", "open")
+    );
+    assert_eq!(subscribe_from(&mut ada, &tab1, "pro plan").await, again);
+    // A pack checkout in another tab is not a subscription's: it stays open.
+    let packs = ada.get("/billing").await;
+    let pack = ada
+        .post(
+            "/billing/checkout",
+            &[
+                ("pack", &packs.input_value("pack").unwrap()),
+                ("form_key", &packs.input_value("form_key").unwrap()),
+            ],
+        )
+        .await;
+    let pack_session = pack.location().rsplit('/').next().unwrap().to_owned();
+    let tab3 = ada.get("/billing/plans").await;
+    subscribe_from(&mut ada, &tab3, "pro plan").await;
+    assert_eq!(status(&pack_session), "open");
+}
+
+/// A subscription checkout for ada's customer made at the processor directly (another
+/// integration, or the window a closed checkout leaves): returns the session id.
+async fn outside_subscription_checkout(
+    app: &TestApp,
+    gateway: &ScriptedGateway,
+    price: &str,
+) -> String {
+    let user = app.user("ada@example.com").await.id.as_uuid();
+    let customer = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .repository()
+        .customer_of(user)
+        .await
+        .unwrap()
+        .expect("ada is a customer");
+    gateway
+        .create_subscription_checkout(
+            &quickscale_domain_billing::SubscriptionCheckoutRequest {
+                customer,
+                user_reference: user.to_string(),
+                plan_reference: "elsewhere".into(),
+                price_id: price.into(),
+                success_url: "https://app.example/ok".into(),
+                cancel_url: "https://app.example/no".into(),
+            },
+            &format!("outside:{price}"),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+/// The review of a second subscription, once its cancellation and refund are done.
+async fn second_subscription_review(
+    app: &TestApp,
+    subscription: &str,
+) -> quickscale_domain_billing::BillingReview {
+    let review = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .repository()
+        .review(
+            quickscale_domain_billing::ReviewKind::DuplicateSubscription,
+            subscription,
+        )
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no review of {subscription}"));
+    assert!(review.settled_at.is_some(), "{review:?}");
+    review
+}
+
+#[tokio::test]
+async fn a_second_subscription_is_cancelled_at_once_refunded_and_grants_nothing() {
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
+    let kept = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100)
+    );
+    let session = outside_subscription_checkout(&app, &gateway, "price_team").await;
+    gateway.pay(&session);
+    // Every event three times.
+    deliver_all(&app, &gateway).await;
+    let second = gateway
+        .checkout_session(&session)
+        .await
+        .unwrap()
+        .subscription
+        .unwrap();
+    assert_eq!(
+        gateway.subscription(&second).await.unwrap().status,
+        "canceled"
+    );
+    assert_eq!(gateway.subscription(&kept).await.unwrap().status, "active");
+    let invoice = gateway
+        .invoice(
+            gateway
+                .subscription(&second)
+                .await
+                .unwrap()
+                .latest_invoice
+                .as_deref()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let review = second_subscription_review(&app, &second).await;
+    assert_eq!(
+        gateway.refunds(),
+        [(
+            invoice.payment_intent.clone().unwrap(),
+            5000,
+            review.id.to_string()
+        )],
+        "the second one's payment, in full, once"
+    );
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100),
+        "nothing granted for it"
+    );
+    assert_eq!(review.amount_label(), "$50.00");
+    // Ada is told once; the admins see it in the audit log and on the payments page.
+    let told = app
+        .mail_matching(|m| {
+            m.to == "ada@example.com" && m.subject.contains("cancelled and refunded")
+        })
+        .await;
+    assert!(told.text.contains("$50.00"), "{}", told.text);
+    assert_eq!(
+        app.mailer
+            .sent()
+            .iter()
+            .filter(|m| m.subject.contains("cancelled and refunded"))
+            .count(),
+        1
+    );
+    let page = ada.get("/billing/plans").await;
+    assert!(
+        page.text_of("subscription-status")
+            .unwrap()
+            .starts_with("Active; renews on"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("pro plan"),
+        "the kept plan: {}",
+        page.body
+    );
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let payments = admin.get("/admin/payments").await;
+    assert!(
+        payments.contains("Second subscription"),
+        "{}",
+        payments.body
+    );
+    assert!(payments.contains(&second), "{}", payments.body);
+    let audit = admin.get("/admin/audit").await;
+    assert!(
+        audit.contains("subscription.second_refunded"),
+        "{}",
+        audit.body
+    );
+}
+
+#[tokio::test]
+async fn the_newer_of_two_paid_subscriptions_is_the_one_ended_whatever_the_order_of_events() {
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
+    let tab = ada.get("/billing/plans").await;
+    let first = subscribe_from(&mut ada, &tab, "pro plan").await;
+    let second = outside_subscription_checkout(&app, &gateway, "price_team").await;
+    gateway.pay(&first);
+    gateway.pay(&second);
+    // The newer subscription's events (newest first from the processor) arrive before the
+    // older one's.
+    for event in gateway.recent_events(100).await.unwrap() {
+        deliver(&app, &event).await;
+    }
+    let subscription = |session: String| {
+        let gateway = &gateway;
+        async move {
+            let id = gateway
+                .checkout_session(&session)
+                .await
+                .unwrap()
+                .subscription
+                .unwrap();
+            gateway.subscription(&id).await.unwrap()
+        }
+    };
+    let (older, newer) = (subscription(first).await, subscription(second).await);
+    assert_eq!(
+        (older.status.as_str(), newer.status.as_str()),
+        ("active", "canceled")
+    );
+    second_subscription_review(&app, &newer.id).await;
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(1100),
+        "the older plan's credits only"
+    );
+    let stored = app
+        .state
+        .billing()
+        .unwrap()
+        .billing
+        .current_subscription(app.user("ada@example.com").await.id.as_uuid())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, older.id);
 }

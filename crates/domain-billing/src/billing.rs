@@ -298,12 +298,7 @@ impl Billing {
                         .client_reference_id
                         .as_deref()
                         .and_then(|id| Uuid::parse_str(id).ok());
-                    Ok(self
-                        .sync_subscription(id, user)
-                        .await?
-                        .map_or(EventOutcome::Ignored, |synced| EventOutcome::Subscription {
-                            id: synced.id,
-                        }))
+                    Ok(self.sync_subscription(id, user).await?.outcome())
                 }
                 _ => Ok(EventOutcome::Ignored),
             };
@@ -327,7 +322,9 @@ impl Billing {
                     record.amount,
                     amount_label(session.amount_total, &session.currency)
                 );
-                return self.hold_checkout(&session, Some(record.user), detail).await;
+                return self
+                    .hold_checkout(&session, Some(record.user), detail)
+                    .await;
             }
             None => match self.outside_purchase(&session, paid).await? {
                 (_, Ok(purchase)) => purchase,
@@ -542,9 +539,7 @@ impl Billing {
                 Ok(self
                     .sync_subscription(object_id(event)?, None)
                     .await?
-                    .map_or(EventOutcome::Ignored, |synced| EventOutcome::Subscription {
-                        id: synced.id,
-                    }))
+                    .outcome())
             }
             _ => Ok(EventOutcome::Ignored),
         }

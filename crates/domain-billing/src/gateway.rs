@@ -184,6 +184,15 @@ impl GatewaySubscription {
     pub fn is_entitled(&self) -> bool {
         matches!(self.status.as_str(), "active" | "trialing")
     }
+
+    /// Whether it is a running subscription of the customer: paid for, or paid for and now
+    /// behind (past due, unpaid, paused). Not one that never started (`incomplete`) or ended.
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "active" | "trialing" | "past_due" | "unpaid" | "paused"
+        )
+    }
 }
 
 /// An invoice of a subscription, as the gateway reports it: the event that pays for a period.
@@ -263,6 +272,17 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
     ) -> Result<CheckoutSession, GatewayError>;
     async fn checkout_session(&self, id: &str) -> Result<CheckoutSession, GatewayError>;
+    /// The customer's checkout sessions that can still be paid (`open`), newest first.
+    async fn open_checkout_sessions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<CheckoutSession>, GatewayError>;
+    /// Closes an open checkout session so that it can no longer be paid.
+    async fn expire_checkout_session(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<CheckoutSession, GatewayError>;
     /// Refunds `amount` of a payment; `reference` (our refund id) is sent as
     /// `metadata[refund_id]` so the refund events can be matched to our record.
     async fn create_refund(
@@ -311,7 +331,8 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<GatewaySubscription, GatewayError>;
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError>;
     /// The customer's subscriptions that have not ended (any status but `canceled` and
-    /// `incomplete_expired`), newest first.
+    /// `incomplete_expired`), newest first (the processor's order, which also orders those made
+    /// in the same second).
     async fn customer_subscriptions(
         &self,
         customer: &str,

@@ -15,6 +15,7 @@ mod refund;
 mod repository;
 mod review;
 mod subscribing;
+pub use subscribing::Synced;
 mod subscription;
 mod webhook;
 

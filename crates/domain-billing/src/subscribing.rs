@@ -13,9 +13,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    Billing, BillingError, CancelAt, Currency, EventOutcome, GatewayError, GatewayPrice,
-    GatewaySubscription, Money, Plan, PlanId, Proration, Subscription, SubscriptionCheckoutRequest,
-    SubscriptionRepository,
+    Billing, BillingError, BillingReview, CancelAt, CheckoutSession, Currency, EventOutcome,
+    GatewayError, GatewayInvoice, GatewayPrice, GatewaySubscription, Money, Plan, PlanId,
+    Proration, ReviewKind, Subscription, SubscriptionCheckoutRequest, SubscriptionRepository,
+    amount_label,
 };
 
 fn at(unix: i64) -> Result<OffsetDateTime, GatewayError> {
@@ -122,27 +123,215 @@ impl Billing {
             success_url: success_url.to_owned(),
             cancel_url: cancel_url.to_owned(),
         };
-        let session = self
-            .gateway
-            .create_subscription_checkout(
-                &request,
-                &format!("subscribe:{user}:{}:{form_key}", plan.id),
-            )
-            .await?;
-        session
-            .url
-            .ok_or_else(|| GatewayError::Malformed("the checkout session has no URL".into()).into())
+        let form = format!("subscribe:{user}:{}:{form_key}", plan.id);
+        let mut key = form.clone();
+        for _ in 0..4 {
+            let session = self
+                .gateway
+                .create_subscription_checkout(&request, &key)
+                .await?;
+            match self
+                .close_older_checkouts(&request.customer, &session)
+                .await
+            {
+                // This form's checkout was closed since (a newer one from another tab closed
+                // it): a resubmitted form starts a new one, which closes the other in turn.
+                Some(false) => key = format!("{form}:after:{}", session.id),
+                Some(true) | None => {
+                    return session.url.ok_or_else(|| {
+                        GatewayError::Malformed("the checkout session has no URL".into()).into()
+                    });
+                }
+            }
+        }
+        Err(
+            GatewayError::Malformed("every checkout session started was closed at once".into())
+                .into(),
+        )
     }
 
-    /// Fetches a subscription from the processor and stores what it says; `None` for a
-    /// subscription of no user of ours (made outside this app).
+    /// One subscription checkout open per customer, the newest: two tabs of the plans page must
+    /// not lead to two subscriptions. Expires the customer's subscription checkouts older than
+    /// `session` (in the processor's order, newest first). `Some(false)` when `session` itself
+    /// can no longer be paid; `None` when the processor could not say (its answer is logged and
+    /// the session used: a second subscription is still caught when it starts, see
+    /// [`Self::end_second_subscription`]).
+    async fn close_older_checkouts(
+        &self,
+        customer: &str,
+        session: &CheckoutSession,
+    ) -> Option<bool> {
+        let open = match self.gateway.open_checkout_sessions(customer).await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!(%error, customer, "could not list the customer's open checkouts");
+                return None;
+            }
+        };
+        let Some(at) = open.iter().position(|s| s.id == session.id) else {
+            return Some(false);
+        };
+        for older in open[at + 1..].iter().filter(|s| !s.is_one_time_payment()) {
+            match self
+                .gateway
+                .expire_checkout_session(&older.id, &format!("expire:{}", older.id))
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(session = %older.id, newer = %session.id, "an older subscription checkout was closed")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, session = %older.id, "could not close an older subscription checkout")
+                }
+            }
+        }
+        Some(true)
+    }
+
+    /// Fetches a subscription from the processor and stores what it says. A second running
+    /// subscription of a user who has one is ended at once (see
+    /// [`Self::end_second_subscription`]).
     pub async fn sync_subscription(
         &self,
         id: &str,
         user_hint: Option<Uuid>,
-    ) -> Result<Option<Subscription>, BillingError> {
+    ) -> Result<Synced, BillingError> {
         let remote = self.gateway.subscription(id).await?;
-        self.store_remote(remote, user_hint).await
+        let stored = self.subscription_store()?.subscription(&remote.id).await?;
+        let Some(user) = owner(&remote, stored.as_ref(), user_hint) else {
+            tracing::warn!(subscription = %remote.id, "a subscription names no user of ours; ignored");
+            return Ok(Synced::Foreign);
+        };
+        if let Some((ended, outcome)) = self.end_second_subscription(&remote, user).await? {
+            self.store_remote(ended, Some(user)).await?;
+            return Ok(Synced::Second(outcome));
+        }
+        Ok(self
+            .store_remote(remote, Some(user))
+            .await?
+            .map_or(Synced::Foreign, Synced::Current))
+    }
+
+    /// One subscription per user: a running subscription whose customer has an older running
+    /// one (two checkouts paid from two tabs, or one made outside the app) is cancelled at once
+    /// and its paid invoice refunded in full, and nothing is granted for it. It is recorded for
+    /// the admins' review first, so that a retry after a failure finishes the job (the
+    /// cancellation and the refund are idempotent); `new` in the outcome is true only for the
+    /// call that finished it. `None` when `remote` is not such a subscription.
+    async fn end_second_subscription(
+        &self,
+        remote: &GatewaySubscription,
+        user: Uuid,
+    ) -> Result<Option<(GatewaySubscription, EventOutcome)>, BillingError> {
+        let kind = ReviewKind::DuplicateSubscription;
+        let outcome = |new| EventOutcome::Review {
+            kind,
+            reference: remote.id.clone(),
+            new,
+        };
+        let existing = self.repo.review(kind, &remote.id).await?;
+        if existing.as_ref().is_some_and(|r| r.settled_at.is_some()) {
+            return Ok(Some((remote.clone(), outcome(false))));
+        }
+        let kept = match &existing {
+            Some(_) => None,
+            None => {
+                if !remote.is_running() {
+                    return Ok(None);
+                }
+                let running = self
+                    .gateway
+                    .customer_subscriptions(&remote.customer)
+                    .await?;
+                let Some(at) = running.iter().position(|s| s.id == remote.id) else {
+                    return Ok(None);
+                };
+                let Some(kept) = running[at + 1..].iter().find(|s| s.is_running()) else {
+                    return Ok(None);
+                };
+                Some(kept.id.clone())
+            }
+        };
+        let paid = match &remote.latest_invoice {
+            Some(invoice) => Some(self.gateway.invoice(invoice).await?)
+                .filter(|i| i.is_paid() && i.amount_paid > 0),
+            None => None,
+        };
+        let review = match (existing, kept) {
+            (Some(review), _) => review,
+            (None, None) => return Ok(None),
+            (None, Some(kept)) => {
+                let (amount, currency) = paid
+                    .as_ref()
+                    .map_or((0, "usd"), |i| (i.amount_paid, i.currency.as_str()));
+                let review = BillingReview {
+                    user: Some(user),
+                    customer: Some(remote.customer.clone()),
+                    ..BillingReview::new(
+                        kind,
+                        &remote.id,
+                        (amount, currency),
+                        format!(
+                            "A second subscription while {kept} runs: cancelled at once and its {} refunded in full; no credits were granted for it.",
+                            amount_label(amount, currency)
+                        ),
+                        self.clock.now(),
+                    )
+                };
+                tracing::warn!(subscription = %remote.id, %kept, %user, "a second subscription is being cancelled and refunded");
+                self.repo.record_review(&review).await?.0
+            }
+        };
+        let ended = if remote.status == "canceled" {
+            remote.clone()
+        } else {
+            self.gateway
+                .cancel_subscription(&remote.id, CancelAt::Now, &format!("second:{}", remote.id))
+                .await?
+        };
+        if let Some(invoice) = paid {
+            self.refund_invoice(&invoice, &review.id.to_string())
+                .await?;
+        }
+        let first = self.repo.settle_review(review.id, self.clock.now()).await?;
+        Ok(Some((ended, outcome(first))))
+    }
+
+    /// Refunds what an invoice was paid, in full (once: the key is the invoice's).
+    async fn refund_invoice(
+        &self,
+        invoice: &GatewayInvoice,
+        reference: &str,
+    ) -> Result<(), BillingError> {
+        let Some(intent) = &invoice.payment_intent else {
+            return Err(GatewayError::Malformed(format!(
+                "the paid invoice {} names no payment to refund",
+                invoice.id
+            ))
+            .into());
+        };
+        let currency = Currency::parse(&invoice.currency)
+            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        let amount = Money::new(invoice.amount_paid, currency)
+            .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        match self
+            .gateway
+            .create_refund(
+                intent,
+                amount,
+                reference,
+                &format!("refund-invoice:{}", invoice.id),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Refunded already (from the dashboard, or by an earlier attempt whose answer was
+            // lost): nothing left to give back.
+            Err(GatewayError::Rejected {
+                code: Some(code), ..
+            }) if code == "charge_already_refunded" => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Stores the processor's view of a subscription, stamped with when it arrived (after the
@@ -155,13 +344,7 @@ impl Billing {
         let store = self.subscription_store()?;
         let fetched_at = self.clock.now();
         let stored = store.subscription(&remote.id).await?;
-        let user = remote
-            .metadata
-            .get("user_id")
-            .and_then(|u| Uuid::parse_str(u).ok())
-            .or(stored.as_ref().map(|s| s.user))
-            .or(user_hint);
-        let Some(user) = user else {
+        let Some(user) = owner(&remote, stored.as_ref(), user_hint) else {
             tracing::warn!(subscription = %remote.id, "a subscription names no user of ours; ignored");
             return Ok(None);
         };
@@ -191,8 +374,10 @@ impl Billing {
         let Some(subscription) = invoice.subscription.as_deref() else {
             return Ok(EventOutcome::Ignored);
         };
-        let Some(synced) = self.sync_subscription(subscription, None).await? else {
-            return Ok(EventOutcome::Ignored);
+        let synced = match self.sync_subscription(subscription, None).await? {
+            Synced::Current(synced) => synced,
+            // A second subscription's invoice was refunded: nothing is granted for it.
+            other => return Ok(other.outcome()),
         };
         if !invoice.is_paid() {
             return Ok(EventOutcome::Subscription { id: synced.id });
@@ -333,6 +518,45 @@ impl Billing {
             .await?;
         self.stored_change(changed, user).await
     }
+}
+
+/// What syncing a subscription found.
+#[derive(Debug)]
+pub enum Synced {
+    /// Stored as the processor has it.
+    Current(Subscription),
+    /// A second subscription of a user who has one: ended (cancelled, refunded) and stored so.
+    Second(EventOutcome),
+    /// A subscription of no user of ours (made outside this app): ignored.
+    Foreign,
+}
+
+impl Synced {
+    /// What processing the event did.
+    pub fn outcome(self) -> EventOutcome {
+        match self {
+            Synced::Current(subscription) => EventOutcome::Subscription {
+                id: subscription.id,
+            },
+            Synced::Second(outcome) => outcome,
+            Synced::Foreign => EventOutcome::Ignored,
+        }
+    }
+}
+
+/// Whose subscription it is: the user its metadata names (set by our checkout), the one we
+/// stored it for, or the one the caller knows from elsewhere (the checkout session).
+fn owner(
+    remote: &GatewaySubscription,
+    stored: Option<&Subscription>,
+    hint: Option<Uuid>,
+) -> Option<Uuid> {
+    remote
+        .metadata
+        .get("user_id")
+        .and_then(|u| Uuid::parse_str(u).ok())
+        .or(stored.map(|s| s.user))
+        .or(hint)
 }
 
 async fn store_plan(billing: &Billing, id: PlanId) -> Result<Option<Plan>, BillingError> {

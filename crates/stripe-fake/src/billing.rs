@@ -555,6 +555,9 @@ impl Store {
 
     /// Notes a payment attempt on an invoice; returns the invoice after it.
     fn record_attempt(&mut self, id: &str, charged: Option<&Charged>) -> Option<Invoice> {
+        if let Some(charge) = charged.and_then(|c| self.charges.get_mut(&c.charge)) {
+            charge.invoice = Some(id.to_string());
+        }
         let invoice = self.invoices.get_mut(id)?;
         if let Some(charged) = charged {
             invoice.attempt_count += 1;

@@ -389,6 +389,7 @@ impl Store {
             "failure_code": c.failure.as_ref().map(|f| f.0),
             "failure_message": c.failure.as_ref().map(|f| f.2.clone()),
             "fraud_details": {},
+            "invoice": c.invoice,
             "livemode": false,
             "metadata": c.metadata,
             "on_behalf_of": null,

@@ -187,6 +187,8 @@ pub(crate) struct Charge {
     pub amount_refunded: i64,
     pub refunds: Vec<String>,
     pub balance_transaction: Option<String>,
+    /// The invoice this charge paid (a subscription's), as API versions up to 2025-03-31 show.
+    pub invoice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -1356,6 +1358,7 @@ impl Store {
             amount_refunded: 0,
             refunds: Vec::new(),
             balance_transaction: failure.is_none().then(ids::balance_transaction),
+            invoice: None,
         };
         let charge_json = self.charge_json(&charge);
         self.charges.insert(charge_id.clone(), charge);

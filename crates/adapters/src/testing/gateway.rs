@@ -15,12 +15,16 @@ use serde_json::json;
 #[derive(Debug, Default)]
 struct State {
     sessions: BTreeMap<String, CheckoutSession>,
+    /// Session ids, oldest first (the processor lists newest first).
+    session_order: Vec<String>,
     /// The recurring price of each subscription-mode session.
     session_prices: BTreeMap<String, String>,
     refunds: Vec<(GatewayRefund, String)>,
     keys: BTreeMap<String, String>,
     events: Vec<WebhookEvent>,
     subscriptions: BTreeMap<String, GatewaySubscription>,
+    /// Subscription ids, oldest first.
+    subscription_order: Vec<String>,
     invoices: BTreeMap<String, GatewayInvoice>,
     down: bool,
     counter: u64,
@@ -150,6 +154,7 @@ impl ScriptedGateway {
         let intent = state.next_id("pi");
         let subscription = state.next_id("sub");
         let session = state.sessions.get_mut(session_id).expect("a known session");
+        assert_eq!(session.status, "open", "only an open session can be paid");
         session.status = "complete".into();
         session.payment_status = "paid".into();
         if session.is_one_time_payment() {
@@ -173,6 +178,7 @@ impl ScriptedGateway {
             };
             let amount = session.amount_total;
             let price = state.session_prices[session_id].clone();
+            state.subscription_order.push(subscription.clone());
             state.subscriptions.insert(
                 subscription.clone(),
                 GatewaySubscription {
@@ -218,6 +224,7 @@ impl ScriptedGateway {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         };
+        state.session_order.push(id.clone());
         state.sessions.insert(id.clone(), checkout);
         id
     }
@@ -283,9 +290,35 @@ impl ScriptedGateway {
         )
     }
 
-    /// The subscriptions made so far.
+    /// The subscriptions made so far, oldest first.
     pub fn subscriptions(&self) -> Vec<GatewaySubscription> {
-        self.state().subscriptions.values().cloned().collect()
+        let state = self.state();
+        state
+            .subscription_order
+            .iter()
+            .filter_map(|id| state.subscriptions.get(id))
+            .cloned()
+            .collect()
+    }
+
+    /// A checkout session as it stands.
+    pub fn session(&self, id: &str) -> Option<CheckoutSession> {
+        self.state().sessions.get(id).cloned()
+    }
+
+    /// The refunds made so far: (payment intent, amount, our reference).
+    pub fn refunds(&self) -> Vec<(String, i64, String)> {
+        self.state()
+            .refunds
+            .iter()
+            .map(|(r, reference)| {
+                (
+                    r.payment_intent.clone().unwrap_or_default(),
+                    r.amount,
+                    reference.clone(),
+                )
+            })
+            .collect()
     }
 
     /// The `charge.refunded` event the processor would send for a payment intent now.
@@ -384,6 +417,7 @@ impl PaymentGateway for ScriptedGateway {
             .into(),
         };
         state.keys.insert(key.to_owned(), id.clone());
+        state.session_order.push(id.clone());
         state.sessions.insert(id, session.clone());
         Ok(session)
     }
@@ -398,6 +432,40 @@ impl PaymentGateway for ScriptedGateway {
                 code: Some("resource_missing".into()),
                 message: "no such session".into(),
             })
+    }
+
+    async fn open_checkout_sessions(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<CheckoutSession>, GatewayError> {
+        self.check()?;
+        let state = self.state();
+        Ok(state
+            .session_order
+            .iter()
+            .rev()
+            .filter_map(|id| state.sessions.get(id))
+            .filter(|s| s.status == "open" && s.customer.as_deref() == Some(customer))
+            .cloned()
+            .collect())
+    }
+
+    async fn expire_checkout_session(
+        &self,
+        id: &str,
+        _key: &str,
+    ) -> Result<CheckoutSession, GatewayError> {
+        self.check()?;
+        let mut state = self.state();
+        let session = state.sessions.get_mut(id).ok_or_else(missing)?;
+        if session.status != "open" {
+            return Err(GatewayError::Rejected {
+                code: Some("checkout_session_not_open".into()),
+                message: format!("This Checkout Session has a status of {}.", session.status),
+            });
+        }
+        session.status = "expired".into();
+        Ok(session.clone())
     }
 
     async fn create_refund(
@@ -510,6 +578,7 @@ impl PaymentGateway for ScriptedGateway {
         state
             .session_prices
             .insert(id.clone(), request.price_id.clone());
+        state.session_order.push(id.clone());
         state.sessions.insert(id, session.clone());
         Ok(session)
     }
@@ -587,15 +656,15 @@ impl PaymentGateway for ScriptedGateway {
         customer: &str,
     ) -> Result<Vec<GatewaySubscription>, GatewayError> {
         self.check()?;
-        let mut found: Vec<GatewaySubscription> = self
-            .state()
-            .subscriptions
-            .values()
+        let state = self.state();
+        Ok(state
+            .subscription_order
+            .iter()
+            .rev()
+            .filter_map(|id| state.subscriptions.get(id))
             .filter(|s| s.customer == customer && s.status != "canceled")
             .cloned()
-            .collect();
-        found.sort_by_key(|s| std::cmp::Reverse(s.current_period_start));
-        Ok(found)
+            .collect())
     }
 
     async fn invoice(&self, id: &str) -> Result<GatewayInvoice, GatewayError> {

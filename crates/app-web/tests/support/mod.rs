@@ -75,7 +75,12 @@ pub async fn wait_for_inbox(
     event_id: &str,
     attempts: u32,
 ) -> quickscale_domain_billing::InboxEvent {
-    let repo = state.billing().expect("billing is on").billing.repository().clone();
+    let repo = state
+        .billing()
+        .expect("billing is on")
+        .billing
+        .repository()
+        .clone();
     for _ in 0..1000 {
         if let Some(stored) = repo.event(event_id).await.expect("the inbox answers")
             && stored.attempts >= attempts

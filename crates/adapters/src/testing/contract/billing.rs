@@ -467,7 +467,10 @@ pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(st
         .await
         .unwrap()
         .unwrap();
-    assert!(results.iter().all(|(r, _)| *r == stored), "the first one stands");
+    assert!(
+        results.iter().all(|(r, _)| *r == stored),
+        "the first one stands"
+    );
     assert_eq!(
         (stored.user, stored.customer.as_deref(), stored.amount_minor),
         (Some(user), Some("cus_9"), 50)
@@ -497,7 +500,9 @@ pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(st
     );
     let open = repo.reviews(true, 10).await.unwrap();
     assert_eq!(
-        open.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>(),
+        open.iter()
+            .map(|r| r.reference.as_str())
+            .collect::<Vec<_>>(),
         ["sub_2", "cs_foreign"],
         "newest first"
     );
@@ -520,7 +525,9 @@ pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(st
         .unwrap();
     assert_eq!(again, resolved, "the first resolution stands");
     assert_eq!(
-        repo.resolve_review(Uuid::now_v7(), admin, later).await.unwrap(),
+        repo.resolve_review(Uuid::now_v7(), admin, later)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(repo.reviews(true, 10).await.unwrap().len(), 1);
@@ -536,7 +543,11 @@ pub async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_p
     billing.ensure_default_pack().await.unwrap();
     let pack = stores.billing.packs(true).await.unwrap()[0].clone();
     let user = Uuid::now_v7();
-    stores.billing.save_customer(user, "cus_ours").await.unwrap();
+    stores
+        .billing
+        .save_customer(user, "cus_ours")
+        .await
+        .unwrap();
     stores
         .credits
         .open_account(AccountId::new(user), NOW)
@@ -572,7 +583,10 @@ pub async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_p
         "recorded once"
     );
     assert_eq!(balance(&stores, user).await, Credits::ZERO);
-    assert_eq!(stores.billing.payment_by_session(&probe).await.unwrap(), None);
+    assert_eq!(
+        stores.billing.payment_by_session(&probe).await.unwrap(),
+        None
+    );
     let review = stores
         .billing
         .review(ReviewKind::UnmatchedCheckout, &probe)
@@ -580,7 +594,11 @@ pub async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_p
         .unwrap()
         .expect("held for review");
     assert_eq!(
-        (review.user, review.customer.as_deref(), review.amount_label()),
+        (
+            review.user,
+            review.customer.as_deref(),
+            review.amount_label()
+        ),
         (Some(user), Some("cus_ours"), "$0.50".to_owned())
     );
     assert!(review.detail.contains("1000000"), "{}", review.detail);
