@@ -159,13 +159,19 @@ impl App {
     }
 
     /// Connects the database, applies migrations, and wires the state and the router.
-    pub async fn build(mut self, config: Config) -> anyhow::Result<Built> {
+    pub async fn build(self, config: Config) -> anyhow::Result<Built> {
+        self.build_for(config, Purpose::Serve).await
+    }
+
+    /// Builds what `purpose` needs, and no more: a check changes nothing, and only commands
+    /// that need the payment processor reach it.
+    async fn build_for(mut self, config: Config, purpose: Purpose) -> anyhow::Result<Built> {
         install_crypto_provider();
         self.register_llm_services(&config)?;
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("a service could not be registered: {error}");
         }
-        let (database, stores) = open_database(&config).await?;
+        let (database, stores) = open_database(&config, purpose != Purpose::Check).await?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let hasher = self
             .hasher
@@ -225,12 +231,15 @@ impl App {
             .iter()
             .map(|r| r.descriptor.slug.clone())
             .collect();
-        let settings = stores
-            .service_settings
-            .sync(&slugs)
-            .await
-            .context("syncing service settings")?;
-        runner.settings().replace(settings);
+        // A check leaves the services' rows as they are (and reads none: it runs nothing).
+        if purpose != Purpose::Check {
+            let settings = stores
+                .service_settings
+                .sync(&slugs)
+                .await
+                .context("syncing service settings")?;
+            runner.settings().replace(settings);
+        }
         let globals = Globals {
             app_name: &config.app_name,
             flags: config.flags,
@@ -238,6 +247,7 @@ impl App {
         let templates = Templates::load(Some(&config.project_dir.join("templates")), &globals)?;
         let billing = match (&config.stripe, self.gateway) {
             (None, _) => None,
+            (Some(_), _) if !purpose.reaches_processor() => None,
             (Some(_), Some((gateway, secret))) => Some(BillingState {
                 billing: Billing::new(
                     Arc::clone(&stores.billing),
@@ -250,8 +260,11 @@ impl App {
                 offline: None,
                 checkout_origins: Vec::new(),
             }),
-            (Some(mode), None) => {
+            (Some(mode), None) if purpose == Purpose::Serve => {
                 Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
+            }
+            (Some(mode), None) => {
+                Some(crate::billing::connect_for_command(mode, &config, &stores, &clock).await?)
             }
         };
         // Subscription events are handled even with the plans pages off, so that turning
@@ -262,7 +275,7 @@ impl App {
                 .with_subscriptions(Arc::clone(&stores.subscriptions));
             state
         });
-        if let Some(billing) = &billing {
+        if let Some(billing) = billing.as_ref().filter(|_| purpose == Purpose::Serve) {
             billing
                 .billing
                 .ensure_default_pack()
@@ -328,7 +341,32 @@ impl App {
                 return ExitCode::FAILURE;
             }
         };
-        let result = runtime.block_on(async move {
+        let result = runtime.block_on(self.execute(config, cli));
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Runs one of the app's commands, as `run` does from the command line: `args` are what
+    /// follows the program's name (`["verify-ledger"]`, `["billing", "reconcile"]`).
+    pub async fn run_command<I, T>(self, config: Config, args: I) -> anyhow::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(
+            std::iter::once(std::ffi::OsString::from(self.name.clone()))
+                .chain(args.into_iter().map(Into::into)),
+        )?;
+        self.execute(config, cli).await
+    }
+
+    async fn execute(self, config: Config, cli: Cli) -> anyhow::Result<()> {
+        {
             match cli.command.unwrap_or(Command::Serve {
                 host: None,
                 port: None,
@@ -348,13 +386,6 @@ impl App {
                 Command::Billing {
                     action: BillingAction::Reconcile { limit },
                 } => reconcile(self, config, limit).await,
-            }
-        });
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
             }
         }
     }
@@ -419,7 +450,9 @@ impl App {
         if password.chars().count() < 8 {
             anyhow::bail!("the password must be at least 8 characters");
         }
-        let built = self.build(config).await?;
+        let built = self
+            .build_for(config, Purpose::Maintenance { processor: false })
+            .await?;
         let user = crate::onboarding::create_admin(&built.state, &email, &password)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -547,6 +580,27 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// What a command builds of the app.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Purpose {
+    /// The web app: everything, with the default pack (and the stand-in's plan) seeded.
+    Serve,
+    /// A command that changes data: migrations applied, nothing seeded, and the payment
+    /// processor only when the command needs it.
+    Maintenance { processor: bool },
+    /// A check: reads only (no migration, no seeding, no processor, no service rows).
+    Check,
+}
+
+impl Purpose {
+    fn reaches_processor(self) -> bool {
+        matches!(
+            self,
+            Purpose::Serve | Purpose::Maintenance { processor: true }
+        )
+    }
+}
+
 #[derive(Parser)]
 #[command(about = "A QuickScale app. Without a command it serves the web app.")]
 struct Cli {
@@ -605,7 +659,7 @@ enum BillingAction {
 async fn verify_ledger(app: App, config: Config) -> anyhow::Result<()> {
     use quickscale_domain_credits::{AccountId, EntryKind, verify};
     use quickscale_service_sdk::usage::RunStatus;
-    let built = app.build(config).await?;
+    let built = app.build_for(config, Purpose::Check).await?;
     let state = &built.state;
     let (mut accounts, mut entries, mut problems, mut debits, mut reversals) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -675,7 +729,9 @@ async fn reconcile(app: App, config: Config, limit: u32) -> anyhow::Result<()> {
     if config.stripe.is_none() {
         anyhow::bail!("billing is off: set ENABLE_STRIPE=true");
     }
-    let built = app.build(config).await?;
+    let built = app
+        .build_for(config, Purpose::Maintenance { processor: true })
+        .await?;
     let billing = built.state.billing().map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = billing
         .billing
@@ -690,20 +746,36 @@ async fn reconcile(app: App, config: Config, limit: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_database(config: &Config) -> anyhow::Result<(Database, quickscale_adapters::Stores)> {
+/// Opens the configured database; with `migrate`, creating it and applying the migrations,
+/// without, only an existing, migrated database (a check changes nothing).
+async fn open_database(
+    config: &Config,
+    migrate: bool,
+) -> anyhow::Result<(Database, quickscale_adapters::Stores)> {
     match &config.database {
         DatabaseUrl::Memory => Ok((Database::Memory, quickscale_adapters::memory::stores())),
         DatabaseUrl::Sqlite(url) => {
-            if let Some(parent) = Path::new(url.trim_start_matches("sqlite://")).parent() {
+            let path = Path::new(url.trim_start_matches("sqlite://"));
+            if !migrate && !path.exists() {
+                anyhow::bail!(
+                    "there is no database at {} yet: run `migrate` (or start the app) first",
+                    path.display()
+                );
+            }
+            if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
             let db = quickscale_adapters::sqlite::Database::open(url)
                 .await
                 .with_context(|| format!("cannot open the SQLite database {url}"))?;
-            db.migrate()
-                .await
-                .context("migrating the SQLite database")?;
+            if migrate {
+                db.migrate()
+                    .await
+                    .context("migrating the SQLite database")?;
+            } else {
+                up_to_date(db.pending_migrations().await)?;
+            }
             let stores = db.stores();
             Ok((Database::Sqlite(db), stores))
         }
@@ -713,17 +785,36 @@ async fn open_database(config: &Config) -> anyhow::Result<(Database, quickscale_
                 .map_err(|e| anyhow::anyhow!(
                     "cannot connect to PostgreSQL ({e}). Check that the server is running and that DATABASE_URL is right."
                 ))?;
-            db.migrate()
-                .await
-                .context("migrating the PostgreSQL database")?;
+            if migrate {
+                db.migrate()
+                    .await
+                    .context("migrating the PostgreSQL database")?;
+            } else {
+                up_to_date(db.pending_migrations().await)?;
+            }
             let stores = db.stores();
             Ok((Database::Postgres(db), stores))
         }
     }
 }
 
+/// Refuses a database with migrations still to apply: a check does not apply them.
+fn up_to_date(
+    pending: Result<Vec<i64>, quickscale_domain_kernel::StorageError>,
+) -> anyhow::Result<()> {
+    let pending =
+        pending.map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database has {} migration(s) to apply: run `migrate` (or start the app) first",
+            pending.len()
+        );
+    }
+    Ok(())
+}
+
 async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let (database, _) = open_database(config).await?;
+    let (database, _) = open_database(config, true).await?;
     println!("Migrations applied ({}).", config.database.kind());
     database.close().await;
     Ok(())
@@ -731,7 +822,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn check(config: &Config) -> anyhow::Result<()> {
     println!("✓ configuration is valid");
-    let (database, _) = open_database(config).await?;
+    let (database, _) = open_database(config, false).await?;
     database
         .ping()
         .await

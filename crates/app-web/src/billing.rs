@@ -49,6 +49,22 @@ pub async fn connect(
     }
 }
 
+/// Connects billing for a maintenance command: Stripe as for the app; offline, the running
+/// app's stand-in (or one started from its state file), never a fresh empty one.
+pub async fn connect_for_command(
+    mode: &StripeMode,
+    config: &Config,
+    stores: &Stores,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<BillingState> {
+    match mode {
+        StripeMode::Live { .. } => connect(mode, config, stores, clock).await,
+        StripeMode::Offline => {
+            crate::offline_stripe::connect_for_command(config, stores, clock).await
+        }
+    }
+}
+
 /// Stripe's hosted checkout and billing portal, and, when the API is another address (a test
 /// server), that address's origin, which then serves the checkout pages too.
 fn live_checkout_origins(api_base: &str) -> Vec<String> {

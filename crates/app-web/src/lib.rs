@@ -30,7 +30,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod mail;
-mod offline_stripe;
+pub mod offline_stripe;
 pub mod onboarding;
 mod routes;
 pub mod security;

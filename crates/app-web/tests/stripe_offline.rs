@@ -755,3 +755,187 @@ async fn two_subscriptions_paid_anyway_end_with_the_newer_cancelled_and_refunded
     let page = plans_page(&app, &bob).await;
     assert!(page.contains("Active; renews on"), "{page}");
 }
+
+/// The app on SQLite in `dir`, billing offline (with plans when `plans`).
+async fn kept_app(dir: &std::path::Path, plans: bool) -> Live {
+    let db = format!("sqlite://{}/data/app.db", dir.display());
+    let plans = if plans { "true" } else { "false" };
+    Live::start_in(
+        dir,
+        &[
+            ("ENABLE_STRIPE", "true"),
+            ("ENABLE_SUBSCRIPTIONS", plans),
+            ("DATABASE_URL", &db),
+        ],
+    )
+    .await
+}
+
+/// The app's command line, in process, on `config`.
+async fn command(config: quickscale_app_web::Config, args: &[&str]) -> anyhow::Result<()> {
+    quickscale_app_web::App::new("Live")
+        .with_hasher(std::sync::Arc::new(
+            quickscale_adapters::memory::PlainTextHasher,
+        ))
+        .run_command(config, args.iter().copied())
+        .await
+}
+
+/// A file's identity: rewriting it (the stand-in renames a new file over it) changes it.
+fn identity(path: &std::path::Path) -> (u64, std::time::SystemTime, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.ino(), meta.modified().unwrap(), meta.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_commands_beside_the_app_neither_start_a_stand_in_nor_touch_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = kept_app(dir.path(), true).await;
+    // An admin made a plan at the processor and synced it.
+    let made: serde_json::Value = reqwest::Client::new()
+        .post(fake(&app).url("/v1/prices"))
+        .bearer_auth("sk_test_admin")
+        .form(&[
+            ("currency", "usd"),
+            ("unit_amount", "5000"),
+            ("recurring[interval]", "month"),
+            ("product_data[name]", "Team plan"),
+            ("product_data[metadata][credits]", "3000"),
+            ("metadata[credits]", "3000"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(made["id"].is_string(), "{made}");
+    let billing = &app.state.billing().unwrap().billing;
+    assert_eq!(billing.sync_plans().await.unwrap(), 2);
+    let store = billing.subscription_store().unwrap().clone();
+    let state_file = quickscale_app_web::offline_stripe::state_file(&app.config()).unwrap();
+    let before = identity(&state_file);
+
+    command(app.config(), &["verify-ledger"]).await.unwrap();
+    command(
+        app.config(),
+        &["create-admin", "--email", "deputy@example.com"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.plans(true).await.unwrap().len(),
+        2,
+        "no plan was deactivated"
+    );
+    assert_eq!(
+        identity(&state_file),
+        before,
+        "the stand-in's state is untouched"
+    );
+    assert_eq!(
+        quickscale_stripe_fake::running_at(&state_file).as_deref(),
+        Some(fake(&app).base_url.as_str()),
+        "the app's stand-in still serves"
+    );
+    assert!(app.user("deputy@example.com").await.is_admin());
+
+    // A check on a database that is not there creates nothing.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing = elsewhere.path().join("data/app.db");
+    let url = format!("sqlite://{}", missing.display());
+    let config = quickscale_app_web::Config::from_pairs(
+        elsewhere.path(),
+        "Live",
+        &[
+            ("SECRET_KEY", "live-test-secret-key-0123456789abcdef"),
+            ("DATABASE_URL", &url),
+            ("ENABLE_STRIPE", "true"),
+        ],
+    )
+    .unwrap();
+    let refused = command(config, &["verify-ledger"]).await.unwrap_err();
+    assert!(refused.to_string().contains("run `migrate`"), "{refused:#}");
+    assert!(!missing.exists());
+    assert!(!elsewhere.path().join("data/stripe-offline.json").exists());
+}
+
+/// Buys the first pack with its `checkout.session.completed` withheld: paid, not yet granted.
+async fn paid_but_not_delivered(app: &Live, client: &reqwest::Client) {
+    fake(app).withhold_event_types(&["checkout.session.completed"]);
+    let hosted = checkout(app, client).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(pay(client, &hosted, "4242424242424242").await.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_reaches_the_running_apps_stand_in_or_the_state_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = kept_app(dir.path(), false).await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    paid_but_not_delivered(&app, &ada).await;
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(100));
+    // Beside the running app: its stand-in's events.
+    command(app.config(), &["billing", "reconcile"])
+        .await
+        .unwrap();
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(200));
+
+    // With the app stopped: the state its stand-in kept.
+    paid_but_not_delivered(&app, &ada).await;
+    let config = app.config();
+    let (dir_path, _) = app.stop().await;
+    command(config.clone(), &["billing", "reconcile"])
+        .await
+        .unwrap();
+    let app = kept_app(&dir_path, false).await;
+    assert_eq!(app.balance("ada@example.com").await, Credits::whole(300));
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_subscription_survives_a_restart_and_is_cancelled_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = kept_app(dir.path(), true).await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    let tab = plans_page(&app, &ada).await;
+    let hosted = subscribe_in(&app, &ada, &tab).await;
+    assert_eq!(
+        pay_subscription(&ada, &hosted, "ada@example.com")
+            .await
+            .status(),
+        303
+    );
+    app.wait_for_balance("ada@example.com", Credits::whole(1100))
+        .await;
+    let (dir_path, _) = app.stop().await;
+
+    let app = kept_app(&dir_path, true).await;
+    let ada = browser();
+    app.login(&ada, "ada@example.com", support::live::PASSWORD)
+        .await;
+    let page = plans_page(&app, &ada).await;
+    assert!(page.contains("Active; renews on"), "{page}");
+    let cancel = [
+        ("when", "period_end".to_owned()),
+        ("csrf_token", hidden(&page, "csrf_token")),
+    ];
+    let done = ada
+        .post(app.url("/billing/plans/cancel"))
+        .form(&cancel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let page = plans_page(&app, &ada).await;
+    assert!(page.contains("then it ends"), "{page}");
+    let kept = fake(&app).subscriptions();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["cancel_at_period_end"], true);
+    drop(dir);
+}

@@ -82,7 +82,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest("/v1", v1)
         .merge(crate::pages::router())
         .merge(crate::controls::router())
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            persist_changes,
+        ))
         .with_state(shared)
+}
+
+/// Writes the state file after every request that may change the state (any but a read).
+async fn persist_changes(State(shared): AppState, req: Request, next: Next) -> Response {
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(req).await;
+    if changes {
+        shared.persist();
+    }
+    response
 }
 
 async fn unrecognized(method: Method, uri: OriginalUri) -> ApiError {

@@ -1,6 +1,7 @@
 //! Subscriptions and their invoices: recurring prices, the first invoice of a subscription
 //! checkout, renewals, price changes with prorations, cancellation.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -12,7 +13,7 @@ use crate::store::{
 use crate::util::{add_months, format_date, format_money, ids, line_amount, now, total_amount};
 
 /// How often a recurring price bills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Interval {
     Day,
     Week,
@@ -52,7 +53,7 @@ impl Interval {
 }
 
 /// A recurring price's `recurring`: every `interval_count` intervals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Recurring {
     pub interval: Interval,
     pub interval_count: i64,
@@ -139,7 +140,7 @@ impl Recurring {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum SubscriptionStatus {
     /// Made by a checkout, its first invoice not yet paid (only `customer.subscription.created`
     /// shows it).
@@ -160,7 +161,7 @@ impl SubscriptionStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SubscriptionItem {
     pub id: String,
     pub created: i64,
@@ -169,7 +170,7 @@ pub(crate) struct SubscriptionItem {
     pub metadata: Metadata,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Subscription {
     pub seq: u64,
     pub id: String,
@@ -198,7 +199,7 @@ pub(crate) struct Subscription {
     pub pending: Vec<InvoiceLine>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum InvoiceStatus {
     Draft,
     Open,
@@ -215,7 +216,7 @@ impl InvoiceStatus {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct InvoiceLine {
     pub id: String,
     pub amount: i64,
@@ -232,7 +233,7 @@ pub(crate) struct InvoiceLine {
     pub subscription_item: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Invoice {
     pub seq: u64,
     pub id: String,
@@ -244,7 +245,7 @@ pub(crate) struct Invoice {
     /// The subscription's metadata when the invoice was made (`subscription_details`).
     pub subscription_metadata: Metadata,
     /// `subscription_create`, `subscription_cycle` or `subscription_update`.
-    pub billing_reason: &'static str,
+    pub billing_reason: String,
     pub currency: String,
     pub lines: Vec<InvoiceLine>,
     /// Given at finalization.
@@ -517,7 +518,7 @@ impl Store {
             customer_name,
             subscription: sub.id.clone(),
             subscription_metadata: sub.metadata.clone(),
-            billing_reason,
+            billing_reason: billing_reason.to_string(),
             currency: sub.currency.clone(),
             lines,
             number: None,
@@ -601,7 +602,7 @@ impl Store {
         let Some(behaviour) = card_behaviour(&sub.card.number) else {
             return false;
         };
-        let description = match invoice.billing_reason {
+        let description = match invoice.billing_reason.as_str() {
             "subscription_create" => "Subscription creation",
             _ => "Subscription update",
         };

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,9 @@ pub struct Config {
     pub api_version: String,
     /// The business name shown on the hosted pages.
     pub account_name: String,
+    /// Where the fake keeps its state between runs (see the crate's README); `None` keeps it in
+    /// memory only. One running fake at a time uses a state file.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             catalog: vec![CatalogItem::starter_pack()],
             api_version: "2025-03-31.basil".to_string(),
             account_name: "QuickScale (test)".to_string(),
+            state_file: None,
         }
     }
 }
@@ -94,6 +99,12 @@ impl Config {
     /// Sets the signing secret (`whsec_...`).
     pub fn with_webhook_secret(mut self, secret: impl Into<String>) -> Self {
         self.webhook_secret = Some(secret.into());
+        self
+    }
+
+    /// Keeps the state in `path` between runs (loaded at start, written after every change).
+    pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
         self
     }
 

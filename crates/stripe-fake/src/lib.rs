@@ -28,6 +28,7 @@ mod error;
 mod form;
 mod objects;
 mod pages;
+mod persist;
 mod store;
 mod util;
 mod webhook;
@@ -42,6 +43,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use config::{CatalogItem, Config};
+pub use persist::running_at;
 pub use store::DeliveryState;
 pub use webhook::{DeliveryAttempt, signature_header};
 
@@ -117,6 +119,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     pub delivery_tx: mpsc::UnboundedSender<Job>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Where the state is kept between runs, if anywhere.
+    state_file: Option<persist::StateFile>,
 }
 
 impl Shared {
@@ -124,6 +128,13 @@ impl Shared {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes the state to the state file, if there is one (after every change).
+    pub fn persist(&self) {
+        if let Some(file) = &self.state_file {
+            file.save(&self.store);
+        }
     }
 
     /// Keeps a background task so that stopping the fake stops it too.
@@ -186,6 +197,14 @@ impl FakeStripe {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(std::io::Error::other)?;
+        let state_file = match &config.state_file {
+            Some(path) => Some(persist::StateFile::open(path)?),
+            None => None,
+        };
+        let kept = match &config.state_file {
+            Some(path) => persist::load(path)?,
+            None => None,
+        };
         let (delivery_tx, delivery_rx) = mpsc::unbounded_channel();
         let mut store = Store::new(
             public_url,
@@ -194,7 +213,16 @@ impl FakeStripe {
             config.webhook_url.clone(),
             delivery_tx.clone(),
         );
-        store.seed(&config.catalog);
+        match kept {
+            Some(snapshot) => {
+                store.restore(snapshot);
+                store.seed_missing(&config.catalog);
+            }
+            None => store.seed(&config.catalog),
+        }
+        if let Some(file) = &state_file {
+            file.announce(&base_url)?;
+        }
         let shared = Arc::new(Shared {
             config,
             webhook_secret: webhook_secret.clone(),
@@ -202,7 +230,9 @@ impl FakeStripe {
             http,
             delivery_tx,
             tasks: Mutex::new(Vec::new()),
+            state_file,
         });
+        shared.persist();
         let worker = tokio::spawn(webhook::worker(shared.clone(), delivery_rx));
         let router = api::router(shared.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -266,18 +296,24 @@ impl Running {
     /// Pays an open session with the test card 4242 4242 4242 4242, as the checkout page
     /// would: returns the completed session.
     pub fn complete_checkout_session(&self, id: &str) -> Result<Value, ControlError> {
-        controls::complete(&self.shared, id, None)
+        let result = controls::complete(&self.shared, id, None);
+        self.shared.persist();
+        result
     }
 
     /// Tries to pay an open session with the declined test card 4000 0000 0000 0002: returns
     /// the PaymentIntent with its `last_payment_error`; the session stays open and unpaid.
     pub fn fail_checkout_session(&self, id: &str) -> Result<Value, ControlError> {
-        controls::fail(&self.shared, id, None)
+        let result = controls::fail(&self.shared, id, None);
+        self.shared.persist();
+        result
     }
 
     /// Expires an open session (`checkout.session.expired`).
     pub fn expire_checkout_session(&self, id: &str) -> Result<Value, ControlError> {
-        controls::expire(&self.shared, id)
+        let result = controls::expire(&self.shared, id);
+        self.shared.persist();
+        result
     }
 
     /// Lets a subscription's current period end, as if the time had come, and returns the
@@ -290,7 +326,9 @@ impl Running {
     ///   pending prorations, less the customer's credit) charged to the card: paid, or declined
     ///   (`invoice.payment_failed`, the subscription `past_due`).
     pub fn renew_subscription(&self, id: &str, card: Option<&str>) -> Result<Value, ControlError> {
-        controls::renew(&self.shared, id, card)
+        let result = controls::renew(&self.shared, id, card);
+        self.shared.persist();
+        result
     }
 
     /// Lets `seconds` of a subscription's current period pass, so that a change now is
@@ -299,7 +337,9 @@ impl Running {
     /// Returns the subscription. Refused (`ControlError::Refused`) for a canceled subscription
     /// and for `seconds` outside 0 to the current period's length. No event is sent.
     pub fn elapse_subscription(&self, id: &str, seconds: i64) -> Result<Value, ControlError> {
-        controls::elapse(&self.shared, id, seconds)
+        let result = controls::elapse(&self.shared, id, seconds);
+        self.shared.persist();
+        result
     }
 
     /// Every subscription, oldest first, as `/v1/subscriptions/{id}` shows it.
@@ -402,6 +442,7 @@ impl Running {
     /// idempotency keys, faults and withheld types, and seeds the catalog again. Keeps the webhook URL and secret.
     pub fn reset(&self) {
         controls::reset(&self.shared);
+        self.shared.persist();
     }
 
     /// Stops accepting connections, lets requests in flight finish, and stops deliveries.
@@ -416,6 +457,9 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Some(file) = &self.shared.state_file {
+            file.release();
+        }
         self.server.abort();
         self.worker.abort();
         self.shared.abort_tasks();

@@ -37,6 +37,10 @@ struct Args {
     /// subscription plan. Default: "Starter pack", 1000 usd, 100 credits.
     #[arg(long)]
     catalog: Option<PathBuf>,
+    /// Keep the state in this file between runs (loaded at start, written after every change;
+    /// one running fake per file). Without it the state lives in memory only.
+    #[arg(long, env = "STRIPE_FAKE_STATE_FILE")]
+    state_file: Option<PathBuf>,
 }
 
 /// "500ms", "5s", "2m", "1h" or plain seconds.
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         public_url: args.public_url,
         webhook_url: args.webhook_url,
         webhook_secret: args.webhook_secret,
+        state_file: args.state_file,
         ..Config::default()
     };
     if let Some(schedule) = args.retry_schedule {

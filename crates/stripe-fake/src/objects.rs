@@ -386,7 +386,7 @@ impl Store {
             "description": c.description,
             "disputed": false,
             "failure_balance_transaction": null,
-            "failure_code": c.failure.as_ref().map(|f| f.0),
+            "failure_code": c.failure.as_ref().map(|f| f.0.clone()),
             "failure_message": c.failure.as_ref().map(|f| f.2.clone()),
             "fraud_details": {},
             "invoice": c.invoice,

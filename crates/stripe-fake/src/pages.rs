@@ -660,7 +660,7 @@ async fn receipt_page(State(s): AppState, Path(id): Path<String>) -> Response {
         account = esc(&s.config.account_name),
         amount = esc(&format_money(charge.amount, &charge.currency)),
         date = esc(&format_time(charge.created)),
-        brand = esc(charge.card.brand),
+        brand = esc(&charge.card.brand),
         last4 = esc(&charge.card.last4),
         status = if charge.succeeded { "paid" } else { "failed" },
         id = esc(&charge.id),

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -17,7 +17,7 @@ use crate::{Fault, FaultMode};
 
 pub(crate) type Metadata = BTreeMap<String, String>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Customer {
     pub seq: u64,
     pub id: String,
@@ -33,7 +33,7 @@ pub(crate) struct Customer {
     pub next_invoice_sequence: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Product {
     pub seq: u64,
     pub id: String,
@@ -46,7 +46,7 @@ pub(crate) struct Product {
     pub default_price: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Price {
     pub seq: u64,
     pub id: String,
@@ -62,7 +62,7 @@ pub(crate) struct Price {
     pub recurring: Option<Recurring>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct LineItem {
     pub id: String,
     pub price: String,
@@ -74,7 +74,7 @@ pub(crate) struct LineItem {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum SessionStatus {
     Open,
     Complete,
@@ -91,7 +91,7 @@ impl SessionStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CheckoutMode {
     Payment,
     Subscription,
@@ -106,7 +106,7 @@ impl CheckoutMode {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Session {
     pub seq: u64,
     pub id: String,
@@ -139,7 +139,7 @@ pub(crate) struct Session {
     pub invoice: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PaymentIntent {
     pub seq: u64,
     pub id: String,
@@ -149,7 +149,7 @@ pub(crate) struct PaymentIntent {
     pub customer: Option<String>,
     pub description: Option<String>,
     pub metadata: Metadata,
-    pub status: &'static str,
+    pub status: String,
     pub amount_received: i64,
     pub latest_charge: Option<String>,
     pub payment_method: Option<String>,
@@ -157,16 +157,16 @@ pub(crate) struct PaymentIntent {
     pub client_secret: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Card {
-    pub brand: &'static str,
-    pub funding: &'static str,
+    pub brand: String,
+    pub funding: String,
     pub last4: String,
     pub exp_month: u32,
     pub exp_year: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Charge {
     pub seq: u64,
     pub id: String,
@@ -183,7 +183,7 @@ pub(crate) struct Charge {
     pub billing_email: Option<String>,
     pub billing_name: Option<String>,
     /// code, decline code, message
-    pub failure: Option<(&'static str, Option<&'static str>, String)>,
+    pub failure: Option<(String, Option<String>, String)>,
     pub amount_refunded: i64,
     pub refunds: Vec<String>,
     pub balance_transaction: Option<String>,
@@ -191,7 +191,7 @@ pub(crate) struct Charge {
     pub invoice: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Refund {
     pub seq: u64,
     pub id: String,
@@ -207,7 +207,7 @@ pub(crate) struct Refund {
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PortalSession {
     pub id: String,
     pub created: i64,
@@ -217,7 +217,7 @@ pub(crate) struct PortalSession {
 }
 
 /// Where the delivery of an event stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// No webhook URL was configured when the event happened.
@@ -232,7 +232,7 @@ pub enum DeliveryState {
     Failed,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EventRecord {
     pub seq: u64,
     pub id: String,
@@ -250,7 +250,7 @@ pub(crate) struct RequestInfo {
     pub idempotency_key: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct IdempotencyEntry {
     pub method: String,
     pub path: String,
@@ -259,9 +259,10 @@ pub(crate) struct IdempotencyEntry {
     pub stored: Option<StoredResponse>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredResponse {
     pub status: u16,
+    #[serde(with = "crate::persist::text_bytes")]
     pub body: Vec<u8>,
     pub request_id: String,
 }
@@ -334,7 +335,7 @@ pub(crate) fn card_behaviour(number: &str) -> Option<CardBehaviour> {
 }
 
 /// What the payer typed on the checkout page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CardInput {
     pub number: String,
     pub exp_month: u32,
@@ -407,7 +408,7 @@ pub(crate) enum PayRefusal {
 /// The fake's whole state.
 #[derive(Debug)]
 pub(crate) struct Store {
-    seq: u64,
+    pub(crate) seq: u64,
     pub public_url: String,
     pub api_version: String,
     pub session_ttl: i64,
@@ -425,7 +426,7 @@ pub(crate) struct Store {
     pub subscriptions: HashMap<String, Subscription>,
     pub invoices: HashMap<String, Invoice>,
     pub events: Vec<EventRecord>,
-    event_index: HashMap<String, usize>,
+    pub(crate) event_index: HashMap<String, usize>,
     pub deliveries: Vec<DeliveryAttempt>,
     pub idempotency: HashMap<String, IdempotencyEntry>,
     delivery_tx: UnboundedSender<Job>,
@@ -476,6 +477,55 @@ impl Store {
         );
         *self = fresh;
         self.seed(catalog);
+    }
+
+    /// Takes the state kept in a file, and queues again the deliveries it had not finished.
+    pub(crate) fn restore(&mut self, snapshot: crate::persist::Snapshot) {
+        self.seq = snapshot.seq;
+        self.customers = snapshot.customers;
+        self.products = snapshot.products;
+        self.prices = snapshot.prices;
+        self.sessions = snapshot.sessions;
+        self.payment_intents = snapshot.payment_intents;
+        self.charges = snapshot.charges;
+        self.refunds = snapshot.refunds;
+        self.portal_sessions = snapshot.portal_sessions;
+        self.subscriptions = snapshot.subscriptions;
+        self.invoices = snapshot.invoices;
+        self.events = snapshot.events;
+        self.event_index = self
+            .events
+            .iter()
+            .enumerate()
+            .map(|(at, event)| (event.id.clone(), at))
+            .collect();
+        self.idempotency = snapshot.idempotency;
+        if self.webhook_url.is_some() {
+            for event in self
+                .events
+                .iter()
+                .filter(|e| e.delivery == DeliveryState::Pending)
+            {
+                let _ = self
+                    .delivery_tx
+                    .send(Job::new(event.id.clone(), false, None));
+            }
+        }
+    }
+
+    /// Seeds the catalog items with fixed price ids that a restored state does not have yet
+    /// (an item added to the configuration since); the others were seeded the first time.
+    pub(crate) fn seed_missing(&mut self, catalog: &[CatalogItem]) {
+        let missing: Vec<CatalogItem> = catalog
+            .iter()
+            .filter(|item| {
+                item.price_id
+                    .as_ref()
+                    .is_some_and(|id| !self.prices.contains_key(id))
+            })
+            .cloned()
+            .collect();
+        self.seed(&missing);
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {
@@ -1303,7 +1353,7 @@ impl Store {
                     customer: payment.customer.clone(),
                     description: payment.description.clone(),
                     metadata: payment.metadata.clone(),
-                    status: "requires_payment_method",
+                    status: "requires_payment_method".into(),
                     amount_received: 0,
                     latest_charge: None,
                     payment_method: None,
@@ -1328,7 +1378,11 @@ impl Store {
             } => (
                 "visa",
                 "credit",
-                Some((*code, *decline_code, (*message).to_string())),
+                Some((
+                    (*code).to_string(),
+                    decline_code.map(str::to_string),
+                    (*message).to_string(),
+                )),
             ),
         };
         let charge_id = ids::charge();
@@ -1346,8 +1400,8 @@ impl Store {
             metadata: payment.metadata,
             succeeded: failure.is_none(),
             card: Card {
-                brand,
-                funding,
+                brand: brand.to_string(),
+                funding: funding.to_string(),
                 last4,
                 exp_month: card.exp_month,
                 exp_year: card.exp_year,
@@ -1368,7 +1422,7 @@ impl Store {
             intent.latest_charge = Some(charge_id.clone());
             match &failure {
                 Some((code, decline_code, message)) => {
-                    intent.status = "requires_payment_method";
+                    intent.status = "requires_payment_method".into();
                     intent.last_payment_error = Some(json!({
                         "type": "card_error",
                         "code": code,
@@ -1381,7 +1435,7 @@ impl Store {
                     }));
                 }
                 None => {
-                    intent.status = "succeeded";
+                    intent.status = "succeeded".into();
                     intent.amount_received = intent.amount;
                     intent.payment_method = Some(payment_method.clone());
                     intent.last_payment_error = None;
@@ -1425,7 +1479,7 @@ impl Store {
                 let Some(intent) = self.payment_intents.get(pi) else {
                     return Err(ApiError::no_such("payment_intent", "payment_intent", pi));
                 };
-                match (&intent.latest_charge, intent.status) {
+                match (&intent.latest_charge, intent.status.as_str()) {
                     (Some(charge), "succeeded") => charge.clone(),
                     _ => {
                         return Err(ApiError::invalid(

@@ -194,6 +194,7 @@ async fn deliver(shared: &Arc<Shared>, job: Job) {
             }
         }
     }
+    shared.persist();
     if let Some(done) = job.done {
         let _ = done.send(attempt);
     }

@@ -100,6 +100,24 @@ impl Database {
             })
     }
 
+    /// The migrations not applied yet (reads only: for checks that must not change anything).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StorageError> {
+        let tracked: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(storage_error)?;
+        let applied: Vec<i64> = if tracked {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage_error)?
+        } else {
+            Vec::new()
+        };
+        Ok(MIGRATIONS.missing_from(&applied))
+    }
+
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -72,6 +72,17 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
+impl Embedded {
+    /// The versions of these migrations that are not in `applied`.
+    pub(crate) fn missing_from(&self, applied: &[i64]) -> Vec<i64> {
+        self.0
+            .iter()
+            .map(|(version, _, _)| *version)
+            .filter(|version| !applied.contains(version))
+            .collect()
+    }
+}
+
 pub(crate) async fn migrator(source: Embedded) -> Result<Migrator, StorageError> {
     Migrator::new(source).await.map_err(|e| {
         StorageError::with_source(StorageFailure::Other, "could not load migrations", e)

@@ -120,6 +120,24 @@ impl Database {
             })
     }
 
+    /// The migrations not applied yet (reads only: for checks that must not change anything).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StorageError> {
+        let tracked: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(storage_error)?;
+        let applied: Vec<i64> = match tracked {
+            Some(_) => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(storage_error)?,
+            None => Vec::new(),
+        };
+        Ok(MIGRATIONS.missing_from(&applied))
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1")

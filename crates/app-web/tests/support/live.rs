@@ -15,24 +15,40 @@ pub const PASSWORD: &str = "a long enough password";
 pub struct Live {
     pub base: String,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    /// The project folder (a temporary one unless given).
+    pub dir: std::path::PathBuf,
+    /// The settings it was started with, to start it again or run its commands.
+    settings: Vec<(String, String)>,
+    server: tokio::task::JoinHandle<()>,
+    _temporary: Option<tempfile::TempDir>,
 }
 
 impl Live {
     /// Starts the app with these settings (over in-memory storage unless DATABASE_URL is given).
     pub async fn start(extra: &[(&str, &str)]) -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let mut live = Self::start_in(dir.path(), extra).await;
+        live._temporary = Some(dir);
+        live
+    }
+
+    /// Starts the app on a new port, its project in `dir` (where its data stays between
+    /// starts when DATABASE_URL is a file).
+    pub async fn start_in(dir: &std::path::Path, extra: &[(&str, &str)]) -> Live {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let dir = tempfile::tempdir().unwrap();
-        let mut pairs = vec![
+        let mut settings: Vec<(String, String)> = [
             ("SECRET_KEY", "live-test-secret-key-0123456789abcdef"),
             ("DATABASE_URL", "memory"),
-            ("BASE_URL", base.as_str()),
             ("ADMIN_PASSWORD", "admin-password-1"),
-        ];
-        pairs.extend_from_slice(extra);
-        let config = Config::from_pairs(dir.path(), "Live", &pairs).unwrap();
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        settings.push(("BASE_URL".into(), base.clone()));
+        let config = config(dir, &settings);
         let built = App::new("Live")
             .with_hasher(Arc::new(PlainTextHasher))
             .build(config)
@@ -42,12 +58,41 @@ impl Live {
             .await
             .unwrap();
         let router = built.router;
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Live {
             base,
             state: built.state,
-            _dir: dir,
+            dir: dir.to_owned(),
+            settings,
+            server,
+            _temporary: None,
         }
+    }
+
+    /// The app's configuration (to run its commands beside it, or after it).
+    pub fn config(&self) -> Config {
+        config(&self.dir, &self.settings)
+    }
+
+    /// Stops serving and lets go of everything the app holds (its database, its Stripe
+    /// stand-in), as a stopped process would; returns the project folder.
+    pub async fn stop(self) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
+        self.server.abort();
+        let _ = self.server.await;
+        let state_file = quickscale_app_web::offline_stripe::state_file(&self.state.config());
+        self.state.database().close().await;
+        drop(self.state);
+        // Background work still finishing (webhook processing) holds the state a moment.
+        for _ in 0..200 {
+            if state_file
+                .as_deref()
+                .is_none_or(|f| quickscale_stripe_fake::running_at(f).is_none())
+            {
+                return (self.dir, self._temporary);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the app's Stripe stand-in did not stop");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -128,6 +173,14 @@ impl Live {
             .unwrap();
         assert_eq!(response.status(), 303, "{email} could not sign in");
     }
+}
+
+fn config(dir: &std::path::Path, settings: &[(String, String)]) -> Config {
+    let pairs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Config::from_pairs(dir, "Live", &pairs).unwrap()
 }
 
 pub fn browser() -> reqwest::Client {
