@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// let config = quickscale_stripe_fake::Config {
-///     webhook_url: Some("http://127.0.0.1:8000/billing/webhook".into()),
+///     webhook_url: Some("http://127.0.0.1:8000/webhooks/stripe".into()),
 ///     ..quickscale_stripe_fake::Config::for_tests()
 /// };
 /// assert!(config.bind.port() == 0);

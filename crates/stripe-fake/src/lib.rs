@@ -15,7 +15,7 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! use quickscale_stripe_fake::{Config, FakeStripe};
 //!
-//! let fake = FakeStripe::start(Config::for_tests().with_webhook_url("http://127.0.0.1:8000/billing/webhook")).await?;
+//! let fake = FakeStripe::start(Config::for_tests().with_webhook_url("http://127.0.0.1:8000/webhooks/stripe")).await?;
 //! println!("STRIPE_API_BASE={} STRIPE_WEBHOOK_SECRET={}", fake.base_url, fake.webhook_secret);
 //! # Ok(()) }
 //! ```

@@ -20,7 +20,7 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "STRIPE_FAKE_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Where to POST events (e.g. http://127.0.0.1:8000/billing/webhook).
+    /// Where to POST events (e.g. http://127.0.0.1:8000/webhooks/stripe).
     #[arg(long, env = "STRIPE_FAKE_WEBHOOK_URL")]
     webhook_url: Option<String>,
     /// The webhook signing secret (whsec_...); generated and printed when absent.
