@@ -7,8 +7,8 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::form::Node;
 use crate::store::{
-    CardInput, Charged, Metadata, Payment, RequestInfo, Session, Store, card_behaviour,
-    merge_metadata, previous_attributes,
+    CardBehaviour, CardInput, Charged, Metadata, Payment, RequestInfo, Session, Store,
+    card_behaviour, merge_metadata, previous_attributes,
 };
 use crate::util::{add_months, format_date, format_money, ids, line_amount, now, total_amount};
 
@@ -588,7 +588,12 @@ impl Store {
     /// Charges an open invoice to its subscription's card. Paid: `invoice.paid`,
     /// `invoice.payment_succeeded`; declined: the invoice stays open, `invoice.payment_failed`.
     /// Returns whether it was paid.
-    fn attempt_invoice(&mut self, id: &str, request: &RequestInfo) -> bool {
+    fn attempt_invoice(
+        &mut self,
+        id: &str,
+        request: &RequestInfo,
+        once: Option<&(CardInput, String)>,
+    ) -> bool {
         let Some(invoice) = self.invoices.get(id).cloned() else {
             return false;
         };
@@ -599,7 +604,11 @@ impl Store {
         let Some(sub) = self.subscriptions.get(&invoice.subscription).cloned() else {
             return false;
         };
-        let Some(behaviour) = card_behaviour(&sub.card.number) else {
+        let (card, method) = match once {
+            Some((card, method)) => (card.clone(), method.clone()),
+            None => (sub.card.clone(), sub.default_payment_method.clone()),
+        };
+        let Some(behaviour) = card_behaviour(&card.number) else {
             return false;
         };
         let description = match invoice.billing_reason.as_str() {
@@ -608,7 +617,7 @@ impl Store {
         };
         let payment = Payment {
             intent: invoice.payment_intent.clone(),
-            payment_method: Some(sub.default_payment_method.clone()),
+            payment_method: Some(method),
             amount: invoice.amount_due,
             currency: invoice.currency.clone(),
             customer: Some(invoice.customer.clone()),
@@ -617,7 +626,7 @@ impl Store {
             email: invoice.customer_email.clone(),
             name: invoice.customer_name.clone(),
         };
-        let charged = self.charge_card(payment, &sub.card, &behaviour, request);
+        let charged = self.charge_card(payment, &card, &behaviour, request);
         if charged.declined.is_none() {
             self.settle_invoice(id, Some(&charged), request);
             return true;
@@ -741,7 +750,7 @@ impl Store {
                 apply_balance: true,
             };
             self.issue_invoice(&invoice_id, &updated, draft, request);
-            self.attempt_invoice(&invoice_id, request);
+            self.attempt_invoice(&invoice_id, request, None);
             self.update_status(id);
         }
         Ok(self.announce_update(&before, id, request))
@@ -915,6 +924,52 @@ impl Store {
         Ok(json)
     }
 
+    /// The billing portal's "Update payment method": a card that works becomes the customer's
+    /// default payment method and the one each of its running subscriptions is charged to from
+    /// now on (`customer.updated`, `customer.subscription.updated`). An open invoice is not paid
+    /// at once: the next attempt (a renewal) charges the new card. A declining card is refused
+    /// with the card's message and changes nothing.
+    pub fn set_default_card(
+        &mut self,
+        customer: &str,
+        card: CardInput,
+        request: &RequestInfo,
+    ) -> Result<String, String> {
+        match card_behaviour(&card.number) {
+            None => return Err("Your card number is incorrect.".to_string()),
+            Some(CardBehaviour::Declined { message, .. }) => return Err(message.to_string()),
+            Some(CardBehaviour::Succeeds { .. }) => {}
+        }
+        let Some(before) = self.customers.get(customer).cloned() else {
+            return Err(format!("No such customer: '{customer}'"));
+        };
+        let method = ids::payment_method();
+        let mut after = before.clone();
+        after.default_payment_method = Some((method.clone(), card.clone()));
+        let previous =
+            previous_attributes(&self.customer_json(&before), &self.customer_json(&after));
+        let json = self.customer_json(&after);
+        self.customers.insert(customer.to_string(), after);
+        self.record_event("customer.updated", json, Some(previous), request);
+        let running: Vec<String> = self
+            .subscriptions
+            .values()
+            .filter(|s| s.customer == customer && s.status != SubscriptionStatus::Canceled)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in running {
+            let Some(sub) = self.subscriptions.get_mut(&id) else {
+                continue;
+            };
+            let old = sub.clone();
+            sub.default_payment_method = method.clone();
+            sub.card = card.clone();
+            let before = self.subscription_json(&old);
+            self.announce_update(&before, &id, request);
+        }
+        Ok(method)
+    }
+
     // ----- time passing (a test control) ----------------------------------------------------
 
     /// The end of the current period, as if the time had come: a subscription set to cancel
@@ -941,10 +996,9 @@ impl Store {
         let request = RequestInfo::default();
         let before = self.subscription_json(&sub);
         let mut sub = sub;
-        if let Some(number) = card {
-            sub.card = CardInput::test(number);
-            sub.default_payment_method = ids::payment_method();
-        }
+        // A card given here pays this renewal only; without one, the subscription's default
+        // payment method (the checkout's card, or the one set in the billing portal) pays.
+        let once = card.map(|number| (CardInput::test(number), ids::payment_method()));
 
         if sub.cancel_at_period_end {
             sub.status = SubscriptionStatus::Canceled;
@@ -963,7 +1017,7 @@ impl Store {
 
         if let Some(invoice) = self.open_invoices(id).first().map(|i| i.id.clone()) {
             self.subscriptions.insert(id.to_string(), sub);
-            self.attempt_invoice(&invoice, &request);
+            self.attempt_invoice(&invoice, &request, once.as_ref());
             self.update_status(id);
             return Ok(self.announce_update(&before, id, &request));
         }
@@ -988,7 +1042,7 @@ impl Store {
             apply_balance: true,
         };
         self.issue_invoice(&invoice, &sub, draft, &request);
-        self.attempt_invoice(&invoice, &request);
+        self.attempt_invoice(&invoice, &request, once.as_ref());
         self.update_status(id);
         Ok(self.announce_update(&before, id, &request))
     }

@@ -317,7 +317,8 @@ impl Running {
     }
 
     /// Lets a subscription's current period end, as if the time had come, and returns the
-    /// subscription. `card` (a test card number) replaces its card first.
+    /// subscription. The subscription's default payment method pays (its checkout's card, or
+    /// the one saved in the billing portal); `card` (a test card number) pays this time only.
     ///
     /// - `cancel_at_period_end`: the subscription ends (`customer.subscription.deleted`).
     /// - `past_due`: its oldest open invoice is charged again; it is active again once no

@@ -62,7 +62,7 @@ impl Store {
             "invoice_prefix": c.invoice_prefix,
             "invoice_settings": {
                 "custom_fields": null,
-                "default_payment_method": null,
+                "default_payment_method": c.default_payment_method.as_ref().map(|(id, _)| id),
                 "footer": null,
                 "rendering_options": null
             },

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,8 @@ use crate::Shared;
 use crate::billing::SubscriptionStatus;
 use crate::form::Params;
 use crate::store::{
-    CardInput, CheckoutMode, PayOutcome, PayRefusal, RequestInfo, Session, SessionStatus, Store,
+    CardBehaviour, CardInput, CheckoutMode, PayOutcome, PayRefusal, RequestInfo, Session,
+    SessionStatus, Store, card_behaviour,
 };
 use crate::util::{format_money, format_time, html_escape as esc};
 
@@ -29,6 +30,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route(
             "/billing_portal/{id}/subscriptions/{subscription}",
             post(portal_update),
+        )
+        .route(
+            "/billing_portal/{id}/payment_method",
+            post(portal_payment_method),
         )
         .route("/receipts/{id}", get(receipt_page))
         .route("/invoices/{id}", get(invoice_page))
@@ -416,9 +421,47 @@ async fn cancel(State(s): AppState, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn portal_page(State(s): AppState, Path(id): Path<String>) -> Response {
+#[derive(Debug, Default, Deserialize)]
+struct PortalQuery {
+    /// Set after a card was saved.
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+async fn portal_page(
+    State(s): AppState,
+    Path(id): Path<String>,
+    Query(query): Query<PortalQuery>,
+) -> Response {
     let store = s.lock();
-    let Some(portal) = store.portal_sessions.get(&id) else {
+    let notice = query.saved.is_some().then_some(Notice::Saved(
+        "Your card was saved: your next payments use it.",
+    ));
+    portal(
+        &store,
+        &s.config.account_name,
+        &id,
+        notice,
+        &PayForm::default(),
+    )
+}
+
+/// A message at the top of the portal's payment method.
+enum Notice<'a> {
+    Saved(&'a str),
+    Refused(StatusCode, &'a str),
+}
+
+/// The billing portal of session `id`: the customer's subscriptions, payment method (with a form
+/// to replace it) and payments.
+fn portal(
+    store: &Store,
+    account: &str,
+    id: &str,
+    notice: Option<Notice<'_>>,
+    form: &PayForm,
+) -> Response {
+    let Some(portal) = store.portal_sessions.get(id) else {
         return not_found_page("billing portal session");
     };
     let customer = store.customers.get(&portal.customer);
@@ -465,7 +508,7 @@ async fn portal_page(State(s): AppState, Path(id): Path<String>) -> Response {
             "<table><thead><tr><th>Date</th><th class=\"num\">Amount</th><th>Status</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
         )
     };
-    let subscriptions = portal_subscriptions(&store, &id, &portal.customer);
+    let subscriptions = portal_subscriptions(store, id, &portal.customer);
     let back = portal
         .return_url
         .as_deref()
@@ -473,16 +516,21 @@ async fn portal_page(State(s): AppState, Path(id): Path<String>) -> Response {
             format!(
                 "<a class=\"button\" href=\"{}\">Return to {}</a>",
                 esc(url),
-                esc(&s.config.account_name)
+                esc(account)
             )
         })
         .unwrap_or_default();
+    let status = match &notice {
+        Some(Notice::Refused(status, _)) => *status,
+        _ => StatusCode::OK,
+    };
+    let method = portal_payment_method_form(store, id, &portal.customer, notice, form);
     let body = format!(
-        "<p class=\"muted\">{account}</p><h1>Billing</h1><p>{who}</p>{subscriptions}<h2>Payments</h2>{table}{back}",
-        account = esc(&s.config.account_name),
+        "<p class=\"muted\">{account}</p><h1>Billing</h1><p>{who}</p>{subscriptions}{method}<h2>Payments</h2>{table}{back}",
+        account = esc(account),
         who = esc(&who)
     );
-    page(StatusCode::OK, "Billing", &body)
+    page(status, "Billing", &body)
 }
 
 /// The customer's subscriptions, newest first: plan, status, the renewal or end date, and a
@@ -549,6 +597,113 @@ fn portal_subscriptions(store: &Store, portal: &str, customer: &str) -> String {
         ));
     }
     html
+}
+
+/// "visa •••• 4242, expires 12/2034".
+fn card_label(card: &CardInput) -> String {
+    let brand = match card_behaviour(&card.number) {
+        Some(CardBehaviour::Succeeds { brand, .. }) => brand,
+        _ => "card",
+    };
+    let last4 = &card.number[card.number.len().saturating_sub(4)..];
+    format!(
+        "{brand} •••• {last4}, expires {:02}/{}",
+        card.exp_month, card.exp_year
+    )
+}
+
+/// The card the customer's payments use: the default set in the portal, else the card of its
+/// newest running subscription.
+fn current_card<'a>(store: &'a Store, customer: &str) -> Option<&'a CardInput> {
+    if let Some((_, card)) = store
+        .customers
+        .get(customer)
+        .and_then(|c| c.default_payment_method.as_ref())
+    {
+        return Some(card);
+    }
+    store
+        .subscriptions
+        .values()
+        .filter(|s| s.customer == customer && s.status != SubscriptionStatus::Canceled)
+        .max_by_key(|s| s.seq)
+        .map(|s| &s.card)
+}
+
+/// The portal's payment method: the current card and a form for a new one.
+fn portal_payment_method_form(
+    store: &Store,
+    portal: &str,
+    customer: &str,
+    notice: Option<Notice<'_>>,
+    form: &PayForm,
+) -> String {
+    let current = current_card(store, customer).map_or_else(
+        || "<p class=\"muted\">No card is saved.</p>".to_string(),
+        |card| format!("<p data-card>{}</p>", esc(&card_label(card))),
+    );
+    let notice = match notice {
+        Some(Notice::Saved(text)) => {
+            format!("<div class=\"ok\" role=\"status\">{}</div>", esc(text))
+        }
+        Some(Notice::Refused(_, text)) => {
+            format!("<div class=\"error\" role=\"alert\">{}</div>", esc(text))
+        }
+        None => String::new(),
+    };
+    format!(
+        "<h2>Payment method</h2>{notice}{current}\
+         <form method=\"post\" action=\"{public}/billing_portal/{portal}/payment_method\">\
+         <label for=\"card_number\">New card number</label>\
+         <input id=\"card_number\" name=\"card_number\" inputmode=\"numeric\" autocomplete=\"cc-number\" value=\"{number}\" required>\
+         <div class=\"row\"><div><label for=\"card_exp\">Expiry (MM / YY)</label>\
+         <input id=\"card_exp\" name=\"card_exp\" autocomplete=\"cc-exp\" value=\"{exp}\" required></div>\
+         <div><label for=\"card_cvc\">CVC</label><input id=\"card_cvc\" name=\"card_cvc\" inputmode=\"numeric\" autocomplete=\"cc-csc\" value=\"{cvc}\" required></div></div>\
+         <button type=\"submit\" class=\"secondary\">Save this card</button></form>",
+        public = esc(&store.public_url),
+        portal = esc(portal),
+        number = esc(form.card_number.as_deref().unwrap_or("4242 4242 4242 4242")),
+        exp = esc(form.card_exp.as_deref().unwrap_or("12 / 34")),
+        cvc = esc(form.card_cvc.as_deref().unwrap_or("123")),
+    )
+}
+
+/// The portal's "Save this card": checked like the checkout's card form; a card that works
+/// becomes the customer's default (see `Store::set_default_card`).
+async fn portal_payment_method(
+    State(s): AppState,
+    Path(id): Path<String>,
+    Form(form): Form<PayForm>,
+) -> Response {
+    let account = s.config.account_name.clone();
+    let mut store = s.lock();
+    let Some(customer) = store.portal_sessions.get(&id).map(|p| p.customer.clone()) else {
+        return not_found_page("billing portal session");
+    };
+    let refused = |store: &Store, status: StatusCode, message: &str| {
+        portal(
+            store,
+            &account,
+            &id,
+            Some(Notice::Refused(status, message)),
+            &form,
+        )
+    };
+    let card = match read_card(&form) {
+        Ok(card) => card,
+        Err(message) => return refused(&store, StatusCode::BAD_REQUEST, message),
+    };
+    if card_behaviour(&card.number).is_none() {
+        return refused(
+            &store,
+            StatusCode::BAD_REQUEST,
+            "Your card number is incorrect. This is test mode: use a Stripe test card such as 4242 4242 4242 4242.",
+        );
+    }
+    match store.set_default_card(&customer, card, &RequestInfo::default()) {
+        Ok(_) => see_other(&format!("{}?saved=1", store.portal_url(&id))),
+        Err(message) => refused(&store, StatusCode::PAYMENT_REQUIRED, &message),
+    }
 }
 
 #[derive(Debug, Deserialize)]

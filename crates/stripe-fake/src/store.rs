@@ -31,6 +31,9 @@ pub(crate) struct Customer {
     /// Negative: credit applied to the next invoices (Stripe's customer balance).
     pub balance: i64,
     pub next_invoice_sequence: u64,
+    /// `invoice_settings.default_payment_method`, set in the billing portal, with its card.
+    #[serde(default)]
+    pub default_payment_method: Option<(String, CardInput)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -693,6 +696,7 @@ impl Store {
             invoice_prefix: crate::util::random_chars(8).to_uppercase(),
             balance: 0,
             next_invoice_sequence: 1,
+            default_payment_method: None,
         }
     }
 

@@ -2525,3 +2525,91 @@ fn python_stripe_available() -> bool {
     }
     import()
 }
+
+#[tokio::test]
+async fn the_portal_saves_a_new_card_and_renewals_charge_the_current_one() {
+    let receiver = Receiver::start().await;
+    let fake = start_with_plan(&receiver).await;
+    let price = common::price_by_key(&fake, "pro_monthly").await;
+    let sub = subscribe(&fake, "dee@example.com", &price).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let customer = sub["customer"].as_str().unwrap().to_string();
+    let last_charge = || async {
+        let charges = get(&fake, &format!("/v1/charges?customer={customer}&limit=1"))
+            .await
+            .ok();
+        charges["data"][0]["payment_method_details"]["card"].clone()
+    };
+
+    // A card given to a renewal pays that renewal only: declined, past due; the next renewal
+    // charges the subscription's own card again.
+    let declined = fake
+        .renew_subscription(&id, Some("4000000000000002"))
+        .unwrap();
+    assert_eq!(declined["status"], "past_due");
+    let retried = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(retried["status"], "active", "not the declined card again");
+    assert_eq!(last_charge().await["last4"], "4242");
+
+    // The portal: a declining card is refused and changes nothing; a good one is saved.
+    let portal = common::portal_url(&fake, &customer).await;
+    let page = common::page_html(&portal).await;
+    assert!(page.contains("visa •••• 4242, expires 12/2034"), "{page}");
+    let card = |number: &'static str| {
+        [
+            ("card_number", number),
+            ("card_exp", "11 / 33"),
+            ("card_cvc", "321"),
+        ]
+    };
+    let refused = common::submit_form(
+        &format!("{portal}/payment_method"),
+        &card("4000 0000 0000 0002"),
+    )
+    .await;
+    assert_eq!(refused.status(), 402);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Your card was declined.")
+    );
+    let saved = common::submit_form(
+        &format!("{portal}/payment_method"),
+        &card("5555 5555 5555 4444"),
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let page = common::page_html(saved.headers()["location"].to_str().unwrap()).await;
+    assert!(page.contains("Your card was saved"), "{page}");
+    assert!(
+        page.contains("mastercard •••• 4444, expires 11/2033"),
+        "{page}"
+    );
+    let method = get(&fake, &format!("/v1/customers/{customer}")).await.ok()["invoice_settings"]
+        ["default_payment_method"]
+        .clone();
+    assert!(
+        method.as_str().is_some_and(|m| m.starts_with("pm_")),
+        "{method}"
+    );
+    let updated = get(&fake, &format!("/v1/subscriptions/{id}")).await.ok();
+    assert_eq!(updated["default_payment_method"], method);
+    assert!(
+        fake.events_of_type("customer.updated")
+            .iter()
+            .any(|e| e["data"]["object"]["invoice_settings"]["default_payment_method"] == method)
+    );
+
+    // A declined renewal, then the next one without a card: the saved card pays.
+    fake.renew_subscription(&id, Some("4000000000000002"))
+        .unwrap();
+    let recovered = fake.renew_subscription(&id, None).unwrap();
+    assert_eq!(recovered["status"], "active");
+    let card = last_charge().await;
+    assert_eq!(
+        (card["brand"].as_str(), card["last4"].as_str()),
+        (Some("mastercard"), Some("4444"))
+    );
+}
