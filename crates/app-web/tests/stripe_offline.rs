@@ -939,3 +939,71 @@ async fn an_offline_subscription_survives_a_restart_and_is_cancelled_after_it() 
     assert_eq!(kept[0]["cancel_at_period_end"], true);
     drop(dir);
 }
+
+/// The plans page once it says `text` (webhooks are processed in the background).
+async fn plans_page_saying(app: &Live, client: &reqwest::Client, text: &str) -> String {
+    for _ in 0..200 {
+        let page = plans_page(app, client).await;
+        if page.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the plans page never said {text:?}: {}",
+        plans_page(app, client).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_due_plan_recovers_with_a_card_saved_in_the_offline_portal() {
+    let app = subscriptions_app().await;
+    let ada = browser();
+    register(&app, &ada, "ada@example.com").await;
+    let tab = plans_page(&app, &ada).await;
+    let hosted = subscribe_in(&app, &ada, &tab).await;
+    assert_eq!(
+        pay_subscription(&ada, &hosted, "ada@example.com")
+            .await
+            .status(),
+        303
+    );
+    app.wait_for_balance("ada@example.com", Credits::whole(1100))
+        .await;
+    let subscription = fake(&app).subscriptions()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The card on file declines at renewal: the page asks for another payment method.
+    fake(&app)
+        .renew_subscription(&subscription, Some("4000000000000002"))
+        .unwrap();
+    let page = plans_page_saying(&app, &ada, "update your payment method").await;
+    let portal = ada
+        .post(app.url("/billing/portal"))
+        .form(&[("csrf_token", hidden(&page, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), 303);
+    let portal = portal.headers()["location"].to_str().unwrap().to_owned();
+    let html = ada.get(&portal).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Payment method"), "{html}");
+    let saved = ada
+        .post(format!("{portal}/payment_method"))
+        .form(&[
+            ("card_number", "5555 5555 5555 4444"),
+            ("card_exp", "12 / 34"),
+            ("card_cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    // The next attempt charges the saved card: active again, and the period's credits come.
+    let retried = fake(&app).renew_subscription(&subscription, None).unwrap();
+    assert_eq!(retried["status"], "active");
+    plans_page_saying(&app, &ada, "Active; renews on").await;
+    app.wait_for_balance("ada@example.com", Credits::whole(2100))
+        .await;
+}

@@ -733,3 +733,62 @@ async fn the_newer_of_two_paid_subscriptions_is_the_one_ended_whatever_the_order
         .unwrap();
     assert_eq!(stored.id, older.id);
 }
+
+#[tokio::test]
+async fn after_a_change_at_renewal_the_page_shows_the_plan_paid_for_until_then() {
+    let (app, gateway, mut ada) = with_plans_and_ada().await;
+    let id = subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    let page = ada.get("/billing/plans").await;
+    let (pro, team) = (plan_id(&page, "pro plan"), plan_id(&page, "team plan"));
+    ada.post("/billing/plans/change", &[("plan", &team)]).await;
+    assert_eq!(
+        gateway.subscription(&id).await.unwrap().price_id,
+        "price_team"
+    );
+    let shown = |page: &support::Page| {
+        (
+            page.text_of("subscription-plan").unwrap(),
+            page.text_of("plan-change"),
+        )
+    };
+    let page = ada.get("/billing/plans").await;
+    let (plan, change) = shown(&page);
+    assert_eq!(plan, "pro plan", "the period paid for is the pro plan's");
+    assert!(
+        change
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Changes to team plan at renewal")),
+        "{change:?}"
+    );
+    assert!(page.contains("From your next renewal"), "{}", page.body);
+    // The processor's view of the change arriving later keeps it so.
+    let updated = WebhookEvent::parse(
+        &serde_json::json!({"id": "evt_after_change", "type": "customer.subscription.updated",
+            "created": 5, "data": {"object": {"id": id, "object": "subscription"}}})
+        .to_string(),
+    )
+    .unwrap();
+    deliver(&app, &updated).await;
+    assert_eq!(shown(&ada.get("/billing/plans").await).0, "pro plan");
+
+    // Keeping the pro plan after all: no change waits any more.
+    ada.post("/billing/plans/change", &[("plan", &pro)]).await;
+    let page = ada.get("/billing/plans").await;
+    assert_eq!(shown(&page), ("pro plan".to_owned(), None));
+    assert_eq!(
+        gateway.subscription(&id).await.unwrap().price_id,
+        "price_pro"
+    );
+
+    // Changed again, then renewed: the team plan applies from the new period.
+    ada.post("/billing/plans/change", &[("plan", &team)]).await;
+    gateway.renew(&id);
+    deliver_all(&app, &gateway).await;
+    let page = ada.get("/billing/plans").await;
+    assert_eq!(shown(&page), ("team plan".to_owned(), None));
+    assert_eq!(
+        balance(&app, "ada@example.com").await.total,
+        Credits::whole(100 + 1000 + 2500),
+        "the renewal granted the team plan's credits"
+    );
+}

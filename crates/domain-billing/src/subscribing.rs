@@ -341,6 +341,17 @@ impl Billing {
         remote: GatewaySubscription,
         user_hint: Option<Uuid>,
     ) -> Result<Option<Subscription>, BillingError> {
+        self.store_view(remote, user_hint, None).await
+    }
+
+    /// Stores a view of a subscription; `changed_from` is the price it had before a plan
+    /// change at renewal that this view is the answer to.
+    async fn store_view(
+        &self,
+        remote: GatewaySubscription,
+        user_hint: Option<Uuid>,
+        changed_from: Option<String>,
+    ) -> Result<Option<Subscription>, BillingError> {
         let store = self.subscription_store()?;
         let fetched_at = self.clock.now();
         let stored = store.subscription(&remote.id).await?;
@@ -349,6 +360,16 @@ impl Billing {
             return Ok(None);
         };
         let plan = store.plan_by_price(&remote.price_id).await?.map(|p| p.id);
+        // The plan of the period under way, kept until the period ends (a renewal moves the
+        // period start to where it ended), then the price itself applies.
+        let same_period =
+            |s: &Subscription| remote.current_period_start < s.current_period_end.unix_timestamp();
+        let period_price_id = stored
+            .as_ref()
+            .filter(|s| same_period(s))
+            .and_then(|s| s.period_price_id.clone())
+            .or(changed_from)
+            .filter(|paid| *paid != remote.price_id);
         let record = Subscription {
             id: remote.id,
             user,
@@ -358,6 +379,7 @@ impl Billing {
             current_period_start: at(remote.current_period_start)?,
             current_period_end: at(remote.current_period_end)?,
             cancel_at_period_end: remote.cancel_at_period_end,
+            period_price_id,
             updated_at: fetched_at,
         };
         Ok(Some(store.save_subscription(&record).await?))
@@ -516,7 +538,11 @@ impl Billing {
                 &Self::change_key(&format!("plan-{}", plan.id), &current),
             )
             .await?;
-        self.stored_change(changed, user).await
+        // The period under way stays the plan it was bought at; the page says what follows.
+        let paid = current.price_now().to_owned();
+        self.store_view(changed, Some(user), Some(paid))
+            .await?
+            .ok_or(BillingError::NoSubscription)
     }
 }
 

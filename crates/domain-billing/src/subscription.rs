@@ -73,6 +73,9 @@ pub struct Subscription {
     #[serde(with = "time::serde::rfc3339")]
     pub current_period_end: OffsetDateTime,
     pub cancel_at_period_end: bool,
+    /// The price the current period was bought at, while the next renewal bills another (a
+    /// plan changed at renewal): the plan that applies until then. `None` otherwise.
+    pub period_price_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
@@ -86,6 +89,20 @@ impl Subscription {
     /// Still the user's subscription: not ended (past due and incomplete ones can recover).
     pub fn is_current(&self) -> bool {
         !matches!(self.status.as_str(), "canceled" | "incomplete_expired")
+    }
+
+    /// The price of the plan that applies now: the current period's, even when the next
+    /// renewal bills another.
+    pub fn price_now(&self) -> &str {
+        self.period_price_id.as_deref().unwrap_or(&self.price_id)
+    }
+
+    /// The price the next renewal moves to, when it differs from the one that applies now.
+    pub fn price_at_renewal(&self) -> Option<&str> {
+        self.period_price_id
+            .as_ref()
+            .filter(|paid| **paid != self.price_id)
+            .map(|_| self.price_id.as_str())
     }
 }
 

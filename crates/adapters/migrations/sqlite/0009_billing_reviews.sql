@@ -1,5 +1,7 @@
 -- Payments held for an admin's review: a paid checkout session that is not one of our packs at
 -- its price, a second subscription for a user who has one. One per kind and processor object.
+-- And the plan a subscription's current period was bought at, while a plan change waits for the
+-- renewal.
 
 CREATE TABLE billing_reviews (
     id           BLOB PRIMARY KEY,
@@ -17,3 +19,5 @@ CREATE TABLE billing_reviews (
     UNIQUE (kind, reference)
 );
 CREATE INDEX billing_reviews_by_time ON billing_reviews (created_at DESC);
+
+ALTER TABLE subscriptions ADD COLUMN period_price_id TEXT;

@@ -56,7 +56,7 @@ const MIGRATIONS: Embedded = Embedded(&[
     ),
     (
         9,
-        "billing reviews",
+        "billing reviews and plan changes at renewal",
         include_str!("../../migrations/postgres/0009_billing_reviews.sql"),
     ),
 ]);

@@ -8,7 +8,7 @@ macro_rules! subscription_stores {
         const PLAN_COLUMNS: &str = "id, name, credits_cents, price_minor, currency, interval, interval_count, \
             stripe_price_id, active, display_order";
         const SUBSCRIPTION_COLUMNS: &str = "id, user_id, plan_id, price_id, status, current_period_start, \
-            current_period_end, cancel_at_period_end, updated_at";
+            current_period_end, cancel_at_period_end, period_price_id, updated_at";
 
         fn plan_from_row(row: &$row) -> Result<Plan, StorageError> {
             let currency: String = get(row, "currency")?;
@@ -36,6 +36,7 @@ macro_rules! subscription_stores {
                 current_period_start: time_of(row, "current_period_start")?,
                 current_period_end: time_of(row, "current_period_end")?,
                 cancel_at_period_end: get(row, "cancel_at_period_end")?,
+                period_price_id: get(row, "period_price_id")?,
                 updated_at: time_of(row, "updated_at")?,
             })
         }
@@ -125,11 +126,13 @@ macro_rules! subscription_stores {
                 // newest (a subscription stays its first user's).
                 sqlx::query(
                     "INSERT INTO subscriptions (id, user_id, plan_id, price_id, status, current_period_start, \
-                     current_period_end, cancel_at_period_end, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     current_period_end, cancel_at_period_end, period_price_id, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      ON CONFLICT (id) DO UPDATE SET plan_id = excluded.plan_id, price_id = excluded.price_id, \
                      status = excluded.status, current_period_start = excluded.current_period_start, \
                      current_period_end = excluded.current_period_end, \
-                     cancel_at_period_end = excluded.cancel_at_period_end, updated_at = excluded.updated_at \
+                     cancel_at_period_end = excluded.cancel_at_period_end, \
+                     period_price_id = excluded.period_price_id, updated_at = excluded.updated_at \
                      WHERE subscriptions.updated_at <= excluded.updated_at",
                 )
                 .bind(subscription.id.as_str())
@@ -140,6 +143,7 @@ macro_rules! subscription_stores {
                 .bind(DbTime(subscription.current_period_start))
                 .bind(DbTime(subscription.current_period_end))
                 .bind(subscription.cancel_at_period_end)
+                .bind(subscription.period_price_id.as_deref())
                 .bind(DbTime(subscription.updated_at))
                 .execute(self.db.writer())
                 .await

@@ -60,7 +60,7 @@ const MIGRATIONS: Embedded = Embedded(&[
     ),
     (
         9,
-        "billing reviews",
+        "billing reviews and plan changes at renewal",
         include_str!("../../migrations/sqlite/0009_billing_reviews.sql"),
     ),
 ]);

@@ -44,10 +44,15 @@ impl PlanView {
 
 #[derive(Serialize)]
 struct SubscriptionView {
+    /// The plan that applies now (the current period's, even when a change waits for the
+    /// renewal).
     plan: Option<String>,
     plan_id: Option<String>,
     /// The plan's period: only plans of the same period can be switched to.
     period: Option<String>,
+    /// The plan the next renewal moves to, when it is another.
+    next_plan: Option<String>,
+    next_plan_id: Option<String>,
     status: String,
     entitled: bool,
     period_end: String,
@@ -56,13 +61,15 @@ struct SubscriptionView {
 
 impl SubscriptionView {
     fn of(subscription: &Subscription, plans: &[Plan]) -> Self {
-        let plan = subscription
-            .plan
-            .and_then(|id| plans.iter().find(|p| p.id == id));
+        let by_price = |price: &str| plans.iter().find(|p| p.stripe_price_id == price);
+        let plan = by_price(subscription.price_now());
+        let next = subscription.price_at_renewal().and_then(by_price);
         SubscriptionView {
             plan: plan.map(|p| p.name.clone()),
             plan_id: plan.map(|p| p.id.to_string()),
             period: plan.map(Plan::period_label),
+            next_plan: next.map(|p| p.name.clone()),
+            next_plan_id: next.map(|p| p.id.to_string()),
             status: subscription.status.replace('_', " "),
             entitled: subscription.is_entitled(),
             period_end: date(subscription.current_period_end),

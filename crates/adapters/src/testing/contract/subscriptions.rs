@@ -40,6 +40,7 @@ fn subscription(id: &str, user: Uuid, plan: &Plan, days: i64, seconds: i64) -> S
         current_period_start: start,
         current_period_end: start + Duration::days(30),
         cancel_at_period_end: false,
+        period_price_id: None,
         updated_at: start + Duration::seconds(seconds),
     }
 }
@@ -163,6 +164,7 @@ pub async fn subscriptions_newer_views_replace_the_stored_one(stores: Stores) {
         current_period_start: first.current_period_end,
         current_period_end: first.current_period_end + Duration::days(30),
         cancel_at_period_end: true,
+        period_price_id: Some("price_paid_before".into()),
         updated_at: first.updated_at + Duration::days(30),
         ..first.clone()
     };
