@@ -115,10 +115,13 @@ async fn a_purchase_on_the_hosted_page_grants_credits_once_even_with_redeliverie
     }
     let completed = fake(&app).events_of_type("checkout.session.completed");
     let id = completed[0]["id"].as_str().unwrap().to_owned();
+    app.wait_for_stand_in().await;
+    let before = support::inbox_attempts(&app.state, &id).await;
     for _ in 0..3 {
         fake(&app).deliver_event(&id).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Each redelivery is processed again before the balance is checked.
+    support::wait_for_inbox(&app.state, &id, before + 3).await;
     assert_eq!(
         app.balance("ada@example.com").await,
         Credits::whole(200),
@@ -161,7 +164,7 @@ async fn out_of_order_and_withheld_events_end_in_the_right_state() {
         .unwrap()
         .to_owned();
     assert_eq!(pay(&ada, &hosted, "4242424242424242").await.status(), 303);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.wait_for_stand_in().await;
     assert_eq!(
         app.balance("ada@example.com").await,
         Credits::whole(100),
@@ -281,7 +284,7 @@ async fn refunds_claw_back_once_when_the_processor_reports_them_too() {
         .await
         .expect("a charge.refunded delivery");
     assert!(event.succeeded, "{event:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    support::wait_for_inbox(&app.state, &event.event_id, 1).await;
     assert_eq!(app.balance("ada@example.com").await, Credits::whole(170));
     let refunds = billing
         .billing
@@ -347,13 +350,13 @@ async fn a_plan_bought_on_the_hosted_page_grants_each_period_once() {
     // invoice paid, the subscription active, the session completed) grants 1000 once.
     app.wait_for_balance("ada@example.com", Credits::whole(1100))
         .await;
+    app.wait_for_stand_in().await;
     for paid in fake(&app).events_of_type("invoice.paid") {
-        fake(&app)
-            .deliver_event(paid["id"].as_str().unwrap())
-            .await
-            .unwrap();
+        let id = paid["id"].as_str().unwrap();
+        let before = support::inbox_attempts(&app.state, id).await;
+        fake(&app).deliver_event(id).await.unwrap();
+        support::wait_for_inbox(&app.state, id, before + 1).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.balance("ada@example.com").await, Credits::whole(1100));
     let plans = ada
         .get(format!("{}/billing/plans", app.base))

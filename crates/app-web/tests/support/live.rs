@@ -121,6 +121,47 @@ impl Live {
         );
     }
 
+    /// Waits until the offline stand-in has no delivery left to make (withheld events aside)
+    /// and the inbox has processed every event it delivered (see `super::wait_for_inbox`):
+    /// after this, "nothing changed" means nothing will.
+    pub async fn wait_for_stand_in(&self) {
+        use quickscale_stripe_fake::DeliveryState;
+        let fake = self
+            .state
+            .billing()
+            .expect("billing is on")
+            .offline
+            .clone()
+            .expect("the offline stand-in runs");
+        let mut delivered = Vec::new();
+        for _ in 0..400 {
+            let states: Vec<(String, Option<DeliveryState>)> = fake
+                .events()
+                .iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_owned))
+                .map(|id| {
+                    let state = fake.delivery_state(&id);
+                    (id, state)
+                })
+                .collect();
+            if states
+                .iter()
+                .all(|(_, state)| *state != Some(DeliveryState::Pending))
+            {
+                delivered = states
+                    .into_iter()
+                    .filter(|(_, state)| *state == Some(DeliveryState::Delivered))
+                    .map(|(id, _)| id)
+                    .collect();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for id in delivered {
+            super::wait_for_inbox(&self.state, &id, 1).await;
+        }
+    }
+
     pub async fn register(&self, client: &reqwest::Client, email: &str) {
         let page = client
             .get(self.url("/register"))
