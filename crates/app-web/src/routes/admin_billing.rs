@@ -567,7 +567,7 @@ async fn open_reviews(state: &AppState) -> Result<Vec<ReviewView>, AppError> {
             (Some(email), Some(customer)) => format!("{email} ({customer})"),
             (Some(email), None) => email,
             (None, Some(customer)) => customer.clone(),
-            (None, None) => "unknown".into(),
+            (None, None) => "no customer".into(),
         };
         views.push(ReviewView {
             id: review.id.to_string(),
