@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::form::Node;
 use crate::store::{
     CardBehaviour, CardInput, Charged, Metadata, Payment, RequestInfo, Session, Store,
-    card_behaviour, merge_metadata, previous_attributes,
+    card_attaches, card_behaviour, merge_metadata, previous_attributes,
 };
 use crate::util::{add_months, format_date, format_money, ids, line_amount, now, total_amount};
 
@@ -937,8 +937,10 @@ impl Store {
     ) -> Result<String, String> {
         match card_behaviour(&card.number) {
             None => return Err("Your card number is incorrect.".to_string()),
-            Some(CardBehaviour::Declined { message, .. }) => return Err(message.to_string()),
-            Some(CardBehaviour::Succeeds { .. }) => {}
+            Some(CardBehaviour::Declined { message, .. }) if !card_attaches(&card.number) => {
+                return Err(message.to_string());
+            }
+            Some(_) => {}
         }
         let Some(before) = self.customers.get(customer).cloned() else {
             return Err(format!("No such customer: '{customer}'"));

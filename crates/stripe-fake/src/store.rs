@@ -289,6 +289,15 @@ impl CardBehaviour {
     }
 }
 
+/// Stripe's test card that can be saved to a customer but declines every charge.
+pub(crate) const CARD_ATTACHES_THEN_DECLINES: &str = "4000000000000341";
+
+/// Whether a card can be saved as a customer's payment method: one that pays, or the one that
+/// attaches and then declines.
+pub(crate) fn card_attaches(number: &str) -> bool {
+    number == CARD_ATTACHES_THEN_DECLINES || card_behaviour(number).is_some_and(|b| b.succeeds())
+}
+
 /// Stripe's test cards that the fake knows.
 pub(crate) fn card_behaviour(number: &str) -> Option<CardBehaviour> {
     use CardBehaviour::{Declined, Succeeds};
@@ -315,6 +324,8 @@ pub(crate) fn card_behaviour(number: &str) -> Option<CardBehaviour> {
             funding: "credit",
         },
         "4000000000000002" => declined("generic_decline", "Your card was declined."),
+        // Saved to a customer fine (the billing portal), declined whenever it is charged.
+        CARD_ATTACHES_THEN_DECLINES => declined("generic_decline", "Your card was declined."),
         "4000000000009995" => declined("insufficient_funds", "Your card has insufficient funds."),
         "4000000000009987" => declined("lost_card", "Your card was declined."),
         "4000000000009979" => declined("stolen_card", "Your card was declined."),

@@ -2069,12 +2069,28 @@ async fn a_past_due_subscription_retries_its_oldest_open_invoice() {
         "the first invoice, the renewal and the credit: no new period was invoiced"
     );
 
-    // Two open invoices: each renewal retries the oldest; active once both are paid.
+    // Two open invoices: each renewal retries the oldest; active once both are paid. The card
+    // on file starts declining (a card saved in the portal that declines every charge).
     let sub = subscribe(&fake, "twice@example.com", &plan).await;
     let id = sub["id"].as_str().unwrap().to_string();
-    let declined = fake
-        .renew_subscription(&id, Some("4000000000000002"))
-        .unwrap();
+    let portal = portal_url(&fake, sub["customer"].as_str().unwrap()).await;
+    let save = |number: &'static str| {
+        let portal = portal.clone();
+        async move {
+            let saved = submit_form(
+                &format!("{portal}/payment_method"),
+                &[
+                    ("card_number", number),
+                    ("card_exp", "12 / 34"),
+                    ("card_cvc", "123"),
+                ],
+            )
+            .await;
+            assert_eq!(saved.status(), 303, "{number}");
+        }
+    };
+    save("4000000000000341").await;
+    let declined = fake.renew_subscription(&id, None).unwrap();
     let first = declined["latest_invoice"].as_str().unwrap().to_string();
     let period = declined["current_period_start"].clone();
     let upgraded = change_item(&fake, &declined, &team, None, "always_invoice")
@@ -2097,6 +2113,8 @@ async fn a_past_due_subscription_retries_its_oldest_open_invoice() {
     );
     assert_eq!(retried["current_period_start"], period);
     assert_eq!(open_invoices(id.clone()).await, [second.as_str()]);
+    // The customer saves a card that works: the next retry pays the rest.
+    save("4242424242424242").await;
     let mark = fake.events().len();
     let retried = fake.renew_subscription(&id, None).unwrap();
     assert_eq!(retried["status"], "active");
