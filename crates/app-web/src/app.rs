@@ -423,7 +423,7 @@ impl App {
         let user = crate::onboarding::create_admin(&built.state, &email, &password)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::onboarding::open_credit_account(&built.state, &user)
+        crate::onboarding::complete_onboarding(&built.state, &user)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("Admin account created: {email}");

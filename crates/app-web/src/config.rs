@@ -49,7 +49,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "WELCOME_CREDITS",
-        "credits granted to new accounts (default 100; 0 disables)",
+        "credits granted to each new account at registration (default 100; 0 disables); a change applies to accounts registered afterwards",
     ),
     (
         "SESSION_DAYS",

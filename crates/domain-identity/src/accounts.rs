@@ -157,6 +157,7 @@ impl Accounts {
             created_at: self.clock.now(),
             login: LoginState::default(),
             profile: crate::Profile::default(),
+            onboarded_at: None,
             deleted_at: None,
         };
         match self.users.insert(&user).await {

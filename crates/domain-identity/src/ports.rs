@@ -79,6 +79,8 @@ pub trait UserRepository: Send + Sync {
         at: Option<OffsetDateTime>,
     ) -> Result<(), StorageError>;
     async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError>;
+    /// Records that the account's set-up (credit account, welcome credits) is done.
+    async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError>;
     /// Removes the personal data of a deleted account (email, name, profile, password) and
     /// deactivates it; the row stays so ledger and payment records keep their owner.
     async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError>;

@@ -128,6 +128,10 @@ pub struct User {
     pub created_at: OffsetDateTime,
     pub login: LoginState,
     pub profile: Profile,
+    /// When the account was set up: its credit account opened and its welcome credits granted
+    /// (or none, when none were configured). `None` while a registration is unfinished (the
+    /// process stopped in between), so that the next sign-in finishes it.
+    pub onboarded_at: Option<OffsetDateTime>,
     /// Set when the account was deleted: its personal data is gone, its records stay.
     pub deleted_at: Option<OffsetDateTime>,
 }

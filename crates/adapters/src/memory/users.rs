@@ -116,6 +116,11 @@ impl UserRepository for MemoryUserRepository {
         Ok(())
     }
 
+    async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+        self.update(id, |u| u.onboarded_at = Some(at));
+        Ok(())
+    }
+
     async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
         let email = Email::parse(&format!(
             "deleted-{}@deleted.invalid",

@@ -54,6 +54,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "subscriptions",
         include_str!("../../migrations/postgres/0008_subscriptions.sql"),
     ),
+    (
+        9,
+        "account safety",
+        include_str!("../../migrations/postgres/0009_account_safety.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.

@@ -58,7 +58,7 @@ macro_rules! sql_stores {
 
         const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, is_active, \
             email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
-            company, job_title, website, bio, product_updates, deleted_at";
+            company, job_title, website, bio, product_updates, deleted_at, onboarded_at";
 
         fn user_from_row(row: &$row) -> Result<User, StorageError> {
             Ok(User {
@@ -88,6 +88,7 @@ macro_rules! sql_stores {
                     bio: get(row, "bio")?,
                     product_updates: get(row, "product_updates")?,
                 },
+                onboarded_at: optional_time(row, "onboarded_at")?,
                 deleted_at: optional_time(row, "deleted_at")?,
             })
         }
@@ -110,8 +111,8 @@ macro_rules! sql_stores {
                 let result = sqlx::query(
                     "INSERT INTO users (id, email, password_hash, role, display_name, is_active, \
                      email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
-                     company, job_title, website, bio, product_updates, deleted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     company, job_title, website, bio, product_updates, deleted_at, onboarded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.email.as_str())
@@ -130,6 +131,7 @@ macro_rules! sql_stores {
                 .bind(user.profile.bio.as_str())
                 .bind(user.profile.product_updates)
                 .bind(user.deleted_at.map(DbTime))
+                .bind(user.onboarded_at.map(DbTime))
                 .execute(self.db.writer())
                 .await;
                 match result {
@@ -303,6 +305,16 @@ macro_rules! sql_stores {
             async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError> {
                 sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
                     .bind(active)
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET onboarded_at = $1 WHERE id = $2")
+                    .bind(DbTime(at))
                     .bind(id.as_uuid())
                     .execute(self.db.writer())
                     .await

@@ -58,6 +58,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "subscriptions",
         include_str!("../../migrations/sqlite/0008_subscriptions.sql"),
     ),
+    (
+        9,
+        "account safety",
+        include_str!("../../migrations/sqlite/0009_account_safety.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::extract::Viewer;
-use crate::onboarding::open_credit_account;
+use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
 use crate::view::{Page, credits_label};
@@ -132,7 +132,7 @@ pub async fn register(
         }
         Err(other) => return Err(other.into()),
     };
-    open_credit_account(&state, &user).await?;
+    complete_onboarding(&state, &user).await?;
     session::sign_in(&viewer.session, user.id).await?;
     tracing::info!(user = %user.id, "account registered");
     if let Err(error) = crate::account_flows::welcome(&state, &user).await {
@@ -233,8 +233,7 @@ pub async fn login(
     {
         Ok(user) => {
             session::sign_in(&viewer.session, user.id).await?;
-            // Repairs an account whose welcome grant did not happen at registration.
-            open_credit_account(&state, &user).await?;
+            finish_interrupted_onboarding(&state, &user).await;
             tracing::info!(user = %user.id, "signed in");
             Ok(Redirect::to(safe_next(&form.next)).into_response())
         }

@@ -37,6 +37,7 @@ macro_rules! contract_tests {
             users::users_concurrent_duplicate_registrations_create_one_account,
             users::users_login_state_is_compare_and_swap,
             users::users_updates_change_one_user,
+            users::users_onboarding_is_recorded,
             users::users_search_filters_pages_and_escapes_wildcards,
             users::users_sign_in_locks_after_failures_and_resets_on_success,
             users::users_concurrent_failures_are_all_counted,

@@ -28,6 +28,7 @@ pub(super) fn user(email: &str, name: &str, role: Role, created_minutes: i64) ->
         created_at: NOW + Duration::minutes(created_minutes),
         login: LoginState::default(),
         profile: quickscale_domain_identity::Profile::default(),
+        onboarded_at: None,
         deleted_at: None,
     }
 }
@@ -151,6 +152,33 @@ pub async fn users_updates_change_one_user(stores: Stores) {
     assert_eq!(users.by_id(bob.id).await.unwrap().unwrap(), bob);
     let counts = users.counts().await.unwrap();
     assert_eq!((counts.total, counts.admins, counts.active), (2, 1, 2));
+}
+
+pub async fn users_onboarding_is_recorded(stores: Stores) {
+    let users = stores.users;
+    let ada = user("ada@example.com", "Ada", Role::User, 0);
+    let bob = User {
+        onboarded_at: Some(NOW),
+        ..user("bob@example.com", "Bob", Role::User, 1)
+    };
+    users.insert(&ada).await.unwrap();
+    users.insert(&bob).await.unwrap();
+    assert_eq!(
+        users.by_id(ada.id).await.unwrap().unwrap().onboarded_at,
+        None
+    );
+    assert_eq!(
+        users.by_id(bob.id).await.unwrap().unwrap(),
+        bob,
+        "stored as given"
+    );
+    let later = NOW + Duration::minutes(5);
+    users.set_onboarded(ada.id, later).await.unwrap();
+    assert_eq!(
+        users.by_id(ada.id).await.unwrap().unwrap().onboarded_at,
+        Some(later)
+    );
+    assert_eq!(users.by_id(bob.id).await.unwrap().unwrap(), bob);
 }
 
 pub async fn users_search_filters_pages_and_escapes_wildcards(stores: Stores) {
