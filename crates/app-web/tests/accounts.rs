@@ -282,8 +282,14 @@ async fn an_email_change_takes_effect_only_when_the_new_address_confirms() {
     assert!(
         ada.get("/settings")
             .await
-            .contains("That email address cannot be used")
+            .contains("We sent a message to bob@example.com"),
+        "the same answer as for a free address"
     );
+    app.mail_matching(|m| {
+        m.to == "bob@example.com"
+            && m.subject == "Someone tried to move another account to your email address"
+    })
+    .await;
     ada.post(
         "/settings/email",
         &[
