@@ -96,6 +96,7 @@ pub async fn welcome(state: &AppState, user: &User) -> Result<(), FlowError> {
         "hours": state.config().verification_ttl.whole_hours(),
         "app_name": state.config().app_name,
         "required": state.config().flags.require_email_verification,
+        "confirm_to_sign_in": state.config().registration_hides_existing_emails(),
     });
     send_template(
         state,

@@ -82,6 +82,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "accounts must verify their email (default false)",
     ),
     (
+        "REGISTRATION_REVEALS_EXISTING_EMAILS",
+        "with REQUIRE_EMAIL_VERIFICATION, answer registration with a taken email by saying so and sign new accounts in at once (reveals which emails have accounts; default false)",
+    ),
+    (
         "ENABLE_SERVICE_MARKETPLACE",
         "the services pages (default true)",
     ),
@@ -292,6 +296,8 @@ pub struct Config {
     pub stripe: Option<StripeMode>,
     pub mail: MailTransport,
     pub mail_from: String,
+    /// `REGISTRATION_REVEALS_EXISTING_EMAILS`: see [`Config::registration_hides_existing_emails`].
+    pub registration_reveals_existing_emails: bool,
     pub verification_ttl: Duration,
     pub reset_ttl: Duration,
     pub trust_proxy: bool,
@@ -616,6 +622,8 @@ impl Config {
             verification_ttl: Duration::hours(hours),
             reset_ttl: Duration::minutes(minutes),
             trust_proxy: s.flag("TRUST_PROXY", false)?,
+            registration_reveals_existing_emails: s
+                .flag("REGISTRATION_REVEALS_EXISTING_EMAILS", false)?,
             stripe,
             llm,
             app_name: s.string("APP_NAME", app_name),
@@ -641,6 +649,17 @@ impl Config {
             log_format,
             flags,
         })
+    }
+}
+
+impl Config {
+    /// True when registration answers the same for an email that has an account and one that
+    /// has not (the default when `REQUIRE_EMAIL_VERIFICATION` is on): new accounts are not
+    /// signed in at registration and cannot sign in before confirming their address. With
+    /// optional verification a new account is signed in at once, which a taken email cannot
+    /// be, so registration necessarily tells them apart.
+    pub fn registration_hides_existing_emails(&self) -> bool {
+        self.flags.require_email_verification && !self.registration_reveals_existing_emails
     }
 }
 

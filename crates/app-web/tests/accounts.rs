@@ -49,7 +49,12 @@ async fn the_welcome_email_verifies_the_address_once() {
 
 #[tokio::test]
 async fn unverified_accounts_cannot_run_paid_services_when_verification_is_required() {
-    let app = TestApp::with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    // Signed in at registration, unconfirmed: the registration that says when an email is taken.
+    let app = TestApp::with(&[
+        ("REQUIRE_EMAIL_VERIFICATION", "true"),
+        ("REGISTRATION_REVEALS_EXISTING_EMAILS", "true"),
+    ])
+    .await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
     let key = ada

@@ -40,12 +40,12 @@ pub async fn verify(
 ) -> Result<Response, AppError> {
     match account_flows::verify(&state, &query.token).await {
         Ok(_) => {
-            session::flash(
-                &viewer.session,
-                "success",
-                "Your email address is confirmed. Thank you!",
-            )
-            .await?;
+            let text = if viewer.user.is_some() {
+                "Your email address is confirmed. Thank you!"
+            } else {
+                "Your email address is confirmed. Thank you! You can sign in now."
+            };
+            session::flash(&viewer.session, "success", text).await?;
             Ok(Redirect::to(if viewer.user.is_some() {
                 "/dashboard"
             } else {
