@@ -2,7 +2,7 @@
 //! email change, account deletion.
 
 use quickscale_domain_identity::{
-    Email, Password, TokenPurpose, TokenRecord, User, UserId, UserStoreError, token_hash,
+    Email, LockAlert, Password, TokenPurpose, TokenRecord, User, UserId, UserStoreError, token_hash,
 };
 use serde_json::json;
 use time::Duration;
@@ -335,10 +335,7 @@ pub async fn reset_password(
     if !user.is_verified() {
         state.users().set_email_verified(user.id, Some(now)).await?;
     }
-    state
-        .users()
-        .swap_login_state(user.id, user.login, Default::default())
-        .await?;
+    state.accounts().clear_sign_in_failures(user.id).await?;
     state
         .stores()
         .sessions
@@ -357,6 +354,31 @@ pub async fn password_changed(state: &AppState, user: &User) {
         "password_changed",
         user.email.as_str(),
         "Your password was changed",
+        &context,
+    )
+    .await;
+}
+
+/// Tells the owner that failed sign-ins paused sign-in to their account (once per episode:
+/// see `LockoutPolicy`), from where, and how to lift it.
+pub async fn sign_in_paused(state: &AppState, alert: &LockAlert) {
+    let user = &alert.user;
+    let context = json!({
+        "name": user.greeting_name(),
+        "app_name": state.config().app_name,
+        "failures": alert.failures,
+        "client": alert.client.to_string(),
+        "client_locked_minutes": alert
+            .client_locked_until
+            .map(|_| state.config().lockout.lock_for().whole_minutes()),
+        "throttled": alert.throttled_until.is_some(),
+        "link": format!("{}/password/forgot", state.config().base_url),
+    });
+    send_template(
+        state,
+        "sign_in_paused",
+        user.email.as_str(),
+        "Failed sign-ins to your account",
         &context,
     )
     .await;

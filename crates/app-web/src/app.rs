@@ -837,6 +837,9 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(n) => tracing::info!(deleted = n, "expired sessions removed"),
                 Err(error) => tracing::warn!(%error, "removing expired sessions failed"),
             }
+            if let Err(error) = state.accounts().forget_spent_sign_in_failures().await {
+                tracing::warn!(%error, "forgetting old failed sign-ins failed");
+            }
         }
     });
 }

@@ -1,15 +1,20 @@
 //! Register, sign in, sign out.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use quickscale_domain_identity::{AuthError, Password, RegisterError, Registration, Role, User};
+use quickscale_domain_identity::{
+    AuthError, ClientKey, Password, RegisterError, Registration, Role, User,
+};
 use serde::{Deserialize, Serialize};
+use tower_governor::key_extractor::KeyExtractor as _;
 
 use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
 use crate::extract::Viewer;
+use crate::limits::ClientIp;
 use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
@@ -265,13 +270,42 @@ pub async fn login_form(
     login_page(&state, &viewer, "", &next, None).await
 }
 
+/// The client's address as the per-client rate limits take it (`limits::ClientIp`: the peer,
+/// or behind a trusted proxy the address it forwarded), for lockout.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub ClientKey);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let request = axum::http::Request::from_parts(parts.clone(), ());
+        let key = ClientIp {
+            trust_proxy: state.config().trust_proxy,
+        };
+        let address = key.extract(&request).map_err(|error| {
+            tracing::warn!(%error, "could not tell the client's address");
+            AppError::BadRequest("Your request could not be processed.".into())
+        })?;
+        Ok(ClientAddress(ClientKey::of(address)))
+    }
+}
+
 pub async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
+    ClientAddress(client): ClientAddress,
     Form(mut form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let password = Password::new(std::mem::take(&mut form.password));
-    match state.accounts().authenticate(&form.email, &password).await {
+    match state
+        .accounts()
+        .authenticate(&form.email, &password, client)
+        .await
+    {
         Ok(user) if !may_sign_in_unconfirmed(&state, &user) => {
             // Refused like a wrong password, or the answer would tell which registrations
             // created an account; a fresh confirmation link goes out after the answer.
@@ -291,8 +325,15 @@ pub async fn login(
             tracing::info!(user = %user.id, "signed in");
             Ok(Redirect::to(safe_next(&form.next)).into_response())
         }
-        Err(AuthError::Rejected(reason)) => {
-            tracing::info!(?reason, "sign-in refused");
+        Err(AuthError::Rejected { reason, alert }) => {
+            tracing::info!(?reason, %client, "sign-in refused");
+            if let Some(alert) = alert {
+                let task_state = state.clone();
+                after_response(&state, "sign-in paused notice", async move {
+                    account_flows::sign_in_paused(&task_state, &alert).await;
+                    Ok(())
+                });
+            }
             refuse_sign_in(&state, &viewer, &form).await
         }
         Err(other) => Err(other.into()),
@@ -313,7 +354,7 @@ async fn refuse_sign_in(
     form: &LoginForm,
 ) -> Result<Response, AppError> {
     let mut message = format!(
-        "The email or password is incorrect, or sign-in is paused after {} failed attempts. Check them and try again in a few minutes.",
+        "The email or password is incorrect, or sign-in is paused after too many failed attempts ({} from one place). Check them and try again in a few minutes; resetting your password lifts a pause.",
         state.config().lockout.max_attempts()
     );
     if state.config().registration_hides_existing_emails() {
