@@ -2,7 +2,7 @@
 //! email change, account deletion.
 
 use quickscale_domain_identity::{
-    Email, Password, TokenPurpose, TokenRecord, User, UserId, UserStoreError, token_hash,
+    Email, LockAlert, Password, TokenPurpose, TokenRecord, User, UserId, UserStoreError, token_hash,
 };
 use serde_json::json;
 use time::Duration;
@@ -36,6 +36,21 @@ impl From<quickscale_domain_kernel::StorageError> for FlowError {
     }
 }
 
+/// True when the account's hourly email budget for `purpose` is spent.
+async fn budget_spent(
+    state: &AppState,
+    user: UserId,
+    purpose: TokenPurpose,
+) -> Result<bool, FlowError> {
+    let since = state.clock().now() - Duration::hours(1);
+    Ok(state
+        .stores()
+        .tokens
+        .issued_since(user, purpose, since)
+        .await?
+        >= EMAILS_PER_HOUR)
+}
+
 async fn issue(
     state: &AppState,
     user: UserId,
@@ -45,11 +60,7 @@ async fn issue(
 ) -> Result<String, FlowError> {
     let now = state.clock().now();
     let tokens = &state.stores().tokens;
-    if tokens
-        .issued_since(user, purpose, now - Duration::hours(1))
-        .await?
-        >= EMAILS_PER_HOUR
-    {
+    if budget_spent(state, user, purpose).await? {
         return Err(FlowError::TooMany);
     }
     tokens.revoke_all(user, purpose).await?;
@@ -85,6 +96,7 @@ pub async fn welcome(state: &AppState, user: &User) -> Result<(), FlowError> {
         "hours": state.config().verification_ttl.whole_hours(),
         "app_name": state.config().app_name,
         "required": state.config().flags.require_email_verification,
+        "confirm_to_sign_in": state.config().registration_hides_existing_emails(),
     });
     send_template(
         state,
@@ -150,18 +162,42 @@ pub async fn verify(state: &AppState, token: &str) -> Result<UserId, FlowError> 
     Ok(record.user)
 }
 
-/// Emails a reset link if the address belongs to an active account; does nothing otherwise.
-/// The caller answers the same either way.
-pub async fn request_reset(state: &AppState, email: &str) -> Result<(), FlowError> {
+/// How long work deferred by [`after_response`] waits: long enough for the answer to be on its
+/// way, so the work never competes with it for the processor or the database.
+const AFTER_RESPONSE_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs `work` after the answer, so that how long a request takes never tells whether an
+/// address has an account: the request itself only parses and answers, the same way for every
+/// address. Failures are logged. The task is tracked with the service runs, so a graceful
+/// shutdown waits for it (a job queue will take this over).
+pub fn after_response<F>(state: &AppState, what: &'static str, work: F)
+where
+    F: std::future::Future<Output = Result<(), FlowError>> + Send + 'static,
+{
+    state.runs().spawn(async move {
+        tokio::time::sleep(AFTER_RESPONSE_DELAY).await;
+        if let Err(error) = work.await {
+            tracing::error!(%error, what, "account email work failed");
+        }
+    });
+}
+
+/// Asks for a reset link: answers at once and the same way for every address; the link is
+/// looked up and emailed afterwards (see [`send_reset`]).
+pub fn request_reset(state: &AppState, email: &str) {
     let Ok(email) = Email::parse(email) else {
-        return Ok(());
+        return;
     };
-    let Some(user) = state
-        .users()
-        .by_email(&email)
-        .await?
-        .filter(|u| u.is_active)
-    else {
+    let task_state = state.clone();
+    after_response(state, "password reset", async move {
+        send_reset(&task_state, &email).await
+    });
+}
+
+/// Emails a reset link if the address belongs to an active account, within the account's email
+/// budget; does nothing otherwise.
+pub async fn send_reset(state: &AppState, email: &Email) -> Result<(), FlowError> {
+    let Some(user) = state.users().by_email(email).await?.filter(|u| u.is_active) else {
         return Ok(());
     };
     match issue(
@@ -190,10 +226,72 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), FlowErro
             .await;
             Ok(())
         }
-        // Silently: the page must not reveal that the account exists.
-        Err(FlowError::TooMany) => Ok(()),
+        Err(FlowError::TooMany) => {
+            tracing::info!(user = %user.id, "reset email not sent: the account's hourly budget is spent");
+            Ok(())
+        }
         Err(other) => Err(other),
     }
+}
+
+/// Why someone used the address of an existing account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressUse {
+    /// To register a new account.
+    Registration,
+    /// As the new address of another account.
+    EmailChange,
+}
+
+/// Tells the owner of an active account that someone tried to use its address (to register, or
+/// as another account's new address), with a link to sign in and a reset link, so that the
+/// answer on the page can be the same as for a free address. Shares the account's reset budget
+/// (the notice carries a reset link), so it cannot be used to flood a mailbox.
+pub async fn address_in_use(
+    state: &AppState,
+    email: &Email,
+    attempt: AddressUse,
+) -> Result<(), FlowError> {
+    let Some(user) = state.users().by_email(email).await?.filter(|u| u.is_active) else {
+        return Ok(());
+    };
+    let token = match issue(
+        state,
+        user.id,
+        TokenPurpose::ResetPassword,
+        None,
+        state.config().reset_ttl,
+    )
+    .await
+    {
+        Ok(token) => token,
+        Err(FlowError::TooMany) => {
+            tracing::info!(user = %user.id, "address-in-use notice not sent: the account's hourly budget is spent");
+            return Ok(());
+        }
+        Err(other) => return Err(other),
+    };
+    let context = json!({
+        "name": user.greeting_name(),
+        "registration": attempt == AddressUse::Registration,
+        "sign_in": format!("{}/login", state.config().base_url),
+        "link": link(state, "/password/reset", &token),
+        "minutes": state.config().reset_ttl.whole_minutes(),
+        "app_name": state.config().app_name,
+    });
+    let subject = match attempt {
+        AddressUse::Registration => "Someone tried to register with your email address",
+        AddressUse::EmailChange => "Someone tried to move another account to your email address",
+    };
+    send_template(
+        state,
+        "address_in_use",
+        user.email.as_str(),
+        subject,
+        &context,
+    )
+    .await;
+    Ok(())
 }
 
 /// The active account a reset link is for, while the link works; the token stays unused.
@@ -237,10 +335,7 @@ pub async fn reset_password(
     if !user.is_verified() {
         state.users().set_email_verified(user.id, Some(now)).await?;
     }
-    state
-        .users()
-        .swap_login_state(user.id, user.login, Default::default())
-        .await?;
+    state.accounts().clear_sign_in_failures(user.id).await?;
     state
         .stores()
         .sessions
@@ -259,6 +354,31 @@ pub async fn password_changed(state: &AppState, user: &User) {
         "password_changed",
         user.email.as_str(),
         "Your password was changed",
+        &context,
+    )
+    .await;
+}
+
+/// Tells the owner that failed sign-ins paused sign-in to their account (once per episode:
+/// see `LockoutPolicy`), from where, and how to lift it.
+pub async fn sign_in_paused(state: &AppState, alert: &LockAlert) {
+    let user = &alert.user;
+    let context = json!({
+        "name": user.greeting_name(),
+        "app_name": state.config().app_name,
+        "failures": alert.failures,
+        "client": alert.client.to_string(),
+        "client_locked_minutes": alert
+            .client_locked_until
+            .map(|_| state.config().lockout.lock_for().whole_minutes()),
+        "throttled": alert.throttled_until.is_some(),
+        "link": format!("{}/password/forgot", state.config().base_url),
+    });
+    send_template(
+        state,
+        "sign_in_paused",
+        user.email.as_str(),
+        "Failed sign-ins to your account",
         &context,
     )
     .await;
@@ -283,7 +403,9 @@ pub async fn api_key_created(state: &AppState, user: &User, key_name: &str, show
     .await;
 }
 
-/// Sends a confirmation link to a new address; the change happens when it is followed.
+/// Asks to change the user's address to `new_email`. Checks the password and the user's own
+/// email budget now; the rest happens after the answer, which is the same whether or not
+/// another account uses the address (see [`send_email_change`]).
 pub async fn request_email_change(
     state: &AppState,
     user: &User,
@@ -298,8 +420,25 @@ pub async fn request_email_change(
     {
         return Err(FlowError::WrongPassword);
     }
+    if budget_spent(state, user.id, TokenPurpose::ChangeEmail).await? {
+        return Err(FlowError::TooMany);
+    }
+    let (task_state, user, new_email) = (state.clone(), user.clone(), new_email.clone());
+    after_response(state, "email change", async move {
+        send_email_change(&task_state, &user, &new_email).await
+    });
+    Ok(())
+}
+
+/// Sends a confirmation link to a free address; the change happens when it is followed. An
+/// address another account uses gets that account's owner a notice instead.
+pub async fn send_email_change(
+    state: &AppState,
+    user: &User,
+    new_email: &Email,
+) -> Result<(), FlowError> {
     if state.users().by_email(new_email).await?.is_some() {
-        return Err(FlowError::EmailTaken);
+        return address_in_use(state, new_email, AddressUse::EmailChange).await;
     }
     let token = issue(
         state,

@@ -456,7 +456,7 @@ impl App {
         let user = crate::onboarding::create_admin(&built.state, &email, &password)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::onboarding::open_credit_account(&built.state, &user)
+        crate::onboarding::complete_onboarding(&built.state, &user)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("Admin account created: {email}");
@@ -927,6 +927,9 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "expired sessions removed"),
                 Err(error) => tracing::warn!(%error, "removing expired sessions failed"),
+            }
+            if let Err(error) = state.accounts().forget_spent_sign_in_failures().await {
+                tracing::warn!(%error, "forgetting old failed sign-ins failed");
             }
         }
     });

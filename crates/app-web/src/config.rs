@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use quickscale_domain_credits::Credits;
-use quickscale_domain_identity::{Email, LockoutPolicy};
+use quickscale_domain_identity::{Email, LockoutPolicy, LockoutPolicyError};
 use serde::Serialize;
 use time::Duration;
 
@@ -49,7 +49,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "WELCOME_CREDITS",
-        "credits granted to new accounts (default 100; 0 disables)",
+        "credits granted to each new account at registration (default 100; 0 disables); a change applies to accounts registered afterwards",
     ),
     (
         "SESSION_DAYS",
@@ -57,15 +57,23 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "LOCKOUT_ATTEMPTS",
-        "failed sign-ins that lock an account (default 5)",
+        "failed sign-ins from one client address that lock that address out of the account (3 to 20, default 5)",
     ),
     (
         "LOCKOUT_WINDOW_MINUTES",
-        "window in which failures are counted (default 15)",
+        "window in which one address's failures are counted (1 to 1440, default 15)",
     ),
     (
         "LOCKOUT_MINUTES",
-        "how long a locked account stays locked (default 15)",
+        "how long a locked-out address stays locked out (1 to 1440, default 15)",
+    ),
+    (
+        "LOCKOUT_THROTTLE_AFTER",
+        "failures on an account from all addresses after which every attempt waits a doubling delay (LOCKOUT_ATTEMPTS to 1000, default 10)",
+    ),
+    (
+        "LOCKOUT_THROTTLE_MAX_SECONDS",
+        "the longest of those delays (1 to 3600, default 300)",
     ),
     ("LOG_FORMAT", "pretty or json (default pretty)"),
     ("ENABLE_STRIPE", "billing pages and routes (default false)"),
@@ -80,6 +88,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "REQUIRE_EMAIL_VERIFICATION",
         "accounts must verify their email (default false)",
+    ),
+    (
+        "REGISTRATION_REVEALS_EXISTING_EMAILS",
+        "with REQUIRE_EMAIL_VERIFICATION, answer registration with a taken email by saying so and sign new accounts in at once (reveals which emails have accounts; default false)",
     ),
     (
         "ENABLE_SERVICE_MARKETPLACE",
@@ -292,6 +304,8 @@ pub struct Config {
     pub stripe: Option<StripeMode>,
     pub mail: MailTransport,
     pub mail_from: String,
+    /// `REGISTRATION_REVEALS_EXISTING_EMAILS`: see [`Config::registration_hides_existing_emails`].
+    pub registration_reveals_existing_emails: bool,
     pub verification_ttl: Duration,
     pub reset_ttl: Duration,
     pub trust_proxy: bool,
@@ -482,12 +496,7 @@ impl Config {
             s.parse("SESSION_DAYS", 14, "a number of days from 1 to 365", |d| {
                 (1..=365).contains(d)
             })?;
-        let attempts: u32 = s.parse("LOCKOUT_ATTEMPTS", 5, "a number from 3 to 20", |_| true)?;
-        let window: i64 = s.parse("LOCKOUT_WINDOW_MINUTES", 15, "minutes", |_| true)?;
-        let lock: i64 = s.parse("LOCKOUT_MINUTES", 15, "minutes", |_| true)?;
-        let lockout =
-            LockoutPolicy::new(attempts, Duration::minutes(window), Duration::minutes(lock))
-                .map_err(|e| s.error("LOCKOUT_ATTEMPTS", e.to_string()))?;
+        let lockout = lockout_policy(s)?;
         let log_format = match s.string("LOG_FORMAT", "pretty").as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -616,6 +625,8 @@ impl Config {
             verification_ttl: Duration::hours(hours),
             reset_ttl: Duration::minutes(minutes),
             trust_proxy: s.flag("TRUST_PROXY", false)?,
+            registration_reveals_existing_emails: s
+                .flag("REGISTRATION_REVEALS_EXISTING_EMAILS", false)?,
             stripe,
             llm,
             app_name: s.string("APP_NAME", app_name),
@@ -642,6 +653,63 @@ impl Config {
             flags,
         })
     }
+}
+
+impl Config {
+    /// True when registration answers the same for an email that has an account and one that
+    /// has not (the default when `REQUIRE_EMAIL_VERIFICATION` is on): new accounts are not
+    /// signed in at registration and cannot sign in before confirming their address. With
+    /// optional verification a new account is signed in at once, which a taken email cannot
+    /// be, so registration necessarily tells them apart.
+    pub fn registration_hides_existing_emails(&self) -> bool {
+        self.flags.require_email_verification && !self.registration_reveals_existing_emails
+    }
+}
+
+/// The lockout settings, each error under its own key.
+fn lockout_policy(s: &Sources) -> Result<LockoutPolicy, ConfigError> {
+    let defaults = LockoutPolicy::default();
+    let attempts: u32 = s.parse(
+        "LOCKOUT_ATTEMPTS",
+        defaults.max_attempts(),
+        "a number from 3 to 20",
+        |n| (3..=20).contains(n),
+    )?;
+    let minutes = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let minutes: i64 = s.parse(
+            key,
+            default.whole_minutes(),
+            "minutes from 1 to 1440",
+            |m| (1..=1440).contains(m),
+        )?;
+        Ok(Duration::minutes(minutes))
+    };
+    let window = minutes("LOCKOUT_WINDOW_MINUTES", defaults.window())?;
+    let lock_for = minutes("LOCKOUT_MINUTES", defaults.lock_for())?;
+    let throttle_after: u32 = s.parse(
+        "LOCKOUT_THROTTLE_AFTER",
+        defaults.throttle_after().max(attempts),
+        "a number from LOCKOUT_ATTEMPTS to 1000",
+        |n| (attempts..=1000).contains(n),
+    )?;
+    let max_delay: i64 = s.parse(
+        "LOCKOUT_THROTTLE_MAX_SECONDS",
+        defaults.max_delay().whole_seconds(),
+        "seconds from 1 to 3600",
+        |n| (1..=3600).contains(n),
+    )?;
+    LockoutPolicy::new(attempts, window, lock_for)
+        .and_then(|policy| policy.with_throttle(throttle_after, Duration::seconds(max_delay)))
+        .map_err(|e| {
+            let key = match e {
+                LockoutPolicyError::Attempts(_) => "LOCKOUT_ATTEMPTS",
+                LockoutPolicyError::Window => "LOCKOUT_WINDOW_MINUTES",
+                LockoutPolicyError::Duration => "LOCKOUT_MINUTES",
+                LockoutPolicyError::ThrottleAfter { .. } => "LOCKOUT_THROTTLE_AFTER",
+                LockoutPolicyError::ThrottleDelay => "LOCKOUT_THROTTLE_MAX_SECONDS",
+            };
+            s.error(key, e.to_string())
+        })
 }
 
 fn read_toml(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
@@ -732,6 +800,60 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.key, "ENABLE_SUBSCRIPTIONS");
         assert!(err.to_string().contains("needs ENABLE_STRIPE"), "{err}");
+    }
+
+    #[test]
+    fn lockout_settings_are_checked_and_reported_under_their_own_key() {
+        let load = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("SECRET_KEY", KEY)];
+            all.extend_from_slice(pairs);
+            Config::from_pairs(Path::new("/p"), "demo", &all)
+        };
+        let refused = [
+            ("LOCKOUT_ATTEMPTS", "2"),
+            ("LOCKOUT_ATTEMPTS", "21"),
+            ("LOCKOUT_ATTEMPTS", "many"),
+            ("LOCKOUT_WINDOW_MINUTES", "0"),
+            ("LOCKOUT_WINDOW_MINUTES", "1441"),
+            ("LOCKOUT_WINDOW_MINUTES", "9223372036854775807"),
+            ("LOCKOUT_MINUTES", "0"),
+            ("LOCKOUT_MINUTES", "-5"),
+            ("LOCKOUT_MINUTES", "9223372036854775807"),
+            ("LOCKOUT_THROTTLE_AFTER", "4"),
+            ("LOCKOUT_THROTTLE_AFTER", "1001"),
+            ("LOCKOUT_THROTTLE_MAX_SECONDS", "0"),
+            ("LOCKOUT_THROTTLE_MAX_SECONDS", "3601"),
+        ];
+        for (key, value) in refused {
+            let err = load(&[(key, value)]).unwrap_err();
+            assert_eq!(err.key, key, "{key}={value}: {err}");
+            assert!(err.to_string().contains(value), "{err}");
+        }
+        // The throttle may not start before one address is locked out.
+        let err = load(&[("LOCKOUT_ATTEMPTS", "8"), ("LOCKOUT_THROTTLE_AFTER", "7")]).unwrap_err();
+        assert_eq!(err.key, "LOCKOUT_THROTTLE_AFTER");
+        let config = load(&[
+            ("LOCKOUT_ATTEMPTS", "12"),
+            ("LOCKOUT_WINDOW_MINUTES", "30"),
+            ("LOCKOUT_MINUTES", "60"),
+            ("LOCKOUT_THROTTLE_MAX_SECONDS", "90"),
+        ])
+        .unwrap();
+        assert_eq!(config.lockout.max_attempts(), 12);
+        assert_eq!(config.lockout.window(), Duration::minutes(30));
+        assert_eq!(config.lockout.lock_for(), Duration::minutes(60));
+        assert_eq!(
+            config.lockout.throttle_after(),
+            12,
+            "the default throttle starts no earlier than a lock"
+        );
+        assert_eq!(config.lockout.max_delay(), Duration::seconds(90));
+        let defaults = load(&[]).unwrap().lockout;
+        assert_eq!(defaults, LockoutPolicy::default());
+        assert_eq!(
+            (defaults.max_attempts(), defaults.throttle_after()),
+            (5, 10)
+        );
     }
 
     #[test]

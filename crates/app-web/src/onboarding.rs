@@ -12,31 +12,57 @@ use quickscale_domain_identity::{
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Opens the user's credit account and grants the welcome credits, once. Safe to call again
-/// (the grant's idempotency key and source make a repeat a no-op), so a failure between
-/// creating the user and granting can be repaired by calling it at the next sign-in.
-pub async fn open_credit_account(state: &AppState, user: &User) -> Result<(), AppError> {
+/// Sets up a new account, once: opens its credit account, grants the welcome credits configured
+/// now (`WELCOME_CREDITS`), and records that the account is set up. Part of registration: a
+/// later change of the setting never touches an account that is set up.
+///
+/// Safe to run again on an account whose registration was interrupted: the grant's
+/// idempotency key and source make a repeat a no-op, and a welcome grant recorded with another
+/// amount (the setting changed in between) counts as done.
+pub async fn complete_onboarding(state: &AppState, user: &User) -> Result<(), AppError> {
     let account = AccountId::new(user.id.as_uuid());
     let now = state.clock().now();
     state.credits().open_account(account, now).await?;
     let amount = state.config().welcome_credits;
-    if amount.is_zero() {
-        return Ok(());
+    if !amount.is_zero() {
+        let grant = Operation {
+            key: IdempotencyKey::parse("welcome").expect("static key"),
+            actor: Actor::System,
+            reason: Reason::parse("Welcome bonus").expect("static reason"),
+            command: CreditCommand::Grant {
+                kind: GrantKind::Welcome,
+                amount,
+                expires_at: None,
+                source: SourceRef::parse("signup").expect("static source"),
+            },
+        };
+        match state.credits().execute(account, grant, now).await {
+            Ok(_)
+            | Err(CreditError::DuplicateSource(_))
+            | Err(CreditError::IdempotencyConflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
-    let grant = Operation {
-        key: IdempotencyKey::parse("welcome").expect("static key"),
-        actor: Actor::System,
-        reason: Reason::parse("Welcome bonus").expect("static reason"),
-        command: CreditCommand::Grant {
-            kind: GrantKind::Welcome,
-            amount,
-            expires_at: None,
-            source: SourceRef::parse("signup").expect("static source"),
-        },
-    };
-    match state.credits().execute(account, grant, now).await {
-        Ok(_) | Err(CreditError::DuplicateSource(_)) => Ok(()),
-        Err(error) => Err(error.into()),
+    state.users().set_onboarded(user.id, now).await?;
+    Ok(())
+}
+
+/// At sign-in: finishes the set-up of an account whose registration was interrupted (the
+/// process stopped between creating the user and granting its welcome credits). Such an
+/// account gets the welcome credits configured at the time of this repair: the amount shown at
+/// its registration was not recorded. Never fails the sign-in: a failure is logged, and the
+/// next sign-in tries again.
+pub async fn finish_interrupted_onboarding(state: &AppState, user: &User) {
+    if user.onboarded_at.is_some() {
+        return;
+    }
+    match complete_onboarding(state, user).await {
+        Ok(()) => {
+            tracing::warn!(user = %user.id, "finished the set-up of an account whose registration was interrupted")
+        }
+        Err(error) => {
+            tracing::error!(user = %user.id, %error, "could not finish the set-up of an account")
+        }
     }
 }
 
@@ -64,7 +90,7 @@ pub async fn ensure_admin(state: &AppState) -> Result<AdminSeed, AppError> {
         None => (generate_password(), true),
     };
     let user = create_admin(state, &email, &password).await?;
-    open_credit_account(state, &user).await?;
+    complete_onboarding(state, &user).await?;
     Ok(AdminSeed::Created {
         email,
         generated_password: generated.then_some(password),

@@ -49,7 +49,12 @@ async fn the_welcome_email_verifies_the_address_once() {
 
 #[tokio::test]
 async fn unverified_accounts_cannot_run_paid_services_when_verification_is_required() {
-    let app = TestApp::with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    // Signed in at registration, unconfirmed: the registration that says when an email is taken.
+    let app = TestApp::with(&[
+        ("REQUIRE_EMAIL_VERIFICATION", "true"),
+        ("REGISTRATION_REVEALS_EXISTING_EMAILS", "true"),
+    ])
+    .await;
     let mut ada = app.browser();
     ada.register("ada@example.com", PASSWORD).await;
     let key = ada
@@ -282,8 +287,14 @@ async fn an_email_change_takes_effect_only_when_the_new_address_confirms() {
     assert!(
         ada.get("/settings")
             .await
-            .contains("That email address cannot be used")
+            .contains("We sent a message to bob@example.com"),
+        "the same answer as for a free address"
     );
+    app.mail_matching(|m| {
+        m.to == "bob@example.com"
+            && m.subject == "Someone tried to move another account to your email address"
+    })
+    .await;
     ada.post(
         "/settings/email",
         &[
@@ -761,4 +772,107 @@ async fn an_active_session_is_extended_once_a_day_not_on_every_request() {
     clock.advance(time::Duration::days(1));
     ada.get("/dashboard").await;
     assert!(stored_expiry(&app, &ada).await > first);
+}
+
+/// The app on a SQLite file in `dir`, as after a restart with these settings.
+async fn app_on_file(dir: &std::path::Path, extra: &[(&str, &str)]) -> TestApp {
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let mut pairs = vec![("DATABASE_URL", url.as_str())];
+    pairs.extend_from_slice(extra);
+    TestApp::with(&pairs).await
+}
+
+#[tokio::test]
+async fn changing_the_welcome_credits_affects_new_accounts_only() {
+    let data = tempfile::tempdir().unwrap();
+    let first = app_on_file(data.path(), &[]).await;
+    first.browser().register("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        support::balance(&first.state, "ada@example.com").await,
+        quickscale_domain_credits::Credits::whole(100)
+    );
+    first.state.database().close().await;
+    drop(first);
+
+    for welcome in ["25", "100", "0"] {
+        let app = app_on_file(data.path(), &[("WELCOME_CREDITS", welcome)]).await;
+        for (email, password) in [
+            ("ada@example.com", PASSWORD),
+            ("admin@example.com", "admin-password-1"),
+        ] {
+            let mut browser = app.browser();
+            let signed_in = browser.login(email, password).await;
+            assert_eq!(
+                signed_in.status,
+                StatusCode::SEE_OTHER,
+                "{email} signs in with WELCOME_CREDITS={welcome}: {}",
+                signed_in.body
+            );
+            assert_eq!(browser.get("/dashboard").await.status, StatusCode::OK);
+            assert_eq!(
+                support::balance(&app.state, email).await,
+                quickscale_domain_credits::Credits::whole(100),
+                "{email}'s balance is what registration granted"
+            );
+        }
+        let newcomer = format!("new{welcome}@example.com");
+        app.browser().register(&newcomer, PASSWORD).await;
+        assert_eq!(
+            support::balance(&app.state, &newcomer).await,
+            quickscale_domain_credits::Credits::whole(welcome.parse().unwrap()),
+            "a new account gets the new amount"
+        );
+        app.state.database().close().await;
+    }
+
+    // An account registered while the welcome credits were off gets none when they come back.
+    let app = app_on_file(data.path(), &[("WELCOME_CREDITS", "40")]).await;
+    let mut browser = app.browser();
+    assert_eq!(
+        browser.login("new0@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        support::balance(&app.state, "new0@example.com").await,
+        quickscale_domain_credits::Credits::ZERO
+    );
+    app.state.database().close().await;
+}
+
+#[tokio::test]
+async fn an_interrupted_registration_is_finished_at_the_next_sign_in() {
+    let app = TestApp::with(&[("WELCOME_CREDITS", "30")]).await;
+    // The process stopped right after storing the user: no credit account, no welcome grant.
+    let registration = quickscale_domain_identity::Registration::parse(
+        "ada@example.com",
+        PASSWORD,
+        PASSWORD,
+        "",
+        app.state.accounts().password_policy(),
+    )
+    .unwrap();
+    let ada = app
+        .state
+        .accounts()
+        .register(registration, quickscale_domain_identity::Role::User)
+        .await
+        .unwrap();
+    assert_eq!(ada.onboarded_at, None);
+    let mut browser = app.browser();
+    assert_eq!(
+        browser.login("ada@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.get("/dashboard").await.status, StatusCode::OK);
+    assert_eq!(
+        support::balance(&app.state, "ada@example.com").await,
+        quickscale_domain_credits::Credits::whole(30)
+    );
+    assert!(app.user("ada@example.com").await.onboarded_at.is_some());
+    // Once only.
+    app.browser().login("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        support::balance(&app.state, "ada@example.com").await,
+        quickscale_domain_credits::Credits::whole(30)
+    );
 }

@@ -645,6 +645,7 @@ async fn unconfirmed_accounts_run_only_free_services_when_confirmation_is_requir
     let app = TestApp::with(&[
         ("ENABLE_API", "true"),
         ("REQUIRE_EMAIL_VERIFICATION", "true"),
+        ("REGISTRATION_REVEALS_EXISTING_EMAILS", "true"),
     ])
     .await;
     let mut ada = app.browser();

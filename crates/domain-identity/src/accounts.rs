@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::ports::{HashError, PasswordHasher, UserRepository, UserStoreError};
 use crate::{
-    DisplayName, DisplayNameError, Email, EmailError, LockoutPolicy, LoginState, Password,
-    PasswordError, PasswordPolicy, Role, User, UserId,
+    AccountLoginState, ClientKey, DisplayName, DisplayNameError, Email, EmailError, LockoutPolicy,
+    LoginState, Password, PasswordError, PasswordPolicy, Pause, Role, User, UserId,
 };
 
 /// A sign-up form, parsed.
@@ -69,19 +69,54 @@ pub enum RegisterError {
 pub enum Rejection {
     UnknownEmail,
     WrongPassword,
-    Locked { until: OffsetDateTime },
+    /// This client failed too often on the account (the failure that locked it, or an attempt
+    /// while locked).
+    Locked {
+        until: OffsetDateTime,
+    },
+    /// The account failed too often from all clients: attempts wait until then.
+    Throttled {
+        until: OffsetDateTime,
+    },
     Inactive,
+}
+
+/// A failed sign-in that began a lockout episode: the owner should be told (once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockAlert {
+    pub user: User,
+    /// The client whose failure it was.
+    pub client: ClientKey,
+    /// Failures on the account from every client, counting this one.
+    pub failures: u32,
+    /// Set when this client is now locked out.
+    pub client_locked_until: Option<OffsetDateTime>,
+    /// Set when attempts on the account from everywhere now wait.
+    pub throttled_until: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// The same text whatever the reason, so it never reveals whether an email has an account.
     #[error("the email or password is incorrect, or sign-in is paused after too many attempts")]
-    Rejected(Rejection),
+    Rejected {
+        reason: Rejection,
+        /// Set when this refusal began a lockout episode.
+        alert: Option<Box<LockAlert>>,
+    },
     #[error(transparent)]
     Hashing(#[from] HashError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl AuthError {
+    fn rejected(reason: Rejection) -> Self {
+        AuthError::Rejected {
+            reason,
+            alert: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,8 +190,9 @@ impl Accounts {
             is_active: true,
             email_verified_at: None,
             created_at: self.clock.now(),
-            login: LoginState::default(),
+            login: AccountLoginState::default(),
             profile: crate::Profile::default(),
+            onboarded_at: None,
             deleted_at: None,
         };
         match self.users.insert(&user).await {
@@ -166,64 +202,123 @@ impl Accounts {
         }
     }
 
-    /// Signs in: checks the password unless the account is locked, counts failures towards a
-    /// lock, clears the count on success.
-    pub async fn authenticate(&self, email: &str, password: &Password) -> Result<User, AuthError> {
+    /// Signs in from `client`: refuses without checking the password while this client is
+    /// locked out of the account or the account's attempts must wait (see
+    /// [`crate::LockoutPolicy`]); counts a failure for the client and the account; clears the
+    /// client's record on success.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &Password,
+        client: ClientKey,
+    ) -> Result<User, AuthError> {
         let user = match Email::parse(email) {
             Ok(email) => self.users.by_email(&email).await?,
             Err(_) => None,
         };
         let Some(user) = user else {
+            // The same reads as for an account, so that an unknown email takes as long.
+            self.users
+                .client_login_state(UserId::from_uuid(uuid::Uuid::nil()), &client)
+                .await?;
             self.hasher.verify_nothing(password).await;
-            return Err(AuthError::Rejected(Rejection::UnknownEmail));
+            return Err(AuthError::rejected(Rejection::UnknownEmail));
         };
         let now = self.clock.now();
-        if let Some(until) = user
-            .login
-            .locked_until
-            .filter(|_| user.login.is_locked_at(now))
-        {
+        let seen = self.users.client_login_state(user.id, &client).await?;
+        if let Some(pause) = self.lockout.pause(&seen, &user.login, now) {
             self.hasher.verify_nothing(password).await;
-            return Err(AuthError::Rejected(Rejection::Locked { until }));
-        }
-        if !self.hasher.verify(password, &user.password_hash).await? {
-            let state = self.record_failure(user.id, user.login).await?;
-            return Err(AuthError::Rejected(match state.locked_until {
-                Some(until) if state.is_locked_at(now) => Rejection::Locked { until },
-                _ => Rejection::WrongPassword,
+            return Err(AuthError::rejected(match pause {
+                Pause::ClientLocked { until } => Rejection::Locked { until },
+                Pause::Throttled { until } => Rejection::Throttled { until },
             }));
         }
-        if !user.is_active {
-            return Err(AuthError::Rejected(Rejection::Inactive));
+        if !self.hasher.verify(password, &user.password_hash).await? {
+            return Err(self.record_failure(user, client, seen).await?);
         }
-        if user.login != LoginState::default() {
+        if !user.is_active {
+            return Err(AuthError::rejected(Rejection::Inactive));
+        }
+        if seen != LoginState::default() {
             // A lost race only means another request already reset or changed the record.
             self.users
-                .swap_login_state(user.id, user.login, self.lockout.after_success())
+                .swap_client_login_state(user.id, &client, seen, self.lockout.after_success())
                 .await?;
         }
-        Ok(User {
-            login: LoginState::default(),
-            ..user
-        })
+        Ok(user)
     }
 
-    /// Counts one failure with compare-and-swap, retrying when another request got there first.
+    /// Counts one failure for the client and for the account, each with compare-and-swap
+    /// (retrying when another request got there first, so concurrent failures all count);
+    /// returns the refusal, with an alert when the owner should be told.
     async fn record_failure(
         &self,
-        id: UserId,
+        user: User,
+        client: ClientKey,
         mut seen: LoginState,
-    ) -> Result<LoginState, StorageError> {
-        loop {
+    ) -> Result<AuthError, StorageError> {
+        let client_state = loop {
             let next = self.lockout.after_failure(seen, self.clock.now());
-            if next == seen || self.users.swap_login_state(id, seen, next).await? {
-                return Ok(next);
+            if next == seen
+                || self
+                    .users
+                    .swap_client_login_state(user.id, &client, seen, next)
+                    .await?
+            {
+                break next;
             }
-            match self.users.by_id(id).await? {
-                Some(user) => seen = user.login,
-                None => return Ok(next),
+            seen = self.users.client_login_state(user.id, &client).await?;
+        };
+        let mut account = user.login;
+        let (account, notify) = loop {
+            let now = self.clock.now();
+            let (next, notify) = self
+                .lockout
+                .account_after_failure(account, &client_state, now);
+            if self.users.swap_login_state(user.id, account, next).await? {
+                break (next, notify);
             }
-        }
+            match self.users.by_id(user.id).await? {
+                Some(current) => account = current.login,
+                None => break (next, false),
+            }
+        };
+        let now = self.clock.now();
+        let client_locked_until = client_state
+            .locked_until
+            .filter(|_| client_state.is_locked_at(now));
+        let reason = match client_locked_until {
+            Some(until) => Rejection::Locked { until },
+            None => Rejection::WrongPassword,
+        };
+        let alert = notify.then(|| {
+            Box::new(LockAlert {
+                client,
+                failures: account.failed_attempts,
+                client_locked_until,
+                throttled_until: self.lockout.throttled_until(&account, now),
+                user: User {
+                    login: account,
+                    ..user
+                },
+            })
+        });
+        Ok(AuthError::Rejected { reason, alert })
+    }
+
+    /// Lifts every pause on the account: its count and every client's lock (an admin's unlock,
+    /// a password reset).
+    pub async fn clear_sign_in_failures(&self, id: UserId) -> Result<(), StorageError> {
+        self.users.clear_login_failures(id).await
+    }
+
+    /// Forgets the records of clients that no longer matter (their window is over and they are
+    /// not locked): they hold client addresses, kept no longer than needed.
+    pub async fn forget_spent_sign_in_failures(&self) -> Result<u64, StorageError> {
+        let now = self.clock.now();
+        self.users
+            .forget_spent_client_login_states(now - self.lockout.window(), now)
+            .await
     }
 
     /// Whether `password` is the user's current password.

@@ -2,8 +2,9 @@
 //! # QuickScale accounts
 //!
 //! Email-only accounts with roles, parsed at the edge into [`Email`], [`Password`] and
-//! [`DisplayName`]; new passwords follow a [`PasswordPolicy`]; failed sign-ins lock an account
-//! per a [`LockoutPolicy`] without ever revealing whether an email has an account.
+//! [`DisplayName`]; new passwords follow a [`PasswordPolicy`]; failed sign-ins lock one client out
+//! of an account and slow the account down per a [`LockoutPolicy`], without ever revealing
+//! whether an email has an account.
 //! The use cases are in [`Accounts`]; they reach storage and hashing through the ports
 //! [`UserRepository`] and [`PasswordHasher`], and the time through [`Clock`].
 
@@ -18,15 +19,18 @@ mod tokens;
 mod user;
 
 pub use accounts::{
-    Accounts, AuthError, ChangePasswordError, RegisterError, Registration, RegistrationErrors,
-    Rejection,
+    Accounts, AuthError, ChangePasswordError, LockAlert, RegisterError, Registration,
+    RegistrationErrors, Rejection,
 };
 pub use api_keys::{
     API_KEY_PREFIX, API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository,
     MAX_ACTIVE_KEYS, MAX_KEY_NAME, api_key_hash, key_name, looks_like_api_key,
 };
 pub use email::{Email, EmailError};
-pub use lockout::{LockoutPolicy, LockoutPolicyError, LoginState};
+pub use lockout::{
+    ACCOUNT_MEMORY, AccountLoginState, ClientKey, LockoutPolicy, LockoutPolicyError, LoginState,
+    Pause,
+};
 pub use password::{Password, PasswordError, PasswordHash, PasswordPolicy};
 pub use ports::{
     HashError, PasswordHasher, UserCounts, UserPage, UserQuery, UserRepository, UserStoreError,

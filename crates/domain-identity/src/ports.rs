@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use time::OffsetDateTime;
 
-use crate::{DisplayName, Email, LoginState, Password, PasswordHash, Profile, Role, User, UserId};
+use crate::{
+    AccountLoginState, ClientKey, DisplayName, Email, LoginState, Password, PasswordHash, Profile,
+    Role, User, UserId,
+};
 
 /// Why a user could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -54,14 +57,38 @@ pub trait UserRepository: Send + Sync {
     async fn insert(&self, user: &User) -> Result<(), UserStoreError>;
     async fn by_id(&self, id: UserId) -> Result<Option<User>, StorageError>;
     async fn by_email(&self, email: &Email) -> Result<Option<User>, StorageError>;
-    /// Replaces the sign-in record only if it still equals `expected` (compare and swap), so
-    /// concurrent failures are all counted. Returns whether it was replaced.
+    /// Replaces the account's sign-in record only if it still equals `expected` (compare and
+    /// swap), so concurrent failures are all counted. Returns whether it was replaced.
     async fn swap_login_state(
         &self,
         id: UserId,
+        expected: AccountLoginState,
+        new: AccountLoginState,
+    ) -> Result<bool, StorageError>;
+    /// The failed sign-ins of one client on the account (the default when there are none).
+    async fn client_login_state(
+        &self,
+        id: UserId,
+        client: &ClientKey,
+    ) -> Result<LoginState, StorageError>;
+    /// Replaces the client's record only if it still equals `expected` (compare and swap). A
+    /// missing record equals the default, and storing the default removes it.
+    async fn swap_client_login_state(
+        &self,
+        id: UserId,
+        client: &ClientKey,
         expected: LoginState,
         new: LoginState,
     ) -> Result<bool, StorageError>;
+    /// Resets the account's record and removes every client's record of it.
+    async fn clear_login_failures(&self, id: UserId) -> Result<(), StorageError>;
+    /// Removes the client records (of every account) whose window started before
+    /// `window_started_before` and that are not locked at `now`; returns how many.
+    async fn forget_spent_client_login_states(
+        &self,
+        window_started_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StorageError>;
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError>;
     async fn set_display_name(&self, id: UserId, name: &DisplayName) -> Result<(), StorageError>;
     async fn set_role(&self, id: UserId, role: Role) -> Result<(), StorageError>;
@@ -79,8 +106,10 @@ pub trait UserRepository: Send + Sync {
         at: Option<OffsetDateTime>,
     ) -> Result<(), StorageError>;
     async fn set_active(&self, id: UserId, active: bool) -> Result<(), StorageError>;
-    /// Removes the personal data of a deleted account (email, name, profile, password) and
-    /// deactivates it; the row stays so ledger and payment records keep their owner.
+    /// Records that the account's set-up (credit account, welcome credits) is done.
+    async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError>;
+    /// Removes the personal data of a deleted account (email, name, profile, password, the
+    /// addresses of its failed sign-ins) and deactivates it; the row stays so ledger and payment records keep their owner.
     async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError>;
     async fn search(&self, query: &UserQuery) -> Result<UserPage, StorageError>;
     async fn counts(&self) -> Result<UserCounts, StorageError>;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Email, LoginState, PasswordHash, Profile};
+use crate::{AccountLoginState, Email, PasswordHash, Profile};
 
 /// A user's identity, stable for life (time-ordered UUID).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -126,8 +126,13 @@ pub struct User {
     pub is_active: bool,
     pub email_verified_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
-    pub login: LoginState,
+    /// Failed sign-ins on the account from every client.
+    pub login: AccountLoginState,
     pub profile: Profile,
+    /// When the account was set up: its credit account opened and its welcome credits granted
+    /// (or none, when none were configured). `None` while a registration is unfinished (the
+    /// process stopped in between), so that the next sign-in finishes it.
+    pub onboarded_at: Option<OffsetDateTime>,
     /// Set when the account was deleted: its personal data is gone, its records stay.
     pub deleted_at: Option<OffsetDateTime>,
 }

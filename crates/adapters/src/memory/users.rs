@@ -3,8 +3,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use quickscale_domain_identity::{
-    DisplayName, Email, LoginState, PasswordHash, Profile, Role, User, UserCounts, UserId,
-    UserPage, UserQuery, UserRepository, UserStoreError,
+    AccountLoginState, ClientKey, DisplayName, Email, LoginState, PasswordHash, Profile, Role,
+    User, UserCounts, UserId, UserPage, UserQuery, UserRepository, UserStoreError,
 };
 use quickscale_domain_kernel::StorageError;
 use time::OffsetDateTime;
@@ -15,6 +15,8 @@ use super::lock;
 #[derive(Debug, Default)]
 pub struct MemoryUserRepository {
     users: Mutex<HashMap<UserId, User>>,
+    /// Failed sign-ins per account and client.
+    clients: Mutex<HashMap<(UserId, ClientKey), LoginState>>,
 }
 
 impl MemoryUserRepository {
@@ -50,8 +52,8 @@ impl UserRepository for MemoryUserRepository {
     async fn swap_login_state(
         &self,
         id: UserId,
-        expected: LoginState,
-        new: LoginState,
+        expected: AccountLoginState,
+        new: AccountLoginState,
     ) -> Result<bool, StorageError> {
         let mut users = lock(&self.users);
         match users.get_mut(&id) {
@@ -61,6 +63,59 @@ impl UserRepository for MemoryUserRepository {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn client_login_state(
+        &self,
+        id: UserId,
+        client: &ClientKey,
+    ) -> Result<LoginState, StorageError> {
+        Ok(lock(&self.clients)
+            .get(&(id, *client))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn swap_client_login_state(
+        &self,
+        id: UserId,
+        client: &ClientKey,
+        expected: LoginState,
+        new: LoginState,
+    ) -> Result<bool, StorageError> {
+        let mut clients = lock(&self.clients);
+        let current = clients.get(&(id, *client)).copied().unwrap_or_default();
+        if current != expected {
+            return Ok(false);
+        }
+        if new == LoginState::default() {
+            clients.remove(&(id, *client));
+        } else {
+            clients.insert((id, *client), new);
+        }
+        Ok(true)
+    }
+
+    async fn clear_login_failures(&self, id: UserId) -> Result<(), StorageError> {
+        lock(&self.clients).retain(|(user, _), _| *user != id);
+        self.update(id, |u| u.login = AccountLoginState::default());
+        Ok(())
+    }
+
+    async fn forget_spent_client_login_states(
+        &self,
+        window_started_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StorageError> {
+        let mut clients = lock(&self.clients);
+        let before = clients.len();
+        clients.retain(|_, state| {
+            state.is_locked_at(now)
+                || state
+                    .window_started_at
+                    .is_some_and(|start| start >= window_started_before)
+        });
+        Ok((before - clients.len()) as u64)
     }
 
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError> {
@@ -116,12 +171,18 @@ impl UserRepository for MemoryUserRepository {
         Ok(())
     }
 
+    async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+        self.update(id, |u| u.onboarded_at = Some(at));
+        Ok(())
+    }
+
     async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
         let email = Email::parse(&format!(
             "deleted-{}@deleted.invalid",
             id.as_uuid().simple()
         ))
         .expect("a valid placeholder");
+        lock(&self.clients).retain(|(user, _), _| *user != id);
         self.update(id, |u| {
             u.email = email;
             u.password_hash = PasswordHash::from_phc("!");

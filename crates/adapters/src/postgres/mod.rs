@@ -59,6 +59,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "billing reviews and plan changes at renewal",
         include_str!("../../migrations/postgres/0009_billing_reviews.sql"),
     ),
+    (
+        10,
+        "account safety",
+        include_str!("../../migrations/postgres/0010_account_safety.sql"),
+    ),
 ]);
 
 /// How a read locks the row it reads inside a write transaction.

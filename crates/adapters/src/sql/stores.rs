@@ -19,8 +19,8 @@ macro_rules! sql_stores {
             RecordedOperation, SourceRef, run_operation,
         };
         use quickscale_domain_identity::{
-            DisplayName, Email, LoginState, PasswordHash, Role, User, UserCounts, UserId,
-            UserPage, UserQuery, UserRepository, UserStoreError,
+            AccountLoginState, ClientKey, DisplayName, Email, LoginState, PasswordHash, Role,
+            User, UserCounts, UserId, UserPage, UserQuery, UserRepository, UserStoreError,
         };
         use quickscale_domain_kernel::StorageError;
         use quickscale_service_sdk::usage::{
@@ -57,8 +57,9 @@ macro_rules! sql_stores {
         // ---------------------------------------------------------------- users
 
         const USER_COLUMNS: &str = "id, email, password_hash, role, display_name, is_active, \
-            email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
-            company, job_title, website, bio, product_updates, deleted_at";
+            email_verified_at, created_at, failed_attempts, last_failed_at, locked_until, \
+            lock_notice_sent_at, company, job_title, website, bio, product_updates, deleted_at, \
+            onboarded_at";
 
         fn user_from_row(row: &$row) -> Result<User, StorageError> {
             Ok(User {
@@ -73,13 +74,14 @@ macro_rules! sql_stores {
                 is_active: get(row, "is_active")?,
                 email_verified_at: optional_time(row, "email_verified_at")?,
                 created_at: time_of(row, "created_at")?,
-                login: LoginState {
+                login: AccountLoginState {
                     failed_attempts: parse(
                         "failed attempts",
                         u32::try_from(get::<i32>(row, "failed_attempts")?),
                     )?,
-                    window_started_at: optional_time(row, "window_started_at")?,
+                    last_failed_at: optional_time(row, "last_failed_at")?,
                     locked_until: optional_time(row, "locked_until")?,
+                    notice_sent_at: optional_time(row, "lock_notice_sent_at")?,
                 },
                 profile: quickscale_domain_identity::Profile {
                     company: get(row, "company")?,
@@ -88,6 +90,7 @@ macro_rules! sql_stores {
                     bio: get(row, "bio")?,
                     product_updates: get(row, "product_updates")?,
                 },
+                onboarded_at: optional_time(row, "onboarded_at")?,
                 deleted_at: optional_time(row, "deleted_at")?,
             })
         }
@@ -109,9 +112,10 @@ macro_rules! sql_stores {
             async fn insert(&self, user: &User) -> Result<(), UserStoreError> {
                 let result = sqlx::query(
                     "INSERT INTO users (id, email, password_hash, role, display_name, is_active, \
-                     email_verified_at, created_at, failed_attempts, window_started_at, locked_until, \
-                     company, job_title, website, bio, product_updates, deleted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     email_verified_at, created_at, failed_attempts, last_failed_at, locked_until, \
+                     lock_notice_sent_at, company, job_title, website, bio, product_updates, deleted_at, \
+                     onboarded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                 )
                 .bind(user.id.as_uuid())
                 .bind(user.email.as_str())
@@ -122,14 +126,16 @@ macro_rules! sql_stores {
                 .bind(user.email_verified_at.map(DbTime))
                 .bind(DbTime(user.created_at))
                 .bind(i32::try_from(user.login.failed_attempts).unwrap_or(i32::MAX))
-                .bind(user.login.window_started_at.map(DbTime))
+                .bind(user.login.last_failed_at.map(DbTime))
                 .bind(user.login.locked_until.map(DbTime))
+                .bind(user.login.notice_sent_at.map(DbTime))
                 .bind(user.profile.company.as_str())
                 .bind(user.profile.job_title.as_str())
                 .bind(user.profile.website.as_str())
                 .bind(user.profile.bio.as_str())
                 .bind(user.profile.product_updates)
                 .bind(user.deleted_at.map(DbTime))
+                .bind(user.onboarded_at.map(DbTime))
                 .execute(self.db.writer())
                 .await;
                 match result {
@@ -166,27 +172,156 @@ macro_rules! sql_stores {
             async fn swap_login_state(
                 &self,
                 id: UserId,
-                expected: LoginState,
-                new: LoginState,
+                expected: AccountLoginState,
+                new: AccountLoginState,
             ) -> Result<bool, StorageError> {
                 // `IS NOT DISTINCT FROM` compares NULLs as equal; SQLite spells it `IS`.
                 let result = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE users SET failed_attempts = $1, window_started_at = $2, locked_until = $3 \
-                     WHERE id = $4 AND failed_attempts = $5 AND window_started_at {same} $6 \
-                     AND locked_until {same} $7",
+                    "UPDATE users SET failed_attempts = $1, last_failed_at = $2, locked_until = $3, \
+                     lock_notice_sent_at = $4 \
+                     WHERE id = $5 AND failed_attempts = $6 AND last_failed_at {same} $7 \
+                     AND locked_until {same} $8 AND lock_notice_sent_at {same} $9",
                     same = NULL_SAFE_EQUAL
                 )))
                 .bind(i32::try_from(new.failed_attempts).unwrap_or(i32::MAX))
-                .bind(new.window_started_at.map(DbTime))
+                .bind(new.last_failed_at.map(DbTime))
                 .bind(new.locked_until.map(DbTime))
+                .bind(new.notice_sent_at.map(DbTime))
                 .bind(id.as_uuid())
                 .bind(i32::try_from(expected.failed_attempts).unwrap_or(i32::MAX))
-                .bind(expected.window_started_at.map(DbTime))
+                .bind(expected.last_failed_at.map(DbTime))
                 .bind(expected.locked_until.map(DbTime))
+                .bind(expected.notice_sent_at.map(DbTime))
                 .execute(self.db.writer())
                 .await
                 .map_err(storage_error)?;
                 Ok(result.rows_affected() == 1)
+            }
+
+            async fn client_login_state(
+                &self,
+                id: UserId,
+                client: &ClientKey,
+            ) -> Result<LoginState, StorageError> {
+                let row = sqlx::query(
+                    "SELECT failed_attempts, window_started_at, locked_until FROM sign_in_failures \
+                     WHERE user_id = $1 AND client = $2",
+                )
+                .bind(id.as_uuid())
+                .bind(client.to_string())
+                .fetch_optional(self.db.reader())
+                .await
+                .map_err(storage_error)?;
+                let Some(row) = row else {
+                    return Ok(LoginState::default());
+                };
+                Ok(LoginState {
+                    failed_attempts: parse(
+                        "failed attempts",
+                        u32::try_from(get::<i32>(&row, "failed_attempts")?),
+                    )?,
+                    window_started_at: optional_time(&row, "window_started_at")?,
+                    locked_until: optional_time(&row, "locked_until")?,
+                })
+            }
+
+            async fn swap_client_login_state(
+                &self,
+                id: UserId,
+                client: &ClientKey,
+                expected: LoginState,
+                new: LoginState,
+            ) -> Result<bool, StorageError> {
+                let none = LoginState::default();
+                if expected == new {
+                    return Ok(self.client_login_state(id, client).await? == expected);
+                }
+                if expected == none {
+                    // No record is the default: only an insert that no one beat to it swaps.
+                    let inserted = sqlx::query(
+                        "INSERT INTO sign_in_failures \
+                         (user_id, client, failed_attempts, window_started_at, locked_until) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client) DO NOTHING",
+                    )
+                    .bind(id.as_uuid())
+                    .bind(client.to_string())
+                    .bind(i32::try_from(new.failed_attempts).unwrap_or(i32::MAX))
+                    .bind(new.window_started_at.map(DbTime))
+                    .bind(new.locked_until.map(DbTime))
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                    return Ok(inserted.rows_affected() == 1);
+                }
+                let matches = format!(
+                    "user_id = $1 AND client = $2 AND failed_attempts = $3 \
+                     AND window_started_at {same} $4 AND locked_until {same} $5",
+                    same = NULL_SAFE_EQUAL
+                );
+                let result = if new == none {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM sign_in_failures WHERE {matches}"
+                    )))
+                    .bind(id.as_uuid())
+                    .bind(client.to_string())
+                    .bind(i32::try_from(expected.failed_attempts).unwrap_or(i32::MAX))
+                    .bind(expected.window_started_at.map(DbTime))
+                    .bind(expected.locked_until.map(DbTime))
+                    .execute(self.db.writer())
+                    .await
+                } else {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE sign_in_failures SET failed_attempts = $6, window_started_at = $7, \
+                         locked_until = $8 WHERE {matches}"
+                    )))
+                    .bind(id.as_uuid())
+                    .bind(client.to_string())
+                    .bind(i32::try_from(expected.failed_attempts).unwrap_or(i32::MAX))
+                    .bind(expected.window_started_at.map(DbTime))
+                    .bind(expected.locked_until.map(DbTime))
+                    .bind(i32::try_from(new.failed_attempts).unwrap_or(i32::MAX))
+                    .bind(new.window_started_at.map(DbTime))
+                    .bind(new.locked_until.map(DbTime))
+                    .execute(self.db.writer())
+                    .await
+                }
+                .map_err(storage_error)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn clear_login_failures(&self, id: UserId) -> Result<(), StorageError> {
+                sqlx::query("DELETE FROM sign_in_failures WHERE user_id = $1")
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                sqlx::query(
+                    "UPDATE users SET failed_attempts = 0, last_failed_at = NULL, \
+                     locked_until = NULL, lock_notice_sent_at = NULL WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(())
+            }
+
+            async fn forget_spent_client_login_states(
+                &self,
+                window_started_before: OffsetDateTime,
+                now: OffsetDateTime,
+            ) -> Result<u64, StorageError> {
+                let result = sqlx::query(
+                    "DELETE FROM sign_in_failures \
+                     WHERE (window_started_at IS NULL OR window_started_at < $1) \
+                     AND (locked_until IS NULL OR locked_until <= $2)",
+                )
+                .bind(DbTime(window_started_before))
+                .bind(DbTime(now))
+                .execute(self.db.writer())
+                .await
+                .map_err(storage_error)?;
+                Ok(result.rows_affected())
             }
 
             async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError> {
@@ -310,7 +445,22 @@ macro_rules! sql_stores {
                 Ok(())
             }
 
+            async fn set_onboarded(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+                sqlx::query("UPDATE users SET onboarded_at = $1 WHERE id = $2")
+                    .bind(DbTime(at))
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            }
+
             async fn anonymize(&self, id: UserId, at: OffsetDateTime) -> Result<(), StorageError> {
+                sqlx::query("DELETE FROM sign_in_failures WHERE user_id = $1")
+                    .bind(id.as_uuid())
+                    .execute(self.db.writer())
+                    .await
+                    .map_err(storage_error)?;
                 sqlx::query(
                     "UPDATE users SET email = $1, password_hash = '!', display_name = '', company = '', \
                      job_title = '', website = '', bio = '', product_updates = $2, is_active = $2, \

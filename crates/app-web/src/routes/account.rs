@@ -40,12 +40,12 @@ pub async fn verify(
 ) -> Result<Response, AppError> {
     match account_flows::verify(&state, &query.token).await {
         Ok(_) => {
-            session::flash(
-                &viewer.session,
-                "success",
-                "Your email address is confirmed. Thank you!",
-            )
-            .await?;
+            let text = if viewer.user.is_some() {
+                "Your email address is confirmed. Thank you!"
+            } else {
+                "Your email address is confirmed. Thank you! You can sign in now."
+            };
+            session::flash(&viewer.session, "success", text).await?;
             Ok(Redirect::to(if viewer.user.is_some() {
                 "/dashboard"
             } else {
@@ -111,18 +111,13 @@ pub async fn forgot_form(
         .await
 }
 
-/// Answers the same whether or not the address has an account.
+/// Answers the same, and as fast, whether or not the address has an account.
 pub async fn forgot(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, AppError> {
-    account_flows::request_reset(&state, &form.email)
-        .await
-        .map_err(|e| match e {
-            FlowError::App(e) => e,
-            other => AppError::Internal(anyhow::anyhow!("{other}")),
-        })?;
+    account_flows::request_reset(&state, &form.email);
     Page::new("account/forgot.html")
         .with("email", &form.email.trim())
         .with("sent", &true)
@@ -227,8 +222,9 @@ pub async fn change_email(
         )
         .await
         {
+            // The same answer whether or not another account uses the address.
             Ok(()) => Ok(format!(
-                "We sent a confirmation link to {email}. Your address changes when you follow it."
+                "We sent a message to {email}. Your address changes when you follow the confirmation link in it."
             )),
             Err(error) => Err(flow_error(error)?),
         },

@@ -8,7 +8,7 @@ use quickscale_domain_credits::{
     AccountId, Actor, CreditCommand, CreditError, Credits, EntryId, GrantKind, HistoryQuery,
     IdempotencyKey, Operation, Reason, SourceRef,
 };
-use quickscale_domain_identity::{LoginState, Role, User, UserId, UserQuery};
+use quickscale_domain_identity::{Role, User, UserId, UserQuery};
 use quickscale_domain_kernel::{AuditEntry, AuditQuery};
 use serde::{Deserialize, Serialize};
 
@@ -487,10 +487,7 @@ async fn user_action(
             }
         }
         "user.unlocked" => {
-            state
-                .users()
-                .swap_login_state(id, user.login, LoginState::default())
-                .await?;
+            state.accounts().clear_sign_in_failures(id).await?;
             format!("{} can try signing in again.", user.email)
         }
         "user.api_keys_revoked" => {

@@ -1,15 +1,21 @@
 //! Register, sign in, sign out.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use quickscale_domain_identity::{AuthError, Password, RegisterError, Registration, Role};
+use quickscale_domain_identity::{
+    AuthError, ClientKey, Password, RegisterError, Registration, Role, User,
+};
 use serde::{Deserialize, Serialize};
+use tower_governor::key_extractor::KeyExtractor as _;
 
+use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
 use crate::extract::Viewer;
-use crate::onboarding::open_credit_account;
+use crate::limits::ClientIp;
+use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
 use crate::view::{Page, credits_label};
@@ -110,6 +116,9 @@ pub async fn register(
             .await;
         }
     };
+    if state.config().registration_hides_existing_emails() {
+        return register_without_revealing(&state, registration).await;
+    }
     let user = match state.accounts().register(registration, Role::User).await {
         Ok(user) => user,
         Err(RegisterError::DuplicateEmail) => {
@@ -132,10 +141,10 @@ pub async fn register(
         }
         Err(other) => return Err(other.into()),
     };
-    open_credit_account(&state, &user).await?;
+    complete_onboarding(&state, &user).await?;
     session::sign_in(&viewer.session, user.id).await?;
     tracing::info!(user = %user.id, "account registered");
-    if let Err(error) = crate::account_flows::welcome(&state, &user).await {
+    if let Err(error) = account_flows::welcome(&state, &user).await {
         tracing::warn!(%error, user = %user.id, "welcome email not sent");
     }
     let welcome = state.config().welcome_credits;
@@ -149,6 +158,46 @@ pub async fn register(
     };
     session::flash(&viewer.session, "success", text).await?;
     Ok(Redirect::to("/dashboard").into_response())
+}
+
+/// Registration that answers the same, as fast, for a new email and one that has an account:
+/// both hash the password and try to store the account, then redirect to "check your email".
+/// After the answer, a new account is set up and sent its confirmation link (it signs in once
+/// confirmed), and the owner of an existing one is told someone tried, with sign-in and reset
+/// links.
+async fn register_without_revealing(
+    state: &AppState,
+    registration: Registration,
+) -> Result<Response, AppError> {
+    let email = registration.email.clone();
+    let task_state = state.clone();
+    match state.accounts().register(registration, Role::User).await {
+        Ok(user) => {
+            tracing::info!(user = %user.id, "account registered");
+            after_response(state, "registration", async move {
+                complete_onboarding(&task_state, &user).await?;
+                account_flows::welcome(&task_state, &user).await
+            });
+        }
+        Err(RegisterError::DuplicateEmail) => {
+            after_response(state, "registration with a taken email", async move {
+                account_flows::address_in_use(&task_state, &email, AddressUse::Registration).await
+            });
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok(Redirect::to("/register/check-email").into_response())
+}
+
+/// Where registration leads when it does not reveal whether the email had an account.
+pub async fn check_email(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    Page::new("auth/check_email.html")
+        .with("hours", &state.config().verification_ttl.whole_hours())
+        .render(&state, &viewer)
+        .await
 }
 
 /// Capitalises a domain error message into a sentence for a form.
@@ -221,40 +270,99 @@ pub async fn login_form(
     login_page(&state, &viewer, "", &next, None).await
 }
 
+/// The client's address as the per-client rate limits take it (`limits::ClientIp`: the peer,
+/// or behind a trusted proxy the address it forwarded), for lockout.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub ClientKey);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let request = axum::http::Request::from_parts(parts.clone(), ());
+        let key = ClientIp {
+            trust_proxy: state.config().trust_proxy,
+        };
+        let address = key.extract(&request).map_err(|error| {
+            tracing::warn!(%error, "could not tell the client's address");
+            AppError::BadRequest("Your request could not be processed.".into())
+        })?;
+        Ok(ClientAddress(ClientKey::of(address)))
+    }
+}
+
 pub async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
-    Form(form): Form<LoginForm>,
+    ClientAddress(client): ClientAddress,
+    Form(mut form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    let password = Password::new(std::mem::take(&mut form.password));
     match state
         .accounts()
-        .authenticate(&form.email, &Password::new(form.password))
+        .authenticate(&form.email, &password, client)
         .await
     {
+        Ok(user) if !may_sign_in_unconfirmed(&state, &user) => {
+            // Refused like a wrong password, or the answer would tell which registrations
+            // created an account; a fresh confirmation link goes out after the answer.
+            tracing::info!(user = %user.id, "sign-in refused until the email is confirmed");
+            let task_state = state.clone();
+            after_response(&state, "confirmation link at sign-in", async move {
+                match account_flows::send_verification(&task_state, &user).await {
+                    Err(account_flows::FlowError::TooMany) => Ok(()),
+                    other => other,
+                }
+            });
+            refuse_sign_in(&state, &viewer, &form).await
+        }
         Ok(user) => {
             session::sign_in(&viewer.session, user.id).await?;
-            // Repairs an account whose welcome grant did not happen at registration.
-            open_credit_account(&state, &user).await?;
+            finish_interrupted_onboarding(&state, &user).await;
             tracing::info!(user = %user.id, "signed in");
             Ok(Redirect::to(safe_next(&form.next)).into_response())
         }
-        Err(AuthError::Rejected(reason)) => {
-            tracing::info!(?reason, "sign-in refused");
-            let message = format!(
-                "The email or password is incorrect, or sign-in is paused after {} failed attempts. Check them and try again in a few minutes.",
-                state.config().lockout.max_attempts()
-            );
-            login_page(
-                &state,
-                &viewer,
-                form.email.trim(),
-                &form.next,
-                Some(message),
-            )
-            .await
+        Err(AuthError::Rejected { reason, alert }) => {
+            tracing::info!(?reason, %client, "sign-in refused");
+            if let Some(alert) = alert {
+                let task_state = state.clone();
+                after_response(&state, "sign-in paused notice", async move {
+                    account_flows::sign_in_paused(&task_state, &alert).await;
+                    Ok(())
+                });
+            }
+            refuse_sign_in(&state, &viewer, &form).await
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Whether an account may sign in before confirming its address: always, unless registration
+/// hides which emails have accounts (then a new account could be told apart by signing in with
+/// the password just registered). Admins are made by the operator, not by registration.
+fn may_sign_in_unconfirmed(state: &AppState, user: &User) -> bool {
+    user.is_verified() || user.is_admin() || !state.config().registration_hides_existing_emails()
+}
+
+/// The one answer to every refused sign-in, whatever the reason.
+async fn refuse_sign_in(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &LoginForm,
+) -> Result<Response, AppError> {
+    let mut message = format!(
+        "The email or password is incorrect, or sign-in is paused after too many failed attempts ({} from one place). Check them and try again in a few minutes; resetting your password lifts a pause.",
+        state.config().lockout.max_attempts()
+    );
+    if state.config().registration_hides_existing_emails() {
+        message.push_str(
+            " A new account signs in once its email address is confirmed: follow the link we emailed (with the right password, signing in sends a new one).",
+        );
+    }
+    login_page(state, viewer, form.email.trim(), &form.next, Some(message)).await
 }
 
 pub async fn logout(State(_state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {

@@ -43,6 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(auth::register_form)
                 .merge(post(auth::register).layer(RateLimits::layer(&limits.register))),
         )
+        .route("/register/check-email", get(auth::check_email))
         .route(
             "/login",
             get(auth::login_form)

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use quickscale_domain_identity::Clock as _;
 use quickscale_domain_identity::{
-    Accounts, AuthError, DisplayName, Email, FixedClock, LockoutPolicy, LoginState, Password,
-    PasswordHash, PasswordPolicy, Registration, Rejection, Role, User, UserId, UserQuery,
-    UserStoreError,
+    AccountLoginState, Accounts, AuthError, ClientKey, DisplayName, Email, FixedClock,
+    LockoutPolicy, LoginState, Password, PasswordHash, PasswordPolicy, Registration, Rejection,
+    Role, User, UserId, UserQuery, UserStoreError,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -26,8 +27,9 @@ pub(super) fn user(email: &str, name: &str, role: Role, created_minutes: i64) ->
         is_active: true,
         email_verified_at: None,
         created_at: NOW + Duration::minutes(created_minutes),
-        login: LoginState::default(),
+        login: AccountLoginState::default(),
         profile: quickscale_domain_identity::Profile::default(),
+        onboarded_at: None,
         deleted_at: None,
     }
 }
@@ -98,35 +100,191 @@ pub async fn users_login_state_is_compare_and_swap(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     users.insert(&ada).await.unwrap();
-    let failed = LoginState {
+    let failed = AccountLoginState {
         failed_attempts: 1,
-        window_started_at: Some(NOW),
-        locked_until: None,
+        last_failed_at: Some(NOW),
+        ..AccountLoginState::default()
     };
     assert!(
         users
-            .swap_login_state(ada.id, LoginState::default(), failed)
+            .swap_login_state(ada.id, AccountLoginState::default(), failed)
             .await
             .unwrap()
     );
     assert!(
         !users
-            .swap_login_state(ada.id, LoginState::default(), failed)
+            .swap_login_state(ada.id, AccountLoginState::default(), failed)
             .await
             .unwrap()
     );
+    let told = AccountLoginState {
+        failed_attempts: 2,
+        last_failed_at: Some(NOW + Duration::seconds(1)),
+        locked_until: Some(NOW + Duration::minutes(15)),
+        notice_sent_at: Some(NOW + Duration::seconds(1)),
+    };
+    assert!(users.swap_login_state(ada.id, failed, told).await.unwrap());
+    assert_eq!(users.by_id(ada.id).await.unwrap().unwrap().login, told);
+    let stale = AccountLoginState {
+        notice_sent_at: None,
+        ..told
+    };
+    assert!(
+        !users
+            .swap_login_state(ada.id, stale, AccountLoginState::default())
+            .await
+            .unwrap(),
+        "every field is compared"
+    );
+}
+
+fn client(address: &str) -> ClientKey {
+    address.parse().unwrap()
+}
+
+pub async fn users_client_login_states_are_kept_per_account_and_client(stores: Stores) {
+    let users = stores.users;
+    let ada = user("ada@example.com", "Ada", Role::User, 0);
+    let bob = user("bob@example.com", "Bob", Role::User, 1);
+    users.insert(&ada).await.unwrap();
+    users.insert(&bob).await.unwrap();
+    let (home, away, v6) = (
+        client("203.0.113.7"),
+        client("198.51.100.1"),
+        client("2001:db8:1:2::/64"),
+    );
+    let none = LoginState::default();
+    assert_eq!(users.client_login_state(ada.id, &home).await.unwrap(), none);
+    let one = LoginState {
+        failed_attempts: 1,
+        window_started_at: Some(NOW),
+        locked_until: None,
+    };
     let locked = LoginState {
         failed_attempts: 0,
         window_started_at: None,
-        locked_until: Some(NOW),
+        locked_until: Some(NOW + Duration::minutes(15)),
     };
+    // A missing record is the default; the first insert wins, a second sees it taken.
     assert!(
         users
-            .swap_login_state(ada.id, failed, locked)
+            .swap_client_login_state(ada.id, &home, none, one)
             .await
             .unwrap()
     );
-    assert_eq!(users.by_id(ada.id).await.unwrap().unwrap().login, locked);
+    assert!(
+        !users
+            .swap_client_login_state(ada.id, &home, none, one)
+            .await
+            .unwrap()
+    );
+    assert!(
+        users
+            .swap_client_login_state(ada.id, &v6, none, locked)
+            .await
+            .unwrap()
+    );
+    assert!(
+        users
+            .swap_client_login_state(ada.id, &home, one, locked)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !users
+            .swap_client_login_state(ada.id, &home, one, none)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        users.client_login_state(ada.id, &home).await.unwrap(),
+        locked
+    );
+    assert_eq!(users.client_login_state(ada.id, &v6).await.unwrap(), locked);
+    assert_eq!(users.client_login_state(ada.id, &away).await.unwrap(), none);
+    assert_eq!(users.client_login_state(bob.id, &home).await.unwrap(), none);
+    // Storing the default removes the record; it can start again.
+    assert!(
+        users
+            .swap_client_login_state(ada.id, &home, locked, none)
+            .await
+            .unwrap()
+    );
+    assert_eq!(users.client_login_state(ada.id, &home).await.unwrap(), none);
+    assert!(
+        users
+            .swap_client_login_state(ada.id, &home, none, one)
+            .await
+            .unwrap()
+    );
+
+    // Spent records (window over, not locked) are forgotten, the others kept.
+    assert!(
+        users
+            .swap_client_login_state(bob.id, &away, none, one)
+            .await
+            .unwrap()
+    );
+    let spent_lock = LoginState {
+        locked_until: Some(NOW),
+        ..locked
+    };
+    assert!(
+        users
+            .swap_client_login_state(bob.id, &home, none, spent_lock)
+            .await
+            .unwrap()
+    );
+    let forgotten = users
+        .forget_spent_client_login_states(NOW + Duration::seconds(1), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        forgotten, 3,
+        "the two windows that started before, and the lock that ended"
+    );
+    assert_eq!(users.client_login_state(bob.id, &home).await.unwrap(), none);
+    assert_eq!(users.client_login_state(ada.id, &v6).await.unwrap(), locked);
+    assert!(
+        users
+            .swap_client_login_state(ada.id, &home, none, one)
+            .await
+            .unwrap()
+    );
+    assert!(
+        users
+            .swap_client_login_state(bob.id, &home, none, one)
+            .await
+            .unwrap()
+    );
+
+    // Clearing one account lifts everything on it, and nothing on the other.
+    assert!(
+        users
+            .swap_login_state(
+                ada.id,
+                AccountLoginState::default(),
+                AccountLoginState {
+                    failed_attempts: 9,
+                    last_failed_at: Some(NOW),
+                    locked_until: Some(NOW + Duration::minutes(15)),
+                    notice_sent_at: Some(NOW),
+                }
+            )
+            .await
+            .unwrap()
+    );
+    users.clear_login_failures(ada.id).await.unwrap();
+    assert_eq!(
+        users.by_id(ada.id).await.unwrap().unwrap().login,
+        AccountLoginState::default()
+    );
+    assert_eq!(users.client_login_state(ada.id, &home).await.unwrap(), none);
+    assert_eq!(users.client_login_state(ada.id, &v6).await.unwrap(), none);
+    assert_eq!(users.client_login_state(bob.id, &home).await.unwrap(), one);
+    // A deleted account keeps no client addresses.
+    users.anonymize(bob.id, NOW).await.unwrap();
+    assert_eq!(users.client_login_state(bob.id, &home).await.unwrap(), none);
 }
 
 pub async fn users_updates_change_one_user(stores: Stores) {
@@ -151,6 +309,33 @@ pub async fn users_updates_change_one_user(stores: Stores) {
     assert_eq!(users.by_id(bob.id).await.unwrap().unwrap(), bob);
     let counts = users.counts().await.unwrap();
     assert_eq!((counts.total, counts.admins, counts.active), (2, 1, 2));
+}
+
+pub async fn users_onboarding_is_recorded(stores: Stores) {
+    let users = stores.users;
+    let ada = user("ada@example.com", "Ada", Role::User, 0);
+    let bob = User {
+        onboarded_at: Some(NOW),
+        ..user("bob@example.com", "Bob", Role::User, 1)
+    };
+    users.insert(&ada).await.unwrap();
+    users.insert(&bob).await.unwrap();
+    assert_eq!(
+        users.by_id(ada.id).await.unwrap().unwrap().onboarded_at,
+        None
+    );
+    assert_eq!(
+        users.by_id(bob.id).await.unwrap().unwrap(),
+        bob,
+        "stored as given"
+    );
+    let later = NOW + Duration::minutes(5);
+    users.set_onboarded(ada.id, later).await.unwrap();
+    assert_eq!(
+        users.by_id(ada.id).await.unwrap().unwrap().onboarded_at,
+        Some(later)
+    );
+    assert_eq!(users.by_id(bob.id).await.unwrap().unwrap(), bob);
 }
 
 pub async fn users_search_filters_pages_and_escapes_wildcards(stores: Stores) {
@@ -254,76 +439,202 @@ fn accounts(stores: &Stores, clock: Arc<FixedClock>) -> Accounts {
         Arc::clone(&stores.users),
         Arc::new(PlainTextHasher),
         clock,
-        LockoutPolicy::new(3, Duration::minutes(10), Duration::minutes(30)).unwrap(),
+        LockoutPolicy::new(3, Duration::minutes(10), Duration::minutes(30))
+            .unwrap()
+            .with_throttle(6, Duration::minutes(5))
+            .unwrap(),
         PasswordPolicy::default(),
     )
 }
 
-pub async fn users_sign_in_locks_after_failures_and_resets_on_success(stores: Stores) {
-    let clock = Arc::new(FixedClock::at(NOW));
-    let accounts = accounts(&stores, Arc::clone(&clock));
+async fn register(accounts: &Accounts, email: &str) -> User {
     let registration = Registration::parse(
-        "ada@example.com",
+        email,
         "correct horse",
         "correct horse",
-        "Ada",
+        "",
         accounts.password_policy(),
     )
     .unwrap();
-    accounts.register(registration, Role::User).await.unwrap();
+    accounts.register(registration, Role::User).await.unwrap()
+}
 
+fn reason(error: &AuthError) -> Rejection {
+    match error {
+        AuthError::Rejected { reason, .. } => *reason,
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+pub async fn users_sign_in_locks_a_client_after_failures_and_resets_on_success(stores: Stores) {
+    let clock = Arc::new(FixedClock::at(NOW));
+    let accounts = accounts(&stores, Arc::clone(&clock));
+    register(&accounts, "ada@example.com").await;
     let wrong = Password::new("wrong password");
     let right = Password::new("correct horse");
+    let home = client("203.0.113.7");
     for _ in 0..2 {
         let err = accounts
-            .authenticate("ada@example.com", &wrong)
+            .authenticate("ada@example.com", &wrong, home)
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, AuthError::Rejected(Rejection::WrongPassword)),
-            "{err:?}"
-        );
+        assert_eq!(reason(&err), Rejection::WrongPassword);
     }
-    // A success resets the count.
+    // A success resets the client's count.
     accounts
-        .authenticate("ada@example.com", &right)
+        .authenticate("ada@example.com", &right, home)
         .await
         .unwrap();
     for _ in 0..2 {
         accounts
-            .authenticate("ada@example.com", &wrong)
+            .authenticate("ada@example.com", &wrong, home)
             .await
             .unwrap_err();
     }
     let third = accounts
-        .authenticate("ada@example.com", &wrong)
+        .authenticate("ada@example.com", &wrong, home)
         .await
         .unwrap_err();
     assert!(
-        matches!(third, AuthError::Rejected(Rejection::Locked { .. })),
+        matches!(reason(&third), Rejection::Locked { .. }),
         "{third:?}"
     );
-    // Locked: even the right password is refused, with the same message as a wrong one.
+    // Locked: even the right password is refused from there, with the same message as a wrong
+    // one or an unknown email.
     let locked = accounts
-        .authenticate("ada@example.com", &right)
+        .authenticate("ada@example.com", &right, home)
         .await
         .unwrap_err();
     let unknown = accounts
-        .authenticate("nobody@example.com", &right)
+        .authenticate("nobody@example.com", &right, home)
         .await
         .unwrap_err();
-    assert!(matches!(
-        locked,
-        AuthError::Rejected(Rejection::Locked { .. })
-    ));
-    assert!(matches!(
-        unknown,
-        AuthError::Rejected(Rejection::UnknownEmail)
-    ));
+    assert!(matches!(reason(&locked), Rejection::Locked { .. }));
+    assert_eq!(reason(&unknown), Rejection::UnknownEmail);
     assert_eq!(locked.to_string(), unknown.to_string());
     clock.advance(Duration::minutes(31));
     accounts
-        .authenticate("ada@example.com", &right)
+        .authenticate("ada@example.com", &right, home)
+        .await
+        .unwrap();
+}
+
+/// The attack of the probe: wrong passwords from many addresses. None of them locks the owner
+/// out; each address that passes the limit is locked; past the throttle's threshold every
+/// attempt waits, growing; the owner is told once.
+pub async fn users_failures_from_many_clients_never_lock_the_owner_out(stores: Stores) {
+    let clock = Arc::new(FixedClock::at(NOW));
+    let accounts = accounts(&stores, Arc::clone(&clock));
+    let ada = register(&accounts, "ada@example.com").await;
+    let wrong = Password::new("wrong password");
+    let right = Password::new("correct horse");
+    let owner = client("203.0.113.7");
+    let mut alerts = Vec::new();
+    // Five attackers, two wrong passwords each (under the limit of three): no lock anywhere.
+    for attacker in 0..5 {
+        let from = client(&format!("198.51.100.{attacker}"));
+        for _ in 0..2 {
+            clock.advance(Duration::minutes(1));
+            let err = accounts
+                .authenticate("ada@example.com", &wrong, from)
+                .await
+                .unwrap_err();
+            assert_eq!(reason(&err), Rejection::WrongPassword);
+            if let AuthError::Rejected {
+                alert: Some(alert), ..
+            } = err
+            {
+                alerts.push(alert);
+            }
+        }
+    }
+    // Ten failures: the throttle started (after six) and the owner was told, once.
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].user.id, ada.id);
+    assert_eq!(alerts[0].failures, 6);
+    assert!(alerts[0].throttled_until.is_some());
+    assert_eq!(alerts[0].client_locked_until, None);
+    // While the last failure's delay runs, every attempt waits, the owner's too.
+    let paused = accounts
+        .authenticate("ada@example.com", &right, owner)
+        .await
+        .unwrap_err();
+    let Rejection::Throttled { until } = reason(&paused) else {
+        panic!("{paused:?}");
+    };
+    assert_eq!(
+        until - clock.now(),
+        Duration::seconds(16),
+        "1, 2, 4, 8, then 16 s"
+    );
+    assert_eq!(
+        paused.to_string(),
+        "the email or password is incorrect, or sign-in is paused after too many attempts"
+    );
+    // Once it has run, the owner's address, which never failed, signs in.
+    clock.advance(Duration::seconds(16));
+    accounts
+        .authenticate("ada@example.com", &right, owner)
+        .await
+        .unwrap();
+    // The count stays (the guesses happened): the next failure waits twice as long.
+    let next = client("192.0.2.1");
+    accounts
+        .authenticate("ada@example.com", &wrong, next)
+        .await
+        .unwrap_err();
+    let waiting = accounts
+        .authenticate("ada@example.com", &wrong, next)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reason(&waiting),
+        Rejection::Throttled {
+            until: clock.now() + Duration::seconds(32)
+        }
+    );
+    // One address that keeps failing is locked out: three failures, then refusals.
+    clock.advance(Duration::seconds(32));
+    let stubborn = client("198.51.100.0");
+    let third = accounts
+        .authenticate("ada@example.com", &wrong, stubborn)
+        .await
+        .unwrap_err();
+    let AuthError::Rejected {
+        reason: Rejection::Locked { until },
+        alert: None,
+    } = third
+    else {
+        panic!("locked, without a second alert: {third:?}");
+    };
+    assert_eq!(until, clock.now() + Duration::minutes(30));
+    clock.advance(Duration::minutes(6));
+    assert!(matches!(
+        reason(
+            &accounts
+                .authenticate("ada@example.com", &right, stubborn)
+                .await
+                .unwrap_err()
+        ),
+        Rejection::Locked { .. }
+    ));
+    accounts
+        .authenticate("ada@example.com", &right, owner)
+        .await
+        .unwrap();
+    let stored = stores.users.by_id(ada.id).await.unwrap().unwrap();
+    assert!(
+        stored.login.is_locked_at(clock.now()),
+        "admins see a locked client"
+    );
+    assert_eq!(
+        stored.login.failed_attempts, 12,
+        "refusals while paused do not count"
+    );
+    // An admin's unlock lifts both.
+    accounts.clear_sign_in_failures(ada.id).await.unwrap();
+    accounts
+        .authenticate("ada@example.com", &right, stubborn)
         .await
         .unwrap();
 }
@@ -331,26 +642,35 @@ pub async fn users_sign_in_locks_after_failures_and_resets_on_success(stores: St
 pub async fn users_concurrent_failures_are_all_counted(stores: Stores) {
     let clock = Arc::new(FixedClock::at(NOW));
     let accounts = accounts(&stores, clock);
-    let registration = Registration::parse(
-        "bob@example.com",
-        "correct horse",
-        "correct horse",
-        "",
-        accounts.password_policy(),
-    )
-    .unwrap();
-    let bob = accounts.register(registration, Role::User).await.unwrap();
-    let tasks = (0..2).map(|_| {
+    let bob = register(&accounts, "bob@example.com").await;
+    let from = client("203.0.113.9");
+    let tasks = (0..2).map(|i| {
         let accounts = accounts.clone();
+        let other = client(&format!("198.51.100.{i}"));
         tokio::spawn(async move {
-            accounts
-                .authenticate("bob@example.com", &Password::new("nope nope"))
-                .await
+            let wrong = Password::new("nope nope");
+            let _ = accounts.authenticate("bob@example.com", &wrong, from).await;
+            let _ = accounts
+                .authenticate("bob@example.com", &wrong, other)
+                .await;
         })
     });
     join_all(tasks).await;
     let stored = stores.users.by_id(bob.id).await.unwrap().unwrap();
-    assert_eq!(stored.login.failed_attempts, 2);
+    assert_eq!(
+        stored.login.failed_attempts, 4,
+        "every failure on the account"
+    );
+    assert_eq!(
+        stores
+            .users
+            .client_login_state(bob.id, &from)
+            .await
+            .unwrap()
+            .failed_attempts,
+        2,
+        "every failure from the shared client"
+    );
 }
 
 pub async fn users_change_password_needs_the_current_one(stores: Stores) {
@@ -380,13 +700,14 @@ pub async fn users_change_password_needs_the_current_one(stores: Stores) {
         )
         .await
         .unwrap();
+    let here = client("203.0.113.7");
     accounts
-        .authenticate("cy@example.com", &Password::new("second password"))
+        .authenticate("cy@example.com", &Password::new("second password"), here)
         .await
         .unwrap();
     assert!(
         accounts
-            .authenticate("cy@example.com", &Password::new("first password"))
+            .authenticate("cy@example.com", &Password::new("first password"), here)
             .await
             .is_err()
     );
@@ -429,13 +750,14 @@ pub async fn users_profiles_emails_activity_and_deletion(stores: Stores) {
 
     users.set_email_verified(ada.id, Some(NOW)).await.unwrap();
     users.set_active(bob.id, false).await.unwrap();
-    let locked = LoginState {
-        failed_attempts: 0,
-        window_started_at: None,
+    let locked = AccountLoginState {
+        failed_attempts: 5,
+        last_failed_at: Some(NOW),
         locked_until: Some(NOW + Duration::hours(1)),
+        notice_sent_at: Some(NOW),
     };
     users
-        .swap_login_state(ada.id, LoginState::default(), locked)
+        .swap_login_state(ada.id, AccountLoginState::default(), locked)
         .await
         .unwrap();
     let find = |q: UserQuery| {
