@@ -29,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod local_path;
 pub mod mail;
 mod offline_stripe;
 pub mod onboarding;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::extract::Viewer;
+use crate::local_path::LocalPath;
 use crate::onboarding::open_credit_account;
 use crate::session;
 use crate::state::AppState;
@@ -179,15 +180,6 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only same-site paths: `/dashboard`, never `//evil.example` or `https://...`.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/dashboard"
-    }
-}
-
 async fn login_page(
     state: &AppState,
     viewer: &Viewer,
@@ -202,7 +194,7 @@ async fn login_page(
     };
     Page::new("auth/login.html")
         .with("email", &email)
-        .with("next", &safe_next(next))
+        .with("next", &LocalPath::or_default(next))
         .with("error", &error)
         .status(status)
         .render(state, viewer)
@@ -216,7 +208,7 @@ pub async fn login_form(
 ) -> Result<Response, AppError> {
     let next = query.next.unwrap_or_default();
     if viewer.user.is_some() {
-        return Ok(Redirect::to(safe_next(&next)).into_response());
+        return Ok(Redirect::to(LocalPath::or_default(&next).as_str()).into_response());
     }
     login_page(&state, &viewer, "", &next, None).await
 }
@@ -236,7 +228,7 @@ pub async fn login(
             // Repairs an account whose welcome grant did not happen at registration.
             open_credit_account(&state, &user).await?;
             tracing::info!(user = %user.id, "signed in");
-            Ok(Redirect::to(safe_next(&form.next)).into_response())
+            Ok(Redirect::to(LocalPath::or_default(&form.next).as_str()).into_response())
         }
         Err(AuthError::Rejected(reason)) => {
             tracing::info!(?reason, "sign-in refused");
@@ -260,18 +252,4 @@ pub async fn login(
 pub async fn logout(State(_state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     session::sign_out(&viewer.session).await?;
     Ok(Redirect::to("/").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next("/services/x?y=1"), "/services/x?y=1");
-        assert_eq!(safe_next("//evil.example"), "/dashboard");
-        assert_eq!(safe_next("https://evil.example"), "/dashboard");
-        assert_eq!(safe_next("/\\evil.example"), "/dashboard");
-        assert_eq!(safe_next(""), "/dashboard");
-    }
 }
