@@ -33,6 +33,7 @@ pub mod local_path;
 pub mod mail;
 mod offline_stripe;
 pub mod onboarding;
+pub mod paging;
 mod routes;
 pub mod security;
 pub mod session;

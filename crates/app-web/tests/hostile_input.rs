@@ -4,8 +4,15 @@
 
 mod support;
 
-use axum::http::StatusCode;
-use support::{TestApp, unescape_html};
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use quickscale_adapters::testing::gateway::ScriptedGateway;
+use quickscale_app_web::App;
+use serde_json::Value;
+use support::{Browser, TestApp, unescape_html};
+use tower::ServiceExt;
 
 const PASSWORD: &str = "a long enough password";
 
@@ -118,5 +125,204 @@ async fn a_visitor_sent_to_sign_in_comes_back_to_the_page_they_asked_for() {
             .map(|v| unescape_html(&v))
             .as_deref(),
         Some("/usage?status=failed")
+    );
+}
+
+/// Numbers past any list, or not numbers: the probe's values and their neighbours.
+const OUT_OF_RANGE: &[&str] = &[
+    "1000000000000000000",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-1",
+    "-9223372036854775808",
+    "0",
+    "100001",
+    "1.5",
+    "1e3",
+    "%201",
+    "abc",
+];
+
+/// An app with every paged page: billing (on the scriptable gateway) and the API on.
+async fn app_with_every_list() -> TestApp {
+    let app = App::new("Test App").with_gateway(
+        Arc::new(ScriptedGateway::default()),
+        "whsec_test_in_process",
+    );
+    TestApp::with_app(app, &[("ENABLE_STRIPE", "true"), ("ENABLE_API", "true")]).await
+}
+
+async fn admin(app: &TestApp) -> Browser {
+    let mut admin = app.browser();
+    let signed_in = admin.login("admin@example.com", "admin-password-1").await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    admin
+}
+
+#[tokio::test]
+async fn every_paged_page_refuses_page_numbers_out_of_range_with_a_400() {
+    let app = app_with_every_list().await;
+    let mut admin = admin(&app).await;
+    let paged = [
+        "/usage?status=",
+        "/admin/users?q=",
+        "/admin/audit?action=",
+        "/admin/emails?status=",
+        "/admin/payments?email=",
+        "/admin/webhooks?kind=",
+    ];
+    for path in paged {
+        for page in OUT_OF_RANGE {
+            let answer = admin.get(&format!("{path}&page={page}")).await;
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path} page={page}");
+            assert!(
+                answer.contains("The page number must be a whole number from 1 to 100000."),
+                "{path} page={page}: {}",
+                answer.body
+            );
+            assert!(answer.contains("<html"), "an HTML error page: {path}");
+        }
+        for page in ["", "1", "100000"] {
+            let answer = admin.get(&format!("{path}&page={page}")).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path} page={page}");
+        }
+        let last = admin.get(&format!("{path}&page=100000")).await;
+        assert_eq!(
+            last.text_of("pager-page")
+                .as_deref()
+                .map(|t| t.starts_with("Page 100000")),
+            Some(true),
+            "{path}: a page past the end is an empty page that says where it is"
+        );
+        assert!(
+            !last.contains("page=100001"),
+            "{path}: no link past the last page"
+        );
+    }
+    // The ledger's cursor on a user's page is refused too, not a failure.
+    let admin_id = app.user("admin@example.com").await.id;
+    for before in ["9223372036854775808", "abc"] {
+        let answer = admin
+            .get(&format!("/admin/users/{admin_id}?before={before}"))
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "before={before}");
+    }
+}
+
+/// A GET to the API with this key: the status and the JSON body.
+async fn api_get(app: &TestApp, path: &str, key: &str) -> (StatusCode, String, Value) {
+    let request = Request::builder()
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_api_refuses_offsets_and_limits_out_of_range_with_a_422() {
+    let app = app_with_every_list().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let page = ada.get("/settings/api-keys").await;
+    let token = page.input_value("form_token").unwrap();
+    let made = ada
+        .post(
+            "/settings/api-keys",
+            &[
+                ("name", "Paging"),
+                ("current_password", PASSWORD),
+                ("form_token", &token),
+            ],
+        )
+        .await;
+    let key = made.input_value("new_key").expect("a new key");
+    let offsets: Vec<&str> = OUT_OF_RANGE
+        .iter()
+        .copied()
+        .filter(|v| !["0", "100001"].contains(v))
+        .chain(["10000001"])
+        .collect();
+    let limits: Vec<&str> = OUT_OF_RANGE.iter().copied().chain(["101"]).collect();
+    for (parameter, values) in [("offset", offsets), ("limit", limits)] {
+        for value in values {
+            let path = format!("/api/v1/runs?{parameter}={value}");
+            let (status, content_type, problem) = api_get(&app, &path, &key).await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path}: {problem}"
+            );
+            assert_eq!(content_type, "application/problem+json", "{path}");
+            assert_eq!(problem["code"], "invalid_input", "{path}");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("`{parameter}`")),
+                "{path}: {problem}"
+            );
+        }
+    }
+    let (status, _, page) = api_get(&app, "/api/v1/runs?offset=10000000&limit=100", &key).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["data"], Value::Array(Vec::new()));
+    assert_eq!(
+        (page["offset"].as_u64(), page["limit"].as_u64()),
+        (Some(10_000_000), Some(100))
+    );
+}
+
+#[tokio::test]
+async fn pages_link_to_each_other_and_keep_the_filter() {
+    let app = app_with_every_list().await;
+    for n in 0..60 {
+        let message = quickscale_domain_kernel::EmailMessage {
+            to: format!("reader{n}@example.com"),
+            reply_to: None,
+            subject: format!("Paging test {n}"),
+            text: "text".into(),
+            html: None,
+        };
+        app.state
+            .stores()
+            .outbox
+            .enqueue(&message, app.state.clock().now())
+            .await
+            .unwrap();
+    }
+    let mut admin = admin(&app).await;
+    let first = admin.get("/admin/emails?status=").await;
+    assert_eq!(first.body.matches("Paging test").count(), 50);
+    let next = first.body[first.body.find("pagination-next").unwrap()..]
+        .split('"')
+        .nth(2)
+        .map(unescape_html)
+        .unwrap();
+    assert_eq!(next, "/admin/emails?status=&page=2");
+    let second = admin.get(&next).await;
+    assert_eq!(second.body.matches("Paging test").count(), 10);
+    assert!(!second.contains("pagination-next"), "the last page");
+    assert!(
+        second.contains("/admin/emails?status=&amp;page=1"),
+        "back to the first"
     );
 }

@@ -22,6 +22,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::api::{ApiKeyAuth, ApiProblem};
+use crate::paging::Paging;
 use crate::state::AppState;
 
 /// Any other address under `/api/`: a problem document, not the HTML 404 page.
@@ -399,10 +400,6 @@ struct RunsQuery {
     service: Option<String>,
     /// Only runs with this status.
     status: Option<String>,
-    #[serde(default)]
-    offset: u64,
-    /// 1 to 100 (default 20).
-    limit: Option<u32>,
 }
 
 /// A page of runs, newest first.
@@ -420,6 +417,7 @@ async fn runs(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
     query: Result<Query<RunsQuery>, QueryRejection>,
+    paging: Paging,
 ) -> ApiResult {
     let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
@@ -431,10 +429,6 @@ async fn runs(
         })?),
         None => None,
     };
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiProblem::invalid("`limit` is from 1 to 100."));
-    }
     let found = state
         .stores()
         .usage
@@ -443,16 +437,16 @@ async fn runs(
             &RunQuery {
                 service: query.service.filter(|s| !s.is_empty()),
                 status,
-                offset: query.offset,
-                limit,
+                offset: paging.offset(),
+                limit: paging.limit(),
             },
         )
         .await?;
     let data: Vec<RunView> = found.iter().map(RunView::of).collect();
     Ok(Json(RunList {
         data,
-        offset: query.offset,
-        limit,
+        offset: paging.offset(),
+        limit: paging.limit(),
     })
     .into_response())
 }
