@@ -4,7 +4,8 @@
 //!
 //! Values outside the bounds are refused, not clamped: a page gets a 400 page and the API a 422
 //! problem document, each naming the parameter and its range. A page past the end of a list
-//! (but within the bounds) is an empty page.
+//! (but within the bounds) is an empty page. An empty value (`?page=`, as a form sends it) is
+//! the default on pages; the API, whose document says "integer", refuses it.
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
@@ -42,6 +43,14 @@ impl Default for Paging {
     }
 }
 
+/// Who reads the query string: forms on pages send empty fields, API clients follow the
+/// document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Page,
+    Api,
+}
+
 /// Why a query string's paging was refused; the message names the parameter and its range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -49,7 +58,7 @@ pub struct PagingError(String);
 
 impl Paging {
     /// Reads `page`, `offset` and `limit` from a query string; other parameters are ignored.
-    pub fn parse(query: &str) -> Result<Self, PagingError> {
+    pub fn parse(query: &str, surface: Surface) -> Result<Self, PagingError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|_| PagingError("The query string could not be read.".into()))?;
         let mut paging = Paging::default();
@@ -63,7 +72,7 @@ impl Paging {
                 return Err(PagingError(format!("Give `{name}` once.")));
             }
             seen.push(name);
-            if value.is_empty() {
+            if value.is_empty() && surface == Surface::Page {
                 continue;
             }
             match name {
@@ -205,15 +214,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     type Rejection = PagingRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Paging::parse(parts.uri.query().unwrap_or_default()).map_err(|error| {
-            // Inside a nested router the URI has lost its prefix; the original one has it.
-            let path = parts
-                .extensions
-                .get::<OriginalUri>()
-                .map_or_else(|| parts.uri.path(), |original| original.path());
+        // Inside a nested router the URI has lost its prefix; the original one has it.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |original| original.path());
+        let surface = if path.starts_with("/api/") {
+            Surface::Api
+        } else {
+            Surface::Page
+        };
+        Paging::parse(parts.uri.query().unwrap_or_default(), surface).map_err(|error| {
             PagingRejection {
                 error,
-                api: path.starts_with("/api/"),
+                api: surface == Surface::Api,
             }
         })
     }
@@ -221,15 +235,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Paging};
+    use super::{MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Paging, Surface};
+
+    fn parse(query: &str) -> Result<Paging, super::PagingError> {
+        Paging::parse(query, Surface::Page)
+    }
 
     #[test]
     fn defaults_and_values_within_the_bounds() {
-        let none = Paging::parse("").unwrap();
+        let none = parse("").unwrap();
         assert_eq!((none.page(), none.offset(), none.limit()), (1, 0, 20));
-        let empty = Paging::parse("page=&offset=&limit=&q=x").unwrap();
+        let empty = parse("page=&offset=&limit=&q=x").unwrap();
         assert_eq!(empty, none);
-        let full = Paging::parse(&format!(
+        let full = parse(&format!(
             "page={MAX_PAGE}&offset={MAX_OFFSET}&limit={MAX_LIMIT}"
         ))
         .unwrap();
@@ -242,7 +260,7 @@ mod tests {
             full.page_offset(u32::MAX),
             u64::from(MAX_PAGE - 1) * u64::from(u32::MAX)
         );
-        let third = Paging::parse("page=003").unwrap();
+        let third = parse("page=003").unwrap();
         assert_eq!(third.page_offset(25), 50);
         assert_eq!(third.previous_page(), Some(2));
         assert_eq!(third.next_page(true), Some(4));
@@ -267,18 +285,22 @@ mod tests {
             "18446744073709551616",
             "99999999999999999999999999999999999999999",
         ] {
-            let error = Paging::parse(&format!("page={}", urlencode(page))).unwrap_err();
+            let error = parse(&format!("page={}", urlencode(page))).unwrap_err();
             assert!(error.to_string().contains("from 1 to 100000"), "{page}");
         }
         for offset in ["-1", "10000001", "9223372036854775808", "x"] {
-            let error = Paging::parse(&format!("offset={offset}")).unwrap_err();
+            let error = parse(&format!("offset={offset}")).unwrap_err();
             assert!(error.to_string().contains("`offset`"), "{offset}");
         }
         for limit in ["0", "101", "-5", "4294967297"] {
-            let error = Paging::parse(&format!("limit={limit}")).unwrap_err();
+            let error = parse(&format!("limit={limit}")).unwrap_err();
             assert!(error.to_string().contains("from 1 to 100"), "{limit}");
         }
-        assert!(Paging::parse("page=1&page=2").is_err(), "given twice");
+        assert!(parse("page=1&page=2").is_err(), "given twice");
+        assert!(
+            Paging::parse("offset=", Surface::Api).is_err(),
+            "the API takes no empty number"
+        );
     }
 
     fn urlencode(text: &str) -> String {

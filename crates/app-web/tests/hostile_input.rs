@@ -216,6 +216,25 @@ async fn every_paged_page_refuses_page_numbers_out_of_range_with_a_400() {
     }
 }
 
+/// Registers `email` and makes an API key on the settings page.
+async fn api_key(app: &TestApp, email: &str) -> String {
+    let mut browser = app.browser();
+    browser.register(email, PASSWORD).await;
+    let page = browser.get("/settings/api-keys").await;
+    let token = page.input_value("form_token").unwrap();
+    let made = browser
+        .post(
+            "/settings/api-keys",
+            &[
+                ("name", "Prober"),
+                ("current_password", PASSWORD),
+                ("form_token", &token),
+            ],
+        )
+        .await;
+    made.input_value("new_key").expect("a new key")
+}
+
 /// A GET to the API with this key: the status and the JSON body.
 async fn api_get(app: &TestApp, path: &str, key: &str) -> (StatusCode, String, Value) {
     let request = Request::builder()
@@ -240,21 +259,7 @@ async fn api_get(app: &TestApp, path: &str, key: &str) -> (StatusCode, String, V
 #[tokio::test]
 async fn the_api_refuses_offsets_and_limits_out_of_range_with_a_422() {
     let app = app_with_every_list().await;
-    let mut ada = app.browser();
-    ada.register("ada@example.com", PASSWORD).await;
-    let page = ada.get("/settings/api-keys").await;
-    let token = page.input_value("form_token").unwrap();
-    let made = ada
-        .post(
-            "/settings/api-keys",
-            &[
-                ("name", "Paging"),
-                ("current_password", PASSWORD),
-                ("form_token", &token),
-            ],
-        )
-        .await;
-    let key = made.input_value("new_key").expect("a new key");
+    let key = api_key(&app, "ada@example.com").await;
     let offsets: Vec<&str> = OUT_OF_RANGE
         .iter()
         .copied()
@@ -325,4 +330,49 @@ async fn pages_link_to_each_other_and_keep_the_filter() {
         second.contains("/admin/emails?status=&amp;page=1"),
         "back to the first"
     );
+}
+
+#[tokio::test]
+async fn text_with_nul_characters_runs_and_is_kept_on_every_backend() {
+    let data = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", data.path().join("app.db").display());
+    let mut backends = Vec::new();
+    // PostgreSQL first: it is the store that cannot keep a NUL.
+    if let Some(url) = quickscale_adapters::testing::postgres::test_database_url().await {
+        backends.push(("postgres", url));
+    }
+    backends.extend([("sqlite", sqlite), ("memory", "memory".to_owned())]);
+    for (backend, url) in backends {
+        let app = TestApp::with(&[("ENABLE_API", "true"), ("DATABASE_URL", url.as_str())]).await;
+        let key = api_key(&app, "ada@example.com").await;
+        for slug in [
+            "text_keyword_extractor",
+            "demo_free_service",
+            "text_sentiment_analysis",
+        ] {
+            let request = Request::builder()
+                .method("POST")
+                .uri(format!("/api/v1/services/{slug}/runs"))
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                // What Schemathesis sent when it found the failure on PostgreSQL.
+                .body(Body::from(
+                    r#"{"input": "\ud8f6\udd3fc\ud999\udc4d\ud83d\ude0d\u0000\u001f\u00f1\uda53\udcf5M\u00a6\udafa\udd97tg\ud8e2\ude09\u00d4\u00a8\u00d29b\u0004 nul\u0000word nul\u0000word"}"#,
+                ))
+                .unwrap();
+            let response = app.router.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            let run: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(status, StatusCode::CREATED, "{backend} {slug}: {run}");
+            let id = run["id"].as_str().unwrap();
+            let (status, _, stored) = api_get(&app, &format!("/api/v1/runs/{id}"), &key).await;
+            assert_eq!(status, StatusCode::OK, "{backend} {slug}");
+            assert_eq!(stored["status"], run["status"], "{backend} {slug}");
+            assert!(
+                !stored.to_string().contains("\\u0000"),
+                "{backend} {slug}: {stored}"
+            );
+        }
+    }
 }
