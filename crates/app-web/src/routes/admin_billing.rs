@@ -221,7 +221,7 @@ pub async fn sync_packs(
             continue;
         };
         let name = if price.product_name.is_empty() {
-            format!("{credits} credits")
+            credits.with_unit()
         } else {
             price.product_name.clone()
         };
@@ -458,14 +458,24 @@ pub async fn refund(
                 serde_json::json!({ "refund": refund.amount.to_string(), "reason": reason, "credits_clawed": refund.credits_clawed.to_string(), "credits_shortfall": refund.credits_shortfall.to_string() }),
             )
             .await;
+            // "1 credit was", "3 credits were".
+            let were = |amount: Credits| {
+                let verb = if amount == Credits::whole(1) {
+                    "was"
+                } else {
+                    "were"
+                };
+                format!("{} {verb}", amount.with_unit())
+            };
             let mut text = format!(
-                "Refunded {}. {} credits were taken back.",
-                refund.amount, refund.credits_clawed
+                "Refunded {}. {} taken back.",
+                refund.amount,
+                were(refund.credits_clawed)
             );
             if !refund.credits_shortfall.is_zero() {
                 text.push_str(&format!(
-                    " {} credits had already been spent and could not be taken back.",
-                    refund.credits_shortfall
+                    " {} already spent and could not be taken back.",
+                    were(refund.credits_shortfall)
                 ));
             }
             session::flash(&admin.session, "success", text).await?;
