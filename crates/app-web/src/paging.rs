@@ -149,6 +149,9 @@ pub struct Pager {
     /// The links' words: "Newer"/"Older" for history, "Previous"/"Next" otherwise.
     pub previous_label: &'static str,
     pub next_label: &'static str,
+    /// The links' common start (`/admin/users?q=ada&`).
+    #[serde(skip)]
+    base: String,
 }
 
 impl Paging {
@@ -156,13 +159,12 @@ impl Paging {
     /// become the query string, encoded).
     pub fn pager(&self, path: &str, filter: &impl serde::Serialize, more: bool) -> Pager {
         let query = serde_urlencoded::to_string(filter).unwrap_or_default();
-        let link = |page: u32| {
-            if query.is_empty() {
-                format!("{path}?page={page}")
-            } else {
-                format!("{path}?{query}&page={page}")
-            }
+        let base = if query.is_empty() {
+            format!("{path}?")
+        } else {
+            format!("{path}?{query}&")
         };
+        let link = |page: u32| format!("{base}page={page}");
         Pager {
             page: self.page,
             pages: None,
@@ -170,6 +172,7 @@ impl Paging {
             next: self.next_page(more).map(link),
             previous_label: "Newer",
             next_label: "Older",
+            base,
         }
     }
 }
@@ -177,6 +180,10 @@ impl Paging {
 impl Pager {
     /// For lists that count their items: "Page 2 of 7", and "Previous"/"Next".
     pub fn of_pages(mut self, pages: u64) -> Self {
+        // Past the end, "Previous" goes back to the last page there is.
+        if u64::from(self.page) > pages {
+            self.previous = Some(format!("{}page={pages}", self.base));
+        }
         self.pages = Some(pages);
         self.previous_label = "Previous";
         self.next_label = "Next";

@@ -206,6 +206,15 @@ async fn every_paged_page_refuses_page_numbers_out_of_range_with_a_400() {
             "{path}: no link past the last page"
         );
     }
+    // Lists that count their items lead back from past the end to their last page.
+    for path in ["/admin/users?q=", "/admin/payments?email="] {
+        let past = admin.get(&format!("{path}&page=7")).await;
+        assert!(
+            past.contains("&amp;page=1\">Previous</a>"),
+            "{path}: {}",
+            past.body
+        );
+    }
     // The ledger's cursor on a user's page is refused too, not a failure.
     let admin_id = app.user("admin@example.com").await.id;
     for before in ["9223372036854775808", "abc"] {
