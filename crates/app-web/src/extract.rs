@@ -9,6 +9,7 @@ use quickscale_domain_identity::User;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::local_path::LocalPath;
 use crate::session;
 use crate::state::AppState;
 
@@ -55,9 +56,10 @@ impl FromRequestParts<AppState> for Viewer {
 /// Why a page that needs an account was refused.
 #[derive(Debug)]
 pub enum Refusal {
-    /// Not signed in: go to the sign-in page and come back.
+    /// Not signed in: go to the sign-in page and come back (when the address is one to come
+    /// back to).
     SignIn {
-        next: String,
+        next: Option<LocalPath>,
         htmx: bool,
     },
     App(AppError),
@@ -73,7 +75,10 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
             Refusal::SignIn { next, htmx } => {
-                let target = format!("/login?next={}", urlencode(&next));
+                let target = match next {
+                    Some(next) => format!("/login?next={}", urlencode(next.as_str())),
+                    None => "/login".to_owned(),
+                };
                 if htmx {
                     // HTMX follows this header with a full page load.
                     let mut response = StatusCode::UNAUTHORIZED.into_response();
@@ -134,8 +139,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 next: parts
                     .uri
                     .path_and_query()
-                    .map_or("/", |p| p.as_str())
-                    .to_owned(),
+                    .and_then(|p| LocalPath::parse(p.as_str())),
                 htmx: parts.headers.contains_key("HX-Request"),
             }),
         }

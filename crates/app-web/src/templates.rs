@@ -39,6 +39,7 @@ impl Templates {
         }
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        tera.register_filter("credits", crate::view::credits_filter);
         // All at once, so `extends` resolves whatever the order.
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| TemplateError(format!("{e:#}")))?;

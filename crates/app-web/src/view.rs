@@ -63,13 +63,17 @@ pub fn date(at: OffsetDateTime) -> String {
     format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
 }
 
-/// "1 credit", "2.50 credits"
+/// "1 credit", "2.50 credits" (the wording is `Credits::with_unit`, shared with the domain).
 pub fn credits_label(amount: Credits) -> String {
-    if amount == Credits::whole(1) {
-        "1 credit".to_owned()
-    } else {
-        format!("{amount} credits")
-    }
+    amount.with_unit()
+}
+
+/// The template filter `credits`: `{{ balance | credits }}` reads "1 credit" or "2.50 credits"
+/// (amounts reach templates as text, "2.50").
+pub fn credits_filter(amount: &str, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    Credits::parse(amount)
+        .map(credits_label)
+        .map_err(|e| tera::Error::message(format!("`credits` takes an amount: {e}")))
 }
 
 /// A page being rendered.

@@ -362,7 +362,7 @@ async fn runs_are_charged_once_per_idempotency_key_and_listed() {
         &key,
         "text_sentiment_analysis",
         body.clone(),
-        Some("two words"),
+        Some("tab\tinside"),
     )
     .await;
     assert_problem(
@@ -370,6 +370,10 @@ async fn runs_are_charged_once_per_idempotency_key_and_listed() {
         &bad,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
+    );
+    assert_eq!(
+        bad["detail"],
+        "Idempotency-Key: an idempotency key may only contain ASCII letters, digits, punctuation and spaces between them."
     );
 
     // A JSON service, and the runs list and one run.
@@ -400,6 +404,19 @@ async fn runs_are_charged_once_per_idempotency_key_and_listed() {
     let id = first["id"].as_str().unwrap();
     let (status, one) = get(&app, &format!("/api/v1/runs/{id}"), &key).await;
     assert_eq!((status, &one["id"]), (StatusCode::OK, &first["id"]));
+
+    // Spaces inside a key are part of it.
+    for expected in [StatusCode::CREATED, StatusCode::OK] {
+        let (status, _, spaced) = run(
+            &app,
+            &key,
+            "demo_free_service",
+            json!({"input": "hello"}),
+            Some("order 17 of ada"),
+        )
+        .await;
+        assert_eq!(status, expected, "{spaced}");
+    }
 
     // Another user's key sees none of it.
     let mut bob = app.browser();
@@ -722,23 +739,139 @@ async fn the_openapi_document_describes_every_endpoint_and_each_one_answers() {
         })
         .collect();
     operations.sort();
-    let served = [
+    let (_, offered) = get(&app, "/api/v1/services", &key).await;
+    let mut served: Vec<(String, String)> = [
         ("get", "/api/v1/me"),
         ("get", "/api/v1/runs"),
         ("get", "/api/v1/runs/{id}"),
         ("get", "/api/v1/services"),
         ("get", "/api/v1/services/{slug}"),
-        ("post", "/api/v1/services/{slug}/runs"),
-    ];
+    ]
+    .iter()
+    .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+    .chain(offered["data"].as_array().unwrap().iter().map(|s| {
+        (
+            "post".to_owned(),
+            format!("/api/v1/services/{}/runs", s["slug"].as_str().unwrap()),
+        )
+    }))
+    .collect();
+    served.sort();
     assert_eq!(
-        operations,
-        served
-            .iter()
-            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
-            .collect::<Vec<_>>(),
-        "every endpoint is documented, and only those"
+        operations, served,
+        "every endpoint is documented, and only those: a run operation per offered service"
     );
-    // Each documented operation answers as documented (the POST first, for a run id).
+    for (method, path) in &operations {
+        let operation = &doc["paths"][path][method];
+        let responses = operation["responses"].as_object().unwrap();
+        for status in ["401", "429", "503"] {
+            assert!(
+                responses.contains_key(status),
+                "{method} {path} documents {status}"
+            );
+        }
+        assert!(
+            responses["429"]["headers"]["Retry-After"].is_object(),
+            "{method} {path}: 429 says when to retry"
+        );
+        for (status, response) in responses {
+            let Some(content) = response["content"].as_object() else {
+                continue;
+            };
+            let problem = !status.starts_with('2');
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                [if problem {
+                    "application/problem+json"
+                } else {
+                    "application/json"
+                }],
+                "{method} {path} {status}"
+            );
+        }
+    }
+
+    // Query parameters carry the bounds the server checks.
+    let parameters = doc["paths"]["/api/v1/runs"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let schema_of = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is documented"))["schema"]
+            .clone()
+    };
+    assert_eq!(
+        (
+            schema_of("limit")["minimum"].as_u64(),
+            schema_of("limit")["maximum"].as_u64()
+        ),
+        (Some(1), Some(100))
+    );
+    assert_eq!(
+        (
+            schema_of("offset")["minimum"].as_u64(),
+            schema_of("offset")["maximum"].as_u64()
+        ),
+        (Some(0), Some(10_000_000))
+    );
+    assert!(
+        schema_of("status")["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("failed"))
+    );
+    for (query, accepted) in [
+        ("limit=1", true),
+        ("limit=100", true),
+        ("offset=10000000", true),
+        ("limit=0", false),
+        ("limit=101", false),
+        ("offset=10000001", false),
+        ("status=failed", true),
+        ("status=exploded", false),
+    ] {
+        let (status, body) = get(&app, &format!("/api/v1/runs?{query}"), &key).await;
+        let expected = if accepted {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(status, expected, "{query}: {body}");
+    }
+
+    // Each run operation types the input its service takes: `{"input": {}}` is outside a text
+    // service's schema (and refused), and outside the data validator's own schema (refused
+    // before charging).
+    let input_schema = |slug: &str| {
+        doc["paths"][format!("/api/v1/services/{slug}/runs")]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"]["properties"]["input"]
+            .clone()
+    };
+    assert_eq!(input_schema("text_sentiment_analysis")["type"], "string");
+    assert_eq!(input_schema("text_sentiment_analysis")["minLength"], 1);
+    assert_eq!(input_schema("data_validator")["type"], "object");
+    assert_eq!(
+        input_schema("data_validator")["required"],
+        json!(["schema"])
+    );
+    for slug in ["text_sentiment_analysis", "data_validator"] {
+        let (status, _, refused) = run(&app, &key, slug, json!({"input": {}}), None).await;
+        assert_problem(
+            status,
+            &refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        );
+    }
+    let image = &doc["paths"]["/api/v1/services/image_metadata_extractor/runs"]["post"];
+    assert!(
+        image["requestBody"]["content"]["image/jpeg"].is_object(),
+        "{image}"
+    );
+
+    // Each documented operation answers as documented (a run first, for a run id).
     let (status, _, made) = run(
         &app,
         &key,
@@ -760,7 +893,10 @@ async fn the_openapi_document_describes_every_endpoint_and_each_one_answers() {
             "{documented} documents its 200"
         );
     }
-    assert!(doc["paths"]["/api/v1/services/{slug}/runs"]["post"]["responses"]["201"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/services/demo_free_service/runs"]["post"]["responses"]["201"]
+            .is_object()
+    );
 }
 
 #[tokio::test]
@@ -792,4 +928,64 @@ async fn admins_see_and_revoke_a_users_api_keys() {
         .post(&format!("/admin/users/{ada_id}/api-keys/revoke"), &[])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+/// The JSON examples of docs/api.md's "Errors" section, in order.
+fn documented_error_examples() -> Vec<Value> {
+    let doc = std::fs::read_to_string(format!("{}/../../docs/api.md", env!("CARGO_MANIFEST_DIR")))
+        .unwrap();
+    let errors = &doc[doc.find("## Errors").expect("an Errors section")..];
+    errors
+        .split("```json")
+        .skip(1)
+        .map(|block| serde_json::from_str(&block[..block.find("```").unwrap()]).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_documented_402_is_the_answer_the_api_gives() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Docs").await;
+    // One credit left; the image service costs two.
+    let user = app.user("ada@example.com").await;
+    app.state
+        .credits()
+        .execute(
+            AccountId::new(user.id.as_uuid()),
+            Operation {
+                key: IdempotencyKey::parse("test:spend-99").unwrap(),
+                actor: Actor::System,
+                reason: Reason::parse("Test: leave one credit").unwrap(),
+                command: CreditCommand::Consume {
+                    amount: Credits::whole(99),
+                },
+            },
+            app.state.clock().now(),
+        )
+        .await
+        .unwrap();
+    let jpeg = std::fs::read(format!(
+        "{}/../service-sdk/tests/fixtures/photo-with-exif.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (status, headers, answer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/services/image_metadata_extractor/runs",
+        Some(&key),
+        &[("content-type", "image/jpeg")],
+        Body::from(jpeg),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{answer}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let examples = documented_error_examples();
+    assert_eq!(
+        examples.first(),
+        Some(&answer),
+        "docs/api.md shows the real answer"
+    );
 }

@@ -88,6 +88,8 @@ pub struct EventQuery {
     pub status: Option<EventStatus>,
     pub kind: Option<String>,
     pub object_ids: Vec<String>,
+    /// How many of the newest matches to skip (for pages).
+    pub offset: u64,
     pub limit: u32,
 }
 

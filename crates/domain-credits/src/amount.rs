@@ -36,6 +36,16 @@ impl Credits {
     /// The largest amount any single value may hold: ten billion credits.
     pub const MAX_CENTS: i64 = 1_000_000_000_000;
 
+    /// The amount with its unit, for people: "1 credit", "0 credits", "2.50 credits". Pages,
+    /// emails, problem documents and messages all word amounts with this.
+    pub fn with_unit(self) -> String {
+        if self == Credits::whole(1) {
+            "1 credit".to_owned()
+        } else {
+            format!("{self} credits")
+        }
+    }
+
     /// Parses user input such as `"12"`, `"0.5"` or `" 3.25 "`.
     pub fn parse(text: &str) -> Result<Self, AmountError> {
         let text = text.trim();
@@ -176,6 +186,15 @@ impl std::iter::Sum for Credits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_worded_with_their_unit() {
+        assert_eq!(Credits::whole(1).with_unit(), "1 credit");
+        assert_eq!(Credits::ZERO.with_unit(), "0 credits");
+        assert_eq!(Credits::whole(2).with_unit(), "2 credits");
+        assert_eq!(Credits::parse("1.50").unwrap().with_unit(), "1.50 credits");
+        assert_eq!(Credits::parse("0.01").unwrap().with_unit(), "0.01 credits");
+    }
 
     #[test]
     fn parses_whole_and_fractional_amounts() {

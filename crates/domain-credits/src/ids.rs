@@ -60,7 +60,7 @@ pub enum KeyError {
     Empty { what: &'static str },
     #[error("{what} is longer than {max} characters")]
     TooLong { what: &'static str, max: usize },
-    #[error("{what} may only contain printable ASCII characters")]
+    #[error("{what} may only contain ASCII letters, digits, punctuation and spaces between them")]
     NotPrintable { what: &'static str },
 }
 
@@ -71,7 +71,13 @@ fn printable_ascii(what: &'static str, text: &str, max: usize) -> Result<(), Key
     if text.len() > max {
         return Err(KeyError::TooLong { what, max });
     }
-    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+    // Spaces inside ("order 17") are part of the key; at either end they would be lost by
+    // any trimming on the way (an HTTP header's are), so they are refused there.
+    let is_space = |b: &u8| *b == b' ';
+    if !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        || text.bytes().next().as_ref().is_some_and(is_space)
+        || text.bytes().last().as_ref().is_some_and(is_space)
+    {
         return Err(KeyError::NotPrintable { what });
     }
     Ok(())
@@ -216,10 +222,15 @@ mod tests {
                 what: "an idempotency key"
             })
         );
-        assert!(matches!(
-            IdempotencyKey::parse("a b"),
-            Err(KeyError::NotPrintable { .. })
-        ));
+        assert!(IdempotencyKey::parse("order 17 of ada").is_ok());
+        for bad in [" a", "a ", "a\tb", "a\nb", "clé"] {
+            let refused = IdempotencyKey::parse(bad).unwrap_err();
+            assert!(matches!(refused, KeyError::NotPrintable { .. }), "{bad:?}");
+            assert_eq!(
+                refused.to_string(),
+                "an idempotency key may only contain ASCII letters, digits, punctuation and spaces between them"
+            );
+        }
         assert!(matches!(
             IdempotencyKey::parse("x".repeat(201)),
             Err(KeyError::TooLong { .. })

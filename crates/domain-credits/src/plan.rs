@@ -6,7 +6,7 @@ use crate::{Allocation, Credits, Grant};
 
 /// Not enough usable credits; nothing was debited.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("{required} credits are required but only {available} are available")]
+#[error("{} are required but only {} can be used", .required.with_unit(), .available.with_unit())]
 pub struct InsufficientCredits {
     pub required: Credits,
     pub available: Credits,

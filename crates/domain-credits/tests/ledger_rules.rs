@@ -151,7 +151,7 @@ fn insufficient_credits_name_both_amounts_and_debit_nothing() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "3 credits are required but only 2 are available"
+        "3 credits are required but only 2 credits can be used"
     );
     assert_eq!(
         ledger.open_grants(account).unwrap()[0].remaining,

@@ -66,6 +66,8 @@ pub fn retry_delay(attempts: u32) -> Duration {
 pub struct OutboxQuery {
     pub status: Option<OutboxStatus>,
     pub to: Option<String>,
+    /// How many of the newest matches to skip (for pages).
+    pub offset: u64,
     pub limit: u32,
 }
 

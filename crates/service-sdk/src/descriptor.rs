@@ -48,6 +48,8 @@ pub enum DescriptorError {
     InputLimit(String),
     #[error("service {0}: a file service must accept at least one content type")]
     NoContentTypes(String),
+    #[error("service {slug}: the input schema {why}")]
+    InputSchema { slug: String, why: String },
 }
 
 /// A service's identity, price and limits.
@@ -68,6 +70,9 @@ pub struct ServiceDescriptor {
     pub timeout: Duration,
     /// Shown on the service page and pre-filled in the form.
     pub example_input: Option<String>,
+    /// For JSON services: a JSON Schema the input must match. The runner refuses other input
+    /// before charging, and the API document publishes it.
+    pub input_schema: Option<serde_json::Value>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -91,6 +96,7 @@ impl ServiceDescriptor {
             max_input_bytes: 100 * 1024,
             timeout: Duration::from_secs(10),
             example_input: None,
+            input_schema: None,
         }
     }
 
@@ -128,6 +134,11 @@ impl ServiceDescriptor {
     }
     pub fn example(mut self, input: &str) -> Self {
         self.example_input = Some(input.to_owned());
+        self
+    }
+    /// The JSON Schema a JSON service's input must match.
+    pub fn input_schema(mut self, schema: serde_json::Value) -> Self {
+        self.input_schema = Some(schema);
         self
     }
 
@@ -170,6 +181,21 @@ impl ServiceDescriptor {
         if self.input == InputKind::File && self.accepted_types.is_empty() {
             return Err(DescriptorError::NoContentTypes(self.slug.clone()));
         }
+        if let Some(schema) = &self.input_schema {
+            let why = if self.input != InputKind::Json {
+                Some("is for JSON services only".to_owned())
+            } else {
+                jsonschema::validator_for(schema)
+                    .err()
+                    .map(|e| format!("is not a valid JSON Schema: {e}"))
+            };
+            if let Some(why) = why {
+                return Err(DescriptorError::InputSchema {
+                    slug: self.slug.clone(),
+                    why,
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -199,5 +225,22 @@ mod tests {
         ));
         let slow = ServiceDescriptor::new("slow", "S").timeout(Duration::from_secs(601));
         assert!(matches!(slow.validate(), Err(DescriptorError::Timeout(_))));
+    }
+
+    #[test]
+    fn an_input_schema_is_a_valid_json_schema_on_a_json_service() {
+        let schema = serde_json::json!({"type": "object", "required": ["a"]});
+        let json = ServiceDescriptor::new("json_in", "J").input(InputKind::Json);
+        assert!(json.clone().input_schema(schema.clone()).validate().is_ok());
+        assert!(matches!(
+            json.input_schema(serde_json::json!({"type": 5})).validate(),
+            Err(DescriptorError::InputSchema { .. })
+        ));
+        assert!(matches!(
+            ServiceDescriptor::new("text_in", "T")
+                .input_schema(schema)
+                .validate(),
+            Err(DescriptorError::InputSchema { .. })
+        ));
     }
 }

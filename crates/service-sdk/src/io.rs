@@ -89,6 +89,20 @@ impl ServiceInput {
                 max: descriptor.max_input_bytes,
             });
         }
+        if let (ServiceInput::Json(value), Some(schema)) = (self, &descriptor.input_schema) {
+            // The registry checked that the schema compiles.
+            let validator = jsonschema::validator_for(schema)
+                .map_err(|e| InputError::Invalid(format!("the service's input schema: {e}")))?;
+            if let Some(error) = validator.iter_errors(value).next() {
+                let at = error.instance_path().to_string();
+                let at = if at.is_empty() {
+                    "the input".to_owned()
+                } else {
+                    format!("input{at}")
+                };
+                return Err(InputError::Invalid(format!("{at}: {error}")));
+            }
+        }
         if let ServiceInput::File(file) = self
             && !descriptor
                 .accepted_types
@@ -132,7 +146,53 @@ pub struct ServiceOutput {
     pub data: serde_json::Value,
 }
 
+/// `text` with each NUL character (U+0000) replaced by U+FFFD: PostgreSQL stores no NUL in text
+/// or JSON, and a service's output often repeats its input.
+pub fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+fn value_without_nul(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(without_nul(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(value_without_nul).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (without_nul(&name), value_without_nul(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 impl ServiceOutput {
+    /// The same output with no NUL character anywhere, so every store can keep it.
+    pub fn without_nul(self) -> Self {
+        let text = |t: String| without_nul(&t);
+        ServiceOutput {
+            summary: text(self.summary),
+            fields: self
+                .fields
+                .into_iter()
+                .map(|f| Field {
+                    label: text(f.label),
+                    value: text(f.value),
+                })
+                .collect(),
+            table: self.table.map(|t| Table {
+                columns: t.columns.into_iter().map(text).collect(),
+                rows: t
+                    .rows
+                    .into_iter()
+                    .map(|row| row.into_iter().map(text).collect())
+                    .collect(),
+            }),
+            data: value_without_nul(self.data),
+        }
+    }
+
     pub fn new(summary: impl Into<String>) -> Self {
         ServiceOutput {
             summary: summary.into(),
@@ -159,5 +219,35 @@ impl ServiceOutput {
     pub fn data(mut self, data: serde_json::Value) -> Self {
         self.data = data;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_lose_their_nul_characters_everywhere() {
+        let nul = "a\0b";
+        let output = ServiceOutput {
+            summary: nul.into(),
+            fields: vec![Field {
+                label: nul.into(),
+                value: nul.into(),
+            }],
+            table: Some(Table {
+                columns: vec![nul.into()],
+                rows: vec![vec![nul.into()]],
+            }),
+            data: serde_json::json!({ nul: [nul, 1, null, { "k": nul }] }),
+        }
+        .without_nul();
+        let text = serde_json::to_string(&output).unwrap();
+        assert!(!text.contains("\\u0000"), "{text}");
+        assert_eq!(output.summary, "a\u{FFFD}b");
+        assert_eq!(
+            output.data,
+            serde_json::json!({ "a\u{FFFD}b": ["a\u{FFFD}b", 1, null, { "k": "a\u{FFFD}b" }] })
+        );
     }
 }

@@ -342,8 +342,8 @@ impl ServiceRunner {
             refunded: run.refunded,
             balance_after: run.balance_after,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            output,
-            error,
+            output: output.map(crate::ServiceOutput::without_nul),
+            error: error.map(|e| crate::io::without_nul(&e)),
             finished_at: self.clock.now(),
         };
         self.record_end(run.id, &end).await?;

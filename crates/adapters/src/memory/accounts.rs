@@ -205,8 +205,11 @@ impl OutboxStore for MemoryAccountStores {
             .cloned()
             .collect();
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        found.truncate(q.limit.clamp(1, 500) as usize);
-        Ok(found)
+        Ok(found
+            .into_iter()
+            .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+            .take(q.limit.clamp(1, 500) as usize)
+            .collect())
     }
 }
 

@@ -439,8 +439,11 @@ impl BillingRepository for MemoryBillingRepository {
             .cloned()
             .collect();
         found.sort_by_key(|e| std::cmp::Reverse(e.received_at));
-        found.truncate(query.limit.clamp(1, 500) as usize);
-        Ok(found)
+        Ok(found
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit.clamp(1, 500) as usize)
+            .collect())
     }
 
     async fn record_review(

@@ -249,12 +249,13 @@ macro_rules! account_stores {
             async fn list(&self, q: &OutboxQuery) -> Result<Vec<OutboxMessage>, StorageError> {
                 let sql = format!(
                     "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR recipient = $2) \
-                     ORDER BY created_at DESC, id DESC LIMIT $3"
+                     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(q.status.map(|s| s.as_str()))
                     .bind(q.to.as_deref())
                     .bind(i64::from(q.limit.clamp(1, 500)))
+                    .bind(i64::try_from(q.offset).unwrap_or(i64::MAX))
                     .fetch_all(self.db.reader())
                     .await
                     .map_err(storage_error)?

@@ -606,13 +606,19 @@ macro_rules! billing_stores {
             async fn events(&self, q: &EventQuery) -> Result<Vec<InboxEvent>, StorageError> {
                 let sql = format!(
                     "SELECT {EVENT_COLUMNS} FROM webhook_events WHERE ($1 IS NULL OR status = $1) \
-                     AND ($2 IS NULL OR kind = $2) ORDER BY received_at DESC, id DESC LIMIT $3"
+                     AND ($2 IS NULL OR kind = $2) ORDER BY received_at DESC, id DESC LIMIT $3 OFFSET $4"
                 );
-                let limit = if q.object_ids.is_empty() { q.limit.clamp(1, 500) } else { 5_000 };
+                // Events of given objects are picked out below, so those are skipped there.
+                let (limit, sql_offset, skipped) = if q.object_ids.is_empty() {
+                    (q.limit.clamp(1, 500), q.offset, 0)
+                } else {
+                    (5_000, 0, q.offset)
+                };
                 let events: Vec<InboxEvent> = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(q.status.map(|s| s.as_str()))
                     .bind(q.kind.as_deref())
                     .bind(i64::from(limit))
+                    .bind(i64::try_from(sql_offset).unwrap_or(i64::MAX))
                     .fetch_all(self.db.reader())
                     .await
                     .map_err(storage_error)?
@@ -622,6 +628,7 @@ macro_rules! billing_stores {
                 Ok(events
                     .into_iter()
                     .filter(|e| q.object_ids.is_empty() || e.event.object_id.as_ref().is_some_and(|o| q.object_ids.contains(o)))
+                    .skip(usize::try_from(skipped).unwrap_or(usize::MAX))
                     .take(q.limit.clamp(1, 500) as usize)
                     .collect())
             }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::extract::AdminUser;
+use crate::paging::Paging;
 use crate::routes::dashboard::{BalanceView, entry_views};
 use crate::session::{self, random_token};
 use crate::state::AppState;
@@ -36,7 +37,7 @@ pub async fn home(
         .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct UsersQuery {
     #[serde(default)]
     q: String,
@@ -48,25 +49,14 @@ pub struct UsersQuery {
     /// `active`, `inactive` or `locked`.
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    page: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
-struct Pagination {
-    page: u64,
-    pages: u64,
-    total: u64,
-    previous: Option<u64>,
-    next: Option<u64>,
 }
 
 pub async fn users(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Query(query): Query<UsersQuery>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
-    let page = query.page.unwrap_or(1).max(1);
     let role = query.role.parse::<Role>().ok();
     let result = state
         .users()
@@ -84,7 +74,7 @@ pub async fn users(
                 _ => None,
             },
             locked_at: (query.status == "locked").then(|| state.clock().now()),
-            offset: (page - 1) * u64::from(PAGE_SIZE),
+            offset: paging.page_offset(PAGE_SIZE),
             limit: PAGE_SIZE,
         })
         .await?;
@@ -97,15 +87,12 @@ pub async fn users(
         .with("role", &role.map(|r| r.as_str()).unwrap_or(""))
         .with("verified", &query.verified)
         .with("status", &query.status)
+        .with("total", &result.total)
         .with(
-            "pagination",
-            &Pagination {
-                page,
-                pages,
-                total: result.total,
-                previous: (page > 1).then(|| page - 1),
-                next: (page < pages).then(|| page + 1),
-            },
+            "pager",
+            &paging
+                .pager("/admin/users", &query, u64::from(paging.page()) < pages)
+                .of_pages(pages),
         )
         .render(&state, &admin.viewer())
         .await
@@ -596,16 +583,17 @@ pub struct AuditFilter {
     action: String,
     #[serde(default)]
     subject: String,
-    #[serde(default)]
-    page: Option<u64>,
 }
+
+/// Entries a page on the admin's logs (audit, emails, webhook events, payments).
+pub const LOG_PAGE_SIZE: u32 = 50;
 
 pub async fn audit(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Query(filter): Query<AuditFilter>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
-    let page = filter.page.unwrap_or(1).max(1);
     let subject = match filter.subject.trim() {
         "" => None,
         text => match text.parse::<UserId>() {
@@ -624,8 +612,8 @@ pub async fn audit(
     let query = AuditQuery {
         subject,
         action_prefix: Some(filter.action.trim().to_owned()).filter(|a| !a.is_empty()),
-        offset: (page - 1) * 50,
-        limit: 51,
+        offset: paging.page_offset(LOG_PAGE_SIZE),
+        limit: LOG_PAGE_SIZE + 1,
         ..AuditQuery::default()
     };
     let mut entries: Vec<AuditView> = state
@@ -636,13 +624,12 @@ pub async fn audit(
         .iter()
         .map(AuditView::of)
         .collect();
-    let more = entries.len() > 50;
-    entries.truncate(50);
+    let more = entries.len() > LOG_PAGE_SIZE as usize;
+    entries.truncate(LOG_PAGE_SIZE as usize);
     Page::new("admin/audit.html")
         .with("entries", &entries)
         .with("filter", &filter)
-        .with("previous", &(page > 1).then(|| page - 1))
-        .with("next", &more.then_some(page + 1))
+        .with("pager", &paging.pager("/admin/audit", &filter, more))
         .render(&state, &admin.viewer())
         .await
 }
@@ -685,13 +672,15 @@ pub async fn emails(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Query(filter): Query<OutboxFilter>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
     let query = quickscale_domain_kernel::OutboxQuery {
         status: quickscale_domain_kernel::OutboxStatus::parse(&filter.status),
-        limit: 200,
+        offset: paging.page_offset(LOG_PAGE_SIZE),
+        limit: LOG_PAGE_SIZE + 1,
         ..Default::default()
     };
-    let messages: Vec<OutboxView> = state
+    let mut messages: Vec<OutboxView> = state
         .stores()
         .outbox
         .list(&query)
@@ -699,9 +688,12 @@ pub async fn emails(
         .iter()
         .map(OutboxView::of)
         .collect();
+    let more = messages.len() > LOG_PAGE_SIZE as usize;
+    messages.truncate(LOG_PAGE_SIZE as usize);
     Page::new("admin/emails.html")
         .with("messages", &messages)
         .with("filter", &filter)
+        .with("pager", &paging.pager("/admin/emails", &filter, more))
         .render(&state, &admin.viewer())
         .await
 }

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::extract::AdminUser;
+use crate::paging::Paging;
+use crate::routes::admin::LOG_PAGE_SIZE;
 use crate::routes::billing::{PackView, PaymentView};
 use crate::session;
 use crate::state::AppState;
@@ -219,7 +221,7 @@ pub async fn sync_packs(
             continue;
         };
         let name = if price.product_name.is_empty() {
-            format!("{credits} credits")
+            credits.with_unit()
         } else {
             price.product_name.clone()
         };
@@ -279,6 +281,7 @@ pub async fn payments(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Query(filter): Query<PaymentFilter>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
     let billing = state.billing()?;
     let mut query = PaymentQuery {
@@ -288,7 +291,8 @@ pub async fn payments(
         max_amount: minor(&filter.max),
         from: date(&filter.from),
         until: date(&filter.until).map(|d| d + time::Duration::days(1)),
-        limit: 100,
+        offset: paging.page_offset(LOG_PAGE_SIZE),
+        limit: LOG_PAGE_SIZE,
         ..PaymentQuery::default()
     };
     let mut unknown_email = false;
@@ -308,10 +312,18 @@ pub async fn payments(
     };
     let views: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, &[])).collect();
     let statuses: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let pages = total.div_ceil(u64::from(LOG_PAGE_SIZE)).max(1);
+    let more = u64::from(paging.page()) < pages;
     Page::new("admin/payments.html")
         .with("reviews", &open_reviews(&state).await?)
         .with("payments", &views)
         .with("total", &total)
+        .with(
+            "pager",
+            &paging
+                .pager("/admin/payments", &filter, more)
+                .of_pages(pages),
+        )
         .with("filter", &filter)
         .with("statuses", &statuses)
         .render(&state, &admin.viewer())
@@ -447,14 +459,24 @@ pub async fn refund(
                 serde_json::json!({ "refund": refund.amount.to_string(), "reason": reason, "credits_clawed": refund.credits_clawed.to_string(), "credits_shortfall": refund.credits_shortfall.to_string() }),
             )
             .await;
+            // "1 credit was", "3 credits were".
+            let were = |amount: Credits| {
+                let verb = if amount == Credits::whole(1) {
+                    "was"
+                } else {
+                    "were"
+                };
+                format!("{} {verb}", amount.with_unit())
+            };
             let mut text = format!(
-                "Refunded {}. {} credits were taken back.",
-                refund.amount, refund.credits_clawed
+                "Refunded {}. {} taken back.",
+                refund.amount,
+                were(refund.credits_clawed)
             );
             if !refund.credits_shortfall.is_zero() {
                 text.push_str(&format!(
-                    " {} credits had already been spent and could not be taken back.",
-                    refund.credits_shortfall
+                    " {} already spent and could not be taken back.",
+                    were(refund.credits_shortfall)
                 ));
             }
             session::flash(&admin.session, "success", text).await?;
@@ -480,24 +502,29 @@ pub async fn webhooks(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Query(filter): Query<EventFilter>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
     let billing = state.billing()?;
-    let events: Vec<EventView> = billing
+    let mut events: Vec<EventView> = billing
         .billing
         .repository()
         .events(&EventQuery {
             status: EventStatus::parse(&filter.status),
             kind: Some(filter.kind.trim().to_owned()).filter(|k| !k.is_empty()),
             object_ids: Vec::new(),
-            limit: 200,
+            offset: paging.page_offset(LOG_PAGE_SIZE),
+            limit: LOG_PAGE_SIZE + 1,
         })
         .await?
         .iter()
         .map(EventView::of)
         .collect();
+    let more = events.len() > LOG_PAGE_SIZE as usize;
+    events.truncate(LOG_PAGE_SIZE as usize);
     Page::new("admin/webhooks.html")
         .with("events", &events)
         .with("filter", &filter)
+        .with("pager", &paging.pager("/admin/webhooks", &filter, more))
         .render(&state, &admin.viewer())
         .await
 }

@@ -18,10 +18,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::api::{ApiKeyAuth, ApiProblem};
+use crate::paging::Paging;
+use crate::view::credits_label;
+
+mod doc;
 use crate::state::AppState;
 
 /// Any other address under `/api/`: a problem document, not the HTML 404 page.
@@ -227,42 +231,18 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
 }
 
 /// The input of a text or JSON service.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 struct RunBody {
     /// A string for text services, any JSON value for JSON services.
-    #[schema(value_type = Object)]
     input: Value,
 }
 
-#[derive(Deserialize, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Deserialize, Default)]
 struct FileQuery {
     /// For file services: the file's name (default `upload`).
     filename: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/services/{slug}/runs", tag = "runs",
-    params(
-        ("slug" = String, Path, description = "The service's slug"),
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "The same key is one run and one charge (printable ASCII, no spaces, at most 196 characters)"),
-        FileQuery,
-    ),
-    request_body(
-        description = "Text and JSON services: `{\"input\": ...}`. File services: the file itself, with its own content type.",
-        content((RunBody = "application/json"), (Vec<u8> = "application/octet-stream")),
-    ),
-    responses(
-        (status = 201, description = "The run", body = RunView),
-        (status = 200, description = "The first run with this Idempotency-Key", body = RunView),
-        (status = 402, description = "Not enough credits; nothing was charged", body = ApiProblem),
-        (status = 403, description = "The account's email is not confirmed", body = ApiProblem),
-        (status = 404, body = ApiProblem),
-        (status = 409, description = "A run with this key is in progress", body = ApiProblem),
-        (status = 422, description = "Bad input or a reused key", body = ApiProblem),
-        (status = 429, body = ApiProblem),
-    ),
-    security(("api_key" = [])))]
 /// Runs a service. Text and JSON services take `{"input": ...}`; file services take the file as
 /// the request body (its `Content-Type`, `?filename=`). An `Idempotency-Key` header makes a
 /// retry return the first run instead of running (and charging) again.
@@ -373,8 +353,9 @@ async fn run(
             StatusCode::PAYMENT_REQUIRED,
             "insufficient_credits",
             format!(
-                "This service costs {} credits and the account has {}. Nothing was charged.",
-                short.required, short.available
+                "This service costs {} and the account has {}. Nothing was charged.",
+                credits_label(short.required),
+                credits_label(short.available)
             ),
         )
         .with("required", short.required.to_string())
@@ -392,17 +373,13 @@ async fn run(
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The filters of `GET /runs` (documented, with `offset` and `limit`, in `doc.rs`).
+#[derive(Deserialize)]
 struct RunsQuery {
     /// Only this service's runs.
     service: Option<String>,
     /// Only runs with this status.
     status: Option<String>,
-    #[serde(default)]
-    offset: u64,
-    /// 1 to 100 (default 20).
-    limit: Option<u32>,
 }
 
 /// A page of runs, newest first.
@@ -413,16 +390,17 @@ struct RunList<'a> {
     limit: u32,
 }
 
-#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunsQuery),
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
     responses((status = 200, body = RunList), (status = 422, body = ApiProblem)),
     security(("api_key" = [])))]
 async fn runs(
     State(state): State<AppState>,
     auth: ApiKeyAuth,
     query: Result<Query<RunsQuery>, QueryRejection>,
+    paging: Paging,
 ) -> ApiResult {
     let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+    let status = match query.status.as_deref() {
         Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
             ApiProblem::invalid(format!(
                 "`status` is one of {}.",
@@ -431,10 +409,6 @@ async fn runs(
         })?),
         None => None,
     };
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiProblem::invalid("`limit` is from 1 to 100."));
-    }
     let found = state
         .stores()
         .usage
@@ -443,16 +417,16 @@ async fn runs(
             &RunQuery {
                 service: query.service.filter(|s| !s.is_empty()),
                 status,
-                offset: query.offset,
-                limit,
+                offset: paging.offset(),
+                limit: paging.limit(),
             },
         )
         .await?;
     let data: Vec<RunView> = found.iter().map(RunView::of).collect();
     Ok(Json(RunList {
         data,
-        offset: query.offset,
-        limit,
+        offset: paging.offset(),
+        limit: paging.limit(),
     })
     .into_response())
 }
@@ -480,7 +454,7 @@ async fn one_run(
 #[derive(OpenApi)]
 #[openapi(
     info(description = "Run services with credits. Authenticate with an API key from Settings: `Authorization: Bearer qs_...`."),
-    paths(me, services, service, run, runs, one_run),
+    paths(me, services, service, runs, one_run),
     components(schemas(ApiProblem)),
     modifiers(&BearerKey),
     tags((name = "account"), (name = "services"), (name = "runs")),
@@ -506,8 +480,9 @@ impl Modify for BearerKey {
 
 /// `GET /api/v1/openapi.json`: public, so that tools can read it before a key exists.
 async fn openapi(State(state): State<AppState>) -> Response {
-    let mut doc = ApiDoc::openapi();
-    doc.info.title = format!("{} API", state.config().app_name);
-    doc.info.version = "1".into();
-    Json(doc).into_response()
+    let mut generated = ApiDoc::openapi();
+    generated.info.title = format!("{} API", state.config().app_name);
+    generated.info.version = "1".into();
+    let generated = serde_json::to_value(generated).unwrap_or_default();
+    Json(doc::finish(generated, &state.offered_services())).into_response()
 }

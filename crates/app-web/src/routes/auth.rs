@@ -15,6 +15,7 @@ use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
 use crate::extract::Viewer;
 use crate::limits::ClientIp;
+use crate::local_path::LocalPath;
 use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
@@ -228,15 +229,6 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only same-site paths: `/dashboard`, never `//evil.example` or `https://...`.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/dashboard"
-    }
-}
-
 async fn login_page(
     state: &AppState,
     viewer: &Viewer,
@@ -251,7 +243,7 @@ async fn login_page(
     };
     Page::new("auth/login.html")
         .with("email", &email)
-        .with("next", &safe_next(next))
+        .with("next", &LocalPath::or_default(next))
         .with("error", &error)
         .status(status)
         .render(state, viewer)
@@ -265,7 +257,7 @@ pub async fn login_form(
 ) -> Result<Response, AppError> {
     let next = query.next.unwrap_or_default();
     if viewer.user.is_some() {
-        return Ok(Redirect::to(safe_next(&next)).into_response());
+        return Ok(Redirect::to(LocalPath::or_default(&next).as_str()).into_response());
     }
     login_page(&state, &viewer, "", &next, None).await
 }
@@ -323,7 +315,7 @@ pub async fn login(
             session::sign_in(&viewer.session, user.id).await?;
             finish_interrupted_onboarding(&state, &user).await;
             tracing::info!(user = %user.id, "signed in");
-            Ok(Redirect::to(safe_next(&form.next)).into_response())
+            Ok(Redirect::to(LocalPath::or_default(&form.next).as_str()).into_response())
         }
         Err(AuthError::Rejected { reason, alert }) => {
             tracing::info!(?reason, %client, "sign-in refused");
@@ -368,18 +360,4 @@ async fn refuse_sign_in(
 pub async fn logout(State(_state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     session::sign_out(&viewer.session).await?;
     Ok(Redirect::to("/").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next("/services/x?y=1"), "/services/x?y=1");
-        assert_eq!(safe_next("//evil.example"), "/dashboard");
-        assert_eq!(safe_next("https://evil.example"), "/dashboard");
-        assert_eq!(safe_next("/\\evil.example"), "/dashboard");
-        assert_eq!(safe_next(""), "/dashboard");
-    }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::extract::CurrentUser;
+use crate::paging::Paging;
 use crate::routes::dashboard::RunView;
 use crate::state::AppState;
 use crate::view::Page;
@@ -21,8 +22,6 @@ pub struct UsageFilter {
     service: String,
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    page: Option<u64>,
 }
 
 impl UsageFilter {
@@ -47,9 +46,9 @@ pub async fn history(
     State(state): State<AppState>,
     current: CurrentUser,
     Query(filter): Query<UsageFilter>,
+    paging: Paging,
 ) -> Result<Response, AppError> {
-    let page = filter.page.unwrap_or(1).max(1);
-    let offset = (page - 1) * u64::from(PAGE_SIZE);
+    let offset = paging.page_offset(PAGE_SIZE);
     let mut runs = state
         .stores()
         .usage
@@ -72,9 +71,7 @@ pub async fn history(
         .with("filter", &filter)
         .with("services", &services)
         .with("statuses", &statuses)
-        .with("page", &page)
-        .with("previous", &(page > 1).then(|| page - 1))
-        .with("next", &has_next.then_some(page + 1))
+        .with("pager", &paging.pager("/usage", &filter, has_next))
         .render(&state, &current.viewer())
         .await
 }

@@ -472,3 +472,33 @@ impl Browser {
         .await
     }
 }
+
+impl TestApp {
+    /// A browser whose requests come from `address` instead of 127.0.0.1: per-client limits
+    /// (sign-in attempts) count it apart from every other browser.
+    pub fn browser_at(&self, address: [u8; 4]) -> Browser {
+        Browser {
+            router: self.unlayered.clone().layer(axum::middleware::map_request(
+                move |mut request: axum::extract::Request| async move {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(
+                        std::net::SocketAddr::from((address, 50_000)),
+                    ));
+                    request
+                },
+            )),
+            cookie: None,
+            csrf: None,
+            forwarded_for: None,
+        }
+    }
+}
+
+/// Text as an HTML attribute holds it, unescaped (`&#x2F;dashboard` reads `/dashboard`).
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -169,6 +169,16 @@ impl Service for DataValidator {
             .category("Data")
             .input(InputKind::Json)
             .max_input_bytes(2 * 1024 * 1024)
+            .input_schema(json!({
+                "type": "object",
+                "required": ["schema"],
+                "properties": {
+                    "schema": { "type": ["object", "boolean"], "description": "A JSON Schema for each record" },
+                    "data": { "description": "The records: an array, or one record" },
+                    "csv": { "type": "string", "description": "The records as CSV, a header line first" }
+                },
+                "anyOf": [{ "required": ["data"] }, { "required": ["csv"] }]
+            }))
             .example(r#"{"schema": {"type": "object", "required": ["email", "age"], "properties": {"email": {"type": "string", "pattern": "@"}, "age": {"type": "integer", "minimum": 0}}}, "csv": "email,age\nada@example.com,36\nbob,-3\ncy@example.com,"}"#)
     }
 
@@ -224,6 +234,30 @@ mod tests {
         json!({"type": "object", "required": ["email", "age"], "properties": {
             "email": {"type": "string", "pattern": "@"},
             "age": {"type": "integer", "minimum": 0}}})
+    }
+
+    #[test]
+    fn input_outside_the_declared_schema_is_refused_before_charging() {
+        let descriptor = DataValidator.descriptor();
+        assert!(descriptor.validate().is_ok());
+        for refused in [
+            json!({}),
+            json!(0),
+            json!({"schema": 5, "data": []}),
+            json!({"schema": {}}),
+            json!({"schema": {}, "csv": 3}),
+        ] {
+            let input = ServiceInput::Json(refused.clone());
+            assert!(
+                matches!(
+                    input.check_against(&descriptor),
+                    Err(InputError::Invalid(_))
+                ),
+                "{refused}"
+            );
+        }
+        let accepted = ServiceInput::Json(json!({"schema": schema(), "data": []}));
+        assert_eq!(accepted.check_against(&descriptor), Ok(()));
     }
 
     #[test]

@@ -260,4 +260,16 @@ pub async fn the_outbox_keeps_messages_until_sent_and_schedules_retries(stores: 
             .len(),
         2
     );
+    for (offset, expected) in [(1, 1), (2, 0), (u64::MAX, 0)] {
+        let page = outbox
+            .list(&OutboxQuery {
+                to: Some("ada@example.com".into()),
+                offset,
+                limit: 10,
+                ..OutboxQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len(), expected, "offset {offset}");
+    }
 }

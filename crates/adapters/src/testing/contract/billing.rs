@@ -238,6 +238,42 @@ pub async fn billing_inbox_stores_each_event_once_and_schedules_retries(stores: 
         .await
         .unwrap();
     assert_eq!(by_object.len(), 1);
+    let all = repo
+        .events(&EventQuery {
+            limit: 100,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    for offset in [1, 2, u64::MAX] {
+        let page = repo
+            .events(&EventQuery {
+                offset,
+                limit: 100,
+                ..EventQuery::default()
+            })
+            .await
+            .unwrap();
+        let skipped = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        assert_eq!(
+            page.iter().map(|e| &e.event.id).collect::<Vec<_>>(),
+            all[skipped..]
+                .iter()
+                .map(|e| &e.event.id)
+                .collect::<Vec<_>>(),
+            "offset {offset}"
+        );
+    }
+    let past_the_object = repo
+        .events(&EventQuery {
+            object_ids: vec!["cs_1".into()],
+            offset: 1,
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(past_the_object.is_empty());
     assert!(
         repo.events(&EventQuery {
             status: Some(EventStatus::Failed),
