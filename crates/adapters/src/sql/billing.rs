@@ -295,7 +295,7 @@ macro_rules! billing_stores {
                 let inserted = sqlx::query(
                     "INSERT INTO payments (id, user_id, pack_id, description, credits_cents, amount_minor, refunded_minor, \
                      currency, status, receipt_number, checkout_session, payment_intent, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (checkout_session) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
                 )
                 .bind(p.id.0)
                 .bind(p.user)
@@ -313,10 +313,17 @@ macro_rules! billing_stores {
                 .execute(self.db.writer())
                 .await
                 .map_err(storage_error)?;
+                // No conflict target: PostgreSQL only absorbs conflicts on the target's index,
+                // and a concurrent copy of this payment also collides on payment_intent.
                 let stored = self
                     .payment_by("checkout_session", &p.checkout_session)
                     .await?
-                    .ok_or_else(|| StorageError::corrupt("the payment vanished"))?;
+                    .ok_or_else(|| {
+                        StorageError::new(
+                            quickscale_domain_kernel::StorageFailure::Other,
+                            "another checkout session already recorded this payment intent",
+                        )
+                    })?;
                 Ok((stored, inserted.rows_affected() == 1))
             }
 
