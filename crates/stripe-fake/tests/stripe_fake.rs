@@ -863,12 +863,14 @@ async fn cancel_expiry_and_the_billing_portal() {
 
     // A session past its expires_at expires when next looked at.
     let price = starter_price(&fake).await;
-    let soon = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1)
-    .to_string();
+    // Far enough ahead to still be in the future when a busy machine sends the request.
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    };
+    let expiry = unix_now().as_secs() + 3;
+    let soon = expiry.to_string();
     let short = post(
         &fake,
         "/v1/checkout/sessions",
@@ -882,7 +884,9 @@ async fn cancel_expiry_and_the_billing_portal() {
     )
     .await
     .ok();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    while unix_now().as_secs() <= expiry {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let later = get(
         &fake,
         &format!("/v1/checkout/sessions/{}", short["id"].as_str().unwrap()),
