@@ -422,8 +422,9 @@ impl Billing {
             return Ok(EventOutcome::Subscription { id: synced.id });
         }
         let reason = Reason::parse(format!(
-            "Subscription: {} ({} credits)",
-            plan.name, plan.credits
+            "Subscription: {} ({})",
+            plan.name,
+            plan.credits.with_unit()
         ))
         .unwrap_or_else(|_| Reason::parse("Subscription").expect("static reason"));
         let source = SourceRef::parse(format!("invoice:{}", invoice.id))
@@ -603,7 +604,11 @@ fn plan_of(price: &GatewayPrice, display_order: i32) -> Option<Plan> {
         .ok()
         .filter(|_| price.unit_amount > 0)?;
     let name = if price.product_name.is_empty() {
-        format!("{credits} credits per {}", recurring.interval.as_str())
+        format!(
+            "{} per {}",
+            credits.with_unit(),
+            recurring.interval.as_str()
+        )
     } else {
         price.product_name.clone()
     };

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::extract::{CurrentUser, Htmx};
+use crate::paging::Paging;
 use crate::session::{self, random_token};
 use crate::state::AppState;
 use crate::view::{Page, credits_label, date_time};
@@ -258,20 +259,31 @@ pub async fn cancel(
 pub async fn payments(
     State(state): State<AppState>,
     current: CurrentUser,
+    paging: Paging,
 ) -> Result<Response, AppError> {
     let billing = state.billing()?;
     let query = PaymentQuery {
         user: Some(current.user.id.as_uuid()),
-        limit: 100,
+        offset: paging.page_offset(PAYMENTS_PAGE_SIZE),
+        limit: PAYMENTS_PAGE_SIZE,
         ..PaymentQuery::default()
     };
-    let (payments, _) = billing.billing.repository().payments(&query).await?;
+    let (payments, total) = billing.billing.repository().payments(&query).await?;
     let payments: Vec<PaymentView> = payments.iter().map(|p| PaymentView::of(p, &[])).collect();
+    let pages = total.div_ceil(u64::from(PAYMENTS_PAGE_SIZE)).max(1);
+    let pager = paging
+        .pager("/billing/payments", &(), u64::from(paging.page()) < pages)
+        .of_pages(pages);
     Page::new("billing/payments.html")
         .with("payments", &payments)
+        .with("total", &total)
+        .with("pager", &pager)
         .render(&state, &current.viewer())
         .await
 }
+
+/// How many payments a page of the user's payments shows.
+const PAYMENTS_PAGE_SIZE: u32 = 50;
 
 /// A printable receipt. Another user's payment is a 404, not a 403 (no probing).
 pub async fn receipt(
