@@ -277,7 +277,7 @@ impl App {
                     .context("syncing plans from the offline stand-in")?;
             }
         }
-        let limits = crate::limits::RateLimits::new(config.trust_proxy);
+        let limits = crate::limits::RateLimits::new(config.proxy_trust.clone());
         let content_security_policy = crate::security::content_security_policy(
             billing
                 .as_ref()

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use ipnet::IpNet;
 use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::{Email, LockoutPolicy};
 use serde::Serialize;
@@ -142,7 +144,37 @@ pub const KEYS: &[(&str, &str)] = &[
         "TRUST_PROXY",
         "take the client address from X-Forwarded-For (only behind your own proxy; default false)",
     ),
+    (
+        "TRUSTED_PROXIES",
+        "addresses or CIDRs of your proxies, comma-separated (default: only the direct peer)",
+    ),
 ];
+
+/// Which hops in front of the app may say who the client is (`TRUST_PROXY`,
+/// `TRUSTED_PROXIES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxyTrust {
+    /// No proxy: the client is the peer; `X-Forwarded-For` is anyone's to write and ignored.
+    #[default]
+    None,
+    /// One proxy, the peer: the client is the address it appended, the last entry of
+    /// `X-Forwarded-For`.
+    OneHop,
+    /// The proxies at these addresses: the client is the nearest address, walking from the
+    /// peer back through `X-Forwarded-For`, that is not one of them.
+    Listed(Arc<[IpNet]>),
+}
+
+impl ProxyTrust {
+    /// Whether a hop at `address` is one of the proxies.
+    pub fn trusts(&self, address: IpAddr) -> bool {
+        match self {
+            ProxyTrust::None => false,
+            ProxyTrust::OneHop => true,
+            ProxyTrust::Listed(proxies) => proxies.iter().any(|net| net.contains(&address)),
+        }
+    }
+}
 
 /// How email leaves the app. Every message goes through the outbox either way.
 #[derive(Clone, Debug)]
@@ -294,7 +326,8 @@ pub struct Config {
     pub mail_from: String,
     pub verification_ttl: Duration,
     pub reset_ttl: Duration,
-    pub trust_proxy: bool,
+    /// Which proxies may say who the client is (`TRUST_PROXY`, `TRUSTED_PROXIES`).
+    pub proxy_trust: ProxyTrust,
 }
 
 /// Raw values by key, each with where it came from.
@@ -615,7 +648,7 @@ impl Config {
             mail_from,
             verification_ttl: Duration::hours(hours),
             reset_ttl: Duration::minutes(minutes),
-            trust_proxy: s.flag("TRUST_PROXY", false)?,
+            proxy_trust: proxy_trust(s)?,
             stripe,
             llm,
             app_name: s.string("APP_NAME", app_name),
@@ -641,6 +674,42 @@ impl Config {
             log_format,
             flags,
         })
+    }
+}
+
+/// `TRUST_PROXY` and `TRUSTED_PROXIES`.
+fn proxy_trust(s: &Sources) -> Result<ProxyTrust, ConfigError> {
+    let listed = match s.get("TRUSTED_PROXIES") {
+        None => None,
+        Some((value, _)) => {
+            let mut proxies = Vec::new();
+            for entry in value.split([',', ' ']).filter(|e| !e.is_empty()) {
+                let net = entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        s.error(
+                            "TRUSTED_PROXIES",
+                            format!(
+                                "expected IP addresses or CIDR ranges such as 10.0.0.0/8, \
+                                 separated by commas; {entry:?} is neither"
+                            ),
+                        )
+                    })?;
+                proxies.push(net.trunc());
+            }
+            Some(proxies)
+        }
+    };
+    match (s.flag("TRUST_PROXY", false)?, listed) {
+        (false, None) => Ok(ProxyTrust::None),
+        (false, Some(_)) => Err(s.error(
+            "TRUSTED_PROXIES",
+            "is set but TRUST_PROXY is off: set TRUST_PROXY=true to take the client address \
+             from X-Forwarded-For",
+        )),
+        (true, None) => Ok(ProxyTrust::OneHop),
+        (true, Some(proxies)) => Ok(ProxyTrust::Listed(proxies.into())),
     }
 }
 
@@ -790,7 +859,7 @@ mod tests {
         )
         .unwrap();
         let config = Config::load(dir.path(), "demo").unwrap();
-        assert!(config.trust_proxy);
+        assert_eq!(config.proxy_trust, ProxyTrust::OneHop);
         assert!(
             matches!(config.mail, MailTransport::Smtp { ref host, port: 2525, .. } if host == "mail.test")
         );
@@ -799,5 +868,52 @@ mod tests {
         );
         assert_eq!(config.mail_from, "A <a@b.test>");
         assert_eq!(config.reset_ttl, Duration::minutes(30));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges_behind_trust_proxy() {
+        let load = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("SECRET_KEY", KEY)];
+            all.extend_from_slice(pairs);
+            Config::from_pairs(Path::new("/p"), "demo", &all)
+        };
+        assert_eq!(load(&[]).unwrap().proxy_trust, ProxyTrust::None);
+        assert_eq!(
+            load(&[("TRUST_PROXY", "true")]).unwrap().proxy_trust,
+            ProxyTrust::OneHop
+        );
+        let config = load(&[
+            ("TRUST_PROXY", "true"),
+            (
+                "TRUSTED_PROXIES",
+                "10.0.0.0/8, 192.168.1.7 2001:db8::/32,10.1.2.3/8",
+            ),
+        ])
+        .unwrap();
+        let ProxyTrust::Listed(proxies) = &config.proxy_trust else {
+            panic!("{:?}", config.proxy_trust);
+        };
+        let listed: Vec<String> = proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listed,
+            [
+                "10.0.0.0/8",
+                "192.168.1.7/32",
+                "2001:db8::/32",
+                "10.0.0.0/8"
+            ]
+        );
+        let err = load(&[
+            ("TRUST_PROXY", "true"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,proxy"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        assert!(err.message.contains("\"proxy\""), "{err}");
+        let err = load(&[("TRUST_PROXY", "true"), ("TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        let err = load(&[("TRUSTED_PROXIES", "10.0.0.1")]).unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        assert!(err.message.contains("TRUST_PROXY=true"), "{err}");
     }
 }

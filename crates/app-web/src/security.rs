@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
+use crate::config::ProxyTrust;
 use crate::error::AppError;
 use crate::session::{constant_time_eq, expected_csrf_token};
 use crate::state::AppState;
@@ -166,7 +167,7 @@ pub async fn development_only(
         return next.run(request).await;
     }
     let config = state.config();
-    if is_development(&config.base_url, config.trust_proxy)
+    if is_development(&config.base_url, config.proxy_trust != ProxyTrust::None)
         && quickscale_stripe_fake::local::from_this_machine(&request)
     {
         next.run(request).await
@@ -177,12 +178,12 @@ pub async fn development_only(
 
 /// Whether the app runs for its developer: served over plain http on a loopback name, not
 /// behind a proxy.
-fn is_development(base_url: &str, trust_proxy: bool) -> bool {
+fn is_development(base_url: &str, behind_a_proxy: bool) -> bool {
     let Some(rest) = base_url.strip_prefix("http://") else {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    !trust_proxy && quickscale_stripe_fake::local::is_loopback_host(authority)
+    !behind_a_proxy && quickscale_stripe_fake::local::is_loopback_host(authority)
 }
 
 /// Adds the security headers to every response.
