@@ -405,19 +405,7 @@ impl Config {
         }
         let env_path = project_dir.join(".env");
         if env_path.exists() {
-            let entries = dotenvy::from_path_iter(&env_path).map_err(|e| ConfigError {
-                key: ".env".into(),
-                origin: env_path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            for entry in entries {
-                let (key, value) = entry.map_err(|e| ConfigError {
-                    key: ".env".into(),
-                    origin: env_path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                sources.set(&key, value, ".env");
-            }
+            read_dotenv(&env_path, &mut sources)?;
         }
         for (key, _) in KEYS {
             if let Ok(value) = std::env::var(key) {
@@ -713,6 +701,125 @@ fn proxy_trust(s: &Sources) -> Result<ProxyTrust, ConfigError> {
     }
 }
 
+/// Reads `.env`. A line it cannot read is reported like any bad setting: the key, the line, and
+/// how to write it.
+fn read_dotenv(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        key: ".env".into(),
+        origin: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let lines: Vec<&str> = text.lines().collect();
+    // The index of the line after the last entry read: where an error is looked for.
+    let mut next_line = 0;
+    for entry in dotenvy::from_read_iter(text.as_bytes()) {
+        match entry {
+            Ok((key, value)) => {
+                if let Some(at) = (next_line..lines.len()).find(|&i| defines(lines[i], &key)) {
+                    next_line = at + 1;
+                }
+                sources.set(&key, value, ".env");
+            }
+            Err(dotenvy::Error::LineParse(fragment, _)) => {
+                return Err(dotenv_line_error(&lines, next_line, &fragment));
+            }
+            Err(error) => {
+                return Err(ConfigError {
+                    key: ".env".into(),
+                    origin: path.display().to_string(),
+                    message: error.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `.env` line sets `key` (`KEY=...`, `export KEY=...`).
+fn defines(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    line.strip_prefix(key)
+        .is_some_and(|rest| rest.trim_start().starts_with('='))
+}
+
+/// The error for the first line at or after `from` that holds `fragment` (the part of the line
+/// the parser stopped at).
+fn dotenv_line_error(lines: &[&str], from: usize, fragment: &str) -> ConfigError {
+    let wanted = fragment.lines().next().unwrap_or_default().trim();
+    let index = (from..lines.len())
+        .find(|&i| {
+            let line = lines[i].trim();
+            !line.is_empty() && !line.starts_with('#') && line.contains(wanted)
+        })
+        .unwrap_or(from.min(lines.len().saturating_sub(1)));
+    let line = lines.get(index).copied().unwrap_or_default().trim();
+    let origin = format!(".env line {}", index + 1);
+    let assignment = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let Some((key, value)) = assignment
+        .split_once('=')
+        .map(|(k, v)| (k.trim(), v.trim()))
+    else {
+        return ConfigError {
+            key: ".env".into(),
+            origin,
+            message: format!("expected KEY=value, got {line:?} (a comment starts with #)"),
+        };
+    };
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return ConfigError {
+            key: ".env".into(),
+            origin,
+            message: format!("{key:?} is not a setting name (letters, digits and _ only)"),
+        };
+    }
+    let message = match value.chars().next() {
+        Some(quote @ ('"' | '\'')) if value.matches(quote).count() < 2 => format!(
+            "the value opens a {quote} quote and does not close it; end it with {quote} on the \
+             same line"
+        ),
+        Some('"' | '\'') => format!(
+            "cannot read the value {value}; after the closing quote only a # comment may follow"
+        ),
+        _ => {
+            let meant = value.split(" #").next().unwrap_or(value).trim_end();
+            let why = if meant.contains([' ', '\t']) {
+                "the value has spaces"
+            } else {
+                "the value has characters .env reads specially"
+            };
+            format!("{why}, so it needs quotes: {key}={}", quoted(meant))
+        }
+    };
+    ConfigError {
+        key: key.to_owned(),
+        origin,
+        message,
+    }
+}
+
+/// `value` quoted for `.env` so it reads back as written: double quotes, or single quotes
+/// (which keep every character but a single quote) when it has `"`, `\\` or `$`, or double
+/// quotes with those escaped when it has a single quote too.
+fn quoted(value: &str) -> String {
+    let special = value.contains(['"', '\\', '$']);
+    if !special {
+        return format!("\"{value}\"");
+    }
+    if !value.contains('\'') {
+        return format!("'{value}'");
+    }
+    let mut out = String::from('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 fn read_toml(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
     let source = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -915,5 +1022,57 @@ mod tests {
         let err = load(&[("TRUSTED_PROXIES", "10.0.0.1")]).unwrap_err();
         assert_eq!(err.key, "TRUSTED_PROXIES");
         assert!(err.message.contains("TRUST_PROXY=true"), "{err}");
+    }
+
+    /// A `.env` line the parser cannot read stops the start like any bad setting: the key, the
+    /// line, and how to write it.
+    #[test]
+    fn unreadable_dotenv_lines_name_the_key_the_line_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            std::fs::write(dir.path().join(".env"), text).unwrap();
+            Config::load(dir.path(), "demo")
+        };
+        let start = format!("# settings\nSECRET_KEY={KEY}\n\nPORT=9000\n");
+        let err = load(&format!("{start}APP_NAME=Acme Widgets\nMAILER=dev\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration key APP_NAME (.env line 5): the value has spaces, so it needs \
+             quotes: APP_NAME=\"Acme Widgets\""
+        );
+        // Following the advice works.
+        let config = load(&format!("{start}APP_NAME=\"Acme Widgets\"\nMAILER=dev\n")).unwrap();
+        assert_eq!(config.app_name, "Acme Widgets");
+
+        let err = load(&format!("{start}export MAIL_FROM=Acme <a@b.test> # ours\n")).unwrap_err();
+        assert_eq!(err.key, "MAIL_FROM");
+        assert_eq!(err.origin, ".env line 5");
+        assert!(
+            err.message.ends_with("MAIL_FROM=\"Acme <a@b.test>\""),
+            "{err}"
+        );
+        let err = load(&format!("{start}SMTP_PASSWORD=a b$c\"d\n")).unwrap_err();
+        assert!(err.message.ends_with("SMTP_PASSWORD='a b$c\"d'"), "{err}");
+        let err = load(&format!("{start}APP_NAME=\"Acme\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            ("APP_NAME", ".env line 5")
+        );
+        assert!(err.message.contains("does not close it"), "{err}");
+        let err = load(&format!("{start}just words\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            (".env", ".env line 5")
+        );
+        assert!(err.message.contains("expected KEY=value"), "{err}");
+        let err = load(&format!("{start}APP-NAME=x\n")).unwrap_err();
+        assert_eq!(err.origin, ".env line 5");
+        assert!(err.message.contains("not a setting name"), "{err}");
+        // The same value twice: the line that fails is named, not the first.
+        let err = load(&format!("{start}APP_NAME=\"a b\"\nCONTACT_EMAIL=a b\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            ("CONTACT_EMAIL", ".env line 6")
+        );
     }
 }
