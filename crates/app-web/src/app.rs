@@ -235,7 +235,11 @@ impl App {
             app_name: &config.app_name,
             flags: config.flags,
         };
-        let templates = Templates::load(Some(&config.project_dir.join("templates")), &globals)?;
+        let templates = Templates::load(
+            Some(&config.project_dir.join("templates")),
+            &globals,
+            crate::assets::StaticFiles::new(config.project_dir.join("static")),
+        )?;
         let billing = match (&config.stripe, self.gateway) {
             (None, _) => None,
             (Some(_), Some((gateway, secret))) => Some(BillingState {
