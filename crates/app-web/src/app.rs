@@ -244,7 +244,11 @@ impl App {
             app_name: &config.app_name,
             flags: config.flags,
         };
-        let templates = Templates::load(Some(&config.project_dir.join("templates")), &globals)?;
+        let templates = Templates::load(
+            Some(&config.project_dir.join("templates")),
+            &globals,
+            crate::assets::StaticFiles::new(config.project_dir.join("static")),
+        )?;
         let billing = match (&config.stripe, self.gateway) {
             (None, _) => None,
             (Some(_), _) if !purpose.reaches_processor() => None,
@@ -290,7 +294,7 @@ impl App {
                     .context("syncing plans from the offline stand-in")?;
             }
         }
-        let limits = crate::limits::RateLimits::new(config.trust_proxy);
+        let limits = crate::limits::RateLimits::new(config.proxy_trust.clone());
         let content_security_policy = crate::security::content_security_policy(
             billing
                 .as_ref()

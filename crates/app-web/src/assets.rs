@@ -1,13 +1,23 @@
 //! Static files: embedded in the binary, each overridable by a file at the same path under the
-//! project's `static/` folder. Served with an ETag and a cache lifetime.
+//! project's `static/` folder.
+//!
+//! Pages link to them through [`StaticFiles::url`] (the `static_url` template function), which
+//! puts a hash of the content in the URL: `/static/css/app.css?v=3f2a...`. A URL with the current
+//! hash is cached for a year as immutable; editing the file (an override included) changes the
+//! hash and so the URL. Any other URL (no hash, or an old one) must be revalidated (`no-cache`,
+//! with an ETag), so nobody keeps a stale stylesheet.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
+use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
@@ -15,52 +25,155 @@ use crate::state::AppState;
 #[folder = "static/"]
 struct Embedded;
 
+/// What a versioned URL's answer says: keep it, it never changes.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// What any other static answer says: ask again (a 304 when the ETag still matches).
+const REVALIDATE: &str = "no-cache";
+
+/// The static files of a project: the embedded ones, each replaced by a file at the same path
+/// under the project's `static/` folder, read from disk at each request (edits show at once).
+#[derive(Clone, Debug)]
+pub struct StaticFiles {
+    dir: PathBuf,
+    /// Versions of override files, by path, with the size and time of the file they were
+    /// computed from: a page render looks at each file's metadata, not its content.
+    versions: Arc<Mutex<HashMap<PathBuf, Stamp>>>,
+}
+
+#[derive(Debug)]
+struct Stamp {
+    modified: SystemTime,
+    len: u64,
+    version: String,
+}
+
+/// A file's version: the start of the SHA-256 of its content, in hex.
+fn version_of_hash(hash: &[u8]) -> String {
+    hex::encode(&hash[..8])
+}
+
+fn version_of(bytes: &[u8]) -> String {
+    version_of_hash(&Sha256::digest(bytes))
+}
+
+impl StaticFiles {
+    /// The static files with overrides from `dir` (a project's `static/` folder).
+    pub fn new(dir: PathBuf) -> Self {
+        StaticFiles {
+            dir,
+            versions: Arc::default(),
+        }
+    }
+
+    /// The content of the file at `relative` and its version.
+    fn read(&self, relative: &Path) -> Option<(Vec<u8>, String)> {
+        if let Some(bytes) = override_file(&self.dir, relative) {
+            let version = version_of(&bytes);
+            return Some((bytes, version));
+        }
+        let file = Embedded::get(relative.to_str()?)?;
+        let version = version_of_hash(&file.metadata.sha256_hash());
+        Some((file.data.into_owned(), version))
+    }
+
+    /// The version of the file at `path` (it changes whenever the content does), or `None`
+    /// when there is no such file.
+    pub fn version(&self, path: &str) -> Option<String> {
+        let relative = safe_relative(path)?;
+        let full = self.dir.join(&relative);
+        if let Ok(meta) = std::fs::metadata(&full)
+            && meta.is_file()
+        {
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(stamp) = versions.get(&full)
+                && stamp.modified == modified
+                && stamp.len == meta.len()
+            {
+                return Some(stamp.version.clone());
+            }
+            let version = version_of(&std::fs::read(&full).ok()?);
+            versions.insert(
+                full,
+                Stamp {
+                    modified,
+                    len: meta.len(),
+                    version: version.clone(),
+                },
+            );
+            return Some(version);
+        }
+        Embedded::get(path).map(|file| version_of_hash(&file.metadata.sha256_hash()))
+    }
+
+    /// The URL of the static file at `path` (`css/app.css`), with its version:
+    /// `/static/css/app.css?v=...`. A missing file gets its plain URL (and a 404 from it).
+    pub fn url(&self, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        match self.version(path) {
+            Some(version) => format!("/static/{path}?v={version}"),
+            None => format!("/static/{path}"),
+        }
+    }
+}
+
 /// Serves `/static/{*path}`.
 pub async fn serve(
     State(state): State<AppState>,
     UrlPath(path): UrlPath<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let Some(relative) = safe_relative(&path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mime = mime_guess::from_path(&relative).first_or_octet_stream();
-    let (bytes, etag): (Vec<u8>, String) =
-        match override_file(state.config().project_dir.join("static"), &relative) {
-            Some(bytes) => {
-                let etag = format!("\"o-{:x}-{}\"", bytes.len(), fnv(&bytes));
-                (bytes, etag)
-            }
-            None => match Embedded::get(&path) {
-                Some(file) => {
-                    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
-                    (file.data.into_owned(), etag)
-                }
-                None => return StatusCode::NOT_FOUND.into_response(),
-            },
-        };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-    }
-    let mut response = Response::new(Body::from(bytes));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(mime.as_ref())
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
+    let Some((bytes, version)) = state.templates().static_files().read(&relative) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{version}\"");
+    let requested = query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "v"))
+        .map(|(_, v)| v);
+    let cache = if requested.as_deref() == Some(version.as_str()) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
+    let cache_headers = [
+        (header::ETAG, HeaderValue::from_str(&etag).ok()),
+        (header::CACHE_CONTROL, Some(HeaderValue::from_static(cache))),
+    ];
+    let mut response = if matches_etag(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mime = mime_guess::from_path(&relative).first_or_octet_stream();
+        let mut response = Response::new(Body::from(bytes));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(mime.as_ref())
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+        response
+    };
+    for (name, value) in cache_headers {
+        if let Some(value) = value {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`); weak validators match too.
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*")
 }
 
 /// Refuses `..`, absolute paths and other escapes from the static folder.
@@ -72,15 +185,9 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
         .then(|| candidate.to_path_buf())
 }
 
-fn override_file(dir: PathBuf, relative: &Path) -> Option<Vec<u8>> {
+fn override_file(dir: &Path, relative: &Path) -> Option<Vec<u8>> {
     let path = dir.join(relative);
     path.is_file().then(|| std::fs::read(path).ok()).flatten()
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-    })
 }
 
 /// True when an embedded asset exists (used by tests and the crawler's expectations).

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use ipnet::IpNet;
 use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::{Email, LockoutPolicy, LockoutPolicyError};
 use serde::Serialize;
@@ -154,7 +156,37 @@ pub const KEYS: &[(&str, &str)] = &[
         "TRUST_PROXY",
         "take the client address from X-Forwarded-For (only behind your own proxy; default false)",
     ),
+    (
+        "TRUSTED_PROXIES",
+        "addresses or CIDRs of your proxies, comma-separated (default: only the direct peer)",
+    ),
 ];
+
+/// Which hops in front of the app may say who the client is (`TRUST_PROXY`,
+/// `TRUSTED_PROXIES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProxyTrust {
+    /// No proxy: the client is the peer; `X-Forwarded-For` is anyone's to write and ignored.
+    #[default]
+    None,
+    /// One proxy, the peer: the client is the address it appended, the last entry of
+    /// `X-Forwarded-For`.
+    OneHop,
+    /// The proxies at these addresses: the client is the nearest address, walking from the
+    /// peer back through `X-Forwarded-For`, that is not one of them.
+    Listed(Arc<[IpNet]>),
+}
+
+impl ProxyTrust {
+    /// Whether a hop at `address` is one of the proxies.
+    pub fn trusts(&self, address: IpAddr) -> bool {
+        match self {
+            ProxyTrust::None => false,
+            ProxyTrust::OneHop => true,
+            ProxyTrust::Listed(proxies) => proxies.iter().any(|net| net.contains(&address)),
+        }
+    }
+}
 
 /// How email leaves the app. Every message goes through the outbox either way.
 #[derive(Clone, Debug)]
@@ -308,7 +340,8 @@ pub struct Config {
     pub registration_reveals_existing_emails: bool,
     pub verification_ttl: Duration,
     pub reset_ttl: Duration,
-    pub trust_proxy: bool,
+    /// Which proxies may say who the client is (`TRUST_PROXY`, `TRUSTED_PROXIES`).
+    pub proxy_trust: ProxyTrust,
 }
 
 /// Raw values by key, each with where it came from.
@@ -386,19 +419,7 @@ impl Config {
         }
         let env_path = project_dir.join(".env");
         if env_path.exists() {
-            let entries = dotenvy::from_path_iter(&env_path).map_err(|e| ConfigError {
-                key: ".env".into(),
-                origin: env_path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            for entry in entries {
-                let (key, value) = entry.map_err(|e| ConfigError {
-                    key: ".env".into(),
-                    origin: env_path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                sources.set(&key, value, ".env");
-            }
+            read_dotenv(&env_path, &mut sources)?;
         }
         for (key, _) in KEYS {
             if let Ok(value) = std::env::var(key) {
@@ -624,7 +645,7 @@ impl Config {
             mail_from,
             verification_ttl: Duration::hours(hours),
             reset_ttl: Duration::minutes(minutes),
-            trust_proxy: s.flag("TRUST_PROXY", false)?,
+            proxy_trust: proxy_trust(s)?,
             registration_reveals_existing_emails: s
                 .flag("REGISTRATION_REVEALS_EXISTING_EMAILS", false)?,
             stripe,
@@ -710,6 +731,161 @@ fn lockout_policy(s: &Sources) -> Result<LockoutPolicy, ConfigError> {
             };
             s.error(key, e.to_string())
         })
+}
+
+/// `TRUST_PROXY` and `TRUSTED_PROXIES`.
+fn proxy_trust(s: &Sources) -> Result<ProxyTrust, ConfigError> {
+    let listed = match s.get("TRUSTED_PROXIES") {
+        None => None,
+        Some((value, _)) => {
+            let mut proxies = Vec::new();
+            for entry in value.split([',', ' ']).filter(|e| !e.is_empty()) {
+                let net = entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        s.error(
+                            "TRUSTED_PROXIES",
+                            format!(
+                                "expected IP addresses or CIDR ranges such as 10.0.0.0/8, \
+                                 separated by commas; {entry:?} is neither"
+                            ),
+                        )
+                    })?;
+                proxies.push(net.trunc());
+            }
+            Some(proxies)
+        }
+    };
+    match (s.flag("TRUST_PROXY", false)?, listed) {
+        (false, None) => Ok(ProxyTrust::None),
+        (false, Some(_)) => Err(s.error(
+            "TRUSTED_PROXIES",
+            "is set but TRUST_PROXY is off: set TRUST_PROXY=true to take the client address \
+             from X-Forwarded-For",
+        )),
+        (true, None) => Ok(ProxyTrust::OneHop),
+        (true, Some(proxies)) => Ok(ProxyTrust::Listed(proxies.into())),
+    }
+}
+
+/// Reads `.env`. A line it cannot read is reported like any bad setting: the key, the line, and
+/// how to write it.
+fn read_dotenv(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        key: ".env".into(),
+        origin: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let lines: Vec<&str> = text.lines().collect();
+    // The index of the line after the last entry read: where an error is looked for.
+    let mut next_line = 0;
+    for entry in dotenvy::from_read_iter(text.as_bytes()) {
+        match entry {
+            Ok((key, value)) => {
+                if let Some(at) = (next_line..lines.len()).find(|&i| defines(lines[i], &key)) {
+                    next_line = at + 1;
+                }
+                sources.set(&key, value, ".env");
+            }
+            Err(dotenvy::Error::LineParse(fragment, _)) => {
+                return Err(dotenv_line_error(&lines, next_line, &fragment));
+            }
+            Err(error) => {
+                return Err(ConfigError {
+                    key: ".env".into(),
+                    origin: path.display().to_string(),
+                    message: error.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `.env` line sets `key` (`KEY=...`, `export KEY=...`).
+fn defines(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    line.strip_prefix(key)
+        .is_some_and(|rest| rest.trim_start().starts_with('='))
+}
+
+/// The error for the first line at or after `from` that holds `fragment` (the part of the line
+/// the parser stopped at).
+fn dotenv_line_error(lines: &[&str], from: usize, fragment: &str) -> ConfigError {
+    let wanted = fragment.lines().next().unwrap_or_default().trim();
+    let index = (from..lines.len())
+        .find(|&i| {
+            let line = lines[i].trim();
+            !line.is_empty() && !line.starts_with('#') && line.contains(wanted)
+        })
+        .unwrap_or(from.min(lines.len().saturating_sub(1)));
+    let line = lines.get(index).copied().unwrap_or_default().trim();
+    let origin = format!(".env line {}", index + 1);
+    let assignment = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let Some((key, value)) = assignment
+        .split_once('=')
+        .map(|(k, v)| (k.trim(), v.trim()))
+    else {
+        return ConfigError {
+            key: ".env".into(),
+            origin,
+            message: format!("expected KEY=value, got {line:?} (a comment starts with #)"),
+        };
+    };
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return ConfigError {
+            key: ".env".into(),
+            origin,
+            message: format!("{key:?} is not a setting name (letters, digits and _ only)"),
+        };
+    }
+    let message = match value.chars().next() {
+        Some(quote @ ('"' | '\'')) if value.matches(quote).count() < 2 => format!(
+            "the value opens a {quote} quote and does not close it; end it with {quote} on the \
+             same line"
+        ),
+        Some('"' | '\'') => format!(
+            "cannot read the value {value}; after the closing quote only a # comment may follow"
+        ),
+        _ => {
+            let meant = value.split(" #").next().unwrap_or(value).trim_end();
+            let why = if meant.contains([' ', '\t']) {
+                "the value has spaces"
+            } else {
+                "the value has characters .env reads specially"
+            };
+            format!("{why}, so it needs quotes: {key}={}", quoted(meant))
+        }
+    };
+    ConfigError {
+        key: key.to_owned(),
+        origin,
+        message,
+    }
+}
+
+/// `value` quoted for `.env` so it reads back as written: double quotes, or single quotes
+/// (which keep every character but a single quote) when it has `"`, `\\` or `$`, or double
+/// quotes with those escaped when it has a single quote too.
+fn quoted(value: &str) -> String {
+    let special = value.contains(['"', '\\', '$']);
+    if !special {
+        return format!("\"{value}\"");
+    }
+    if !value.contains('\'') {
+        return format!("'{value}'");
+    }
+    let mut out = String::from('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 fn read_toml(path: &Path, sources: &mut Sources) -> Result<(), ConfigError> {
@@ -912,7 +1088,7 @@ mod tests {
         )
         .unwrap();
         let config = Config::load(dir.path(), "demo").unwrap();
-        assert!(config.trust_proxy);
+        assert_eq!(config.proxy_trust, ProxyTrust::OneHop);
         assert!(
             matches!(config.mail, MailTransport::Smtp { ref host, port: 2525, .. } if host == "mail.test")
         );
@@ -921,5 +1097,104 @@ mod tests {
         );
         assert_eq!(config.mail_from, "A <a@b.test>");
         assert_eq!(config.reset_ttl, Duration::minutes(30));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges_behind_trust_proxy() {
+        let load = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("SECRET_KEY", KEY)];
+            all.extend_from_slice(pairs);
+            Config::from_pairs(Path::new("/p"), "demo", &all)
+        };
+        assert_eq!(load(&[]).unwrap().proxy_trust, ProxyTrust::None);
+        assert_eq!(
+            load(&[("TRUST_PROXY", "true")]).unwrap().proxy_trust,
+            ProxyTrust::OneHop
+        );
+        let config = load(&[
+            ("TRUST_PROXY", "true"),
+            (
+                "TRUSTED_PROXIES",
+                "10.0.0.0/8, 192.168.1.7 2001:db8::/32,10.1.2.3/8",
+            ),
+        ])
+        .unwrap();
+        let ProxyTrust::Listed(proxies) = &config.proxy_trust else {
+            panic!("{:?}", config.proxy_trust);
+        };
+        let listed: Vec<String> = proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listed,
+            [
+                "10.0.0.0/8",
+                "192.168.1.7/32",
+                "2001:db8::/32",
+                "10.0.0.0/8"
+            ]
+        );
+        let err = load(&[
+            ("TRUST_PROXY", "true"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,proxy"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        assert!(err.message.contains("\"proxy\""), "{err}");
+        let err = load(&[("TRUST_PROXY", "true"), ("TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        let err = load(&[("TRUSTED_PROXIES", "10.0.0.1")]).unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        assert!(err.message.contains("TRUST_PROXY=true"), "{err}");
+    }
+
+    /// A `.env` line the parser cannot read stops the start like any bad setting: the key, the
+    /// line, and how to write it.
+    #[test]
+    fn unreadable_dotenv_lines_name_the_key_the_line_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            std::fs::write(dir.path().join(".env"), text).unwrap();
+            Config::load(dir.path(), "demo")
+        };
+        let start = format!("# settings\nSECRET_KEY={KEY}\n\nPORT=9000\n");
+        let err = load(&format!("{start}APP_NAME=Acme Widgets\nMAILER=dev\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration key APP_NAME (.env line 5): the value has spaces, so it needs \
+             quotes: APP_NAME=\"Acme Widgets\""
+        );
+        // Following the advice works.
+        let config = load(&format!("{start}APP_NAME=\"Acme Widgets\"\nMAILER=dev\n")).unwrap();
+        assert_eq!(config.app_name, "Acme Widgets");
+
+        let err = load(&format!("{start}export MAIL_FROM=Acme <a@b.test> # ours\n")).unwrap_err();
+        assert_eq!(err.key, "MAIL_FROM");
+        assert_eq!(err.origin, ".env line 5");
+        assert!(
+            err.message.ends_with("MAIL_FROM=\"Acme <a@b.test>\""),
+            "{err}"
+        );
+        let err = load(&format!("{start}SMTP_PASSWORD=a b$c\"d\n")).unwrap_err();
+        assert!(err.message.ends_with("SMTP_PASSWORD='a b$c\"d'"), "{err}");
+        let err = load(&format!("{start}APP_NAME=\"Acme\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            ("APP_NAME", ".env line 5")
+        );
+        assert!(err.message.contains("does not close it"), "{err}");
+        let err = load(&format!("{start}just words\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            (".env", ".env line 5")
+        );
+        assert!(err.message.contains("expected KEY=value"), "{err}");
+        let err = load(&format!("{start}APP-NAME=x\n")).unwrap_err();
+        assert_eq!(err.origin, ".env line 5");
+        assert!(err.message.contains("not a setting name"), "{err}");
+        // The same value twice: the line that fails is named, not the first.
+        let err = load(&format!("{start}APP_NAME=\"a b\"\nCONTACT_EMAIL=a b\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            ("CONTACT_EMAIL", ".env line 6")
+        );
     }
 }

@@ -1,44 +1,124 @@
-//! Per-client rate limits on the endpoints attackers hammer: sign-in, registration, and the
-//! ones that send email (verification, password reset).
+//! The client's address, and per-client rate limits on the endpoints attackers hammer:
+//! sign-in, registration, and the ones that send email (verification, password reset).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, Response};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Request, Response};
 use axum::response::IntoResponse;
 use tower_governor::GovernorLayer;
 use tower_governor::errors::GovernorError;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
+pub use crate::config::ProxyTrust;
 use crate::error::AppError;
+use crate::state::AppState;
 
-/// The client's address: the peer, or (behind a proxy you run) the first `X-Forwarded-For`.
-#[derive(Clone, Copy, Debug)]
+/// The client's address: the address the nearest trusted proxy saw, or the peer's.
+///
+/// The peer is the client unless it is a trusted proxy. Each proxy appends the address it
+/// received the request from to `X-Forwarded-For`, so the entries right of the first untrusted
+/// one were written by trusted proxies and the ones left of it by anyone: walking from the
+/// right, skip trusted addresses; the first other one is the client. An entry that is not an
+/// address ends the walk at the trusted hop that wrote it (so garbage never earns a bucket of
+/// its own), and a chain of trusted proxies only gives its leftmost entry. `Forwarded`
+/// (RFC 7239) is not read: a proxy that sets only that would leave the client's own
+/// `X-Forwarded-For` in place. Every per-client limit and anything that records the client's
+/// address goes through here.
+pub fn client_address(headers: &HeaderMap, peer: Option<IpAddr>, trust: &ProxyTrust) -> IpAddr {
+    let mut client = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ip| ip.to_canonical());
+    if !trust.trusts(client) {
+        return client;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
+    for (hop, entry) in entries.iter().rev().enumerate() {
+        let Some(address) = forwarded_address(entry) else {
+            return client;
+        };
+        client = address;
+        // One hop: the peer's word is all that counts.
+        if *trust == ProxyTrust::OneHop && hop == 0 {
+            return client;
+        }
+        if !trust.trusts(client) {
+            return client;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, optionally with a port (`203.0.113.9:41234`,
+/// `[2001:db8::1]:443`), as proxies write them.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(address) = entry.parse::<IpAddr>() {
+        return Some(address.to_canonical());
+    }
+    if let Ok(socket) = entry.parse::<SocketAddr>() {
+        return Some(socket.ip().to_canonical());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(|address| IpAddr::V6(address).to_canonical())
+}
+
+/// The peer recorded by the server (`serve_router`), if any.
+fn peer<T>(request: &Request<T>) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The client's address as a handler argument (see [`client_address`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(ClientAddress(client_address(
+            &parts.headers,
+            peer,
+            &state.limits().clients.trust,
+        )))
+    }
+}
+
+/// The rate limiters' key: the client's address (see [`client_address`]).
+#[derive(Clone, Debug, Default)]
 pub struct ClientIp {
-    pub trust_proxy: bool,
+    pub trust: ProxyTrust,
 }
 
 impl KeyExtractor for ClientIp {
     type Key = IpAddr;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
-        if self.trust_proxy
-            && let Some(ip) = request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return Ok(ip);
-        }
-        Ok(request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip()))
+        Ok(client_address(
+            request.headers(),
+            peer(request),
+            &self.trust,
+        ))
     }
 }
 
@@ -54,6 +134,8 @@ pub struct RateLimits {
     pub sign_in: Arc<Config>,
     pub register: Arc<Config>,
     pub email: Arc<Config>,
+    /// How clients are told apart.
+    pub clients: ClientIp,
     /// The JSON API: per key, not per client.
     pub api: crate::api::ApiLimiter,
 }
@@ -73,12 +155,13 @@ impl RateLimits {
     /// Sign-in: 10 at once, then one every 6 s. Registration: 5, then one a minute. Requests that
     /// send email (verification resend, password reset, email change, contact form) share one
     /// budget per client: 5, then one a minute.
-    pub fn new(trust_proxy: bool) -> Self {
-        let key = ClientIp { trust_proxy };
+    pub fn new(trust: ProxyTrust) -> Self {
+        let key = ClientIp { trust };
         RateLimits {
-            sign_in: config(key, 6_000, 10),
-            register: config(key, 60_000, 5),
-            email: config(key, 60_000, 5),
+            sign_in: config(key.clone(), 6_000, 10),
+            register: config(key.clone(), 60_000, 5),
+            email: config(key.clone(), 60_000, 5),
+            clients: key,
             api: crate::api::ApiLimiter::new(API_PER_MINUTE, API_BURST),
         }
     }
@@ -113,6 +196,137 @@ fn too_many(error: GovernorError) -> Response<Body> {
         other => {
             tracing::warn!(error = %other, "rate limiter could not identify the client");
             AppError::BadRequest("Your request could not be processed.".into()).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(forwarded: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in forwarded {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn listed(proxies: &[&str]) -> ProxyTrust {
+        ProxyTrust::Listed(
+            proxies
+                .iter()
+                .map(|p| p.parse::<ipnet::IpNet>().unwrap())
+                .collect(),
+        )
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    const PEER: &str = "10.0.0.2";
+
+    fn client(forwarded: &[&str], trust: &ProxyTrust) -> IpAddr {
+        client_address(&headers(forwarded), Some(ip(PEER)), trust)
+    }
+
+    #[test]
+    fn without_a_proxy_the_peer_is_the_client() {
+        assert_eq!(client(&["203.0.113.9"], &ProxyTrust::None), ip(PEER));
+        assert_eq!(
+            client_address(&headers(&[]), None, &ProxyTrust::None),
+            ip("0.0.0.0")
+        );
+        // An IPv4 peer on a dual-stack socket is the IPv4 address.
+        assert_eq!(
+            client_address(
+                &headers(&[]),
+                Some(ip("::ffff:198.51.100.4")),
+                &ProxyTrust::None
+            ),
+            ip("198.51.100.4")
+        );
+    }
+
+    #[test]
+    fn one_hop_takes_the_entry_the_proxy_appended() {
+        let trust = ProxyTrust::OneHop;
+        assert_eq!(client(&["198.51.100.7"], &trust), ip("198.51.100.7"));
+        // Whatever the client wrote comes first; the proxy's entry is last.
+        for spoofed in ["1.2.3.4", "127.0.0.1", "10.0.0.1", "garbage", ""] {
+            assert_eq!(
+                client(&[&format!("{spoofed}, 198.51.100.7")], &trust),
+                ip("198.51.100.7")
+            );
+        }
+        // Several header lines are one list, in order.
+        assert_eq!(
+            client(&["1.2.3.4", "198.51.100.7"], &trust),
+            ip("198.51.100.7")
+        );
+        // No header: the peer itself.
+        assert_eq!(client(&[], &trust), ip(PEER));
+    }
+
+    #[test]
+    fn a_chain_of_trusted_proxies_is_walked_from_the_right() {
+        let trust = listed(&["10.0.0.0/8", "192.168.1.1/32"]);
+        assert_eq!(
+            client(&["6.6.6.6, 203.0.113.5, 192.168.1.1, 10.1.2.3"], &trust),
+            ip("203.0.113.5")
+        );
+        // The client's own entries (left of its address) never count.
+        assert_eq!(
+            client(&["10.9.9.9, 203.0.113.5, 10.1.2.3"], &trust),
+            ip("203.0.113.5")
+        );
+        // Every hop a proxy: the furthest one.
+        assert_eq!(client(&["10.7.7.7, 10.1.2.3"], &trust), ip("10.7.7.7"));
+        // A peer that is not a listed proxy is the client, whatever it forwards.
+        assert_eq!(
+            client_address(&headers(&["203.0.113.5"]), Some(ip("198.51.100.1")), &trust),
+            ip("198.51.100.1")
+        );
+        // IPv6 proxies and clients.
+        let trust = listed(&["2001:db8:1::/48"]);
+        assert_eq!(
+            client_address(
+                &headers(&["2001:db8:9::5, 2001:db8:1::7"]),
+                Some(ip("2001:db8:1::1")),
+                &trust
+            ),
+            ip("2001:db8:9::5")
+        );
+    }
+
+    #[test]
+    fn malformed_entries_end_at_the_proxy_that_wrote_them() {
+        let trust = listed(&["10.0.0.0/8"]);
+        for garbage in [
+            "unknown",
+            "",
+            "not-an-ip",
+            "1.2.3.4.5",
+            "fe80::1%eth0",
+            "[::1",
+        ] {
+            assert_eq!(
+                client(&[&format!("203.0.113.5, {garbage}, 10.1.2.3")], &trust),
+                ip("10.1.2.3"),
+                "{garbage:?}"
+            );
+            assert_eq!(client(&[garbage], &ProxyTrust::OneHop), ip(PEER));
+        }
+        // Ports, as some proxies write them, are addresses still.
+        for (entry, address) in [
+            ("203.0.113.5:41234", "203.0.113.5"),
+            ("[2001:db8::5]:443", "2001:db8::5"),
+            ("[2001:db8::5]", "2001:db8::5"),
+            (" 203.0.113.5 ", "203.0.113.5"),
+            ("::ffff:203.0.113.5", "203.0.113.5"),
+        ] {
+            assert_eq!(client(&[entry], &ProxyTrust::OneHop), ip(address));
         }
     }
 }

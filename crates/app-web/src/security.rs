@@ -1,4 +1,5 @@
-//! CSRF protection for every unsafe request, and the security headers on every response.
+//! CSRF protection for every unsafe request, the security headers on every response, and the
+//! guard of the development pages.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -7,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
+use crate::config::ProxyTrust;
 use crate::error::AppError;
 use crate::session::{constant_time_eq, expected_csrf_token};
 use crate::state::AppState;
@@ -149,6 +151,41 @@ pub fn origin_of(url: &str) -> Option<String> {
         .then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
+/// Development pages (every path under `/dev`, such as the outbox with its sign-in and reset
+/// links) exist only while developing: a `BASE_URL` on this machine, no proxy in front
+/// (`TRUST_PROXY` off), and a request straight from this machine that names it in `Host`
+/// ([`from_this_machine`](quickscale_stripe_fake::local::from_this_machine): a loopback peer
+/// alone would let a page that rebinds its own name to 127.0.0.1 read them). Otherwise they
+/// answer 404, as if they did not exist.
+pub async fn development_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path != "/dev" && !path.starts_with("/dev/") {
+        return next.run(request).await;
+    }
+    let config = state.config();
+    if is_development(&config.base_url, config.proxy_trust != ProxyTrust::None)
+        && quickscale_stripe_fake::local::from_this_machine(&request)
+    {
+        next.run(request).await
+    } else {
+        AppError::NotFound.into_response()
+    }
+}
+
+/// Whether the app runs for its developer: served over plain http on a loopback name, not
+/// behind a proxy.
+fn is_development(base_url: &str, behind_a_proxy: bool) -> bool {
+    let Some(rest) = base_url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    !behind_a_proxy && quickscale_stripe_fake::local::is_loopback_host(authority)
+}
+
 /// Adds the security headers to every response.
 pub async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -225,6 +262,28 @@ mod tests {
             Some("abc+1")
         );
         assert_eq!(field(b"a=1", CSRF_FIELD), None);
+    }
+
+    #[test]
+    fn development_means_a_loopback_base_url_without_a_proxy() {
+        for url in [
+            "http://127.0.0.1:8000",
+            "http://localhost:8000/",
+            "http://[::1]:8000",
+            "http://app.localhost",
+        ] {
+            assert!(is_development(url, false), "{url}");
+            assert!(!is_development(url, true), "{url} behind a proxy");
+        }
+        for url in [
+            "https://localhost:8000",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.evil.example:8000",
+            "http://app.example.com",
+            "http://0.0.0.0:8000",
+        ] {
+            assert!(!is_development(url, false), "{url}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use rust_embed::RustEmbed;
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::{Context, Kwargs, Tera};
+
+use crate::assets::StaticFiles;
 
 #[derive(RustEmbed)]
 #[folder = "templates/"]
@@ -15,6 +17,7 @@ struct Embedded;
 #[derive(Debug)]
 pub struct Templates {
     tera: Tera,
+    static_files: StaticFiles,
 }
 
 /// Why templates could not be loaded.
@@ -24,8 +27,14 @@ pub struct TemplateError(String);
 
 impl Templates {
     /// Loads the embedded templates, replaced by any file of the same relative path under
-    /// `overrides` (for example `templates/pages/home.html` in a generated project).
-    pub fn load(overrides: Option<&Path>, globals: &impl Serialize) -> Result<Self, TemplateError> {
+    /// `overrides` (for example `templates/pages/home.html` in a generated project). Templates
+    /// link to `static_files` with `{{ static_url(path="css/app.css") }}`, a URL that changes
+    /// with the file's content.
+    pub fn load(
+        overrides: Option<&Path>,
+        globals: &impl Serialize,
+        static_files: StaticFiles,
+    ) -> Result<Self, TemplateError> {
         let mut sources: Vec<(String, String)> = Vec::new();
         for name in Embedded::iter() {
             let file =
@@ -40,12 +49,25 @@ impl Templates {
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
         tera.register_filter("credits", crate::view::credits_filter);
+        let files = static_files.clone();
+        tera.register_function(
+            "static_url",
+            move |kwargs: Kwargs, _: &tera::State| -> tera::TeraResult<String> {
+                let path: &str = kwargs.must_get("path")?;
+                Ok(files.url(path))
+            },
+        );
         // All at once, so `extends` resolves whatever the order.
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| TemplateError(format!("{e:#}")))?;
         let globals = Context::from_serialize(globals).map_err(|e| TemplateError(e.to_string()))?;
         tera.global_context().extend(globals);
-        Ok(Templates { tera })
+        Ok(Templates { tera, static_files })
+    }
+
+    /// The static files the templates link to.
+    pub fn static_files(&self) -> &StaticFiles {
+        &self.static_files
     }
 
     pub fn render(&self, name: &str, context: &Context) -> Result<String, TemplateError> {

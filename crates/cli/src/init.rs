@@ -144,10 +144,49 @@ pub fn render_project(
         ));
     }
     files.push((PathBuf::from("Cargo.lock"), checkout.lock.clone()));
-    if let Some(config) = &checkout.cargo_config {
-        files.push((PathBuf::from(".cargo/config.toml"), config.clone()));
-    }
+    files.push((PathBuf::from(".cargo/config.toml"), cargo_config(checkout)));
     Ok(files)
+}
+
+/// The project's Cargo settings: build in the checkout's `target/`, where the libraries a project
+/// uses were compiled once (`cargo build`, `cargo test` and `quickscale up` alike), with the
+/// checkout's own Cargo settings, which the compiled libraries were built with.
+fn cargo_config(checkout: &Checkout) -> String {
+    let mut config = String::from(
+        "# Written by `quickscale init`. Builds (`cargo build`, `cargo test`, `quickscale up`) go\n\
+         # to the QuickScale checkout's target folder, which already holds the compiled libraries\n\
+         # this project uses, so they are not compiled again. CARGO_TARGET_DIR overrides it.\n",
+    );
+    if checkout.cargo_config.is_some() {
+        // The checkout's settings (the compiled libraries were built with them), kept in step.
+        let included = checkout.root.join(".cargo/config.toml");
+        config.push_str(&format!(
+            "include = [{{ path = {}, optional = true }}]\n",
+            toml_string(&included.display().to_string())
+        ));
+    }
+    config.push_str(&format!(
+        "\n[build]\ntarget-dir = {}\n",
+        toml_string(&checkout.root.join("target").display().to_string())
+    ));
+    config
+}
+
+/// `text` as a TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// The app's settings that `.env.example` does not describe by hand, so that it lists every
@@ -296,6 +335,21 @@ mod tests {
                 env.contains("DATABASE_URL=postgres://postgres:postgres@localhost:5432/demo_app"),
                 db == Db::Postgres
             );
+        }
+    }
+
+    #[test]
+    fn the_cargo_config_names_the_checkouts_target_whatever_its_path() {
+        let mut checkout = Checkout::locate(None).unwrap();
+        checkout.root = PathBuf::from("/odd \"dir\"\\with\ttab");
+        for existing in [None, Some(String::from("[build]\nrustflags = []\n"))] {
+            checkout.cargo_config = existing.clone();
+            let config: toml::Table = toml::from_str(&cargo_config(&checkout)).unwrap();
+            assert_eq!(
+                config["build"]["target-dir"].as_str(),
+                Some("/odd \"dir\"\\with\ttab/target")
+            );
+            assert_eq!(config.contains_key("include"), existing.is_some());
         }
     }
 

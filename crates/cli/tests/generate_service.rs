@@ -75,7 +75,48 @@ const GENERATED: &[(&str, &[&str])] = &[
     ),
     ("plain_english", &["--kind", "llm", "--cost", "4"]),
     ("free_words", &["--free", "--category", "Freebies"]),
+    // The worked example of docs/services.md, changed as the page says (`follow_the_docs`).
+    (
+        "reading_time",
+        &[
+            "--cost",
+            "0.5",
+            "--description",
+            "Estimates how long a text takes to read.",
+        ],
+    ),
 ];
+
+/// Makes the changes docs/services.md's worked example asks for, literally: its first Rust
+/// block replaces `execute` in `src/services/reading_time.rs`, its second the test
+/// `runs_from_the_project_registry`.
+fn follow_the_docs(project: &Path) {
+    let docs = std::fs::read_to_string(support::workspace().join("docs/services.md")).unwrap();
+    let example = &docs[docs.find("## Worked example").expect("the worked example")..];
+    let blocks: Vec<&str> = example
+        .split("```rust\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    let path = project.join("src/services/reading_time.rs");
+    let mut source = std::fs::read_to_string(&path).unwrap();
+    for (start, block) in [
+        ("    async fn execute(", blocks[0]),
+        (
+            "    #[tokio::test]\n    async fn runs_from_the_project_registry()",
+            blocks[1],
+        ),
+    ] {
+        assert!(block.starts_with(start.trim_end()), "{block}");
+        let from = source
+            .find(start)
+            .unwrap_or_else(|| panic!("{start} in {source}"));
+        // The function ends at the first closing brace at its own indentation.
+        let to = from + source[from..].find("\n    }\n").unwrap() + "\n    }\n".len();
+        source.replace_range(from..to, block);
+    }
+    std::fs::write(&path, source).unwrap();
+}
 
 /// A project with a generated service of every kind, built and tested once for this file.
 fn project() -> &'static Generated {
@@ -123,7 +164,11 @@ fn generate() -> Generated {
         let said = text(&output.stdout);
         assert!(said.contains(&format!("src/services/{name}.rs")), "{said}");
     }
+    follow_the_docs(&dir);
     cargo(&dir, &["build"]);
+    // As the worked example says: `cargo test reading_time`, 3 passed.
+    let example = text(&cargo(&dir, &["test", "reading_time"]).stdout);
+    assert!(example.contains("test result: ok. 3 passed"), "{example}");
     let tests = cargo(&dir, &["test"]);
     let report = text(&tests.stdout);
     for (name, _) in GENERATED {
@@ -303,6 +348,16 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
     assert!(free.has("Charged 0 credits"), "{}", free.body);
     assert!(free.has("91</span> credits remaining"), "{}", free.body);
     assert_eq!(balance(&mut ada).await, "91");
+    // The worked example of docs/services.md, as the page says it runs.
+    let (reading, _) = run(&mut ada, "reading_time", "A short text to read.").await;
+    assert_eq!(reading.status, 200, "{}", reading.body);
+    assert!(reading.has("About 1 minute to read"), "{}", reading.body);
+    assert!(reading.has("Charged 0.50 credits"), "{}", reading.body);
+    assert!(
+        reading.has("90.50</span> credits remaining"),
+        "{}",
+        reading.body
+    );
     let history = ada.get("/dashboard").await;
     for name in ["Word stats", "Photo size", "Record summary", "Free words"] {
         assert!(
@@ -346,6 +401,13 @@ fn services_list_and_check_name_what_the_app_registers() {
     assert!(line("free_words").contains("free"), "{listing}");
     assert!(line("word_stats").contains("text"), "{listing}");
     assert!(line("data_validator").contains("Data"), "{listing}");
+    // The worked example's listing, as docs/services.md shows it.
+    for part in ["0.50 credits", "text", "Text", "Reading time"] {
+        assert!(line("reading_time").contains(part), "{part}: {listing}");
+    }
+    let (ok, said, errors) = run(&["check", "reading_time"]);
+    assert!(ok, "{errors}");
+    assert!(said.contains("✓ reading_time is registered"), "{said}");
     assert!(!listing.contains("plain_english"), "{listing}");
 
     let (ok, said, errors) = run(&["check", "record_summary"]);

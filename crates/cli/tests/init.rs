@@ -294,6 +294,40 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
     assert!(dir.path().join("empty/Cargo.toml").is_file());
 }
 
+/// `cargo build` and `cargo test NAME` in a project (not only `quickscale up`) build in the
+/// checkout's `target/`, where the libraries were compiled once.
+#[test]
+fn cargo_in_a_project_builds_in_the_checkouts_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = quickscale(dir.path(), &["init", "shared-target"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let project = dir.path().join("shared-target");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        // As in a terminal: none of the variables `cargo test` set for this test.
+        if name.to_string_lossy().starts_with("CARGO") {
+            cargo.env_remove(name);
+        }
+    }
+    let metadata = cargo
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(metadata.status.success(), "{}", text(&metadata.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(metadata["target_directory"].as_str().unwrap()).unwrap(),
+        std::fs::canonicalize(workspace().join("target")).unwrap()
+    );
+}
+
 #[test]
 fn init_for_postgres_writes_a_database_url() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,7 +53,8 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > tolerance_seconds {
+    // Any i64 may arrive in the header: the distance is taken without overflowing.
+    if now.abs_diff(timestamp) > tolerance_seconds.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
@@ -183,6 +184,27 @@ mod tests {
             verify_signature(body, "t=1", &[SECRET], 1, 300),
             Err(SignatureError::Malformed)
         );
+    }
+
+    /// Found by the `webhook_signature` fuzz target: the extreme timestamps overflowed the
+    /// distance to now (a panic in debug builds).
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        for header in [
+            "t=-9223372036854775808,v1=00",
+            "t=9223372036854775807,v1=00",
+        ] {
+            for now in [0, 1_700_000_000, i64::MIN, i64::MAX] {
+                let verdict = verify_signature(b"{}", header, &[SECRET], now, 300);
+                assert!(
+                    matches!(
+                        verdict,
+                        Err(SignatureError::Stale | SignatureError::Mismatch)
+                    ),
+                    "{header} at {now}: {verdict:?}"
+                );
+            }
+        }
     }
 
     /// Stripe's documented example scheme, computed independently (Python's hmac module):

@@ -32,7 +32,10 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(text: &str) -> Result<Self, EmailError> {
-        let text = text.trim();
+        // Checked as it will be stored: lower-casing can lengthen a text (`İ` becomes `i̇`),
+        // and a stored address must parse again.
+        let text = text.trim().to_lowercase();
+        let text = text.as_str();
         if text.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -72,7 +75,7 @@ impl Email {
         {
             return Err(EmailError::BadDomain);
         }
-        Ok(Email(text.to_lowercase()))
+        Ok(Email(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -158,5 +161,30 @@ mod tests {
             Email::parse(&long),
             Err(EmailError::TooLong { .. })
         ));
+    }
+
+    /// Found by the `email` fuzz target: a capital letter whose lower case is longer or not a
+    /// letter (`İ` becomes `i` and a combining dot) was accepted, then its stored form could not
+    /// be read back.
+    #[test]
+    fn a_stored_address_parses_again() {
+        assert_eq!(Email::parse("İ@example.com"), Err(EmailError::BadCharacter));
+        // `Ⱥ` takes two bytes, `ⱥ` three: 64 bytes before the @ become 96.
+        let lengthened = format!("{}@example.com", "Ⱥ".repeat(32));
+        assert_eq!(Email::parse(&lengthened), Err(EmailError::BadLocalPart));
+        let accepted = Email::parse("ZOË@BÜCHER.example").unwrap();
+        assert_eq!(accepted.as_str(), "zoë@bücher.example");
+        assert_eq!(Email::parse(accepted.as_str()), Ok(accepted));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_is_idempotent(
+            text in "[a-zA-Z0-9.+İȺẞΣΩǅ]{1,40}@[a-zA-Z0-9İȺ-]{1,10}\\.[a-zA-Zİ]{2,5}|\\PC{0,80}"
+        ) {
+            if let Ok(email) = Email::parse(&text) {
+                proptest::prop_assert_eq!(Email::parse(email.as_str()), Ok(email));
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! Test controls under `/_test/...` (no authentication: never expose the fake publicly), and
-//! the same operations for [`Running`](crate::Running).
+//! Test controls under `/_test/...`, and the same operations for [`Running`](crate::Running).
+//! They take no key, so they answer only requests from this machine
+//! ([`from_this_machine`](crate::local::from_this_machine)): one of them hands out the webhook
+//! signing secret.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/_test/webhook", get(get_webhook).post(set_webhook))
         .route("/_test/reset", post(reset_handler))
+        .layer(axum::middleware::from_fn(
+            crate::local::only_from_this_machine,
+        ))
 }
 
 impl IntoResponse for ControlError {

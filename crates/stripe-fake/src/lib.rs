@@ -26,6 +26,7 @@ mod config;
 mod controls;
 mod error;
 mod form;
+pub mod local;
 mod objects;
 mod pages;
 mod persist;
@@ -237,11 +238,15 @@ impl FakeStripe {
         let router = api::router(shared.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = shutdown_rx.await;
-                })
-                .await;
+            // The test controls answer only loopback peers: the server records each one.
+            let result = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await;
             if let Err(error) = result {
                 tracing::error!(%error, "the Stripe fake stopped");
             }

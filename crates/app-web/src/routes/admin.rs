@@ -698,25 +698,15 @@ pub async fn emails(
         .await
 }
 
-/// Development only (MAILER=dev on a localhost address): the emails the app "sent", readable
-/// without an email account. Absent otherwise, because it shows sign-in and reset links.
-///
-/// The messages hold sign-in links (verification, password reset), so three things must hold:
-/// `MAILER=dev`, a localhost `BASE_URL`, and a request straight from this machine (a loopback
-/// peer, no `X-Forwarded-For`): in a container, or behind a proxy, the page does not exist.
+/// Development only: the emails the app "sent", readable without an email account, with
+/// `MAILER=dev`. The messages hold sign-in links (verification, password reset), so the page
+/// is one of the development pages (`security::development_only`): absent unless the app runs
+/// on this machine and the request comes from it, naming it.
 pub async fn dev_outbox(
     State(state): State<AppState>,
     viewer: crate::extract::Viewer,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
-    headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
-    let config = state.config();
-    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| config.base_url.starts_with(p));
-    let from_this_machine =
-        peer.is_some_and(|p| p.0.0.ip().is_loopback()) && !headers.contains_key("x-forwarded-for");
-    if !matches!(config.mail, crate::config::MailTransport::Dev) || !local || !from_this_machine {
+    if !matches!(state.config().mail, crate::config::MailTransport::Dev) {
         return Err(AppError::NotFound);
     }
     let query = quickscale_domain_kernel::OutboxQuery {

@@ -1,20 +1,18 @@
 //! Register, sign in, sign out.
 
 use axum::Form;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use quickscale_domain_identity::{
     AuthError, ClientKey, Password, RegisterError, Registration, Role, User,
 };
 use serde::{Deserialize, Serialize};
-use tower_governor::key_extractor::KeyExtractor as _;
 
 use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
 use crate::extract::Viewer;
-use crate::limits::ClientIp;
+use crate::limits::ClientAddress;
 use crate::local_path::LocalPath;
 use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
@@ -262,36 +260,14 @@ pub async fn login_form(
     login_page(&state, &viewer, "", &next, None).await
 }
 
-/// The client's address as the per-client rate limits take it (`limits::ClientIp`: the peer,
-/// or behind a trusted proxy the address it forwarded), for lockout.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddress(pub ClientKey);
-
-impl FromRequestParts<AppState> for ClientAddress {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let request = axum::http::Request::from_parts(parts.clone(), ());
-        let key = ClientIp {
-            trust_proxy: state.config().trust_proxy,
-        };
-        let address = key.extract(&request).map_err(|error| {
-            tracing::warn!(%error, "could not tell the client's address");
-            AppError::BadRequest("Your request could not be processed.".into())
-        })?;
-        Ok(ClientAddress(ClientKey::of(address)))
-    }
-}
-
 pub async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
-    ClientAddress(client): ClientAddress,
+    ClientAddress(address): ClientAddress,
     Form(mut form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
+    // Lockout counts failures per client as the rate limits tell clients apart.
+    let client = ClientKey::of(address);
     let password = Password::new(std::mem::take(&mut form.password));
     match state
         .accounts()

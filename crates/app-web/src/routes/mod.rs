@@ -161,6 +161,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     router
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), admin_only))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::security::development_only,
+        ))
 }
 
 /// Every path under `/admin` is for admins, whichever route serves it (or none): visitors are
