@@ -9,6 +9,7 @@ use futures_util::FutureExt as _;
 use quickscale_domain_billing::{Currency, Money, WebhookEvent, sign, verify_signature};
 use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::Email;
+use quickscale_domain_kernel::LocalPath;
 use quickscale_service_sdk::builtin::{read_metadata, register_builtins, validate};
 use quickscale_service_sdk::{InputKind, ServiceInput, ServiceRegistry, UploadedFile};
 
@@ -160,4 +161,82 @@ pub fn data_validator(data: &[u8]) {
     if let Ok(request) = serde_json::from_slice(data) {
         let _ = validate(&request);
     }
+}
+
+/// Sign-in `next` targets: a target taken is this site's own path, as typed; anything else
+/// lands on the dashboard. Checked here with rules written independently of the parser.
+pub fn next_target(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let landing = LocalPath::or_default(&text);
+    let Some(path) = LocalPath::parse(&text) else {
+        assert_eq!(landing.as_str(), "/dashboard");
+        return;
+    };
+    assert_eq!(landing, path);
+    let taken = path.as_str();
+    assert_eq!(taken, text, "a target is taken as it was given");
+    assert!(taken.starts_with('/'), "{taken:?}");
+    assert!(
+        taken.bytes().all(|b| b.is_ascii_graphic() && b != b'\\'),
+        "only printable ASCII without backslashes: {taken:?}"
+    );
+    // However a browser or a proxy decodes it, the path stays on this site.
+    let mut layer = taken.as_bytes().to_vec();
+    loop {
+        assert!(
+            !(layer.starts_with(b"//") || layer.starts_with(b"/\\")),
+            "{taken:?} decodes to another host"
+        );
+        let decoded = percent_decoded(&layer);
+        if decoded == layer {
+            break;
+        }
+        layer = decoded;
+    }
+}
+
+/// One layer of percent-decoding, written for the check (not the parser's own).
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let pair = (bytes.get(i + 1).copied(), bytes.get(i + 2).copied());
+        if let (b'%', (Some(high), Some(low))) = (bytes[i], pair)
+            && let (Some(high), Some(low)) = (hex(high), hex(low))
+        {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// List query strings (`?page=`, `?offset=`, `?limit=`) on pages and in the API: an accepted
+/// place is within the documented bounds, and the pager's arithmetic never overflows.
+pub fn paging(data: &[u8]) {
+    use quickscale_domain_kernel::paging::{MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Paging, Surface};
+    let Some((&mode, query)) = data.split_first() else {
+        return;
+    };
+    let surface = if mode % 2 == 0 {
+        Surface::Page
+    } else {
+        Surface::Api
+    };
+    let Ok(paging) = Paging::parse(&String::from_utf8_lossy(query), surface) else {
+        return;
+    };
+    assert!((1..=MAX_PAGE).contains(&paging.page()));
+    assert!(paging.offset() <= MAX_OFFSET);
+    assert!((1..=MAX_LIMIT).contains(&paging.limit()));
+    let _ = paging.page_offset(u32::MAX);
+    let _ = paging.next_page(true);
+    let total_pages = u64::from(mode) * u64::from(u32::MAX);
+    let _ = paging
+        .pager("/list", &[("q", "x")], true)
+        .of_pages(total_pages);
 }

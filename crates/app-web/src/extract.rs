@@ -9,9 +9,9 @@ use quickscale_domain_identity::User;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::local_path::LocalPath;
 use crate::session;
 use crate::state::AppState;
+use quickscale_domain_kernel::LocalPath;
 
 /// The visitor: their session, and their account when signed in.
 #[derive(Clone, Debug)]

@@ -29,7 +29,6 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
-pub mod local_path;
 pub mod mail;
 pub mod offline_stripe;
 pub mod onboarding;

@@ -1,17 +1,22 @@
 #![forbid(unsafe_code)]
 //! Vocabulary every QuickScale domain crate shares: storage failures, the clock and mailer
-//! ports, and the public contact form.
+//! ports, the public contact form, and the two parsers of request details every surface
+//! shares: where a browser may be sent back to ([`LocalPath`]) and a place in a list
+//! ([`paging::Paging`]).
 
 pub mod audit;
 mod clock;
 pub mod contact;
+pub mod local_path;
 mod mail;
 pub mod outbox;
+pub mod paging;
 mod storage;
 
 pub use audit::{AuditEntry, AuditLog, AuditQuery};
 pub use clock::{Clock, FixedClock};
 pub use contact::{ContactErrors, ContactMessage, ContactRepository};
+pub use local_path::LocalPath;
 pub use mail::{EmailMessage, MailError, Mailer};
 pub use outbox::{OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore};
 pub use storage::{StorageError, StorageFailure};

@@ -13,11 +13,11 @@ use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
 use crate::extract::Viewer;
 use crate::limits::ClientAddress;
-use crate::local_path::LocalPath;
 use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
 use crate::view::{Page, credits_label};
+use quickscale_domain_kernel::LocalPath;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterForm {
