@@ -21,6 +21,11 @@ pub struct Live {
 impl Live {
     /// Starts the app with these settings (over in-memory storage unless DATABASE_URL is given).
     pub async fn start(extra: &[(&str, &str)]) -> Live {
+        Self::start_app(App::new("Live"), extra).await
+    }
+
+    /// Starts `app` (with the project's own services, say) like [`Live::start`].
+    pub async fn start_app(app: App, extra: &[(&str, &str)]) -> Live {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -33,7 +38,7 @@ impl Live {
         ];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(dir.path(), "Live", &pairs).unwrap();
-        let built = App::new("Live")
+        let built = app
             .with_hasher(Arc::new(PlainTextHasher))
             .build(config)
             .await
