@@ -17,19 +17,6 @@ use quickscale_app_web::sdk::{
 use quickscale_domain_credits::{AccountId, EntryKind};
 use support::live::{Live, browser, hidden};
 
-fn cluster() -> Option<Cluster> {
-    match Cluster::start() {
-        Ok(cluster) => Some(cluster),
-        Err(why) if std::env::var("QS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("PostgreSQL is required: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping: {why}");
-            None
-        }
-    }
-}
-
 const SENTIMENT: &str = "/services/text_sentiment_analysis";
 const SLOW: &str = "/services/slow_echo";
 
@@ -164,7 +151,9 @@ async fn wait_for_health(app: &Live, client: &reqwest::Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_gives_503_pages_refuses_runs_and_the_app_recovers_without_restart() {
-    let Some(cluster) = cluster() else { return };
+    let Some(cluster) = Cluster::start_or_skip() else {
+        return;
+    };
     let url = cluster.url();
     let app = Live::start_app(
         App::new("Live").service(SlowEcho),

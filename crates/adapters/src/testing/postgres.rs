@@ -6,8 +6,8 @@
 //!    port, tuned for tests (see [`THROWAWAY_SETTINGS`] and [`Commits`]), stopped and deleted
 //!    when the test process exits. As root, where `initdb` refuses to run, it runs as the
 //!    `postgres` user through `runuser`.
-//! 3. Otherwise the tests are skipped with a message, unless `QS_REQUIRE_POSTGRES=1`, in which
-//!    case the absence of PostgreSQL fails them (CI sets it, so nothing skips silently).
+//! 3. Otherwise the tests are skipped and the skip recorded (see [`super::require`]), unless
+//!    `QS_REQUIRE_POSTGRES=1`, in which case the absence of PostgreSQL fails them (CI sets it).
 //!
 //! (Users with a Docker engine can point `TEST_DATABASE_URL` at a container.)
 //!
@@ -22,20 +22,21 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use tokio::sync::OnceCell;
 
+use super::require::{Requirement, skip};
+
 static SERVER: OnceCell<Result<String, String>> = OnceCell::const_new();
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// A URL to a new, empty database of its own, or `None` (test skipped) when PostgreSQL is not
-/// available and `QS_REQUIRE_POSTGRES` is not set.
+/// A URL to a new, empty database of its own, or `None` (test skipped, see [`skip`]) when
+/// PostgreSQL is not available and `QS_REQUIRE_POSTGRES` is not on.
 pub async fn test_database_url() -> Option<String> {
     let server = SERVER
         .get_or_init(|| async { locate_or_start().await })
         .await;
     let base = match server {
         Ok(base) => base,
-        Err(why) if required() => panic!("PostgreSQL is required (QS_REQUIRE_POSTGRES=1): {why}"),
         Err(why) => {
-            eprintln!("skipping a PostgreSQL test: {why}");
+            skip(Requirement::Postgres, why);
             return None;
         }
     };
@@ -53,10 +54,6 @@ pub async fn test_database_url() -> Option<String> {
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
     let _ = admin.close().await;
     Some(with_database(base, &name))
-}
-
-fn required() -> bool {
-    std::env::var("QS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
 }
 
 /// Replaces the database name of a `postgres://` URL.
@@ -183,6 +180,14 @@ impl Cluster {
     /// arrange for deletion when this process exits.
     pub fn start() -> Result<Self, String> {
         Self::start_with(Commits::SurviveServerCrash)
+    }
+
+    /// [`Cluster::start`], or `None` when PostgreSQL is missing and not required (the skip is
+    /// recorded, see [`skip`]).
+    pub fn start_or_skip() -> Option<Self> {
+        Self::start()
+            .map_err(|why| skip(Requirement::Postgres, &why))
+            .ok()
     }
 
     /// Like [`Cluster::start`], committing as told.
