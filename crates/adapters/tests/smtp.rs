@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quickscale_adapters::smtp::{SmtpMailer, SmtpSecurity, SmtpSettings};
+use quickscale_adapters::testing::require::{Requirement, skip};
 use quickscale_domain_kernel::{EmailMessage, Mailer};
 
 struct Sink {
@@ -29,17 +30,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the sink, or `None` when aiosmtpd is not installed and not required.
+/// Starts the sink, or `None` (the skip recorded) when aiosmtpd is not installed and not required.
 fn sink() -> Option<Sink> {
     let available = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
         .is_ok_and(|s| s.success());
     if !available {
-        if std::env::var("QS_REQUIRE_SMTP_SINK").is_ok_and(|v| v == "1") {
-            panic!("aiosmtpd is required (QS_REQUIRE_SMTP_SINK=1): pip install aiosmtpd");
-        }
-        eprintln!("skipping: aiosmtpd is not installed (pip install aiosmtpd)");
+        skip(Requirement::SmtpSink, "pip install aiosmtpd");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

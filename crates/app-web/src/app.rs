@@ -633,7 +633,7 @@ enum Command {
     },
     /// Check the configuration and the database.
     Check,
-    /// Check every account's ledger invariants and count runs against debits.
+    /// Check every account's ledger invariants and match every service run with its debit.
     VerifyLedger,
     /// Billing administration.
     Billing {
@@ -658,73 +658,25 @@ enum BillingAction {
     },
 }
 
-/// Verifies every account's ledger and compares successful paid runs with debits. Exits
-/// non-zero when anything is off.
-async fn verify_ledger(app: App, config: Config) -> anyhow::Result<()> {
-    use quickscale_domain_credits::{AccountId, EntryKind, verify};
-    use quickscale_service_sdk::usage::RunStatus;
-    let built = app.build_for(config, Purpose::Check).await?;
-    let state = &built.state;
-    let (mut accounts, mut entries, mut problems, mut debits, mut reversals) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut offset = 0;
-    loop {
-        let page = state
-            .users()
-            .search(&quickscale_domain_identity::UserQuery {
-                offset,
-                limit: 200,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if page.users.is_empty() {
-            break;
-        }
-        offset += page.users.len() as u64;
-        for user in &page.users {
-            let snapshot = state
-                .credits()
-                .snapshot(AccountId::new(user.id.as_uuid()))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            accounts += 1;
-            entries += snapshot.entries.len() as u64;
-            debits += snapshot
-                .entries
-                .iter()
-                .filter(|e| e.kind == EntryKind::Consume)
-                .count() as u64;
-            reversals += snapshot
-                .entries
-                .iter()
-                .filter(|e| e.kind == EntryKind::Reversal)
-                .count() as u64;
-            for violation in verify(&snapshot) {
-                problems += 1;
-                println!("{}: {violation}", user.email);
-            }
-        }
-    }
-    let samples = state
-        .stores()
-        .usage
-        .samples_since(time::OffsetDateTime::UNIX_EPOCH, u32::MAX)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let paid_successes = samples
-        .iter()
-        .filter(|s| s.status == RunStatus::Succeeded && !s.cost.is_zero())
-        .count() as u64;
-    println!(
-        "accounts {accounts}, ledger entries {entries}, paid successful runs {paid_successes}, debits {debits}, reversals {reversals}, invariant violations {problems}"
-    );
-    built.state.database().close().await;
-    if problems > 0 || paid_successes != debits - reversals {
-        anyhow::bail!("the ledger does not balance");
+/// Verifies every account's ledger and matches every service run with its debits (see
+/// [`crate::verify`]); prints each problem by account, run and entry. Reads only: the database is
+/// neither created, migrated nor seeded. Exits non-zero when anything is off.
+async fn verify_ledger(_app: App, config: Config) -> anyhow::Result<()> {
+    let (database, stores) = open_database(&config, false).await?;
+    let report = crate::verify::verify_ledger(&stores, |finding| println!("{finding}")).await;
+    database.close().await;
+    let report = report?;
+    println!("{}", report.summary());
+    if !report.is_clean() {
+        anyhow::bail!(
+            "the ledger does not balance: {} problems (listed above)",
+            report.findings.len()
+        );
     }
     println!(
-        "the ledger balances: every successful paid run is exactly one debit, no balance is negative, every invariant holds"
+        "the ledger balances: every successful paid run is charged by exactly one debit of its \
+         cost, every refunded run's debit is reversed by what it records, every debit belongs \
+         to exactly one run, and every invariant holds"
     );
     Ok(())
 }
@@ -759,8 +711,9 @@ async fn open_database(
     match &config.database {
         DatabaseUrl::Memory => Ok((Database::Memory, quickscale_adapters::memory::stores())),
         DatabaseUrl::Sqlite(url) => {
-            let path = Path::new(url.trim_start_matches("sqlite://"));
-            if !migrate && !path.exists() {
+            let path = url.trim_start_matches("sqlite://");
+            let path = Path::new(path.split_once('?').map_or(path, |(path, _)| path));
+            if !migrate && !path.is_file() {
                 anyhow::bail!(
                     "there is no database at {} yet: run `migrate` (or start the app) first",
                     path.display()

@@ -38,6 +38,7 @@ pub mod security;
 pub mod session;
 pub mod state;
 pub mod templates;
+pub mod verify;
 pub mod view;
 
 pub use app::{App, Built, serve_router};

@@ -35,11 +35,10 @@ fn schemathesis() -> Option<Command> {
         command.args(["-m", "schemathesis.cli"]);
         return Some(command);
     }
-    assert!(
-        std::env::var("QS_REQUIRE_SCHEMATHESIS").as_deref() != Ok("1"),
-        "QS_REQUIRE_SCHEMATHESIS=1 but Schemathesis is not installed: python3 -m pip install schemathesis"
+    quickscale_adapters::testing::require::skip(
+        quickscale_adapters::testing::require::Requirement::Schemathesis,
+        "not installed for python3: python3 -m pip install schemathesis",
     );
-    eprintln!("skipped: Schemathesis is not installed for python3");
     None
 }
 

@@ -105,7 +105,7 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
-    /// Check every account's credit ledger and compare successful paid runs with debits.
+    /// Check every account's credit ledger and match every service run with its debit.
     VerifyLedger {
         #[arg(long)]
         release: bool,

@@ -12,7 +12,7 @@
 //! Every step is screenshotted to `target/e2e-screenshots/<scenario>/<browser>/NN-step.png`
 //! (the whole page, through DevTools); `docs/screenshots/` holds a selection of them, reduced to
 //! 256 colours. The browser console is checked for errors along the way.
-//! Without chromium and chromedriver the tests print a skip message; with
+//! Without chromium and chromedriver the tests skip and the skip is recorded; with
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
 
 #![cfg(unix)]

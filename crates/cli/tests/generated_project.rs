@@ -400,3 +400,116 @@ fn migrate_create_admin_and_check() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+/// The project's app, as a library, on `url`.
+async fn app_on(dir: &Path, url: &str) -> quickscale_app_web::AppState {
+    let config = quickscale_app_web::Config::from_pairs(
+        dir,
+        "Journey App",
+        &[
+            ("SECRET_KEY", "verify-ledger-test-secret-0123456789abcdef"),
+            ("DATABASE_URL", url),
+        ],
+    )
+    .unwrap();
+    quickscale_app_web::App::new("Journey App")
+        .build(config)
+        .await
+        .unwrap()
+        .state
+}
+
+/// `verify-ledger` matches runs with debits one by one: on a database where two runs name one
+/// debit it names both runs and the orphaned debit, and exits non-zero.
+#[test]
+fn verify_ledger_names_mismatched_runs_and_fails() {
+    use quickscale_app_web::sdk::usage::RunEnd;
+    use quickscale_app_web::sdk::{ServiceInput, usage::RunStatus};
+    let project = project();
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", data.path().join("ledger.db").display());
+    let verify = || {
+        let output = quickscale(&project.dir)
+            .arg("verify-ledger")
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            text(&output.stdout) + &text(&output.stderr),
+        )
+    };
+    let (succeeded, said) = verify();
+    assert!(!succeeded, "no database to verify: {said}");
+    assert!(said.contains("there is no database at"), "{said}");
+
+    // Two paid runs, through the app's own runner on the project's database.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runs = runtime.block_on(async {
+        let state = app_on(&project.dir, &url).await;
+        let admin = quickscale_app_web::onboarding::create_admin(
+            &state,
+            &"boss@example.com".parse().unwrap(),
+            "boss-password-123",
+        )
+        .await
+        .unwrap();
+        quickscale_app_web::onboarding::complete_onboarding(&state, &admin)
+            .await
+            .unwrap();
+        let mut runs = Vec::new();
+        for key in ["one", "two"] {
+            let outcome = state
+                .runner()
+                .run(
+                    admin.id,
+                    "text_sentiment_analysis",
+                    ServiceInput::Text("A lovely day".into()),
+                    quickscale_domain_credits::IdempotencyKey::parse(key).unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(outcome.run.status, RunStatus::Succeeded);
+            runs.push(outcome.run);
+        }
+        state.database().close().await;
+        runs
+    });
+    let (succeeded, said) = verify();
+    assert!(succeeded, "{said}");
+    assert!(said.contains("paid successes 2"), "{said}");
+    assert!(said.contains("the ledger balances"), "{said}");
+
+    // The second run now names the first run's debit.
+    runtime.block_on(async {
+        let state = app_on(&project.dir, &url).await;
+        let second = &runs[1];
+        let end = RunEnd {
+            status: second.status,
+            cost: second.cost,
+            charge: runs[0].charge,
+            refunded: second.refunded,
+            balance_after: second.balance_after,
+            duration_ms: second.duration_ms.unwrap_or_default(),
+            output: second.output.clone(),
+            error: None,
+            finished_at: second.finished_at.unwrap(),
+        };
+        state.stores().usage.finish(second.id, &end).await.unwrap();
+        state.database().close().await;
+    });
+    let (succeeded, said) = verify();
+    assert!(!succeeded, "a mismatch fails the command: {said}");
+    let shared = runs[0].charge.unwrap();
+    let own = runs[1].charge.unwrap();
+    for line in [
+        format!("run {}, entry {shared}: names the same debit", runs[0].id),
+        format!("run {}, entry {shared}: names the same debit", runs[1].id),
+        format!("run {}, entry {own}: a debit of 1", runs[1].id),
+        "run/debit mismatches 3".to_owned(),
+        "the ledger does not balance".to_owned(),
+    ] {
+        assert!(said.contains(&line), "{line} in {said}");
+    }
+}

@@ -6,13 +6,47 @@ use std::process::{Command, Output};
 use std::time::Instant;
 
 fn quickscale(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quickscale"))
+    quickscale_command(dir, args)
+        .output()
+        .expect("quickscale runs")
+}
+
+fn quickscale_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("QUICKSCALE_PATH")
-        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_TARGET_DIR");
+    command
+}
+
+/// `command` as a user without privileges: as is, or, when we are root, as `nobody` through
+/// setpriv (util-linux), since root may write where permissions say no.
+#[cfg(unix)]
+fn unprivileged(command: Command) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
         .output()
-        .expect("quickscale runs")
+        .is_ok_and(|o| text(&o.stdout).trim() == "0");
+    if !root {
+        return command;
+    }
+    let mut dropped = Command::new("setpriv");
+    dropped
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        dropped.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => dropped.env(name, value),
+            None => dropped.env_remove(name),
+        };
+    }
+    dropped
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -122,21 +156,26 @@ fn an_occupied_or_unwritable_place_is_refused_and_left_as_it_was() {
     assert!(text(&output.stderr).contains("is not a folder"));
     assert_eq!(files(dir.path()), ["a-file", "occupied/notes.txt"]);
 
-    // A read-only folder (root may write anyway, so only when the OS refuses).
+    // A read-only folder. Root writes anywhere, so as root (CI) the command runs as `nobody`.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
         let locked = dir.path().join("locked");
         std::fs::create_dir(&locked).unwrap();
-        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-        if std::fs::write(locked.join("probe"), "").is_err() {
-            let output = quickscale(&locked, &["init", "shop"]);
-            assert!(!output.status.success());
-            let stderr = text(&output.stderr);
-            assert!(stderr.contains("cannot create"), "{stderr}");
-            assert!(files(&locked).is_empty());
-        }
-        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        mode(dir.path(), 0o755);
+        mode(&locked, 0o555);
+        let output = unprivileged(quickscale_command(&locked, &["init", "shop"]))
+            .output()
+            .unwrap();
+        mode(&locked, 0o755);
+        assert!(!output.status.success(), "{}", text(&output.stdout));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("cannot create"), "{stderr}");
+        assert!(stderr.contains("Permission denied"), "{stderr}");
+        assert!(files(&locked).is_empty());
     }
 
     // A QuickScale checkout that is not one.

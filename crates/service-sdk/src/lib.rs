@@ -9,6 +9,7 @@
 //! recorded without a debit.
 
 pub mod builtin;
+pub mod charges;
 mod descriptor;
 mod io;
 mod registry;
@@ -28,5 +29,5 @@ pub use runner::{RunError, RunOutcome, ServiceRunner};
 pub use service::{Service, ServiceError, Timer};
 pub use settings::{ServiceSettings, ServiceSettingsRepository, SettingsSnapshot};
 pub use usage::{
-    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
 };

@@ -14,7 +14,9 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
-use crate::usage::{Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository};
+use crate::usage::{
+    Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
+};
 use crate::{InputError, ServiceInput, ServiceRegistry, SettingsSnapshot, Timer};
 
 /// Why a run was not started. Nothing was charged.
@@ -158,7 +160,7 @@ impl ServiceRunner {
         let clock = Instant::now();
         if !cost.is_zero() {
             let charge = Operation {
-                key: run_key("run", run.id),
+                key: charge_key(run.id),
                 actor: Actor::User(user.as_uuid()),
                 reason: reason(&format!("Ran {}", descriptor.name)),
                 command: CreditCommand::Consume { amount: cost },
@@ -221,7 +223,7 @@ impl ServiceRunner {
                 let mut refunded = Credits::ZERO;
                 if let Some(charge) = run.charge {
                     let refund = Operation {
-                        key: run_key("run-refund", run.id),
+                        key: refund_key(run.id),
                         actor: Actor::System,
                         reason: reason(&format!("Refund: {} failed", descriptor.name)),
                         command: CreditCommand::Reverse { entry: charge },
@@ -279,7 +281,7 @@ impl ServiceRunner {
             // The charge under the run's key: the one made before the stop, or, if the stop
             // came before it, made now; then reversed either way.
             let charge = Operation {
-                key: run_key("run", run.id),
+                key: charge_key(run.id),
                 actor: Actor::User(run.user.as_uuid()),
                 reason: reason(&format!("Ran {name}")),
                 command: CreditCommand::Consume { amount: run.cost },
@@ -288,7 +290,7 @@ impl ServiceRunner {
                 Ok(receipt) => {
                     run.charge = Some(receipt.entry);
                     let refund = Operation {
-                        key: run_key("run-refund", run.id),
+                        key: refund_key(run.id),
                         actor: Actor::System,
                         reason: reason(&format!("Refund: {name} was interrupted")),
                         command: CreditCommand::Reverse {
@@ -309,7 +311,11 @@ impl ServiceRunner {
             }
         }
         run.refunded = refunded;
-        let kept = run.cost.saturating_sub(refunded);
+        // A run never charged kept nothing, whatever it would have cost.
+        let kept = match run.charge {
+            Some(_) => run.cost.saturating_sub(refunded),
+            None => Credits::ZERO,
+        };
         self.end(
             run,
             RunStatus::Failed,
@@ -374,10 +380,6 @@ impl ServiceRunner {
         }
         self.usage.finish(id, end).await
     }
-}
-
-fn run_key(prefix: &str, run: Uuid) -> IdempotencyKey {
-    IdempotencyKey::parse(format!("{prefix}:{run}")).expect("a UUID key is printable and short")
 }
 
 fn reason(text: &str) -> Reason {

@@ -122,6 +122,26 @@ pub struct RunSample {
     pub started_at: OffsetDateTime,
 }
 
+/// What matching runs with the ledger needs of a run (see [`crate::charges`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RunCharge {
+    pub id: Uuid,
+    pub status: RunStatus,
+    pub cost: Credits,
+    pub charge: Option<EntryId>,
+    pub refunded: Credits,
+}
+
+/// The idempotency key of a run's charge: one run is charged at most once.
+pub fn charge_key(run: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(format!("run:{run}")).expect("a UUID key is printable and short")
+}
+
+/// The idempotency key of the reversal of a run's charge.
+pub fn refund_key(run: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(format!("run-refund:{run}")).expect("a UUID key is printable and short")
+}
+
 /// The usage store.
 #[async_trait]
 pub trait ServiceUsageRepository: Send + Sync {
@@ -145,4 +165,12 @@ pub trait ServiceUsageRepository: Send + Sync {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ServiceRun>, StorageError>;
+    /// A page of one user's runs in id order (run ids are time-ordered UUIDs), those after
+    /// `after`, at most `limit`: what checking them against the ledger needs, and nothing more.
+    async fn charges(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunCharge>, StorageError>;
 }

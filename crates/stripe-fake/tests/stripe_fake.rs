@@ -2396,17 +2396,14 @@ async fn a_catalog_with_an_unknown_interval_is_refused() {
 }
 
 /// The signature checked by Stripe's own Python library, and the library used as a client.
-/// Skipped (with a message) when the `stripe` package cannot be imported or installed, unless
-/// `QS_REQUIRE_PYTHON_STRIPE` is set (CI sets it): then that is a failure.
+/// Skipped (and the skip recorded) when the `stripe` package cannot be imported or installed,
+/// unless `QS_REQUIRE_PYTHON_STRIPE=1` (CI sets it): then that is a failure.
 #[tokio::test]
 async fn stripes_python_library_accepts_the_signatures_and_objects() {
     if !python_stripe_available() {
-        assert!(
-            std::env::var_os("QS_REQUIRE_PYTHON_STRIPE").is_none(),
-            "Stripe's Python library is required (QS_REQUIRE_PYTHON_STRIPE) but cannot be imported"
-        );
-        println!(
-            "SKIPPED: Stripe's Python library is not available (pip install stripe failed or no python3)"
+        quickscale_adapters::testing::require::skip(
+            quickscale_adapters::testing::require::Requirement::PythonStripe,
+            "pip install stripe failed, or no python3",
         );
         return;
     }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::StorageError;
 use quickscale_service_sdk::usage::{
-    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -101,6 +101,28 @@ impl ServiceUsageRepository for MemoryUsageRepository {
             .collect();
         runs.sort_by_key(|r| r.started_at);
         runs.truncate(limit as usize);
+        Ok(runs)
+    }
+
+    async fn charges(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunCharge>, StorageError> {
+        let mut runs: Vec<RunCharge> = lock(&self.runs)
+            .iter()
+            .filter(|r| r.user == user && after.is_none_or(|after| r.id > after))
+            .map(|r| RunCharge {
+                id: r.id,
+                status: r.status,
+                cost: r.cost,
+                charge: r.charge,
+                refunded: r.refunded,
+            })
+            .collect();
+        runs.sort_by_key(|r| r.id);
+        runs.truncate(limit.clamp(1, 10_000) as usize);
         Ok(runs)
     }
 }

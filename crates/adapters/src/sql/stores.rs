@@ -1037,6 +1037,37 @@ macro_rules! sql_stores {
                     .collect()
             }
 
+            async fn charges(
+                &self,
+                user: UserId,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> Result<Vec<quickscale_service_sdk::usage::RunCharge>, StorageError> {
+                sqlx::query(
+                    "SELECT id, status, cost_cents, charge_entry, refunded_cents FROM service_runs \
+                     WHERE user_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
+                )
+                .bind(user.as_uuid())
+                .bind(after)
+                .bind(i64::from(limit.clamp(1, 10_000)))
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(storage_error)?
+                .iter()
+                .map(|row| {
+                    let status = get::<String>(row, "status")?;
+                    Ok(quickscale_service_sdk::usage::RunCharge {
+                        id: get(row, "id")?,
+                        status: RunStatus::parse(&status)
+                            .ok_or_else(|| StorageError::corrupt(format!("unknown run status {status}")))?,
+                        cost: cents("run cost", get(row, "cost_cents")?)?,
+                        charge: get::<Option<i64>>(row, "charge_entry")?.map(EntryId),
+                        refunded: cents("refund", get(row, "refunded_cents")?)?,
+                    })
+                })
+                .collect()
+            }
+
             async fn samples_since(
                 &self,
                 since: OffsetDateTime,

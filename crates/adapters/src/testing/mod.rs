@@ -1,10 +1,12 @@
 //! Test support for this and other crates: the contract suites every store implementation
-//! must pass, and a throwaway PostgreSQL server.
+//! must pass, a throwaway PostgreSQL server, and the rule for tests whose tools are missing
+//! ([`require`]).
 
 pub mod contract;
 pub mod gateway;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod require;
 
 use std::any::Any;
 

@@ -3,10 +3,11 @@
 //! 1. `TEST_DATABASE_URL`, when set, names a server we may create databases on.
 //! 2. Otherwise a throwaway server is started from the local PostgreSQL binaries
 //!    (`pg_config --bindir`, or `PG_BINDIR`): a fresh cluster in a temporary directory on a free
-//!    port, tuned for tests (no fsync), stopped and deleted when the test process exits. As root,
-//!    where `initdb` refuses to run, it runs as the `postgres` user through `runuser`.
-//! 3. Otherwise the tests are skipped with a message, unless `QS_REQUIRE_POSTGRES=1`, in which
-//!    case the absence of PostgreSQL fails them (CI sets it, so nothing skips silently).
+//!    port, tuned for tests (see [`THROWAWAY_SETTINGS`] and [`Commits`]), stopped and deleted
+//!    when the test process exits. As root, where `initdb` refuses to run, it runs as the
+//!    `postgres` user through `runuser`.
+//! 3. Otherwise the tests are skipped and the skip recorded (see [`super::require`]), unless
+//!    `QS_REQUIRE_POSTGRES=1`, in which case the absence of PostgreSQL fails them (CI sets it).
 //!
 //! (Users with a Docker engine can point `TEST_DATABASE_URL` at a container.)
 //!
@@ -21,20 +22,21 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use tokio::sync::OnceCell;
 
+use super::require::{Requirement, skip};
+
 static SERVER: OnceCell<Result<String, String>> = OnceCell::const_new();
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// A URL to a new, empty database of its own, or `None` (test skipped) when PostgreSQL is not
-/// available and `QS_REQUIRE_POSTGRES` is not set.
+/// A URL to a new, empty database of its own, or `None` (test skipped, see [`skip`]) when
+/// PostgreSQL is not available and `QS_REQUIRE_POSTGRES` is not on.
 pub async fn test_database_url() -> Option<String> {
     let server = SERVER
         .get_or_init(|| async { locate_or_start().await })
         .await;
     let base = match server {
         Ok(base) => base,
-        Err(why) if required() => panic!("PostgreSQL is required (QS_REQUIRE_POSTGRES=1): {why}"),
         Err(why) => {
-            eprintln!("skipping a PostgreSQL test: {why}");
+            skip(Requirement::Postgres, why);
             return None;
         }
     };
@@ -52,10 +54,6 @@ pub async fn test_database_url() -> Option<String> {
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
     let _ = admin.close().await;
     Some(with_database(base, &name))
-}
-
-fn required() -> bool {
-    std::env::var("QS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
 }
 
 /// Replaces the database name of a `postgres://` URL.
@@ -140,12 +138,24 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 }
 
 fn start_throwaway_server() -> Result<String, String> {
-    let cluster = Cluster::start()?;
+    let cluster = Cluster::start_with(Commits::Fast)?;
     eprintln!(
         "started a throwaway PostgreSQL server on port {}",
         cluster.port
     );
     Ok(cluster.url())
+}
+
+/// When a throwaway server acknowledges a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commits {
+    /// Once written to the operating system (`synchronous_commit=on`, still `fsync=off`): a
+    /// commit survives the server being killed, as outage tests do, though not the machine
+    /// losing power.
+    SurviveServerCrash,
+    /// Before that (`synchronous_commit=off`): the fastest, for a server that is never
+    /// stopped. Killing it loses the last commits it acknowledged.
+    Fast,
 }
 
 /// A throwaway PostgreSQL cluster of its own: for tests that stop and restart the server
@@ -157,11 +167,31 @@ pub struct Cluster {
     root: PathBuf,
     data: PathBuf,
     port: u16,
+    commits: Commits,
 }
 
+/// The settings of every throwaway server, whatever its commits: no fsync, no full-page writes
+/// (both only protect against the machine crashing, which a throwaway server need not survive).
+pub const THROWAWAY_SETTINGS: &str =
+    "fsync=off full_page_writes=off max_connections=300 listen_addresses=127.0.0.1";
+
 impl Cluster {
-    /// initdb, start, and arrange for deletion when this process exits.
+    /// initdb, start with commits that survive the server being killed (see [`Commits`]), and
+    /// arrange for deletion when this process exits.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(Commits::SurviveServerCrash)
+    }
+
+    /// [`Cluster::start`], or `None` when PostgreSQL is missing and not required (the skip is
+    /// recorded, see [`skip`]).
+    pub fn start_or_skip() -> Option<Self> {
+        Self::start()
+            .map_err(|why| skip(Requirement::Postgres, &why))
+            .ok()
+    }
+
+    /// Like [`Cluster::start`], committing as told.
+    pub fn start_with(commits: Commits) -> Result<Self, String> {
         let bindir = bindir()?;
         let as_postgres = running_as_root();
         let root = tempfile::Builder::new()
@@ -192,6 +222,7 @@ impl Cluster {
             root,
             data,
             port: free_port()?,
+            commits,
         };
         cluster.start_server()?;
 
@@ -226,10 +257,23 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// Every setting the server runs with beyond PostgreSQL's defaults, as `name=value` words.
+    pub fn settings(&self) -> String {
+        let synchronous_commit = match self.commits {
+            Commits::SurviveServerCrash => "on",
+            Commits::Fast => "off",
+        };
+        format!("{THROWAWAY_SETTINGS} synchronous_commit={synchronous_commit}")
+    }
+
     fn start_server(&self) -> Result<(), String> {
+        let settings: String = self
+            .settings()
+            .split_whitespace()
+            .map(|setting| format!(" -c {setting}"))
+            .collect();
         let options = format!(
-            "-p {port} -k {socket} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "-p {port} -k {socket}{settings}",
             port = self.port,
             socket = self.root.display()
         );

@@ -27,7 +27,15 @@ impl Live {
     /// Starts the app with these settings (over in-memory storage unless DATABASE_URL is given).
     pub async fn start(extra: &[(&str, &str)]) -> Live {
         let dir = tempfile::tempdir().unwrap();
-        let mut live = Self::start_in(dir.path(), extra).await;
+        let mut live = Self::start_app_in(App::new("Live"), dir.path(), extra).await;
+        live._temporary = Some(dir);
+        live
+    }
+
+    /// Starts `app` (with the project's own services, say) like [`Live::start`].
+    pub async fn start_app(app: App, extra: &[(&str, &str)]) -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let mut live = Self::start_app_in(app, dir.path(), extra).await;
         live._temporary = Some(dir);
         live
     }
@@ -35,6 +43,11 @@ impl Live {
     /// Starts the app on a new port, its project in `dir` (where its data stays between
     /// starts when DATABASE_URL is a file).
     pub async fn start_in(dir: &std::path::Path, extra: &[(&str, &str)]) -> Live {
+        Self::start_app_in(App::new("Live"), dir, extra).await
+    }
+
+    /// Starts `app` on a new port, its project in `dir`.
+    pub async fn start_app_in(app: App, dir: &std::path::Path, extra: &[(&str, &str)]) -> Live {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -49,7 +62,7 @@ impl Live {
         .collect();
         settings.push(("BASE_URL".into(), base.clone()));
         let config = config(dir, &settings);
-        let built = App::new("Live")
+        let built = app
             .with_hasher(Arc::new(PlainTextHasher))
             .build(config)
             .await

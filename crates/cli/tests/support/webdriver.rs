@@ -4,7 +4,8 @@
 //! dependency (fantoccini and thirtyfour would add dozens of crates for the same calls).
 //!
 //! Chromium and chromedriver come from the system (Debian's `chromium` and `chromium-driver`).
-//! When they are missing the tests print a skip message, or fail when `QS_REQUIRE_BROWSER=1`.
+//! When they are missing the tests skip (and the skip is recorded), or fail when
+//! `QS_REQUIRE_BROWSER=1`.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use quickscale_adapters::testing::require::{Requirement, skip};
 use serde_json::{Value, json};
 
 use crate::support::{Running, free_port, http_client, spawn};
@@ -42,7 +44,7 @@ fn which(program: &str) -> Option<PathBuf> {
 }
 
 impl Browser {
-    /// Chromium and chromedriver from the PATH. Without them: `None` and a skip message, or a
+    /// Chromium and chromedriver from the PATH. Without them: `None` and a recorded skip, or a
     /// failure when `QS_REQUIRE_BROWSER=1`.
     pub fn find(test: &str) -> Option<Browser> {
         let chromium = which("chromium").or_else(|| which("chromium-browser"));
@@ -53,14 +55,13 @@ impl Browser {
                 chromedriver,
             }),
             _ => {
-                let missing = "no chromium or chromedriver on the PATH (Debian: apt-get install \
-                               chromium chromium-driver)";
-                assert!(
-                    std::env::var("QS_REQUIRE_BROWSER").as_deref() != Ok("1"),
-                    "{test}: {missing}, and QS_REQUIRE_BROWSER=1 requires them"
+                skip(
+                    Requirement::Browser,
+                    &format!(
+                        "not on the PATH for the {test} scenario (Debian: apt-get install \
+                         chromium chromium-driver)"
+                    ),
                 );
-                let message = format!("{test}: SKIPPED, {missing}");
-                eprintln!("{message}");
                 None
             }
         }

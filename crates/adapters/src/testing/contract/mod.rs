@@ -58,6 +58,7 @@ macro_rules! contract_tests {
             api_keys::api_keys_revoke_all_ends_one_users_active_keys,
             usage::usage_claims_are_unique_per_user_and_key,
             usage::usage_finish_records_the_outcome_and_lists_filter,
+            usage::usage_charges_page_a_users_runs_in_id_order,
             usage::runner_charges_once_and_refunds_failures_and_timeouts,
             usage::runner_double_submit_charges_once,
             usage::runner_refuses_bad_input_and_short_balances_without_charging,

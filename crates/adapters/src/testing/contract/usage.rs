@@ -11,8 +11,9 @@ use quickscale_domain_credits::{
 };
 use quickscale_domain_identity::{FixedClock, UserId};
 use quickscale_domain_kernel::{StorageError, StorageFailure};
+use quickscale_service_sdk::charges::match_charges;
 use quickscale_service_sdk::usage::{
-    Claim, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
 };
 use quickscale_service_sdk::{
     RunError, Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
@@ -219,6 +220,7 @@ async fn balance(stores: &Stores, user: UserId) -> Credits {
         .total
 }
 
+/// The account's invariants hold, and every run matches its debits one by one.
 async fn assert_ledger_ok(stores: &Stores, user: UserId) {
     let snapshot = stores
         .credits
@@ -226,6 +228,89 @@ async fn assert_ledger_ok(stores: &Stores, user: UserId) {
         .await
         .unwrap();
     assert!(verify(&snapshot).is_empty());
+    let runs = all_charges(stores, user, 2).await;
+    let matched = match_charges(&runs, &snapshot.entries);
+    assert_eq!(matched.mismatches, vec![], "{matched:?}");
+}
+
+/// Every run of `user`, read `page` at a time.
+async fn all_charges(stores: &Stores, user: UserId, page: u32) -> Vec<RunCharge> {
+    let mut runs: Vec<RunCharge> = Vec::new();
+    loop {
+        let next = stores
+            .usage
+            .charges(user, runs.last().map(|r| r.id), page)
+            .await
+            .unwrap();
+        if next.is_empty() {
+            return runs;
+        }
+        runs.extend(next);
+    }
+}
+
+/// A user's runs, paged in id order with what matching them against the ledger needs.
+pub async fn usage_charges_page_a_users_runs_in_id_order(stores: Stores) {
+    let usage = &stores.usage;
+    let ada = UserId::generate();
+    let mut ids = Vec::new();
+    for (i, status) in [
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Rejected,
+        RunStatus::TimedOut,
+        RunStatus::Running,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = new_run(ada, &format!("k{i}"));
+        usage.claim(&run).await.unwrap();
+        usage
+            .claim(&new_run(UserId::generate(), "other"))
+            .await
+            .unwrap();
+        if status != RunStatus::Running {
+            let end = RunEnd {
+                status,
+                cost: Credits::from_cents(i as i64 * 100 + 1).unwrap(),
+                charge: Some(quickscale_domain_credits::EntryId(i as i64 + 40)),
+                refunded: Credits::from_cents(i as i64).unwrap(),
+                balance_after: None,
+                duration_ms: 1,
+                output: None,
+                error: None,
+                finished_at: NOW,
+            };
+            usage.finish(run.id, &end).await.unwrap();
+        }
+        ids.push(run.id);
+    }
+    let runs = all_charges(&stores, ada, 2).await;
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        runs[3],
+        RunCharge {
+            id: ids[3],
+            status: RunStatus::TimedOut,
+            cost: Credits::from_cents(301).unwrap(),
+            charge: Some(quickscale_domain_credits::EntryId(43)),
+            refunded: Credits::from_cents(3).unwrap(),
+        }
+    );
+    assert_eq!(
+        (runs[4].status, runs[4].charge, runs[4].cost),
+        (RunStatus::Running, None, Credits::whole(2))
+    );
+    assert_eq!(
+        usage.charges(ada, Some(ids[4]), 10).await.unwrap(),
+        vec![],
+        "nothing after the last"
+    );
+    assert_eq!(
+        usage.charges(UserId::generate(), None, 10).await.unwrap(),
+        vec![]
+    );
 }
 
 pub async fn runner_charges_once_and_refunds_failures_and_timeouts(stores: Stores) {
@@ -506,6 +591,19 @@ pub async fn runner_recovers_runs_interrupted_by_a_crash(stores: Stores) {
     assert_eq!(runner.recover_interrupted(cutoff).await.unwrap(), 0);
     assert_eq!(balance(&stores, user).await, Credits::whole(10));
     assert_ledger_ok(&stores, user).await;
+    // A run claimed, never charged, by a user who cannot pay now: ended without a charge and
+    // without a cost.
+    let (_, broke) = runner_with_credits(&stores, 0).await;
+    let mut stranded = new_run(broke, "stranded");
+    stranded.started_at = an_hour_ago;
+    stores.usage.claim(&stranded).await.unwrap();
+    assert_eq!(runner.recover_interrupted(cutoff).await.unwrap(), 1);
+    let ended = stores.usage.get(broke, stranded.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.status, ended.cost, ended.charge, ended.refunded),
+        (RunStatus::Failed, Credits::ZERO, None, Credits::ZERO)
+    );
+    assert_ledger_ok(&stores, broke).await;
 }
 
 /// The usage store with its first `failures` final writes refused as during a database outage.
@@ -550,6 +648,14 @@ impl ServiceUsageRepository for Outage {
         limit: u32,
     ) -> Result<Vec<ServiceRun>, StorageError> {
         self.inner.unfinished(before, limit).await
+    }
+    async fn charges(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<RunCharge>, StorageError> {
+        self.inner.charges(user, after, limit).await
     }
 }
 
