@@ -101,3 +101,71 @@ impl PasswordHasher for Argon2Hasher {
         let _ = self.verify(password, &PasswordHash::from_phc(dummy)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_with_owasps_parameters_and_verify_only_the_right_password() {
+        let hasher = Argon2Hasher::recommended();
+        let password = Password::new("correct horse battery staple");
+        let hash = hasher.hash(&password).await.unwrap();
+        let phc = hash.as_phc();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(!phc.contains("correct horse"), "{phc}");
+        assert!(hasher.verify(&password, &hash).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&Password::new("correct horse battery stapler"), &hash)
+                .await
+                .unwrap()
+        );
+        // Salted: the same password never hashes the same twice.
+        assert_ne!(hasher.hash(&password).await.unwrap().as_phc(), phc);
+    }
+
+    #[tokio::test]
+    async fn a_hash_keeps_verifying_with_the_parameters_it_was_made_with() {
+        let old = Argon2Hasher::insecure_fast();
+        let password = Password::new("an older password hash");
+        let hash = old.hash(&password).await.unwrap();
+        assert!(hash.as_phc().contains("m=8,t=1,p=1"), "{}", hash.as_phc());
+        assert!(
+            Argon2Hasher::recommended()
+                .verify(&password, &hash)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_hash_is_an_error_not_a_match() {
+        let hasher = Argon2Hasher::insecure_fast();
+        let password = Password::new("whatever it is");
+        for damaged in ["", "plain text", "$argon2id$v=19$m=8,t=1,p=1$short"] {
+            assert!(
+                hasher
+                    .verify(&password, &PasswordHash::from_phc(damaged.to_owned()))
+                    .await
+                    .is_err(),
+                "{damaged:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn verifying_nothing_does_the_work_of_a_real_check() {
+        let hasher = Argon2Hasher::recommended();
+        let password = Password::new("no such account");
+        // The first call makes the dummy hash; later ones verify against it.
+        hasher.verify_nothing(&password).await;
+        let dummy = hasher.dummy.get().expect("a dummy hash was made").clone();
+        assert!(
+            dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{dummy}"
+        );
+        hasher.verify_nothing(&password).await;
+        assert_eq!(hasher.dummy.get(), Some(&dummy), "made once");
+    }
+}

@@ -801,6 +801,9 @@ async fn check(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The middleware stack around the routes, outermost last.
+/// The largest request body the app reads (uploads included).
+pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
 fn router(state: AppState) -> Router {
     let session_layer = SessionManagerLayer::new(state.stores().sessions.clone())
         .with_name("qs_session")
@@ -810,7 +813,7 @@ fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
     crate::routes::router(&state)
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
-        .layer(DefaultBodyLimit::max(25 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn(crate::security::csrf))
         .layer(from_fn_with_state(state.clone(), crate::error::error_pages))
         .layer(session_layer)

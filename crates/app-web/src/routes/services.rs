@@ -340,11 +340,7 @@ async fn read_submission(state: &AppState, request: Request) -> Result<Submissio
         file: None,
         run_key: String::new(),
     };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("The upload failed: {e}"))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
         match field.name().unwrap_or_default() {
             "run_key" => submission.run_key = field.text().await.map_err(|e| e.to_string())?,
             "input" if field.file_name().is_some() => {
@@ -353,10 +349,7 @@ async fn read_submission(state: &AppState, request: Request) -> Result<Submissio
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| format!("The upload failed: {e}"))?;
+                let bytes = field.bytes().await.map_err(upload_error)?;
                 submission.file = Some(UploadedFile {
                     filename,
                     content_type,
@@ -368,6 +361,19 @@ async fn read_submission(state: &AppState, request: Request) -> Result<Submissio
         }
     }
     Ok(submission)
+}
+
+/// Why an upload could not be read, for the person who sent it.
+fn upload_error(error: axum::extract::multipart::MultipartError) -> String {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "The file is too large: uploads are limited to {} MiB.",
+            crate::app::MAX_BODY_BYTES / (1024 * 1024)
+        )
+    } else {
+        tracing::info!(status = %error.status(), %error, "an upload could not be read");
+        format!("The upload failed: {}", error.body_text())
+    }
 }
 
 /// Runs a service. With HTMX the result replaces the result panel (and the balance and form
