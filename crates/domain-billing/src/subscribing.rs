@@ -189,8 +189,8 @@ impl Billing {
     }
 
     /// Fetches a subscription from the processor and stores what it says. A second running
-    /// subscription of a user who has one is ended at once (see
-    /// [`Self::end_second_subscription`]).
+    /// subscription of a user who has one is ended at once: refunded
+    /// in full and held for an admin's review.
     pub async fn sync_subscription(
         &self,
         id: &str,

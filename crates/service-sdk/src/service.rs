@@ -43,6 +43,7 @@ pub enum ServiceError {
 /// ```
 #[async_trait]
 pub trait Service: Send + Sync {
+    /// The service's identity, price and limits; read once, when the service is registered.
     fn descriptor(&self) -> ServiceDescriptor;
 
     /// Service-specific input checks, run before anything is charged.
@@ -58,5 +59,6 @@ pub trait Service: Send + Sync {
 /// Sleeps: the runner's timeouts use it, so the SDK needs no async runtime of its own.
 #[async_trait]
 pub trait Timer: Send + Sync {
+    /// Completes once `duration` has passed.
     async fn sleep(&self, duration: Duration);
 }
