@@ -26,6 +26,7 @@ use crate::{
 
 /// Why a billing use case did not do what was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BillingError {
     /// The pack does not exist or is no longer for sale.
     #[error("that credit pack is not for sale")]
@@ -82,6 +83,7 @@ impl From<ReserveError> for BillingError {
 
 /// Why a webhook request was not accepted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReceiveError {
     /// Not signed by the processor (or too old): refused before anything is stored.
     #[error(transparent)]
@@ -96,6 +98,7 @@ pub enum ReceiveError {
 
 /// What processing an event did.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[non_exhaustive]
 pub enum EventOutcome {
     /// A payment was recorded and its credits granted (`new` is false when it already was).
     Paid {

@@ -7,6 +7,7 @@ use crate::{Money, WebhookEvent};
 
 /// Why the gateway did not do what we asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GatewayError {
     /// Network failure, timeout or a 5xx after retries: try again later; nothing was done that
     /// an idempotency key would not make safe to repeat.

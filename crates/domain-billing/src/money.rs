@@ -78,6 +78,7 @@ impl From<Currency> for String {
 
 /// Why an amount of money cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MoneyError {
     /// Below zero: refunds are their own records, never negative payments.
     #[error("an amount of money cannot be negative")]

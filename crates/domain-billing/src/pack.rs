@@ -13,6 +13,7 @@ pub struct PackId(pub Uuid);
 
 /// Why a pack cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PackError {
     /// The name is empty or longer than 80 characters.
     #[error("a pack needs a name of 1 to 80 characters")]

@@ -20,6 +20,7 @@ impl std::fmt::Display for PaymentId {
 /// Where a payment stands.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PaymentStatus {
     /// Paid; credits granted.
     Succeeded,
@@ -131,6 +132,7 @@ pub struct CheckoutRecord {
 /// Where a refund stands.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RefundStatus {
     /// Reserved against the payment; the processor has not confirmed yet.
     Pending,

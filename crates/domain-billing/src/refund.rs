@@ -7,6 +7,7 @@ use crate::{Money, MoneyError};
 
 /// Why a refund is refused before anything is asked of the processor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefundError {
     /// A refund of nothing.
     #[error("the refund must be more than zero")]

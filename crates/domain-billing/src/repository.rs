@@ -14,6 +14,7 @@ use crate::{
 
 /// Why a refund could not be reserved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReserveError {
     /// The payment does not exist.
     #[error("no such payment")]
@@ -33,6 +34,7 @@ pub enum ReserveError {
 /// Where an event in the inbox stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventStatus {
     /// Stored, not processed yet.
     Pending,

@@ -13,6 +13,7 @@ use crate::{Currency, Money};
 /// Why a payment was held for review.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReviewKind {
     /// A paid checkout session that is not one of our packs at its price (or not our
     /// customer's): nothing was granted.

@@ -549,6 +549,7 @@ impl Billing {
 
 /// What syncing a subscription found.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Synced {
     /// Stored as the processor has it.
     Current(Subscription),

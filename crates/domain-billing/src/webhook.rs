@@ -16,6 +16,7 @@ pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
 /// Why a webhook request was refused. Nothing is stored when this happens.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// No timestamp, or no `v1` signature.
     #[error("the Stripe-Signature header is missing or malformed")]

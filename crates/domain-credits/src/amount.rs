@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a text or number is not a valid credit amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AmountError {
     /// Nothing was entered.
     #[error("enter an amount")]

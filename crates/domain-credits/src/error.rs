@@ -8,6 +8,7 @@ use crate::{
 
 /// Why a credit operation did not happen. Whenever one of these is returned, nothing changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CreditError {
     /// A debit larger than the usable balance; it names both amounts.
     #[error(transparent)]

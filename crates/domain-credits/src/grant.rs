@@ -11,6 +11,7 @@ use crate::{Credits, GrantId, SourceRef};
 /// What a grant was given for.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum GrantKind {
     /// The sign-up bonus.
     Welcome,

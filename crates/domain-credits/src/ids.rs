@@ -57,6 +57,7 @@ sequence_id!(
 
 /// Why a key or reference was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// Nothing was given.
     #[error("{what} cannot be empty")]
@@ -161,6 +162,7 @@ pub struct Reason(String);
 
 /// Why a reason was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReasonError {
     /// Nothing but spaces: every change must say why, for whoever reads the ledger later.
     #[error("a reason is required")]
@@ -205,6 +207,7 @@ impl fmt::Display for Reason {
 
 /// Who made a change.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Actor {
     /// The application itself (sign-up bonus, expiry, service runner).
     System,

@@ -11,6 +11,7 @@ use crate::{AccountId, Actor, Credits, EntryId, GrantId, IdempotencyKey};
 /// What an entry records. Its sign says whether it adds to or takes from the balance.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntryKind {
     /// Credits granted (welcome, purchase, subscription).
     Grant,

@@ -13,6 +13,7 @@ use crate::{
 
 /// A change someone wants to make to an account.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum CreditCommand {
     /// Add a lot of credits (welcome, purchase, subscription period, admin).
     Grant {

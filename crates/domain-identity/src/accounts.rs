@@ -62,6 +62,7 @@ impl Registration {
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegisterError {
     /// Detected by the store's unique index, so two sign-ups at once cannot both succeed.
     #[error("an account with this email already exists")]
@@ -76,6 +77,7 @@ pub enum RegisterError {
 
 /// Why a sign-in was refused. Only for logs and audits: people see one message for all of them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Rejection {
     /// No account has this email.
     UnknownEmail,
@@ -113,6 +115,7 @@ pub struct LockAlert {
 
 /// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The same text whatever the reason, so it never reveals whether an email has an account.
     #[error("the email or password is incorrect, or sign-in is paused after too many attempts")]
@@ -141,6 +144,7 @@ impl AuthError {
 
 /// Why a password could not be checked or changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChangePasswordError {
     /// The current password given does not match.
     #[error("the current password is incorrect")]

@@ -70,6 +70,7 @@ impl ApiKey {
 
 /// Why a key cannot be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiKeyError {
     /// The name is empty, too long or has control characters.
     #[error("give the key a name (at most {MAX_KEY_NAME} characters)")]

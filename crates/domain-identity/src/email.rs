@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a text is not an email address we accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmailError {
     /// Nothing was entered (or only spaces).
     #[error("enter an email address")]

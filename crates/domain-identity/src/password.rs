@@ -37,6 +37,7 @@ impl fmt::Debug for Password {
 
 /// Why a new password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordError {
     /// Shorter than the policy's minimum.
     #[error("use at least {min} characters")]

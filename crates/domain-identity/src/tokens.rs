@@ -12,6 +12,7 @@ use crate::UserId;
 /// What a token proves.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TokenPurpose {
     /// Proves the user can read mail sent to their address.
     VerifyEmail,

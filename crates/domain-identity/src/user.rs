@@ -90,6 +90,7 @@ pub struct DisplayName(String);
 
 /// Why a text is not a display name we accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DisplayNameError {
     /// The name is longer than [`DisplayName::MAX_CHARS`].
     #[error("a name is at most {max} characters")]

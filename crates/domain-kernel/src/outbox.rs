@@ -11,6 +11,7 @@ use crate::{EmailMessage, StorageError};
 /// Where a message stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OutboxStatus {
     /// Stored, not yet tried.
     Queued,

@@ -3,6 +3,7 @@
 /// What kind of storage failure happened, so callers can choose between "try again later"
 /// (unavailable) and "this is a bug" (everything else).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum StorageFailure {
     /// The store cannot be reached right now (connection refused, pool timeout, shutting down).
     Unavailable,

@@ -70,6 +70,7 @@ pub struct Mismatch {
 
 /// What is wrong.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Problem {
     /// A successful paid run names no debit.
     NotCharged {

@@ -30,6 +30,7 @@ impl InputKind {
 
 /// Why a descriptor is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DescriptorError {
     /// The slug is not 2 to 64 characters of `a-z`, `0-9` and `_` starting with a letter: it
     /// appears in URLs and database rows. Holds the slug.

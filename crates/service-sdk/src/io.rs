@@ -39,6 +39,7 @@ pub enum ServiceInput {
 
 /// Why an input was refused before anything was charged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// The input is not of the service's [`InputKind`].
     #[error("this service needs {expected} input")]

@@ -7,6 +7,7 @@ use crate::{DescriptorError, Service, ServiceDescriptor};
 
 /// Why a service could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// Its descriptor is invalid.
     #[error(transparent)]

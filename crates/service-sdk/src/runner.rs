@@ -21,6 +21,7 @@ use crate::{InputError, ServiceInput, ServiceRegistry, SettingsSnapshot, Timer};
 
 /// Why a run was not started. Nothing was charged.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// No registered service has this slug.
     #[error("there is no service called {0}")]

@@ -8,6 +8,7 @@ use crate::{InputError, ServiceDescriptor, ServiceInput, ServiceOutput};
 
 /// Why a run failed. Every failure refunds the charge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceError {
     /// The input passed the generic checks but the service cannot use it
     /// (detected before any work; still refunded).

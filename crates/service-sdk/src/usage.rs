@@ -13,6 +13,7 @@ use crate::ServiceOutput;
 /// Where a run stands.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Charged and executing.
     Running,

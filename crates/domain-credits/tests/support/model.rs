@@ -259,6 +259,8 @@ impl Model {
                     expired,
                 }
             }
+            // A command added to the ledger needs its rule here, written apart from the ledger's.
+            other => panic!("the model has no rule for {other:?}"),
         };
         (expected, after)
     }
