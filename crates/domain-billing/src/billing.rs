@@ -220,6 +220,9 @@ pub(crate) fn key(text: String) -> IdempotencyKey {
     .unwrap_or_else(|_| IdempotencyKey::parse("billing").expect("static key"))
 }
 
+#[cfg(test)]
+mod retries;
+
 /// How long to wait before retrying an event that failed `attempts` times.
 pub fn retry_delay(attempts: u32) -> Duration {
     Duration::seconds(10i64.saturating_mul(1i64 << attempts.min(9))).min(Duration::hours(1))

@@ -318,6 +318,7 @@ impl Proration {
 }
 
 /// The payment processor.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Creates a customer for a user (the key makes a retry return the same customer).

@@ -128,6 +128,7 @@ pub struct EventQuery {
 }
 
 /// The billing store.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BillingRepository: Send + Sync {
     /// Every pack, or only those for sale, in display order.
