@@ -394,6 +394,9 @@ impl ServiceRunner {
     }
 }
 
+#[cfg(test)]
+mod scripted;
+
 fn reason(text: &str) -> Reason {
     Reason::parse(text).unwrap_or_else(|_| Reason::parse("Service run").expect("non-empty"))
 }

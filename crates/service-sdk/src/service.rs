@@ -58,6 +58,7 @@ pub trait Service: Send + Sync {
 }
 
 /// Sleeps: the runner's timeouts use it, so the SDK needs no async runtime of its own.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Timer: Send + Sync {
     /// Completes once `duration` has passed.

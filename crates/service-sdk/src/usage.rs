@@ -184,6 +184,7 @@ pub fn refund_key(run: Uuid) -> IdempotencyKey {
 }
 
 /// The usage store.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait ServiceUsageRepository: Send + Sync {
     /// Records `run` as running, unless the user already has a run with its key
