@@ -24,30 +24,47 @@ use crate::{
     verify_signature,
 };
 
+/// Why a billing use case did not do what was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BillingError {
+    /// The pack does not exist or is no longer for sale.
     #[error("that credit pack is not for sale")]
     UnknownPack,
+    /// The payment does not exist.
     #[error("no such payment")]
     UnknownPayment,
+    /// The plan does not exist or is no longer offered.
     #[error("that plan is not offered")]
     UnknownPlan,
+    /// A subscription use case was called on a [`Billing`] built without
+    /// [`Billing::with_subscriptions`].
     #[error("subscriptions are not enabled")]
     SubscriptionsOff,
+    /// The user already has a running subscription: one per user, so that period credits are
+    /// never granted twice.
     #[error("you already have a subscription; change its plan instead")]
     AlreadySubscribed,
+    /// The user has no running subscription to change or cancel.
     #[error("you have no subscription")]
     NoSubscription,
+    /// A plan change across billing periods (monthly to yearly): the processor would restart
+    /// the cycle and bill at once, which is a new subscription, not a change at renewal.
     #[error("that plan bills over another period; cancel and subscribe to it instead")]
     OtherPeriod,
+    /// The processor failed or refused; whether to retry is [`GatewayError`]'s to say.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    /// The refund breaks a refund rule.
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// The payment has no processor payment id, so the processor cannot refund it.
     #[error("the payment has no processor reference to refund")]
     NotRefundable,
+    /// The credit ledger refused (a grant or clawback).
     #[error("credits: {0}")]
     Credits(#[from] CreditError),
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -66,34 +83,58 @@ impl From<ReserveError> for BillingError {
 
 /// Why a webhook request was not accepted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReceiveError {
+    /// Not signed by the processor (or too old): refused before anything is stored.
     #[error(transparent)]
     Signature(#[from] SignatureError),
+    /// Signed, but not an event we can read.
     #[error(transparent)]
     Malformed(#[from] crate::EventError),
+    /// The inbox could not store it; the processor will deliver it again.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
 /// What processing an event did.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[non_exhaustive]
 pub enum EventOutcome {
     /// A payment was recorded and its credits granted (`new` is false when it already was).
-    Paid { payment: PaymentId, new: bool },
+    Paid {
+        /// The payment recorded for the session.
+        payment: PaymentId,
+        /// False when an earlier delivery already recorded it.
+        new: bool,
+    },
     /// The session is not paid (yet): nothing to do.
     Unpaid,
     /// Refunds were brought in line with the processor.
-    Refunds { recorded: usize },
+    Refunds {
+        /// How many refunds made outside the app were recorded now.
+        recorded: usize,
+    },
     /// A subscription was brought in line with the processor.
-    Subscription { id: String },
+    Subscription {
+        /// The processor's subscription id.
+        id: String,
+    },
     /// A subscription's paid period granted its plan's credits (`new` is false when it already
     /// had).
-    PeriodCredits { invoice: String, new: bool },
+    PeriodCredits {
+        /// The processor's invoice id that paid the period.
+        invoice: String,
+        /// False when an earlier delivery already granted them.
+        new: bool,
+    },
     /// Money was taken that the app does not turn into credits on its own: held for an admin's
     /// review (`new` is false when it already was). Nothing was granted.
     Review {
+        /// Why it was held.
         kind: ReviewKind,
+        /// The processor's id of what is reviewed.
         reference: String,
+        /// False when an earlier delivery already recorded it.
         new: bool,
     },
     /// An event type we do not act on.
@@ -142,9 +183,13 @@ fn object_id(event: &WebhookEvent) -> Result<&str, GatewayError> {
 /// What a reconciliation did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct ReconcileReport {
+    /// Events the processor listed.
     pub fetched: usize,
+    /// Of those, events the inbox did not have (their webhook was lost).
     pub missing: usize,
+    /// Due events processed successfully.
     pub processed: usize,
+    /// Due events that failed again; each is retried later with backoff.
     pub failed: usize,
 }
 
@@ -175,12 +220,16 @@ pub(crate) fn key(text: String) -> IdempotencyKey {
     .unwrap_or_else(|_| IdempotencyKey::parse("billing").expect("static key"))
 }
 
+#[cfg(test)]
+mod retries;
+
 /// How long to wait before retrying an event that failed `attempts` times.
 pub fn retry_delay(attempts: u32) -> Duration {
     Duration::seconds(10i64.saturating_mul(1i64 << attempts.min(9))).min(Duration::hours(1))
 }
 
 impl Billing {
+    /// The use cases for credit packs; add [`Billing::with_subscriptions`] for plans.
     pub fn new(
         repo: Arc<dyn BillingRepository>,
         gateway: Arc<dyn PaymentGateway>,
@@ -202,10 +251,13 @@ impl Billing {
         self
     }
 
+    /// The billing store, for reads that need no rule of their own (admin lists).
     pub fn repository(&self) -> &Arc<dyn BillingRepository> {
         &self.repo
     }
 
+    /// The payment processor, for calls that need no rule of their own (the billing portal,
+    /// the admin's list of prices).
     pub fn gateway(&self) -> &Arc<dyn PaymentGateway> {
         &self.gateway
     }

@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 //! # QuickScale billing
 //!
 //! Money in minor units with its currency, credit packs, payments and refunds, the

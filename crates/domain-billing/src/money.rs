@@ -9,14 +9,19 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
 
+/// Holds the text that was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a currency is a three-letter code such as usd (got {0:?})")]
 pub struct CurrencyError(pub String);
 
 impl Currency {
+    /// US dollars.
     pub const USD: Currency = Currency(*b"usd");
+    /// Euros.
     pub const EUR: Currency = Currency(*b"eur");
 
+    /// Accepts any three ASCII letters, in either case. Whether the processor takes the currency is
+    /// the processor's to say.
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let lower = code.trim().to_ascii_lowercase();
         match lower.as_bytes() {
@@ -27,6 +32,7 @@ impl Currency {
         }
     }
 
+    /// The code, lower-case (`usd`).
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
@@ -70,12 +76,17 @@ impl From<Currency> for String {
     }
 }
 
+/// Why an amount of money cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MoneyError {
+    /// Below zero: refunds are their own records, never negative payments.
     #[error("an amount of money cannot be negative")]
     Negative,
+    /// Two currencies met in one sum; there is no exchange rate here.
     #[error("amounts in different currencies ({0} and {1}) cannot be combined")]
     CurrencyMismatch(Currency, Currency),
+    /// The sum does not fit in 64 bits of minor units.
     #[error("the amount is too large")]
     Overflow,
 }
@@ -88,6 +99,7 @@ pub struct Money {
 }
 
 impl Money {
+    /// `minor` units of `currency` (cents for USD, yen for JPY).
     pub fn new(minor: i64, currency: Currency) -> Result<Self, MoneyError> {
         if minor < 0 {
             return Err(MoneyError::Negative);
@@ -95,18 +107,22 @@ impl Money {
         Ok(Money { minor, currency })
     }
 
+    /// Nothing, in a currency (the refunded total of a new payment).
     pub fn zero(currency: Currency) -> Self {
         Money { minor: 0, currency }
     }
 
+    /// The amount in minor units, as the processor counts it.
     pub fn minor(&self) -> i64 {
         self.minor
     }
 
+    /// The currency.
     pub fn currency(&self) -> Currency {
         self.currency
     }
 
+    /// The sum, in the same currency.
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
@@ -121,6 +137,7 @@ impl Money {
         })
     }
 
+    /// The difference, in the same currency; never below zero.
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));

@@ -5,12 +5,20 @@ use quickscale_domain_credits::Credits;
 
 use crate::{Money, MoneyError};
 
+/// Why a refund is refused before anything is asked of the processor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefundError {
+    /// A refund of nothing.
     #[error("the refund must be more than zero")]
     Zero,
+    /// More than what is left of the payment after earlier refunds.
     #[error("only {refundable} can still be refunded")]
-    TooMuch { refundable: Money },
+    TooMuch {
+        /// What is left to refund.
+        refundable: Money,
+    },
+    /// The amount's currency is not the payment's.
     #[error(transparent)]
     Money(#[from] MoneyError),
 }

@@ -14,11 +14,19 @@ use crate::{
 
 /// Why a refund could not be reserved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReserveError {
+    /// The payment does not exist.
     #[error("no such payment")]
     UnknownPayment,
+    /// Pending and succeeded refunds leave less than this one asks for (another refund may
+    /// have been reserved since the check before the call).
     #[error("only {refundable} can still be refunded")]
-    TooMuch { refundable: Money },
+    TooMuch {
+        /// What is left to refund.
+        refundable: Money,
+    },
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -26,13 +34,18 @@ pub enum ReserveError {
 /// Where an event in the inbox stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventStatus {
+    /// Stored, not processed yet.
     Pending,
+    /// Its effect is done; it is never processed again.
     Processed,
+    /// The last attempt failed; another is scheduled with backoff, or an admin replays it.
     Failed,
 }
 
 impl EventStatus {
+    /// The name stored in the database and used in the admin's filter.
     pub fn as_str(self) -> &'static str {
         match self {
             EventStatus::Pending => "pending",
@@ -41,6 +54,7 @@ impl EventStatus {
         }
     }
 
+    /// The status stored under `text`; `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
         [
             EventStatus::Pending,
@@ -55,14 +69,21 @@ impl EventStatus {
 /// A webhook event in the inbox with its processing state.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct InboxEvent {
+    /// The event as received (verified).
     pub event: WebhookEvent,
+    /// Where processing stands.
     pub status: EventStatus,
+    /// Processing attempts so far.
     pub attempts: u32,
+    /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// When the next attempt is due, for a failed event.
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_attempt_at: Option<OffsetDateTime>,
+    /// When it arrived.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// When its effect was done.
     #[serde(with = "time::serde::rfc3339::option")]
     pub processed_at: Option<OffsetDateTime>,
 }
@@ -70,51 +91,73 @@ pub struct InboxEvent {
 /// Filters over payments, for admins.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct PaymentQuery {
+    /// Only this user's payments.
     pub user: Option<Uuid>,
     /// Matches the receipt number, the checkout session or the payment intent exactly.
     pub reference: Option<String>,
+    /// Only payments in this state.
     pub status: Option<PaymentStatus>,
+    /// Only payments of at least this many minor units.
     pub min_amount: Option<i64>,
+    /// Only payments of at most this many minor units.
     pub max_amount: Option<i64>,
+    /// Only payments made at or after this instant.
     pub from: Option<OffsetDateTime>,
+    /// Only payments made before this instant.
     pub until: Option<OffsetDateTime>,
+    /// How many of the newest matches to skip (for pages).
     pub offset: u64,
+    /// The most payments to return.
     pub limit: u32,
 }
 
 /// Filters over inbox events, for admins.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct EventQuery {
+    /// Only events in this state.
     pub status: Option<EventStatus>,
+    /// Only events of this type (`checkout.session.completed`).
     pub kind: Option<String>,
+    /// Only events about one of these processor objects (a payment's session, intent and charge);
+    /// empty for any.
     pub object_ids: Vec<String>,
     /// How many of the newest matches to skip (for pages).
     pub offset: u64,
+    /// The most events to return.
     pub limit: u32,
 }
 
 /// The billing store.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BillingRepository: Send + Sync {
+    /// Every pack, or only those for sale, in display order.
     async fn packs(&self, active_only: bool) -> Result<Vec<CreditPack>, StorageError>;
+    /// One pack, active or not.
     async fn pack(&self, id: PackId) -> Result<Option<CreditPack>, StorageError>;
     /// Inserts or replaces a pack by id.
     async fn save_pack(&self, pack: &CreditPack) -> Result<(), StorageError>;
 
+    /// The user's customer id at the processor, once one was made.
     async fn customer_of(&self, user: Uuid) -> Result<Option<String>, StorageError>;
     /// The user whose customer this is, if it is one of ours.
     async fn user_of_customer(&self, customer: &str) -> Result<Option<Uuid>, StorageError>;
     /// Stores the user's customer id; the first one stored wins and is returned.
     async fn save_customer(&self, user: Uuid, customer: &str) -> Result<String, StorageError>;
 
+    /// Remembers a checkout the app started, with the price it promised.
     async fn save_checkout(&self, checkout: &CheckoutRecord) -> Result<(), StorageError>;
+    /// The checkout the app started under this session id, if it did.
     async fn checkout(&self, session_id: &str) -> Result<Option<CheckoutRecord>, StorageError>;
 
     /// Records the payment of a checkout session once (a unique index on the session);
     /// returns the stored payment and whether this call created it.
     async fn record_payment(&self, payment: &Payment) -> Result<(Payment, bool), StorageError>;
+    /// One payment.
     async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StorageError>;
+    /// The payment of a checkout session.
     async fn payment_by_session(&self, session_id: &str) -> Result<Option<Payment>, StorageError>;
+    /// The payment with this processor payment id (refund events name it).
     async fn payment_by_intent(&self, intent: &str) -> Result<Option<Payment>, StorageError>;
     /// Newest first, with the number of all matches.
     async fn payments(&self, query: &PaymentQuery) -> Result<(Vec<Payment>, u64), StorageError>;
@@ -153,7 +196,9 @@ pub trait BillingRepository: Send + Sync {
         amount: Money,
         now: OffsetDateTime,
     ) -> Result<Refund, StorageError>;
+    /// One refund.
     async fn refund(&self, id: Uuid) -> Result<Option<Refund>, StorageError>;
+    /// Every refund of a payment, oldest first.
     async fn refunds_of(&self, payment: PaymentId) -> Result<Vec<Refund>, StorageError>;
 
     /// Stores an event once by its id; false when it was already there.
@@ -162,8 +207,11 @@ pub trait BillingRepository: Send + Sync {
         event: &WebhookEvent,
         now: OffsetDateTime,
     ) -> Result<bool, StorageError>;
+    /// One inbox event.
     async fn event(&self, id: &str) -> Result<Option<InboxEvent>, StorageError>;
+    /// Marks an event's effect done.
     async fn mark_processed(&self, id: &str, now: OffsetDateTime) -> Result<(), StorageError>;
+    /// Records a failed attempt and when to try again.
     async fn mark_failed(
         &self,
         id: &str,
@@ -185,6 +233,7 @@ pub trait BillingRepository: Send + Sync {
         &self,
         review: &BillingReview,
     ) -> Result<(BillingReview, bool), StorageError>;
+    /// The review of this kind about this reference.
     async fn review(
         &self,
         kind: ReviewKind,

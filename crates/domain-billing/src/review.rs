@@ -13,6 +13,7 @@ use crate::{Currency, Money};
 /// Why a payment was held for review.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReviewKind {
     /// A paid checkout session that is not one of our packs at its price (or not our
     /// customer's): nothing was granted.
@@ -23,11 +24,13 @@ pub enum ReviewKind {
 }
 
 impl ReviewKind {
+    /// Every kind, for parsing and for the admin's filter.
     pub const ALL: [ReviewKind; 2] = [
         ReviewKind::UnmatchedCheckout,
         ReviewKind::DuplicateSubscription,
     ];
 
+    /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewKind::UnmatchedCheckout => "unmatched_checkout",
@@ -35,6 +38,7 @@ impl ReviewKind {
         }
     }
 
+    /// The kind stored under `text`; `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
@@ -51,7 +55,9 @@ impl ReviewKind {
 /// A payment held for an admin's review.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct BillingReview {
+    /// Its id (time-ordered).
     pub id: Uuid,
+    /// Why it was held.
     pub kind: ReviewKind,
     /// The processor's id of what is reviewed (a checkout session, a subscription): one review
     /// per kind and reference.
@@ -63,9 +69,11 @@ pub struct BillingReview {
     /// What was paid (or, for a second subscription, refunded), in the processor's minor units
     /// and currency as it reported them.
     pub amount_minor: i64,
+    /// The currency as the processor wrote it (possibly one we do not sell in).
     pub currency: String,
     /// What happened and why, for the admin.
     pub detail: String,
+    /// When it was recorded.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the automatic action (cancelling, refunding) was done; `None` while it is still to
@@ -75,6 +83,7 @@ pub struct BillingReview {
     /// When an admin marked it reviewed, and who.
     #[serde(with = "time::serde::rfc3339::option")]
     pub resolved_at: Option<OffsetDateTime>,
+    /// The admin who marked it reviewed.
     pub resolved_by: Option<Uuid>,
 }
 

@@ -189,8 +189,8 @@ impl Billing {
     }
 
     /// Fetches a subscription from the processor and stores what it says. A second running
-    /// subscription of a user who has one is ended at once (see
-    /// [`Self::end_second_subscription`]).
+    /// subscription of a user who has one is ended at once: refunded
+    /// in full and held for an admin's review.
     pub async fn sync_subscription(
         &self,
         id: &str,
@@ -549,6 +549,7 @@ impl Billing {
 
 /// What syncing a subscription found.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Synced {
     /// Stored as the processor has it.
     Current(Subscription),

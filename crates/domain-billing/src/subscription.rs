@@ -13,11 +13,13 @@ use uuid::Uuid;
 
 use crate::{Interval, Money};
 
+/// A plan's id, sent to the processor as `metadata[plan_id]`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(transparent)]
 pub struct PlanId(pub Uuid);
 
 impl PlanId {
+    /// The id written in `text` (a form's field); `None` if it is not a UUID.
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::parse_str(text).ok().map(Self)
     }
@@ -32,18 +34,23 @@ impl std::fmt::Display for PlanId {
 /// A plan: what a recurring price in the processor buys each period.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Plan {
+    /// Its id.
     pub id: PlanId,
+    /// What subscribers see on the pricing page (the processor's product name).
     pub name: String,
     /// Credits granted for each paid period.
     pub credits: Credits,
     /// The price of one period.
     pub price: Money,
+    /// The unit of the billing period.
     pub interval: Interval,
+    /// How many units one period lasts (3 months bills quarterly).
     pub interval_count: u32,
     /// The processor's recurring price (unique): plans come from the processor.
     pub stripe_price_id: String,
     /// Offered to new subscribers; existing subscriptions keep running either way.
     pub active: bool,
+    /// Where it appears on the pricing page, lowest first.
     pub display_order: i32,
 }
 
@@ -62,20 +69,26 @@ impl Plan {
 pub struct Subscription {
     /// The processor's id (`sub_...`).
     pub id: String,
+    /// The subscriber.
     pub user: Uuid,
     /// The plan of its price, when the price is one of our plans.
     pub plan: Option<PlanId>,
+    /// The processor's price the subscription bills (at its next renewal).
     pub price_id: String,
     /// The processor's status: `active`, `past_due`, `canceled`, `incomplete`, ...
     pub status: String,
+    /// The start of the period paid for.
     #[serde(with = "time::serde::rfc3339")]
     pub current_period_start: OffsetDateTime,
+    /// The end of the period paid for: the period's credits expire then.
     #[serde(with = "time::serde::rfc3339")]
     pub current_period_end: OffsetDateTime,
+    /// Set when the subscriber asked to stop at the end of the period (undoable until then).
     pub cancel_at_period_end: bool,
     /// The price the current period was bought at, while the next renewal bills another (a
     /// plan changed at renewal): the plan that applies until then. `None` otherwise.
     pub period_price_id: Option<String>,
+    /// When the processor last changed it; an older view arriving late changes nothing.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
@@ -111,7 +124,9 @@ impl Subscription {
 pub trait SubscriptionRepository: Send + Sync {
     /// Plans by display order (then name); only active ones when `active_only`.
     async fn plans(&self, active_only: bool) -> Result<Vec<Plan>, StorageError>;
+    /// One plan, active or not.
     async fn plan(&self, id: PlanId) -> Result<Option<Plan>, StorageError>;
+    /// The plan of a processor price (an invoice names the price it bills).
     async fn plan_by_price(&self, price_id: &str) -> Result<Option<Plan>, StorageError>;
     /// Creates or updates a plan (by id; the price id is unique).
     async fn save_plan(&self, plan: &Plan) -> Result<(), StorageError>;
@@ -122,6 +137,7 @@ pub trait SubscriptionRepository: Send + Sync {
         &self,
         subscription: &Subscription,
     ) -> Result<Subscription, StorageError>;
+    /// Our record of a processor subscription.
     async fn subscription(&self, id: &str) -> Result<Option<Subscription>, StorageError>;
     /// The user's subscriptions, the most recently started period first.
     async fn subscriptions_of(&self, user: Uuid) -> Result<Vec<Subscription>, StorageError>;

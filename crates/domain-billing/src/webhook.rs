@@ -16,11 +16,15 @@ pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
 /// Why a webhook request was refused. Nothing is stored when this happens.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
+    /// No timestamp, or no `v1` signature.
     #[error("the Stripe-Signature header is missing or malformed")]
     Malformed,
+    /// Signed too long ago (or in the future): a captured request replayed later is refused.
     #[error("the signature timestamp is outside the tolerance")]
     Stale,
+    /// No signature matches any current secret: not from the processor, or the secret is wrong.
     #[error("no signature matches")]
     Mismatch,
 }
@@ -89,13 +93,19 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
 /// JSON (stored as received).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct WebhookEvent {
+    /// The processor's event id (`evt_...`), unique: the inbox stores each event once.
     pub id: String,
+    /// The event type (`checkout.session.completed`, `invoice.paid`).
     pub kind: String,
+    /// When the processor created it, in Unix seconds.
     pub created: i64,
+    /// The id of the object it is about (`data.object.id`), to find every event about a payment.
     pub object_id: Option<String>,
+    /// The event's JSON as received, kept so that processing can be replayed.
     pub payload: String,
 }
 
+/// Why an event body could not be read; holds the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the event could not be read: {0}")]
 pub struct EventError(pub String);

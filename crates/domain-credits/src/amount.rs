@@ -8,17 +8,27 @@ use serde::{Deserialize, Serialize};
 
 /// Why a text or number is not a valid credit amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AmountError {
+    /// Nothing was entered.
     #[error("enter an amount")]
     Empty,
+    /// Not a decimal number; holds the first 40 characters of the text, to show back.
     #[error("\"{0}\" is not a number")]
     NotANumber(String),
+    /// Below zero: credits are taken away by operations, never by negative amounts.
     #[error("the amount cannot be negative")]
     Negative,
+    /// More than two decimal places: rounding would create or lose hundredths of a credit.
     #[error("the amount can have at most two decimal places")]
     TooPrecise,
+    /// Above [`Credits::max`].
     #[error("the amount is too large (at most {max})")]
-    TooLarge { max: Credits },
+    TooLarge {
+        /// The largest amount accepted.
+        max: Credits,
+    },
+    /// Zero where an operation must move something.
     #[error("the amount must be greater than zero")]
     Zero,
 }
@@ -106,6 +116,7 @@ impl Credits {
         self.0
     }
 
+    /// Whether there is nothing (an empty grant, a free service's cost).
     pub fn is_zero(self) -> bool {
         self.0.is_zero()
     }
@@ -119,6 +130,7 @@ impl Credits {
         }
     }
 
+    /// `None` when the sum would exceed [`Credits::max`].
     pub fn checked_add(self, other: Credits) -> Option<Credits> {
         Credits::from_cents(self.cents().checked_add(other.cents())?).ok()
     }

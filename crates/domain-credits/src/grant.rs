@@ -11,6 +11,7 @@ use crate::{Credits, GrantId, SourceRef};
 /// What a grant was given for.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum GrantKind {
     /// The sign-up bonus.
     Welcome,
@@ -23,6 +24,7 @@ pub enum GrantKind {
 }
 
 impl GrantKind {
+    /// Every kind, for parsing and for filters that list them.
     pub const ALL: [GrantKind; 4] = [
         GrantKind::Welcome,
         GrantKind::Purchase,
@@ -30,6 +32,7 @@ impl GrantKind {
         GrantKind::Admin,
     ];
 
+    /// The name stored in the database and used in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             GrantKind::Welcome => "welcome",
@@ -79,14 +82,21 @@ impl FromStr for GrantKind {
 /// A lot of credits: how much was granted, how much is left, and until when it can be used.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Grant {
+    /// The grant's id; consumption entries point at it through their allocations.
     pub id: GrantId,
+    /// What it was given for; subscription credits expire with their period.
     pub kind: GrantKind,
+    /// How much was granted; never changes.
     pub amount: Credits,
+    /// How much is left to spend or hold, from zero to `amount`.
     pub remaining: Credits,
+    /// When it was granted; among grants that never expire, the oldest is spent first.
     #[serde(with = "time::serde::rfc3339")]
     pub granted_at: OffsetDateTime,
+    /// From this instant on the grant cannot be spent; `None` for credits that never expire.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// What it came from (a payment, an invoice, an admin action), unique per account.
     pub source: SourceRef,
 }
 

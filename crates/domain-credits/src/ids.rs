@@ -10,9 +10,11 @@ use uuid::Uuid;
 pub struct AccountId(Uuid);
 
 impl AccountId {
+    /// The account of the user with this id.
     pub fn new(id: Uuid) -> Self {
         AccountId(id)
     }
+    /// The UUID, for storage and for finding the user.
     pub fn as_uuid(self) -> Uuid {
         self.0
     }
@@ -55,13 +57,29 @@ sequence_id!(
 
 /// Why a key or reference was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
+    /// Nothing was given.
     #[error("{what} cannot be empty")]
-    Empty { what: &'static str },
+    Empty {
+        /// Which kind of key, for the message.
+        what: &'static str,
+    },
+    /// Longer than the kind's limit.
     #[error("{what} is longer than {max} characters")]
-    TooLong { what: &'static str, max: usize },
+    TooLong {
+        /// Which kind of key, for the message.
+        what: &'static str,
+        /// The limit, in bytes (the text is ASCII).
+        max: usize,
+    },
+    /// Non-ASCII, control characters, or a space at either end: such a key would not survive
+    /// an HTTP header or a log line unchanged, and its replay would miss.
     #[error("{what} may only contain ASCII letters, digits, punctuation and spaces between them")]
-    NotPrintable { what: &'static str },
+    NotPrintable {
+        /// Which kind of key, for the message.
+        what: &'static str,
+    },
 }
 
 fn printable_ascii(what: &'static str, text: &str, max: usize) -> Result<(), KeyError> {
@@ -89,14 +107,17 @@ fn printable_ascii(what: &'static str, text: &str, max: usize) -> Result<(), Key
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// The longest key, in bytes.
     pub const MAX_LEN: usize = 200;
 
+    /// Accepts printable ASCII with spaces only between words, at most [`Self::MAX_LEN`] long.
     pub fn parse(key: impl Into<String>) -> Result<Self, KeyError> {
         let key = key.into();
         printable_ascii("an idempotency key", &key, Self::MAX_LEN)?;
         Ok(IdempotencyKey(key))
     }
 
+    /// The key as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -113,14 +134,17 @@ impl fmt::Display for IdempotencyKey {
 pub struct SourceRef(String);
 
 impl SourceRef {
+    /// The longest reference, in bytes.
     pub const MAX_LEN: usize = 200;
 
+    /// Accepts printable ASCII with spaces only between words, at most [`Self::MAX_LEN`] long.
     pub fn parse(source: impl Into<String>) -> Result<Self, KeyError> {
         let source = source.into();
         printable_ascii("a source reference", &source, Self::MAX_LEN)?;
         Ok(SourceRef(source))
     }
 
+    /// The reference as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -136,17 +160,26 @@ impl fmt::Display for SourceRef {
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Reason(String);
 
+/// Why a reason was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReasonError {
+    /// Nothing but spaces: every change must say why, for whoever reads the ledger later.
     #[error("a reason is required")]
     Empty,
+    /// Longer than [`Reason::MAX_CHARS`].
     #[error("the reason is longer than {max} characters")]
-    TooLong { max: usize },
+    TooLong {
+        /// The longest reason, in characters.
+        max: usize,
+    },
 }
 
 impl Reason {
+    /// The longest reason, in characters.
     pub const MAX_CHARS: usize = 500;
 
+    /// Trims the text and requires 1 to [`Self::MAX_CHARS`] characters.
     pub fn parse(reason: impl AsRef<str>) -> Result<Self, ReasonError> {
         let reason = reason.as_ref().trim();
         if reason.is_empty() {
@@ -160,6 +193,7 @@ impl Reason {
         Ok(Reason(reason.to_owned()))
     }
 
+    /// The reason, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -173,6 +207,7 @@ impl fmt::Display for Reason {
 
 /// Who made a change.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Actor {
     /// The application itself (sign-up bonus, expiry, service runner).
     System,

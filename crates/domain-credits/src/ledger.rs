@@ -11,6 +11,7 @@ use crate::{AccountId, Actor, Credits, EntryId, GrantId, IdempotencyKey};
 /// What an entry records. Its sign says whether it adds to or takes from the balance.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntryKind {
     /// Credits granted (welcome, purchase, subscription).
     Grant,
@@ -31,11 +32,14 @@ pub enum EntryKind {
 /// Whether an entry adds to or takes from the balance.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Direction {
+    /// Adds to the balance.
     Credit,
+    /// Takes from the balance.
     Debit,
 }
 
 impl EntryKind {
+    /// Every kind, for parsing and for filters that list them.
     pub const ALL: [EntryKind; 7] = [
         EntryKind::Grant,
         EntryKind::Consume,
@@ -46,6 +50,8 @@ impl EntryKind {
         EntryKind::Clawback,
     ];
 
+    /// Whether entries of this kind add to or take from the balance (their amount is never
+    /// negative).
     pub fn direction(self) -> Direction {
         match self {
             EntryKind::Grant | EntryKind::AdminAdd | EntryKind::Reversal => Direction::Credit,
@@ -56,6 +62,7 @@ impl EntryKind {
         }
     }
 
+    /// The name stored in the database and used in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Grant => "grant",
@@ -101,20 +108,27 @@ impl FromStr for EntryKind {
 /// One line of an account's ledger. Never edited: corrections are new entries.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct LedgerEntry {
+    /// Numbered by the store in writing order, so the history pages by it.
     pub id: EntryId,
+    /// Whose ledger it is in.
     pub account: AccountId,
+    /// What it records, and so its direction.
     pub kind: EntryKind,
     /// Always non-negative; `kind` gives the direction.
     pub amount: Credits,
     /// The account's balance once this entry applied.
     pub balance_after: Credits,
+    /// Who made the change.
     pub actor: Actor,
+    /// Why, in the words of the operation (or "Expired unused" for expiries).
     pub reason: String,
     /// The grant this entry created, expired or clawed back from.
     pub grant: Option<GrantId>,
     /// The consumption this entry reverses.
     pub reverses: Option<EntryId>,
+    /// The key of the operation this entry records; `None` on the expiries swept before it.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// When it was written.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -132,6 +146,8 @@ impl LedgerEntry {
 /// How much of one grant a consumption took.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Allocation {
+    /// The grant.
     pub grant: GrantId,
+    /// How much of it, more than zero.
     pub amount: Credits,
 }

@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 //! # The QuickScale credit ledger
 //!
 //! Every rule about credits lives here, with no I/O:

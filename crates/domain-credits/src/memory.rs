@@ -37,10 +37,12 @@ pub struct MemoryLedger {
 }
 
 impl MemoryLedger {
+    /// A ledger with no accounts.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Opens an empty account; opening one again keeps what it holds.
     pub fn open_account(&mut self, account: AccountId) {
         self.books.entry(account).or_default();
     }
@@ -76,6 +78,7 @@ impl MemoryLedger {
             .unwrap_or_else(|| EMPTY.get_or_init(Book::default)))
     }
 
+    /// See [`crate::CreditStore::open_grants`].
     pub fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError> {
         Ok(self
             .book(account)?
@@ -86,6 +89,7 @@ impl MemoryLedger {
             .collect())
     }
 
+    /// See [`crate::CreditStore::history`].
     pub fn history(
         &self,
         account: AccountId,
@@ -103,6 +107,7 @@ impl MemoryLedger {
         Ok(query.page(rows))
     }
 
+    /// See [`crate::CreditStore::grants`].
     pub fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
         Ok(self
             .book(account)?
@@ -113,6 +118,7 @@ impl MemoryLedger {
             .collect())
     }
 
+    /// See [`crate::CreditStore::snapshot`].
     pub fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
         let book = self.book(account)?;
         Ok(AccountSnapshot {

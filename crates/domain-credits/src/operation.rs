@@ -13,24 +13,43 @@ use crate::{
 
 /// A change someone wants to make to an account.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum CreditCommand {
     /// Add a lot of credits (welcome, purchase, subscription period, admin).
     Grant {
+        /// What the credits are for; an admin grant is recorded as an admin addition.
         kind: GrantKind,
+        /// How many, more than zero.
         amount: Credits,
+        /// When they stop being spendable (after the operation's time), or never.
         expires_at: Option<OffsetDateTime>,
+        /// What they come from; one source grants at most once per account.
         source: SourceRef,
     },
     /// Spend credits on a service run, in consumption order, all or nothing.
-    Consume { amount: Credits },
+    Consume {
+        /// How many, more than zero.
+        amount: Credits,
+    },
     /// An admin removes credits, in consumption order, never overdrawing.
-    AdminRemove { amount: Credits },
+    AdminRemove {
+        /// How many, more than zero.
+        amount: Credits,
+    },
     /// Give a consumption back to the grants it came from (a failed service run).
     /// Credits whose grant has expired in the meantime are not given back.
-    Reverse { entry: EntryId },
+    Reverse {
+        /// The consumption entry to give back.
+        entry: EntryId,
+    },
     /// Take back up to `amount` from the grants of `source` (a refunded payment); what was
     /// already spent cannot be taken back and is reported as the shortfall.
-    ClawBack { source: SourceRef, amount: Credits },
+    ClawBack {
+        /// The payment or invoice whose grants give the credits back.
+        source: SourceRef,
+        /// How many to take back at most.
+        amount: Credits,
+    },
 }
 
 impl CreditCommand {
@@ -60,13 +79,20 @@ impl CreditCommand {
 /// A command with who asks for it, why, and the key that makes it happen at most once.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Operation {
+    /// Makes the operation happen at most once: a second call with the same key returns the
+    /// first receipt.
     pub key: IdempotencyKey,
+    /// Who asks (a user, an admin, the system), recorded on the entry.
     pub actor: Actor,
+    /// Why, recorded on the entry and shown in the history.
     pub reason: Reason,
+    /// What changes.
     pub command: CreditCommand,
 }
 
 impl Operation {
+    /// What the operation asks for (command and amounts, not who or why), stored with its key
+    /// so that a key reused for a different request is refused instead of replayed.
     pub fn fingerprint(&self) -> String {
         self.command.fingerprint()
     }
@@ -77,6 +103,7 @@ impl Operation {
 pub struct Receipt {
     /// The entry that records the operation.
     pub entry: EntryId,
+    /// What the entry records.
     pub kind: EntryKind,
     /// How much moved.
     pub amount: Credits,
@@ -85,6 +112,7 @@ pub struct Receipt {
     pub shortfall: Credits,
     /// The balance right after the operation.
     pub balance_after: Credits,
+    /// When the operation happened (the first call's time on a replay).
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// True when this is the stored result of an earlier call with the same key.
@@ -94,16 +122,22 @@ pub struct Receipt {
 /// A grant to be created by the store, which numbers it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct NewGrant {
+    /// See [`Grant::kind`].
     pub kind: GrantKind,
+    /// See [`Grant::amount`]; the grant starts with all of it remaining.
     pub amount: Credits,
+    /// See [`Grant::granted_at`].
     pub granted_at: OffsetDateTime,
+    /// See [`Grant::expires_at`].
     pub expires_at: Option<OffsetDateTime>,
+    /// See [`Grant::source`].
     pub source: SourceRef,
 }
 
 /// Which grant an entry is about.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum GrantLink {
+    /// A grant the account already had.
     Existing(GrantId),
     /// The grant created by the same decision.
     Created,
@@ -112,32 +146,53 @@ pub enum GrantLink {
 /// An entry to be appended by the store, which numbers it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct NewEntry {
+    /// See [`LedgerEntry::kind`].
     pub kind: EntryKind,
+    /// See [`LedgerEntry::amount`].
     pub amount: Credits,
+    /// See [`LedgerEntry::balance_after`].
     pub balance_after: Credits,
+    /// See [`LedgerEntry::actor`].
     pub actor: Actor,
+    /// See [`LedgerEntry::reason`].
     pub reason: String,
+    /// The grant the entry creates, expires or claws back from.
     pub grant: Option<GrantLink>,
+    /// See [`LedgerEntry::reverses`].
     pub reverses: Option<EntryId>,
+    /// Which grants the amount came from or went back to, for consumptions, reversals and
+    /// clawbacks.
     pub allocations: Vec<Allocation>,
+    /// See [`Receipt::shortfall`].
     pub shortfall: Credits,
     /// Set on the one entry that records the operation itself (not on expiry sweeps).
     pub idempotency: Option<(IdempotencyKey, String)>,
+    /// See [`LedgerEntry::at`].
     pub at: OffsetDateTime,
 }
 
 /// One change the store must write, in order, inside the transaction.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Effect {
+    /// Insert a grant; at most one per decision, which [`GrantLink::Created`] refers to.
     CreateGrant(NewGrant),
-    SetRemaining { grant: GrantId, remaining: Credits },
+    /// Overwrite what is left of a grant.
+    SetRemaining {
+        /// The grant to change.
+        grant: GrantId,
+        /// Its new remaining amount, from zero to its amount.
+        remaining: Credits,
+    },
+    /// Append a ledger entry.
     Append(NewEntry),
 }
 
 /// A consumption entry with what is needed to reverse it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Consumption {
+    /// The entry named by the reversal.
     pub entry: LedgerEntry,
+    /// The grants it took from, and how much from each: a reversal gives back to these.
     pub allocations: Vec<Allocation>,
     /// The grants the allocations point at, as they are now.
     pub grants: Vec<Grant>,
@@ -157,10 +212,15 @@ pub struct Context {
 /// The changes an operation makes, and the receipt it will answer with.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Decision {
+    /// The writes, in the order the store must apply them.
     pub effects: Vec<Effect>,
+    /// See [`Receipt::kind`].
     pub kind: EntryKind,
+    /// See [`Receipt::amount`].
     pub amount: Credits,
+    /// See [`Receipt::shortfall`].
     pub shortfall: Credits,
+    /// See [`Receipt::balance_after`].
     pub balance_after: Credits,
 }
 

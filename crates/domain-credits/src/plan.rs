@@ -8,7 +8,9 @@ use crate::{Allocation, Credits, Grant};
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 #[error("{} are required but only {} can be used", .required.with_unit(), .available.with_unit())]
 pub struct InsufficientCredits {
+    /// What the debit asked for.
     pub required: Credits,
+    /// What the usable grants hold at the operation's time (expired credits do not count).
     pub available: Credits,
 }
 

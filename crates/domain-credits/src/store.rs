@@ -13,7 +13,9 @@ use crate::{
 /// An operation already recorded under an idempotency key.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RecordedOperation {
+    /// See [`Operation::fingerprint`]: a replay must carry the same one.
     pub fingerprint: String,
+    /// The first call's receipt, returned again on a replay.
     pub receipt: Receipt,
 }
 
@@ -82,6 +84,7 @@ pub async fn run_operation<T: LedgerTransaction + ?Sized>(
 /// A balance at an instant, from the usable grants.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Balance {
+    /// Every usable credit; what a debit at that instant could take.
     pub total: Credits,
     /// Usable credits per grant kind, in `GrantKind::ALL` order, kinds with none left out.
     pub by_kind: Vec<(GrantKind, Credits)>,
@@ -90,6 +93,7 @@ pub struct Balance {
 }
 
 impl Balance {
+    /// The balance of these grants at `now`: expired and empty grants count for nothing.
     pub fn of(grants: &[Grant], now: OffsetDateTime) -> Self {
         let usable: Vec<&Grant> = grants.iter().filter(|g| g.is_usable_at(now)).collect();
         let by_kind = GrantKind::ALL
@@ -121,7 +125,7 @@ impl Balance {
         }
     }
 
-    /// Credits that expire with subscription periods.
+    /// The usable credits of one kind (zero when there are none).
     pub fn of_kind(&self, kind: GrantKind) -> Credits {
         self.by_kind
             .iter()
@@ -139,6 +143,7 @@ impl Balance {
 /// One page of an account's ledger, newest first.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct HistoryPage {
+    /// At most the query's limit, newest first.
     pub entries: Vec<LedgerEntry>,
     /// Pass as `before` to get the next (older) page; `None` on the last page.
     pub next_before: Option<EntryId>,
@@ -147,13 +152,17 @@ pub struct HistoryPage {
 /// Which page of history to read: entries older than `before` (or the newest), `limit` of them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct HistoryQuery {
+    /// Only entries older than this one; `None` for the newest.
     pub before: Option<EntryId>,
+    /// How many entries, from 1 to [`Self::MAX_LIMIT`] (others are clamped into that range).
     pub limit: u32,
 }
 
 impl HistoryQuery {
+    /// The most entries one page holds, so that a page is one bounded index read.
     pub const MAX_LIMIT: u32 = 200;
 
+    /// The newest `limit` entries (clamped to 1 to [`Self::MAX_LIMIT`]).
     pub fn newest(limit: u32) -> Self {
         HistoryQuery {
             before: None,
@@ -180,9 +189,11 @@ impl HistoryQuery {
 /// Everything stored for one account, for verification and audits.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct AccountSnapshot {
+    /// Every grant, used up or not.
     pub grants: Vec<Grant>,
     /// In the order they were written.
     pub entries: Vec<LedgerEntry>,
+    /// Which grants each entry took from or gave back to, by entry.
     pub allocations: Vec<(EntryId, Allocation)>,
 }
 

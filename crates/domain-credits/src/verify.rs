@@ -10,7 +10,8 @@ use crate::{EntryId, EntryKind, GrantId};
 #[error("{0}")]
 pub struct Violation(pub String);
 
-/// Checks every invariant of DESIGN section 4 on one account and lists what is broken:
+/// Checks every invariant of the credit rules (docs/architecture.md, "The credit rules") on one
+/// account and lists what is broken:
 ///
 /// - no grant's remaining is negative or above its amount;
 /// - each entry's balance-after is the running sum of the ledger, and never negative;

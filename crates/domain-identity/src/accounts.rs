@@ -14,16 +14,22 @@ use crate::{
 /// A sign-up form, parsed.
 #[derive(Clone, Debug)]
 pub struct Registration {
+    /// The sign-in address.
     pub email: Email,
+    /// The new password, checked against the policy and the confirmation.
     pub password: Password,
+    /// The name to greet the user with, possibly empty.
     pub display_name: DisplayName,
 }
 
 /// What was wrong with a sign-up form, field by field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegistrationErrors {
+    /// Set when the email was refused.
     pub email: Option<EmailError>,
+    /// Set when the password was refused.
     pub password: Option<PasswordError>,
+    /// Set when the display name was refused.
     pub display_name: Option<DisplayNameError>,
 }
 
@@ -54,36 +60,48 @@ impl Registration {
     }
 }
 
+/// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegisterError {
+    /// Detected by the store's unique index, so two sign-ups at once cannot both succeed.
     #[error("an account with this email already exists")]
     DuplicateEmail,
+    /// The password could not be hashed.
     #[error(transparent)]
     Hashing(#[from] HashError),
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
 /// Why a sign-in was refused. Only for logs and audits: people see one message for all of them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Rejection {
+    /// No account has this email.
     UnknownEmail,
+    /// The password does not match.
     WrongPassword,
     /// This client failed too often on the account (the failure that locked it, or an attempt
     /// while locked).
     Locked {
+        /// When this client may try again.
         until: OffsetDateTime,
     },
     /// The account failed too often from all clients: attempts wait until then.
     Throttled {
+        /// When the next attempt on the account is accepted.
         until: OffsetDateTime,
     },
+    /// The password matched, but the account is deactivated or deleted.
     Inactive,
 }
 
 /// A failed sign-in that began a lockout episode: the owner should be told (once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockAlert {
+    /// The account, with its sign-in record after this failure.
     pub user: User,
     /// The client whose failure it was.
     pub client: ClientKey,
@@ -95,17 +113,22 @@ pub struct LockAlert {
     pub throttled_until: Option<OffsetDateTime>,
 }
 
+/// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The same text whatever the reason, so it never reveals whether an email has an account.
     #[error("the email or password is incorrect, or sign-in is paused after too many attempts")]
     Rejected {
+        /// Why, for logs and audits only.
         reason: Rejection,
         /// Set when this refusal began a lockout episode.
         alert: Option<Box<LockAlert>>,
     },
+    /// The password could not be checked.
     #[error(transparent)]
     Hashing(#[from] HashError),
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -119,14 +142,20 @@ impl AuthError {
     }
 }
 
+/// Why a password could not be checked or changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChangePasswordError {
+    /// The current password given does not match.
     #[error("the current password is incorrect")]
     WrongCurrentPassword,
+    /// No account has this id (deleted while the form was open).
     #[error("no such user")]
     UnknownUser,
+    /// The password could not be hashed or checked.
     #[error(transparent)]
     Hashing(#[from] HashError),
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -150,6 +179,8 @@ impl std::fmt::Debug for Accounts {
 }
 
 impl Accounts {
+    /// The use cases over the user store, the hasher and the clock, with the lockout and password
+    /// policies the app was configured with.
     pub fn new(
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
@@ -166,10 +197,12 @@ impl Accounts {
         }
     }
 
+    /// The rules new passwords follow, for forms that check one before calling a use case.
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.passwords
     }
 
+    /// The user store, for reads that need no rule of their own.
     pub fn users(&self) -> &Arc<dyn UserRepository> {
         &self.users
     }

@@ -20,11 +20,14 @@ pub const MAX_ACTIVE_KEYS: u64 = 10;
 /// The longest key name.
 pub const MAX_KEY_NAME: usize = 60;
 
+/// A key's id, shown in the key list and used to revoke it; the key's secret is not derived
+/// from it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(transparent)]
 pub struct ApiKeyId(pub Uuid);
 
 impl ApiKeyId {
+    /// The id written in `text` (a revoke form's field); `None` if it is not a UUID.
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::parse_str(text).ok().map(Self)
     }
@@ -39,20 +42,27 @@ impl std::fmt::Display for ApiKeyId {
 /// A stored key (never the key itself).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct ApiKey {
+    /// The key's id.
     pub id: ApiKeyId,
+    /// Whose key it is: requests made with it act as this user.
     pub user: UserId,
+    /// What the user called it ("CI", "laptop"), to tell keys apart.
     pub name: String,
     /// The key's first characters (`qs_` and 8 more), to tell keys apart.
     pub shown: String,
+    /// When it was made.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When a request last authenticated with it, to spot keys nobody uses.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
+    /// When it was revoked; a revoked key stays listed but authenticates nothing.
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl ApiKey {
+    /// Whether the key still authenticates.
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
     }
@@ -60,11 +70,15 @@ impl ApiKey {
 
 /// Why a key cannot be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiKeyError {
+    /// The name is empty, too long or has control characters.
     #[error("give the key a name (at most {MAX_KEY_NAME} characters)")]
     BadName,
+    /// The user already holds [`MAX_ACTIVE_KEYS`] active keys.
     #[error("you already have {MAX_ACTIVE_KEYS} active keys; revoke one first")]
     TooMany,
+    /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

@@ -6,19 +6,31 @@ use serde::{Deserialize, Serialize};
 
 /// Why a text is not an email address we accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EmailError {
+    /// Nothing was entered (or only spaces).
     #[error("enter an email address")]
     Empty,
+    /// Longer than [`Email::MAX_LEN`].
     #[error("an email address is at most {max} characters")]
-    TooLong { max: usize },
+    TooLong {
+        /// The longest address accepted, in characters.
+        max: usize,
+    },
+    /// No @, or more than one.
     #[error("an email address needs exactly one @")]
     MissingAt,
+    /// The local part is empty or longer than the 64 bytes mail servers accept.
     #[error("the part before the @ is empty or longer than 64 characters")]
     BadLocalPart,
+    /// The domain is not dotted labels of letters, digits and hyphens with a non-numeric last
+    /// label (an IP address or `localhost` cannot receive a sign-up's mail).
     #[error("the part after the @ must be a domain such as example.com")]
     BadDomain,
+    /// Spaces or control characters anywhere.
     #[error("an email address cannot contain spaces or control characters")]
     Whitespace,
+    /// A character no mailbox name uses, or a dot at either end or doubled.
     #[error("the part before the @ contains characters that are not allowed")]
     BadCharacter,
 }
@@ -29,8 +41,11 @@ pub enum EmailError {
 pub struct Email(String);
 
 impl Email {
+    /// The longest address accepted, in characters (the limit of SMTP's path).
     pub const MAX_LEN: usize = 254;
 
+    /// Trims and lower-cases the text, then checks it as it will be stored, so that a stored
+    /// address always parses again.
     pub fn parse(text: &str) -> Result<Self, EmailError> {
         // Checked as it will be stored: lower-casing can lengthen a text (`İ` becomes `i̇`),
         // and a stored address must parse again.
@@ -78,6 +93,7 @@ impl Email {
         Ok(Email(text.to_owned()))
     }
 
+    /// The normalised address.
     pub fn as_str(&self) -> &str {
         &self.0
     }

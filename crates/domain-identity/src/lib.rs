@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 //! # QuickScale accounts
 //!
 //! Email-only accounts with roles, parsed at the edge into [`Email`], [`Password`] and

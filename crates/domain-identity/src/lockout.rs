@@ -32,6 +32,7 @@ pub const ACCOUNT_MEMORY: Duration = Duration::hours(24);
 pub struct ClientKey(IpAddr);
 
 impl ClientKey {
+    /// The key an address counts under (an IPv6 address's /64 network).
     pub fn of(address: IpAddr) -> Self {
         match address {
             IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
@@ -78,6 +79,7 @@ pub struct LoginState {
 }
 
 impl LoginState {
+    /// Whether this client is locked out at `now`.
     pub fn is_locked_at(&self, now: OffsetDateTime) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
@@ -88,6 +90,7 @@ impl LoginState {
 pub struct AccountLoginState {
     /// Failures since the count was last forgotten.
     pub failed_attempts: u32,
+    /// When the last failure happened; the count is forgotten [`ACCOUNT_MEMORY`] after it.
     pub last_failed_at: Option<OffsetDateTime>,
     /// The latest end of a lock of one of its clients: for admins, "someone is locked out".
     pub locked_until: Option<OffsetDateTime>,
@@ -112,24 +115,40 @@ impl AccountLoginState {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Pause {
     /// This client failed too often on this account.
-    ClientLocked { until: OffsetDateTime },
+    ClientLocked {
+        /// When this client may try again.
+        until: OffsetDateTime,
+    },
     /// The account as a whole failed too often: the next attempt must wait.
-    Throttled { until: OffsetDateTime },
+    Throttled {
+        /// When the next attempt on the account is accepted.
+        until: OffsetDateTime,
+    },
 }
 
 /// Why a lockout policy was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockoutPolicyError {
+    /// The number of failures that lock one client is outside 3 to 20.
     #[error("the number of attempts must be between 3 and 20 (got {0})")]
     Attempts(u32),
+    /// The counting window is outside 1 minute to 24 hours.
     #[error("the counting window must be between 1 minute and 24 hours")]
     Window,
+    /// The lock's duration is outside 1 minute to 24 hours.
     #[error("the lock duration must be between 1 minute and 24 hours")]
     Duration,
+    /// The throttle would start before one client is locked, or implausibly late.
     #[error(
         "the account-wide throttle must start after at least as many failures as lock one client ({attempts}) and at most 1000 (got {got})"
     )]
-    ThrottleAfter { attempts: u32, got: u32 },
+    ThrottleAfter {
+        /// The policy's failures that lock one client: the throttle starts no earlier.
+        attempts: u32,
+        /// The value refused.
+        got: u32,
+    },
+    /// The longest delay is outside 1 second to 1 hour.
     #[error("the longest account-wide delay must be between 1 second and 1 hour")]
     ThrottleDelay,
 }
@@ -210,18 +229,23 @@ impl LockoutPolicy {
         })
     }
 
+    /// Failures from one client within the window that lock it out.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }
+    /// How long failures from one client are counted together.
     pub fn window(&self) -> Duration {
         self.window
     }
+    /// How long a locked-out client waits.
     pub fn lock_for(&self) -> Duration {
         self.lock_for
     }
+    /// Failures from all clients after which every attempt on the account waits.
     pub fn throttle_after(&self) -> u32 {
         self.throttle_after
     }
+    /// The longest wait between attempts on a throttled account.
     pub fn max_delay(&self) -> Duration {
         self.max_delay
     }

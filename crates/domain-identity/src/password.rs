@@ -37,15 +37,27 @@ impl fmt::Debug for Password {
 
 /// Why a new password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordError {
+    /// Shorter than the policy's minimum.
     #[error("use at least {min} characters")]
-    TooShort { min: usize },
+    TooShort {
+        /// The policy's minimum length, in characters.
+        min: usize,
+    },
+    /// Longer than the policy's maximum.
     #[error("use at most {max} characters")]
-    TooLong { max: usize },
+    TooLong {
+        /// The policy's maximum length, in characters.
+        max: usize,
+    },
+    /// The password is on the list of the most common ones, which guessers try first.
     #[error("this password is one of the most common ones; choose another")]
     Common,
+    /// The password is the email or its local part, the first thing a guesser tries.
     #[error("the password cannot be your email address")]
     SameAsEmail,
+    /// The confirmation differs from the password.
     #[error("the two passwords do not match")]
     Mismatch,
 }
@@ -53,7 +65,10 @@ pub enum PasswordError {
 /// The rules for new passwords: length bounds and a list of the most common ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
+    /// The fewest characters a new password may have.
     pub min_len: usize,
+    /// The most characters a new password may have (hashing a huge password is a denial of
+    /// service).
     pub max_len: usize,
 }
 
@@ -113,10 +128,12 @@ impl PasswordPolicy {
 pub struct PasswordHash(String);
 
 impl PasswordHash {
+    /// A hash read back from storage.
     pub fn from_phc(phc: impl Into<String>) -> Self {
         PasswordHash(phc.into())
     }
 
+    /// The hash in PHC form, for storage and for the hasher.
     pub fn as_phc(&self) -> &str {
         &self.0
     }

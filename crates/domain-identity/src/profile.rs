@@ -5,9 +5,13 @@ use serde::{Deserialize, Serialize};
 /// What a user tells about themselves, beyond the display name.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct Profile {
+    /// Where the user works, at most 100 characters.
     pub company: String,
+    /// The user's role there, at most 100 characters.
     pub job_title: String,
+    /// A full `http(s)://` address, or empty; at most 200 characters.
     pub website: String,
+    /// A few words about the user, at most 1,000 characters (line breaks kept).
     pub bio: String,
     /// Whether the user wants product news by email (account emails are always sent).
     pub product_updates: bool,
@@ -16,9 +20,13 @@ pub struct Profile {
 /// What was wrong with a profile form, field by field.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct ProfileErrors {
+    /// Set when the company was refused.
     pub company: Option<String>,
+    /// Set when the job title was refused.
     pub job_title: Option<String>,
+    /// Set when the website was refused.
     pub website: Option<String>,
+    /// Set when the bio was refused.
     pub bio: Option<String>,
 }
 
@@ -37,6 +45,7 @@ fn bounded(text: &str, max: usize, field: &str) -> Result<String, String> {
 }
 
 impl Profile {
+    /// Trims and checks every field; every field's problem is reported at once.
     pub fn parse(
         company: &str,
         job_title: &str,

@@ -12,14 +12,18 @@ use crate::UserId;
 /// What a token proves.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TokenPurpose {
+    /// Proves the user can read mail sent to their address.
     VerifyEmail,
+    /// Lets the user set a new password without the old one.
     ResetPassword,
     /// Confirms a new email address; the token carries the address.
     ChangeEmail,
 }
 
 impl TokenPurpose {
+    /// The name stored with the token.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::VerifyEmail => "verify_email",
@@ -28,6 +32,7 @@ impl TokenPurpose {
         }
     }
 
+    /// The purpose stored under `text`; `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
         [
             TokenPurpose::VerifyEmail,
@@ -48,17 +53,22 @@ pub fn token_hash(token: &str) -> String {
 /// A stored token (without the token itself).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TokenRecord {
+    /// Whose token it is.
     pub user: UserId,
+    /// What it may be used for; a token of one purpose never passes for another.
     pub purpose: TokenPurpose,
     /// Extra data: the new address for an email change.
     pub payload: Option<String>,
+    /// When it was issued.
     pub created_at: OffsetDateTime,
+    /// After this instant the token is refused.
     pub expires_at: OffsetDateTime,
 }
 
 /// The token store.
 #[async_trait]
 pub trait TokenRepository: Send + Sync {
+    /// Stores a new token under its hash.
     async fn issue(&self, hash: &str, record: &TokenRecord) -> Result<(), StorageError>;
     /// Uses a token up, atomically: returns its record if it exists, has this purpose, is
     /// unused and unexpired at `now`; afterwards it can never be used again.

@@ -10,19 +10,29 @@ use crate::StorageError;
 /// Why a contact form was refused, field by field.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct ContactErrors {
+    /// Set when the name is empty or longer than 100 characters.
     pub name: Option<String>,
+    /// Set when the address is not one a reply could reach.
     pub email: Option<String>,
+    /// Set when the message is shorter than 10 or longer than 5,000 characters.
     pub message: Option<String>,
 }
 
 /// A message from a visitor.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct ContactMessage {
+    /// Time-ordered (UUID v7).
     pub id: Uuid,
+    /// The visitor's name, trimmed.
     pub name: String,
+    /// The reply address the visitor gave. It is not verified: it is shown to the staff, and used
+    /// as the `Reply-To` of the notification, never as a sender.
     pub email: String,
+    /// "Contact form" when the visitor left it empty; at most 150 characters.
     pub subject: String,
+    /// The message, trimmed.
     pub message: String,
+    /// When the form was received.
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
 }
@@ -72,8 +82,10 @@ impl ContactMessage {
     }
 }
 
+/// Where contact messages are kept until someone reads them in the admin.
 #[async_trait]
 pub trait ContactRepository: Send + Sync {
+    /// Stores a parsed message.
     async fn save(&self, message: &ContactMessage) -> Result<(), StorageError>;
     /// Newest first.
     async fn recent(&self, limit: u32) -> Result<Vec<ContactMessage>, StorageError>;

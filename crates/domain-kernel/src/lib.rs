@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 //! Vocabulary every QuickScale domain crate shares: storage failures, the clock and mailer
 //! ports, the public contact form, and the two parsers of request details every surface
 //! shares: where a browser may be sent back to ([`LocalPath`]) and a place in a list

@@ -50,6 +50,7 @@ impl LocalPath {
         Self::parse(text).unwrap_or_else(|| LocalPath(DEFAULT_LANDING.to_owned()))
     }
 
+    /// The path as it was given (still percent-encoded), ready for a `Location` header.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -40,7 +40,9 @@ impl Default for Paging {
 /// document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Surface {
+    /// An HTML page: an empty field is the default, because forms send every field.
     Page,
+    /// The JSON API: an empty value is refused, as its OpenAPI document promises integers.
     Api,
 }
 
@@ -134,13 +136,17 @@ impl Paging {
 /// The links between pages of a list, as `partials/pager.html` shows them.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Pager {
+    /// The page shown, from 1.
     pub page: u32,
     /// Known when the list counts its items.
     pub pages: Option<u64>,
+    /// Link to the page before, absent on the first page.
     pub previous: Option<String>,
+    /// Link to the page after, absent when there is nothing more.
     pub next: Option<String>,
     /// The links' words: "Newer"/"Older" for history, "Previous"/"Next" otherwise.
     pub previous_label: &'static str,
+    /// The word of the `next` link.
     pub next_label: &'static str,
     /// The links' common start (`/admin/users?q=ada&`).
     #[serde(skip)]

@@ -26,6 +26,7 @@ use crate::usage::{RunCharge, RunStatus, charge_key};
 /// What one account's runs and ledger contain, by kind.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct ChargeCounts {
+    /// Runs, of every kind below.
     pub runs: u64,
     /// Successful runs that cost credits.
     pub paid: u64,
@@ -63,36 +64,61 @@ pub struct Mismatch {
     pub run: Option<Uuid>,
     /// The ledger entry concerned.
     pub entry: Option<EntryId>,
+    /// What does not match.
     pub problem: Problem,
 }
 
 /// What is wrong.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Problem {
     /// A successful paid run names no debit.
-    NotCharged { cost: Credits },
+    NotCharged {
+        /// What the run records it cost.
+        cost: Credits,
+    },
     /// The run names an entry that is not a debit of its user's account.
     ChargeNotFound,
     /// The run's debit is not of the amount the run records (its cost plus its refund).
-    WrongAmount { debited: Credits, expected: Credits },
+    WrongAmount {
+        /// What the debit took.
+        debited: Credits,
+        /// What the run's record says it should have taken.
+        expected: Credits,
+    },
     /// A successful run whose debit was reversed.
-    SucceededButReversed { reversal: EntryId },
+    SucceededButReversed {
+        /// The reversal entry.
+        reversal: EntryId,
+    },
     /// A failed or timed-out run whose debit was never reversed.
     NotRefunded,
     /// The run records another refund than its reversal gave back (or a refund without one).
     WrongRefund {
+        /// What the reversal gave back (zero without one).
         reversed: Credits,
+        /// What the run records as refunded.
         recorded: Credits,
     },
     /// A run that ended without a charge records a cost or a refund.
-    CostWithoutCharge { cost: Credits, refunded: Credits },
+    CostWithoutCharge {
+        /// The cost the run records.
+        cost: Credits,
+        /// The refund the run records.
+        refunded: Credits,
+    },
     /// A free or rejected run names a debit.
     UnexpectedCharge,
     /// Other runs name the same debit.
-    SharedCharge { others: Vec<Uuid> },
+    SharedCharge {
+        /// The other runs that name it.
+        others: Vec<Uuid>,
+    },
     /// A debit that no run names as its charge.
     Unclaimed {
+        /// What it debited.
         amount: Credits,
+        /// Its idempotency key, which may name the run that made it.
         key: Option<String>,
     },
 }
@@ -154,6 +180,7 @@ impl fmt::Display for Mismatch {
 /// One account's runs checked against its ledger.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct AccountCharges {
+    /// What the runs and the ledger contain.
     pub counts: ChargeCounts,
     /// In the order of the runs, then of the entries.
     pub mismatches: Vec<Mismatch>,

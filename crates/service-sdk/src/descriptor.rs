@@ -18,6 +18,7 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// The name used in the API and its document.
     pub fn as_str(self) -> &'static str {
         match self {
             InputKind::Text => "text",
@@ -29,27 +30,45 @@ impl InputKind {
 
 /// Why a descriptor is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DescriptorError {
+    /// The slug is not 2 to 64 characters of `a-z`, `0-9` and `_` starting with a letter: it
+    /// appears in URLs and database rows. Holds the slug.
     #[error("slug {0:?} must be 2 to 64 characters of a-z, 0-9 and _, starting with a letter")]
     Slug(String),
+    /// The name is empty or longer than 80 characters. Holds the slug.
     #[error("service {0}: the name must be 1 to 80 characters")]
     Name(String),
+    /// The description is longer than 500 characters. Holds the slug.
     #[error("service {0}: the description is longer than 500 characters")]
     Description(String),
+    /// The cost is above [`ServiceDescriptor::MAX_COST`].
     #[error("service {slug}: the cost {cost} is above the maximum of {max} credits per run")]
     Cost {
+        /// The service's slug.
         slug: String,
+        /// The cost refused.
         cost: Credits,
+        /// The most a run may cost.
         max: Credits,
     },
+    /// The timeout is outside 100 ms to 10 minutes. Holds the slug.
     #[error("service {0}: the timeout must be between 100 ms and 10 minutes")]
     Timeout(String),
+    /// The input limit is outside 1 byte to 50 MB. Holds the slug.
     #[error("service {0}: the input limit must be between 1 byte and 50 MB")]
     InputLimit(String),
+    /// A file service that accepts no content type could never run. Holds the slug.
     #[error("service {0}: a file service must accept at least one content type")]
     NoContentTypes(String),
+    /// The input schema is not a valid JSON Schema, or the service does not take JSON.
     #[error("service {slug}: the input schema {why}")]
-    InputSchema { slug: String, why: String },
+    InputSchema {
+        /// The service's slug.
+        slug: String,
+        /// What is wrong with the schema.
+        why: String,
+    },
 }
 
 /// A service's identity, price and limits.
@@ -57,15 +76,21 @@ pub enum DescriptorError {
 pub struct ServiceDescriptor {
     /// Stable identifier used in URLs, the API and the database: `text_sentiment_analysis`.
     pub slug: String,
+    /// What people see: "Sentiment analysis".
     pub name: String,
+    /// A sentence or two on the service's page, at most 500 characters.
     pub description: String,
+    /// Groups services on the services page ("Text", "Images").
     pub category: String,
     /// Credits charged per successful start (refunded when the run fails). Zero means free.
     pub cost: Credits,
+    /// What the service takes, and so which form it gets.
     pub input: InputKind,
     /// Content types a file service accepts (`image/png` ...).
     pub accepted_types: Vec<String>,
+    /// The largest input accepted, in bytes; larger ones are refused before any charge.
     pub max_input_bytes: usize,
+    /// How long a run may take before it is stopped and refunded (published in milliseconds).
     #[serde(serialize_with = "millis")]
     pub timeout: Duration,
     /// Shown on the service page and pre-filled in the form.
@@ -100,38 +125,47 @@ impl ServiceDescriptor {
         }
     }
 
+    /// Sets the description.
     pub fn description(mut self, text: &str) -> Self {
         self.description = text.to_owned();
         self
     }
+    /// Sets the category.
     pub fn category(mut self, text: &str) -> Self {
         self.category = text.to_owned();
         self
     }
+    /// Sets the cost of a run.
     pub fn cost(mut self, cost: Credits) -> Self {
         self.cost = cost;
         self
     }
+    /// Makes runs free: they are recorded, and charge nothing.
     pub fn free(mut self) -> Self {
         self.cost = Credits::ZERO;
         self
     }
+    /// Sets the kind of input.
     pub fn input(mut self, kind: InputKind) -> Self {
         self.input = kind;
         self
     }
+    /// Sets the content types a file service accepts.
     pub fn accepts(mut self, content_types: &[&str]) -> Self {
         self.accepted_types = content_types.iter().map(|t| (*t).to_owned()).collect();
         self
     }
+    /// Sets the input limit, in bytes.
     pub fn max_input_bytes(mut self, bytes: usize) -> Self {
         self.max_input_bytes = bytes;
         self
     }
+    /// Sets the timeout of a run.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
+    /// Sets the example input the form starts with.
     pub fn example(mut self, input: &str) -> Self {
         self.example_input = Some(input.to_owned());
         self
@@ -142,6 +176,7 @@ impl ServiceDescriptor {
         self
     }
 
+    /// Whether runs cost nothing (no charge is made at all).
     pub fn is_free(&self) -> bool {
         self.cost.is_zero()
     }

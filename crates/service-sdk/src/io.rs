@@ -7,8 +7,12 @@ use crate::{InputKind, ServiceDescriptor};
 /// A file a user uploaded.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UploadedFile {
+    /// The name the browser sent; informative only, never used as a path.
     pub filename: String,
+    /// The type the browser declared; checked against the service's accepted types, while the
+    /// service still reads the bytes for what they really are.
     pub content_type: String,
+    /// The file's content.
     pub bytes: Vec<u8>,
 }
 
@@ -25,22 +29,39 @@ impl std::fmt::Debug for UploadedFile {
 /// What a user gives a service.
 #[derive(Clone, PartialEq, Debug)]
 pub enum ServiceInput {
+    /// Text from a text area or the API.
     Text(String),
+    /// A parsed JSON document.
     Json(serde_json::Value),
+    /// An uploaded file.
     File(UploadedFile),
 }
 
 /// Why an input was refused before anything was charged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
+    /// The input is not of the service's [`InputKind`].
     #[error("this service needs {expected} input")]
-    WrongKind { expected: &'static str },
+    WrongKind {
+        /// The kind the service takes, as a word (`text`, `JSON`, `a file`).
+        expected: &'static str,
+    },
+    /// Nothing (or only white space) was given.
     #[error("the input is empty")]
     Empty,
+    /// Larger than the service's input limit.
     #[error("the input is {size} bytes; this service accepts at most {max}")]
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// The input's size, in bytes.
+        size: usize,
+        /// The service's limit, in bytes.
+        max: usize,
+    },
+    /// A file of a type the service does not accept; holds the declared type.
     #[error("files of type {0} are not accepted here")]
     ContentType(String),
+    /// The service's own check refused the input; holds its message for the user.
     #[error("{0}")]
     Invalid(String),
 }
@@ -55,6 +76,7 @@ impl ServiceInput {
         }
     }
 
+    /// Which kind of input this is.
     pub fn kind(&self) -> InputKind {
         match self {
             ServiceInput::Text(_) => InputKind::Text,
@@ -114,6 +136,7 @@ impl ServiceInput {
         Ok(())
     }
 
+    /// The text of a text input; `None` for JSON and files.
     pub fn as_text(&self) -> Option<&str> {
         match self {
             ServiceInput::Text(text) => Some(text),
@@ -125,14 +148,18 @@ impl ServiceInput {
 /// A labelled value in a result.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Field {
+    /// What the value is ("Words").
     pub label: String,
+    /// The value as shown ("42").
     pub value: String,
 }
 
 /// A table in a result.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize, Default)]
 pub struct Table {
+    /// The column headings.
     pub columns: Vec<String>,
+    /// The rows, each with one cell per column.
     pub rows: Vec<Vec<String>>,
 }
 
@@ -140,9 +167,13 @@ pub struct Table {
 /// full data as JSON (which the API returns as is).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize, Default)]
 pub struct ServiceOutput {
+    /// One line a person reads first ("Positive (82% confidence)").
     pub summary: String,
+    /// Labelled values shown under the summary.
     pub fields: Vec<Field>,
+    /// A table shown under the fields.
     pub table: Option<Table>,
+    /// Everything, for programs: the API returns it as is.
     pub data: serde_json::Value,
 }
 
@@ -193,6 +224,7 @@ impl ServiceOutput {
         }
     }
 
+    /// An output with a summary and nothing else; add to it with the methods below.
     pub fn new(summary: impl Into<String>) -> Self {
         ServiceOutput {
             summary: summary.into(),
@@ -200,6 +232,7 @@ impl ServiceOutput {
         }
     }
 
+    /// Adds a labelled value.
     pub fn field(mut self, label: impl Into<String>, value: impl ToString) -> Self {
         self.fields.push(Field {
             label: label.into(),
@@ -208,6 +241,7 @@ impl ServiceOutput {
         self
     }
 
+    /// Sets the table.
     pub fn table(mut self, columns: &[&str], rows: Vec<Vec<String>>) -> Self {
         self.table = Some(Table {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
@@ -216,6 +250,7 @@ impl ServiceOutput {
         self
     }
 
+    /// Sets the data the API returns.
     pub fn data(mut self, data: serde_json::Value) -> Self {
         self.data = data;
         self

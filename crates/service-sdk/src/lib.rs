@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 //! # The QuickScale service framework
 //!
 //! A service implements one trait, [`Service`]: a [`ServiceDescriptor`] (slug, name,

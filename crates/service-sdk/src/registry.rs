@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use crate::{DescriptorError, Service, ServiceDescriptor};
 
+/// Why a service could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
+    /// Its descriptor is invalid.
     #[error(transparent)]
     Descriptor(#[from] DescriptorError),
+    /// Another registered service has the slug: runs, settings and usage are kept by slug.
     #[error("two services use the slug {0}")]
     DuplicateSlug(String),
 }
@@ -16,7 +20,9 @@ pub enum RegistryError {
 /// A registered service with its descriptor, read once.
 #[derive(Clone)]
 pub struct Registered {
+    /// The descriptor as validated at registration (a service's later answers are not used).
     pub descriptor: ServiceDescriptor,
+    /// The service.
     pub service: Arc<dyn Service>,
 }
 
@@ -36,6 +42,7 @@ pub struct ServiceRegistry {
 }
 
 impl ServiceRegistry {
+    /// A registry with no services.
     pub fn new() -> Self {
         Self::default()
     }
@@ -48,6 +55,7 @@ impl ServiceRegistry {
         self.register_arc(Arc::new(service))
     }
 
+    /// [`Self::register`] for a service already shared.
     pub fn register_arc(&mut self, service: Arc<dyn Service>) -> Result<&mut Self, RegistryError> {
         let descriptor = service.descriptor();
         descriptor.validate()?;
@@ -65,6 +73,7 @@ impl ServiceRegistry {
         Ok(self)
     }
 
+    /// The service with this slug.
     pub fn get(&self, slug: &str) -> Option<&Registered> {
         self.services.get(slug)
     }
@@ -74,10 +83,12 @@ impl ServiceRegistry {
         self.order.iter().filter_map(|slug| self.services.get(slug))
     }
 
+    /// How many services are registered.
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
+    /// Whether no service is registered.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }

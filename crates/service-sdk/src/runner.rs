@@ -21,19 +21,27 @@ use crate::{InputError, ServiceInput, ServiceRegistry, SettingsSnapshot, Timer};
 
 /// Why a run was not started. Nothing was charged.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
+    /// No registered service has this slug.
     #[error("there is no service called {0}")]
     UnknownService(String),
+    /// The input was refused before the charge.
     #[error("{0}")]
     Input(#[from] InputError),
+    /// The user cannot pay for the run; the run is recorded as rejected.
     #[error(transparent)]
     Insufficient(InsufficientCredits),
+    /// A run with this key is still running: its result is not known yet.
     #[error("this run is still in progress")]
     InProgress,
+    /// An admin switched the service off.
     #[error("this service is switched off")]
     Disabled,
+    /// The ledger refused the charge or its refund for another reason.
     #[error(transparent)]
     Credits(CreditError),
+    /// The usage store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -41,6 +49,7 @@ pub enum RunError {
 /// A run that happened (or was found again by its key).
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
+    /// The run as recorded.
     pub run: ServiceRun,
     /// True when the key had been used before and this is the stored run.
     pub replayed: bool,
@@ -66,6 +75,8 @@ impl std::fmt::Debug for ServiceRunner {
 }
 
 impl ServiceRunner {
+    /// A runner over the registry and its ports. The `timer` runs the timeouts (and the waits
+    /// between retries), so the SDK needs no async runtime of its own.
     pub fn new(
         registry: Arc<ServiceRegistry>,
         credits: Arc<dyn CreditStore>,
@@ -94,6 +105,7 @@ impl ServiceRunner {
         Some(self.settings.cost(slug, registered.descriptor.cost))
     }
 
+    /// The services the runner runs.
     pub fn registry(&self) -> &ServiceRegistry {
         &self.registry
     }
@@ -381,6 +393,9 @@ impl ServiceRunner {
         self.usage.finish(id, end).await
     }
 }
+
+#[cfg(test)]
+mod scripted;
 
 fn reason(text: &str) -> Reason {
     Reason::parse(text).unwrap_or_else(|_| Reason::parse("Service run").expect("non-empty"))

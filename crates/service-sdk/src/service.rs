@@ -8,6 +8,7 @@ use crate::{InputError, ServiceDescriptor, ServiceInput, ServiceOutput};
 
 /// Why a run failed. Every failure refunds the charge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServiceError {
     /// The input passed the generic checks but the service cannot use it
     /// (detected before any work; still refunded).
@@ -43,6 +44,7 @@ pub enum ServiceError {
 /// ```
 #[async_trait]
 pub trait Service: Send + Sync {
+    /// The service's identity, price and limits; read once, when the service is registered.
     fn descriptor(&self) -> ServiceDescriptor;
 
     /// Service-specific input checks, run before anything is charged.
@@ -56,7 +58,9 @@ pub trait Service: Send + Sync {
 }
 
 /// Sleeps: the runner's timeouts use it, so the SDK needs no async runtime of its own.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Timer: Send + Sync {
+    /// Completes once `duration` has passed.
     async fn sleep(&self, duration: Duration);
 }

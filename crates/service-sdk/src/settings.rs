@@ -15,10 +15,13 @@ use serde::Serialize;
 /// The settings of one service.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct ServiceSettings {
+    /// The service's slug.
     pub slug: String,
+    /// False when an admin switched the service off: it is hidden and refuses runs.
     pub enabled: bool,
     /// Replaces the descriptor's cost when set.
     pub cost_override: Option<Credits>,
+    /// Where the service appears in lists, lowest first.
     pub display_order: i32,
 }
 
@@ -39,11 +42,14 @@ pub struct SettingsSnapshot {
 }
 
 impl SettingsSnapshot {
+    /// Replaces every setting at once (after a sync or an admin's change), so readers never
+    /// see half of an update.
     pub fn replace(&self, settings: Vec<ServiceSettings>) {
         let map = settings.into_iter().map(|s| (s.slug.clone(), s)).collect();
         *self.by_slug.write().unwrap_or_else(|e| e.into_inner()) = map;
     }
 
+    /// The settings of one service; `None` before the first sync.
     pub fn get(&self, slug: &str) -> Option<ServiceSettings> {
         self.by_slug
             .read()
@@ -64,6 +70,7 @@ impl SettingsSnapshot {
             .unwrap_or(descriptor_cost)
     }
 
+    /// The service's place in lists; services without settings go last.
     pub fn order(&self, slug: &str) -> i32 {
         self.get(slug).map_or(i32::MAX, |s| s.display_order)
     }

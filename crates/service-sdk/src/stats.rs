@@ -12,26 +12,36 @@ use crate::usage::{RunSample, RunStatus};
 /// One day of one service.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct DayStats {
+    /// The day the runs started, `YYYY-MM-DD`.
     pub date: String,
+    /// Runs started that day.
     pub runs: u64,
+    /// Of those, runs that failed or timed out.
     pub failures: u64,
+    /// The median duration of its finished runs; `None` without any.
     pub median_ms: Option<u64>,
 }
 
 /// A service's usage over a period.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct ServiceStats {
+    /// The service's slug.
     pub service: String,
+    /// Runs started in the period, whatever their end.
     pub runs: u64,
+    /// Runs that returned their output.
     pub succeeded: u64,
     /// Failed or timed out (refunded).
     pub failed: u64,
     /// Refused for lack of credits (nothing ran).
     pub rejected: u64,
+    /// Credits the runs kept (charges less refunds).
     pub credits: Credits,
+    /// How many users ran it.
     pub unique_users: u64,
     /// Failed / (succeeded + failed), in percent.
     pub failure_rate: f64,
+    /// The median duration of finished runs; `None` without any.
     pub median_ms: Option<u64>,
     /// Oldest first, one entry per day of the period (days without runs included).
     pub daily: Vec<DayStats>,

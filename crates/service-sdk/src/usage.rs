@@ -13,9 +13,11 @@ use crate::ServiceOutput;
 /// Where a run stands.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Charged and executing.
     Running,
+    /// The service returned its output; the charge stands.
     Succeeded,
     /// The service returned an error; the charge was refunded.
     Failed,
@@ -26,6 +28,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every status, for parsing and for filters.
     pub const ALL: [RunStatus; 5] = [
         RunStatus::Running,
         RunStatus::Succeeded,
@@ -34,6 +37,7 @@ impl RunStatus {
         RunStatus::Rejected,
     ];
 
+    /// The name stored in the database and used in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
@@ -44,10 +48,12 @@ impl RunStatus {
         }
     }
 
+    /// The status stored under `text`; `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
+    /// Whether the run is over: only a running run may still be finished.
     pub fn is_final(self) -> bool {
         self != RunStatus::Running
     }
@@ -56,11 +62,15 @@ impl RunStatus {
 /// One run of a service by a user.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct ServiceRun {
+    /// Its id, time-ordered; the charge's idempotency key derives from it.
     pub id: Uuid,
+    /// Who ran it, and whose credits paid.
     pub user: UserId,
+    /// The service's slug.
     pub service: String,
     /// The caller's key: the same key is one run, however often it is submitted.
     pub key: IdempotencyKey,
+    /// Where it stands.
     pub status: RunStatus,
     /// What the run was charged (zero for free services and rejected runs).
     pub cost: Credits,
@@ -68,13 +78,20 @@ pub struct ServiceRun {
     pub charge: Option<EntryId>,
     /// What was given back when the run failed.
     pub refunded: Credits,
+    /// The user's balance once the run ended (after a refund), when the ledger was reached.
     pub balance_after: Option<Credits>,
+    /// The size of the input, for statistics (the input itself is not kept).
     pub input_bytes: u64,
+    /// How long the service ran, once it ended.
     pub duration_ms: Option<u64>,
+    /// What a successful run produced, shown again on the run's page and by the API.
     pub output: Option<ServiceOutput>,
+    /// Why the run failed, in words safe to show its user.
     pub error: Option<String>,
+    /// When it was claimed.
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// When it ended; `None` while running.
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
 }
@@ -82,23 +99,36 @@ pub struct ServiceRun {
 /// How a run ended, written once.
 #[derive(Clone, PartialEq, Debug)]
 pub struct RunEnd {
+    /// See [`ServiceRun::status`]; never [`RunStatus::Running`].
     pub status: RunStatus,
+    /// See [`ServiceRun::cost`].
     pub cost: Credits,
+    /// See [`ServiceRun::charge`].
     pub charge: Option<EntryId>,
+    /// See [`ServiceRun::refunded`].
     pub refunded: Credits,
+    /// See [`ServiceRun::balance_after`].
     pub balance_after: Option<Credits>,
+    /// See [`ServiceRun::duration_ms`].
     pub duration_ms: u64,
+    /// See [`ServiceRun::output`].
     pub output: Option<ServiceOutput>,
+    /// See [`ServiceRun::error`].
     pub error: Option<String>,
+    /// See [`ServiceRun::finished_at`].
     pub finished_at: OffsetDateTime,
 }
 
 /// A filter over a user's runs, newest first.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct RunQuery {
+    /// Only runs of this service (its slug).
     pub service: Option<String>,
+    /// Only runs in this state.
     pub status: Option<RunStatus>,
+    /// How many of the newest matches to skip (for pages).
     pub offset: u64,
+    /// The most runs to return.
     pub limit: u32,
 }
 
@@ -114,21 +144,32 @@ pub enum Claim {
 /// The fields of a run that statistics need.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RunSample {
+    /// See [`ServiceRun::service`].
     pub service: String,
+    /// See [`ServiceRun::user`].
     pub user: UserId,
+    /// See [`ServiceRun::status`].
     pub status: RunStatus,
+    /// See [`ServiceRun::cost`].
     pub cost: Credits,
+    /// See [`ServiceRun::duration_ms`].
     pub duration_ms: Option<u64>,
+    /// See [`ServiceRun::started_at`].
     pub started_at: OffsetDateTime,
 }
 
 /// What matching runs with the ledger needs of a run (see [`crate::charges`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct RunCharge {
+    /// See [`ServiceRun::id`].
     pub id: Uuid,
+    /// See [`ServiceRun::status`].
     pub status: RunStatus,
+    /// See [`ServiceRun::cost`].
     pub cost: Credits,
+    /// See [`ServiceRun::charge`].
     pub charge: Option<EntryId>,
+    /// See [`ServiceRun::refunded`].
     pub refunded: Credits,
 }
 
@@ -143,6 +184,7 @@ pub fn refund_key(run: Uuid) -> IdempotencyKey {
 }
 
 /// The usage store.
+#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait ServiceUsageRepository: Send + Sync {
     /// Records `run` as running, unless the user already has a run with its key
@@ -150,7 +192,9 @@ pub trait ServiceUsageRepository: Send + Sync {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError>;
     /// Writes how a running run ended.
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError>;
+    /// One of the user's runs; another user's run reads as `None`.
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError>;
+    /// The user's runs matching the filter, newest first.
     async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError>;
     /// Runs of every user started at or after `since`, newest first, at most `limit`.
     async fn samples_since(
@@ -159,7 +203,7 @@ pub trait ServiceUsageRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<RunSample>, StorageError>;
     /// Runs still marked running that started before `before`, oldest first, at most `limit`:
-    /// runs an app stopped in the middle of (see `ServiceRunner::recover_interrupted`).
+    /// runs an app stopped in the middle of (see [`crate::ServiceRunner::recover_interrupted`]).
     async fn unfinished(
         &self,
         before: OffsetDateTime,

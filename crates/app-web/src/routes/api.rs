@@ -370,6 +370,10 @@ async fn run(
         }
         Err(RunError::Storage(e)) => Err(e.into()),
         Err(RunError::Credits(e)) => Err(e.into()),
+        Err(other) => {
+            tracing::error!(error = %other, "service run failed");
+            Err(ApiProblem::internal())
+        }
     }
 }
 

@@ -394,5 +394,10 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
             tracing::error!(%error, "webhook could not be stored");
             (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
         }
+        // A refusal this handler does not know yet: a 5xx, so the processor delivers it again.
+        Err(error) => {
+            tracing::error!(%error, "webhook not accepted");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
     }
 }

@@ -473,6 +473,7 @@ pub async fn run(
         Err(RunError::UnknownService(_) | RunError::Disabled) => Err(AppError::NotFound),
         Err(RunError::Storage(e)) => Err(e.into()),
         Err(RunError::Credits(e)) => Err(e.into()),
+        Err(other) => Err(AppError::Internal(anyhow::anyhow!(other))),
     }
 }
 

@@ -1,11 +1,12 @@
 //! Random histories of credit operations, checked against a deliberately simple model of lots.
 //!
 //! The model shares no code with the ledger: lots are plain integers of hundredths in a `Vec`,
-//! and each rule of DESIGN section 4 is written out here from its description (a lot expires at
-//! its expiry instant; debits take from lots that expire soonest, then the oldest; a reversal
-//! gives back only to lots not yet expired; a clawback takes what is left of its source). The
-//! harness runs each step on a ledger under test and on the model, and fails on the first
-//! difference in a receipt, an error, an expiry, a lot's remainder or a ledger invariant.
+//! and each of the credit rules (docs/architecture.md, "The credit rules") is written out here
+//! from its description (a lot expires at its expiry instant; debits take from lots that expire
+//! soonest, then the oldest; a reversal gives back only to lots not yet expired; a clawback takes
+//! what is left of its source). The harness runs each step on a ledger under test and on the
+//! model, and fails on the first difference in a receipt, an error, an expiry, a lot's remainder
+//! or a ledger invariant.
 //!
 //! Shared by the in-memory property tests (crates/domain-credits) and the SQLite ones
 //! (crates/adapters), each providing a [`Ledger`].
@@ -259,6 +260,8 @@ impl Model {
                     expired,
                 }
             }
+            // A command added to the ledger needs its rule here, written apart from the ledger's.
+            other => panic!("the model has no rule for {other:?}"),
         };
         (expected, after)
     }

@@ -23,15 +23,20 @@ pub struct RowError {
     pub row: usize,
     /// The field (JSON pointer inside the record; `/` for the record itself).
     pub field: String,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 /// The outcome of a validation.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Report {
+    /// Records checked.
     pub rows: usize,
+    /// Records that match the schema.
     pub valid_rows: usize,
+    /// Records with at least one error.
     pub invalid_rows: usize,
+    /// The errors found, in record order, at most 500.
     pub errors: Vec<RowError>,
     /// True when more errors were found than reported.
     pub truncated: bool,

@@ -18,13 +18,21 @@ const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// What the bytes say about an image.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct ImageMetadata {
+    /// The format the bytes are in (not the one the upload declared).
     pub format: String,
+    /// In pixels.
     pub width: u32,
+    /// In pixels.
     pub height: u32,
+    /// Width times height in millions, to two decimals.
     pub megapixels: f64,
+    /// The colour model: "greyscale", "RGB", each "with alpha", or "other".
     pub color_type: String,
+    /// Bits per pixel, all channels together.
     pub bits_per_pixel: u16,
+    /// Whether the image has an alpha (transparency) channel.
     pub has_alpha: bool,
+    /// The file's size.
     pub size_bytes: usize,
     /// EXIF fields by name, in the file's order (camera, date, exposure, GPS ...).
     pub exif: Vec<(String, String)>,

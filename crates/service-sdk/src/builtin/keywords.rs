@@ -27,8 +27,11 @@ fn stop_words() -> &'static HashSet<&'static str> {
 /// A ranked keyword phrase.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct Keyword {
+    /// The phrase, lower-cased.
     pub phrase: String,
+    /// The sum of its words' degree-to-frequency scores: higher ranks first.
     pub score: f64,
+    /// How often the phrase occurs in the text.
     pub occurrences: usize,
 }
 

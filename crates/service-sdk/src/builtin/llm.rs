@@ -56,6 +56,8 @@ impl std::fmt::Debug for LlmTextService {
 }
 
 impl LlmTextService {
+    /// The service over a chat model; `timeout` becomes the run's timeout, so set it above the
+    /// model client's own.
     pub fn new(model: Arc<dyn ChatModel>, timeout: Duration) -> Self {
         LlmTextService { model, timeout }
     }

@@ -104,19 +104,26 @@ fn is_negation(word: &str) -> bool {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
+    /// A compound score of 0.05 or more.
     Positive,
+    /// A compound score of -0.05 or less.
     Negative,
+    /// In between.
     Neutral,
 }
 
 /// The analysis of one text.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct SentimentAnalysis {
+    /// The tone the compound score falls in.
     pub label: Sentiment,
     /// From -1 (most negative) to 1 (most positive).
     pub compound: f64,
+    /// The share of the text's weight that is positive, from 0 to 1.
     pub positive_share: f64,
+    /// The share that is negative, from 0 to 1.
     pub negative_share: f64,
+    /// The share that is neutral, from 0 to 1; the three add up to 1 (give or take rounding).
     pub neutral_share: f64,
     /// The words that carried sentiment and what each contributed, strongest first.
     pub drivers: Vec<(String, f64)>,

@@ -33,12 +33,19 @@ fn syllables(word: &str) -> usize {
 /// Measurements of a text.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct TextStatistics {
+    /// Characters (not bytes), white space included.
     pub characters: usize,
+    /// Characters that are not white space.
     pub characters_without_spaces: usize,
+    /// Words: runs of letters and digits, with inner apostrophes.
     pub words: usize,
+    /// Different words, ignoring case.
     pub unique_words: usize,
+    /// Sentences, at least one for a text with words.
     pub sentences: usize,
+    /// Blocks of text separated by a blank line.
     pub paragraphs: usize,
+    /// In characters, to one decimal.
     pub average_word_length: f64,
     /// Flesch reading ease: 90+ very easy, 60-70 plain English, below 30 very hard.
     pub reading_ease: f64,
@@ -49,6 +56,7 @@ pub struct TextStatistics {
 }
 
 impl TextStatistics {
+    /// Measures `text`.
     pub fn of(text: &str) -> Self {
         let all = words(text);
         let mut frequency: HashMap<String, usize> = HashMap::new();

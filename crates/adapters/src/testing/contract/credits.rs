@@ -503,7 +503,7 @@ pub async fn credits_history_pages_newest_first(stores: Stores) {
     assert_eq!(third.entries[0].kind, EntryKind::Grant);
 }
 
-/// The concurrency promise of DESIGN section 4: 50 consumers of 3 credits on 100 credits give
+/// The concurrency promise of docs/architecture.md: 50 consumers of 3 credits on 100 credits give
 /// exactly 33 successes and leave 1.
 pub async fn credits_concurrent_consumers_never_overdraw(stores: Stores) {
     let credits = stores.credits;
