@@ -211,7 +211,7 @@ fn an_allocation_to_a_missing_grant_or_entry_is_found() {
     });
     assert_found(&found, "spent missing grant");
     let found = findings(|s| {
-        let (_, allocation) = s.allocations[0].clone();
+        let (_, allocation) = s.allocations[0];
         s.allocations
             .push((quickscale_domain_credits::EntryId(4_242), allocation));
     });
