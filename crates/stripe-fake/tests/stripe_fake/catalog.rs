@@ -1,6 +1,6 @@
 //! The catalog: products and prices, the configured catalog and a reset.
 
-use crate::common::{Receiver, client, get, post, start};
+use crate::common::{Receiver, client, count, get, post, start};
 use quickscale_stripe_fake::{CatalogItem, Config, FakeStripe};
 
 #[tokio::test]
@@ -99,4 +99,42 @@ async fn a_catalog_with_an_unknown_interval_is_refused() {
     });
     let error = FakeStripe::start(config).await.unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+/// A new price is checked whole before anything is made: one refused for its lookup key
+/// leaves behind no product of its `product_data`; `transfer_lookup_key` must be a boolean.
+#[tokio::test]
+async fn a_refused_price_makes_no_product() {
+    let receiver = Receiver::start().await;
+    let fake = start(&receiver).await;
+    let products = count(&fake, "/v1/products?limit=100").await;
+    let price = [
+        ("currency", "usd"),
+        ("unit_amount", "500"),
+        ("product_data[name]", "Another pack"),
+        ("lookup_key", "starter_pack"),
+    ];
+    post(&fake, "/v1/prices", &price, None)
+        .await
+        .assert_refused("lookup_key_already_exists", "lookup_key");
+    assert_eq!(count(&fake, "/v1/products?limit=100").await, products);
+    post(
+        &fake,
+        "/v1/prices",
+        &[&price[..], &[("transfer_lookup_key", "maybe")]].concat(),
+        None,
+    )
+    .await
+    .assert_refused("parameter_invalid_boolean", "transfer_lookup_key");
+    assert_eq!(count(&fake, "/v1/products?limit=100").await, products);
+    let moved = post(
+        &fake,
+        "/v1/prices",
+        &[&price[..], &[("transfer_lookup_key", "true")]].concat(),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(moved["lookup_key"], "starter_pack");
+    assert_eq!(count(&fake, "/v1/products?limit=100").await, products + 1);
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    Receiver, client, get, open_session, page_html, pay_on_page, post, start, starter_price,
+    Receiver, client, count, get, open_session, page_html, pay_on_page, post, start, starter_price,
     verify_signature,
 };
 use serde_json::Value;
@@ -429,4 +429,52 @@ async fn cancel_expiry_and_the_billing_portal() {
     assert!(html.contains("ada@example.com"));
     assert!(html.contains("Return"));
     assert!(html.contains("https://app.example/account"));
+}
+
+/// A session is checked whole before anything is made: a refused one leaves behind none of
+/// the products and prices its `price_data` would have made.
+#[tokio::test]
+async fn a_refused_session_makes_no_product_or_price() {
+    let receiver = Receiver::start().await;
+    let fake = start(&receiver).await;
+    let products = count(&fake, "/v1/products?limit=100").await;
+    let prices = count(&fake, "/v1/prices?limit=100").await;
+    let inline_item = [
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][price_data][unit_amount]", "500"),
+        ("line_items[0][price_data][product_data][name]", "Ad hoc"),
+        ("line_items[0][quantity]", "1"),
+    ];
+    let unknown_price = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            &[("mode", "payment")][..],
+            &inline_item,
+            &[
+                ("line_items[1][price]", "price_nope"),
+                ("line_items[1][quantity]", "1"),
+            ],
+        ]
+        .concat(),
+        None,
+    )
+    .await;
+    unknown_price.assert_refused("resource_missing", "line_items[1][price]");
+    let recurring_in_payment_mode = post(
+        &fake,
+        "/v1/checkout/sessions",
+        &[
+            &[("mode", "payment")][..],
+            &inline_item,
+            &[("line_items[0][price_data][recurring][interval]", "month")],
+        ]
+        .concat(),
+        None,
+    )
+    .await;
+    recurring_in_payment_mode
+        .assert_refused("parameter_invalid_string", "line_items[0][price_data]");
+    assert_eq!(count(&fake, "/v1/products?limit=100").await, products);
+    assert_eq!(count(&fake, "/v1/prices?limit=100").await, prices);
 }
