@@ -108,7 +108,7 @@ impl Config {
         self
     }
 
-    /// Sets the business name shown on the hosted pages ("Pay <name>").
+    /// Sets the business name shown on the hosted pages ("Pay `<name>`").
     pub fn with_account_name(mut self, name: impl Into<String>) -> Self {
         self.account_name = name.into();
         self

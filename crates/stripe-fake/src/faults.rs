@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub enum FaultMode {
     /// Answer 500 with a Stripe `api_error`.
     Error,
-    /// Hold the request for the hang time (`hang_ms`, default [`Config::fault_hang`]), then
+    /// Hold the request for the hang time (`hang_ms`, default [`Config::fault_hang`](crate::Config::fault_hang)), then
     /// answer 500: a client with a shorter timeout sees a timeout.
     Timeout,
 }
