@@ -15,11 +15,26 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::cards::{CARD_DECLINED, CARD_SUCCEEDS, CardInput};
 use crate::error::ApiError;
-use crate::store::{CardInput, PayOutcome, PayRefusal, RequestInfo};
-use crate::{ControlError, DeliveryAttempt, Fault, Shared};
+use crate::faults::Fault;
+use crate::model::{RequestInfo, type_matches};
+use crate::server::Shared;
+use crate::store::{PayOutcome, PayRefusal};
+use crate::webhook::DeliveryAttempt;
 
 type AppState = State<Arc<Shared>>;
+
+/// Why a test control could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("the fake has stopped")]
+    Stopped,
+}
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -82,7 +97,7 @@ pub(crate) fn complete(
     id: &str,
     card: Option<&str>,
 ) -> Result<Value, ControlError> {
-    let card = CardInput::test(card.unwrap_or("4242424242424242"));
+    let card = CardInput::test(card.unwrap_or(CARD_SUCCEEDS));
     match shared.lock().pay_session(id, &card) {
         Ok(PayOutcome::Paid { session }) => Ok(session),
         Ok(PayOutcome::Declined { message, .. }) => Err(ControlError::Refused(message)),
@@ -91,7 +106,7 @@ pub(crate) fn complete(
 }
 
 pub(crate) fn fail(shared: &Shared, id: &str, card: Option<&str>) -> Result<Value, ControlError> {
-    let card = CardInput::test(card.unwrap_or("4000000000000002"));
+    let card = CardInput::test(card.unwrap_or(CARD_DECLINED));
     match shared.lock().pay_session(id, &card) {
         Ok(PayOutcome::Declined { payment_intent, .. }) => Ok(payment_intent),
         Ok(PayOutcome::Paid { .. }) => Err(ControlError::Refused(
@@ -325,7 +340,7 @@ async fn deliveries_handler(
                 && filter
                     .kind
                     .as_ref()
-                    .is_none_or(|k| crate::store::type_matches(k, &d.event_type))
+                    .is_none_or(|k| type_matches(k, &d.event_type))
         })
         .collect();
     Json(json!({ "data": data }))

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::util::{MAX_AMOUNT, format_money};
+use crate::money::{MAX_AMOUNT, format_money};
 
 /// An error answered by the fake API, shaped like Stripe's.
 #[derive(Debug, Clone)]

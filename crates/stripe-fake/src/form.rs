@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::util::MAX_QUANTITY;
+use crate::money::MAX_QUANTITY;
 
 /// The parsed parameters of one request.
 #[derive(Debug, Clone, Default)]
@@ -149,6 +149,11 @@ impl<'a> Node<'a> {
         self.map.contains_key(key)
     }
 
+    /// The keys given under this node.
+    pub fn keys(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.map.keys().map(String::as_str)
+    }
+
     /// A string parameter; an empty string counts as absent (Stripe's way to unset).
     pub fn str(&self, key: &str) -> Result<Option<&'a str>, ApiError> {
         match self.map.get(key) {
@@ -164,6 +169,20 @@ impl<'a> Node<'a> {
                 ),
             )),
         }
+    }
+
+    /// A string field of an update: `None` when absent (left as it is), `Some(None)` when
+    /// given empty (unset).
+    pub fn update_str(&self, key: &str) -> Result<Option<Option<String>>, ApiError> {
+        if !self.has(key) {
+            return Ok(None);
+        }
+        Ok(Some(self.str(key)?.map(str::to_string)))
+    }
+
+    /// A string parameter, owned.
+    pub fn string(&self, key: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.str(key)?.map(str::to_string))
     }
 
     pub fn required_str(&self, key: &str) -> Result<&'a str, ApiError> {

@@ -21,11 +21,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::billing::{Invoice, Subscription};
-use crate::store::{
-    Charge, Customer, EventRecord, IdempotencyEntry, PaymentIntent, PortalSession, Price, Product,
-    Refund, Session, Store,
+use crate::model::{
+    Charge, Customer, EventRecord, IdempotencyEntry, Invoice, PaymentIntent, PortalSession, Price,
+    Product, Refund, Session, Subscription,
 };
+use crate::store::Store;
 
 /// The format of the file; a file of another version is refused, not guessed at.
 const VERSION: u32 = 1;
@@ -227,18 +227,5 @@ impl StateFile {
         let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         self.stopped.store(true, Ordering::SeqCst);
         self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-}
-
-/// `StoredResponse::body` as text in the file (the stand-in answers JSON).
-pub(crate) mod text_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&String::from_utf8_lossy(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        Ok(String::deserialize(deserializer)?.into_bytes())
     }
 }

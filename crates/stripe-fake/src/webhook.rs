@@ -8,9 +8,9 @@ use hmac::{KeyInit, Mac};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::Shared;
-use crate::store::DeliveryState;
-use crate::util::{now, now_ms};
+use crate::clock::{now, now_ms};
+use crate::model::DeliveryState;
+use crate::server::Shared;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 

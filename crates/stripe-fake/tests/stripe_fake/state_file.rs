@@ -1,12 +1,12 @@
 //! The stand-in's state kept in a file: what it sold survives a restart, one stand-in at a time
 //! uses a file, and an unreadable file is refused rather than replaced.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Receiver, count, delete, get, post, start_with_plan, subscribe};
+use crate::common::{
+    Receiver, count, delete, get, latest_invoice, post, price_by_key, start_with_plan, subscribe,
+};
 use quickscale_stripe_fake::{CatalogItem, Config, FakeStripe, Running, running_at};
 
 async fn start_kept(receiver: &Receiver, state: &Path) -> std::io::Result<Running> {
@@ -18,7 +18,7 @@ async fn start_kept(receiver: &Receiver, state: &Path) -> std::io::Result<Runnin
 }
 
 async fn pro_price(fake: &Running) -> String {
-    common::price_by_key(fake, "pro_monthly").await
+    price_by_key(fake, "pro_monthly").await
 }
 
 #[tokio::test]
@@ -50,7 +50,7 @@ async fn a_subscription_survives_a_restart_and_can_be_cancelled_after_it() {
     assert_eq!(pro_price(&again).await, price);
     assert_eq!(again.events().len(), events, "every event is kept");
     // The invoice, its charge and the customer are all there; cancelling works.
-    let invoice = common::latest_invoice(&again, &subscription).await;
+    let invoice = latest_invoice(&again, &subscription).await;
     assert_eq!(invoice["status"], "paid");
     let cancelled = delete(&again, &format!("/v1/subscriptions/{id}"))
         .await
@@ -164,4 +164,72 @@ async fn deliveries_left_pending_are_sent_after_a_restart() {
         .await
         .expect("delivered after the restart");
     assert_eq!(delivered.event_id, event);
+}
+
+/// A state file written by an earlier build (format 1, `tests/fixtures/state-v1.json`: a
+/// payment refunded in part, a subscription with a pending quantity change and a card saved
+/// in the billing portal, an idempotency key) is read back, and the stand-in carries on from it.
+#[tokio::test]
+async fn a_state_file_written_before_is_read_back_and_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("stripe.json");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v1.json");
+    std::fs::copy(fixture, &state).unwrap();
+    let receiver = Receiver::start().await;
+    let fake = start_kept(&receiver, &state).await.unwrap();
+
+    let ada = get(&fake, "/v1/customers?email=ada@example.com").await.ok()["data"][0].clone();
+    assert_eq!(ada["name"], "Ada");
+    let charge = get(
+        &fake,
+        &format!("/v1/charges?customer={}", ada["id"].as_str().unwrap()),
+    )
+    .await
+    .ok()["data"][0]
+        .clone();
+    assert_eq!(charge["amount"], 1000);
+    assert_eq!(charge["amount_refunded"], 300);
+    assert_eq!(charge["refunds"]["total_count"], 1);
+    let replayed = post(
+        &fake,
+        "/v1/customers",
+        &[("email", "ada@example.com"), ("name", "Ada")],
+        Some("ada-key"),
+    )
+    .await;
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.body["id"], ada["id"]);
+
+    let bea = get(&fake, "/v1/customers?email=bea@example.com").await.ok()["data"][0].clone();
+    let saved_card = bea["invoice_settings"]["default_payment_method"].clone();
+    assert!(saved_card.as_str().unwrap().starts_with("pm_"));
+    let subscription = get(
+        &fake,
+        &format!("/v1/subscriptions?customer={}", bea["id"].as_str().unwrap()),
+    )
+    .await
+    .ok()["data"][0]
+        .clone();
+    assert_eq!(subscription["status"], "active");
+    assert_eq!(subscription["quantity"], 2);
+    // The renewal bills the pending proration lines, then the plan, to the saved card.
+    let renewed = fake
+        .renew_subscription(subscription["id"].as_str().unwrap(), None)
+        .unwrap();
+    let invoice = latest_invoice(&fake, &renewed).await;
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["lines"]["total_count"], 3);
+    assert_eq!(invoice["amount_paid"], -1355 + 2710 + 2 * 2000);
+    assert!(invoice["number"].as_str().unwrap().ends_with("-0002"));
+    let paid_with = get(
+        &fake,
+        &format!("/v1/charges/{}", invoice["charge"].as_str().unwrap()),
+    )
+    .await
+    .ok();
+    assert_eq!(paid_with["payment_method"], saved_card);
+    assert_eq!(paid_with["payment_method_details"]["card"]["last4"], "4444");
+
+    let kept = get(&fake, "/v1/events?type=customer.updated").await.ok();
+    assert_eq!(kept["data"][0]["data"]["object"]["id"], bea["id"]);
 }
