@@ -4,6 +4,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+// A build script cannot use its own crate: it shares the crate's walker by path.
+#[path = "src/walk.rs"]
+mod walk;
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest_dir.join("../..");
@@ -47,27 +51,14 @@ fn main() {
 
 /// Every file under `dir`, sorted, skipping editor and OS litter.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name == ".DS_Store" || name.ends_with('~') || name.ends_with(".swp") {
-                continue;
-            }
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    walk::files_under(dir)
+        .expect("the folders to embed are readable")
+        .into_iter()
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            !(name == ".DS_Store" || name.ends_with('~') || name.ends_with(".swp"))
+        })
+        .collect()
 }
 
 fn relative_name(root: &Path, path: &Path) -> String {

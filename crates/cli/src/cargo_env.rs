@@ -1,5 +1,5 @@
-//! The environment of the Cargo we run. Shared, by path, with the CLI's tests
-//! (tests/support/mod.rs), so that both build a project exactly alike.
+//! The environment of the Cargo we run. The tests from the outside (the top-level
+//! `tests/support`) build generated projects with it too, so that both build them exactly alike.
 
 use std::process::Command;
 

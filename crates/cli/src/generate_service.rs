@@ -374,23 +374,11 @@ fn uses_name(text: &str, word: &str) -> bool {
 /// The first Rust file under `src` (skipping `target`-like folders) that passes `slug` to
 /// `ServiceDescriptor::new`.
 fn declares_slug(src: &Path, slug: &str) -> anyhow::Result<Option<PathBuf>> {
-    let mut pending = vec![src.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            // Not following symbolic links: a link to a parent folder would never end.
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    for file in files {
+    let files = crate::walk::files_under(src)?;
+    for file in files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         let mut rest = text.as_str();

@@ -1,17 +1,7 @@
 #![forbid(unsafe_code)]
 //! `quickscale`: creates QuickScale projects, then builds, runs and administers them.
 
-mod cargo_env;
-mod checkout;
-mod crawl;
-mod generate_service;
-mod init;
-mod name;
-mod project;
-mod run;
-mod service_name;
-mod services;
-mod template;
+use quickscale_cli::{crawl, generate_service, init, name, run, services};
 
 use std::net::IpAddr;
 use std::path::PathBuf;

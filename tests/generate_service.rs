@@ -7,55 +7,27 @@
 //! token, an upload with the token in the query string, JSON. The refusals (bad names, a name already taken, a bad
 //! price, no project) are checked on a project that is never built: they must change no file.
 
-#![cfg(unix)]
-
-mod support;
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Output;
 use std::time::Instant;
 
-use support::{App, Generated, HttpBrowser, Page, cargo, scratch, target_dir, text};
+use crate::support::{
+    App, Generated, HttpBrowser, Page, built_once, cargo, init, measure, quickscale_building,
+    snapshot, text, workspace,
+};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = support::workspace().join("crates/service-sdk/tests/fixtures");
+    let dir = workspace().join("crates/service-sdk/tests/fixtures");
     std::fs::read(dir.join(name)).unwrap()
-}
-
-/// `quickscale` in `dir`, building in the workspace's target/.
-fn quickscale(dir: &Path) -> Command {
-    let mut command = support::quickscale(dir);
-    command.env("CARGO_TARGET_DIR", target_dir());
-    command
 }
 
 /// `quickscale generate-service ARGS` in `dir`.
 fn generate_service(dir: &Path, args: &[&str]) -> Output {
-    quickscale(dir)
+    quickscale_building(dir)
         .arg("generate-service")
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Every file under `dir` with its content.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap().flatten() {
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).unwrap().to_path_buf();
-                files.insert(relative, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 /// The services generated for the tests: (name, kind and price arguments).
@@ -91,7 +63,7 @@ const GENERATED: &[(&str, &[&str])] = &[
 /// block replaces `execute` in `src/services/reading_time.rs`, its second the test
 /// `runs_from_the_project_registry`.
 fn follow_the_docs(project: &Path) {
-    let docs = std::fs::read_to_string(support::workspace().join("docs/services.md")).unwrap();
+    let docs = std::fs::read_to_string(workspace().join("docs/services.md")).unwrap();
     let example = &docs[docs.find("## Worked example").expect("the worked example")..];
     let blocks: Vec<&str> = example
         .split("```rust\n")
@@ -118,34 +90,13 @@ fn follow_the_docs(project: &Path) {
     std::fs::write(&path, source).unwrap();
 }
 
-/// A project with a generated service of every kind, built and tested once for this file.
+/// A project with a generated service of every kind, built and tested once per run.
 fn project() -> &'static Generated {
-    static PROJECT: OnceLock<Result<Generated, String>> = OnceLock::new();
-    let generated = PROJECT.get_or_init(|| {
-        // A failure is kept, so that the other tests report it instead of building again.
-        std::panic::catch_unwind(generate).map_err(|panic| {
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default()
-        })
-    });
-    match generated {
-        Ok(generated) => generated,
-        Err(why) => panic!("generating and building the project failed: {why}"),
-    }
+    built_once("services-app", generate)
 }
 
 fn generate() -> Generated {
-    let dir = scratch().join("services-app");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    let output = quickscale(dir.parent().unwrap())
-        .args(["init", "services-app"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let dir = init("services-app");
     for (name, args) in GENERATED {
         let started = Instant::now();
         // From a subfolder: the project is found from anywhere inside it.
@@ -157,10 +108,10 @@ fn generate() -> Generated {
             "generate-service {all:?}: {}",
             text(&output.stderr)
         );
-        eprintln!(
-            "MEASURE generate-service {name}: {} ms",
+        measure(format!(
+            "generate-service {name}: {} ms",
             started.elapsed().as_millis()
-        );
+        ));
         let said = text(&output.stdout);
         assert!(said.contains(&format!("src/services/{name}.rs")), "{said}");
     }
@@ -192,10 +143,7 @@ fn generate() -> Generated {
     assert!(!report.contains("FAILED"), "{report}");
     // The generated code is warning-free, for rustc and for clippy.
     cargo(&dir, &["clippy", "--all-targets", "--", "-D", "warnings"]);
-    Generated {
-        binary: target_dir().join("debug/services-app"),
-        dir,
-    }
+    Generated::built(dir)
 }
 
 /// Opens a service's page and submits `input` with the page's run key.
@@ -373,7 +321,7 @@ async fn every_kind_of_generated_service_runs_in_the_app_and_charges_its_price()
 fn services_list_and_check_name_what_the_app_registers() {
     let project = project();
     let run_with = |env: &[(&str, &str)], args: &[&str]| {
-        let output = quickscale(&project.dir)
+        let output = quickscale_building(&project.dir)
             .envs(env.iter().copied())
             .arg("services")
             .args(args)
@@ -450,7 +398,7 @@ fn services_list_and_check_name_what_the_app_registers() {
 #[test]
 fn refusals_write_nothing() {
     let parent = tempfile::tempdir().unwrap();
-    let output = quickscale(parent.path())
+    let output = quickscale_building(parent.path())
         .args(["init", "refusals-app"])
         .output()
         .unwrap();
@@ -553,7 +501,7 @@ fn refusals_write_nothing() {
         text(&output.stderr)
     );
     assert!(snapshot(elsewhere.path()).is_empty());
-    let output = quickscale(elsewhere.path())
+    let output = quickscale_building(elsewhere.path())
         .args(["services", "list"])
         .output()
         .unwrap();

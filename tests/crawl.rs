@@ -2,20 +2,18 @@
 //! no page may have a problem) and against a deliberately broken site (every kind of problem is
 //! reported and the exit code says so).
 
-#![cfg(unix)]
-
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
 
-use support::{ADMIN_EMAIL, ADMIN_PASSWORD, App, HttpBrowser, PASSWORD, project, text};
+use crate::support::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, App, HttpBrowser, PASSWORD, measure, project, quickscale, text,
+};
 
 /// `quickscale crawl ARGS` with `env`, off the async runtime.
 async fn crawl(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quickscale"));
+        let mut command = quickscale(&std::env::temp_dir());
         command.arg("crawl").args(&args);
         for (key, value) in env {
             command.env(key, value);
@@ -82,12 +80,12 @@ async fn crawl_as(app: &App, who: &str, extra: &[&str], dir: &Path) -> Crawled {
     )
     .unwrap();
     let crawled = Crawled { output, report };
-    eprintln!(
-        "MEASURE crawl as {who}: {} pages, {} assets in {:.1} s",
+    measure(format!(
+        "crawl as {who}: {} pages, {} assets in {:.1} s",
         crawled.urls().len(),
         crawled.report["assets"].as_array().unwrap().len(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     crawled
 }
 

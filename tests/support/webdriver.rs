@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use quickscale_adapters::testing::require::{Requirement, skip};
 use serde_json::{Value, json};
 
-use crate::support::{Running, free_port, http_client, spawn};
+use super::{Running, free_port, http_client, spawn};
 
 /// The key W3C WebDriver uses for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";

@@ -3,8 +3,6 @@
 //! charging it, finishes a run the outage interrupted with one charge, recovers by itself, and
 //! the ledger matches every run with its debit.
 
-mod support;
-
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +13,8 @@ use quickscale_app_web::sdk::{
     Credits, Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
 };
 use quickscale_domain_credits::{AccountId, EntryKind};
-use support::live::{Live, browser, hidden};
+
+use crate::support::app_web::live::{Live, browser, hidden};
 
 const SENTIMENT: &str = "/services/text_sentiment_analysis";
 const SLOW: &str = "/services/slow_echo";

@@ -1,14 +1,23 @@
-//! The harness of `generated_project.rs`, shared by the tests that look at a generated project
-//! from the outside (`crawl.rs`, `browser.rs`): generate a project with `quickscale init`, build
-//! it in the workspace's `target/` (reusing the compiled dependencies), start its real binary on
-//! a free port, and clean up whatever was started, even when a test fails.
+//! The one harness of the tests from the outside: the workspace's paths, `quickscale` and Cargo
+//! as a user runs them, every file under a folder, processes that are cleaned up even when a test
+//! fails, generated projects (built once per run, in the workspace's `target/`, reusing the
+//! compiled dependencies) and their real binary on a free port, a browser over plain HTTP, a
+//! real one over WebDriver, and the web app's own test support (the app in-process on a port).
 
-#![allow(dead_code)]
+#![cfg_attr(not(unix), allow(dead_code))]
 
+/// The web app's own test support, shared with its crate-level tests (`crates/app-web/tests`):
+/// the app in-process on a real port, over whatever database it is given.
+#[path = "../../crates/app-web/tests/support/mod.rs"]
+pub mod app_web;
+#[cfg(unix)]
+pub mod webdriver;
+
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_EMAIL: &str = "owner@example.com";
@@ -34,22 +43,73 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `quickscale` in `dir`, as a user would run it.
+/// `quickscale` in `dir`, as a user runs it: from the checkout it was built from
+/// (`QUICKSCALE_PATH` unset), with the rest of the environment the tests were given.
 pub fn quickscale(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
     command.current_dir(dir).env_remove("QUICKSCALE_PATH");
     command
 }
 
-#[path = "../../src/cargo_env.rs"]
-mod cargo_env;
-pub use cargo_env::without_cargo_context;
+/// `quickscale` in `dir` for a command that builds the project (`up`, `migrate`, `services`,
+/// `check` ...): in the tests' target directory, where the dependencies are compiled already.
+pub fn quickscale_building(dir: &Path) -> Command {
+    let mut command = quickscale(dir);
+    command.env("CARGO_TARGET_DIR", target_dir());
+    command
+}
+
+/// Every file under `dir`, relative to it, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut found: Vec<String> = quickscale_cli::walk::files_under(dir)
+        .unwrap()
+        .iter()
+        .map(|path| {
+            path.strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Every file under `dir` with its content: equal snapshots mean nothing was written.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    quickscale_cli::walk::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .map(|path| {
+            let content = std::fs::read(&path).unwrap();
+            (path.strip_prefix(dir).unwrap().to_path_buf(), content)
+        })
+        .collect()
+}
+
+/// Reports a measurement: `MEASURE ...` in the test's output and, when `QS_MEASURE_LOG` names a
+/// file, a line appended to it. The test harness shows a passing test's output to nobody, so
+/// `.ci/run` sets that file and prints it.
+pub fn measure(line: String) {
+    eprintln!("MEASURE {line}");
+    if let Some(path) = std::env::var_os("QS_MEASURE_LOG").filter(|p| !p.is_empty()) {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut log| log.write_all(format!("{line}\n").as_bytes()));
+        if let Err(error) = appended {
+            eprintln!("QS_MEASURE_LOG: {error}");
+        }
+    }
+}
 
 /// Cargo in the generated project, offline, sharing the workspace's target directory.
 pub fn cargo(dir: &Path, args: &[&str]) -> Output {
     let started = Instant::now();
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    let output = without_cargo_context(&mut command)
+    let output = quickscale_cli::cargo_env::without_cargo_context(&mut command)
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
@@ -57,11 +117,12 @@ pub fn cargo(dir: &Path, args: &[&str]) -> Output {
         .env("CARGO_TERM_COLOR", "never")
         .output()
         .expect("cargo runs");
-    eprintln!(
-        "cargo {} in the generated project: {:.1} s",
+    measure(format!(
+        "cargo {} in {}: {:.1} s",
         args.join(" "),
+        dir.file_name().unwrap_or_default().to_string_lossy(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     assert!(
         output.status.success(),
         "cargo {args:?} failed:\n{}\n{}",
@@ -77,13 +138,19 @@ pub struct Generated {
     pub binary: PathBuf,
 }
 
-/// A project named `name`, generated and built once per test binary (each test file passes
-/// its own name, so that two files never rewrite the same folder).
-pub fn project(name: &str) -> &'static Generated {
-    static PROJECT: OnceLock<Result<Generated, String>> = OnceLock::new();
-    let generated = PROJECT.get_or_init(|| {
-        // A failure is kept, so that the other tests report it instead of building again.
-        std::panic::catch_unwind(|| generate(name)).map_err(|panic| {
+/// A project built once per run of the tests under `name` (by `build`); every later call with
+/// that name gets the same project. A failure is kept, so that the other tests that need the
+/// project report it instead of building again.
+pub fn built_once(name: &str, build: impl FnOnce() -> Generated) -> &'static Generated {
+    type Built = OnceLock<Result<Generated, String>>;
+    static PROJECTS: Mutex<BTreeMap<String, &'static Built>> = Mutex::new(BTreeMap::new());
+    let cell: &'static Built = PROJECTS
+        .lock()
+        .unwrap()
+        .entry(name.to_owned())
+        .or_insert_with(|| Box::leak(Box::default()));
+    let built = cell.get_or_init(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|panic| {
             panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -91,16 +158,21 @@ pub fn project(name: &str) -> &'static Generated {
                 .unwrap_or_default()
         })
     });
-    match generated {
-        Ok(generated) => {
-            assert!(generated.dir.ends_with(name), "one project per test binary");
-            generated
-        }
-        Err(why) => panic!("generating and building the project failed: {why}"),
+    match built {
+        Ok(generated) => generated,
+        Err(why) => panic!("generating and building the project {name} failed: {why}"),
     }
 }
 
-fn generate(name: &str) -> Generated {
+/// A project named `name`, as `quickscale init` writes it, built once per run of the tests.
+/// Each subject passes its own name, so that no two rewrite the same folder or share its data.
+pub fn project(name: &str) -> &'static Generated {
+    built_once(name, || generate(name))
+}
+
+/// Writes the project `name` with `quickscale init` into the scratch folder (anew) and returns
+/// its folder.
+pub fn init(name: &str) -> PathBuf {
     let dir = scratch().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
@@ -109,10 +181,49 @@ fn generate(name: &str) -> Generated {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
+    dir
+}
+
+fn generate(name: &str) -> Generated {
+    let dir = init(name);
     cargo(&dir, &["build"]);
-    Generated {
-        binary: target_dir().join("debug").join(name),
-        dir,
+    Generated::built(dir)
+}
+
+impl Generated {
+    /// The project in `dir`, whose binary (named like the folder) was built in the tests'
+    /// target directory.
+    pub fn built(dir: PathBuf) -> Generated {
+        let name = dir.file_name().unwrap().to_owned();
+        Generated {
+            binary: target_dir().join("debug").join(name),
+            dir,
+        }
+    }
+
+    /// The project's binary serving on `port` over `database_url`, with the seeded admin, as
+    /// `quickscale up` and the Dockerfile run it, `env` on top; its output goes to `log`. It
+    /// does not wait for the app to answer.
+    pub fn serve(
+        &self,
+        port: u16,
+        database_url: &str,
+        env: &[(&str, &str)],
+        log: PathBuf,
+    ) -> Running {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .current_dir(&self.dir)
+            .env("DATABASE_URL", database_url)
+            .env("ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            // A fixed malloc mmap threshold, as `quickscale up` and the Dockerfile set.
+            .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072")
+            .envs(env.iter().copied());
+        spawn(command, log)
     }
 }
 
@@ -195,6 +306,7 @@ pub fn spawn(mut command: Command, log: PathBuf) -> Running {
         .stderr(file)
         .stdin(Stdio::null());
     // A group of its own, so that the guard can end it with everything it started.
+    #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     Running {
         child: command.spawn().expect("the process starts"),
@@ -206,8 +318,9 @@ pub fn spawn(mut command: Command, log: PathBuf) -> Running {
 #[derive(Debug)]
 pub struct App {
     pub port: u16,
-    pub process: Running,
-    pub data: tempfile::TempDir,
+    /// Kept for their guards: dropping the app stops it and removes its data.
+    _process: Running,
+    _data: tempfile::TempDir,
 }
 
 impl App {
@@ -216,20 +329,7 @@ impl App {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let url = format!("sqlite://{}", data.path().join("app.db").display());
-        let mut command = Command::new(&project.binary);
-        command
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-            .current_dir(&project.dir)
-            .env("DATABASE_URL", url)
-            .env("ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut process = spawn(command, data.path().join("app.log"));
+        let mut process = project.serve(port, &url, env, data.path().join("app.log"));
         wait_for_ok(
             &mut process,
             &format!("http://127.0.0.1:{port}/health"),
@@ -238,17 +338,13 @@ impl App {
         .await;
         App {
             port,
-            process,
-            data,
+            _process: process,
+            _data: data,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn log(&self) -> String {
-        self.process.log()
     }
 }
 

@@ -2,29 +2,25 @@
 //! binary and click through the five-minute journey over HTTP like a browser, on SQLite and on
 //! PostgreSQL; then `quickscale up`, `migrate`, `create-admin` and `check` on it.
 //!
-//! The project is built once per run of this file, in the workspace's `target/` (so it reuses
-//! the compiled dependencies), under `target/tmp/quickscale-cli-tests/`.
-
-#![cfg(unix)]
-
-mod support;
+//! The project is built once per run, in the workspace's `target/` (so it reuses the compiled
+//! dependencies), under `target/tmp/quickscale-cli-tests/`.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::{
+use crate::support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Generated, HttpBrowser as Browser, PASSWORD, Running, cargo,
-    free_port, quickscale, rss_kib, scratch, spawn, target_dir, text, wait_for_ok,
+    free_port, measure, quickscale, quickscale_building, rss_kib, scratch, spawn, target_dir, text,
+    wait_for_ok,
 };
 
-/// The project, generated and built once for all the tests of this file, with its own tests
+/// The project, generated and built once for all the tests of this subject, with its own tests
 /// run once too.
 fn project() -> &'static Generated {
     static TESTED: OnceLock<()> = OnceLock::new();
-    let project = support::project("journey-app");
+    let project = crate::support::project("journey-app");
     TESTED.get_or_init(|| {
         let tests = cargo(&project.dir, &["test"]);
         let report = text(&tests.stdout);
@@ -40,19 +36,7 @@ fn project() -> &'static Generated {
 
 /// Starts the generated app on `port` with `database_url`, logging to `data_dir`.
 fn start_app(port: u16, database_url: &str, data_dir: &Path) -> Running {
-    let project = project();
-    let mut command = Command::new(&project.binary);
-    command
-        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-        .current_dir(&project.dir)
-        .env("DATABASE_URL", database_url)
-        .env("ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        // As `quickscale up` and the Dockerfile run it (a fixed malloc mmap threshold).
-        .env("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072");
-    spawn(command, data_dir.join("app.log"))
+    project().serve(port, database_url, &[], data_dir.join("app.log"))
 }
 
 /// The five-minute journey against a running app.
@@ -211,14 +195,14 @@ async fn the_journey_on_sqlite() {
     )
     .await;
     let ready = ready + listening.unwrap_or_default();
-    eprintln!(
-        "MEASURE sqlite: first start to /health 200 {} ms (fresh database); restart to a \
-         listening socket {} ms, to /health 200 {} ms; idle RSS after the journey {} KiB",
+    measure(format!(
+        "sqlite: first start to /health 200 {} ms (fresh database); restart to a listening \
+         socket {} ms, to /health 200 {} ms; idle RSS after the journey {} KiB",
         first_start.as_millis(),
         listening.map_or(0, |l| l.as_millis()),
         ready.as_millis(),
         rss.unwrap_or(0)
-    );
+    ));
     drop(app);
 }
 
@@ -237,11 +221,11 @@ async fn the_journey_on_postgres() {
     )
     .await;
     journey(port).await;
-    eprintln!(
-        "MEASURE postgres: start to /health 200 {} ms; RSS after the journey {} KiB",
+    measure(format!(
+        "postgres: start to /health 200 {} ms; RSS after the journey {} KiB",
         started.as_millis(),
         rss_kib(app.pid()).unwrap_or(0)
-    );
+    ));
     assert_eq!(app.stop("TERM"), Some(0));
 }
 
@@ -277,11 +261,11 @@ async fn init_then_up_serves_the_app_and_stops_on_ctrl_c() {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Compiling "))
         .collect();
-    eprintln!(
-        "MEASURE quickscale init + up to the first HTTP 200 (warm target dir): {:.1} s; up \
-         compiled {compiled:?}",
+    measure(format!(
+        "quickscale init + up to the first HTTP 200 (warm target dir): {:.1} s; up compiled \
+         {compiled:?}",
         started.elapsed().as_secs_f64()
-    );
+    ));
     assert!(
         log.contains(&format!("http://127.0.0.1:{port}")),
         "the banner names the URL:\n{log}"
@@ -304,14 +288,11 @@ async fn init_then_up_serves_the_app_and_stops_on_ctrl_c() {
 fn up_propagates_the_app_failure() {
     let project = project();
     let run = |env: &[(&str, &str)]| {
-        let mut command = quickscale(&project.dir);
-        command
+        quickscale_building(&project.dir)
             .args(["up", "--port", &free_port().to_string()])
-            .env("CARGO_TARGET_DIR", target_dir());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        command.output().unwrap()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
     };
     let output = run(&[("SECRET_KEY", "too-short")]);
     let stderr = text(&output.stderr);
@@ -335,9 +316,8 @@ fn migrate_create_admin_and_check() {
     let url = format!("sqlite://{}", data.path().join("admin.db").display());
     let port = free_port().to_string();
     let run = |args: &[&str]| {
-        let output = quickscale(&project.dir.join("src"))
+        let output = quickscale_building(&project.dir.join("src"))
             .args(args)
-            .env("CARGO_TARGET_DIR", target_dir())
             .env("DATABASE_URL", &url)
             .env("PORT", &port)
             .env("QS_TEST_PASSWORD", "boss-password-123")
@@ -375,9 +355,8 @@ fn migrate_create_admin_and_check() {
     let said = run(&["verify-ledger"]);
     assert!(said.contains("the ledger balances"), "{said}");
     // Billing maintenance reaches the app, which says billing is off here.
-    let output = quickscale(&project.dir)
+    let output = quickscale_building(&project.dir)
         .args(["billing", "reconcile", "--limit", "10"])
-        .env("CARGO_TARGET_DIR", target_dir())
         .env("DATABASE_URL", &url)
         .output()
         .unwrap();
@@ -389,9 +368,8 @@ fn migrate_create_admin_and_check() {
     );
 
     // A failing check says so and exits non-zero.
-    let output = quickscale(&project.dir)
+    let output = quickscale_building(&project.dir)
         .arg("check")
-        .env("CARGO_TARGET_DIR", target_dir())
         .env(
             "DATABASE_URL",
             "postgres://nobody:nothing@127.0.0.1:1/missing",
@@ -429,9 +407,8 @@ fn verify_ledger_names_mismatched_runs_and_fails() {
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", data.path().join("ledger.db").display());
     let verify = || {
-        let output = quickscale(&project.dir)
+        let output = quickscale_building(&project.dir)
             .arg("verify-ledger")
-            .env("CARGO_TARGET_DIR", target_dir())
             .env("DATABASE_URL", &url)
             .output()
             .unwrap();

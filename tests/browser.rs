@@ -15,20 +15,14 @@
 //! Without chromium and chromedriver the tests skip and the skip is recorded; with
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
 
-#![cfg(unix)]
-
-mod support;
-#[path = "support/webdriver.rs"]
-mod webdriver;
-
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use support::{ADMIN_EMAIL, ADMIN_PASSWORD, App, PASSWORD, project, target_dir};
-use webdriver::{Browser, Driver, Session, SessionOptions};
+use crate::support::webdriver::{self, Browser, Driver, Session, SessionOptions};
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, App, PASSWORD, measure, project, target_dir};
 
 /// Two scenarios at a time: each runs an app and a browser, and the machine has two cores.
 static SLOTS: Semaphore = Semaphore::const_new(2);
@@ -74,11 +68,11 @@ impl Stage {
     }
 
     fn done(self) {
-        eprintln!(
-            "MEASURE browser {}: {:.1} s",
+        measure(format!(
+            "browser {}: {:.1} s",
             self.name,
             self.started.elapsed().as_secs_f64()
-        );
+        ));
     }
 }
 

@@ -1,9 +1,11 @@
 //! `quickscale init` and the refusals that need no build: names, occupied and unwritable
 //! folders, the help, and commands run outside a project.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
+
+use crate::support::{files, text, workspace};
 
 fn quickscale(dir: &Path, args: &[&str]) -> Output {
     quickscale_command(dir, args)
@@ -11,13 +13,10 @@ fn quickscale(dir: &Path, args: &[&str]) -> Output {
         .expect("quickscale runs")
 }
 
+/// As from a plain shell: no CARGO_TARGET_DIR either.
 fn quickscale_command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_quickscale"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("QUICKSCALE_PATH")
-        .env_remove("CARGO_TARGET_DIR");
+    let mut command = crate::support::quickscale(dir);
+    command.args(args).env_remove("CARGO_TARGET_DIR");
     command
 }
 
@@ -47,37 +46,6 @@ fn unprivileged(command: Command) -> Command {
         };
     }
     dropped
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every file under `dir`, relative to it.
-fn files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(
-                    path.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn secret_key(project: &Path) -> String {

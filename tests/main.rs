@@ -1,0 +1,33 @@
+//! The workspace's tests from the outside, across crates: one test binary (`e2e`), a module per
+//! subject, one harness (`support`).
+//!
+//! - `generated_project`: `quickscale init` a project, build it, run its own tests, click through
+//!   the five-minute journey against its real binary (SQLite and PostgreSQL), then `up`,
+//!   `migrate`, `create-admin`, `check`, `verify-ledger` and `billing` on it;
+//! - `browser`: the same journeys in headless Chromium, through chromedriver;
+//! - `crawl`: `quickscale crawl` against a generated project and a deliberately broken site;
+//! - `generate_service`: `quickscale generate-service` and `quickscale services`;
+//! - `init`: `quickscale init` and the refusals that need no build;
+//! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down.
+//!
+//! The binary is declared by the CLI crate (crates/cli/Cargo.toml), beside the `quickscale`
+//! binary it runs. One subject, or one test:
+//!
+//!     cargo test -p quickscale-cli --test e2e -- crawl::
+//!     cargo test -p quickscale-cli --test e2e -- generated_project::the_journey_on_sqlite
+//!
+//! Generated projects are built in the workspace's `target/` (reusing the compiled
+//! dependencies), under `target/tmp/quickscale-cli-tests/`.
+
+mod support;
+
+#[cfg(unix)]
+mod browser;
+#[cfg(unix)]
+mod crawl;
+mod faults;
+#[cfg(unix)]
+mod generate_service;
+#[cfg(unix)]
+mod generated_project;
+mod init;
