@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Load benchmark of the credit-consuming service run through the web endpoint, like a browser
-# (session cookie and CSRF token), on PostgreSQL and on SQLite, compared with pgbench running the
-# same SQL transaction on the same server. Prints numbers; it is not a test.
+# (session cookie and CSRF token), on PostgreSQL and on SQLite, compared with pgbench running an
+# approximation of one run's SQL (scripts/bench/pgbench.sql) on the same server. Prints numbers.
+#
+# It also checks what it measures, and exits non-zero (after printing everything) when:
+# - a load run has an error, or a response that does not state the charge and the balance
+#   after ("reported" differs from "requests");
+# - pgbench has failed transactions or aborted clients;
+# - verify-ledger finds a run and a debit that do not match, or a broken ledger invariant
+#   (after each backend's load, and after the long-history run).
 #
 #   scripts/bench-load.sh            # DURATION=15 seconds per run by default
+#   HISTORY=100000 scripts/bench-load.sh   # runs added to one user's ledger before the last run
 #
 # Needs: wrk (apt-get install wrk), the PostgreSQL server binaries (pg_config --bindir), curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-15}
+HISTORY=${HISTORY:-100000}
 ACCOUNTS=50
+FAILURES=()
+fail() { echo "FAILED: $*"; FAILURES+=("$*"); }
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 
 command -v wrk >/dev/null || { echo "installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -93,14 +104,24 @@ pg_ticks() {
 }
 pg_commits() { $PSQL -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'app'" postgres; }
 
-load() { # backend shape connections [label]
+# The value of NAME=VALUE in a line of words.
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+
+load() { # backend shape connections [label] [duration]
   local file=$WORK/$1-sessions-$2
-  local line app0 pg0 tx0 requests hz
+  local line app0 pg0 tx0 requests errors reported hz
   app0=$(ticks "$APP_PID"); pg0=$(pg_ticks); tx0=$(pg_commits)
-  line=$(SESSIONS=$file wrk -t2 -c"$3" -d"${DURATION}s" -s "$ROOT/scripts/bench/run.lua" "http://127.0.0.1:$APP_PORT" | grep '^RESULT')
+  line=$(SESSIONS=$file wrk -t2 -c"$3" -d"${5:-$DURATION}s" -s "$ROOT/scripts/bench/run.lua" "http://127.0.0.1:$APP_PORT" | grep '^RESULT' || true)
+  requests=$(field requests "$line"); errors=$(field errors "$line"); reported=$(field reported "$line")
+  if [ -z "$requests" ] || [ "$requests" = 0 ]; then
+    fail "${4:-$1} $2 c=$3: no result from wrk"; return
+  fi
+  # Every response must be a charged result page: no error, and as many as requests.
+  [ "$errors" = 0 ] || fail "${4:-$1} $2 c=$3: $errors errors"
+  [ "$reported" = "$requests" ] || fail "${4:-$1} $2 c=$3: $reported of $requests responses stated the charge and balance"
   # Where the time goes: CPU per request in the app and in PostgreSQL, and PostgreSQL
   # transactions (each statement outside BEGIN..COMMIT is one) per request.
-  requests=$(echo "$line" | sed 's/.*requests=\([0-9]*\).*/\1/'); hz=$(getconf CLK_TCK)
+  hz=$(getconf CLK_TCK)
   line="$line $(awk -v a=$(( $(ticks "$APP_PID") - app0 )) -v p=$(( $(pg_ticks) - pg0 )) \
       -v t=$(( $(pg_commits) - tx0 )) -v n="$requests" -v hz="$hz" -v b="$1" \
       'BEGIN { printf "app_cpu_ms=%.2f", 1000 * a / hz / n;
@@ -117,14 +138,29 @@ bench_backend() { # name url
   done
   echo "$1 peak_rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$APP_PID/status) idle_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$APP_PID/status)" | tee -a "$RESULTS"
   stop_app
+  verify_ledger "$1" "$2"
+}
+
+# verify-ledger over the whole database: every account's invariants, every run matched with
+# its debit. Its verdict goes to the results; a failure lists the first problems.
+verify_ledger() { # label url
   echo "-- verifying the ledger ($1)"
-  (app_env "$2" "$BIN" verify-ledger) 2>&1 | tail -2 | tee -a "$RESULTS"
+  local out=$WORK/verify-$1.log
+  if (app_env "$2" "$BIN" verify-ledger) >"$out" 2>&1; then
+    echo "$1 verify-ledger: $(grep '^accounts ' "$out")" | tee -a "$RESULTS"
+  else
+    head -20 "$out"; tail -3 "$out"
+    fail "$1: verify-ledger found problems"
+  fi
 }
 
 bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app"
 bench_backend sqlite "sqlite://$WORK/app.db"
 
-echo "== pgbench ceiling (the same transaction, straight to PostgreSQL)"
+echo "== pgbench: an approximation of one run's SQL, straight to PostgreSQL"
+# scripts/bench/pgbench.sql claims a run, runs the ledger transaction for one grant and finishes
+# the run; the app's own statements differ (it also loads the session and the user, and plans
+# over every open grant). A ceiling for comparison, not the same work.
 $PSQL -c "CREATE DATABASE ceiling TEMPLATE app" postgres
 $PSQL ceiling <<SQL
 CREATE TABLE bench_accounts AS SELECT row_number() OVER (ORDER BY u.email) AS n, u.id FROM users u WHERE u.email LIKE 'bench%';
@@ -132,30 +168,53 @@ CREATE SEQUENCE bench_keys;
 SQL
 for accounts in $ACCOUNTS 1; do
   for c in 16 64; do
-    tps=$("$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -n -c "$c" -j 2 -T "$DURATION" \
-        -D accounts=$accounts -f "$ROOT/scripts/bench/pgbench.sql" ceiling 2>/dev/null | awk '/^tps/ {print $3; exit}')
-    echo "pgbench accounts=$accounts c=$c tps=$tps" | tee -a "$RESULTS"
+    out=$WORK/pgbench.out; err=$WORK/pgbench.err; status=0
+    "$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -n -c "$c" -j 2 -T "$DURATION" \
+        -D accounts=$accounts -f "$ROOT/scripts/bench/pgbench.sql" ceiling >"$out" 2>"$err" || status=$?
+    tps=$(awk '/^tps/ {print $3; exit}' "$out")
+    failed=$(awk -F'[: ]+' '/^number of failed transactions/ {print $5; exit}' "$out")
+    aborted=$(grep -c 'aborted' "$err" || true)
+    echo "pgbench accounts=$accounts c=$c tps=${tps:-none} failed=${failed:-unknown} aborted_clients=$aborted exit=$status" | tee -a "$RESULTS"
+    if [ "$status" != 0 ] || [ "${failed:-1}" != 0 ] || [ "$aborted" != 0 ]; then
+      grep -v '^pgbench: client [0-9]* executing\|progress' "$err" | head -5
+      fail "pgbench accounts=$accounts c=$c: exit $status, ${failed:-unknown} failed transactions, $aborted aborted clients"
+    fi
   done
 done
 
-echo "== a user with 100,000 ledger entries (PostgreSQL): does a run stay as fast?"
-$PSQL app <<SQL
-WITH target AS (SELECT id FROM users WHERE email = 'bench1@example.com')
-INSERT INTO credit_entries (account_id, kind, amount_cents, balance_after_cents, shortfall_cents, actor, reason, at)
-SELECT target.id, 'consume', 100, 100000000, 0, 'system', 'seeded history', now() - interval '1 day'
-FROM target, generate_series(1, 100000);
-SQL
+echo "== a user with $HISTORY more runs in the ledger (PostgreSQL): does a run stay as fast?"
+# The history is made the way users make it: service runs through the web endpoint (each a
+# claimed run, a debit with its allocation, a finished run), 30 seconds at a time (each checked
+# like the runs above) until the user has $HISTORY more ledger entries.
+entries_of_one_user() {
+  $PSQL -Atc "SELECT count(*) FROM credit_entries e JOIN users u ON u.id = e.account_id WHERE u.email = 'bench1@example.com'" app
+}
 start_app "postgres://postgres@127.0.0.1:$PG_PORT/app"
-load postgres one 16 postgres-with-100k-history
+entries_before=$(entries_of_one_user); entries=$entries_before; rounds=0
+while [ $((entries - entries_before)) -lt "$HISTORY" ] && [ $rounds -lt 100 ]; do
+  load postgres one 16 postgres-seeding-history 30 >/dev/null
+  entries=$(entries_of_one_user); rounds=$((rounds + 1))
+done
+echo "postgres-history ledger_entries_of_one_user=$entries (before: $entries_before)" | tee -a "$RESULTS"
+[ $((entries - entries_before)) -ge "$HISTORY" ] || fail "the history grew by $((entries - entries_before)) entries, not $HISTORY"
+load postgres one 16 postgres-with-history
 stop_app
+verify_ledger postgres-with-history "postgres://postgres@127.0.0.1:$PG_PORT/app"
 
 echo
 echo "== summary"
 cat "$RESULTS"
 echo
-echo "== the web endpoint as a fraction of the pgbench ceiling (same accounts, same connections)"
+echo "== the web endpoint as a fraction of the pgbench approximation (same accounts, same connections)"
 awk '
   $1 == "pgbench" { split($2, a, "="); split($3, c, "="); split($4, t, "="); ceiling[(a[2] == 1 ? "one" : "all") " " c[2]] = t[2] }
   $1 == "postgres" && $3 ~ /^c=/ { for (i = 4; i <= NF; i++) if ($i ~ /^rps=/) { split($i, r, "="); web[$2 " " substr($3, 3)] = r[2] } }
   END { for (k in web) if (ceiling[k] > 0) printf "  %-8s web %8.1f rps, pgbench %8.1f tps: %4.0f%%\n", k, web[k], ceiling[k], 100 * web[k] / ceiling[k] }
 ' "$RESULTS"
+echo
+if [ ${#FAILURES[@]} -gt 0 ]; then
+  echo "== FAILED (${#FAILURES[@]}):"
+  printf '  %s\n' "${FAILURES[@]}"
+  exit 1
+fi
+echo "== every response checked, no errors, pgbench without failures, every ledger verified"

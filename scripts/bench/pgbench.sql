@@ -1,6 +1,9 @@
--- The same transaction as one credit-consuming service run, run directly by pgbench:
--- claim the run, then in one transaction lock the account, look up the idempotency key, read the
--- open grants, take one credit, append the ledger entry and its allocation; then finish the run.
+-- An approximation of the SQL of one credit-consuming service run, run directly by pgbench:
+-- claim the run, then in one transaction lock the account, look up the idempotency key, read one
+-- open grant, take one credit, append the ledger entry and its allocation; then finish the run.
+-- Not the app's exact statements: the app also loads the session and the user, reads every open
+-- grant and plans over them, and its run and ledger rows carry more (actor, reason, the charge on
+-- the run). Its rows are written to a copy of the database, never checked by verify-ledger.
 \set n random(1, :accounts)
 SELECT id AS account FROM bench_accounts WHERE n = :n \gset
 SELECT nextval('bench_keys') AS k \gset
