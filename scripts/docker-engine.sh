@@ -175,6 +175,10 @@ stop() {
     sleep 0.5
   done
   rm -f "$pidfile" "$socket"
+  # The network namespace dockerd leaves mounted, so that the folder can be deleted.
+  if grep -q " $dir/run/netns/default " /proc/mounts 2>/dev/null; then
+    sudo_if_needed umount "$dir/run/netns/default" || true
+  fi
   say "stopped"
 }
 
