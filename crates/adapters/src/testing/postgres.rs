@@ -118,28 +118,27 @@ async fn locate_or_start() -> Result<String, (Requirement, String)> {
     {
         return Ok(url);
     }
-    let via = Via::from_env();
-    if via != Via::Docker {
-        let local = tokio::task::spawn_blocking(start_throwaway_server)
+    match Via::from_env() {
+        Via::Docker => container::start()
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|started| started);
-        match (local, via) {
-            (Ok(url), _) => return Ok(url),
-            (Err(why), Via::Local) => return Err((Requirement::Postgres, why)),
-            (Err(why), _) => {
-                return container::start().await.map_err(|docker| {
-                    (
-                        Requirement::Postgres,
-                        format!("{why}; and no container instead: {docker}"),
-                    )
-                });
-            }
-        }
+            .map_err(|why| (container_requirement(), why)),
+        via => match start_local().await {
+            Ok(url) => Ok(url),
+            Err(why) if via == Via::Local => Err((Requirement::Postgres, why)),
+            Err(why) => container::start().await.map_err(|docker| {
+                (
+                    Requirement::Postgres,
+                    format!("{why}; and no container instead: {docker}"),
+                )
+            }),
+        },
     }
-    container::start()
+}
+
+async fn start_local() -> Result<String, String> {
+    tokio::task::spawn_blocking(start_throwaway_server)
         .await
-        .map_err(|why| (container_requirement(), why))
+        .map_err(|e| e.to_string())?
 }
 
 /// What a missing container is recorded as when one was asked for (`QS_POSTGRES_VIA=docker`):
