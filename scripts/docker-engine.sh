@@ -163,6 +163,16 @@ stop() {
     return 0
   fi
   say "stopping the private engine (pid $pid)"
+  # Its containers go with it (the tests' watchdogs may not have removed theirs yet), so that
+  # the data root keeps only images.
+  # Until none is left: one a watchdog is already removing is refused ("removal in progress"),
+  # and stopping the engine in the middle of that removal would leave it dead in the data root.
+  local containers deadline=$((SECONDS + 60))
+  while containers=$(DOCKER_HOST=$private_host timeout 20 "$docker_cli" ps -aq 2>/dev/null) &&
+      [ -n "$containers" ] && [ $SECONDS -lt $deadline ]; do
+    # shellcheck disable=SC2086
+    DOCKER_HOST=$private_host timeout 60 "$docker_cli" rm -f -v $containers >/dev/null 2>&1 || sleep 0.5
+  done
   sudo_if_needed kill -TERM "$pid"
   # dockerd stops its containers (up to 15 s) and its containerd before it exits.
   local deadline=$((SECONDS + 40))
