@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::mail::OutboxMailer;
+use crate::outbox::OutboxMailer;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -265,10 +265,10 @@ impl App {
                 checkout_origins: Vec::new(),
             }),
             (Some(mode), None) if purpose == Purpose::Serve => {
-                Some(crate::billing::connect(mode, &config, &stores, &clock).await?)
+                Some(crate::payments::connect(mode, &config, &stores, &clock).await?)
             }
             (Some(mode), None) => {
-                Some(crate::billing::connect_for_command(mode, &config, &stores, &clock).await?)
+                Some(crate::payments::connect_for_command(mode, &config, &stores, &clock).await?)
             }
         };
         // Subscription events are handled even with the plans pages off, so that turning
@@ -426,9 +426,9 @@ impl App {
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
         spawn_housekeeping(state.clone());
-        crate::mail::spawn_worker(state.0.outbox_mailer.clone());
+        crate::outbox::spawn_worker(state.0.outbox_mailer.clone());
         if state.billing_enabled() {
-            crate::billing::spawn_worker(state.clone());
+            crate::payments::spawn_worker(state.clone());
         }
         serve_router(listener, built.router, shutdown_signal()).await?;
         finish_runs(&state).await;
@@ -688,7 +688,7 @@ async fn reconcile(app: App, config: Config, limit: u32) -> anyhow::Result<()> {
     let built = app
         .build_for(config, Purpose::Maintenance { processor: true })
         .await?;
-    let billing = built.state.billing().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let billing = built.state.billing().context("billing is off")?;
     let report = billing
         .billing
         .reconcile(limit)
@@ -801,9 +801,6 @@ async fn check(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The middleware stack around the routes, outermost last.
-/// The largest request body the app reads (uploads included).
-pub(crate) const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-
 fn router(state: AppState) -> Router {
     let session_layer = SessionManagerLayer::new(state.stores().sessions.clone())
         .with_name("qs_session")
@@ -813,9 +810,9 @@ fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
     crate::routes::router(&state)
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES))
         .layer(from_fn(crate::security::csrf))
-        .layer(from_fn_with_state(state.clone(), crate::error::error_pages))
+        .layer(from_fn_with_state(state.clone(), crate::middleware::error_pages::error_pages))
         .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::security::headers))
         .layer(
