@@ -42,7 +42,7 @@ pub mod templates;
 pub mod verify;
 pub mod view;
 
-pub use app::{App, Built, serve_router};
+pub use app::{App, Built, cli, serve_router};
 pub use config::{Config, ConfigError, Flags};
 pub use quickscale_service_sdk as sdk;
 pub use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry};
