@@ -1,7 +1,7 @@
 //! app-web's modules import in one direction: routes → extractors and middleware → state →
 //! config, and the error type is a leaf. This reads the crate's `src/`, builds the graph of
 //! `crate::` (and `super::`) references between its top-level modules, and fails on a cycle,
-//! naming it with the file and line of each reference.
+//! naming it with the file and line of each reference. It also keeps module names unique.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -33,6 +33,30 @@ fn app_web_modules_import_each_other_without_cycles() {
     // The error type is a leaf.
     let from_error: Vec<&Edge> = graph.iter().filter(|e| e.from == "error").collect();
     assert!(from_error.is_empty(), "error imports {from_error:?}");
+}
+
+/// One name, one module: `api.rs` beside `routes/api.rs` made readers open the wrong one.
+#[test]
+fn no_module_name_repeats_at_two_levels() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut by_name: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let module = module_path(&src, file);
+        if let Some(name) = module.last() {
+            by_name
+                .entry(name.clone())
+                .or_default()
+                .insert(module.join("::"));
+        }
+    }
+    let repeated: Vec<_> = by_name.values().filter(|paths| paths.len() > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "modules that share a name: {repeated:?}"
+    );
+    assert!(by_name.contains_key("routes") && by_name.contains_key("api"));
 }
 
 #[test]

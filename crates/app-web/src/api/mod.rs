@@ -4,8 +4,8 @@
 //! needs no CSRF token and a page cannot make a signed-in visitor's browser call it. The API's
 //! routes are in `routes::api_v1`.
 
-mod auth;
+mod key_auth;
 mod problem;
 
-pub use auth::ApiKeyAuth;
+pub use key_auth::ApiKeyAuth;
 pub use problem::ApiProblem;
