@@ -16,6 +16,10 @@
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
+//!
+//! An app that embeds some of the stores next to tables of its own creates their tables alone,
+//! with `migrate_areas` of the SQLite or PostgreSQL `Database` and an `Area` (docs/embedding.md,
+//! and `examples/embed_credits.rs`: the credit ledger inside an axum app with its own users).
 
 use std::sync::Arc;
 
@@ -47,6 +51,9 @@ pub mod sqlite;
 pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::areas::Area;
 
 /// One implementation of every store port, chosen together.
 #[derive(Clone)]

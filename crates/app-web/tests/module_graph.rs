@@ -44,7 +44,8 @@ fn no_module_name_repeats_at_two_levels() {
     let mut by_name: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
         let module = module_path(&src, file);
-        if let Some(name) = module.last() {
+        // A file of tests beside its module (`config/tests.rs`) is the one name that repeats.
+        if let Some(name) = module.last().filter(|name| *name != "tests") {
             by_name
                 .entry(name.clone())
                 .or_default()

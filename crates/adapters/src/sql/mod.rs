@@ -3,6 +3,7 @@
 //! because the SQL is the same text in both dialects).
 
 pub(crate) mod accounts;
+pub(crate) mod areas;
 pub(crate) mod billing;
 pub(crate) mod stores;
 pub(crate) mod subscriptions;

@@ -10,9 +10,9 @@ mod auth;
 pub(crate) mod billing;
 mod dashboard;
 mod plans;
+mod profile;
 mod public;
 mod services;
-mod settings;
 mod usage;
 
 use axum::Router;
@@ -52,9 +52,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/logout", post(auth::logout))
         .route("/dashboard", get(dashboard::dashboard))
-        .route("/settings", get(settings::settings))
-        .route("/settings/profile", post(settings::update_profile))
-        .route("/settings/password", post(settings::change_password))
+        .route("/settings", get(profile::settings))
+        .route("/settings/profile", post(profile::update_profile))
+        .route("/settings/password", post(profile::change_password))
         .route(
             "/settings/email",
             post(account::change_email).layer(RateLimits::layer(&limits.email)),
