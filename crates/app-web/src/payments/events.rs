@@ -101,7 +101,7 @@ async fn second_subscription_ended(state: &AppState, billing: &BillingState, sub
 
 /// Mails the receipt of a payment to its user. A failure is logged, not fatal: the receipt page
 /// stays available.
-pub async fn send_receipt(state: &AppState, payment: &Payment) {
+async fn send_receipt(state: &AppState, payment: &Payment) {
     let Ok(Some(user)) = state
         .users()
         .by_id(quickscale_domain_identity::UserId::from_uuid(payment.user))
