@@ -19,7 +19,7 @@ use crate::paging::Paging;
 use crate::routes::dashboard::{BalanceView, entry_views};
 use crate::session::{self, random_token};
 use crate::state::AppState;
-use crate::view::{Page, UserView, credits_label};
+use crate::view::{Page, PaymentView, UserView, credits_label};
 
 const PAGE_SIZE: u32 = 20;
 
@@ -187,8 +187,8 @@ async fn user_page(
     } else {
         None
     };
-    let payments: Vec<crate::routes::billing::PaymentView> = match state.billing() {
-        Ok(billing) => {
+    let payments: Vec<PaymentView> = match state.billing() {
+        Some(billing) => {
             let query = quickscale_domain_billing::PaymentQuery {
                 user: Some(id.as_uuid()),
                 limit: 20,
@@ -201,10 +201,10 @@ async fn user_page(
                 .await?
                 .0
                 .iter()
-                .map(|p| crate::routes::billing::PaymentView::of(p, &[]))
+                .map(|p| PaymentView::of(p, &[]))
                 .collect()
         }
-        Err(_) => Vec::new(),
+        None => Vec::new(),
     };
     let audit: Vec<AuditView> = state
         .stores()
