@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::sql::{Embedded, migrator, storage_error};
+use crate::sql::{Backend, Embedded, migrator, storage_error};
 
 const MIGRATIONS: Embedded = Embedded(&[
     (
@@ -65,11 +65,6 @@ const MIGRATIONS: Embedded = Embedded(&[
         include_str!("../../migrations/postgres/0010_account_safety.sql"),
     ),
 ]);
-
-/// How a read locks the row it reads inside a write transaction.
-const FOR_UPDATE: &str = " FOR UPDATE";
-
-const NULL_SAFE_EQUAL: &str = "IS NOT DISTINCT FROM";
 
 /// A PostgreSQL connection pool.
 #[derive(Clone, Debug)]
@@ -135,34 +130,6 @@ impl Database {
         &self.pool
     }
 
-    fn reader(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn writer(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// A transaction holding the credit account's row lock, if the account exists.
-    async fn begin_account(
-        &self,
-        account: Uuid,
-    ) -> Result<Option<Transaction<'static, Postgres>>, StorageError> {
-        let mut tx = self.pool.begin().await.map_err(storage_error)?;
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM credit_accounts WHERE id = $1 FOR UPDATE")
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(storage_error)?;
-        Ok(exists.map(|_| tx))
-    }
-
-    /// A write transaction (in SQLite it excludes other writers from the start).
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StorageError> {
-        self.pool.begin().await.map_err(storage_error)
-    }
-
     /// Every store over this database.
     pub fn stores(&self) -> crate::Stores {
         {
@@ -191,15 +158,49 @@ impl Database {
     }
 }
 
-/// The stores, generated from the shared SQL.
-mod stores {
-    use super::{Database, NULL_SAFE_EQUAL};
+impl Backend for Database {
+    type Db = Postgres;
 
-    crate::sql::stores::sql_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
-    crate::sql::billing::billing_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
-    crate::sql::accounts::account_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
-    crate::sql::subscriptions::subscription_stores!(sqlx::Postgres, sqlx::postgres::PgRow);
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+
+    const NULL_SAFE_EQUAL: &'static str = "IS NOT DISTINCT FROM";
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction holding the credit account's row lock, if the account exists.
+    async fn begin_account(
+        &self,
+        account: Uuid,
+    ) -> Result<Option<Transaction<'static, Postgres>>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM credit_accounts WHERE id = $1 FOR UPDATE")
+                .bind(account)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        Ok(exists.map(|_| tx))
+    }
+
+    /// A write transaction (in SQLite it excludes other writers from the start).
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StorageError> {
+        self.pool.begin().await.map_err(storage_error)
+    }
 }
+
+/// The stores: the shared code of `sql/stores/`, compiled for PostgreSQL.
+#[path = "../sql/stores/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "the shared store code is compiled once per backend on purpose"
+)]
+mod stores;
 
 pub use stores::{
     SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
