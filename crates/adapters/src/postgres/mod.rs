@@ -3,6 +3,7 @@
 //! Ledger transactions lock the credit account's row (`SELECT ... FOR UPDATE`), so concurrent
 //! operations on one account queue on that row while other accounts proceed in parallel.
 
+#[cfg(feature = "stores")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,6 +132,7 @@ impl Database {
     }
 
     /// Every store over this database.
+    #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {
         {
             let accounts = Arc::new(SqlAccountStores::new(self.clone()));
@@ -202,11 +204,8 @@ impl Backend for Database {
 )]
 mod stores;
 
-pub use stores::{
-    SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
-    SqlServiceSettingsRepository, SqlSessionStore, SqlSubscriptionRepository, SqlUsageRepository,
-    SqlUserRepository,
-};
+// The stores of the ports this build has (see `sql/stores/mod.rs`).
+pub use stores::*;
 
 #[cfg(test)]
 mod migration_tests {

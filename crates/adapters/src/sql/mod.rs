@@ -3,6 +3,9 @@
 //! compiled once per backend, because the SQL is the same text in both dialects: `$n`
 //! parameters, `RETURNING` and `ON CONFLICT`).
 
+// A build with some of the ports leaves some of these helpers unused.
+#![cfg_attr(not(feature = "stores"), allow(dead_code))]
+
 pub(crate) mod time;
 
 use std::borrow::Cow;

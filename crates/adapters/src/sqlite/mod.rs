@@ -5,6 +5,7 @@
 //! with `BEGIN IMMEDIATE`, which also keeps other processes (the CLI) out while they run.
 
 use std::str::FromStr;
+#[cfg(feature = "stores")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,6 +148,7 @@ impl Database {
     }
 
     /// Every store over this database.
+    #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {
         {
             let accounts = Arc::new(SqlAccountStores::new(self.clone()));
@@ -225,11 +227,8 @@ impl Backend for Database {
 )]
 mod stores;
 
-pub use stores::{
-    SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
-    SqlServiceSettingsRepository, SqlSessionStore, SqlSubscriptionRepository, SqlUsageRepository,
-    SqlUserRepository,
-};
+// The stores of the ports this build has (see `sql/stores/mod.rs`).
+pub use stores::*;
 
 #[cfg(test)]
 mod migration_tests {

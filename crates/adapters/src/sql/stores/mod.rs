@@ -13,30 +13,59 @@
 //! `Send` futures (sqlx issues 3092 and 3150). Compiling the same files per backend keeps the
 //! code ordinary and the types concrete.
 
+//!
+//! Each store is behind its port's cargo feature (`credits`, `identity`, `billing`, `services`,
+//! `site`); tokens, API keys, the audit log and the outbox share one `SqlAccountStores`.
+
+// A build with some of the ports leaves some row readers and backend items unused.
+#![cfg_attr(not(feature = "stores"), allow(dead_code))]
+
 mod row;
 
+#[cfg(any(feature = "identity", feature = "site"))]
 mod accounts;
+#[cfg(feature = "identity")]
 mod api_keys;
+#[cfg(feature = "site")]
 mod audit;
+#[cfg(feature = "billing")]
 mod billing;
+#[cfg(feature = "site")]
 mod contact;
+#[cfg(feature = "credits")]
 mod credits;
+#[cfg(feature = "site")]
 mod outbox;
+#[cfg(feature = "identity")]
 mod sessions;
+#[cfg(feature = "services")]
 mod settings;
+#[cfg(feature = "billing")]
 mod subscriptions;
+#[cfg(feature = "identity")]
 mod tokens;
+#[cfg(feature = "services")]
 mod usage;
+#[cfg(feature = "identity")]
 mod users;
 
+#[cfg(any(feature = "identity", feature = "site"))]
 pub use accounts::SqlAccountStores;
+#[cfg(feature = "billing")]
 pub use billing::SqlBillingRepository;
+#[cfg(feature = "site")]
 pub use contact::SqlContactRepository;
+#[cfg(feature = "credits")]
 pub use credits::SqlCreditStore;
+#[cfg(feature = "identity")]
 pub use sessions::SqlSessionStore;
+#[cfg(feature = "services")]
 pub use settings::SqlServiceSettingsRepository;
+#[cfg(feature = "billing")]
 pub use subscriptions::SqlSubscriptionRepository;
+#[cfg(feature = "services")]
 pub use usage::SqlUsageRepository;
+#[cfg(feature = "identity")]
 pub use users::SqlUserRepository;
 
 use super::Database;

@@ -1,13 +1,16 @@
 //! Reading columns of a row into domain values, or reporting the row as corrupt.
 
+#[cfg(feature = "credits")]
 use quickscale_domain_credits::Credits;
 use quickscale_domain_kernel::StorageError;
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
 use super::{Db, Row};
+#[cfg(feature = "credits")]
+use crate::sql::parse;
+use crate::sql::storage_error;
 use crate::sql::time::DbTime;
-use crate::sql::{parse, storage_error};
 
 /// A column's value.
 pub(super) fn get<'r, T>(row: &'r Row, column: &str) -> Result<T, StorageError>
@@ -31,6 +34,7 @@ pub(super) fn optional_time(
 }
 
 /// An amount of credits stored as cents.
+#[cfg(feature = "credits")]
 pub(super) fn cents(what: &str, value: i64) -> Result<Credits, StorageError> {
     parse(what, Credits::from_cents(value))
 }
