@@ -3,8 +3,6 @@
 //! Ledger transactions lock the credit account's row (`SELECT ... FOR UPDATE`), so concurrent
 //! operations on one account queue on that row while other accounts proceed in parallel.
 
-#[cfg(feature = "stores")]
-use std::sync::Arc;
 use std::time::Duration;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -134,25 +132,7 @@ impl Database {
     /// Every store over this database.
     #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {
-        {
-            let accounts = Arc::new(SqlAccountStores::new(self.clone()));
-            crate::Stores {
-                users: Arc::new(SqlUserRepository::new(self.clone())),
-                credits: Arc::new(SqlCreditStore::new(self.clone())),
-                usage: Arc::new(SqlUsageRepository::new(self.clone())),
-                contact: Arc::new(SqlContactRepository::new(self.clone())),
-                sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(
-                    self.clone(),
-                )),
-                service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
-                billing: Arc::new(SqlBillingRepository::new(self.clone())),
-                subscriptions: Arc::new(SqlSubscriptionRepository::new(self.clone())),
-                tokens: accounts.clone(),
-                audit: accounts.clone(),
-                api_keys: accounts.clone(),
-                outbox: accounts,
-            }
-        }
+        stores::all(self)
     }
 
     pub async fn close(&self) {

@@ -5,8 +5,6 @@
 //! with `BEGIN IMMEDIATE`, which also keeps other processes (the CLI) out while they run.
 
 use std::str::FromStr;
-#[cfg(feature = "stores")]
-use std::sync::Arc;
 use std::time::Duration;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -150,25 +148,7 @@ impl Database {
     /// Every store over this database.
     #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {
-        {
-            let accounts = Arc::new(SqlAccountStores::new(self.clone()));
-            crate::Stores {
-                users: Arc::new(SqlUserRepository::new(self.clone())),
-                credits: Arc::new(SqlCreditStore::new(self.clone())),
-                usage: Arc::new(SqlUsageRepository::new(self.clone())),
-                contact: Arc::new(SqlContactRepository::new(self.clone())),
-                sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(
-                    self.clone(),
-                )),
-                service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
-                billing: Arc::new(SqlBillingRepository::new(self.clone())),
-                subscriptions: Arc::new(SqlSubscriptionRepository::new(self.clone())),
-                tokens: accounts.clone(),
-                audit: accounts.clone(),
-                api_keys: accounts.clone(),
-                outbox: accounts,
-            }
-        }
+        stores::all(self)
     }
 
     pub async fn close(&self) {

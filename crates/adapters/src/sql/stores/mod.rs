@@ -75,3 +75,25 @@ type Db = <Database as crate::sql::Backend>::Db;
 
 /// A row of this backend.
 type Row = <Db as sqlx::Database>::Row;
+
+/// Every store over `db`.
+#[cfg(feature = "stores")]
+pub(super) fn all(db: &Database) -> crate::Stores {
+    use std::sync::Arc;
+
+    let accounts = Arc::new(SqlAccountStores::new(db.clone()));
+    crate::Stores {
+        users: Arc::new(SqlUserRepository::new(db.clone())),
+        credits: Arc::new(SqlCreditStore::new(db.clone())),
+        usage: Arc::new(SqlUsageRepository::new(db.clone())),
+        contact: Arc::new(SqlContactRepository::new(db.clone())),
+        sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(db.clone())),
+        service_settings: Arc::new(SqlServiceSettingsRepository::new(db.clone())),
+        billing: Arc::new(SqlBillingRepository::new(db.clone())),
+        subscriptions: Arc::new(SqlSubscriptionRepository::new(db.clone())),
+        tokens: accounts.clone(),
+        audit: accounts.clone(),
+        api_keys: accounts.clone(),
+        outbox: accounts,
+    }
+}
