@@ -17,7 +17,7 @@
 //! | `sqlite`   | SQLite stores (the embedded default)                          |
 //! | `postgres` | PostgreSQL stores (production)                                |
 //! | `argon2`   | argon2id password hashing on the blocking pool                |
-//! | `clock`    | the system clock and the tokio timer                          |
+//! | `clock`    | the system clock (and with `services`, the tokio timer)       |
 //! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
 //! | `stripe`   | the Stripe client for the payment gateway port                |
 //! | `smtp`     | email delivery over SMTP (lettre)                             |
@@ -29,6 +29,10 @@
 //! billing nor the identity domain.
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
+//!
+//! An app that embeds some of the stores next to tables of its own creates their tables alone,
+//! with `migrate_areas` of the SQLite or PostgreSQL `Database` and an `Area` (docs/embedding.md,
+//! and `examples/embed_credits.rs`: the credit ledger inside an axum app with its own users).
 
 #[cfg(feature = "stores")]
 use std::sync::Arc;
@@ -67,6 +71,9 @@ pub mod sqlite;
 pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::areas::Area;
 
 /// One implementation of every store port, chosen together.
 #[cfg(feature = "stores")]

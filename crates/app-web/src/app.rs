@@ -18,7 +18,7 @@ use quickscale_adapters::argon2::Argon2Hasher;
 use quickscale_adapters::clock::{SystemClock, TokioTimer};
 use quickscale_adapters::llm::OpenAiCompatibleChat;
 use quickscale_adapters::mail::LogMailer;
-use quickscale_adapters::smtp::{SmtpMailer, SmtpSecurity, SmtpSettings};
+use quickscale_adapters::smtp::{SmtpMailer, SmtpSettings};
 use quickscale_domain_identity::{Accounts, Email, PasswordHasher, PasswordPolicy};
 use quickscale_domain_kernel::{Clock, Mailer};
 use quickscale_service_sdk::builtin::{ChatModel, LlmTextService};
@@ -193,11 +193,7 @@ impl App {
                 let settings = SmtpSettings {
                     host: host.clone(),
                     port: *port,
-                    security: match security.as_str() {
-                        "tls" => SmtpSecurity::Tls,
-                        "none" => SmtpSecurity::None,
-                        _ => SmtpSecurity::StartTls,
-                    },
+                    security: *security,
                     username: username.clone(),
                     password: password.as_ref().map(|p| p.expose().to_owned()),
                     from: config.mail_from.clone(),

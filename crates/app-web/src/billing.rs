@@ -134,7 +134,9 @@ async fn second_subscription_ended(state: &AppState, billing: &BillingState, sub
         // Nobody's account: the app did it on its own.
         actor: uuid::Uuid::nil(),
         actor_label: "billing (automatic)".into(),
-        action: "subscription.second_refunded".into(),
+        action: crate::audit::AuditAction::SubscriptionSecondRefunded
+            .audit_name()
+            .into(),
         subject: review.user,
         subject_label: user
             .as_ref()

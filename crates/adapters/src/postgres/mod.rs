@@ -10,6 +10,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::Area;
 use crate::sql::{Backend, Embedded, migrator, storage_error};
 
 const MIGRATIONS: Embedded = Embedded(&[
@@ -97,6 +98,21 @@ impl Database {
             .map_err(|e| {
                 StorageError::with_source(StorageFailure::Other, "PostgreSQL migration failed", e)
             })
+    }
+
+    /// Applies the migrations of `areas` only, for an app that embeds some of the stores next
+    /// to tables of its own (docs/embedding.md). Each area records its migrations in its own
+    /// table ([`Area::migrations_table`]), never in `_sqlx_migrations`, which stays the app's.
+    /// Not for a database that [`Database::migrate`] set up: it has every area's tables already.
+    pub async fn migrate_areas(&self, areas: &[Area]) -> Result<(), StorageError> {
+        for &area in areas {
+            area.migrator(area.postgres_migrations())
+                .await?
+                .run(&self.pool)
+                .await
+                .map_err(|e| area.failed("PostgreSQL", e))?;
+        }
+        Ok(())
     }
 
     /// The migrations not applied yet (reads only: for checks that must not change anything).

@@ -6,6 +6,7 @@
 // A build with some of the ports leaves some of these helpers unused.
 #![cfg_attr(not(feature = "stores"), allow(dead_code))]
 
+pub(crate) mod areas;
 pub(crate) mod time;
 
 use std::borrow::Cow;

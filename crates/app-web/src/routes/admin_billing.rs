@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditAction;
 use crate::error::AppError;
 use crate::extract::AdminUser;
 use crate::paging::Paging;
@@ -126,7 +127,7 @@ pub async fn create_pack(
             crate::audit::record(
                 &state,
                 &admin.user,
-                "pack.created",
+                AuditAction::PackCreated,
                 None,
                 serde_json::Value::Null,
                 serde_json::to_value(&pack).unwrap_or_default(),
@@ -166,7 +167,7 @@ pub async fn update_pack(
             crate::audit::record(
                 &state,
                 &admin.user,
-                "pack.changed",
+                AuditAction::PackChanged,
                 None,
                 serde_json::to_value(&existing).unwrap_or_default(),
                 serde_json::to_value(&pack).unwrap_or_default(),
@@ -453,7 +454,7 @@ pub async fn refund(
             crate::audit::record(
                 &state,
                 &admin.user,
-                "payment.refunded",
+                AuditAction::PaymentRefunded,
                 Some((payment.user, payment.receipt_number.clone())),
                 serde_json::json!({ "refunded": payment.refunded.to_string() }),
                 serde_json::json!({ "refund": refund.amount.to_string(), "reason": reason, "credits_clawed": refund.credits_clawed.to_string(), "credits_shortfall": refund.credits_shortfall.to_string() }),
@@ -627,7 +628,7 @@ pub async fn resolve_review(
     crate::audit::record(
         &state,
         &admin.user,
-        "billing.review_resolved",
+        AuditAction::BillingReviewResolved,
         review.user.map(|user| (user, review.reference.clone())),
         serde_json::Value::Null,
         serde_json::json!({

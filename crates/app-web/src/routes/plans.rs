@@ -334,7 +334,7 @@ pub async fn switch_plan(
     crate::audit::record(
         &state,
         &admin.user,
-        "plan.updated",
+        crate::audit::AuditAction::PlanUpdated,
         None,
         before,
         serde_json::json!({"plan": plan.id, "name": plan.name, "active": plan.active}),
