@@ -10,9 +10,8 @@
 //! needs its own `Encode`/`Decode`/`Type` bound, which Rust does not carry from a trait's
 //! where-clauses to its users, so each impl would restate a few dozen bounds; and sqlx's
 //! executors for a generic database trip the compiler's higher-ranked lifetime checks inside
-//! `Send` futures (sqlx issues 3092 and 3150). Compiling the same files per backend keeps the
-//! code ordinary and the types concrete.
-
+//! `Send` futures. Compiling the same files per backend keeps the code ordinary and the types
+//! concrete (docs/architecture.md, "Storage").
 //!
 //! Each store is behind its port's cargo feature (`credits`, `identity`, `billing`, `services`,
 //! `site`); tokens, API keys, the audit log and the outbox share one `SqlAccountStores`.
