@@ -260,7 +260,7 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
 
     // .env.example describes every setting the app reads.
     let example = std::fs::read_to_string(project.join(".env.example")).unwrap();
-    for (key, _) in quickscale_app_web::config::KEYS {
+    for key in quickscale_app_web::config::SETTINGS.iter().map(|s| s.key) {
         let described = example.lines().any(|line| {
             line.trim_start_matches('#')
                 .trim_start()

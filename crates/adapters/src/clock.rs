@@ -1,9 +1,12 @@
 //! The real clock and timer.
 
+#[cfg(feature = "services")]
 use std::time::Duration;
 
+#[cfg(feature = "services")]
 use async_trait::async_trait;
 use quickscale_domain_kernel::Clock;
+#[cfg(feature = "services")]
 use quickscale_service_sdk::Timer;
 use time::OffsetDateTime;
 
@@ -21,9 +24,11 @@ impl Clock for SystemClock {
 }
 
 /// Sleeps on the tokio runtime.
+#[cfg(feature = "services")]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TokioTimer;
 
+#[cfg(feature = "services")]
 #[async_trait]
 impl Timer for TokioTimer {
     async fn sleep(&self, duration: Duration) {

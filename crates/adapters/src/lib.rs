@@ -1,28 +1,51 @@
 #![forbid(unsafe_code)]
 //! # QuickScale adapters
 //!
-//! Implementations of the domain ports, each behind a cargo feature:
+//! Implementations of the domain ports, each behind a cargo feature. The stores are chosen
+//! twice: by port (which stores) and by backend (where they keep their data); every port
+//! combines with every backend.
 //!
 //! | feature    | what                                                          |
 //! |------------|---------------------------------------------------------------|
-//! | `memory`   | in-memory fakes of every store, for tests and demos           |
+//! | `credits`  | the credit ledger's store (`CreditStore`)                     |
+//! | `identity` | users, tokens, API keys and browser sessions                  |
+//! | `billing`  | packs, payments, refunds, webhook inbox, plans, subscriptions |
+//! | `services` | service runs (usage) and the services' settings               |
+//! | `site`     | contact messages, the audit log and the email outbox          |
+//! | `stores`   | all five ports, and [`Stores`] holding one of each            |
+//! | `memory`   | in-memory fakes of the chosen stores, for tests and demos     |
 //! | `sqlite`   | SQLite stores (the embedded default)                          |
 //! | `postgres` | PostgreSQL stores (production)                                |
 //! | `argon2`   | argon2id password hashing on the blocking pool                |
-//! | `clock`    | the system clock and the tokio timer                          |
+//! | `clock`    | the system clock (and with `services`, the tokio timer)       |
 //! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
 //! | `stripe`   | the Stripe client for the payment gateway port                |
 //! | `smtp`     | email delivery over SMTP (lettre)                             |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
+//! The default features are `stores`, `memory`, `sqlite`, `postgres`, `argon2` and `clock`. A
+//! crate that wants only the credit ledger on PostgreSQL takes
+//! `default-features = false, features = ["postgres", "credits"]` and compiles neither the
+//! billing nor the identity domain.
+//!
 //! Every store implementation passes the same contract suite (`testing::contract`).
+//!
+//! An app that embeds some of the stores next to tables of its own creates their tables alone,
+//! with `migrate_areas` of the SQLite or PostgreSQL `Database` and an `Area` (docs/embedding.md,
+//! and `examples/embed_credits.rs`: the credit ledger inside an axum app with its own users).
 
+#[cfg(feature = "stores")]
 use std::sync::Arc;
 
+#[cfg(feature = "stores")]
 use quickscale_domain_billing::{BillingRepository, SubscriptionRepository};
+#[cfg(feature = "stores")]
 use quickscale_domain_credits::CreditStore;
+#[cfg(feature = "stores")]
 use quickscale_domain_identity::{ApiKeyRepository, TokenRepository, UserRepository};
+#[cfg(feature = "stores")]
 use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
+#[cfg(feature = "stores")]
 use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 
 #[cfg(feature = "argon2")]
@@ -36,6 +59,7 @@ pub mod mail;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "identity")]
 pub mod sessions;
 #[cfg(feature = "smtp")]
 pub mod smtp;
@@ -48,7 +72,11 @@ pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::areas::Area;
+
 /// One implementation of every store port, chosen together.
+#[cfg(feature = "stores")]
 #[derive(Clone)]
 pub struct Stores {
     pub users: Arc<dyn UserRepository>,
@@ -65,6 +93,7 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
 }
 
+#[cfg(feature = "stores")]
 impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores").finish_non_exhaustive()

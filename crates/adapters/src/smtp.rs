@@ -20,6 +20,54 @@ pub enum SmtpSecurity {
     None,
 }
 
+impl SmtpSecurity {
+    /// Every variant, in the order settings list them.
+    pub const ALL: [SmtpSecurity; 3] = [
+        SmtpSecurity::StartTls,
+        SmtpSecurity::Tls,
+        SmtpSecurity::None,
+    ];
+
+    /// The name settings use: `starttls`, `tls` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpSecurity::StartTls => "starttls",
+            SmtpSecurity::Tls => "tls",
+            SmtpSecurity::None => "none",
+        }
+    }
+
+    /// The usual port: 465 for implicit TLS, 587 otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls | SmtpSecurity::None => 587,
+        }
+    }
+}
+
+impl std::fmt::Display for SmtpSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A security name that is not `starttls`, `tls` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected starttls, tls or none, got {0:?}")]
+pub struct UnknownSmtpSecurity(pub String);
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = UnknownSmtpSecurity;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        SmtpSecurity::ALL
+            .into_iter()
+            .find(|security| security.as_str() == name)
+            .ok_or_else(|| UnknownSmtpSecurity(name.to_owned()))
+    }
+}
+
 /// Where and how to send.
 #[derive(Clone)]
 pub struct SmtpSettings {
@@ -144,5 +192,29 @@ impl Mailer for SmtpMailer {
                 message: error.to_string(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_names_read_back_and_unknown_names_are_refused() {
+        for security in SmtpSecurity::ALL {
+            assert_eq!(security.as_str().parse::<SmtpSecurity>(), Ok(security));
+            assert_eq!(security.to_string(), security.as_str());
+        }
+        assert_eq!("tls".parse::<SmtpSecurity>(), Ok(SmtpSecurity::Tls));
+        let error = "ssl".parse::<SmtpSecurity>().unwrap_err();
+        assert_eq!(error, UnknownSmtpSecurity("ssl".into()));
+        assert_eq!(
+            error.to_string(),
+            "expected starttls, tls or none, got \"ssl\""
+        );
+        assert!("STARTTLS".parse::<SmtpSecurity>().is_err());
+        assert_eq!(SmtpSecurity::Tls.default_port(), 465);
+        assert_eq!(SmtpSecurity::StartTls.default_port(), 587);
+        assert_eq!(SmtpSecurity::None.default_port(), 587);
     }
 }

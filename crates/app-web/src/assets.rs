@@ -13,13 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
-
-use crate::state::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]
@@ -117,52 +114,48 @@ impl StaticFiles {
     }
 }
 
-/// Serves `/static/{*path}`.
-pub async fn serve(
-    State(state): State<AppState>,
-    UrlPath(path): UrlPath<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let Some(relative) = safe_relative(&path) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let Some((bytes, version)) = state.templates().static_files().read(&relative) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let etag = format!("\"{version}\"");
-    let requested = query
-        .as_deref()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "v"))
-        .map(|(_, v)| v);
-    let cache = if requested.as_deref() == Some(version.as_str()) {
-        IMMUTABLE
-    } else {
-        REVALIDATE
-    };
-    let cache_headers = [
-        (header::ETAG, HeaderValue::from_str(&etag).ok()),
-        (header::CACHE_CONTROL, Some(HeaderValue::from_static(cache))),
-    ];
-    let mut response = if matches_etag(&headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mime = mime_guess::from_path(&relative).first_or_octet_stream();
-        let mut response = Response::new(Body::from(bytes));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(mime.as_ref())
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        );
-        response
-    };
-    for (name, value) in cache_headers {
-        if let Some(value) = value {
-            response.headers_mut().insert(name, value);
+impl StaticFiles {
+    /// The answer to `GET /static/{path}?{query}` (the router's `/static/{*path}` route).
+    pub fn response(&self, path: &str, query: Option<&str>, headers: &HeaderMap) -> Response {
+        let Some(relative) = safe_relative(path) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let Some((bytes, version)) = self.read(&relative) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let etag = format!("\"{version}\"");
+        let requested = query
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "v"))
+            .map(|(_, v)| v);
+        let cache = if requested.as_deref() == Some(version.as_str()) {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        };
+        let cache_headers = [
+            (header::ETAG, HeaderValue::from_str(&etag).ok()),
+            (header::CACHE_CONTROL, Some(HeaderValue::from_static(cache))),
+        ];
+        let mut response = if matches_etag(headers, &etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mime = mime_guess::from_path(&relative).first_or_octet_stream();
+            let mut response = Response::new(Body::from(bytes));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(mime.as_ref())
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            );
+            response
+        };
+        for (name, value) in cache_headers {
+            if let Some(value) = value {
+                response.headers_mut().insert(name, value);
+            }
         }
+        response
     }
-    response
 }
 
 /// Whether `If-None-Match` names `etag` (or `*`); weak validators match too.

@@ -1,7 +1,9 @@
 //! Typed extractors: who is asking (`Viewer`), a signed-in user (`CurrentUser`), an admin
-//! (`AdminUser`).
+//! (`AdminUser`), the client's address (`ClientAddress`). The API's key is `api::ApiKeyAuth`.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,6 +11,7 @@ use quickscale_domain_identity::User;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::limits::client_address;
 use crate::session;
 use crate::state::AppState;
 use quickscale_domain_kernel::LocalPath;
@@ -177,5 +180,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Htmx {
         Ok(Htmx(
             parts.headers.get("HX-Request").is_some_and(|v| v == "true"),
         ))
+    }
+}
+
+/// The client's address as a handler argument (see [`client_address`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(ClientAddress(client_address(
+            &parts.headers,
+            peer,
+            &state.limits().clients.trust,
+        )))
     }
 }

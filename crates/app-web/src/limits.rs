@@ -1,22 +1,25 @@
-//! The client's address, and per-client rate limits on the endpoints attackers hammer:
-//! sign-in, registration, and the ones that send email (verification, password reset).
+//! The client's address, per-client rate limits on the endpoints attackers hammer (sign-in,
+//! registration, and the ones that send email: verification, password reset), the JSON API's
+//! budget per key, and the largest request body.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, Response};
 use axum::response::IntoResponse;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_governor::GovernorLayer;
 use tower_governor::errors::GovernorError;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
+use uuid::Uuid;
 
 pub use crate::config::ProxyTrust;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The client's address: the address the nearest trusted proxy saw, or the peer's.
 ///
@@ -81,29 +84,6 @@ fn peer<T>(request: &Request<T>) -> Option<IpAddr> {
         .map(|info| info.0.ip())
 }
 
-/// The client's address as a handler argument (see [`client_address`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientAddress(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        Ok(ClientAddress(client_address(
-            &parts.headers,
-            peer,
-            &state.limits().clients.trust,
-        )))
-    }
-}
-
 /// The rate limiters' key: the client's address (see [`client_address`]).
 #[derive(Clone, Debug, Default)]
 pub struct ClientIp {
@@ -126,6 +106,34 @@ impl KeyExtractor for ClientIp {
 pub const API_BURST: u32 = 60;
 pub const API_PER_MINUTE: u32 = 120;
 
+/// The largest request body the app reads (uploads included).
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// One budget per key: `burst` requests at once, then `per_minute` a minute.
+#[derive(Debug, Clone)]
+pub struct ApiLimiter(Arc<DefaultKeyedRateLimiter<Uuid>>);
+
+impl ApiLimiter {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
+        ApiLimiter(Arc::new(RateLimiter::keyed(quota)))
+    }
+
+    /// Spends one request of `key`'s budget, or says how many seconds to wait.
+    pub fn check(&self, key: Uuid) -> Result<(), u64> {
+        self.0.check_key(&key).map_err(|not_until| {
+            let now = DefaultClock::default().now();
+            not_until.wait_time_from(now).as_secs() + 1
+        })
+    }
+
+    /// Forgets keys that have been idle (housekeeping).
+    pub fn forget_idle(&self) {
+        self.0.retain_recent();
+    }
+}
+
 type Config = GovernorConfig<ClientIp, governor::middleware::NoOpMiddleware>;
 
 /// The limiters, kept so housekeeping can forget idle clients.
@@ -137,7 +145,7 @@ pub struct RateLimits {
     /// How clients are told apart.
     pub clients: ClientIp,
     /// The JSON API: per key, not per client.
-    pub api: crate::api::ApiLimiter,
+    pub api: ApiLimiter,
 }
 
 fn config(key: ClientIp, period_ms: u64, burst: u32) -> Arc<Config> {
@@ -162,7 +170,7 @@ impl RateLimits {
             register: config(key.clone(), 60_000, 5),
             email: config(key.clone(), 60_000, 5),
             clients: key,
-            api: crate::api::ApiLimiter::new(API_PER_MINUTE, API_BURST),
+            api: ApiLimiter::new(API_PER_MINUTE, API_BURST),
         }
     }
 

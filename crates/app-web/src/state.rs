@@ -60,7 +60,7 @@ pub(crate) struct Inner {
     pub runner: ServiceRunner,
     pub templates: Templates,
     pub mailer: Arc<dyn Mailer>,
-    pub outbox_mailer: Arc<crate::mail::OutboxMailer>,
+    pub outbox_mailer: Arc<crate::outbox::OutboxMailer>,
     pub clock: Arc<dyn Clock>,
     pub billing: Option<BillingState>,
     pub limits: crate::limits::RateLimits,
@@ -149,16 +149,13 @@ impl AppState {
     }
 
     /// The outbox mailer (its worker retries due messages; tests call it directly).
-    pub fn outbox_mailer(&self) -> &Arc<crate::mail::OutboxMailer> {
+    pub fn outbox_mailer(&self) -> &Arc<crate::outbox::OutboxMailer> {
         &self.0.outbox_mailer
     }
 
-    /// Billing, or 404 when it is switched off.
-    pub fn billing(&self) -> Result<&BillingState, crate::error::AppError> {
-        self.0
-            .billing
-            .as_ref()
-            .ok_or(crate::error::AppError::NotFound)
+    /// Billing, when it is switched on (`ENABLE_STRIPE`).
+    pub fn billing(&self) -> Option<&BillingState> {
+        self.0.billing.as_ref()
     }
 
     pub fn limits(&self) -> &crate::limits::RateLimits {

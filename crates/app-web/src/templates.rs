@@ -8,6 +8,7 @@ use serde::Serialize;
 use tera::{Context, Kwargs, Tera};
 
 use crate::assets::StaticFiles;
+use crate::error::AppError;
 
 #[derive(RustEmbed)]
 #[folder = "templates/"]
@@ -24,6 +25,21 @@ pub struct Templates {
 #[derive(Debug, thiserror::Error)]
 #[error("template error: {0}")]
 pub struct TemplateError(String);
+
+impl From<TemplateError> for AppError {
+    fn from(error: TemplateError) -> Self {
+        AppError::Internal(anyhow::Error::new(error))
+    }
+}
+
+/// The template filter `credits`: `{{ balance | credits }}` reads "1 credit" or "2.50 credits"
+/// (amounts reach templates as text, "2.50"; the wording is `Credits::with_unit`, shared with
+/// the domain).
+fn credits_filter(amount: &str, _: Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    quickscale_domain_credits::Credits::parse(amount)
+        .map(|amount| amount.with_unit())
+        .map_err(|e| tera::Error::message(format!("`credits` takes an amount: {e}")))
+}
 
 impl Templates {
     /// Loads the embedded templates, replaced by any file of the same relative path under
@@ -48,7 +64,7 @@ impl Templates {
         }
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
-        tera.register_filter("credits", crate::view::credits_filter);
+        tera.register_filter("credits", credits_filter);
         let files = static_files.clone();
         tera.register_function(
             "static_url",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use mockall::Sequence;
 use quickscale_adapters::memory::MemoryAccountStores;
-use quickscale_app_web::mail::OutboxMailer;
+use quickscale_app_web::outbox::OutboxMailer;
 use quickscale_domain_kernel::outbox::retry_delay;
 use quickscale_domain_kernel::{
     EmailMessage, FixedClock, MailError, Mailer, OutboxStatus, OutboxStore,

@@ -817,7 +817,7 @@ async fn maintenance_commands_beside_the_app_neither_start_a_stand_in_nor_touch_
     let billing = &app.state.billing().unwrap().billing;
     assert_eq!(billing.sync_plans().await.unwrap(), 2);
     let store = billing.subscription_store().unwrap().clone();
-    let state_file = quickscale_app_web::offline_stripe::state_file(&app.config()).unwrap();
+    let state_file = quickscale_app_web::payments::offline::state_file(&app.config()).unwrap();
     let before = identity(&state_file);
 
     command(app.config(), &["verify-ledger"]).await.unwrap();

@@ -2,9 +2,9 @@
 //!
 //! Generated projects depend on the QuickScale crates by path. By default that path is the
 //! checkout this `quickscale` binary was built from; `--quickscale-path` or `QUICKSCALE_PATH`
-//! choose another. Its workspace manifest gives the exact versions, features and profiles, and
-//! its lock file pins every dependency, so a project builds offline and reuses what the checkout
-//! already compiled.
+//! choose another. Its workspace manifest gives the version requirements, features and profiles,
+//! and its lock file pins every dependency's exact version, so a project builds offline and
+//! reuses what the checkout already compiled.
 
 use std::path::{Path, PathBuf};
 

@@ -196,10 +196,17 @@ fn other_settings() -> String {
         .iter()
         .find(|(path, _)| *path == "_env.example")
         .map_or("", |(_, text)| *text);
-    let missing: Vec<String> = quickscale_app_web::config::KEYS
+    let missing: Vec<String> = quickscale_app_web::config::SETTINGS
         .iter()
-        .filter(|(key, _)| !describes(written, key))
-        .map(|(key, description)| format!("# {key}: {description}\n# {key}="))
+        .filter(|setting| !describes(written, setting.key))
+        .map(|setting| {
+            format!(
+                "# {}: {}\n# {}=",
+                setting.key,
+                setting.summary(),
+                setting.key
+            )
+        })
         .collect();
     if missing.is_empty() {
         String::new()

@@ -3,11 +3,13 @@
 
 use quickscale_cli::{crawl, generate_service, init, name, run, services};
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use quickscale_app_web::cli::{
+    BillingAction, Command as AppCommand, CreateAdminArgs, ReconcileArgs, ServeArgs,
+};
 
 const JOURNEY: &str = "\
 Start a SaaS in three commands:
@@ -57,12 +59,8 @@ enum Command {
     },
     /// Build the project and serve it here, in the foreground (Ctrl-C stops it).
     Up {
-        /// Port to listen on (default: PORT from .env, else 8000).
-        #[arg(long)]
-        port: Option<u16>,
-        /// Address to listen on (default: HOST from .env, else 127.0.0.1).
-        #[arg(long)]
-        host: Option<IpAddr>,
+        #[command(flatten)]
+        serve: ServeArgs,
         /// Build with optimisations (slower to build, faster to run).
         #[arg(long)]
         release: bool,
@@ -74,11 +72,8 @@ enum Command {
     },
     /// Create an admin account (the password is generated and printed unless --password-env).
     CreateAdmin {
-        #[arg(long)]
-        email: String,
-        /// Read the password from this environment variable.
-        #[arg(long, value_name = "VAR")]
-        password_env: Option<String>,
+        #[command(flatten)]
+        admin: CreateAdminArgs,
         #[arg(long)]
         release: bool,
     },
@@ -134,9 +129,8 @@ admin@example.com --password-env ADMIN_PASSWORD --admin --json crawl.json"
 enum BillingCommand {
     /// Fetch recent events from the payment processor and process any the webhook missed.
     Reconcile {
-        /// How many recent events to fetch (at most 100).
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
+        #[command(flatten)]
+        reconcile: ReconcileArgs,
         #[arg(long)]
         release: bool,
     },
@@ -161,36 +155,19 @@ fn main() -> ExitCode {
                 })
             })
             .map(|()| ExitCode::SUCCESS),
-        Command::Up {
-            port,
-            host,
-            release,
-        } => run::up(host, port, release),
-        Command::Migrate { release } => run::app_command(&["migrate".to_owned()], release),
-        Command::CreateAdmin {
-            email,
-            password_env,
-            release,
-        } => {
-            let mut args = vec!["create-admin".to_owned(), "--email".to_owned(), email];
-            if let Some(var) = password_env {
-                args.extend(["--password-env".to_owned(), var]);
-            }
-            run::app_command(&args, release)
+        Command::Up { serve, release } => run::up(serve, release),
+        Command::Migrate { release } => run::app_command(&AppCommand::Migrate, release),
+        Command::CreateAdmin { admin, release } => {
+            run::app_command(&AppCommand::CreateAdmin(admin), release)
         }
         Command::GenerateService(args) => generate_service::run(args).map(|()| ExitCode::SUCCESS),
         Command::Services(args) => services::run(args),
         Command::Check { release } => run::check(release),
-        Command::VerifyLedger { release } => {
-            run::app_command(&["verify-ledger".to_owned()], release)
-        }
-        Command::Billing(BillingCommand::Reconcile { limit, release }) => run::app_command(
-            &[
-                "billing".to_owned(),
-                "reconcile".to_owned(),
-                "--limit".to_owned(),
-                limit.to_string(),
-            ],
+        Command::VerifyLedger { release } => run::app_command(&AppCommand::VerifyLedger, release),
+        Command::Billing(BillingCommand::Reconcile { reconcile, release }) => run::app_command(
+            &AppCommand::Billing {
+                action: BillingAction::Reconcile(reconcile),
+            },
             release,
         ),
         Command::Crawl {

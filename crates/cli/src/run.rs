@@ -1,5 +1,6 @@
 //! Building a project with Cargo and running its binary: `up`, `migrate`, `create-admin`,
-//! `check`.
+//! `check`, `verify-ledger`, `billing reconcile`. Each is the binary's own command
+//! (`quickscale_app_web::cli::Command`), whose arguments are declared once, in the app.
 
 use std::io::BufRead as _;
 use std::net::{IpAddr, TcpListener};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 
 use anyhow::{Context as _, bail};
+use quickscale_app_web::cli::{Command as AppCommand, ServeArgs};
 
 use crate::cargo_env::without_cargo_context;
 use crate::project::Project;
@@ -97,12 +99,12 @@ pub fn check_port(host: IpAddr, port: u16) -> anyhow::Result<()> {
     }
 }
 
-/// Runs the app's binary in the project folder with our terminal, until it exits; Ctrl-C and
-/// SIGTERM reach it (it shuts down gracefully). Its exit code becomes ours.
+/// Runs `command` of the app's binary in the project folder with our terminal, until it exits;
+/// Ctrl-C and SIGTERM reach it (it shuts down gracefully). Its exit code becomes ours.
 pub fn run_binary(
     project: &Project,
     binary: &Path,
-    args: &[String],
+    command: &AppCommand,
     env: &[(&str, String)],
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -119,7 +121,7 @@ pub fn run_binary(
             )
         };
         let mut child = tokio::process::Command::new(binary)
-            .args(args)
+            .args(command.to_args())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(&project.dir)
             .spawn()
@@ -171,13 +173,12 @@ fn exit_code(status: ExitStatus) -> ExitCode {
 /// Keeps glibc returning large freed blocks to the system (see [`up`]).
 pub const MALLOC_TUNABLES: &str = "glibc.malloc.mmap_threshold=131072";
 
-/// `quickscale up`.
-pub fn up(host: Option<IpAddr>, port: Option<u16>, release: bool) -> anyhow::Result<ExitCode> {
+/// `quickscale up`: the binary's `serve`.
+pub fn up(serve: ServeArgs, release: bool) -> anyhow::Result<ExitCode> {
     let project = Project::find(&std::env::current_dir()?)?;
-    let (effective_host, effective_port) = project.address(host, port)?;
+    let (effective_host, effective_port) = project.address(serve.host, serve.port)?;
     check_port(effective_host, effective_port)?;
     let binary = build(&project, release)?;
-    let mut args = vec!["serve".to_owned()];
     // Also in the environment, where the app derives its default BASE_URL (the address its
     // banner and e-mails show) from them.
     let mut env = Vec::new();
@@ -187,22 +188,21 @@ pub fn up(host: Option<IpAddr>, port: Option<u16>, release: bool) -> anyhow::Res
     if std::env::var_os("GLIBC_TUNABLES").is_none() {
         env.push(("GLIBC_TUNABLES", MALLOC_TUNABLES.to_owned()));
     }
-    if let Some(host) = host {
-        args.extend(["--host".to_owned(), host.to_string()]);
+    if let Some(host) = serve.host {
         env.push(("HOST", host.to_string()));
     }
-    if let Some(port) = port {
-        args.extend(["--port".to_owned(), port.to_string()]);
+    if let Some(port) = serve.port {
         env.push(("PORT", port.to_string()));
     }
-    run_binary(&project, &binary, &args, &env)
+    run_binary(&project, &binary, &AppCommand::Serve(serve), &env)
 }
 
-/// `quickscale migrate` and `quickscale create-admin`: the binary's command of the same name.
-pub fn app_command(args: &[String], release: bool) -> anyhow::Result<ExitCode> {
+/// `quickscale migrate`, `create-admin`, `verify-ledger`, `billing reconcile`: the binary's
+/// command of the same name.
+pub fn app_command(command: &AppCommand, release: bool) -> anyhow::Result<ExitCode> {
     let project = Project::find(&std::env::current_dir()?)?;
     let binary = build(&project, release)?;
-    run_binary(&project, &binary, args, &[])
+    run_binary(&project, &binary, command, &[])
 }
 
 /// `quickscale check`: the toolchain, the project, then the app's own checks.
@@ -238,7 +238,7 @@ pub fn check(release: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let code = run_binary(&project, &binary, &["check".to_owned()], &[])?;
+    let code = run_binary(&project, &binary, &AppCommand::Check, &[])?;
     healthy &= code == ExitCode::SUCCESS;
     Ok(if healthy { code } else { ExitCode::FAILURE })
 }

@@ -5,6 +5,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::Context as _;
 use clap::Subcommand;
+use quickscale_app_web::cli::{Command as AppCommand, ServicesArgs};
 
 use crate::project::Project;
 use crate::run;
@@ -44,12 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let binary = run::build(&project, release)?;
     let mut command = Command::new(&binary);
     command
-        .arg("services")
+        .args(AppCommand::Services(ServicesArgs { check }).to_args())
         .current_dir(&project.dir)
         .stdin(Stdio::null());
-    if check {
-        command.arg("--check");
-    }
     let output = command
         .output()
         .with_context(|| format!("cannot start {}", binary.display()))?;

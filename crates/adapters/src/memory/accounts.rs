@@ -1,24 +1,36 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+#[cfg(feature = "identity")]
 use quickscale_domain_identity::{
     ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, TokenPurpose, TokenRecord, TokenRepository,
     UserId,
 };
+use quickscale_domain_kernel::StorageError;
+#[cfg(feature = "identity")]
+use quickscale_domain_kernel::StorageFailure;
+#[cfg(feature = "site")]
 use quickscale_domain_kernel::{
     AuditEntry, AuditLog, AuditQuery, EmailMessage, OutboxMessage, OutboxQuery, OutboxStatus,
-    OutboxStore, StorageError, StorageFailure,
+    OutboxStore,
 };
-use time::{Duration, OffsetDateTime};
+#[cfg(feature = "identity")]
+use time::Duration;
+use time::OffsetDateTime;
+#[cfg(feature = "site")]
 use uuid::Uuid;
 
 use super::lock;
 
 #[derive(Debug, Default)]
 struct State {
+    #[cfg(feature = "identity")]
     tokens: Vec<(String, TokenRecord, Option<OffsetDateTime>)>,
+    #[cfg(feature = "site")]
     audit: Vec<AuditEntry>,
+    #[cfg(feature = "site")]
     outbox: Vec<OutboxMessage>,
+    #[cfg(feature = "identity")]
     api_keys: Vec<(String, ApiKey)>,
 }
 
@@ -28,6 +40,7 @@ pub struct MemoryAccountStores {
     state: Mutex<State>,
 }
 
+#[cfg(feature = "identity")]
 #[async_trait]
 impl TokenRepository for MemoryAccountStores {
     async fn issue(&self, hash: &str, record: &TokenRecord) -> Result<(), StorageError> {
@@ -93,6 +106,7 @@ impl TokenRepository for MemoryAccountStores {
     }
 }
 
+#[cfg(feature = "site")]
 #[async_trait]
 impl AuditLog for MemoryAccountStores {
     async fn record(&self, entry: &AuditEntry) -> Result<(), StorageError> {
@@ -122,6 +136,7 @@ impl AuditLog for MemoryAccountStores {
     }
 }
 
+#[cfg(feature = "site")]
 #[async_trait]
 impl OutboxStore for MemoryAccountStores {
     async fn enqueue(
@@ -213,6 +228,7 @@ impl OutboxStore for MemoryAccountStores {
     }
 }
 
+#[cfg(feature = "identity")]
 #[async_trait]
 impl ApiKeyRepository for MemoryAccountStores {
     async fn create(&self, key: &ApiKey, hash: &str, max_active: u64) -> Result<(), ApiKeyError> {

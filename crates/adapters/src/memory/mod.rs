@@ -1,29 +1,51 @@
 //! In-memory implementations of every port: fast fakes for tests and demos, held to the same
 //! contract suites as the SQL stores.
+//!
+//! Each store is behind its port's cargo feature, as in the SQL backends.
 
+#[cfg(feature = "stores")]
 use std::sync::Arc;
 
+#[cfg(any(feature = "identity", feature = "site"))]
 mod accounts;
+#[cfg(feature = "billing")]
 mod billing;
+#[cfg(feature = "site")]
 mod contact;
+#[cfg(feature = "credits")]
 mod credits;
+#[cfg(feature = "identity")]
 mod hasher;
+#[cfg(feature = "services")]
 mod settings;
+#[cfg(feature = "billing")]
 mod subscriptions;
+#[cfg(feature = "services")]
 mod usage;
+#[cfg(feature = "identity")]
 mod users;
 
+#[cfg(any(feature = "identity", feature = "site"))]
 pub use accounts::MemoryAccountStores;
+#[cfg(feature = "billing")]
 pub use billing::MemoryBillingRepository;
+#[cfg(feature = "site")]
 pub use contact::MemoryContactRepository;
+#[cfg(feature = "credits")]
 pub use credits::MemoryCreditStore;
+#[cfg(feature = "identity")]
 pub use hasher::PlainTextHasher;
+#[cfg(feature = "services")]
 pub use settings::MemoryServiceSettingsRepository;
+#[cfg(feature = "billing")]
 pub use subscriptions::MemorySubscriptionRepository;
+#[cfg(feature = "services")]
 pub use usage::MemoryUsageRepository;
+#[cfg(feature = "identity")]
 pub use users::MemoryUserRepository;
 
 /// Every store, in memory.
+#[cfg(feature = "stores")]
 pub fn stores() -> crate::Stores {
     {
         let accounts = Arc::new(MemoryAccountStores::default());

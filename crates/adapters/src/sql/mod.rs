@@ -1,11 +1,12 @@
 //! What the SQLite and PostgreSQL adapters share: timestamp encoding, error mapping, embedded
-//! migrations and the store implementations (written once, instantiated per backend by macro,
-//! because the SQL is the same text in both dialects).
+//! migrations, the [`Backend`] trait and the store implementations in `stores/` (written once,
+//! compiled once per backend, because the SQL is the same text in both dialects: `$n`
+//! parameters, `RETURNING` and `ON CONFLICT`).
 
-pub(crate) mod accounts;
-pub(crate) mod billing;
-pub(crate) mod stores;
-pub(crate) mod subscriptions;
+// A build with some of the ports leaves some of these helpers unused.
+#![cfg_attr(not(feature = "stores"), allow(dead_code))]
+
+pub(crate) mod areas;
 pub(crate) mod time;
 
 use std::borrow::Cow;
@@ -14,6 +15,39 @@ use std::pin::Pin;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{Pool, Transaction};
+use uuid::Uuid;
+
+/// What the store code in `stores/` needs from a backend's `Database`: its pools, the two
+/// transactions the stores start, and where the two SQL dialects differ.
+pub(crate) trait Backend: Clone + Send + Sync + 'static {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+
+    /// Appended to a `SELECT` inside a write transaction to lock the rows it reads (empty in
+    /// SQLite, whose write transaction already excludes other writers).
+    const FOR_UPDATE: &'static str;
+
+    /// "Equal, treating NULLs as equal" (`IS NOT DISTINCT FROM`; SQLite spells it `IS`).
+    const NULL_SAFE_EQUAL: &'static str;
+
+    /// The pool for reads.
+    fn reader(&self) -> &Pool<Self::Db>;
+
+    /// The pool for writes (one connection in SQLite, so writers queue there).
+    fn writer(&self) -> &Pool<Self::Db>;
+
+    /// A write transaction (in SQLite it excludes other writers from the start).
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, StorageError>;
+
+    /// A write transaction holding the credit account exclusively (a row lock in PostgreSQL, an
+    /// immediate transaction on the single writer in SQLite), or `None` when the account does
+    /// not exist.
+    async fn begin_account(
+        &self,
+        account: Uuid,
+    ) -> Result<Option<Transaction<'static, Self::Db>>, StorageError>;
+}
 
 /// Maps a sqlx error to a storage failure the domain understands.
 pub(crate) fn storage_error(error: sqlx::Error) -> StorageError {

@@ -5,7 +5,6 @@
 //! with `BEGIN IMMEDIATE`, which also keeps other processes (the CLI) out while they run.
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -15,7 +14,8 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
-use crate::sql::{Embedded, migrator, storage_error};
+use crate::Area;
+use crate::sql::{Backend, Embedded, migrator, storage_error};
 
 const MIGRATIONS: Embedded = Embedded(&[
     (
@@ -70,12 +70,6 @@ const MIGRATIONS: Embedded = Embedded(&[
     ),
 ]);
 
-/// How a read locks the row it reads inside a write transaction.
-const FOR_UPDATE: &str = "";
-
-/// SQLite spells "equal, treating NULLs as equal" `IS`.
-const NULL_SAFE_EQUAL: &str = "IS";
-
 /// A SQLite database: a reader pool and one writer connection.
 #[derive(Clone, Debug)]
 pub struct Database {
@@ -125,6 +119,21 @@ impl Database {
             })
     }
 
+    /// Applies the migrations of `areas` only, for an app that embeds some of the stores next
+    /// to tables of its own (docs/embedding.md). Each area records its migrations in its own
+    /// table ([`Area::migrations_table`]), never in `_sqlx_migrations`, which stays the app's.
+    /// Not for a database that [`Database::migrate`] set up: it has every area's tables already.
+    pub async fn migrate_areas(&self, areas: &[Area]) -> Result<(), StorageError> {
+        for &area in areas {
+            area.migrator(area.sqlite_migrations())
+                .await?
+                .run(&self.writer)
+                .await
+                .map_err(|e| area.failed("SQLite", e))?;
+        }
+        Ok(())
+    }
+
     /// The migrations not applied yet (reads only: for checks that must not change anything).
     pub async fn pending_migrations(&self) -> Result<Vec<i64>, StorageError> {
         let tracked: Option<String> = sqlx::query_scalar(
@@ -151,6 +160,25 @@ impl Database {
             .map_err(storage_error)?;
         Ok(())
     }
+
+    /// Every store over this database.
+    #[cfg(feature = "stores")]
+    pub fn stores(&self) -> crate::Stores {
+        stores::all(self)
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+impl Backend for Database {
+    type Db = Sqlite;
+
+    const FOR_UPDATE: &'static str = "";
+
+    const NULL_SAFE_EQUAL: &'static str = "IS";
 
     fn reader(&self) -> &SqlitePool {
         &self.reader
@@ -185,51 +213,18 @@ impl Database {
             .await
             .map_err(storage_error)
     }
-
-    /// Every store over this database.
-    pub fn stores(&self) -> crate::Stores {
-        {
-            let accounts = Arc::new(SqlAccountStores::new(self.clone()));
-            crate::Stores {
-                users: Arc::new(SqlUserRepository::new(self.clone())),
-                credits: Arc::new(SqlCreditStore::new(self.clone())),
-                usage: Arc::new(SqlUsageRepository::new(self.clone())),
-                contact: Arc::new(SqlContactRepository::new(self.clone())),
-                sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(
-                    self.clone(),
-                )),
-                service_settings: Arc::new(SqlServiceSettingsRepository::new(self.clone())),
-                billing: Arc::new(SqlBillingRepository::new(self.clone())),
-                subscriptions: Arc::new(SqlSubscriptionRepository::new(self.clone())),
-                tokens: accounts.clone(),
-                audit: accounts.clone(),
-                api_keys: accounts.clone(),
-                outbox: accounts,
-            }
-        }
-    }
-
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
-    }
 }
 
-/// The stores, generated from the shared SQL.
-mod stores {
-    use super::{Database, NULL_SAFE_EQUAL};
+/// The stores: the shared code of `sql/stores/`, compiled for SQLite.
+#[path = "../sql/stores/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "the shared store code is compiled once per backend on purpose"
+)]
+mod stores;
 
-    crate::sql::stores::sql_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-    crate::sql::billing::billing_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-    crate::sql::accounts::account_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-    crate::sql::subscriptions::subscription_stores!(sqlx::Sqlite, sqlx::sqlite::SqliteRow);
-}
-
-pub use stores::{
-    SqlAccountStores, SqlBillingRepository, SqlContactRepository, SqlCreditStore,
-    SqlServiceSettingsRepository, SqlSessionStore, SqlSubscriptionRepository, SqlUsageRepository,
-    SqlUserRepository,
-};
+// The stores of the ports this build has (see `sql/stores/mod.rs`).
+pub use stores::*;
 
 #[cfg(test)]
 mod migration_tests {

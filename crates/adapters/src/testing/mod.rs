@@ -35,12 +35,29 @@ pub async fn memory_stores() -> Option<TestStores> {
 /// Fresh SQLite stores in a new temporary directory.
 #[cfg(feature = "sqlite")]
 pub async fn sqlite_stores() -> Option<TestStores> {
+    sqlite_stores_migrated(None).await
+}
+
+/// SQLite stores in a new temporary directory over the tables of `areas` alone, as an app that
+/// embeds those stores has them (the other stores have no tables to work on).
+#[cfg(feature = "sqlite")]
+pub async fn sqlite_area_stores(areas: &[crate::Area]) -> Option<TestStores> {
+    sqlite_stores_migrated(Some(areas)).await
+}
+
+/// Every migration (`None`) or those of some areas.
+#[cfg(feature = "sqlite")]
+async fn sqlite_stores_migrated(areas: Option<&[crate::Area]>) -> Option<TestStores> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = crate::sqlite::Database::open(&url)
         .await
         .expect("SQLite opens");
-    db.migrate().await.expect("SQLite migrations apply");
+    match areas {
+        None => db.migrate().await,
+        Some(areas) => db.migrate_areas(areas).await,
+    }
+    .expect("SQLite migrations apply");
     Some(TestStores {
         stores: db.stores(),
         guard: Box::new(dir),
@@ -51,11 +68,28 @@ pub async fn sqlite_stores() -> Option<TestStores> {
 /// not required (see [`postgres::test_database_url`]).
 #[cfg(feature = "postgres")]
 pub async fn postgres_stores() -> Option<TestStores> {
+    postgres_stores_migrated(None).await
+}
+
+/// PostgreSQL stores in a new database over the tables of `areas` alone, as an app that embeds
+/// those stores has them, or `None` as [`postgres_stores`].
+#[cfg(feature = "postgres")]
+pub async fn postgres_area_stores(areas: &[crate::Area]) -> Option<TestStores> {
+    postgres_stores_migrated(Some(areas)).await
+}
+
+/// Every migration (`None`) or those of some areas.
+#[cfg(feature = "postgres")]
+async fn postgres_stores_migrated(areas: Option<&[crate::Area]>) -> Option<TestStores> {
     let url = postgres::test_database_url().await?;
     let db = crate::postgres::Database::connect(&url, 20)
         .await
         .expect("PostgreSQL connects");
-    db.migrate().await.expect("PostgreSQL migrations apply");
+    match areas {
+        None => db.migrate().await,
+        Some(areas) => db.migrate_areas(areas).await,
+    }
+    .expect("PostgreSQL migrations apply");
     Some(TestStores {
         stores: db.stores(),
         guard: Box::new(db),

@@ -12,13 +12,14 @@ use quickscale_domain_identity::{Role, User, UserId, UserQuery};
 use quickscale_domain_kernel::{AuditEntry, AuditQuery};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditAction;
 use crate::error::AppError;
 use crate::extract::AdminUser;
 use crate::paging::Paging;
 use crate::routes::dashboard::{BalanceView, entry_views};
 use crate::session::{self, random_token};
 use crate::state::AppState;
-use crate::view::{Page, UserView, credits_label};
+use crate::view::{Page, PaymentView, UserView, credits_label};
 
 const PAGE_SIZE: u32 = 20;
 
@@ -115,6 +116,30 @@ pub struct AdjustForm {
     key: String,
 }
 
+/// What the credit form asks for (its `action` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Adjustment {
+    Add,
+    Remove,
+}
+
+impl Adjustment {
+    fn parse(action: &str) -> Option<Self> {
+        match action {
+            "add" => Some(Adjustment::Add),
+            "remove" => Some(Adjustment::Remove),
+            _ => None,
+        }
+    }
+
+    fn audit(self) -> AuditAction {
+        match self {
+            Adjustment::Add => AuditAction::CreditsAdded,
+            Adjustment::Remove => AuditAction::CreditsRemoved,
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 struct AdjustErrors {
     amount: Option<String>,
@@ -162,8 +187,8 @@ async fn user_page(
     } else {
         None
     };
-    let payments: Vec<crate::routes::billing::PaymentView> = match state.billing() {
-        Ok(billing) => {
+    let payments: Vec<PaymentView> = match state.billing() {
+        Some(billing) => {
             let query = quickscale_domain_billing::PaymentQuery {
                 user: Some(id.as_uuid()),
                 limit: 20,
@@ -176,10 +201,10 @@ async fn user_page(
                 .await?
                 .0
                 .iter()
-                .map(|p| crate::routes::billing::PaymentView::of(p, &[]))
+                .map(|p| PaymentView::of(p, &[]))
                 .collect()
         }
-        Err(_) => Vec::new(),
+        None => Vec::new(),
     };
     let audit: Vec<AuditView> = state
         .stores()
@@ -274,20 +299,20 @@ pub async fn adjust_credits(
         }
     };
     let admin_id = admin.0.user.id.as_uuid();
-    let command = match form.action.as_str() {
-        "add" => CreditCommand::Grant {
+    let Some(adjustment) = Adjustment::parse(&form.action) else {
+        return Err(AppError::BadRequest(
+            "Choose whether to add or remove credits.".into(),
+        ));
+    };
+    let command = match adjustment {
+        Adjustment::Add => CreditCommand::Grant {
             kind: GrantKind::Admin,
             amount,
             expires_at: None,
             source: SourceRef::parse(format!("admin:{}", form.key.trim()))
                 .map_err(|e| AppError::BadRequest(e.to_string()))?,
         },
-        "remove" => CreditCommand::AdminRemove { amount },
-        _ => {
-            return Err(AppError::BadRequest(
-                "Choose whether to add or remove credits.".into(),
-            ));
-        }
+        Adjustment::Remove => CreditCommand::AdminRemove { amount },
     };
     let op = Operation {
         key,
@@ -304,25 +329,23 @@ pub async fn adjust_credits(
         Ok(receipt) => {
             tracing::info!(admin = %admin_id, user = %id, kind = %receipt.kind, amount = %receipt.amount, "credits adjusted by an admin");
             if !receipt.replayed {
-                let action = if form.action == "add" {
-                    "credits.added"
-                } else {
-                    "credits.removed"
+                let balance_before = match adjustment {
+                    Adjustment::Add => receipt.balance_after.saturating_sub(receipt.amount),
+                    Adjustment::Remove => receipt.balance_after.saturating_add(receipt.amount),
                 };
                 crate::audit::record(
                     &state,
                     &admin.0.user,
-                    action,
+                    adjustment.audit(),
                     crate::audit::user_subject(&subject),
-                    serde_json::json!({ "balance": if form.action == "add" { receipt.balance_after.saturating_sub(receipt.amount) } else { receipt.balance_after.saturating_add(receipt.amount) }.to_string() }),
+                    serde_json::json!({ "balance": balance_before.to_string() }),
                     serde_json::json!({ "balance": receipt.balance_after.to_string(), "amount": receipt.amount.to_string(), "reason": form.reason.trim() }),
                 )
                 .await;
             }
-            let verb = if form.action == "add" {
-                "Added"
-            } else {
-                "Removed"
+            let verb = match adjustment {
+                Adjustment::Add => "Added",
+                Adjustment::Remove => "Removed",
             };
             let text = format!(
                 "{verb} {}. The balance is now {}.",
@@ -393,6 +416,28 @@ pub struct UserAction {
     active: String,
 }
 
+/// What an admin does to a user from the user's page, one route each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UserChange {
+    Role,
+    Activity,
+    Unlock,
+    RevokeApiKeys,
+    ResendVerification,
+}
+
+impl UserChange {
+    fn audit(self) -> AuditAction {
+        match self {
+            UserChange::Role => AuditAction::UserRoleChanged,
+            UserChange::Activity => AuditAction::UserActivityChanged,
+            UserChange::Unlock => AuditAction::UserUnlocked,
+            UserChange::RevokeApiKeys => AuditAction::UserApiKeysRevoked,
+            UserChange::ResendVerification => AuditAction::UserVerificationSent,
+        }
+    }
+}
+
 fn state_of(user: &User, now: time::OffsetDateTime) -> serde_json::Value {
     serde_json::json!({
         "role": user.role.as_str(),
@@ -409,7 +454,7 @@ async fn user_action(
     state: &AppState,
     admin: &AdminUser,
     id: &str,
-    action: &str,
+    change: UserChange,
     form: UserAction,
 ) -> Result<Response, AppError> {
     let id = parse_id(id)?;
@@ -423,8 +468,8 @@ async fn user_action(
     let now = state.clock().now();
     let before = state_of(&user, now);
     let back = Redirect::to(&format!("/admin/users/{id}")).into_response();
-    let message = match action {
-        "user.role_changed" => {
+    let message = match change {
+        UserChange::Role => {
             let role: Role = form
                 .role
                 .parse()
@@ -447,7 +492,7 @@ async fn user_action(
                 .await?;
             format!("{} is now {}. Their sessions were ended.", user.email, role)
         }
-        "user.activity_changed" => {
+        UserChange::Activity => {
             let active = form.active == "true";
             if me.id == id && !active {
                 session::flash(
@@ -473,11 +518,11 @@ async fn user_action(
                 format!("{} was deactivated and signed out.", user.email)
             }
         }
-        "user.unlocked" => {
+        UserChange::Unlock => {
             state.accounts().clear_sign_in_failures(id).await?;
             format!("{} can try signing in again.", user.email)
         }
-        "user.api_keys_revoked" => {
+        UserChange::RevokeApiKeys => {
             let revoked = state.stores().api_keys.revoke_all(id, now).await?;
             let (keys, were) = if revoked == 1 {
                 ("key", "was")
@@ -489,7 +534,7 @@ async fn user_action(
                 user.email
             )
         }
-        "user.verification_sent" => {
+        UserChange::ResendVerification => {
             match crate::account_flows::send_verification(state, &user).await {
                 Ok(()) => format!("A new confirmation link was sent to {}.", user.email),
                 Err(crate::account_flows::FlowError::App(e)) => return Err(e),
@@ -499,7 +544,6 @@ async fn user_action(
                 }
             }
         }
-        _ => return Err(AppError::NotFound),
     };
     let after = state
         .users()
@@ -510,7 +554,7 @@ async fn user_action(
     crate::audit::record(
         state,
         me,
-        action,
+        change.audit(),
         crate::audit::user_subject(&user),
         before,
         after,
@@ -530,7 +574,7 @@ pub async fn revoke_api_keys(
         &state,
         &admin,
         &id,
-        "user.api_keys_revoked",
+        UserChange::RevokeApiKeys,
         UserAction::default(),
     )
     .await
@@ -542,7 +586,7 @@ pub async fn change_role(
     Path(id): Path<String>,
     Form(form): Form<UserAction>,
 ) -> Result<Response, AppError> {
-    user_action(&state, &admin, &id, "user.role_changed", form).await
+    user_action(&state, &admin, &id, UserChange::Role, form).await
 }
 
 pub async fn change_activity(
@@ -551,7 +595,7 @@ pub async fn change_activity(
     Path(id): Path<String>,
     Form(form): Form<UserAction>,
 ) -> Result<Response, AppError> {
-    user_action(&state, &admin, &id, "user.activity_changed", form).await
+    user_action(&state, &admin, &id, UserChange::Activity, form).await
 }
 
 pub async fn unlock(
@@ -559,7 +603,14 @@ pub async fn unlock(
     admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    user_action(&state, &admin, &id, "user.unlocked", UserAction::default()).await
+    user_action(
+        &state,
+        &admin,
+        &id,
+        UserChange::Unlock,
+        UserAction::default(),
+    )
+    .await
 }
 
 pub async fn resend_verification(
@@ -571,7 +622,7 @@ pub async fn resend_verification(
         &state,
         &admin,
         &id,
-        "user.verification_sent",
+        UserChange::ResendVerification,
         UserAction::default(),
     )
     .await

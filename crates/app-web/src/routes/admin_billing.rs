@@ -13,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditAction;
 use crate::error::AppError;
 use crate::extract::AdminUser;
 use crate::paging::Paging;
 use crate::routes::admin::LOG_PAGE_SIZE;
-use crate::routes::billing::{PackView, PaymentView};
+use crate::routes::billing::PackView;
 use crate::session;
 use crate::state::AppState;
-use crate::view::{Page, date_time};
+use crate::view::{Page, PaymentView, date_time};
 
 #[derive(Debug, Serialize)]
 struct EventView {
@@ -53,7 +54,7 @@ pub async fn packs(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let packs: Vec<PackView> = billing
         .billing
         .repository()
@@ -119,14 +120,14 @@ pub async fn create_pack(
     AdminUser(admin): AdminUser,
     Form(form): Form<PackForm>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     match parse_pack(&form, None) {
         Ok(pack) => {
             billing.billing.repository().save_pack(&pack).await?;
             crate::audit::record(
                 &state,
                 &admin.user,
-                "pack.created",
+                AuditAction::PackCreated,
                 None,
                 serde_json::Value::Null,
                 serde_json::to_value(&pack).unwrap_or_default(),
@@ -150,7 +151,7 @@ pub async fn update_pack(
     Path(id): Path<String>,
     Form(form): Form<PackForm>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let id = Uuid::parse_str(&id)
         .map(PackId)
         .map_err(|_| AppError::NotFound)?;
@@ -166,7 +167,7 @@ pub async fn update_pack(
             crate::audit::record(
                 &state,
                 &admin.user,
-                "pack.changed",
+                AuditAction::PackChanged,
                 None,
                 serde_json::to_value(&existing).unwrap_or_default(),
                 serde_json::to_value(&pack).unwrap_or_default(),
@@ -190,7 +191,7 @@ pub async fn sync_packs(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let repo = billing.billing.repository();
     let prices = match billing.billing.gateway().prices().await {
         Ok(prices) => prices,
@@ -283,7 +284,7 @@ pub async fn payments(
     Query(filter): Query<PaymentFilter>,
     paging: Paging,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let mut query = PaymentQuery {
         reference: Some(filter.reference.trim().to_owned()).filter(|r| !r.is_empty()),
         status: PaymentStatus::parse(&filter.status),
@@ -345,7 +346,7 @@ async fn payment_page(
     form: RefundForm,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let repo = billing.billing.repository();
     let payment = repo.payment(id).await?.ok_or(AppError::NotFound)?;
     let refunds = repo.refunds_of(id).await?;
@@ -413,7 +414,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let id = Uuid::parse_str(&id)
         .map(PaymentId)
         .map_err(|_| AppError::NotFound)?;
@@ -453,7 +454,7 @@ pub async fn refund(
             crate::audit::record(
                 &state,
                 &admin.user,
-                "payment.refunded",
+                AuditAction::PaymentRefunded,
                 Some((payment.user, payment.receipt_number.clone())),
                 serde_json::json!({ "refunded": payment.refunded.to_string() }),
                 serde_json::json!({ "refund": refund.amount.to_string(), "reason": reason, "credits_clawed": refund.credits_clawed.to_string(), "credits_shortfall": refund.credits_shortfall.to_string() }),
@@ -504,7 +505,7 @@ pub async fn webhooks(
     Query(filter): Query<EventFilter>,
     paging: Paging,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let mut events: Vec<EventView> = billing
         .billing
         .repository()
@@ -535,11 +536,11 @@ pub async fn replay(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?.clone();
+    let billing = state.billing().ok_or(AppError::NotFound)?.clone();
     if billing.billing.repository().event(&id).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    match crate::billing::process(&state, &billing, &id).await {
+    match crate::payments::process(&state, &billing, &id).await {
         Ok(outcome) => {
             session::flash(
                 &admin.session,
@@ -575,7 +576,8 @@ struct ReviewView {
 /// The reviews no admin has resolved yet, newest first, each with its user's email when known.
 async fn open_reviews(state: &AppState) -> Result<Vec<ReviewView>, AppError> {
     let reviews = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .repository()
         .reviews(true, 100)
@@ -618,7 +620,8 @@ pub async fn resolve_review(
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let review = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .repository()
         .resolve_review(id, admin.user.id.as_uuid(), state.clock().now())
@@ -627,7 +630,7 @@ pub async fn resolve_review(
     crate::audit::record(
         &state,
         &admin.user,
-        "billing.review_resolved",
+        AuditAction::BillingReviewResolved,
         review.user.map(|user| (user, review.reference.clone())),
         serde_json::Value::Null,
         serde_json::json!({

@@ -9,6 +9,7 @@ use quickscale_service_sdk::stats::{ServiceStats, summarize};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
+use crate::audit::AuditAction;
 use crate::error::AppError;
 use crate::extract::AdminUser;
 use crate::session;
@@ -241,7 +242,7 @@ pub async fn update(
     crate::audit::record(
         &state,
         &admin.user,
-        "service.settings_changed",
+        AuditAction::ServiceSettingsChanged,
         None,
         serde_json::to_value(&before).unwrap_or_default(),
         serde_json::to_value(&settings).unwrap_or_default(),

@@ -158,7 +158,7 @@ pub async fn create(
     crate::audit::record(
         &state,
         &current.user,
-        "api_key.create",
+        crate::audit::AuditAction::ApiKeyCreated,
         crate::audit::user_subject(&current.user),
         serde_json::Value::Null,
         json!({"key": key.id, "name": key.name, "shown": key.shown}),
@@ -185,7 +185,7 @@ pub async fn revoke(
         crate::audit::record(
             &state,
             &current.user,
-            "api_key.revoke",
+            crate::audit::AuditAction::ApiKeyRevoked,
             crate::audit::user_subject(&current.user),
             json!({"key": id}),
             serde_json::Value::Null,

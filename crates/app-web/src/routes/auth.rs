@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::account_flows::{self, AddressUse, after_response};
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::extract::Viewer;
-use crate::limits::ClientAddress;
 use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use quickscale_domain_billing::{
-    BillingError, CreditPack, DEFAULT_TOLERANCE_SECONDS, GatewayError, PackId, Payment, PaymentId,
+    BillingError, CreditPack, DEFAULT_TOLERANCE_SECONDS, GatewayError, PackId, PaymentId,
     PaymentQuery, ReceiveError, Refund, RefundStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use crate::extract::{CurrentUser, Htmx};
 use crate::paging::Paging;
 use crate::session::{self, random_token};
 use crate::state::AppState;
-use crate::view::{Page, credits_label, date_time};
+use crate::view::{Page, PaymentView, credits_label};
 
 /// A credit pack as templates see it.
 #[derive(Debug, Serialize)]
@@ -50,76 +50,11 @@ impl PackView {
     }
 }
 
-/// A refund as templates see it.
-#[derive(Debug, Serialize)]
-pub struct RefundView {
-    pub amount: String,
-    pub status: &'static str,
-    pub reason: String,
-    pub at: String,
-    pub credits_clawed: String,
-    pub credits_shortfall: String,
-    pub error: Option<String>,
-}
-
-/// A payment as templates (and the receipt email) see it.
-#[derive(Debug, Serialize)]
-pub struct PaymentView {
-    pub id: String,
-    pub receipt_number: String,
-    pub at: String,
-    pub description: String,
-    pub credits: String,
-    pub amount: String,
-    pub refunded: String,
-    pub net: String,
-    pub status: &'static str,
-    pub checkout_session: String,
-    pub payment_intent: String,
-    pub user: String,
-    pub refunds: Vec<RefundView>,
-}
-
-impl PaymentView {
-    pub fn of(payment: &Payment, refunds: &[Refund]) -> Self {
-        PaymentView {
-            id: payment.id.to_string(),
-            receipt_number: payment.receipt_number.clone(),
-            at: date_time(payment.created_at),
-            description: payment.description.clone(),
-            credits: credits_label(payment.credits),
-            amount: payment.amount.to_string(),
-            refunded: payment.refunded.to_string(),
-            net: payment
-                .amount
-                .checked_sub(payment.refunded)
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-            status: payment.status.as_str(),
-            checkout_session: payment.checkout_session.clone(),
-            payment_intent: payment.payment_intent.clone().unwrap_or_default(),
-            user: payment.user.to_string(),
-            refunds: refunds
-                .iter()
-                .map(|r| RefundView {
-                    amount: r.amount.to_string(),
-                    status: r.status.as_str(),
-                    reason: r.reason.clone(),
-                    at: date_time(r.created_at),
-                    credits_clawed: r.credits_clawed.to_string(),
-                    credits_shortfall: r.credits_shortfall.to_string(),
-                    error: r.error.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
 pub async fn packs(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let packs: Vec<PackView> = billing
         .billing
         .repository()
@@ -169,7 +104,7 @@ pub async fn checkout(
     current: CurrentUser,
     Form(form): Form<CheckoutForm>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let pack = Uuid::parse_str(&form.pack)
         .map(PackId)
         .map_err(|_| AppError::NotFound)?;
@@ -217,7 +152,7 @@ pub async fn success(
     Htmx(htmx): Htmx,
     Query(query): Query<SessionQuery>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let repo = billing.billing.repository();
     let checkout = repo
         .checkout(&query.session_id)
@@ -250,7 +185,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Response, AppError> {
-    state.billing()?;
+    state.billing().ok_or(AppError::NotFound)?;
     Page::new("billing/cancel.html")
         .render(&state, &current.viewer())
         .await
@@ -261,7 +196,7 @@ pub async fn payments(
     current: CurrentUser,
     paging: Paging,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let query = PaymentQuery {
         user: Some(current.user.id.as_uuid()),
         offset: paging.page_offset(PAYMENTS_PAGE_SIZE),
@@ -291,7 +226,7 @@ pub async fn receipt(
     current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let id = Uuid::parse_str(&id)
         .map(PaymentId)
         .map_err(|_| AppError::NotFound)?;
@@ -319,7 +254,7 @@ pub async fn portal(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Response, AppError> {
-    let billing = state.billing()?;
+    let billing = state.billing().ok_or(AppError::NotFound)?;
     let Some(customer) = billing
         .billing
         .repository()
@@ -354,7 +289,7 @@ pub async fn portal(
 /// id, answer 200, then process it. A bad signature is 400 and stores nothing; a storage
 /// failure is 503 so the processor retries.
 pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(billing) = state.billing() else {
+    let Some(billing) = state.billing() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let signature = headers
@@ -372,7 +307,7 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
             let state = state.clone();
             let billing = billing.clone();
             tokio::spawn(async move {
-                if let Err(error) = crate::billing::process(&state, &billing, &event.id).await {
+                if let Err(error) = crate::payments::process(&state, &billing, &event.id).await {
                     tracing::warn!(event = %event.id, %error, "webhook processing failed; will retry");
                 }
             });

@@ -4,26 +4,27 @@ mod account;
 mod admin;
 mod admin_billing;
 mod admin_services;
-mod api;
 mod api_keys;
+mod api_v1;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
 mod plans;
+mod profile;
 mod public;
 mod services;
-mod settings;
 mod usage;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::error::AppError;
-use crate::extract::AdminUser;
 use crate::limits::RateLimits;
+use crate::middleware::admin_only;
 use crate::state::AppState;
 
 /// Every route of the app (without the layers, which `app` adds).
@@ -51,9 +52,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/logout", post(auth::logout))
         .route("/dashboard", get(dashboard::dashboard))
-        .route("/settings", get(settings::settings))
-        .route("/settings/profile", post(settings::update_profile))
-        .route("/settings/password", post(settings::change_password))
+        .route("/settings", get(profile::settings))
+        .route("/settings/profile", post(profile::update_profile))
+        .route("/settings/password", post(profile::change_password))
         .route(
             "/settings/email",
             post(account::change_email).layer(RateLimits::layer(&limits.email)),
@@ -94,7 +95,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/dev/outbox", get(admin::dev_outbox))
         .route("/admin/services", get(admin_services::services))
         .route("/admin/services/{slug}", post(admin_services::update))
-        .route("/static/{*path}", get(crate::assets::serve))
+        .route("/static/{*path}", get(static_file))
         // Browsers and crawlers ask for it whatever the page says.
         .route(
             "/favicon.ico",
@@ -118,8 +119,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 "/admin/users/{id}/api-keys/revoke",
                 post(admin::revoke_api_keys),
             )
-            .nest("/api/v1", api::router())
-            .route("/api/{*rest}", axum::routing::any(api::unknown));
+            .nest("/api/v1", api_v1::router())
+            .route("/api/{*rest}", axum::routing::any(api_v1::unknown));
     }
     if state.billing_enabled() {
         router = router
@@ -160,26 +161,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     }
     router
         .fallback(not_found)
-        .layer(from_fn_with_state(state.clone(), admin_only))
+        .layer(from_fn_with_state(state.clone(), admin_only::admin_only))
         .layer(from_fn_with_state(
             state.clone(),
             crate::security::development_only,
         ))
-}
-
-/// Every path under `/admin` is for admins, whichever route serves it (or none): visitors are
-/// sent to sign in and other users get 403 before any handler runs. The handlers check again
-/// (they take `AdminUser`); this makes a forgotten check harmless.
-async fn admin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if path != "/admin" && !path.starts_with("/admin/") {
-        return next.run(request).await;
-    }
-    let (mut parts, body) = request.into_parts();
-    match AdminUser::from_request_parts(&mut parts, &state).await {
-        Ok(_) => next.run(Request::from_parts(parts, body)).await,
-        Err(refusal) => refusal.into_response(),
-    }
 }
 
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
@@ -193,4 +179,17 @@ pub const ADMIN_PAGES: &[&str] = &[
 
 async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// Serves `/static/{*path}` (see [`crate::assets`]).
+async fn static_file(
+    State(state): State<AppState>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    state
+        .templates()
+        .static_files()
+        .response(&path, query.as_deref(), &headers)
 }

@@ -90,7 +90,7 @@ pub async fn plans(
     current: CurrentUser,
     Query(query): Query<PlansQuery>,
 ) -> Result<Response, AppError> {
-    let billing = &state.billing()?.billing;
+    let billing = &state.billing().ok_or(AppError::NotFound)?.billing;
     let store = billing.subscription_store().map_err(billing_error)?;
     let plans = store.plans(false).await?;
     let subscription = billing
@@ -112,7 +112,10 @@ pub async fn plans(
         )
         .with("started", &query.started.is_some())
         .with("form_key", &random_token())
-        .with("test_mode", &state.billing()?.test_mode)
+        .with(
+            "test_mode",
+            &state.billing().ok_or(AppError::NotFound)?.test_mode,
+        )
         .render(&state, &current.viewer())
         .await
 }
@@ -195,7 +198,8 @@ pub async fn subscribe(
         form.form_key.chars().take(64).collect()
     };
     let started = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .start_subscription(
             current.user.id.as_uuid(),
@@ -231,7 +235,8 @@ pub async fn cancel(
         )
     };
     let result = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .cancel_subscription(current.user.id.as_uuid(), when)
         .await
@@ -244,7 +249,8 @@ pub async fn resume(
     current: CurrentUser,
 ) -> Result<Response, AppError> {
     let result = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .resume_subscription(current.user.id.as_uuid())
         .await
@@ -259,7 +265,8 @@ pub async fn change(
 ) -> Result<Response, AppError> {
     let plan = PlanId::parse(&form.plan).ok_or(AppError::NotFound)?;
     let result = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .change_plan(current.user.id.as_uuid(), plan)
         .await
@@ -279,7 +286,8 @@ pub async fn admin_plans(
     AdminUser(admin): AdminUser,
 ) -> Result<Response, AppError> {
     let store = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .subscription_store()
         .map_err(billing_error)?;
@@ -295,7 +303,13 @@ pub async fn sync_plans(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
 ) -> Result<Response, AppError> {
-    let (level, message) = match state.billing()?.billing.sync_plans().await {
+    let (level, message) = match state
+        .billing()
+        .ok_or(AppError::NotFound)?
+        .billing
+        .sync_plans()
+        .await
+    {
         Ok(count) => (
             "success",
             format!("{count} plan(s) synced from the payment processor."),
@@ -321,7 +335,8 @@ pub async fn switch_plan(
     Form(form): Form<PlanSwitch>,
 ) -> Result<Response, AppError> {
     let store = state
-        .billing()?
+        .billing()
+        .ok_or(AppError::NotFound)?
         .billing
         .subscription_store()
         .map_err(billing_error)?
@@ -334,7 +349,7 @@ pub async fn switch_plan(
     crate::audit::record(
         &state,
         &admin.user,
-        "plan.updated",
+        crate::audit::AuditAction::PlanUpdated,
         None,
         before,
         serde_json::json!({"plan": plan.id, "name": plan.name, "active": plan.active}),

@@ -368,7 +368,7 @@ fn upload_error(error: axum::extract::multipart::MultipartError) -> String {
     if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         format!(
             "The file is too large: uploads are limited to {} MiB.",
-            crate::app::MAX_BODY_BYTES / (1024 * 1024)
+            crate::limits::MAX_BODY_BYTES / (1024 * 1024)
         )
     } else {
         tracing::info!(status = %error.status(), %error, "an upload could not be read");

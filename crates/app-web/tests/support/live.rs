@@ -92,7 +92,7 @@ impl Live {
     pub async fn stop(self) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
         self.server.abort();
         let _ = self.server.await;
-        let state_file = quickscale_app_web::offline_stripe::state_file(self.state.config());
+        let state_file = quickscale_app_web::payments::offline::state_file(self.state.config());
         self.state.database().close().await;
         drop(self.state);
         // Background work still finishing (webhook processing) holds the state a moment.

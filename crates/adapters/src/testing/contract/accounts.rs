@@ -21,7 +21,7 @@ fn record(user: UserId, purpose: TokenPurpose) -> TokenRecord {
     }
 }
 
-pub async fn tokens_are_single_use_expiring_and_purpose_bound(stores: Stores) {
+pub(super) async fn tokens_are_single_use_expiring_and_purpose_bound(stores: Stores) {
     let tokens = stores.tokens;
     let ada = UserId::generate();
     let hash = token_hash("raw-token-1");
@@ -136,7 +136,7 @@ pub async fn tokens_are_single_use_expiring_and_purpose_bound(stores: Stores) {
     );
 }
 
-pub async fn audit_entries_are_kept_and_filtered(stores: Stores) {
+pub(super) async fn audit_entries_are_kept_and_filtered(stores: Stores) {
     let audit = stores.audit;
     let admin = Uuid::now_v7();
     let subject = Uuid::now_v7();
@@ -191,7 +191,7 @@ pub async fn audit_entries_are_kept_and_filtered(stores: Stores) {
     assert!(none.is_empty());
 }
 
-pub async fn the_outbox_keeps_messages_until_sent_and_schedules_retries(stores: Stores) {
+pub(super) async fn the_outbox_keeps_messages_until_sent_and_schedules_retries(stores: Stores) {
     let outbox = stores.outbox;
     let message = EmailMessage {
         to: "ada@example.com".into(),

@@ -44,7 +44,7 @@ async fn created(stores: &Stores, user: UserId, name: &str, minutes: i64) -> (Ap
     (key, hash)
 }
 
-pub async fn api_keys_authenticate_finds_active_keys_and_records_their_use(stores: Stores) {
+pub(super) async fn api_keys_authenticate_finds_active_keys_and_records_their_use(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let (key, hash) = created(&stores, ada, "CI deploys", 0).await;
     let used_at = NOW + Duration::hours(1);
@@ -80,7 +80,7 @@ pub async fn api_keys_authenticate_finds_active_keys_and_records_their_use(store
     );
 }
 
-pub async fn api_keys_last_use_is_written_at_most_once_a_minute(stores: Stores) {
+pub(super) async fn api_keys_last_use_is_written_at_most_once_a_minute(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let (_, hash) = created(&stores, ada, "busy", 0).await;
     let keys = &stores.api_keys;
@@ -104,7 +104,7 @@ pub async fn api_keys_last_use_is_written_at_most_once_a_minute(stores: Stores) 
     assert_eq!(keys.list(ada).await.unwrap()[0].last_used_at, Some(later));
 }
 
-pub async fn api_keys_active_keys_are_capped_per_user(stores: Stores) {
+pub(super) async fn api_keys_active_keys_are_capped_per_user(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
     let keys = &stores.api_keys;
@@ -131,7 +131,7 @@ pub async fn api_keys_active_keys_are_capped_per_user(stores: Stores) {
     assert_eq!(keys.list(ada).await.unwrap().len(), 4);
 }
 
-pub async fn api_keys_concurrent_creates_never_pass_the_cap(stores: Stores) {
+pub(super) async fn api_keys_concurrent_creates_never_pass_the_cap(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let racing = (0..8).map(|i| {
         let keys = Arc::clone(&stores.api_keys);
@@ -156,7 +156,7 @@ pub async fn api_keys_concurrent_creates_never_pass_the_cap(stores: Stores) {
     assert_eq!(stores.api_keys.list(ada).await.unwrap().len(), 3);
 }
 
-pub async fn api_keys_duplicate_hash_is_refused_and_stored_once(stores: Stores) {
+pub(super) async fn api_keys_duplicate_hash_is_refused_and_stored_once(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
     let (first, hash) = created(&stores, ada, "first", 0).await;
@@ -175,7 +175,7 @@ pub async fn api_keys_duplicate_hash_is_refused_and_stored_once(stores: Stores) 
     assert_eq!(found.map(|k| k.id), Some(first.id), "still the first key");
 }
 
-pub async fn api_keys_list_shows_a_users_keys_newest_first(stores: Stores) {
+pub(super) async fn api_keys_list_shows_a_users_keys_newest_first(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
     let (old, _) = created(&stores, ada, "old", 0).await;
@@ -203,7 +203,7 @@ pub async fn api_keys_list_shows_a_users_keys_newest_first(stores: Stores) {
     );
 }
 
-pub async fn api_keys_revoke_is_once_and_only_by_the_owner(stores: Stores) {
+pub(super) async fn api_keys_revoke_is_once_and_only_by_the_owner(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
     let (key, hash) = created(&stores, ada, "ada's", 0).await;
@@ -239,7 +239,7 @@ pub async fn api_keys_revoke_is_once_and_only_by_the_owner(stores: Stores) {
     );
 }
 
-pub async fn api_keys_revoke_all_ends_one_users_active_keys(stores: Stores) {
+pub(super) async fn api_keys_revoke_all_ends_one_users_active_keys(stores: Stores) {
     let ada = stored_user(&stores, "ada@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
     let (earlier, _) = created(&stores, ada, "revoked earlier", 0).await;

@@ -41,7 +41,7 @@ fn payment(user: Uuid, session: &str, intent: &str, minor: i64) -> Payment {
     }
 }
 
-pub async fn billing_packs_customers_and_payments_are_stored_once(stores: Stores) {
+pub(super) async fn billing_packs_customers_and_payments_are_stored_once(stores: Stores) {
     let repo = stores.billing;
     let mut pack = CreditPack::starter();
     repo.save_pack(&pack).await.unwrap();
@@ -121,7 +121,7 @@ pub async fn billing_packs_customers_and_payments_are_stored_once(stores: Stores
     assert!(none.is_empty());
 }
 
-pub async fn billing_refunds_never_exceed_the_payment_even_concurrently(stores: Stores) {
+pub(super) async fn billing_refunds_never_exceed_the_payment_even_concurrently(stores: Stores) {
     let repo = stores.billing;
     let (paid, _) = repo
         .record_payment(&payment(Uuid::now_v7(), "cs_r", "pi_r", 1000))
@@ -196,7 +196,7 @@ pub async fn billing_refunds_never_exceed_the_payment_even_concurrently(stores: 
     ));
 }
 
-pub async fn billing_inbox_stores_each_event_once_and_schedules_retries(stores: Stores) {
+pub(super) async fn billing_inbox_stores_each_event_once_and_schedules_retries(stores: Stores) {
     let repo = stores.billing;
     let event = WebhookEvent::parse(r#"{"id":"evt_1","type":"checkout.session.completed","created":1,"data":{"object":{"id":"cs_1"}}}"#).unwrap();
     assert!(repo.store_event(&event, NOW).await.unwrap());
@@ -304,7 +304,9 @@ async fn balance(stores: &Stores, user: Uuid) -> Credits {
         .total
 }
 
-pub async fn billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back(stores: Stores) {
+pub(super) async fn billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back(
+    stores: Stores,
+) {
     let gateway = Arc::new(ScriptedGateway::default());
     let billing = billing(&stores, Arc::clone(&gateway));
     billing.ensure_default_pack().await.unwrap();
@@ -415,7 +417,7 @@ pub async fn billing_a_purchase_grants_credits_once_and_a_refund_claws_them_back
     assert!(verify(&stores.credits.snapshot(AccountId::new(user)).await.unwrap()).is_empty());
 }
 
-pub async fn billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers(
+pub(super) async fn billing_gateway_outages_leave_no_half_state_and_reconciliation_recovers(
     stores: Stores,
 ) {
     let gateway = Arc::new(ScriptedGateway::default());
@@ -469,7 +471,9 @@ fn gateway_event(id: &str, session: &str) -> WebhookEvent {
     WebhookEvent::parse(&format!(r#"{{"id":"{id}","type":"checkout.session.completed","created":3,"data":{{"object":{{"id":"{session}"}}}}}}"#)).unwrap()
 }
 
-pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(stores: Stores) {
+pub(super) async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(
+    stores: Stores,
+) {
     let repo = stores.billing;
     let user = Uuid::now_v7();
     let held = BillingReview {
@@ -570,7 +574,7 @@ pub async fn billing_reviews_are_recorded_once_settled_once_and_resolved_once(st
     assert_eq!(repo.reviews(false, 10).await.unwrap().len(), 2);
 }
 
-pub async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_price(
+pub(super) async fn billing_a_session_the_app_did_not_start_grants_only_a_pack_at_its_price(
     stores: Stores,
 ) {
     use crate::testing::gateway::OutsideSession;

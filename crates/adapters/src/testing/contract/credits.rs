@@ -62,7 +62,9 @@ async fn assert_invariants(credits: &Arc<dyn CreditStore>, account: AccountId) {
     );
 }
 
-pub async fn credits_open_account_is_idempotent_and_unknown_accounts_are_errors(stores: Stores) {
+pub(super) async fn credits_open_account_is_idempotent_and_unknown_accounts_are_errors(
+    stores: Stores,
+) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -80,7 +82,7 @@ pub async fn credits_open_account_is_idempotent_and_unknown_accounts_are_errors(
     );
 }
 
-pub async fn credits_grants_show_in_balance_history_and_round_trip(stores: Stores) {
+pub(super) async fn credits_grants_show_in_balance_history_and_round_trip(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     let expiry = NOW + Duration::days(30);
@@ -169,7 +171,7 @@ pub async fn credits_grants_show_in_balance_history_and_round_trip(stores: Store
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_consumption_spends_expiring_grants_first(stores: Stores) {
+pub(super) async fn credits_consumption_spends_expiring_grants_first(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -200,7 +202,7 @@ pub async fn credits_consumption_spends_expiring_grants_first(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_insufficient_credits_change_nothing(stores: Stores) {
+pub(super) async fn credits_insufficient_credits_change_nothing(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -240,7 +242,7 @@ pub async fn credits_insufficient_credits_change_nothing(stores: Stores) {
     assert_eq!(ok.balance_after, Credits::whole(4));
 }
 
-pub async fn credits_replays_return_the_first_receipt(stores: Stores) {
+pub(super) async fn credits_replays_return_the_first_receipt(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -300,7 +302,7 @@ pub async fn credits_replays_return_the_first_receipt(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_expiry_is_swept_and_never_spent(stores: Stores) {
+pub(super) async fn credits_expiry_is_swept_and_never_spent(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     let expiry = Some(NOW + Duration::days(1));
@@ -355,7 +357,7 @@ pub async fn credits_expiry_is_swept_and_never_spent(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_reversal_restores_grants_once(stores: Stores) {
+pub(super) async fn credits_reversal_restores_grants_once(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -408,7 +410,7 @@ pub async fn credits_reversal_restores_grants_once(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_clawback_takes_what_is_left_and_reports_the_shortfall(stores: Stores) {
+pub(super) async fn credits_clawback_takes_what_is_left_and_reports_the_shortfall(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -458,7 +460,7 @@ pub async fn credits_clawback_takes_what_is_left_and_reports_the_shortfall(store
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_history_pages_newest_first(stores: Stores) {
+pub(super) async fn credits_history_pages_newest_first(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -505,7 +507,7 @@ pub async fn credits_history_pages_newest_first(stores: Stores) {
 
 /// The concurrency promise of docs/architecture.md: 50 consumers of 3 credits on 100 credits give
 /// exactly 33 successes and leave 1.
-pub async fn credits_concurrent_consumers_never_overdraw(stores: Stores) {
+pub(super) async fn credits_concurrent_consumers_never_overdraw(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -563,7 +565,7 @@ pub async fn credits_concurrent_consumers_never_overdraw(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_concurrent_replays_debit_once(stores: Stores) {
+pub(super) async fn credits_concurrent_replays_debit_once(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
     credits
@@ -592,7 +594,7 @@ pub async fn credits_concurrent_replays_debit_once(stores: Stores) {
     assert_invariants(&credits, id).await;
 }
 
-pub async fn credits_accounts_are_independent(stores: Stores) {
+pub(super) async fn credits_accounts_are_independent(stores: Stores) {
     let credits = stores.credits;
     let a = account(&credits).await;
     let b = account(&credits).await;

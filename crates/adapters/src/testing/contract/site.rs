@@ -23,7 +23,7 @@ fn record(user: Option<UserId>, expires_in: Duration) -> Record {
     }
 }
 
-pub async fn sessions_round_trip_and_expire(stores: Stores) {
+pub(super) async fn sessions_round_trip_and_expire(stores: Stores) {
     let store = stores.sessions;
     let mut live = record(None, Duration::hours(1));
     store.create(&mut live).await.unwrap();
@@ -59,7 +59,7 @@ pub async fn sessions_round_trip_and_expire(stores: Stores) {
     assert!(store.load(&live.id).await.unwrap().is_none());
 }
 
-pub async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stores) {
+pub(super) async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stores) {
     let store = stores.sessions;
     let ada = UserId::generate();
     let bob = UserId::generate();
@@ -87,7 +87,7 @@ pub async fn sessions_of_a_user_can_be_ended_except_the_current_one(stores: Stor
     assert!(store.load(&current.id).await.unwrap().is_none());
 }
 
-pub async fn contact_messages_are_kept_newest_first(stores: Stores) {
+pub(super) async fn contact_messages_are_kept_newest_first(stores: Stores) {
     let contact = stores.contact;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let first = ContactMessage::parse(

@@ -45,7 +45,7 @@ fn subscription(id: &str, user: Uuid, plan: &Plan, days: i64, seconds: i64) -> S
     }
 }
 
-pub async fn subscriptions_plans_round_trip_and_update_by_id(stores: Stores) {
+pub(super) async fn subscriptions_plans_round_trip_and_update_by_id(stores: Stores) {
     let repo = stores.subscriptions;
     let mut yearly = Plan {
         credits: Credits::from_cents(123_456).unwrap(),
@@ -94,7 +94,7 @@ pub async fn subscriptions_plans_round_trip_and_update_by_id(stores: Stores) {
     assert_eq!(repo.plan_by_price("price_unknown").await.unwrap(), None);
 }
 
-pub async fn subscriptions_plans_list_by_display_order_then_name(stores: Stores) {
+pub(super) async fn subscriptions_plans_list_by_display_order_then_name(stores: Stores) {
     let repo = stores.subscriptions;
     let pro = plan("Pro", "price_pro", 2);
     let basic = plan("Basic", "price_basic", 1);
@@ -117,7 +117,7 @@ pub async fn subscriptions_plans_list_by_display_order_then_name(stores: Stores)
     );
 }
 
-pub async fn subscriptions_a_plans_price_id_is_unique(stores: Stores) {
+pub(super) async fn subscriptions_a_plans_price_id_is_unique(stores: Stores) {
     let repo = stores.subscriptions;
     let first = plan("Basic", "price_1", 1);
     let other = plan("Other", "price_2", 2);
@@ -146,7 +146,7 @@ pub async fn subscriptions_a_plans_price_id_is_unique(stores: Stores) {
     );
 }
 
-pub async fn subscriptions_newer_views_replace_the_stored_one(stores: Stores) {
+pub(super) async fn subscriptions_newer_views_replace_the_stored_one(stores: Stores) {
     let repo = stores.subscriptions;
     let (basic, pro) = (plan("Basic", "price_basic", 1), plan("Pro", "price_pro", 2));
     let ada = Uuid::now_v7();
@@ -199,7 +199,7 @@ pub async fn subscriptions_newer_views_replace_the_stored_one(stores: Stores) {
     );
 }
 
-pub async fn subscriptions_older_views_change_nothing_and_equal_ones_resave(stores: Stores) {
+pub(super) async fn subscriptions_older_views_change_nothing_and_equal_ones_resave(stores: Stores) {
     let repo = stores.subscriptions;
     let basic = plan("Basic", "price_basic", 1);
     let ada = Uuid::now_v7();
@@ -239,7 +239,7 @@ pub async fn subscriptions_older_views_change_nothing_and_equal_ones_resave(stor
     assert_eq!(repo.subscription("sub_1").await.unwrap(), Some(same_time));
 }
 
-pub async fn subscriptions_concurrent_views_keep_the_newest(stores: Stores) {
+pub(super) async fn subscriptions_concurrent_views_keep_the_newest(stores: Stores) {
     let repo = stores.subscriptions;
     let basic = plan("Basic", "price_basic", 1);
     let ada = Uuid::now_v7();
@@ -266,7 +266,7 @@ pub async fn subscriptions_concurrent_views_keep_the_newest(stores: Stores) {
     );
 }
 
-pub async fn subscriptions_are_found_by_id_and_listed_per_user(stores: Stores) {
+pub(super) async fn subscriptions_are_found_by_id_and_listed_per_user(stores: Stores) {
     let repo = stores.subscriptions;
     let basic = plan("Basic", "price_basic", 1);
     let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());

@@ -52,7 +52,7 @@ fn new_run(user: UserId, run_key: &str) -> ServiceRun {
     }
 }
 
-pub async fn usage_claims_are_unique_per_user_and_key(stores: Stores) {
+pub(super) async fn usage_claims_are_unique_per_user_and_key(stores: Stores) {
     let usage = stores.usage;
     let ada = UserId::generate();
     let bob = UserId::generate();
@@ -78,7 +78,7 @@ pub async fn usage_claims_are_unique_per_user_and_key(stores: Stores) {
     assert_eq!(claims.iter().filter(|c| **c == Claim::Started).count(), 1);
 }
 
-pub async fn usage_finish_records_the_outcome_and_lists_filter(stores: Stores) {
+pub(super) async fn usage_finish_records_the_outcome_and_lists_filter(stores: Stores) {
     let usage = stores.usage;
     let ada = UserId::generate();
     let run = new_run(ada, "k1");
@@ -250,7 +250,7 @@ async fn all_charges(stores: &Stores, user: UserId, page: u32) -> Vec<RunCharge>
 }
 
 /// A user's runs, paged in id order with what matching them against the ledger needs.
-pub async fn usage_charges_page_a_users_runs_in_id_order(stores: Stores) {
+pub(super) async fn usage_charges_page_a_users_runs_in_id_order(stores: Stores) {
     let usage = &stores.usage;
     let ada = UserId::generate();
     let mut ids = Vec::new();
@@ -313,7 +313,7 @@ pub async fn usage_charges_page_a_users_runs_in_id_order(stores: Stores) {
     );
 }
 
-pub async fn runner_charges_once_and_refunds_failures_and_timeouts(stores: Stores) {
+pub(super) async fn runner_charges_once_and_refunds_failures_and_timeouts(stores: Stores) {
     let (runner, user) = runner_with_credits(&stores, 10).await;
     let ok = runner
         .run(user, "moody", ServiceInput::Text("hi".into()), key("a"))
@@ -359,7 +359,7 @@ pub async fn runner_charges_once_and_refunds_failures_and_timeouts(stores: Store
     assert_ledger_ok(&stores, user).await;
 }
 
-pub async fn runner_double_submit_charges_once(stores: Stores) {
+pub(super) async fn runner_double_submit_charges_once(stores: Stores) {
     let (runner, user) = runner_with_credits(&stores, 10).await;
     let tasks = (0..6).map(|_| {
         let runner = runner.clone();
@@ -404,7 +404,7 @@ pub async fn runner_double_submit_charges_once(stores: Stores) {
     assert_ledger_ok(&stores, user).await;
 }
 
-pub async fn runner_refuses_bad_input_and_short_balances_without_charging(stores: Stores) {
+pub(super) async fn runner_refuses_bad_input_and_short_balances_without_charging(stores: Stores) {
     let (runner, user) = runner_with_credits(&stores, 2).await;
     let empty = runner
         .run(user, "moody", ServiceInput::Text("   ".into()), key("e"))
@@ -463,7 +463,7 @@ pub async fn runner_refuses_bad_input_and_short_balances_without_charging(stores
     assert!(statuses.contains(&RunStatus::Succeeded));
 }
 
-pub async fn service_settings_follow_the_registry_and_keep_admin_choices(stores: Stores) {
+pub(super) async fn service_settings_follow_the_registry_and_keep_admin_choices(stores: Stores) {
     use quickscale_service_sdk::ServiceSettings;
     let settings = stores.service_settings;
     let first = settings
@@ -507,7 +507,7 @@ pub async fn service_settings_follow_the_registry_and_keep_admin_choices(stores:
     assert_eq!(third[0].display_order, 0);
 }
 
-pub async fn usage_samples_cover_every_user_since_a_date(stores: Stores) {
+pub(super) async fn usage_samples_cover_every_user_since_a_date(stores: Stores) {
     let usage = stores.usage;
     let ada = UserId::generate();
     let bob = UserId::generate();
@@ -547,7 +547,7 @@ pub async fn usage_samples_cover_every_user_since_a_date(stores: Stores) {
 /// A process stopped in the middle of runs: one charged, one claimed but not yet charged. The
 /// recovery ends both as failed and leaves the balance as it was before them, once, and leaves
 /// a run still inside its time alone.
-pub async fn runner_recovers_runs_interrupted_by_a_crash(stores: Stores) {
+pub(super) async fn runner_recovers_runs_interrupted_by_a_crash(stores: Stores) {
     let (runner, user) = runner_with_credits(&stores, 10).await;
     let account = AccountId::new(user.as_uuid());
     let an_hour_ago = NOW - time::Duration::hours(1);
@@ -661,7 +661,7 @@ impl ServiceUsageRepository for Outage {
 
 /// The database is away for a moment when a run ends: the runner waits for it rather than
 /// leave the run marked running.
-pub async fn runner_records_the_end_of_a_run_through_a_short_outage(stores: Stores) {
+pub(super) async fn runner_records_the_end_of_a_run_through_a_short_outage(stores: Stores) {
     let outage = Arc::new(Outage {
         inner: Arc::clone(&stores.usage),
         failures: std::sync::atomic::AtomicU32::new(2),

@@ -34,7 +34,7 @@ pub(super) fn user(email: &str, name: &str, role: Role, created_minutes: i64) ->
     }
 }
 
-pub async fn users_insert_and_find_by_id_and_email(stores: Stores) {
+pub(super) async fn users_insert_and_find_by_id_and_email(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     users.insert(&ada).await.unwrap();
@@ -56,7 +56,7 @@ pub async fn users_insert_and_find_by_id_and_email(stores: Stores) {
     assert_eq!(users.by_id(UserId::generate()).await.unwrap(), None);
 }
 
-pub async fn users_duplicate_email_is_a_domain_error(stores: Stores) {
+pub(super) async fn users_duplicate_email_is_a_domain_error(stores: Stores) {
     let users = stores.users;
     users
         .insert(&user("ada@example.com", "Ada", Role::User, 0))
@@ -72,7 +72,7 @@ pub async fn users_duplicate_email_is_a_domain_error(stores: Stores) {
     assert_eq!(users.counts().await.unwrap().total, 1);
 }
 
-pub async fn users_concurrent_duplicate_registrations_create_one_account(stores: Stores) {
+pub(super) async fn users_concurrent_duplicate_registrations_create_one_account(stores: Stores) {
     let users = stores.users;
     let tasks = (0..10).map(|i| {
         let users = Arc::clone(&users);
@@ -96,7 +96,7 @@ pub async fn users_concurrent_duplicate_registrations_create_one_account(stores:
     );
 }
 
-pub async fn users_login_state_is_compare_and_swap(stores: Stores) {
+pub(super) async fn users_login_state_is_compare_and_swap(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     users.insert(&ada).await.unwrap();
@@ -142,7 +142,7 @@ fn client(address: &str) -> ClientKey {
     address.parse().unwrap()
 }
 
-pub async fn users_client_login_states_are_kept_per_account_and_client(stores: Stores) {
+pub(super) async fn users_client_login_states_are_kept_per_account_and_client(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     let bob = user("bob@example.com", "Bob", Role::User, 1);
@@ -287,7 +287,7 @@ pub async fn users_client_login_states_are_kept_per_account_and_client(stores: S
     assert_eq!(users.client_login_state(bob.id, &home).await.unwrap(), none);
 }
 
-pub async fn users_updates_change_one_user(stores: Stores) {
+pub(super) async fn users_updates_change_one_user(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     let bob = user("bob@example.com", "Bob", Role::User, 1);
@@ -311,7 +311,7 @@ pub async fn users_updates_change_one_user(stores: Stores) {
     assert_eq!((counts.total, counts.admins, counts.active), (2, 1, 2));
 }
 
-pub async fn users_onboarding_is_recorded(stores: Stores) {
+pub(super) async fn users_onboarding_is_recorded(stores: Stores) {
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);
     let bob = User {
@@ -338,7 +338,7 @@ pub async fn users_onboarding_is_recorded(stores: Stores) {
     assert_eq!(users.by_id(bob.id).await.unwrap().unwrap(), bob);
 }
 
-pub async fn users_search_filters_pages_and_escapes_wildcards(stores: Stores) {
+pub(super) async fn users_search_filters_pages_and_escapes_wildcards(stores: Stores) {
     let users = stores.users;
     for i in 0..7 {
         users
@@ -466,7 +466,9 @@ fn reason(error: &AuthError) -> Rejection {
     }
 }
 
-pub async fn users_sign_in_locks_a_client_after_failures_and_resets_on_success(stores: Stores) {
+pub(super) async fn users_sign_in_locks_a_client_after_failures_and_resets_on_success(
+    stores: Stores,
+) {
     let clock = Arc::new(FixedClock::at(NOW));
     let accounts = accounts(&stores, Arc::clone(&clock));
     register(&accounts, "ada@example.com").await;
@@ -522,7 +524,7 @@ pub async fn users_sign_in_locks_a_client_after_failures_and_resets_on_success(s
 /// The attack of the probe: wrong passwords from many addresses. None of them locks the owner
 /// out; each address that passes the limit is locked; past the throttle's threshold every
 /// attempt waits, growing; the owner is told once.
-pub async fn users_failures_from_many_clients_never_lock_the_owner_out(stores: Stores) {
+pub(super) async fn users_failures_from_many_clients_never_lock_the_owner_out(stores: Stores) {
     let clock = Arc::new(FixedClock::at(NOW));
     let accounts = accounts(&stores, Arc::clone(&clock));
     let ada = register(&accounts, "ada@example.com").await;
@@ -639,7 +641,7 @@ pub async fn users_failures_from_many_clients_never_lock_the_owner_out(stores: S
         .unwrap();
 }
 
-pub async fn users_concurrent_failures_are_all_counted(stores: Stores) {
+pub(super) async fn users_concurrent_failures_are_all_counted(stores: Stores) {
     let clock = Arc::new(FixedClock::at(NOW));
     let accounts = accounts(&stores, clock);
     let bob = register(&accounts, "bob@example.com").await;
@@ -673,7 +675,7 @@ pub async fn users_concurrent_failures_are_all_counted(stores: Stores) {
     );
 }
 
-pub async fn users_change_password_needs_the_current_one(stores: Stores) {
+pub(super) async fn users_change_password_needs_the_current_one(stores: Stores) {
     let accounts = accounts(&stores, Arc::new(FixedClock::at(NOW)));
     let registration = Registration::parse(
         "cy@example.com",
@@ -713,7 +715,7 @@ pub async fn users_change_password_needs_the_current_one(stores: Stores) {
     );
 }
 
-pub async fn users_profiles_emails_activity_and_deletion(stores: Stores) {
+pub(super) async fn users_profiles_emails_activity_and_deletion(stores: Stores) {
     use quickscale_domain_identity::Profile;
     let users = stores.users;
     let ada = user("ada@example.com", "Ada", Role::User, 0);

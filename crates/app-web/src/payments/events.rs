@@ -1,84 +1,13 @@
-//! Billing wiring: connecting to Stripe (or the offline stand-in), processing webhook events
-//! (with the receipt email), and the background worker that retries failed events.
+//! Processing the processor's events: now (the webhook), or later by the worker; with the
+//! emails a new payment or a refunded second subscription sends.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use quickscale_adapters::Stores;
-use quickscale_adapters::stripe::StripeClient;
-use quickscale_domain_billing::{Billing, BillingError, EventOutcome, Payment, ReviewKind};
-use quickscale_domain_kernel::{AuditEntry, Clock, EmailMessage};
+use quickscale_domain_billing::{BillingError, EventOutcome, Payment, ReviewKind};
+use quickscale_domain_kernel::{AuditEntry, EmailMessage};
 
-use crate::config::{Config, StripeMode};
 use crate::state::{AppState, BillingState};
-
-/// Connects billing as configured.
-pub async fn connect(
-    mode: &StripeMode,
-    config: &Config,
-    stores: &Stores,
-    clock: &Arc<dyn Clock>,
-) -> anyhow::Result<BillingState> {
-    match mode {
-        StripeMode::Live {
-            api_base,
-            secret_key,
-            webhook_secrets,
-        } => {
-            let client = StripeClient::new(api_base, secret_key.expose(), Duration::from_secs(20))
-                .context("creating the Stripe client")?;
-            Ok(BillingState {
-                billing: Billing::new(
-                    Arc::clone(&stores.billing),
-                    Arc::new(client),
-                    Arc::clone(&stores.credits),
-                    Arc::clone(clock),
-                ),
-                webhook_secrets: webhook_secrets
-                    .iter()
-                    .map(|s| s.expose().to_owned())
-                    .collect(),
-                test_mode: secret_key.expose().starts_with("sk_test_")
-                    || secret_key.expose().starts_with("rk_test_"),
-                offline: None,
-                checkout_origins: live_checkout_origins(api_base),
-            })
-        }
-        StripeMode::Offline => crate::offline_stripe::start(config, stores, clock).await,
-    }
-}
-
-/// Connects billing for a maintenance command: Stripe as for the app; offline, the running
-/// app's stand-in (or one started from its state file), never a fresh empty one.
-pub async fn connect_for_command(
-    mode: &StripeMode,
-    config: &Config,
-    stores: &Stores,
-    clock: &Arc<dyn Clock>,
-) -> anyhow::Result<BillingState> {
-    match mode {
-        StripeMode::Live { .. } => connect(mode, config, stores, clock).await,
-        StripeMode::Offline => {
-            crate::offline_stripe::connect_for_command(config, stores, clock).await
-        }
-    }
-}
-
-/// Stripe's hosted checkout and billing portal, and, when the API is another address (a test
-/// server), that address's origin, which then serves the checkout pages too.
-fn live_checkout_origins(api_base: &str) -> Vec<String> {
-    let mut origins = vec![
-        "https://checkout.stripe.com".to_owned(),
-        "https://billing.stripe.com".to_owned(),
-    ];
-    if let Some(origin) = crate::security::origin_of(api_base)
-        && origin != "https://api.stripe.com"
-    {
-        origins.push(origin);
-    }
-    origins
-}
+use crate::view::PaymentView;
 
 /// Processes one stored event now; on a new payment, sends its receipt.
 pub async fn process(
@@ -134,7 +63,9 @@ async fn second_subscription_ended(state: &AppState, billing: &BillingState, sub
         // Nobody's account: the app did it on its own.
         actor: uuid::Uuid::nil(),
         actor_label: "billing (automatic)".into(),
-        action: "subscription.second_refunded".into(),
+        action: crate::audit::AuditAction::SubscriptionSecondRefunded
+            .audit_name()
+            .into(),
         subject: review.user,
         subject_label: user
             .as_ref()
@@ -170,7 +101,7 @@ async fn second_subscription_ended(state: &AppState, billing: &BillingState, sub
 
 /// Mails the receipt of a payment to its user. A failure is logged, not fatal: the receipt page
 /// stays available.
-pub async fn send_receipt(state: &AppState, payment: &Payment) {
+async fn send_receipt(state: &AppState, payment: &Payment) {
     let Ok(Some(user)) = state
         .users()
         .by_id(quickscale_domain_identity::UserId::from_uuid(payment.user))
@@ -184,10 +115,7 @@ pub async fn send_receipt(state: &AppState, payment: &Payment) {
         payment.id
     );
     let mut context = tera::Context::new();
-    context.insert(
-        "payment",
-        &crate::routes::billing::PaymentView::of(payment, &[]),
-    );
+    context.insert("payment", &PaymentView::of(payment, &[]));
     context.insert("url", &url);
     context.insert("name", user.greeting_name());
     let (text, html) = match (
@@ -223,7 +151,9 @@ pub fn spawn_worker(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            let Ok(billing) = state.billing() else { return };
+            let Some(billing) = state.billing() else {
+                return;
+            };
             let billing = billing.clone();
             let due = match billing
                 .billing

@@ -1,24 +1,11 @@
-//! The JSON API's plumbing: API-key authentication (`Authorization: Bearer qs_...`), a rate limit
-//! per key, and errors as problem details (RFC 9457, `application/problem+json`). Browser
-//! sessions never authenticate an API request, so the API needs no CSRF token and a page cannot
-//! make a signed-in visitor's browser call it.
+//! Errors as problem details (RFC 9457, `application/problem+json`).
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
-
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use quickscale_domain_identity::{ApiKey, User, api_key_hash, looks_like_api_key};
 use quickscale_domain_kernel::StorageError;
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// An API error: a status, a short title, what to do about it, and a stable machine-readable
 /// `code`.
@@ -81,7 +68,8 @@ impl ApiProblem {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
     }
 
-    fn too_many(wait_seconds: u64) -> Self {
+    /// Too many requests with one key: retry after `wait_seconds`.
+    pub fn too_many(wait_seconds: u64) -> Self {
         let mut problem = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -153,80 +141,5 @@ impl ApiProblem {
             "internal",
             "An unexpected error happened on our side. It has been logged; please retry.",
         )
-    }
-}
-
-/// One budget per key: `burst` requests at once, then `per_minute` a minute.
-#[derive(Debug, Clone)]
-pub struct ApiLimiter(Arc<DefaultKeyedRateLimiter<Uuid>>);
-
-impl ApiLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
-        ApiLimiter(Arc::new(RateLimiter::keyed(quota)))
-    }
-
-    fn check(&self, key: Uuid) -> Result<(), ApiProblem> {
-        self.0.check_key(&key).map_err(|not_until| {
-            let now = DefaultClock::default().now();
-            ApiProblem::too_many(not_until.wait_time_from(now).as_secs() + 1)
-        })
-    }
-
-    /// Forgets keys that have been idle (housekeeping).
-    pub fn forget_idle(&self) {
-        self.0.retain_recent();
-    }
-}
-
-/// A request authenticated by an active API key of an active user.
-#[derive(Debug, Clone)]
-pub struct ApiKeyAuth {
-    pub key: ApiKey,
-    pub user: User,
-}
-
-impl FromRequestParts<AppState> for ApiKeyAuth {
-    type Rejection = ApiProblem;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                // The scheme is case-insensitive (RFC 9110).
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token)
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiProblem::unauthorized(
-                    "Send an API key as `Authorization: Bearer qs_...`; make one in Settings, API keys.",
-                )
-            })?;
-        let refused = || ApiProblem::unauthorized("This API key is not valid or was revoked.");
-        if !looks_like_api_key(token) {
-            return Err(refused());
-        }
-        let now = state.clock().now();
-        let key = state
-            .stores()
-            .api_keys
-            .authenticate(&api_key_hash(token), now)
-            .await?
-            .ok_or_else(refused)?;
-        state.limits().api.check(key.id.0)?;
-        let user = state
-            .users()
-            .by_id(key.user)
-            .await?
-            .filter(|user| user.is_active && user.deleted_at.is_none())
-            .ok_or_else(refused)?;
-        Ok(ApiKeyAuth { key, user })
     }
 }

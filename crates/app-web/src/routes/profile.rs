@@ -1,4 +1,5 @@
-//! The user's settings: profile, password, email, sessions and deletion.
+//! The settings page (profile, password, email, sessions and deletion), and its profile and
+//! password forms (the others are in `account`).
 
 use axum::Form;
 use axum::extract::State;

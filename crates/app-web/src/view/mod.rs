@@ -9,6 +9,10 @@ use serde::Serialize;
 use tera::Context;
 use time::OffsetDateTime;
 
+mod payment;
+
+pub use payment::{PaymentView, RefundView};
+
 use crate::error::AppError;
 use crate::extract::Viewer;
 use crate::session;
@@ -66,14 +70,6 @@ pub fn date(at: OffsetDateTime) -> String {
 /// "1 credit", "2.50 credits" (the wording is `Credits::with_unit`, shared with the domain).
 pub fn credits_label(amount: Credits) -> String {
     amount.with_unit()
-}
-
-/// The template filter `credits`: `{{ balance | credits }}` reads "1 credit" or "2.50 credits"
-/// (amounts reach templates as text, "2.50").
-pub fn credits_filter(amount: &str, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
-    Credits::parse(amount)
-        .map(credits_label)
-        .map_err(|e| tera::Error::message(format!("`credits` takes an amount: {e}")))
 }
 
 /// A page being rendered.

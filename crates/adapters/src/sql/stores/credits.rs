@@ -1,0 +1,438 @@
+//! The credit store: accounts, grants, the ledger and its allocations. Every operation runs the
+//! domain's planning function inside one transaction that holds the account
+//! ([`Backend::begin_account`](crate::sql::Backend::begin_account)).
+
+use std::str::FromStr as _;
+
+use async_trait::async_trait;
+use quickscale_domain_credits::{
+    AccountId, AccountSnapshot, Allocation, Consumption, CreditError, CreditStore, Effect, EntryId,
+    EntryKind, Grant, GrantId, GrantKind, GrantLink, HistoryPage, HistoryQuery, IdempotencyKey,
+    LedgerEntry, LedgerTransaction, Operation, Receipt, RecordedOperation, SourceRef,
+    run_operation,
+};
+use quickscale_domain_kernel::StorageError;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::row::{cents, get, optional_time, time_of};
+use super::{Database, Db, Row};
+use crate::sql::time::DbTime;
+use crate::sql::{Backend as _, parse, storage_error};
+
+const GRANT_COLUMNS: &str =
+    "id, kind, amount_cents, remaining_cents, granted_at, expires_at, source";
+const ENTRY_COLUMNS: &str = "id, account_id, kind, amount_cents, balance_after_cents, \
+    actor, reason, grant_id, reverses, idempotency_key, at";
+
+fn grant_from_row(row: &Row) -> Result<Grant, StorageError> {
+    Ok(Grant {
+        id: GrantId(get(row, "id")?),
+        kind: parse(
+            "grant kind",
+            GrantKind::from_str(&get::<String>(row, "kind")?),
+        )?,
+        amount: cents("grant amount", get(row, "amount_cents")?)?,
+        remaining: cents("grant remainder", get(row, "remaining_cents")?)?,
+        granted_at: time_of(row, "granted_at")?,
+        expires_at: optional_time(row, "expires_at")?,
+        source: parse(
+            "grant source",
+            SourceRef::parse(get::<String>(row, "source")?),
+        )?,
+    })
+}
+
+fn entry_from_row(row: &Row) -> Result<LedgerEntry, StorageError> {
+    Ok(LedgerEntry {
+        id: EntryId(get(row, "id")?),
+        account: AccountId::new(get(row, "account_id")?),
+        kind: parse(
+            "entry kind",
+            EntryKind::from_str(&get::<String>(row, "kind")?),
+        )?,
+        amount: cents("entry amount", get(row, "amount_cents")?)?,
+        balance_after: cents("balance", get(row, "balance_after_cents")?)?,
+        actor: parse("actor", get::<String>(row, "actor")?.parse())?,
+        reason: get(row, "reason")?,
+        grant: get::<Option<i64>>(row, "grant_id")?.map(GrantId),
+        reverses: get::<Option<i64>>(row, "reverses")?.map(EntryId),
+        idempotency_key: get::<Option<String>>(row, "idempotency_key")?
+            .map(|k| parse("idempotency key", IdempotencyKey::parse(k)))
+            .transpose()?,
+        at: time_of(row, "at")?,
+    })
+}
+
+fn allocation_from_row(row: &Row) -> Result<(EntryId, Allocation), StorageError> {
+    Ok((
+        EntryId(get(row, "entry_id")?),
+        Allocation {
+            grant: GrantId(get(row, "grant_id")?),
+            amount: cents("allocation", get(row, "amount_cents")?)?,
+        },
+    ))
+}
+
+/// One transaction holding one credit account.
+struct AccountTransaction {
+    tx: sqlx::Transaction<'static, Db>,
+    account: Uuid,
+}
+
+#[async_trait]
+impl LedgerTransaction for AccountTransaction {
+    async fn find_operation(
+        &mut self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<RecordedOperation>, StorageError> {
+        let row = sqlx::query(
+            "SELECT id, kind, amount_cents, shortfall_cents, balance_after_cents, at, \
+             fingerprint FROM credit_entries WHERE account_id = $1 AND idempotency_key = $2",
+        )
+        .bind(self.account)
+        .bind(key.as_str())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(storage_error)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RecordedOperation {
+            fingerprint: get::<Option<String>>(&row, "fingerprint")?.unwrap_or_default(),
+            receipt: Receipt {
+                entry: EntryId(get(&row, "id")?),
+                kind: parse(
+                    "entry kind",
+                    EntryKind::from_str(&get::<String>(&row, "kind")?),
+                )?,
+                amount: cents("entry amount", get(&row, "amount_cents")?)?,
+                shortfall: cents("shortfall", get(&row, "shortfall_cents")?)?,
+                balance_after: cents("balance", get(&row, "balance_after_cents")?)?,
+                at: time_of(&row, "at")?,
+                replayed: true,
+            },
+        }))
+    }
+
+    async fn open_grants(&mut self) -> Result<Vec<Grant>, StorageError> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants \
+             WHERE account_id = $1 AND remaining_cents > 0"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.account)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(storage_error)?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
+    async fn grants_from_source(&mut self, source: &SourceRef) -> Result<Vec<Grant>, StorageError> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 AND source = $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.account)
+            .bind(source.as_str())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(storage_error)?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
+    async fn consumption(&mut self, entry: EntryId) -> Result<Option<Consumption>, StorageError> {
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE id = $1 AND account_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(entry.0)
+            .bind(self.account)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(storage_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let found = entry_from_row(&row)?;
+        let allocations: Vec<Allocation> = sqlx::query(
+            "SELECT entry_id, grant_id, amount_cents FROM credit_allocations \
+             WHERE entry_id = $1 ORDER BY grant_id",
+        )
+        .bind(entry.0)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(storage_error)?
+        .iter()
+        .map(|row| allocation_from_row(row).map(|(_, a)| a))
+        .collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE id IN \
+             (SELECT grant_id FROM credit_allocations WHERE entry_id = $1)"
+        );
+        let grants = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(entry.0)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(storage_error)?
+            .iter()
+            .map(grant_from_row)
+            .collect::<Result<_, _>>()?;
+        let reversed_by: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM credit_entries WHERE reverses = $1")
+                .bind(entry.0)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(storage_error)?;
+        Ok(Some(Consumption {
+            entry: found,
+            allocations,
+            grants,
+            reversed_by: reversed_by.map(EntryId),
+        }))
+    }
+
+    async fn apply(&mut self, effects: &[Effect]) -> Result<EntryId, StorageError> {
+        let mut created: Option<i64> = None;
+        let mut primary = None;
+        for effect in effects {
+            match effect {
+                Effect::CreateGrant(grant) => {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO credit_grants (account_id, kind, amount_cents, \
+                         remaining_cents, granted_at, expires_at, source) \
+                         VALUES ($1, $2, $3, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(self.account)
+                    .bind(grant.kind.as_str())
+                    .bind(grant.amount.cents())
+                    .bind(DbTime(grant.granted_at))
+                    .bind(grant.expires_at.map(DbTime))
+                    .bind(grant.source.as_str())
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                    created = Some(id);
+                }
+                Effect::SetRemaining { grant, remaining } => {
+                    sqlx::query(
+                        "UPDATE credit_grants SET remaining_cents = $1 \
+                         WHERE id = $2 AND account_id = $3",
+                    )
+                    .bind(remaining.cents())
+                    .bind(grant.0)
+                    .bind(self.account)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                }
+                Effect::Append(entry) => {
+                    let grant = match entry.grant {
+                        Some(GrantLink::Existing(id)) => Some(id.0),
+                        Some(GrantLink::Created) => created,
+                        None => None,
+                    };
+                    let (key, fingerprint) = match &entry.idempotency {
+                        Some((key, fingerprint)) => {
+                            (Some(key.as_str()), Some(fingerprint.as_str()))
+                        }
+                        None => (None, None),
+                    };
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO credit_entries (account_id, kind, amount_cents, \
+                         balance_after_cents, shortfall_cents, actor, reason, grant_id, \
+                         reverses, idempotency_key, fingerprint, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                    )
+                    .bind(self.account)
+                    .bind(entry.kind.as_str())
+                    .bind(entry.amount.cents())
+                    .bind(entry.balance_after.cents())
+                    .bind(entry.shortfall.cents())
+                    .bind(entry.actor.to_string())
+                    .bind(entry.reason.as_str())
+                    .bind(grant)
+                    .bind(entry.reverses.map(|e| e.0))
+                    .bind(key)
+                    .bind(fingerprint)
+                    .bind(DbTime(entry.at))
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(storage_error)?;
+                    for allocation in &entry.allocations {
+                        sqlx::query(
+                            "INSERT INTO credit_allocations (entry_id, grant_id, amount_cents) \
+                             VALUES ($1, $2, $3)",
+                        )
+                        .bind(id)
+                        .bind(allocation.grant.0)
+                        .bind(allocation.amount.cents())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(storage_error)?;
+                    }
+                    if entry.idempotency.is_some() {
+                        primary = Some(EntryId(id));
+                    }
+                }
+            }
+        }
+        primary.ok_or_else(|| StorageError::corrupt("a decision without a primary entry"))
+    }
+}
+
+/// The credit store.
+#[derive(Clone, Debug)]
+pub struct SqlCreditStore {
+    db: Database,
+}
+
+impl SqlCreditStore {
+    pub fn new(db: Database) -> Self {
+        SqlCreditStore { db }
+    }
+}
+
+#[async_trait]
+impl CreditStore for SqlCreditStore {
+    async fn open_account(
+        &self,
+        account: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<(), CreditError> {
+        sqlx::query(
+            "INSERT INTO credit_accounts (id, created_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(account.as_uuid())
+        .bind(DbTime(now))
+        .execute(self.db.writer())
+        .await
+        .map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        account: AccountId,
+        op: Operation,
+        now: OffsetDateTime,
+    ) -> Result<Receipt, CreditError> {
+        let tx = self
+            .db
+            .begin_account(account.as_uuid())
+            .await?
+            .ok_or(CreditError::AccountNotFound(account))?;
+        let mut tx = AccountTransaction {
+            tx,
+            account: account.as_uuid(),
+        };
+        let receipt = match run_operation(&mut tx, &op, now).await {
+            Ok(receipt) => receipt,
+            Err(error) => {
+                // Dropping the transaction rolls it back; nothing was written.
+                return Err(error);
+            }
+        };
+        if receipt.replayed {
+            tx.tx.rollback().await.map_err(storage_error)?;
+            return Ok(receipt);
+        }
+        match tx.tx.commit().await {
+            Ok(()) => Ok(receipt),
+            Err(e) => Err(storage_error(e).into()),
+        }
+    }
+
+    async fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants \
+             WHERE account_id = $1 AND remaining_cents > 0 ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.as_uuid())
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn history(
+        &self,
+        account: AccountId,
+        query: HistoryQuery,
+    ) -> Result<HistoryPage, CreditError> {
+        let limit = query.limit.clamp(1, HistoryQuery::MAX_LIMIT);
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE account_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.as_uuid())
+            .bind(query.before.map_or(i64::MAX, |e| e.0))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        let entries = rows.iter().map(entry_from_row).collect::<Result<_, _>>()?;
+        Ok(query.page(entries))
+    }
+
+    async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Placeholders only: the ids themselves are bound.
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 AND id IN ({}) \
+             ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_uuid());
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
+        let id = account.as_uuid();
+        let grants = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM credit_grants WHERE account_id = $1 ORDER BY id"
+        )))
+        .bind(id)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(storage_error)?
+        .iter()
+        .map(grant_from_row)
+        .collect::<Result<_, _>>()?;
+        let entries = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM credit_entries WHERE account_id = $1 ORDER BY id"
+        )))
+        .bind(id)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(storage_error)?
+        .iter()
+        .map(entry_from_row)
+        .collect::<Result<_, _>>()?;
+        let allocations = sqlx::query(
+            "SELECT a.entry_id, a.grant_id, a.amount_cents FROM credit_allocations a \
+             JOIN credit_entries e ON e.id = a.entry_id WHERE e.account_id = $1 \
+             ORDER BY a.entry_id, a.grant_id",
+        )
+        .bind(id)
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(storage_error)?
+        .iter()
+        .map(allocation_from_row)
+        .collect::<Result<_, _>>()?;
+        Ok(AccountSnapshot {
+            grants,
+            entries,
+            allocations,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! The admin settings of the registered services.
+
+use async_trait::async_trait;
+use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::{ServiceSettings, ServiceSettingsRepository};
+
+use super::Database;
+use super::row::{cents, get};
+use crate::sql::{Backend as _, storage_error};
+
+/// Admin settings of the registered services.
+#[derive(Clone, Debug)]
+pub struct SqlServiceSettingsRepository {
+    db: Database,
+}
+
+impl SqlServiceSettingsRepository {
+    pub fn new(db: Database) -> Self {
+        SqlServiceSettingsRepository { db }
+    }
+}
+
+#[async_trait]
+impl ServiceSettingsRepository for SqlServiceSettingsRepository {
+    async fn sync(&self, slugs: &[String]) -> Result<Vec<ServiceSettings>, StorageError> {
+        let mut tx = self.db.writer().begin().await.map_err(storage_error)?;
+        let next: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(display_order), -1) + 1 AS BIGINT) FROM service_settings",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let mut order = next;
+        for slug in slugs {
+            let inserted = sqlx::query(
+                "INSERT INTO service_settings (slug, enabled, display_order) VALUES ($1, $2, $3) \
+                 ON CONFLICT (slug) DO NOTHING",
+            )
+            .bind(slug.as_str())
+            .bind(true)
+            .bind(i32::try_from(order).unwrap_or(i32::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+            order += i64::try_from(inserted.rows_affected()).unwrap_or(0);
+        }
+        let rows = sqlx::query(
+            "SELECT slug, enabled, cost_override_cents, display_order FROM service_settings ORDER \
+             BY display_order, slug",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ServiceSettings {
+                    slug: get(row, "slug")?,
+                    enabled: get(row, "enabled")?,
+                    cost_override: get::<Option<i64>>(row, "cost_override_cents")?
+                        .map(|c| cents("cost override", c))
+                        .transpose()?,
+                    display_order: get(row, "display_order")?,
+                })
+            })
+            .filter(|s: &Result<ServiceSettings, StorageError>| {
+                s.as_ref().map_or(true, |s| slugs.contains(&s.slug))
+            })
+            .collect()
+    }
+
+    async fn update(&self, settings: &ServiceSettings) -> Result<bool, StorageError> {
+        let result = sqlx::query(
+            "UPDATE service_settings SET enabled = $1, cost_override_cents = $2, display_order = \
+             $3 WHERE slug = $4",
+        )
+        .bind(settings.enabled)
+        .bind(settings.cost_override.map(|c| c.cents()))
+        .bind(settings.display_order)
+        .bind(settings.slug.as_str())
+        .execute(self.db.writer())
+        .await
+        .map_err(storage_error)?;
+        Ok(result.rows_affected() == 1)
+    }
+}

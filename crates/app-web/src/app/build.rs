@@ -1,0 +1,212 @@
+//! The wiring: what `App::build` puts together, for serving or for a command.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use quickscale_adapters::argon2::Argon2Hasher;
+use quickscale_adapters::clock::{SystemClock, TokioTimer};
+use quickscale_adapters::mail::LogMailer;
+use quickscale_adapters::smtp::{SmtpMailer, SmtpSettings};
+use quickscale_domain_billing::Billing;
+use quickscale_domain_identity::{Accounts, PasswordPolicy};
+use quickscale_domain_kernel::Mailer;
+use quickscale_service_sdk::ServiceRunner;
+use serde::Serialize;
+
+use super::database::open_database;
+use super::layers::router;
+use super::{App, Built};
+use crate::config::{Config, Flags, MailTransport};
+use crate::outbox::OutboxMailer;
+use crate::state::{AppState, BillingState, Inner};
+use crate::templates::Templates;
+
+#[derive(Serialize)]
+struct Globals<'a> {
+    app_name: &'a str,
+    flags: Flags,
+}
+
+/// What a command builds of the app.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Purpose {
+    /// The web app: everything, with the default pack (and the stand-in's plan) seeded.
+    Serve,
+    /// A command that changes data: migrations applied, nothing seeded, and the payment
+    /// processor only when the command needs it.
+    Maintenance { processor: bool },
+    /// A check: reads only (no migration, no seeding, no processor, no service rows).
+    Check,
+}
+
+impl Purpose {
+    fn reaches_processor(self) -> bool {
+        matches!(
+            self,
+            Purpose::Serve | Purpose::Maintenance { processor: true }
+        )
+    }
+}
+
+/// One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
+pub(super) fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl App {
+    /// Builds what `purpose` needs, and no more: a check changes nothing, and only commands
+    /// that need the payment processor reach it.
+    pub(super) async fn build_for(
+        mut self,
+        config: Config,
+        purpose: Purpose,
+    ) -> anyhow::Result<Built> {
+        install_crypto_provider();
+        self.register_llm_services(&config)?;
+        if let Some(error) = self.registry_errors.first() {
+            anyhow::bail!("a service could not be registered: {error}");
+        }
+        let (database, stores) = open_database(&config, purpose != Purpose::Check).await?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let hasher = self
+            .hasher
+            .unwrap_or_else(|| Arc::new(Argon2Hasher::recommended()));
+        let transport: Arc<dyn Mailer> = match (self.mailer, &config.mail) {
+            (Some(mailer), _) => mailer,
+            (None, MailTransport::Dev) => Arc::new(LogMailer),
+            (
+                None,
+                MailTransport::Smtp {
+                    host,
+                    port,
+                    security,
+                    username,
+                    password,
+                    timeout,
+                },
+            ) => {
+                let settings = SmtpSettings {
+                    host: host.clone(),
+                    port: *port,
+                    security: *security,
+                    username: username.clone(),
+                    password: password.as_ref().map(|p| p.expose().to_owned()),
+                    from: config.mail_from.clone(),
+                    timeout: *timeout,
+                };
+                Arc::new(SmtpMailer::new(&settings).context("configuring SMTP")?)
+            }
+        };
+        let outbox_mailer = Arc::new(OutboxMailer::new(
+            Arc::clone(&stores.outbox),
+            transport,
+            Arc::clone(&clock),
+        ));
+        let mailer: Arc<dyn Mailer> = outbox_mailer.clone();
+        let accounts = Accounts::new(
+            Arc::clone(&stores.users),
+            hasher,
+            Arc::clone(&clock),
+            config.lockout,
+            PasswordPolicy::default(),
+        );
+        let runner = ServiceRunner::new(
+            Arc::new(self.registry),
+            Arc::clone(&stores.credits),
+            Arc::clone(&stores.usage),
+            Arc::clone(&clock),
+            Arc::new(TokioTimer),
+        );
+        let slugs: Vec<String> = runner
+            .registry()
+            .iter()
+            .map(|r| r.descriptor.slug.clone())
+            .collect();
+        // A check leaves the services' rows as they are (and reads none: it runs nothing).
+        if purpose != Purpose::Check {
+            let settings = stores
+                .service_settings
+                .sync(&slugs)
+                .await
+                .context("syncing service settings")?;
+            runner.settings().replace(settings);
+        }
+        let globals = Globals {
+            app_name: &config.app_name,
+            flags: config.flags,
+        };
+        let templates = Templates::load(
+            Some(&config.project_dir.join("templates")),
+            &globals,
+            crate::assets::StaticFiles::new(config.project_dir.join("static")),
+        )?;
+        let billing = match (&config.stripe, self.gateway) {
+            (None, _) => None,
+            (Some(_), _) if !purpose.reaches_processor() => None,
+            (Some(_), Some((gateway, secret))) => Some(BillingState {
+                billing: Billing::new(
+                    Arc::clone(&stores.billing),
+                    gateway,
+                    Arc::clone(&stores.credits),
+                    Arc::clone(&clock),
+                ),
+                webhook_secrets: vec![secret],
+                test_mode: true,
+                offline: None,
+                checkout_origins: Vec::new(),
+            }),
+            (Some(mode), None) if purpose == Purpose::Serve => {
+                Some(crate::payments::connect(mode, &config, &stores, &clock).await?)
+            }
+            (Some(mode), None) => {
+                Some(crate::payments::connect_for_command(mode, &config, &stores, &clock).await?)
+            }
+        };
+        // Subscription events are handled even with the plans pages off, so that turning
+        // ENABLE_SUBSCRIPTIONS off never drops a paid period of an existing subscriber.
+        let billing = billing.map(|mut state| {
+            state.billing = state
+                .billing
+                .with_subscriptions(Arc::clone(&stores.subscriptions));
+            state
+        });
+        if let Some(billing) = billing.as_ref().filter(|_| purpose == Purpose::Serve) {
+            billing
+                .billing
+                .ensure_default_pack()
+                .await
+                .context("seeding the default credit pack")?;
+            if billing.offline.is_some() && config.flags.enable_subscriptions {
+                // The stand-in sells a monthly plan; offer it without a trip to the admin.
+                billing
+                    .billing
+                    .sync_plans()
+                    .await
+                    .context("syncing plans from the offline stand-in")?;
+            }
+        }
+        let limits = crate::limits::RateLimits::new(config.proxy_trust.clone());
+        let content_security_policy = crate::security::content_security_policy(
+            billing
+                .as_ref()
+                .map_or(&[][..], |b| b.checkout_origins.as_slice()),
+        )?;
+        let state = AppState(Arc::new(Inner {
+            limits,
+            content_security_policy,
+            runs: tokio_util::task::TaskTracker::new(),
+            config,
+            database,
+            stores,
+            accounts,
+            runner,
+            templates,
+            mailer,
+            outbox_mailer,
+            clock,
+            billing,
+        }));
+        let router = router(state.clone());
+        Ok(Built { router, state })
+    }
+}

@@ -1,0 +1,55 @@
+//! `serve` (the default command): build, seed the admin, and serve until stopped.
+
+use std::net::SocketAddr;
+
+use crate::app::App;
+use crate::app::banner::print_banner;
+use crate::app::housekeeping::spawn_housekeeping;
+use crate::app::server::{finish_runs, serve_router, shutdown_signal};
+use crate::config::Config;
+use crate::onboarding::ensure_admin;
+
+impl App {
+    /// Builds, seeds the admin, and serves until Ctrl-C or SIGTERM.
+    pub async fn serve(
+        self,
+        mut config: Config,
+        host: Option<std::net::IpAddr>,
+        port: Option<u16>,
+    ) -> anyhow::Result<()> {
+        let default_base = format!("http://{}:{}", config.host, config.port);
+        if let Some(host) = host {
+            config.host = host;
+        }
+        if let Some(port) = port {
+            config.port = port;
+        }
+        // Links in pages and emails follow the address actually served, unless BASE_URL is set.
+        if config.base_url == default_base {
+            config.base_url = format!("http://{}:{}", config.host, config.port);
+        }
+        let address = SocketAddr::new(config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {address}: {e}. Is another app using port {}? Stop it, or choose another port with --port.",
+                address.port()
+            )
+        })?;
+        let built = self.build(config).await?;
+        let state = built.state.clone();
+        let seed = ensure_admin(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
+        print_banner(&state, &seed);
+        spawn_housekeeping(state.clone());
+        crate::outbox::spawn_worker(state.0.outbox_mailer.clone());
+        if state.billing_enabled() {
+            crate::payments::spawn_worker(state.clone());
+        }
+        serve_router(listener, built.router, shutdown_signal()).await?;
+        finish_runs(&state).await;
+        state.database().close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

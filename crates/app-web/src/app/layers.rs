@@ -1,0 +1,41 @@
+//! The middleware stack around the routes.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The middleware stack around the routes, outermost last.
+pub(super) fn router(state: AppState) -> Router {
+    let session_layer = SessionManagerLayer::new(state.stores().sessions.clone())
+        .with_name("qs_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config().secure_cookies)
+        .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
+    crate::routes::router(&state)
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
+        .layer(DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES))
+        .layer(from_fn(crate::security::csrf))
+        .layer(from_fn_with_state(state.clone(), crate::middleware::error_pages::error_pages))
+        .layer(session_layer)
+        .layer(from_fn_with_state(state.clone(), crate::security::headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

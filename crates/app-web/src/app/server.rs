@@ -1,0 +1,63 @@
+//! Serving the router, and stopping: on Ctrl-C or SIGTERM, after the runs in progress.
+
+use std::time::Duration;
+
+use axum::Router;
+
+use super::housekeeping::longest_timeout;
+use crate::state::AppState;
+
+/// Serves `router` on `listener` until `shutdown` completes, telling each request its client's
+/// address: per-client rate limits and the local-only development pages depend on it.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Waits for the service runs still going (their visitors may have left) to finish and record
+/// their result, so no run stays charged and unfinished; gives up after the longest service
+/// timeout plus a margin.
+pub(super) async fn finish_runs(state: &AppState) {
+    let runs = state.runs();
+    runs.close();
+    if runs.is_empty() {
+        return;
+    }
+    tracing::info!(runs = runs.len(), "waiting for service runs to finish");
+    if tokio::time::timeout(longest_timeout(state) + Duration::from_secs(5), runs.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(runs = runs.len(), "stopped with service runs still going");
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub(super) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,214 @@
+//! Configuration: one typed struct, from environment variables, an optional `.env` and an
+//! optional `quickscale.toml`, validated at start with errors that name the bad key.
+//!
+//! Precedence: process environment > `.env` > `quickscale.toml` > defaults. Every key, with
+//! its type, allowed values, default and meaning, is a row of [`SETTINGS`]; the parser reads
+//! values through it and docs/configuration.md lists it.
+
+mod sections;
+mod settings;
+mod sources;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use quickscale_domain_credits::Credits;
+use quickscale_domain_identity::{Email, LockoutPolicy};
+use time::Duration;
+
+pub use sections::{
+    DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, SmtpSecurity, StripeMode,
+};
+pub use settings::{
+    DOC_END, DOC_START, Fallback, Kind, Range, SETTINGS, Section, Setting, Unit, setting,
+    settings_markdown, with_generated_settings,
+};
+use sources::Sources;
+
+/// A configuration problem, naming the key and where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key {key} ({origin}): {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub origin: String,
+    pub message: String,
+}
+
+/// A secret value: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub app_name: String,
+    /// Where `templates/` and `static/` overrides and the SQLite file live.
+    pub project_dir: PathBuf,
+    pub host: IpAddr,
+    pub port: u16,
+    pub base_url: String,
+    pub database: DatabaseUrl,
+    pub database_max_connections: u32,
+    pub secret_key: Secret,
+    pub admin_email: Email,
+    pub admin_password: Option<Secret>,
+    pub contact_email: Email,
+    pub welcome_credits: Credits,
+    pub session_inactivity: Duration,
+    pub lockout: LockoutPolicy,
+    pub log_format: LogFormat,
+    pub flags: Flags,
+    /// Cookies get `Secure` when the base URL is https.
+    pub secure_cookies: bool,
+    pub llm: Option<LlmConfig>,
+    /// Set when `ENABLE_STRIPE` is on.
+    pub stripe: Option<StripeMode>,
+    pub mail: MailTransport,
+    pub mail_from: String,
+    /// `REGISTRATION_REVEALS_EXISTING_EMAILS`: see [`Config::registration_hides_existing_emails`].
+    pub registration_reveals_existing_emails: bool,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    /// Which proxies may say who the client is (`TRUST_PROXY`, `TRUSTED_PROXIES`).
+    pub proxy_trust: ProxyTrust,
+}
+
+impl Config {
+    /// Loads the configuration of the project in `project_dir` (its `.env` and
+    /// `quickscale.toml`) and the process environment.
+    pub fn load(project_dir: &Path, app_name: &str) -> Result<Self, ConfigError> {
+        let mut sources = Sources::default();
+        let toml_path = project_dir.join("quickscale.toml");
+        if toml_path.exists() {
+            sources::read_toml(&toml_path, &mut sources)?;
+        }
+        let env_path = project_dir.join(".env");
+        if env_path.exists() {
+            sources::read_dotenv(&env_path, &mut sources)?;
+        }
+        sources::read_environment(&mut sources);
+        Self::from_sources(project_dir, app_name, &sources)
+    }
+
+    /// A configuration from explicit values (tests and embedding), over the defaults.
+    pub fn from_pairs(
+        project_dir: &Path,
+        app_name: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Self, ConfigError> {
+        let mut sources = Sources::default();
+        for (key, value) in pairs {
+            sources.set(key, (*value).to_owned(), "given");
+        }
+        Self::from_sources(project_dir, app_name, &sources)
+    }
+
+    fn from_sources(project_dir: &Path, app_name: &str, s: &Sources) -> Result<Self, ConfigError> {
+        let host: IpAddr = s.parsed("HOST", "an IP address")?;
+        let port: u16 = s.integer("PORT")?;
+        let base_url = s.text_or("BASE_URL", &format!("http://{host}:{port}"));
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(s.error("BASE_URL", "must start with http:// or https://"));
+        }
+        let database = sections::database(s, project_dir)?;
+        let secret_key = match s.get("SECRET_KEY") {
+            Some((key, _)) if key.len() >= 32 => Secret::new(key),
+            Some(_) => return Err(s.error("SECRET_KEY", "must be at least 32 characters")),
+            None => {
+                return Err(s.error(
+                    "SECRET_KEY",
+                    "is not set; `quickscale init` writes one to .env",
+                ));
+            }
+        };
+        let email = |key: &str, derived: &str| -> Result<Email, ConfigError> {
+            let value = s.text_or(key, derived);
+            Email::parse(&value).map_err(|e| s.error(key, format!("{e} ({value:?})")))
+        };
+        let admin_email = email("ADMIN_EMAIL", "")?;
+        let contact_email = email("CONTACT_EMAIL", admin_email.as_str())?;
+        let admin_password = match s.get("ADMIN_PASSWORD") {
+            Some((p, _)) if p.chars().count() < 8 => {
+                return Err(s.error("ADMIN_PASSWORD", "must be at least 8 characters"));
+            }
+            Some((p, _)) => Some(Secret::new(p)),
+            None => None,
+        };
+        let welcome_credits = Credits::parse(&s.text_or("WELCOME_CREDITS", ""))
+            .map_err(|e| s.error("WELCOME_CREDITS", e.to_string()))?;
+        let session_days: i64 = s.integer("SESSION_DAYS")?;
+        let lockout = sections::lockout_policy(s)?;
+        let log_format: LogFormat = s.choice("LOG_FORMAT")?;
+        let flags = sections::flags(s)?;
+        let llm = sections::llm(s)?;
+        let stripe = sections::stripe(s, &flags)?;
+        let mail = sections::mail(s)?;
+        let app_label = s.text_or("APP_NAME", app_name);
+        let mail_from = s.text_or(
+            "MAIL_FROM",
+            &format!(
+                "{} <no-reply@localhost>",
+                app_label.replace(['<', '>', '"'], "")
+            ),
+        );
+        let hours: i64 = s.integer("VERIFICATION_TOKEN_HOURS")?;
+        let minutes: i64 = s.integer("RESET_TOKEN_MINUTES")?;
+        Ok(Config {
+            mail,
+            mail_from,
+            verification_ttl: Duration::hours(hours),
+            reset_ttl: Duration::minutes(minutes),
+            proxy_trust: sections::proxy_trust(s)?,
+            registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
+            stripe,
+            llm,
+            app_name: app_label,
+            project_dir: project_dir.to_path_buf(),
+            host,
+            port,
+            secure_cookies: base_url.starts_with("https://"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            database,
+            database_max_connections: s.integer("DATABASE_MAX_CONNECTIONS")?,
+            secret_key,
+            admin_email,
+            admin_password,
+            contact_email,
+            welcome_credits,
+            session_inactivity: Duration::days(session_days),
+            lockout,
+            log_format,
+            flags,
+        })
+    }
+}
+
+impl Config {
+    /// True when registration answers the same for an email that has an account and one that
+    /// has not (the default when `REQUIRE_EMAIL_VERIFICATION` is on): new accounts are not
+    /// signed in at registration and cannot sign in before confirming their address. With
+    /// optional verification a new account is signed in at once, which a taken email cannot
+    /// be, so registration necessarily tells them apart.
+    pub fn registration_hides_existing_emails(&self) -> bool {
+        self.flags.require_email_verification && !self.registration_reveals_existing_emails
+    }
+}
+
+#[cfg(test)]
+mod tests;
