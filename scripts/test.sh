@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite. PostgreSQL suites use TEST_DATABASE_URL when set, otherwise a throwaway
-# server started from the local PostgreSQL binaries (`pg_config --bindir`).
+# server started from the local PostgreSQL binaries (`pg_config --bindir`), otherwise (or with
+# QS_POSTGRES_VIA=docker) a container of the local test image when a Docker engine answers
+# (docs/testing.md).
 #
 # A test whose backend or tool is missing (PostgreSQL, chromium and chromedriver, aiosmtpd,
 # Stripe's Python library) skips unless its QS_REQUIRE_* switch is on, and cargo still counts it

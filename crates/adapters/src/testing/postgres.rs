@@ -1,15 +1,25 @@
 //! PostgreSQL for tests, a database per test.
 //!
+//! Where the server comes from:
+//!
 //! 1. `TEST_DATABASE_URL`, when set, names a server we may create databases on.
 //! 2. Otherwise a throwaway server is started from the local PostgreSQL binaries
 //!    (`pg_config --bindir`, or `PG_BINDIR`): a fresh cluster in a temporary directory on a free
 //!    port, tuned for tests (see [`THROWAWAY_SETTINGS`] and [`Commits`]), stopped and deleted
 //!    when the test process exits. As root, where `initdb` refuses to run, it runs as the
 //!    `postgres` user through `runuser`.
-//! 3. Otherwise the tests are skipped and the skip recorded (see [`super::require`]), unless
+//! 3. Otherwise, when a Docker engine answers (`DOCKER_HOST`, or the system's socket), a
+//!    container of the locally built PostgreSQL image (`QS_POSTGRES_IMAGE`, default
+//!    [`DEFAULT_IMAGE`], made by `scripts/docker-images.sh`) started through testcontainers, with
+//!    the same settings, on the host's network and a free port, removed when the test process
+//!    exits.
+//! 4. Otherwise the tests are skipped and the skip recorded (see [`super::require`]), unless
 //!    `QS_REQUIRE_POSTGRES=1`, in which case the absence of PostgreSQL fails them (CI sets it).
 //!
-//! (Users with a Docker engine can point `TEST_DATABASE_URL` at a container.)
+//! `QS_POSTGRES_VIA` chooses between 2 and 3 (see [`Via`]): `local` only the binaries, `docker`
+//! only a container; unset or `auto`, the binaries and else a container. With `docker`, a
+//! missing engine or image skips the tests as a missing Docker engine, or fails them when
+//! `QS_REQUIRE_DOCKER=1` (or `QS_REQUIRE_POSTGRES=1` alone).
 //!
 //! We use a small harness of our own rather than a crate such as pgtemp because sessions and CI
 //! here run as root, which those crates do not handle.
@@ -22,9 +32,10 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use tokio::sync::OnceCell;
 
-use super::require::{Requirement, skip};
+use super::require::{Requirement, required, skip};
 
-static SERVER: OnceCell<Result<String, String>> = OnceCell::const_new();
+/// The server of this test process, or what is missing (and why).
+static SERVER: OnceCell<Result<String, (Requirement, String)>> = OnceCell::const_new();
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A URL to a new, empty database of its own, or `None` (test skipped, see [`skip`]) when
@@ -35,8 +46,8 @@ pub async fn test_database_url() -> Option<String> {
         .await;
     let base = match server {
         Ok(base) => base,
-        Err(why) => {
-            skip(Requirement::Postgres, why);
+        Err((requirement, why)) => {
+            skip(*requirement, why);
             return None;
         }
     };
@@ -70,15 +81,74 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{query}", &without_query[..authority_end])
 }
 
-async fn locate_or_start() -> Result<String, String> {
+/// Where the harness gets a server when `TEST_DATABASE_URL` is unset: `QS_POSTGRES_VIA`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Unset, empty or `auto`: the local binaries, else a container when a Docker engine answers.
+    Auto,
+    /// `local`: the local binaries only.
+    Local,
+    /// `docker`: a container only.
+    Docker,
+}
+
+impl Via {
+    /// `QS_POSTGRES_VIA`, read once per server. Panics on a value it does not know.
+    pub fn from_env() -> Self {
+        Self::parse(std::env::var("QS_POSTGRES_VIA").ok().as_deref())
+            .unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// What a value of `QS_POSTGRES_VIA` means.
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("" | "auto") => Ok(Via::Auto),
+            Some("local") => Ok(Via::Local),
+            Some("docker") => Ok(Via::Docker),
+            Some(other) => Err(format!(
+                "QS_POSTGRES_VIA={other:?} is not one of auto, local, docker"
+            )),
+        }
+    }
+}
+
+async fn locate_or_start() -> Result<String, (Requirement, String)> {
     if let Ok(url) = std::env::var("TEST_DATABASE_URL")
         && !url.trim().is_empty()
     {
         return Ok(url);
     }
+    match Via::from_env() {
+        Via::Docker => container::start()
+            .await
+            .map_err(|why| (container_requirement(), why)),
+        via => match start_local().await {
+            Ok(url) => Ok(url),
+            Err(why) if via == Via::Local => Err((Requirement::Postgres, why)),
+            Err(why) => container::start().await.map_err(|docker| {
+                (
+                    Requirement::Postgres,
+                    format!("{why}; and no container instead: {docker}"),
+                )
+            }),
+        },
+    }
+}
+
+async fn start_local() -> Result<String, String> {
     tokio::task::spawn_blocking(start_throwaway_server)
         .await
         .map_err(|e| e.to_string())?
+}
+
+/// What a missing container is recorded as when one was asked for (`QS_POSTGRES_VIA=docker`):
+/// a missing Docker engine, unless only `QS_REQUIRE_POSTGRES` is on, which a skip would break.
+fn container_requirement() -> Requirement {
+    if required(Requirement::Postgres) && !required(Requirement::Docker) {
+        Requirement::Postgres
+    } else {
+        Requirement::Docker
+    }
 }
 
 fn bindir() -> Result<PathBuf, String> {
@@ -175,6 +245,15 @@ pub struct Cluster {
 pub const THROWAWAY_SETTINGS: &str =
     "fsync=off full_page_writes=off max_connections=300 listen_addresses=127.0.0.1";
 
+/// The settings of a throwaway server committing as told, as `name=value` words.
+fn settings(commits: Commits) -> String {
+    let synchronous_commit = match commits {
+        Commits::SurviveServerCrash => "on",
+        Commits::Fast => "off",
+    };
+    format!("{THROWAWAY_SETTINGS} synchronous_commit={synchronous_commit}")
+}
+
 impl Cluster {
     /// initdb, start with commits that survive the server being killed (see [`Commits`]), and
     /// arrange for deletion when this process exits.
@@ -259,11 +338,7 @@ impl Cluster {
 
     /// Every setting the server runs with beyond PostgreSQL's defaults, as `name=value` words.
     pub fn settings(&self) -> String {
-        let synchronous_commit = match self.commits {
-            Commits::SurviveServerCrash => "on",
-            Commits::Fast => "off",
-        };
-        format!("{THROWAWAY_SETTINGS} synchronous_commit={synchronous_commit}")
+        settings(self.commits)
     }
 
     fn start_server(&self) -> Result<(), String> {
@@ -315,6 +390,96 @@ impl Cluster {
     }
 }
 
+/// The tag of the tests' PostgreSQL image that `scripts/docker-images.sh` builds, started when
+/// `QS_POSTGRES_IMAGE` names no other.
+pub const DEFAULT_IMAGE: &str = "quickscale/test-postgres:local";
+
+/// A PostgreSQL server in a container, through testcontainers: the way of last resort (see the
+/// module's documentation).
+mod container {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use testcontainers::core::WaitFor;
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{GenericImage, ImageExt};
+
+    use super::{Commits, DEFAULT_IMAGE, free_port, settings};
+
+    /// What the image's server logs once it accepts connections.
+    const READY: &str = "database system is ready to accept connections";
+
+    /// Starts a container of the test image, kept for this test process's lifetime and removed
+    /// once it has exited; returns its URL.
+    pub(super) async fn start() -> Result<String, String> {
+        let image = std::env::var("QS_POSTGRES_IMAGE")
+            .ok()
+            .filter(|image| !image.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+        let (name, tag) = split_image(&image);
+        // The host's network, on a port of our own: an engine needs no bridge for it (the one
+        // scripts/docker-engine.sh starts has none), and the machine's own PostgreSQL may hold
+        // 5432.
+        let port = free_port()?;
+        let mut command = vec!["-p".to_owned(), port.to_string()];
+        for setting in settings(Commits::Fast).split_whitespace() {
+            command.extend(["-c".to_owned(), setting.to_owned()]);
+        }
+        let started = Instant::now();
+        let container = GenericImage::new(name, tag)
+            .with_wait_for(WaitFor::message_on_stderr(READY))
+            .with_network("host")
+            .with_container_name(format!("qs-test-postgres-{}-{port}", std::process::id()))
+            .with_cmd(command)
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot start a container of {image}: {e} (start an engine and build the \
+                     image: export DOCKER_HOST=$(scripts/docker-engine.sh) && \
+                     scripts/docker-images.sh)"
+                )
+            })?;
+        let id = container.id().to_owned();
+        remove_after_exit(&id)?;
+        // Kept, like the throwaway cluster, for the whole test process: the tests of one binary
+        // share it, each on its own database. The watchdog above removes it.
+        std::mem::forget(container);
+        eprintln!(
+            "started PostgreSQL in a container ({image}, {short}) on port {port} in {ms} ms",
+            short = &id[..id.len().min(12)],
+            ms = started.elapsed().as_millis()
+        );
+        Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    }
+
+    /// `name:tag` (a registry host's port is part of the name), `latest` when no tag is given.
+    pub(super) fn split_image(image: &str) -> (&str, &str) {
+        match image.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag),
+            _ => (image, "latest"),
+        }
+    }
+
+    /// Removes the container once this test process has exited, with the Docker client of the
+    /// PATH (the engine is the one testcontainers used: `DOCKER_HOST` or the system's socket).
+    fn remove_after_exit(id: &str) -> Result<(), String> {
+        let watchdog = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; docker rm -f -v {id} >/dev/null 2>&1",
+            pid = std::process::id()
+        );
+        Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|e| format!("cannot start the container's cleanup watchdog: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
@@ -328,6 +493,35 @@ mod tests {
         assert_eq!(
             with_database("postgres://u@h:5432", "y"),
             "postgres://u@h:5432/y"
+        );
+    }
+
+    #[test]
+    fn via_reads_the_switch() {
+        use super::Via;
+        assert_eq!(Via::parse(None), Ok(Via::Auto));
+        assert_eq!(Via::parse(Some("")), Ok(Via::Auto));
+        assert_eq!(Via::parse(Some("auto")), Ok(Via::Auto));
+        assert_eq!(Via::parse(Some("local")), Ok(Via::Local));
+        assert_eq!(Via::parse(Some(" docker ")), Ok(Via::Docker));
+        assert!(Via::parse(Some("podman")).is_err());
+    }
+
+    #[test]
+    fn image_names_split_into_name_and_tag() {
+        use super::container::split_image;
+        assert_eq!(
+            split_image("quickscale/test-postgres:local"),
+            ("quickscale/test-postgres", "local")
+        );
+        assert_eq!(split_image("postgres"), ("postgres", "latest"));
+        assert_eq!(
+            split_image("registry.local:5000/pg"),
+            ("registry.local:5000/pg", "latest")
+        );
+        assert_eq!(
+            split_image("registry.local:5000/pg:15"),
+            ("registry.local:5000/pg", "15")
         );
     }
 }

@@ -1,5 +1,5 @@
-//! Tests that need something a machine may lack (PostgreSQL, a browser, an SMTP server, Stripe's
-//! Python library) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
+//! Tests that need something a machine may lack (PostgreSQL, a Docker engine, a browser, an SMTP
+//! server, Stripe's Python library) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
 //!
 //! A skipped test still reports "ok" to `cargo test`, so a skip is never silent: [`skip`] prints
 //! it and appends a line to the file named by `QS_SKIP_LOG`, which `scripts/test.sh` sets,
@@ -12,6 +12,9 @@ use std::io::Write as _;
 pub enum Requirement {
     /// A PostgreSQL server (`TEST_DATABASE_URL`, or the local server binaries).
     Postgres,
+    /// A Docker engine with the tests' PostgreSQL image, when the PostgreSQL harness is asked for
+    /// a container (`QS_POSTGRES_VIA=docker`, see [`super::postgres`]).
+    Docker,
     /// Chromium and chromedriver, for the browser tests.
     Browser,
     /// Python's aiosmtpd, a real SMTP server for the SMTP adapter's tests.
@@ -23,8 +26,9 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 5] = [
+    pub const ALL: [Requirement; 6] = [
         Requirement::Postgres,
+        Requirement::Docker,
         Requirement::Browser,
         Requirement::SmtpSink,
         Requirement::PythonStripe,
@@ -35,6 +39,7 @@ impl Requirement {
     pub fn switch(self) -> &'static str {
         match self {
             Requirement::Postgres => "QS_REQUIRE_POSTGRES",
+            Requirement::Docker => "QS_REQUIRE_DOCKER",
             Requirement::Browser => "QS_REQUIRE_BROWSER",
             Requirement::SmtpSink => "QS_REQUIRE_SMTP_SINK",
             Requirement::PythonStripe => "QS_REQUIRE_PYTHON_STRIPE",
@@ -45,6 +50,7 @@ impl Requirement {
     pub fn label(self) -> &'static str {
         match self {
             Requirement::Postgres => "PostgreSQL",
+            Requirement::Docker => "a Docker engine with the PostgreSQL test image",
             Requirement::Browser => "chromium and chromedriver",
             Requirement::SmtpSink => "aiosmtpd",
             Requirement::PythonStripe => "Stripe's Python library",
