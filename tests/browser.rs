@@ -49,8 +49,18 @@ struct Stage {
 
 impl Stage {
     async fn new(name: &'static str, env: &[(&str, &str)]) -> Option<Stage> {
+        Stage::in_project(name, "browser-app", env).await
+    }
+
+    /// A stage on a project of its own: the offline Stripe stand-in keeps its state in the
+    /// project's folder, so two scenarios with billing on cannot share one.
+    async fn in_project(
+        name: &'static str,
+        project_name: &str,
+        env: &[(&str, &str)],
+    ) -> Option<Stage> {
         let browser = Browser::find(name)?;
-        let project = project("browser-app");
+        let project = project(project_name);
         let slot = SLOTS.acquire().await.unwrap();
         let shots = screenshots(name);
         let _ = std::fs::remove_dir_all(&shots);
