@@ -484,6 +484,14 @@ async fn every_page_is_accessible_and_fits_every_width() {
         crate::support::ADMIN_PASSWORD,
     )
     .await;
+    // Without a display name the navbar shows the admin's 60-character email, beside the most
+    // links any navbar has.
+    let s = &admin_browser.session;
+    s.goto(&app.url("/settings")).await;
+    s.fill("#display_name", "").await;
+    s.click("form[action='/settings/profile'] button[type=submit]")
+        .await;
+    s.wait_text("nav .navbar-user-name", &admin_email).await;
     admin_browser
         .check_all(app, &html_pages(&admin.report))
         .await;
