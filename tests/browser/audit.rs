@@ -47,6 +47,8 @@ const LAYOUT: &str = include_str!("layout.js");
 
 const MOTION: &str = include_str!("motion.js");
 
+const FORMS: &str = include_str!("forms.js");
+
 /// axe-core's impacts that fail the test.
 const FAILING: [&str; 2] = ["serious", "critical"];
 
@@ -274,6 +276,11 @@ impl Auditor<'_> {
             let place = format!("{} {path} at {width} px", self.who);
             self.layout(width, &place).await;
             if width == 1280 {
+                let untied = self.session.execute(FORMS, json!([])).await;
+                for problem in untied.as_array().into_iter().flatten() {
+                    let problem = problem.as_str().unwrap_or_default().to_owned();
+                    self.findings.borrow_mut().fail(problem, &place);
+                }
                 let moving = self.moving().await;
                 if !moving.is_empty() {
                     self.findings.borrow_mut().fail(
@@ -291,6 +298,36 @@ impl Auditor<'_> {
             }
         }
         self.session.set_viewport(1280, 900, false).await;
+    }
+
+    /// Fills the form's fields (`fields`: selector and text), submits it with `submit`, and
+    /// expects a refusal in which the first field in error is `first` and has the focus, naming
+    /// its error in aria-describedby; then checks the page as `name`.
+    async fn refused(&mut self, fields: &[(&str, &str)], submit: &str, first: &str, name: &str) {
+        let s = &self.session;
+        for (field, text) in fields {
+            s.fill(field, text).await;
+        }
+        s.click(submit).await;
+        s.find("[aria-invalid=true]").await;
+        let focus = s
+            .execute(
+                "const el = document.activeElement; \
+                 const ids = (el.getAttribute('aria-describedby') || '').split(' '); \
+                 return [el.id, ids.map(id => document.getElementById(id)).filter(Boolean) \
+                   .map(e => e.textContent.trim()).join(' ')];",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            focus[0], first,
+            "{name}: the first field in error has the focus: {focus}"
+        );
+        assert!(
+            !focus[1].as_str().unwrap_or_default().is_empty(),
+            "{name}: the field names its error in aria-describedby: {focus}"
+        );
+        self.check(name).await;
     }
 
     /// Opens each crawled page and checks it.
@@ -396,32 +433,38 @@ async fn every_page_is_accessible_and_fits_every_width() {
     visitor_browser
         .check_all(app, &html_pages(&visitor.report))
         .await;
+    // Refused forms: the first field in error has the focus and names its error.
     let s = &visitor_browser.session;
     s.goto(&app.url("/register")).await;
-    s.fill("#email", "not an email").await;
-    s.fill("#password", "short").await;
-    s.click("form[action='/register'] button[type=submit]")
-        .await;
-    s.find("[aria-invalid=true]").await;
-    let focus = s
-        .execute(
-            "const el = document.activeElement; const ids = (el.getAttribute('aria-describedby') || '').split(' '); \
-             return [el.id, ids.map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent.trim()).join(' ')];",
-            json!([]),
+    visitor_browser
+        .refused(
+            &[("#email", "not an email"), ("#password", "short")],
+            "form[action='/register'] button[type=submit]",
+            "email",
+            "register-refused",
         )
         .await;
-    assert_eq!(
-        focus[0], "email",
-        "the first invalid field has the focus: {focus}"
-    );
-    assert!(
-        focus[1]
-            .as_str()
-            .unwrap_or_default()
-            .contains("email address"),
-        "the email field names its error in aria-describedby: {focus}"
-    );
-    visitor_browser.check("register-refused").await;
+    visitor_browser.session.goto(&app.url("/contact")).await;
+    visitor_browser
+        .refused(
+            &[],
+            "form[action='/contact'] button[type=submit]",
+            "name",
+            "contact-refused",
+        )
+        .await;
+    visitor_browser.session.goto(&app.url("/login")).await;
+    visitor_browser
+        .refused(
+            &[
+                ("#email", "nobody@example.com"),
+                ("#password", "not the password"),
+            ],
+            "form[action='/login'] button[type=submit]",
+            "password",
+            "login-refused",
+        )
+        .await;
     visitor_browser.session.close().await;
 
     // A user: every page, then a run's result, a new API key, a purchase's return, and a run
@@ -435,6 +478,19 @@ async fn every_page_is_accessible_and_fits_every_width() {
     user_browser.prefer_reduced_motion().await;
     sign_in(&mut user_browser.session, app, &user_email, PASSWORD).await;
     user_browser.check_all(app, &html_pages(&user.report)).await;
+    user_browser.session.goto(&app.url("/settings")).await;
+    user_browser
+        .refused(
+            &[
+                ("#current_password", "not the password"),
+                ("#new_password", "a new long passphrase"),
+                ("#new_password_confirmation", "a new long passphrase"),
+            ],
+            "form[action='/settings/password'] button[type=submit]",
+            "current_password",
+            "password-change-refused",
+        )
+        .await;
     let s = &user_browser.session;
     s.goto(&app.url("/services/text_sentiment_analysis")).await;
     s.fill("#input", "What a wonderful, delightful service")
@@ -499,6 +555,16 @@ async fn every_page_is_accessible_and_fits_every_width() {
     s.goto(&app.url(&format!("/admin/users?q={user_email}")))
         .await;
     s.click("a[href^='/admin/users/']").await;
+    s.find("#amount").await;
+    admin_browser
+        .refused(
+            &[("#amount", ""), ("#reason", "")],
+            "form[action$='/credits'] button[type=submit]",
+            "amount",
+            "credits-refused",
+        )
+        .await;
+    let s = &admin_browser.session;
     let balance = s.text("[data-testid=admin-balance]").await;
     let amount: String = balance
         .chars()

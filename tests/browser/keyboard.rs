@@ -1,6 +1,6 @@
 //! A keyboard-only journey in Chromium: register (after one refused try), run a service, read its
-//! result, sign out, with nothing but Tab, Shift+Tab, Enter, Space and typed characters, sent as
-//! WebDriver key actions to whatever has the focus. At every step the focused element must show
+//! result, sign out, then open the folded menu on a phone, with nothing but Tab, Shift+Tab,
+//! Enter, Space and typed characters, sent as WebDriver key actions to whatever has the focus. At every step the focused element must show
 //! that it has the focus (its outline or shadow differs from its unfocused look) and be in view;
 //! after a refused form the first field in error has the focus; the result of an HTMX run is in
 //! an aria-live region and takes the focus.
@@ -182,6 +182,24 @@ async fn a_keyboard_only_journey() {
     s.press(&[keys::ENTER], false).await;
     s.find("nav a[href='/login']").await;
     s.wait_path("/").await;
+
+    // On a phone the menu is folded behind the burger, a button the keyboard opens.
+    s.set_viewport(390, 844, true).await;
+    s.goto(&app.url("/")).await;
+    tab_to(&s, "[data-testid=burger]", false).await;
+    s.press(&[keys::ENTER], false).await;
+    let burger = s.find("[data-testid=burger]").await;
+    let started = Instant::now();
+    while s.attribute(&burger, "aria-expanded").await.as_deref() != Some("true") {
+        if started.elapsed() > webdriver::WAIT {
+            s.fail("Enter on the burger did not open the menu").await;
+        }
+        tokio::time::sleep(webdriver::POLL).await;
+    }
+    tab_to(&s, "#main-menu a[href='/login']", false).await;
+    s.screenshot("phone-menu").await;
+    s.press(&[keys::ENTER], false).await;
+    s.wait_path("/login").await;
     console_is_clean(&s).await;
     s.close().await;
     stage.done();
