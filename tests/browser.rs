@@ -9,7 +9,7 @@
 //! - a phone (375×740): the burger opens the menu, the register form is usable;
 //! - the core journey with JavaScript disabled: the service form posts as a plain form;
 //! - `audit`: every page the crawler reaches, for a visitor, a user and an admin, checked by
-//!   axe-core and laid out at six widths from 320 to 1920 px;
+//!   axe-core and laid out at seven widths from 320 to 1920 px;
 //! - `keyboard`: a keyboard-only journey, the focus visible at every step.
 //!
 //! Every step is screenshotted to `target/e2e-screenshots/<scenario>/<browser>/NN-step.png`

@@ -5,7 +5,7 @@
 //! - runs axe-core (injected through WebDriver) at 1280 and 390 px: a violation of impact
 //!   serious or critical fails the test, the others are listed in its output and in
 //!   `QS_MEASURE_LOG`;
-//! - lays the page out at 320, 390, 768, 1024, 1280 and 1920 px: no page scrolls sideways, and
+//! - lays the page out at 320, 390, 768, 1024, 1200, 1280 and 1920 px: no page scrolls sideways, and
 //!   nothing in the navbar (opened by its burger on narrow screens) is cut off, clips its text or
 //!   overlaps something else, with the longest name `quickscale init` accepts as the app's name
 //!   and 60-character emails as the user's and the admin's names;
@@ -34,8 +34,9 @@ use quickscale_adapters::testing::require::{Requirement, skip};
 
 use crate::support::{App, HttpBrowser, PASSWORD, measure, workspace};
 
-/// The widths every page is laid out at, in CSS pixels.
-const WIDTHS: [u32; 6] = [320, 390, 768, 1024, 1280, 1920];
+/// The widths every page is laid out at, in CSS pixels: phones to wide screens, and 1200, where
+/// the navbar with billing on once cut "Sign out" off.
+const WIDTHS: [u32; 7] = [320, 390, 768, 1024, 1200, 1280, 1920];
 
 /// The widths axe-core checks every page at (and the screenshots are taken at).
 const AXE_WIDTHS: [u32; 2] = [390, 1280];
