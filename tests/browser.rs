@@ -7,13 +7,19 @@
 //! - a credit purchase through the offline Stripe stand-in (ENABLE_STRIPE=true, test card);
 //! - a password reset through the development outbox;
 //! - a phone (375×740): the burger opens the menu, the register form is usable;
-//! - the core journey with JavaScript disabled: the service form posts as a plain form.
+//! - the core journey with JavaScript disabled: the service form posts as a plain form;
+//! - `audit`: every page the crawler reaches, for a visitor, a user and an admin, checked by
+//!   axe-core and laid out at seven widths from 320 to 1920 px;
+//! - `keyboard`: a keyboard-only journey, the focus visible at every step.
 //!
 //! Every step is screenshotted to `target/e2e-screenshots/<scenario>/<browser>/NN-step.png`
 //! (the whole page, through DevTools); `docs/screenshots/` holds a selection of them, reduced to
 //! 256 colours. The browser console is checked for errors along the way.
 //! Without chromium and chromedriver the tests skip and the skip is recorded; with
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
+
+mod audit;
+mod keyboard;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -43,8 +49,18 @@ struct Stage {
 
 impl Stage {
     async fn new(name: &'static str, env: &[(&str, &str)]) -> Option<Stage> {
+        Stage::in_project(name, "browser-app", env).await
+    }
+
+    /// A stage on a project of its own: the offline Stripe stand-in keeps its state in the
+    /// project's folder, so two scenarios with billing on cannot share one.
+    async fn in_project(
+        name: &'static str,
+        project_name: &str,
+        env: &[(&str, &str)],
+    ) -> Option<Stage> {
         let browser = Browser::find(name)?;
-        let project = project("browser-app");
+        let project = project(project_name);
         let slot = SLOTS.acquire().await.unwrap();
         let shots = screenshots(name);
         let _ = std::fs::remove_dir_all(&shots);

@@ -24,9 +24,9 @@ async fn crawl(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
     .unwrap()
 }
 
-struct Crawled {
-    output: Output,
-    report: serde_json::Value,
+pub(crate) struct Crawled {
+    pub(crate) output: Output,
+    pub(crate) report: serde_json::Value,
 }
 
 impl Crawled {
@@ -56,7 +56,7 @@ impl Crawled {
     }
 }
 
-async fn crawl_as(app: &App, who: &str, extra: &[&str], dir: &Path) -> Crawled {
+pub(crate) async fn crawl_as(app: &App, who: &str, extra: &[&str], dir: &Path) -> Crawled {
     let json = dir.join(format!("crawl-{who}.json"));
     let mut args = vec![
         "--url".to_owned(),

@@ -191,6 +191,14 @@ impl Driver {
     }
 }
 
+/// The WebDriver codes of the keys a keyboard-only user presses besides characters.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const SPACE: &str = "\u{E00D}";
+}
+
 /// How a browser window looks and behaves.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -490,6 +498,47 @@ impl Session {
             Some(json!({ "cmd": command, "params": params })),
         )
         .await
+    }
+
+    /// Lays the page out for a viewport of `width`×`height` CSS pixels, through DevTools, without
+    /// reloading it; `mobile` also honours the page's viewport meta tag, as a phone does.
+    pub async fn set_viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        )
+        .await;
+    }
+
+    /// Presses keys on whatever has the focus, as a keyboard does: each entry of `keys` is one
+    /// key ([`keys`] names the special ones), pressed and released in turn; `shift` holds Shift
+    /// down around them all.
+    pub async fn press(&self, keys: &[&str], shift: bool) {
+        let mut actions = Vec::new();
+        if shift {
+            actions.push(json!({ "type": "keyDown", "value": keys::SHIFT }));
+        }
+        for key in keys {
+            actions.push(json!({ "type": "keyDown", "value": key }));
+            actions.push(json!({ "type": "keyUp", "value": key }));
+        }
+        if shift {
+            actions.push(json!({ "type": "keyUp", "value": keys::SHIFT }));
+        }
+        self.checked(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await;
+        self.call(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
+    /// Types `text` into whatever has the focus, key by key.
+    pub async fn type_keys(&self, text: &str) {
+        let keys: Vec<String> = text.chars().map(String::from).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.press(&keys, false).await;
     }
 
     /// Saves the whole page (up to 3,000 CSS pixels high) as `NN-name.png` in the session's

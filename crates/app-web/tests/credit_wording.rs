@@ -113,3 +113,40 @@ async fn one_credit_is_singular_on_pages_and_in_problem_documents() {
     let user_page = admin.get(&format!("/admin/users/{ada_id}")).await;
     assert!(user_page.contains(">1 credit</p>"), "{}", user_page.body);
 }
+
+/// The navbar's balance and a run's "credits remaining" read "1 credit" too, on the page and in
+/// the fragment an HTMX run swaps in (which updates the navbar's word with its number).
+#[tokio::test]
+async fn one_credit_left_is_singular_in_the_navbar_and_after_a_run() {
+    let app = TestApp::new().await;
+    let mut bea = app.browser();
+    bea.register("bea@example.com", PASSWORD).await;
+    leave(&app, "bea@example.com", Credits::whole(2)).await;
+
+    let page = bea.get("/services/text_sentiment_analysis").await;
+    assert_eq!(page.text_of("nav-balance-unit").as_deref(), Some("credits"));
+    let run_key = page.input_value("run_key").unwrap();
+    let fragment = bea
+        .post_raw(
+            "/services/text_sentiment_analysis",
+            &[("input", "This is fine."), ("run_key", &run_key)],
+            true,
+        )
+        .await;
+    assert_eq!(fragment.status, StatusCode::OK);
+    assert!(
+        fragment.contains("1</span> credit remaining"),
+        "{}",
+        fragment.body
+    );
+    assert_eq!(fragment.text_of("nav-balance").as_deref(), Some("1"));
+    assert_eq!(
+        fragment.text_of("nav-balance-unit").as_deref(),
+        Some("credit")
+    );
+    let dashboard = bea.get("/dashboard").await;
+    assert_eq!(
+        dashboard.text_of("nav-balance-unit").as_deref(),
+        Some("credit")
+    );
+}

@@ -14,3 +14,20 @@ document.addEventListener('alpine:init', () => {
     dismiss() { this.open = false; },
   }));
 });
+
+// After a refused form, the first field in error has the focus (it is aria-invalid and names its
+// error in aria-describedby), so a keyboard or screen reader user starts where the fix is.
+document.addEventListener('DOMContentLoaded', () => {
+  const invalid = document.querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus();
+});
+
+// A result swapped in by HTMX (a service run) takes the focus when its container asks for it
+// (data-focus-after-swap, tabindex="-1"): the next Tab continues from the result, and its
+// aria-live region has announced it.
+document.addEventListener('htmx:afterSettle', (event) => {
+  const target = event.detail.target;
+  if (target instanceof HTMLElement && target.hasAttribute('data-focus-after-swap')) {
+    target.focus();
+  }
+});
