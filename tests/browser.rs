@@ -7,7 +7,8 @@
 //! - a credit purchase through the offline Stripe stand-in (ENABLE_STRIPE=true, test card);
 //! - a password reset through the development outbox;
 //! - a phone (375×740): the burger opens the menu, the register form is usable;
-//! - the core journey with JavaScript disabled: the service form posts as a plain form;
+//! - the core journey with JavaScript disabled: the service form posts as a plain form, and on a
+//!   phone the menu is shown open (the burger needs a script);
 //! - `audit`: every page the crawler reaches, for a visitor, a user and an admin, checked by
 //!   axe-core and laid out at seven widths from 320 to 1920 px;
 //! - `keyboard`: a keyboard-only journey, the focus visible at every step.
@@ -470,6 +471,17 @@ async fn the_core_journey_without_javascript() {
     s.goto(&app.url("/dashboard")).await;
     s.wait_text("[data-testid=balance]", "99 credits available")
         .await;
+    // On a phone the burger needs a script to open the menu: without one, the menu is shown
+    // open and the burger is hidden, so every link (Sign out included) stays reachable.
+    s.set_viewport(390, 800, true).await;
+    let burger = s.find("[data-testid=burger]").await;
+    assert!(!s.displayed(&burger).await, "no burger that cannot open");
+    let sign_out = s.find("form[action='/logout'] button").await;
+    assert!(
+        s.displayed(&sign_out).await,
+        "Sign out reachable on a phone"
+    );
+    s.screenshot("phone-menu").await;
     console_is_clean(&s).await;
     s.close().await;
     stage.done();
