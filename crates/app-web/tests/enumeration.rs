@@ -113,7 +113,7 @@ async fn time_pairs(pairs: Vec<(Sample, Sample)>) -> (Timings, Timings, Vec<(Sta
 /// slower) moves both the median and the lower quartile; noise from the rest of a busy machine
 /// moves the median of either kind, rarely the lower quartile. So: medians within half of the
 /// slower one plus a millisecond (generous), lower quartiles within a tenth plus 0.3 ms (tight).
-fn assert_within_noise(known: &Timings, unknown: &Timings, what: &str) {
+fn within_noise(known: &Timings, unknown: &Timings, what: &str) -> Result<(), String> {
     eprintln!(
         "{what}: median {:?} for known addresses, {:?} for unknown ones; lower quartile {:?} and {:?}",
         known.median(),
@@ -124,17 +124,35 @@ fn assert_within_noise(known: &Timings, unknown: &Timings, what: &str) {
     let close = |a: Duration, b: Duration, share: u32, margin_us: u64| {
         a.abs_diff(b) <= a.max(b) / share + Duration::from_micros(margin_us)
     };
+    if !close(known.median(), unknown.median(), 2, 1000) {
+        return Err(format!(
+            "{what}: median {:?} for known addresses, {:?} for unknown ones",
+            known.median(),
+            unknown.median()
+        ));
+    }
+    if !close(known.typical(), unknown.typical(), 10, 300) {
+        return Err(format!(
+            "{what}: lower quartile {:?} for known addresses, {:?} for unknown ones",
+            known.typical(),
+            unknown.typical()
+        ));
+    }
+    Ok(())
+}
+
+/// How many times a timing comparison is measured, each time on a fresh app, before a difference
+/// counts: a burst of load from elsewhere on a shared machine can tip one round either way, but
+/// work done for one kind of address only shows in every round.
+const ROUNDS: usize = 3;
+
+/// Records a round whose timings differed, and fails once every round has.
+fn another_round(failures: &mut Vec<String>, failure: String) {
+    failures.push(failure);
     assert!(
-        close(known.median(), unknown.median(), 2, 1000),
-        "{what}: median {:?} for known addresses, {:?} for unknown ones",
-        known.median(),
-        unknown.median()
-    );
-    assert!(
-        close(known.typical(), unknown.typical(), 10, 300),
-        "{what}: lower quartile {:?} for known addresses, {:?} for unknown ones",
-        known.typical(),
-        unknown.typical()
+        failures.len() < ROUNDS,
+        "the two kinds differ in every one of {ROUNDS} rounds:\n{}",
+        failures.join("\n")
     );
 }
 
@@ -162,33 +180,39 @@ async fn members(app: &TestApp, prefix: &str, count: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_reset_answers_the_same_as_fast_for_known_and_unknown_addresses() {
     let _turn = timing_turn().await;
-    let (app, _data) = app_on_sqlite(&[]).await;
-    let known = members(&app, "member", SAMPLES).await;
-    let mut pairs = Vec::new();
-    for (i, email) in known.iter().enumerate() {
-        let sample = |email: String, address: String| {
-            let browser = browser(&app, &address);
-            Sample {
-                browser,
-                action: "/password/forgot",
-                fields: vec![("email", email.clone())],
-                email,
-            }
-        };
-        let pair = (
-            sample(email.clone(), format!("198.51.{i}.1")),
-            sample(format!("stranger{i}@example.com"), format!("198.51.{i}.2")),
-        );
-        pairs.push(pair);
-    }
-    for (known, unknown) in &mut pairs {
-        known.browser.get("/password/forgot").await;
-        unknown.browser.get("/password/forgot").await;
-    }
-    let (known_times, unknown_times, answers) = time_pairs(pairs).await;
-    assert_all_the_same(&answers);
-    assert_eq!(answers[0].0, StatusCode::OK);
-    assert_within_noise(&known_times, &unknown_times, "a password reset");
+    let mut failures = Vec::new();
+    let (app, _data) = loop {
+        let (app, data) = app_on_sqlite(&[]).await;
+        let known = members(&app, "member", SAMPLES).await;
+        let mut pairs = Vec::new();
+        for (i, email) in known.iter().enumerate() {
+            let sample = |email: String, address: String| {
+                let browser = browser(&app, &address);
+                Sample {
+                    browser,
+                    action: "/password/forgot",
+                    fields: vec![("email", email.clone())],
+                    email,
+                }
+            };
+            let pair = (
+                sample(email.clone(), format!("198.51.{i}.1")),
+                sample(format!("stranger{i}@example.com"), format!("198.51.{i}.2")),
+            );
+            pairs.push(pair);
+        }
+        for (known, unknown) in &mut pairs {
+            known.browser.get("/password/forgot").await;
+            unknown.browser.get("/password/forgot").await;
+        }
+        let (known_times, unknown_times, answers) = time_pairs(pairs).await;
+        assert_all_the_same(&answers);
+        assert_eq!(answers[0].0, StatusCode::OK);
+        match within_noise(&known_times, &unknown_times, "a password reset") {
+            Ok(()) => break (app, data),
+            Err(failure) => another_round(&mut failures, failure),
+        }
+    };
     // The work still happens, after the answer.
     app.link_to("member0@example.com", "/password/reset?token=")
         .await;
@@ -197,38 +221,44 @@ async fn a_password_reset_answers_the_same_as_fast_for_known_and_unknown_address
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_change_answers_the_same_as_fast_for_taken_and_free_addresses() {
     let _turn = timing_turn().await;
-    let (app, _data) = app_on_sqlite(&[]).await;
-    let taken = members(&app, "owner", SAMPLES).await;
-    let movers = members(&app, "mover", 2 * SAMPLES).await;
-    let mut pairs = Vec::new();
-    for (i, taken) in taken.iter().enumerate() {
-        let mut signed_in = Vec::new();
-        for (who, email) in [(1, &movers[2 * i]), (2, &movers[2 * i + 1])] {
-            let mut browser = browser(&app, &format!("198.51.{i}.{who}"));
-            browser.login(email, PASSWORD).await;
-            browser.get("/settings").await;
-            signed_in.push(browser);
+    let mut failures = Vec::new();
+    let (app, _data, movers) = loop {
+        let (app, data) = app_on_sqlite(&[]).await;
+        let taken = members(&app, "owner", SAMPLES).await;
+        let movers = members(&app, "mover", 2 * SAMPLES).await;
+        let mut pairs = Vec::new();
+        for (i, taken) in taken.iter().enumerate() {
+            let mut signed_in = Vec::new();
+            for (who, email) in [(1, &movers[2 * i]), (2, &movers[2 * i + 1])] {
+                let mut browser = browser(&app, &format!("198.51.{i}.{who}"));
+                browser.login(email, PASSWORD).await;
+                browser.get("/settings").await;
+                signed_in.push(browser);
+            }
+            let sample = |browser: Browser, email: String| Sample {
+                browser,
+                action: "/settings/email",
+                fields: vec![
+                    ("new_email", email.clone()),
+                    ("current_password", PASSWORD.to_owned()),
+                ],
+                email,
+            };
+            let free = signed_in.pop().unwrap();
+            let in_use = signed_in.pop().unwrap();
+            pairs.push((
+                sample(in_use, taken.clone()),
+                sample(free, format!("fresh{i}@example.com")),
+            ));
         }
-        let sample = |browser: Browser, email: String| Sample {
-            browser,
-            action: "/settings/email",
-            fields: vec![
-                ("new_email", email.clone()),
-                ("current_password", PASSWORD.to_owned()),
-            ],
-            email,
-        };
-        let free = signed_in.pop().unwrap();
-        let in_use = signed_in.pop().unwrap();
-        pairs.push((
-            sample(in_use, taken.clone()),
-            sample(free, format!("fresh{i}@example.com")),
-        ));
-    }
-    let (known_times, unknown_times, answers) = time_pairs(pairs).await;
-    assert_all_the_same(&answers);
-    assert_eq!(answers[0].0, StatusCode::SEE_OTHER);
-    assert_within_noise(&known_times, &unknown_times, "an email change");
+        let (known_times, unknown_times, answers) = time_pairs(pairs).await;
+        assert_all_the_same(&answers);
+        assert_eq!(answers[0].0, StatusCode::SEE_OTHER);
+        match within_noise(&known_times, &unknown_times, "an email change") {
+            Ok(()) => break (app, data, movers),
+            Err(failure) => another_round(&mut failures, failure),
+        }
+    };
 
     // What the mover reads next is the same too.
     let mut flashes = Vec::new();
@@ -410,33 +440,39 @@ async fn with_verification_required_registration_answers_the_same_for_new_and_ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_verification_required_registration_takes_as_long_for_new_and_taken_emails() {
     let _turn = timing_turn().await;
-    let (app, _data) = app_on_sqlite(REQUIRED).await;
-    let taken = members(&app, "member", SAMPLES).await;
-    let mut pairs = Vec::new();
-    for (i, email) in taken.iter().enumerate() {
-        let sample = |email: String, address: String| Sample {
-            browser: browser(&app, &address),
-            action: "/register",
-            fields: vec![
-                ("email", email.clone()),
-                ("display_name", String::new()),
-                ("password", PASSWORD.to_owned()),
-                ("password_confirmation", PASSWORD.to_owned()),
-            ],
-            email,
-        };
-        let mut pair = (
-            sample(email.clone(), format!("198.51.{i}.1")),
-            sample(format!("newcomer{i}@example.com"), format!("198.51.{i}.2")),
-        );
-        pair.0.browser.get("/register").await;
-        pair.1.browser.get("/register").await;
-        pairs.push(pair);
-    }
-    let (taken_times, new_times, answers) = time_pairs(pairs).await;
-    assert_all_the_same(&answers);
-    assert_eq!(answers[0].0, StatusCode::SEE_OTHER);
-    assert_within_noise(&taken_times, &new_times, "a registration");
+    let mut failures = Vec::new();
+    let (app, _data) = loop {
+        let (app, data) = app_on_sqlite(REQUIRED).await;
+        let taken = members(&app, "member", SAMPLES).await;
+        let mut pairs = Vec::new();
+        for (i, email) in taken.iter().enumerate() {
+            let sample = |email: String, address: String| Sample {
+                browser: browser(&app, &address),
+                action: "/register",
+                fields: vec![
+                    ("email", email.clone()),
+                    ("display_name", String::new()),
+                    ("password", PASSWORD.to_owned()),
+                    ("password_confirmation", PASSWORD.to_owned()),
+                ],
+                email,
+            };
+            let mut pair = (
+                sample(email.clone(), format!("198.51.{i}.1")),
+                sample(format!("newcomer{i}@example.com"), format!("198.51.{i}.2")),
+            );
+            pair.0.browser.get("/register").await;
+            pair.1.browser.get("/register").await;
+            pairs.push(pair);
+        }
+        let (taken_times, new_times, answers) = time_pairs(pairs).await;
+        assert_all_the_same(&answers);
+        assert_eq!(answers[0].0, StatusCode::SEE_OTHER);
+        match within_noise(&taken_times, &new_times, "a registration") {
+            Ok(()) => break (app, data),
+            Err(failure) => another_round(&mut failures, failure),
+        }
+    };
     app.link_to("newcomer0@example.com", "/verify?token=").await;
 }
 
