@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::limits::client_address;
+use crate::security::VisitorCsrf;
 use crate::session;
 use crate::state::AppState;
 use quickscale_domain_kernel::LocalPath;
@@ -21,6 +22,8 @@ use quickscale_domain_kernel::LocalPath;
 pub struct Viewer {
     pub session: Session,
     pub user: Option<User>,
+    /// The visitor's signed CSRF token (none outside the CSRF middleware).
+    pub csrf: Option<VisitorCsrf>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -50,7 +53,12 @@ impl FromRequestParts<AppState> for Viewer {
             },
             None => None,
         };
-        let viewer = Viewer { session, user };
+        let csrf = parts.extensions.get::<VisitorCsrf>().cloned();
+        let viewer = Viewer {
+            session,
+            user,
+            csrf,
+        };
         parts.extensions.insert(viewer.clone());
         Ok(viewer)
     }
@@ -114,6 +122,7 @@ fn urlencode(text: &str) -> String {
 pub struct CurrentUser {
     pub session: Session,
     pub user: User,
+    pub csrf: Option<VisitorCsrf>,
 }
 
 impl CurrentUser {
@@ -121,6 +130,7 @@ impl CurrentUser {
         Viewer {
             session: self.session.clone(),
             user: Some(self.user.clone()),
+            csrf: self.csrf.clone(),
         }
     }
 }
@@ -137,6 +147,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             Some(user) => Ok(CurrentUser {
                 session: viewer.session,
                 user,
+                csrf: viewer.csrf,
             }),
             None => Err(Refusal::SignIn {
                 next: parts

@@ -6,11 +6,16 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tower_sessions::Session;
 
 use crate::config::ProxyTrust;
 use crate::error::AppError;
-use crate::session::{constant_time_eq, expected_csrf_token};
+use crate::session::{constant_time_eq, expected_csrf_token, random_token};
 use crate::state::AppState;
 
 /// The form field and header that carry the token.
@@ -23,31 +28,148 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/webhooks/")
 }
 
-/// Refuses unsafe requests (POST, PUT, PATCH, DELETE) unless they carry the session's CSRF
-/// token: in the `X-CSRF-Token` header (HTMX sends it), in the `csrf_token` form field, or for
-/// multipart uploads in the `csrf_token` query parameter. A cross-site `Origin` is refused too.
-pub async fn csrf(session: Session, request: Request, next: Next) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) || exempt(request.uri().path())
-    {
-        return next.run(request).await;
-    }
-    match checked(session, request).await {
-        Ok(request) => next.run(request).await,
-        Err(error) => error.into_response(),
+/// The cookie that carries a visitor's CSRF secret.
+pub const CSRF_COOKIE: &str = "qs_csrf";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A visitor's CSRF protection without a stored session (a signed double-submit token): a
+/// random value in its own cookie ([`CSRF_COOKIE`]: HttpOnly, SameSite=Lax, Secure when the
+/// session cookie is), and the token pages carry is the HMAC-SHA256 of that value keyed by
+/// `SECRET_KEY`. Another site can neither read the cookie nor compute the token, so a request
+/// carrying a token that matches its cookie came from one of our pages. The cookie is set on
+/// the response only when the request had none and a page used its token.
+#[derive(Clone)]
+pub struct VisitorCsrf {
+    token: String,
+    /// `Some` when the request had no (well-formed) cookie: the value to set, and whether a
+    /// page used the token.
+    fresh: Option<(String, Arc<AtomicBool>)>,
+}
+
+impl fmt::Debug for VisitorCsrf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VisitorCsrf(***)")
     }
 }
 
-async fn checked(session: Session, request: Request) -> Result<Request, AppError> {
+impl VisitorCsrf {
+    /// The token for this visitor's pages (marks the cookie as needed).
+    pub fn token(&self) -> String {
+        if let Some((_, used)) = &self.fresh {
+            used.store(true, Ordering::Relaxed);
+        }
+        self.token.clone()
+    }
+}
+
+/// The token for a CSRF cookie's value: hex HMAC-SHA256 under `key`.
+pub fn visitor_csrf_token(key: &[u8], cookie_value: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(b"qs-csrf:");
+    mac.update(cookie_value.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The request's CSRF cookie, when it is one we could have issued (64 hex digits).
+fn csrf_cookie(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CSRF_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Refuses unsafe requests (POST, PUT, PATCH, DELETE) unless they carry a valid CSRF token:
+/// the session's own token, or the visitor's signed token that matches their CSRF cookie
+/// ([`VisitorCsrf`]). The token travels in the `X-CSRF-Token` header (HTMX sends it), in the
+/// `csrf_token` form field, or for multipart uploads in the `csrf_token` query parameter. A
+/// cross-site `Origin` is refused too. Every request gets its [`VisitorCsrf`] for the pages it
+/// renders.
+pub async fn csrf(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let config = state.config();
+    let key = config.secret_key.expose().as_bytes();
+    let cookie = csrf_cookie(&request);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) || exempt(request.uri().path());
+    if !safe {
+        let visitor_token = cookie.as_deref().map(|c| visitor_csrf_token(key, c));
+        request = match checked(session, request, visitor_token).await {
+            Ok(request) => request,
+            Err(error) => return error.into_response(),
+        };
+    }
+    let (visitor, fresh) = match cookie {
+        Some(value) => (
+            VisitorCsrf {
+                token: visitor_csrf_token(key, &value),
+                fresh: None,
+            },
+            None,
+        ),
+        None => {
+            let value = random_token();
+            let used = Arc::new(AtomicBool::new(false));
+            (
+                VisitorCsrf {
+                    token: visitor_csrf_token(key, &value),
+                    fresh: Some((value.clone(), used.clone())),
+                },
+                Some((value, used)),
+            )
+        }
+    };
+    request.extensions_mut().insert(visitor);
+    let mut response = next.run(request).await;
+    if let Some((value, used)) = fresh
+        && used.load(Ordering::Relaxed)
+    {
+        let secure = if config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!("{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+async fn checked(
+    session: Session,
+    request: Request,
+    visitor_token: Option<String>,
+) -> Result<Request, AppError> {
     if cross_site(&request) {
         return Err(AppError::Csrf);
     }
-    let Some(expected) = expected_csrf_token(&session).await? else {
+    let expected = expected_csrf_token(&session).await?;
+    if expected.is_none() && visitor_token.is_none() {
         return Err(AppError::Csrf);
+    }
+    let matches = |token: &str| {
+        let session_ok = expected
+            .as_deref()
+            .is_some_and(|e| constant_time_eq(token.as_bytes(), e.as_bytes()));
+        let visitor_ok = visitor_token
+            .as_deref()
+            .is_some_and(|e| constant_time_eq(token.as_bytes(), e.as_bytes()));
+        session_ok | visitor_ok
     };
-    let matches = |token: &str| constant_time_eq(token.as_bytes(), expected.as_bytes());
     if let Some(token) = request
         .headers()
         .get(CSRF_HEADER)

@@ -26,23 +26,6 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// The session's CSRF token, created on first use.
-pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
-    if let Some(token) = session
-        .get::<String>(CSRF_KEY)
-        .await
-        .map_err(session_error)?
-    {
-        return Ok(token);
-    }
-    let token = random_token();
-    session
-        .insert(CSRF_KEY, &token)
-        .await
-        .map_err(session_error)?;
-    Ok(token)
-}
-
 /// The token the session expects, without creating one.
 pub async fn expected_csrf_token(session: &Session) -> Result<Option<String>, AppError> {
     session.get::<String>(CSRF_KEY).await.map_err(session_error)

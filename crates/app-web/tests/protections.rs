@@ -399,7 +399,8 @@ async fn email_links_use_base_url_whatever_host_the_request_names() {
         .uri("/password/forgot")
         .header(header::HOST, "evil.example")
         .header("x-forwarded-host", "evil.example")
-        .header(header::COOKIE, stranger.cookie.clone().unwrap_or_default())
+        // A visitor: no session, only the CSRF cookie.
+        .header(header::COOKIE, stranger.csrf_cookie.clone().unwrap())
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!(
             "email=ada%40example.com&csrf_token={}",

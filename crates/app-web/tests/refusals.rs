@@ -309,8 +309,20 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it() {
     let app = TestApp::new().await;
     app.browser().register("ada@example.com", PASSWORD).await;
     let mut ada = app.browser();
+    // A visitor's pages keep no session; a flash message does (the contact form's thanks).
+    ada.get("/contact").await;
+    ada.post(
+        "/contact",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("subject", "Hello"),
+            ("message", "Before signing in."),
+        ],
+    )
+    .await;
     ada.get("/login").await;
-    let before = ada.cookie.clone().expect("a session for the form");
+    let before = ada.cookie.clone().expect("a session before signing in");
     let page = ada
         .post(
             "/login",

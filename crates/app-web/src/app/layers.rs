@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -25,7 +25,7 @@ pub(super) fn router(state: AppState) -> Router {
     crate::routes::router(&state)
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
         .layer(DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES))
-        .layer(from_fn(crate::security::csrf))
+        .layer(from_fn_with_state(state.clone(), crate::security::csrf))
         .layer(from_fn_with_state(state.clone(), crate::middleware::error_pages::error_pages))
         .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::security::headers))

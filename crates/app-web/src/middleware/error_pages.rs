@@ -69,7 +69,14 @@ async fn render_for_visitor(
         .with("title", &page.title)
         .with("message", &page.message)
         .status(status)
-        .render(state, &Viewer { session, user })
+        .render(
+            state,
+            &Viewer {
+                session,
+                user,
+                csrf: None,
+            },
+        )
         .await
 }
 

@@ -15,6 +15,7 @@ pub use payment::{PaymentView, RefundView};
 
 use crate::error::AppError;
 use crate::extract::Viewer;
+use crate::security::VisitorCsrf;
 use crate::session;
 use crate::state::AppState;
 
@@ -145,8 +146,18 @@ impl Page {
                 self.context.insert("nav_balance", "");
             }
         }
-        self.context
-            .insert("csrf_token", &session::csrf_token(&viewer.session).await?);
+        // The session's own token when it has one (a signed-in session gets a new one at
+        // sign-in), else the visitor's signed token (nothing stored), else none (a page
+        // rendered outside the CSRF middleware, such as an error page).
+        let csrf_token = match session::expected_csrf_token(&viewer.session).await? {
+            Some(token) => token,
+            None => viewer
+                .csrf
+                .as_ref()
+                .map(VisitorCsrf::token)
+                .unwrap_or_default(),
+        };
+        self.context.insert("csrf_token", &csrf_token);
         let pending = if flashes {
             session::take_flashes(&viewer.session).await?
         } else {

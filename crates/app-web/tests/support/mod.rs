@@ -246,6 +246,7 @@ impl TestApp {
         Browser {
             router: self.router.clone(),
             cookie: None,
+            csrf_cookie: None,
             csrf: None,
             forwarded_for: None,
         }
@@ -313,10 +314,13 @@ impl Page {
     }
 }
 
-/// A browser: one session cookie, the last CSRF token seen.
+/// A browser: the session cookie, the visitor's CSRF cookie, the last CSRF token seen.
 pub struct Browser {
     router: Router,
+    /// The session cookie (`qs_session=...`).
     pub cookie: Option<String>,
+    /// The visitor's CSRF cookie (`qs_csrf=...`).
+    pub csrf_cookie: Option<String>,
     pub csrf: Option<String>,
     /// Sent as `X-Forwarded-For`, as a reverse proxy would.
     pub forwarded_for: Option<String>,
@@ -330,7 +334,9 @@ impl Browser {
         for value in headers.get_all(header::SET_COOKIE) {
             let cookie = value.to_str().unwrap();
             let pair = cookie.split(';').next().unwrap().to_owned();
-            if pair.ends_with('=') || cookie.contains("Max-Age=0") {
+            if pair.starts_with("qs_csrf=") {
+                self.csrf_cookie = Some(pair);
+            } else if pair.ends_with('=') || cookie.contains("Max-Age=0") {
                 self.cookie = None;
             } else {
                 self.cookie = Some(pair);
@@ -359,8 +365,13 @@ impl Browser {
             .method(method)
             .uri(path)
             .header(header::HOST, "localhost");
-        if let Some(cookie) = &self.cookie {
-            builder = builder.header(header::COOKIE, cookie);
+        let cookies: Vec<&str> = [&self.cookie, &self.csrf_cookie]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !cookies.is_empty() {
+            builder = builder.header(header::COOKIE, cookies.join("; "));
         }
         if let Some(address) = &self.forwarded_for {
             builder = builder.header("x-forwarded-for", address);
@@ -487,6 +498,7 @@ impl TestApp {
                 },
             )),
             cookie: None,
+            csrf_cookie: None,
             csrf: None,
             forwarded_for: None,
         }
