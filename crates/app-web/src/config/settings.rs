@@ -203,7 +203,7 @@ pub const SETTINGS: &[Setting] = &[
         section: Section::App,
         kind: Kind::Secret,
         default: Fallback::Required,
-        doc: "at least 32 random characters; `quickscale init` writes one. Signs visitors' CSRF tokens: changing it makes a form a visitor has open fail once, until the page is reloaded",
+        doc: "at least 32 random characters; `quickscale init` writes one; it signs visitors' CSRF tokens",
     },
     Setting {
         key: "LOG_FORMAT",

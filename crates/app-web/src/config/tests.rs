@@ -483,6 +483,6 @@ fn a_summary_states_the_meaning_the_allowed_values_and_the_default() {
     );
     assert_eq!(
         setting("SECRET_KEY").unwrap().summary(),
-        "at least 32 random characters; quickscale init writes one (required)"
+        "at least 32 random characters; quickscale init writes one; it signs visitors' CSRF tokens (required)"
     );
 }
