@@ -2,9 +2,11 @@
 //! registration, and the ones that send email: verification, password reset), the JSON API's
 //! budget per key, and the largest request body.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -106,6 +108,16 @@ impl KeyExtractor for ClientIp {
 pub const API_BURST: u32 = 60;
 pub const API_PER_MINUTE: u32 = 120;
 
+/// The JSON API's budget per client address for keys that do not authenticate (unknown,
+/// revoked, malformed): this many at once, then this many a minute. Once a client has spent it,
+/// its requests are refused before the key is looked up (so guessing keys costs no lookups),
+/// except with keys that authenticated in the last hour.
+pub const UNKNOWN_KEY_BURST: u32 = 20;
+pub const UNKNOWN_KEY_PER_MINUTE: u32 = 20;
+
+/// How long a key that authenticated stays known without being used.
+const KNOWN_KEY_IDLE: Duration = Duration::from_secs(60 * 60);
+
 /// The largest request body the app reads (uploads included).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
@@ -134,6 +146,80 @@ impl ApiLimiter {
     }
 }
 
+/// The budget per client address for API keys that do not authenticate (see
+/// [`UNKNOWN_KEY_BURST`]): the clients that spent it and until when, and the hashes of the keys
+/// that authenticated recently.
+#[derive(Debug, Clone)]
+pub struct UnknownKeyLimiter {
+    budget: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    state: Arc<Mutex<UnknownKeys>>,
+}
+
+#[derive(Debug, Default)]
+struct UnknownKeys {
+    /// Clients whose budget is spent, until when.
+    blocked: HashMap<IpAddr, Instant>,
+    /// Hashes of keys that authenticated, when last.
+    known: HashMap<String, Instant>,
+}
+
+impl UnknownKeyLimiter {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
+        UnknownKeyLimiter {
+            budget: Arc::new(RateLimiter::keyed(quota)),
+            state: Arc::default(),
+        }
+    }
+
+    /// Before the lookup of the key with this hash from `client`: refused (with the seconds to
+    /// wait) while the client's budget is spent, unless the key authenticated recently.
+    pub fn check(&self, client: IpAddr, key_hash: &str) -> Result<(), u64> {
+        let state = self.state();
+        if state.known.contains_key(key_hash) {
+            return Ok(());
+        }
+        match state.blocked.get(&client) {
+            Some(until) if *until > Instant::now() => {
+                Err(until.saturating_duration_since(Instant::now()).as_secs() + 1)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// After the lookup: a key that authenticated is known from now on; one that did not spends
+    /// one request of the client's budget, and the one that spends the last is refused too.
+    pub fn record(&self, client: IpAddr, key_hash: &str, authenticated: bool) -> Result<(), u64> {
+        let mut state = self.state();
+        if authenticated {
+            state.known.insert(key_hash.to_owned(), Instant::now());
+            return Ok(());
+        }
+        state.known.remove(key_hash);
+        self.budget.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            state.blocked.insert(client, Instant::now() + wait);
+            wait.as_secs() + 1
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, UnknownKeys> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets idle clients, ended blocks and keys not used for an hour (housekeeping).
+    pub fn forget_idle(&self) {
+        self.budget.retain_recent();
+        let now = Instant::now();
+        let mut state = self.state();
+        state.blocked.retain(|_, until| *until > now);
+        state
+            .known
+            .retain(|_, seen| now.saturating_duration_since(*seen) < KNOWN_KEY_IDLE);
+    }
+}
+
 type Config = GovernorConfig<ClientIp, governor::middleware::NoOpMiddleware>;
 
 /// The limiters, kept so housekeeping can forget idle clients.
@@ -146,6 +232,8 @@ pub struct RateLimits {
     pub clients: ClientIp,
     /// The JSON API: per key, not per client.
     pub api: ApiLimiter,
+    /// The JSON API's keys not known to be valid: per client.
+    pub unknown_keys: UnknownKeyLimiter,
 }
 
 fn config(key: ClientIp, period_ms: u64, burst: u32) -> Arc<Config> {
@@ -171,6 +259,7 @@ impl RateLimits {
             email: config(key.clone(), 60_000, 5),
             clients: key,
             api: ApiLimiter::new(API_PER_MINUTE, API_BURST),
+            unknown_keys: UnknownKeyLimiter::new(UNKNOWN_KEY_PER_MINUTE, UNKNOWN_KEY_BURST),
         }
     }
 
@@ -186,6 +275,7 @@ impl RateLimits {
             config.limiter().retain_recent();
         }
         self.api.forget_idle();
+        self.unknown_keys.forget_idle();
     }
 }
 
@@ -237,6 +327,32 @@ mod tests {
 
     fn client(forwarded: &[&str], trust: &ProxyTrust) -> IpAddr {
         client_address(&headers(forwarded), Some(ip(PEER)), trust)
+    }
+
+    #[test]
+    fn only_keys_that_fail_spend_a_clients_budget_and_known_keys_pass_a_spent_one() {
+        let limiter = UnknownKeyLimiter::new(1, 3);
+        let (guesser, other) = (ip("203.0.113.7"), ip("198.51.100.9"));
+        // Valid keys, however many, spend nothing.
+        for n in 0..10 {
+            let hash = format!("valid-{n}");
+            assert_eq!(limiter.check(guesser, &hash), Ok(()));
+            assert_eq!(limiter.record(guesser, &hash, true), Ok(()));
+        }
+        for n in 0..3 {
+            let hash = format!("wrong-{n}");
+            assert_eq!(limiter.check(guesser, &hash), Ok(()));
+            assert_eq!(limiter.record(guesser, &hash, false), Ok(()));
+        }
+        assert!(limiter.record(guesser, "wrong-3", false).is_err());
+        let wait = limiter.check(guesser, "wrong-4").unwrap_err();
+        assert!((1..=61).contains(&wait), "{wait}");
+        assert!(limiter.check(guesser, "never-seen").is_err());
+        assert_eq!(limiter.check(guesser, "valid-0"), Ok(()));
+        assert_eq!(limiter.check(other, "wrong-4"), Ok(()));
+        // A key that stops authenticating is no longer let through.
+        assert!(limiter.record(guesser, "valid-0", false).is_err());
+        assert!(limiter.check(guesser, "valid-0").is_err());
     }
 
     #[test]

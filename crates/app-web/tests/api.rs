@@ -989,3 +989,154 @@ async fn the_documented_402_is_the_answer_the_api_gives() {
         "docs/api.md shows the real answer"
     );
 }
+
+/// One API call from `address`, with `key`: the status, the headers and the JSON body.
+async fn call_from(app: &TestApp, address: [u8; 4], key: &str) -> (StatusCode, HeaderMap, Value) {
+    let request = Request::builder()
+        .uri("/api/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            address, 50_000,
+        ))))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.unlayered_router().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn unknown_keys_are_limited_per_client_address_before_any_lookup() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Honest").await;
+    // The key authenticated once (from elsewhere): the app knows it.
+    assert_eq!(get(&app, "/api/v1/me", &key).await.0, StatusCode::OK);
+    let guesser = [203, 0, 113, 7];
+    // Twenty wrong keys (well-formed, malformed) are refused as wrong...
+    for attempt in 0..20 {
+        let wrong = if attempt % 4 == 0 {
+            "not-a-key".to_owned()
+        } else {
+            format!("qs_{}", uuid::Uuid::new_v4().simple())
+        };
+        let (status, _, body) = call_from(&app, guesser, &wrong).await;
+        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    // ...then the address's budget is spent: 429 with Retry-After, as a problem document
+    // (from the 22nd on, before any lookup).
+    for _ in 0..3 {
+        let wrong = format!("qs_{}", uuid::Uuid::new_v4().simple());
+        let (status, headers, body) = call_from(&app, guesser, &wrong).await;
+        assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(body["type"], "about:blank", "{body}");
+        let wait: u64 = headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=61).contains(&wait), "{wait}");
+    }
+    // A key that authenticated before still works from there.
+    let (status, _, body) = call_from(&app, guesser, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A key the app has not seen authenticate waits like a wrong one: the refusal comes before
+    // the lookup.
+    let fresh = make_key(&mut ada, "Fresh").await;
+    assert_eq!(
+        call_from(&app, guesser, &fresh).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another address has its own budget.
+    let neighbour = [198, 51, 100, 9];
+    let wrong = format!("qs_{}", uuid::Uuid::new_v4().simple());
+    let (status, _, body) = call_from(&app, neighbour, &wrong).await;
+    assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(call_from(&app, neighbour, &fresh).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_problem_document() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Big").await;
+    let too_big = vec![b'a'; quickscale_app_web::limits::MAX_BODY_BYTES + 1];
+    let (status, headers, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/services/demo_free_service/runs",
+        Some(&key),
+        &[("content-type", "application/json")],
+        Body::from(too_big),
+    )
+    .await;
+    assert_problem(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["type"], "about:blank", "{body}");
+    assert!(headers.contains_key("x-request-id"));
+}
+
+/// A clock that panics the next time it is asked the time once `broken` is set.
+#[derive(Debug, Default)]
+struct BreakableClock {
+    broken: std::sync::atomic::AtomicBool,
+}
+
+impl quickscale_domain_kernel::Clock for BreakableClock {
+    fn now(&self) -> time::OffsetDateTime {
+        assert!(
+            !self.broken.swap(false, std::sync::atomic::Ordering::SeqCst),
+            "the clock broke"
+        );
+        time::OffsetDateTime::now_utc()
+    }
+}
+
+#[tokio::test]
+async fn a_panic_under_the_api_is_a_500_problem_document_and_pages_keep_theirs() {
+    let clock = std::sync::Arc::new(BreakableClock::default());
+    let app = TestApp::with_app(
+        quickscale_app_web::App::new("Test App").with_clock(clock.clone()),
+        &[("ENABLE_API", "true")],
+    )
+    .await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let key = make_key(&mut ada, "Unlucky").await;
+    clock
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, headers, body) = call(
+        &app,
+        Method::GET,
+        "/api/v1/me",
+        Some(&key),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_problem(status, &body, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["type"], "about:blank", "{body}");
+    // A page's panic still shows the HTML error page.
+    clock
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let page = ada.get("/settings/api-keys").await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page.contains("Something went wrong"), "{}", page.body);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

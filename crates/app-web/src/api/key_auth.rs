@@ -1,4 +1,5 @@
-//! API-key authentication: `Authorization: Bearer qs_...`, with a rate limit per key.
+//! API-key authentication: `Authorization: Bearer qs_...`, with a rate limit per key, and one per
+//! client address for keys that do not authenticate, enforced before the lookup.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -6,6 +7,7 @@ use axum::http::request::Parts;
 use quickscale_domain_identity::{ApiKey, User, api_key_hash, looks_like_api_key};
 
 use super::ApiProblem;
+use crate::extract::ClientAddress;
 use crate::state::AppState;
 
 /// A request authenticated by an active API key of an active user.
@@ -22,6 +24,10 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let ClientAddress(client) = match ClientAddress::from_request_parts(parts, state).await {
+            Ok(address) => address,
+            Err(never) => match never {},
+        };
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -38,27 +44,42 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
                 )
             })?;
         let refused = || ApiProblem::unauthorized("This API key is not valid or was revoked.");
-        if !looks_like_api_key(token) {
-            return Err(refused());
-        }
-        let now = state.clock().now();
-        let key = state
-            .stores()
-            .api_keys
-            .authenticate(&api_key_hash(token), now)
-            .await?
-            .ok_or_else(refused)?;
-        state
-            .limits()
-            .api
-            .check(key.id.0)
-            .map_err(ApiProblem::too_many)?;
-        let user = state
-            .users()
-            .by_id(key.user)
-            .await?
-            .filter(|user| user.is_active && user.deleted_at.is_none())
-            .ok_or_else(refused)?;
-        Ok(ApiKeyAuth { key, user })
+        let hash = api_key_hash(token);
+        let unknown_keys = &state.limits().unknown_keys;
+        unknown_keys
+            .check(client, &hash)
+            .map_err(ApiProblem::too_many_unknown_keys)?;
+        // A failure (the database, the key's own budget) says nothing about the key.
+        let authenticated = authenticate(state, token, &hash).await?;
+        unknown_keys
+            .record(client, &hash, authenticated.is_some())
+            .map_err(ApiProblem::too_many_unknown_keys)?;
+        authenticated.ok_or_else(refused)
     }
+}
+
+/// The key and its user, when the key is well-formed, known, active, and its user too.
+async fn authenticate(
+    state: &AppState,
+    token: &str,
+    hash: &str,
+) -> Result<Option<ApiKeyAuth>, ApiProblem> {
+    if !looks_like_api_key(token) {
+        return Ok(None);
+    }
+    let now = state.clock().now();
+    let Some(key) = state.stores().api_keys.authenticate(hash, now).await? else {
+        return Ok(None);
+    };
+    state
+        .limits()
+        .api
+        .check(key.id.0)
+        .map_err(ApiProblem::too_many)?;
+    let user = state
+        .users()
+        .by_id(key.user)
+        .await?
+        .filter(|user| user.is_active && user.deleted_at.is_none());
+    Ok(user.map(|user| ApiKeyAuth { key, user }))
 }

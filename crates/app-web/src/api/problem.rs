@@ -78,6 +78,20 @@ impl ApiProblem {
         problem.retry_after = Some(wait_seconds);
         problem
     }
+
+    /// Too many requests with keys not known to be valid from this client address: retry
+    /// after `wait_seconds`.
+    pub fn too_many_unknown_keys(wait_seconds: u64) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "Too many requests with unknown API keys from this address; retry in {wait_seconds} s."
+            ),
+        );
+        problem.retry_after = Some(wait_seconds);
+        problem
+    }
 }
 
 impl IntoResponse for ApiProblem {
@@ -135,6 +149,18 @@ impl From<quickscale_domain_credits::CreditError> for ApiProblem {
 }
 
 impl ApiProblem {
+    /// A request body over the limit the app reads.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "The request body is larger than the {} MiB the API reads.",
+                crate::limits::MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

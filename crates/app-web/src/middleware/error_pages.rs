@@ -6,6 +6,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use tera::Context;
 
+use crate::api::ApiProblem;
 use crate::error::{AppError, ErrorPage};
 use crate::extract::Viewer;
 use crate::state::AppState;
@@ -17,7 +18,7 @@ use crate::view::Page;
 pub async fn error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/api/") {
         // The API answers with problem details, never with a page.
-        return next.run(request).await;
+        return api_problem(next.run(request).await);
     }
     let session = request
         .extensions()
@@ -52,6 +53,32 @@ pub async fn error_pages(State(state): State<AppState>, request: Request, next: 
             response
         }
     }
+}
+
+/// An API response that is a 413 (the body limit) or a 500 (an internal error, a panic) made
+/// outside the API's handlers, as a problem document like the API's other errors.
+fn api_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return response;
+    }
+    let problem = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiProblem::too_large(),
+        StatusCode::INTERNAL_SERVER_ERROR => ApiProblem::internal(),
+        _ => return response,
+    };
+    let mut answer = problem.into_response();
+    // Headers set on the way (the request id, security headers) stay.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 async fn render_for_visitor(

@@ -8,7 +8,8 @@
 //!   refused for its shape.
 //! - The bounds of every query parameter, from the same constants the extractors check.
 //! - The refusals every authenticated operation can give (401, 429 with `Retry-After`, 503),
-//!   each a problem document served as `application/problem+json`.
+//!   the 500 any operation can give, and the 413 any operation with a body can give, each a
+//!   problem document served as `application/problem+json`.
 
 use quickscale_domain_credits::Credits;
 use quickscale_service_sdk::{InputKind, RunStatus, ServiceDescriptor};
@@ -64,9 +65,10 @@ fn problem_of(description: &str, schema: &str) -> Value {
     })
 }
 
-/// Serves every problem response as `application/problem+json`, and adds the refusals any
-/// authenticated operation can give.
+/// Serves every problem response as `application/problem+json`, and adds the answers any
+/// operation (500), any operation with a body (413) and any authenticated operation can give.
 fn finish_operation(operation: &mut Value) {
+    let has_body = operation.get("requestBody").is_some();
     let Some(responses) = operation["responses"].as_object_mut() else {
         return;
     };
@@ -87,6 +89,15 @@ fn finish_operation(operation: &mut Value) {
                 json,
             );
         }
+    }
+    responses.entry("500").or_insert(problem(
+        "An unexpected error on our side; it was logged. Retry later",
+    ));
+    if has_body {
+        responses.entry("413").or_insert(problem(&format!(
+            "The request body is larger than the {} MiB the API reads",
+            crate::limits::MAX_BODY_BYTES / (1024 * 1024)
+        )));
     }
     if operation.get("security").is_none() {
         return;
