@@ -87,7 +87,19 @@ fn finish_operation(operation: &mut Value) {
     let Some(responses) = operation["responses"].as_object_mut() else {
         return;
     };
-    for response in responses.values_mut() {
+    for (status, response) in responses.iter_mut() {
+        // OpenAPI requires a description; utoipa leaves it out when the annotation has none.
+        if response
+            .get("description")
+            .is_none_or(|d| d.as_str() == Some(""))
+            && let Some(reason) = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                .and_then(|s| s.canonical_reason())
+        {
+            response["description"] = Value::String(reason.to_owned());
+        }
         if let Some(content) = response["content"].as_object_mut()
             && let Some(json) = content.remove("application/json")
         {
