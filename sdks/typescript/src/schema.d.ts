@@ -692,7 +692,7 @@ export interface operations {
     ledger: {
         parameters: {
             query?: {
-                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it */
+                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
                 cursor?: string;
                 /** @description How many entries to return */
                 limit?: number;
@@ -891,7 +891,7 @@ export interface operations {
     payments: {
         parameters: {
             query?: {
-                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it */
+                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
                 cursor?: string;
                 /** @description How many payments to return */
                 limit?: number;
@@ -979,7 +979,7 @@ export interface operations {
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected";
                 /** @description How many of the newest runs to skip (instead of `cursor`) */
                 offset?: number;
-                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it */
+                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
                 cursor?: string;
                 /** @description How many runs to return */
                 limit?: number;
@@ -1970,7 +1970,7 @@ export interface operations {
                 service?: string;
                 /** @description Only runs with this status */
                 status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected";
-                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it */
+                /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
                 cursor?: string;
                 /** @description How many runs to return */
                 limit?: number;

@@ -138,9 +138,7 @@ pub(super) async fn ledger(
     paging: Paging,
 ) -> ApiResult {
     let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
-    let before = query
-        .cursor
-        .as_deref()
+    let before = cursor::given(query.cursor.as_deref())
         .map(|c| cursor::decode(List::Ledger, c))
         .transpose()?
         .map(|id| EntryId(i64::try_from(id).unwrap_or(i64::MAX)));

@@ -62,10 +62,15 @@ pub fn decode(list: List, cursor: &str) -> Result<u64, ApiProblem> {
         .ok_or_else(refused)
 }
 
+/// The cursor, when one is given: an empty `?cursor=` (as a form sends it) is none.
+pub fn given(cursor: Option<&str>) -> Option<&str> {
+    cursor.filter(|c| !c.is_empty())
+}
+
 /// Where an offset-paged list starts: at the cursor when there is one, else at `?offset=`
 /// (which only `GET /runs` documents, from before cursors). Both at once are refused.
 pub fn start(list: List, cursor: Option<&str>, paging: &Paging) -> Result<u64, ApiProblem> {
-    match cursor {
+    match given(cursor) {
         Some(_) if paging.offset() != 0 => {
             Err(ApiProblem::invalid("Give `cursor` or `offset`, not both."))
         }

@@ -181,8 +181,8 @@ fn list_parameters(items: &str) -> Value {
     json!([
         {
             "name": "cursor", "in": "query", "required": false,
-            "description": "Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it",
-            "schema": { "type": "string" }
+            "description": "Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty)",
+            "schema": { "type": "string", "pattern": "^([0-9a-f]{2})*$", "maxLength": 64 }
         },
         {
             "name": "limit", "in": "query", "required": false,
