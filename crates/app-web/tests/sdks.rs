@@ -142,3 +142,100 @@ async fn the_typescript_sdk_passes_its_tests_against_a_live_app() {
         .envs(env);
     run_suite("node --test sdks/typescript/test", command).await;
 }
+
+/// The fenced blocks of docs/api.md's "Examples" section: (language, code), in order.
+fn documented_examples() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(repository().join("docs/api.md")).unwrap();
+    let start = doc.find("\n## Examples").expect("an Examples section");
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    section
+        .split("\n```")
+        .skip(1)
+        .step_by(2)
+        .map(|block| {
+            let (language, code) = block.split_once('\n').unwrap();
+            (language.trim().to_owned(), code.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_examples_run_against_a_live_app() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let examples = documented_examples();
+    let languages: Vec<&str> = examples.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        languages,
+        ["sh", "sh", "python", "ts"],
+        "curl, Python and TypeScript"
+    );
+    // The first block says where the address and the key come from; the harness sets them.
+    assert!(examples[0].1.starts_with("export QUICKSCALE_BASE_URL="));
+    let (live, env) = app_and_keys().await;
+    let typescript = repository().join("sdks/typescript");
+    let before = live.balance("sdk@example.com").await;
+    for round in 0..2 {
+        for (language, code) in &examples[1..] {
+            let mut command = match language.as_str() {
+                "sh" => {
+                    let mut command = Command::new("bash");
+                    command.args(["-euo", "pipefail", "-c", code]);
+                    command
+                }
+                "python" => {
+                    let mut command = Command::new(tools.join("venv/bin/python"));
+                    command
+                        .args(["-c", code])
+                        .env("PYTHONPATH", repository().join("sdks/python"))
+                        .env("PYTHONDONTWRITEBYTECODE", "1");
+                    command
+                }
+                // Inside the package, so that it imports itself by its name as a user's program
+                // imports the installed package.
+                _ => {
+                    let file = typescript.join(format!(".docs-example-{}.mjs", std::process::id()));
+                    std::fs::write(&file, code).unwrap();
+                    let mut command = Command::new("node");
+                    command.arg(&file);
+                    command
+                }
+            };
+            command.envs(env.clone());
+            let what = format!("the {language} example (round {round})");
+            let output = tokio::task::spawn_blocking(move || command.output())
+                .await
+                .unwrap()
+                .unwrap();
+            let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+            println!(
+                "{what}:\n{printed}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(output.status.success(), "{what} failed");
+            assert!(printed.contains("succeeded"), "{what} ran the service");
+            if language == "sh" {
+                assert!(
+                    printed.contains("started_at,service,status"),
+                    "{what}: the CSV"
+                );
+            } else {
+                assert!(
+                    printed.contains(if round == 0 { " new" } else { " replayed" }),
+                    "{what}: the second time is the first run"
+                );
+            }
+        }
+    }
+    let _ =
+        std::fs::remove_file(typescript.join(format!(".docs-example-{}.mjs", std::process::id())));
+    // Three examples, each run twice under its own idempotency key: charged once each.
+    assert_eq!(
+        live.balance("sdk@example.com").await,
+        before
+            .checked_sub(quickscale_domain_credits::Credits::whole(3))
+            .unwrap()
+    );
+}
