@@ -433,6 +433,37 @@ async fn runs(
     let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
     let status = run_status(query.status.as_deref())?;
     let start = cursor::start(List::Runs, query.cursor.as_deref(), &paging)?;
+    let (found, next_cursor) = page_of_runs(
+        &state,
+        &auth,
+        List::Runs,
+        RunQuery {
+            service: query.service,
+            status,
+            offset: start,
+            limit: paging.limit(),
+        },
+    )
+    .await?;
+    let data: Vec<RunView> = found.iter().map(RunView::of).collect();
+    Ok(Json(RunList {
+        data,
+        next_cursor,
+        offset: start,
+        limit: paging.limit(),
+    })
+    .into_response())
+}
+
+/// The key's user's runs `query` asks for (a blank service is any), and the cursor of the page
+/// after them when there is one.
+async fn page_of_runs(
+    state: &AppState,
+    auth: &ApiKeyAuth,
+    list: List,
+    query: RunQuery,
+) -> Result<(Vec<ServiceRun>, Option<String>), ApiProblem> {
+    let (start, limit) = (query.offset, query.limit);
     let mut found = state
         .stores()
         .usage
@@ -440,22 +471,14 @@ async fn runs(
             auth.user.id,
             &RunQuery {
                 service: query.service.filter(|s| !s.is_empty()),
-                status,
-                offset: start,
-                limit: paging.limit() + 1,
+                limit: limit + 1,
+                ..query
             },
         )
         .await?;
-    let more = found.len() > paging.limit() as usize;
-    found.truncate(paging.limit() as usize);
-    let data: Vec<RunView> = found.iter().map(RunView::of).collect();
-    Ok(Json(RunList {
-        data,
-        next_cursor: cursor::next(List::Runs, start, paging.limit(), more),
-        offset: start,
-        limit: paging.limit(),
-    })
-    .into_response())
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    Ok((found, cursor::next(list, start, limit, more)))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",

@@ -286,49 +286,43 @@ impl Live {
 
     /// Grants `credits` to `email`'s account, as an admin grant.
     pub async fn fund(&self, email: &str, credits: u32) {
-        use quickscale_domain_credits::{
-            AccountId, Actor, CreditCommand, GrantKind, IdempotencyKey, Operation, Reason,
-            SourceRef,
+        use quickscale_domain_credits::{CreditCommand, GrantKind, SourceRef};
+        let command = CreditCommand::Grant {
+            kind: GrantKind::Admin,
+            amount: Credits::whole(credits),
+            expires_at: None,
+            source: SourceRef::parse(format!("test:{email}")).unwrap(),
         };
-        let user = self.user(email).await;
-        self.state
-            .credits()
-            .execute(
-                AccountId::new(user.id.as_uuid()),
-                Operation {
-                    key: IdempotencyKey::parse(format!("test:fund:{email}:{credits}")).unwrap(),
-                    actor: Actor::System,
-                    reason: Reason::parse("Test: funds for the API").unwrap(),
-                    command: CreditCommand::Grant {
-                        kind: GrantKind::Admin,
-                        amount: Credits::whole(credits),
-                        expires_at: None,
-                        source: SourceRef::parse(format!("test:{email}")).unwrap(),
-                    },
-                },
-                self.state.clock().now(),
-            )
-            .await
-            .unwrap();
+        self.change_credits(email, &format!("fund:{credits}"), command)
+            .await;
     }
 
     /// Takes `credits` from `email`'s account (to leave it short of a run's cost).
     pub async fn spend(&self, email: &str, credits: u32) {
-        use quickscale_domain_credits::{
-            AccountId, Actor, CreditCommand, IdempotencyKey, Operation, Reason,
+        let command = quickscale_domain_credits::CreditCommand::Consume {
+            amount: Credits::whole(credits),
         };
+        self.change_credits(email, &format!("spend:{credits}"), command)
+            .await;
+    }
+
+    async fn change_credits(
+        &self,
+        email: &str,
+        what: &str,
+        command: quickscale_domain_credits::CreditCommand,
+    ) {
+        use quickscale_domain_credits::{AccountId, Actor, IdempotencyKey, Operation, Reason};
         let user = self.user(email).await;
         self.state
             .credits()
             .execute(
                 AccountId::new(user.id.as_uuid()),
                 Operation {
-                    key: IdempotencyKey::parse(format!("test:spend:{email}:{credits}")).unwrap(),
+                    key: IdempotencyKey::parse(format!("test:{what}:{email}")).unwrap(),
                     actor: Actor::System,
-                    reason: Reason::parse("Test: spend credits").unwrap(),
-                    command: CreditCommand::Consume {
-                        amount: Credits::whole(credits),
-                    },
+                    reason: Reason::parse(format!("Test: {what}")).unwrap(),
+                    command,
                 },
                 self.state.clock().now(),
             )

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::cursor::{self, CursorQuery, List};
-use super::{ApiResult, Expiry, rfc3339, run_status};
+use super::{ApiResult, Expiry, page_of_runs, rfc3339, run_status};
 use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::paging::Paging;
 use crate::state::AppState;
@@ -262,22 +262,18 @@ pub(super) async fn usage(
     } else {
         paging.limit()
     };
-    let mut runs = state
-        .stores()
-        .usage
-        .list(
-            auth.user.id,
-            &RunQuery {
-                service: query.service.filter(|s| !s.is_empty()),
-                status,
-                offset: start,
-                limit: limit + 1,
-            },
-        )
-        .await?;
-    let more = runs.len() > limit as usize;
-    runs.truncate(limit as usize);
-    let next_cursor = cursor::next(List::Usage, start, limit, more);
+    let (runs, next_cursor) = page_of_runs(
+        &state,
+        &auth,
+        List::Usage,
+        RunQuery {
+            service: query.service,
+            status,
+            offset: start,
+            limit,
+        },
+    )
+    .await?;
     if csv {
         let mut response = (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
