@@ -14,11 +14,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use quickscale_domain_credits::{
-    AccountId, Actor, CreditCommand, Credits, GrantKind, IdempotencyKey, Operation, Reason,
-    SourceRef,
-};
-use support::live::{Live, PASSWORD, browser, hidden};
+use support::live::{Live, browser};
 
 /// Accounts, each with the most keys a user may hold: every key has its own request budget.
 const ACCOUNTS: usize = 3;
@@ -42,58 +38,6 @@ fn schemathesis() -> Option<Command> {
     None
 }
 
-/// Makes an API key on the settings page, as its owner would.
-async fn make_key(live: &Live, client: &reqwest::Client, name: &str) -> String {
-    let page = client
-        .get(live.url("/settings/api-keys"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("name", name),
-        ("current_password", PASSWORD),
-        ("form_token", &hidden(&page, "form_token")),
-        ("csrf_token", &hidden(&page, "csrf_token")),
-    ];
-    let made = client
-        .post(live.url("/settings/api-keys"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    hidden(&made, "new_key")
-}
-
-/// Enough credits that no generated run is refused for lack of them.
-async fn fund(live: &Live, email: &str) {
-    let user = live.user(email).await;
-    live.state
-        .credits()
-        .execute(
-            AccountId::new(user.id.as_uuid()),
-            Operation {
-                key: IdempotencyKey::parse(format!("test:fund:{email}")).unwrap(),
-                actor: Actor::System,
-                reason: Reason::parse("Test: funds for the API conformance run").unwrap(),
-                command: CreditCommand::Grant {
-                    kind: GrantKind::Admin,
-                    amount: Credits::whole(1_000_000),
-                    expires_at: None,
-                    source: SourceRef::parse(format!("test:{email}")).unwrap(),
-                },
-            },
-            live.state.clock().now(),
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_as_its_openapi_document_says() {
     let Some(mut command) = schemathesis() else {
@@ -113,9 +57,9 @@ async fn the_api_answers_as_its_openapi_document_says() {
         let email = format!("api{account}@example.com");
         let client = browser();
         live.register(&client, &email).await;
-        fund(&live, &email).await;
+        live.fund(&email, 1_000_000).await;
         for n in 0..KEYS_PER_ACCOUNT {
-            keys.push(make_key(&live, &client, &format!("Schemathesis {n}")).await);
+            keys.push(live.make_key(&client, &format!("Schemathesis {n}")).await);
         }
     }
 

@@ -23,16 +23,20 @@ pub enum Requirement {
     PythonStripe,
     /// Schemathesis, which checks the JSON API against its OpenAPI document.
     Schemathesis,
+    /// The SDKs' own test suites and the API examples: node and npm, and Python's venv
+    /// (`scripts/sdks.sh --tools` installs the rest).
+    SdkTools,
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 6] = [
+    pub const ALL: [Requirement; 7] = [
         Requirement::Postgres,
         Requirement::Docker,
         Requirement::Browser,
         Requirement::SmtpSink,
         Requirement::PythonStripe,
         Requirement::Schemathesis,
+        Requirement::SdkTools,
     ];
 
     /// The environment variable that makes it required.
@@ -44,6 +48,7 @@ impl Requirement {
             Requirement::SmtpSink => "QS_REQUIRE_SMTP_SINK",
             Requirement::PythonStripe => "QS_REQUIRE_PYTHON_STRIPE",
             Requirement::Schemathesis => "QS_REQUIRE_SCHEMATHESIS",
+            Requirement::SdkTools => "QS_REQUIRE_SDK_TOOLS",
         }
     }
 
@@ -55,6 +60,7 @@ impl Requirement {
             Requirement::SmtpSink => "aiosmtpd",
             Requirement::PythonStripe => "Stripe's Python library",
             Requirement::Schemathesis => "Schemathesis",
+            Requirement::SdkTools => "the SDK test tools (node, npm, python3 with venv)",
         }
     }
 }

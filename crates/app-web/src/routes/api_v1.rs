@@ -25,8 +25,12 @@ use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::paging::Paging;
 use crate::view::credits_label;
 
+mod account;
+mod billing;
+mod cursor;
 mod doc;
 use crate::state::AppState;
+use cursor::List;
 
 /// Any other address under `/api/`: a problem document, not the HTML 404 page.
 pub async fn unknown() -> ApiProblem {
@@ -42,6 +46,12 @@ pub fn router() -> Router<AppState> {
         .route("/services/{slug}/runs", post(run))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(one_run))
+        .route("/balance", get(account::balance))
+        .route("/ledger", get(account::ledger))
+        .route("/usage", get(account::usage))
+        .route("/packs", get(billing::packs))
+        .route("/checkout", post(billing::checkout))
+        .route("/payments", get(billing::payments))
         .route("/openapi.json", get(openapi))
         .fallback(unknown)
         .method_not_allowed_fallback(|| async {
@@ -100,15 +110,8 @@ async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
         display_name: auth.user.display_name.as_str().to_owned(),
         email_verified: auth.user.is_verified(),
         balance: balance.total.to_string(),
-        balance_by_kind: balance
-            .by_kind
-            .iter()
-            .map(|(kind, amount)| (kind.as_str().to_owned(), amount.to_string()))
-            .collect(),
-        next_expiry: balance.next_expiry.map(|(at, amount)| Expiry {
-            at: rfc3339(at),
-            credits: amount.to_string(),
-        }),
+        balance_by_kind: account::by_kind(&balance),
+        next_expiry: account::next_expiry(&balance),
         key: KeyRef {
             id: auth.key.id.0,
             name: auth.key.name.clone(),
@@ -259,17 +262,9 @@ async fn run(
         .ok_or_else(|| ApiProblem::not_found("service"))?;
     let descriptor = descriptor.clone();
     let Query(file) = file.map_err(|e| ApiProblem::invalid(e.body_text()))?;
-    let key = match headers.get("idempotency-key") {
-        Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ApiProblem::invalid("The Idempotency-Key header must be ASCII."))?;
-            if text.trim().is_empty() {
-                return Err(ApiProblem::invalid("The Idempotency-Key header is empty."));
-            }
-            IdempotencyKey::parse(format!("api:{}", text.trim()))
-                .map_err(|e| ApiProblem::invalid(format!("Idempotency-Key: {e}.")))?
-        }
+    let key = match idempotency_header(&headers)? {
+        Some(text) => IdempotencyKey::parse(format!("api:{text}"))
+            .map_err(|e| ApiProblem::invalid(format!("Idempotency-Key: {e}.")))?,
         None => IdempotencyKey::parse(format!("api:{}", Uuid::now_v7()))
             .map_err(|_| ApiProblem::internal())?,
     };
@@ -377,19 +372,51 @@ async fn run(
     }
 }
 
-/// The filters of `GET /runs` (documented, with `offset` and `limit`, in `doc.rs`).
+/// The `Idempotency-Key` header, trimmed, when there is one: ASCII and not blank.
+fn idempotency_header(headers: &HeaderMap) -> Result<Option<&str>, ApiProblem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiProblem::invalid("The Idempotency-Key header must be ASCII."))?
+        .trim();
+    if text.is_empty() {
+        return Err(ApiProblem::invalid("The Idempotency-Key header is empty."));
+    }
+    Ok(Some(text))
+}
+
+/// A `?status=` filter of runs: one of the run statuses.
+fn run_status(text: Option<&str>) -> Result<Option<RunStatus>, ApiProblem> {
+    text.map(|text| {
+        RunStatus::parse(text).ok_or_else(|| {
+            ApiProblem::invalid(format!(
+                "`status` is one of {}.",
+                RunStatus::ALL.map(RunStatus::as_str).join(", ")
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// The filters of `GET /runs` (documented, with `cursor`, `offset` and `limit`, in `doc.rs`).
 #[derive(Deserialize)]
 struct RunsQuery {
     /// Only this service's runs.
     service: Option<String>,
     /// Only runs with this status.
     status: Option<String>,
+    cursor: Option<String>,
 }
 
 /// A page of runs, newest first.
 #[derive(Serialize, ToSchema)]
 struct RunList<'a> {
     data: Vec<RunView<'a>>,
+    /// Pass as `?cursor=` (with the same filters) for the next page; null on the last page.
+    next_cursor: Option<String>,
+    /// Where this page started (0 for the newest).
     offset: u64,
     limit: u32,
 }
@@ -404,35 +431,54 @@ async fn runs(
     paging: Paging,
 ) -> ApiResult {
     let Query(query) = query.map_err(|e| ApiProblem::invalid(e.body_text()))?;
-    let status = match query.status.as_deref() {
-        Some(text) => Some(RunStatus::parse(text).ok_or_else(|| {
-            ApiProblem::invalid(format!(
-                "`status` is one of {}.",
-                RunStatus::ALL.map(RunStatus::as_str).join(", ")
-            ))
-        })?),
-        None => None,
-    };
-    let found = state
+    let status = run_status(query.status.as_deref())?;
+    let start = cursor::start(List::Runs, query.cursor.as_deref(), &paging)?;
+    let (found, next_cursor) = page_of_runs(
+        &state,
+        &auth,
+        List::Runs,
+        RunQuery {
+            service: query.service,
+            status,
+            offset: start,
+            limit: paging.limit(),
+        },
+    )
+    .await?;
+    let data: Vec<RunView> = found.iter().map(RunView::of).collect();
+    Ok(Json(RunList {
+        data,
+        next_cursor,
+        offset: start,
+        limit: paging.limit(),
+    })
+    .into_response())
+}
+
+/// The key's user's runs `query` asks for (a blank service is any), and the cursor of the page
+/// after them when there is one.
+async fn page_of_runs(
+    state: &AppState,
+    auth: &ApiKeyAuth,
+    list: List,
+    query: RunQuery,
+) -> Result<(Vec<ServiceRun>, Option<String>), ApiProblem> {
+    let (start, limit) = (query.offset, query.limit);
+    let mut found = state
         .stores()
         .usage
         .list(
             auth.user.id,
             &RunQuery {
                 service: query.service.filter(|s| !s.is_empty()),
-                status,
-                offset: paging.offset(),
-                limit: paging.limit(),
+                limit: limit + 1,
+                ..query
             },
         )
         .await?;
-    let data: Vec<RunView> = found.iter().map(RunView::of).collect();
-    Ok(Json(RunList {
-        data,
-        offset: paging.offset(),
-        limit: paging.limit(),
-    })
-    .into_response())
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    Ok((found, cursor::next(list, start, limit, more)))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
@@ -458,10 +504,11 @@ async fn one_run(
 #[derive(OpenApi)]
 #[openapi(
     info(description = "Run services with credits. Authenticate with an API key from Settings: `Authorization: Bearer qs_...`."),
-    paths(me, services, service, runs, one_run),
+    paths(me, services, service, runs, one_run, account::balance, account::ledger,
+        account::usage, billing::packs, billing::checkout, billing::payments),
     components(schemas(ApiProblem)),
     modifiers(&BearerKey),
-    tags((name = "account"), (name = "services"), (name = "runs")),
+    tags((name = "account"), (name = "services"), (name = "runs"), (name = "billing")),
 )]
 struct ApiDoc;
 

@@ -54,6 +54,20 @@ pub async fn entry_views(
     account: AccountId,
     entries: &[LedgerEntry],
 ) -> Result<Vec<EntryView>, AppError> {
+    let kinds = created_kinds(state, account, entries).await?;
+    Ok(entries
+        .iter()
+        .zip(kinds)
+        .map(|(entry, kind)| EntryView::of(entry, kind))
+        .collect())
+}
+
+/// For each entry, the kind of grant it created, if it created one (in the entries' order).
+pub async fn created_kinds(
+    state: &AppState,
+    account: AccountId,
+    entries: &[LedgerEntry],
+) -> Result<Vec<Option<GrantKind>>, AppError> {
     let created = |entry: &LedgerEntry| entry.grant.filter(|_| entry.kind == EntryKind::Grant);
     let ids: Vec<GrantId> = entries.iter().filter_map(created).collect();
     let kinds: HashMap<GrantId, GrantKind> = state
@@ -65,7 +79,7 @@ pub async fn entry_views(
         .collect();
     Ok(entries
         .iter()
-        .map(|entry| EntryView::of(entry, created(entry).and_then(|id| kinds.get(&id).copied())))
+        .map(|entry| created(entry).and_then(|id| kinds.get(&id).copied()))
         .collect())
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use quickscale_service_sdk::usage::{RunQuery, RunStatus};
+use quickscale_service_sdk::usage::{RunQuery, RunStatus, ServiceRun};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::view::Page;
 
 const PAGE_SIZE: u32 = 25;
-const CSV_LIMIT: u32 = 10_000;
+pub(crate) const CSV_LIMIT: u32 = 10_000;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct UsageFilter {
@@ -90,19 +90,11 @@ fn cell(value: &str) -> String {
     }
 }
 
-pub async fn export(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    Query(filter): Query<UsageFilter>,
-) -> Result<Response, AppError> {
-    let runs = state
-        .stores()
-        .usage
-        .list(current.user.id, &filter.query(0, CSV_LIMIT))
-        .await?;
+/// The usage CSV of these runs (the page's export and the API's `Accept: text/csv` answer).
+pub(crate) fn csv(runs: &[ServiceRun]) -> String {
     let mut csv =
         String::from("started_at,service,status,cost,refunded,duration_ms,input_bytes,result\n");
-    for run in &runs {
+    for run in runs {
         let summary = run
             .output
             .as_ref()
@@ -124,6 +116,20 @@ pub async fn export(
         csv.push_str(&row.iter().map(|v| cell(v)).collect::<Vec<_>>().join(","));
         csv.push('\n');
     }
+    csv
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Query(filter): Query<UsageFilter>,
+) -> Result<Response, AppError> {
+    let runs = state
+        .stores()
+        .usage
+        .list(current.user.id, &filter.query(0, CSV_LIMIT))
+        .await?;
+    let csv = csv(&runs);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -254,3 +254,79 @@ pub fn hidden(body: &str, name: &str) -> String {
     let value = &tag[tag.find("value=\"").unwrap() + 7..];
     value[..value.find('"').unwrap()].to_owned()
 }
+
+impl Live {
+    /// Makes an API key on the settings page, as its owner (signed in on `client`) would.
+    pub async fn make_key(&self, client: &reqwest::Client, name: &str) -> String {
+        let page = client
+            .get(self.url("/settings/api-keys"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("name", name),
+            ("current_password", PASSWORD),
+            ("form_token", &hidden(&page, "form_token")),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ];
+        let made = client
+            .post(self.url("/settings/api-keys"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        hidden(&made, "new_key")
+    }
+
+    /// Grants `credits` to `email`'s account, as an admin grant.
+    pub async fn fund(&self, email: &str, credits: u32) {
+        use quickscale_domain_credits::{CreditCommand, GrantKind, SourceRef};
+        let command = CreditCommand::Grant {
+            kind: GrantKind::Admin,
+            amount: Credits::whole(credits),
+            expires_at: None,
+            source: SourceRef::parse(format!("test:{email}")).unwrap(),
+        };
+        self.change_credits(email, &format!("fund:{credits}"), command)
+            .await;
+    }
+
+    /// Takes `credits` from `email`'s account (to leave it short of a run's cost).
+    pub async fn spend(&self, email: &str, credits: u32) {
+        let command = quickscale_domain_credits::CreditCommand::Consume {
+            amount: Credits::whole(credits),
+        };
+        self.change_credits(email, &format!("spend:{credits}"), command)
+            .await;
+    }
+
+    async fn change_credits(
+        &self,
+        email: &str,
+        what: &str,
+        command: quickscale_domain_credits::CreditCommand,
+    ) {
+        use quickscale_domain_credits::{AccountId, Actor, IdempotencyKey, Operation, Reason};
+        let user = self.user(email).await;
+        self.state
+            .credits()
+            .execute(
+                AccountId::new(user.id.as_uuid()),
+                Operation {
+                    key: IdempotencyKey::parse(format!("test:{what}:{email}")).unwrap(),
+                    actor: Actor::System,
+                    reason: Reason::parse(format!("Test: {what}")).unwrap(),
+                    command,
+                },
+                self.state.clock().now(),
+            )
+            .await
+            .unwrap();
+    }
+}

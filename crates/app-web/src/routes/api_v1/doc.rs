@@ -32,8 +32,23 @@ pub fn finish(generated: Value, offered: &[(&ServiceDescriptor, Credits)]) -> Va
     let paths = doc["paths"]
         .as_object_mut()
         .expect("the document has paths");
-    if let Some(list) = paths.get_mut("/api/v1/runs").and_then(|p| p.get_mut("get")) {
-        list["parameters"] = runs_parameters();
+    for (path, parameters) in [
+        ("/api/v1/runs", run_filters(true)),
+        ("/api/v1/usage", run_filters(false)),
+        ("/api/v1/ledger", list_parameters("entries")),
+        ("/api/v1/payments", list_parameters("payments")),
+    ] {
+        if let Some(list) = paths.get_mut(path).and_then(|p| p.get_mut("get")) {
+            list["parameters"] = parameters;
+        }
+    }
+    if let Some(checkout) = paths
+        .get_mut("/api/v1/checkout")
+        .and_then(|p| p.get_mut("post"))
+    {
+        checkout["parameters"] = json!([idempotency_parameter(
+            "The same key is the same checkout, however often it is sent"
+        )]);
     }
     for (descriptor, cost) in offered {
         paths.insert(
@@ -72,7 +87,19 @@ fn finish_operation(operation: &mut Value) {
     let Some(responses) = operation["responses"].as_object_mut() else {
         return;
     };
-    for response in responses.values_mut() {
+    for (status, response) in responses.iter_mut() {
+        // OpenAPI requires a description; utoipa leaves it out when the annotation has none.
+        if response
+            .get("description")
+            .is_none_or(|d| d.as_str() == Some(""))
+            && let Some(reason) = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                .and_then(|s| s.canonical_reason())
+        {
+            response["description"] = Value::String(reason.to_owned());
+        }
         if let Some(content) = response["content"].as_object_mut()
             && let Some(json) = content.remove("application/json")
         {
@@ -149,30 +176,58 @@ fn add_schemas(doc: &mut Value) {
     );
 }
 
-fn runs_parameters() -> Value {
-    let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+/// `cursor` and `limit`, the parameters of every list.
+fn list_parameters(items: &str) -> Value {
     json!([
         {
-            "name": "service", "in": "query", "required": false,
-            "description": "Only this service's runs",
-            "schema": { "type": "string" }
-        },
-        {
-            "name": "status", "in": "query", "required": false,
-            "description": "Only runs with this status",
-            "schema": { "type": "string", "enum": statuses }
-        },
-        {
-            "name": "offset", "in": "query", "required": false,
-            "description": "How many of the newest runs to skip",
-            "schema": { "type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0 }
+            "name": "cursor", "in": "query", "required": false,
+            "description": "Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty)",
+            "schema": { "type": "string", "pattern": "^([0-9a-f]{2})*$", "maxLength": 64 }
         },
         {
             "name": "limit", "in": "query", "required": false,
-            "description": "How many runs to return",
+            "description": format!("How many {items} to return"),
             "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }
         }
     ])
+}
+
+/// The filters of the run lists (`/runs`, with the `offset` it took before cursors, and
+/// `/usage`), then `cursor` and `limit`.
+fn run_filters(with_offset: bool) -> Value {
+    let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let mut parameters = vec![
+        json!({
+            "name": "service", "in": "query", "required": false,
+            "description": "Only this service's runs",
+            "schema": { "type": "string" }
+        }),
+        json!({
+            "name": "status", "in": "query", "required": false,
+            "description": "Only runs with this status",
+            "schema": { "type": "string", "enum": statuses }
+        }),
+    ];
+    if with_offset {
+        parameters.push(json!({
+            "name": "offset", "in": "query", "required": false,
+            "description": "How many of the newest runs to skip (instead of `cursor`)",
+            "schema": { "type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0 }
+        }));
+    }
+    if let Value::Array(common) = list_parameters("runs") {
+        parameters.extend(common);
+    }
+    Value::Array(parameters)
+}
+
+/// The `Idempotency-Key` header parameter.
+fn idempotency_parameter(description: &str) -> Value {
+    json!({
+        "name": "Idempotency-Key", "in": "header", "required": false,
+        "description": description,
+        "schema": { "type": "string", "minLength": 1, "maxLength": 196, "pattern": "^[!-~]([ -~]*[!-~])?$" }
+    })
 }
 
 /// What a JSON service takes: its own schema when it declares one (the runner enforces it),
@@ -200,11 +255,9 @@ fn run_operation(descriptor: &ServiceDescriptor, cost: Credits) -> Value {
             credits_label(cost)
         )
     };
-    let mut parameters = vec![json!({
-        "name": "Idempotency-Key", "in": "header", "required": false,
-        "description": "The same key is one run and one charge, however often it is sent: ASCII letters, digits, punctuation, and spaces between them. A key used for another service is refused.",
-        "schema": { "type": "string", "minLength": 1, "maxLength": 196, "pattern": "^[!-~]([ -~]*[!-~])?$" }
-    })];
+    let mut parameters = vec![idempotency_parameter(
+        "The same key is one run and one charge, however often it is sent: ASCII letters, digits, punctuation, and spaces between them. A key used for another service is refused.",
+    )];
     let max = descriptor.max_input_bytes;
     let body = match descriptor.input {
         InputKind::Text => json!({

@@ -1,0 +1,241 @@
+//! The SDKs' own test suites run against the app on a real port: sdks/python/tests with pytest
+//! and sdks/typescript/test with node's test runner. Each suite lists services, runs a paid
+//! service, reads the run and the balance back, gets a 402 when credits run out, a 429 whose
+//! Retry-After the SDK respects, and retries a run under one idempotency key charging once.
+//!
+//! Needs node, npm and Python's venv: `scripts/sdks.sh --tools` installs the pinned tools into
+//! the target directory (the test calls it). Without them the tests skip, unless
+//! `QS_REQUIRE_SDK_TOOLS=1` (CI sets it).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use quickscale_adapters::testing::require::{Requirement, skip};
+use support::live::{Live, browser};
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The folder of the installed SDK tools, installed once per test run; `None` (the test
+/// skips) when node, npm or Python's venv is missing.
+fn tools() -> Option<PathBuf> {
+    static TOOLS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = TOOLS.get_or_init(|| {
+        for (program, arg) in [
+            ("node", "--version"),
+            ("npm", "--version"),
+            ("python3", "--version"),
+        ] {
+            let runs = Command::new(program)
+                .arg(arg)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !runs {
+                return Err(format!("{program} is not installed"));
+            }
+        }
+        let venv = Command::new("python3")
+            .args(["-c", "import venv, ensurepip"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !venv {
+            return Err("python3 has no venv/ensurepip (Debian: python3-venv)".into());
+        }
+        let output = Command::new(repository().join("scripts/sdks.sh"))
+            .arg("--tools")
+            .output()
+            .map_err(|e| format!("scripts/sdks.sh did not start: {e}"))?;
+        if !output.status.success() {
+            // The tools are there but would not install: a failure, not a skip.
+            panic!(
+                "scripts/sdks.sh --tools failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        ))
+    });
+    match found {
+        Ok(path) => Some(path.clone()),
+        Err(why) => {
+            skip(Requirement::SdkTools, why);
+            None
+        }
+    }
+}
+
+/// The app with the API on, and the keys a suite needs: `QUICKSCALE_API_KEY` (an account with
+/// credits), `QS_SDK_TEST_POOR_KEY` (an account with none) and `QS_SDK_TEST_LIMITED_KEY` (the
+/// first account's, for spending its request budget).
+async fn app_and_keys() -> (Live, Vec<(&'static str, String)>) {
+    let live = Live::start(&[("ENABLE_API", "true")]).await;
+    let rich = browser();
+    live.register(&rich, "sdk@example.com").await;
+    live.fund("sdk@example.com", 1000).await;
+    let key = live.make_key(&rich, "SDK tests").await;
+    let limited = live.make_key(&rich, "SDK rate limit").await;
+    let poor = browser();
+    live.register(&poor, "poor@example.com").await;
+    live.spend("poor@example.com", 100).await;
+    let poor_key = live.make_key(&poor, "SDK tests").await;
+    let env = vec![
+        ("QUICKSCALE_BASE_URL", live.base.clone()),
+        ("QUICKSCALE_API_KEY", key),
+        ("QS_SDK_TEST_POOR_KEY", poor_key),
+        ("QS_SDK_TEST_LIMITED_KEY", limited),
+    ];
+    (live, env)
+}
+
+/// Runs `command` to the end off the async runtime (the app answers it meanwhile); panics with
+/// its output when it fails.
+async fn run_suite(what: &str, mut command: Command) {
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!(
+        "{report}\n{what} took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(output.status.success(), "{what} failed:\n{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_passes_its_tests_against_a_live_app() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let (_live, env) = app_and_keys().await;
+    let sdk = repository().join("sdks/python");
+    let mut command = Command::new(tools.join("venv/bin/python"));
+    command
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(&sdk)
+        .env("PYTHONPATH", &sdk)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(env);
+    run_suite("pytest sdks/python/tests", command).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_sdk_passes_its_tests_against_a_live_app() {
+    if tools().is_none() {
+        return;
+    }
+    let (_live, env) = app_and_keys().await;
+    let mut command = Command::new("node");
+    command
+        .args(["--test", "test/"])
+        .current_dir(repository().join("sdks/typescript"))
+        .envs(env);
+    run_suite("node --test sdks/typescript/test", command).await;
+}
+
+/// The fenced blocks of docs/api.md's "Examples" section: (language, code), in order.
+fn documented_examples() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(repository().join("docs/api.md")).unwrap();
+    let start = doc.find("\n## Examples").expect("an Examples section");
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    section
+        .split("\n```")
+        .skip(1)
+        .step_by(2)
+        .map(|block| {
+            let (language, code) = block.split_once('\n').unwrap();
+            (language.trim().to_owned(), code.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_examples_run_against_a_live_app() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let examples = documented_examples();
+    let languages: Vec<&str> = examples.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        languages,
+        ["sh", "sh", "python", "ts"],
+        "curl, Python and TypeScript"
+    );
+    // The first block says where the address and the key come from; the harness sets them.
+    assert!(examples[0].1.starts_with("export QUICKSCALE_BASE_URL="));
+    let (live, env) = app_and_keys().await;
+    let typescript = repository().join("sdks/typescript");
+    let before = live.balance("sdk@example.com").await;
+    for round in 0..2 {
+        for (language, code) in &examples[1..] {
+            let mut command = match language.as_str() {
+                "sh" => {
+                    let mut command = Command::new("bash");
+                    command.args(["-euo", "pipefail", "-c", code]);
+                    command
+                }
+                "python" => {
+                    let mut command = Command::new(tools.join("venv/bin/python"));
+                    command
+                        .args(["-c", code])
+                        .env("PYTHONPATH", repository().join("sdks/python"))
+                        .env("PYTHONDONTWRITEBYTECODE", "1");
+                    command
+                }
+                // Inside the package, so that it imports itself by its name as a user's program
+                // imports the installed package.
+                _ => {
+                    let file = typescript.join(format!(".docs-example-{}.mjs", std::process::id()));
+                    std::fs::write(&file, code).unwrap();
+                    let mut command = Command::new("node");
+                    command.arg(&file);
+                    command
+                }
+            };
+            command.envs(env.clone());
+            let what = format!("the {language} example (round {round})");
+            let output = tokio::task::spawn_blocking(move || command.output())
+                .await
+                .unwrap()
+                .unwrap();
+            let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+            println!(
+                "{what}:\n{printed}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(output.status.success(), "{what} failed");
+            assert!(printed.contains("succeeded"), "{what} ran the service");
+            if language == "sh" {
+                assert!(
+                    printed.contains("started_at,service,status"),
+                    "{what}: the CSV"
+                );
+            } else {
+                assert!(
+                    printed.contains(if round == 0 { " new" } else { " replayed" }),
+                    "{what}: the second time is the first run"
+                );
+            }
+        }
+    }
+    let _ =
+        std::fs::remove_file(typescript.join(format!(".docs-example-{}.mjs", std::process::id())));
+    // Three examples, each run twice under its own idempotency key: charged once each.
+    assert_eq!(
+        live.balance("sdk@example.com").await,
+        before
+            .checked_sub(quickscale_domain_credits::Credits::whole(3))
+            .unwrap()
+    );
+}

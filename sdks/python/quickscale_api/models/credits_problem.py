@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="CreditsProblem")
+
+
+@_attrs_define
+class CreditsProblem:
+    """A run refused for lack of credits: `required` and `available` are credits as decimal strings.
+
+    Attributes:
+        code (str):
+        detail (str):
+        status (int):
+        title (str):
+        type_ (str):
+        available (str | Unset):
+        required (str | Unset):
+    """
+
+    code: str
+    detail: str
+    status: int
+    title: str
+    type_: str
+    available: str | Unset = UNSET
+    required: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        code = self.code
+
+        detail = self.detail
+
+        status = self.status
+
+        title = self.title
+
+        type_ = self.type_
+
+        available = self.available
+
+        required = self.required
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "code": code,
+                "detail": detail,
+                "status": status,
+                "title": title,
+                "type": type_,
+            }
+        )
+        if available is not UNSET:
+            field_dict["available"] = available
+        if required is not UNSET:
+            field_dict["required"] = required
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        code = d.pop("code")
+
+        detail = d.pop("detail")
+
+        status = d.pop("status")
+
+        title = d.pop("title")
+
+        type_ = d.pop("type")
+
+        available = d.pop("available", UNSET)
+
+        required = d.pop("required", UNSET)
+
+        credits_problem = cls(
+            code=code,
+            detail=detail,
+            status=status,
+            title=title,
+            type_=type_,
+            available=available,
+            required=required,
+        )
+
+        credits_problem.additional_properties = d
+        return credits_problem
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class RunsStatus(StrEnum):
+    FAILED = "failed"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    TIMED_OUT = "timed_out"
+
+    def __str__(self) -> str:
+        return str(self.value)
