@@ -524,13 +524,10 @@ async fn user_action(
         }
         UserChange::RevokeApiKeys => {
             let revoked = state.stores().api_keys.revoke_all(id, now).await?;
-            let (keys, were) = if revoked == 1 {
-                ("key", "was")
-            } else {
-                ("keys", "were")
-            };
+            let were = crate::wording::noun(&revoked.to_string(), "was", "were");
             format!(
-                "{revoked} API {keys} of {} {were} revoked: requests with them are refused from now on.",
+                "{} of {} {were} revoked: requests with them are refused from now on.",
+                crate::wording::plural(revoked, "API key", "API keys"),
                 user.email
             )
         }
