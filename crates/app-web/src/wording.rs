@@ -30,6 +30,26 @@ fn is_one(count: &str) -> bool {
     }
 }
 
+/// A message for people as a sentence: its first letter capitalised and one full stop at the
+/// end ("the amount cannot be negative" → "The amount cannot be negative."). Domain errors are
+/// worded as lower-case phrases; every form error and refusal the web shows goes through this.
+pub fn sentence(message: impl Display) -> String {
+    let message = message.to_string();
+    let message = message.trim().trim_end_matches('.');
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let end = if message.ends_with(['?', '!']) {
+                ""
+            } else {
+                "."
+            };
+            format!("{}{}{end}", first.to_uppercase(), chars.as_str())
+        }
+        None => String::new(),
+    }
+}
+
 /// `2026-04-01 12:00 UTC`: when something happened.
 pub fn date_time(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
@@ -65,6 +85,22 @@ mod tests {
         assert_eq!(plural("10", "run", "runs"), "10 runs");
         assert_eq!(noun("1", "device", "devices"), "device");
         assert_eq!(noun("", "device", "devices"), "devices");
+    }
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(
+            sentence("the amount cannot be negative"),
+            "The amount cannot be negative."
+        );
+        assert_eq!(sentence("Already a sentence."), "Already a sentence.");
+        assert_eq!(
+            sentence("enter an email address "),
+            "Enter an email address."
+        );
+        assert_eq!(sentence("élan"), "Élan.");
+        assert_eq!(sentence("really?"), "Really?");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

@@ -170,7 +170,7 @@ async fn an_admin_cannot_remove_more_than_the_balance() {
         )
         .await;
     assert!(
-        no_reason.contains("Reason: a reason is required."),
+        no_reason.contains("A reason is required."),
         "{}",
         no_reason.body
     );

@@ -277,8 +277,8 @@ pub async fn adjust_credits(
         (Ok(amount), Ok(reason), Ok(key)) if !form.key.trim().is_empty() => (amount, reason, key),
         (amount, reason, key) => {
             let errors = AdjustErrors {
-                amount: amount.err().map(|e| format!("Amount: {e}.")),
-                reason: reason.err().map(|e| format!("Reason: {e}.")),
+                amount: amount.err().map(crate::wording::sentence),
+                reason: reason.err().map(crate::wording::sentence),
                 form: (key.is_err() || form.key.trim().is_empty())
                     .then(|| "The form has expired; reload the page.".to_owned()),
             };
@@ -301,7 +301,7 @@ pub async fn adjust_credits(
     let admin_id = admin.0.user.id.as_uuid();
     let Some(adjustment) = Adjustment::parse(&form.action) else {
         return Err(AppError::BadRequest(
-            "Choose whether to add or remove credits.".into(),
+            "Choose whether to add or remove credits, then apply again.".into(),
         ));
     };
     let command = match adjustment {
@@ -470,10 +470,9 @@ async fn user_action(
     let back = Redirect::to(&format!("/admin/users/{id}")).into_response();
     let message = match change {
         UserChange::Role => {
-            let role: Role = form
-                .role
-                .parse()
-                .map_err(|_| AppError::BadRequest("Choose user or admin.".into()))?;
+            let role: Role = form.role.parse().map_err(|_| {
+                AppError::BadRequest("Choose user or admin, then save again.".into())
+            })?;
             if me.id == id && role != Role::Admin {
                 session::flash(
                     &admin.0.session,

@@ -91,10 +91,14 @@ pub(crate) fn gateway_message(error: &BillingError) -> String {
             "Payments are unavailable right now. Nothing was charged; please try again in a few minutes.".into()
         }
         BillingError::Gateway(GatewayError::Unauthorized) => {
-            "Payments are not configured correctly. Nothing was charged; the team has been told.".into()
+            "Payments are not configured correctly. Nothing was charged; the team has been told. Please try again later.".into()
         }
-        BillingError::UnknownPack => "That credit pack is no longer for sale.".into(),
-        other => format!("The payment could not start ({other}). Nothing was charged."),
+        BillingError::UnknownPack => {
+            "That credit pack is no longer for sale: choose one of the packs below.".into()
+        }
+        other => format!(
+            "The payment could not start ({other}). Nothing was charged; please try again, or write to us from the contact page."
+        ),
     }
 }
 
