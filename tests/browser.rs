@@ -20,6 +20,7 @@
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
 
 mod audit;
+mod gallery;
 mod keyboard;
 
 use std::path::PathBuf;
