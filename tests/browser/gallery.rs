@@ -52,9 +52,21 @@ impl Gallery {
     }
 
     /// Adds the screenshot `shot` of the page `name` (at `path`) at `width`, unless an earlier
-    /// role's picture of it is there already.
+    /// role's picture of it is there already, or of the same page without its query string
+    /// (`/login?next=...` is the sign-in page again).
     pub fn add(&self, who: &'static str, name: &str, path: &str, width: u32, shot: &Path) {
         let stem = stable(name);
+        if let Some((page, _)) = path.split_once('?') {
+            let plain = stable(page.trim_start_matches('/').replace('/', "_").as_str());
+            let plain = if plain.is_empty() {
+                "home".to_owned()
+            } else {
+                plain
+            };
+            if self.written.borrow().contains(&(plain, width)) {
+                return;
+            }
+        }
         if !self.written.borrow_mut().insert((stem.clone(), width)) {
             return;
         }
@@ -111,8 +123,8 @@ impl Gallery {
              the first of a visitor, a user and the admin who reaches it. Regenerate with\n\n\
              \x20   QS_SCREENSHOTS=docs/screenshots QS_REQUIRE_BROWSER=1 cargo test -p quickscale-cli --test e2e -- browser::audit\n\n\
              (it needs `pngquant`). The other pictures here (`checkout.png`, `phone-menu.png`, \
-             `no-javascript-result.png`, `dashboard-after-grant.png`, `outbox.png`) come from \
-             the other browser scenarios and were picked by hand.\n",
+             `no-javascript-result.png`, `dashboard-after-grant.png`, `outbox.png`, \
+             `plans.png`) come from the other browser scenarios and were picked by hand.\n",
         );
         text.push_str(&format!(
             "\n{files} pictures, {:.1} MB.\n",

@@ -457,7 +457,7 @@ pub async fn run(
         Err(RunError::Input(e)) => refuse(submission.text, crate::wording::sentence(&e)).await,
         Err(RunError::Insufficient(short)) => {
             let next = if state.billing_enabled() {
-                "buy credits (Buy credits, in the menu), then run it again"
+                "buy credits, then run it again"
             } else {
                 "ask an administrator for more credits"
             };
