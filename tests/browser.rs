@@ -14,12 +14,15 @@
 //! - `keyboard`: a keyboard-only journey, the focus visible at every step.
 //!
 //! Every step is screenshotted to `target/e2e-screenshots/<scenario>/<browser>/NN-step.png`
-//! (the whole page, through DevTools); `docs/screenshots/` holds a selection of them, reduced to
-//! 256 colours. The browser console is checked for errors along the way.
+//! (the whole page, through DevTools); with `QS_SCREENSHOTS=docs/screenshots` the audit also
+//! writes every page at desktop and phone width to that gallery (`browser/gallery.rs`), beside a
+//! few picked by hand from the other scenarios. The browser console is checked for errors along
+//! the way.
 //! Without chromium and chromedriver the tests skip and the skip is recorded; with
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
 
 mod audit;
+mod gallery;
 mod keyboard;
 
 use std::path::PathBuf;

@@ -9,7 +9,8 @@
 //!   nothing in the navbar (opened by its burger on narrow screens) is cut off, clips its text or
 //!   overlaps something else, with the longest name `quickscale init` accepts as the app's name
 //!   and 60-character emails as the user's and the admin's names;
-//! - screenshots it at 390 and 1280 px (`target/e2e-screenshots/audit/<who>/`).
+//! - screenshots it at 390 and 1280 px (`target/e2e-screenshots/audit/<who>/`), and with
+//!   `QS_SCREENSHOTS=docs/screenshots` also into that gallery, with an index (`gallery.rs`).
 //!
 //! Pages reached only after an action are checked the same way: a run's result (swapped in by
 //! HTMX), a refused form, a run refused for want of credits, a new API key, the return from
@@ -27,6 +28,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::gallery::Gallery;
 use super::{Stage, sign_in};
 use crate::crawl::crawl_as;
 use crate::support::webdriver::Session;
@@ -154,6 +156,7 @@ struct Auditor<'a> {
     axe: &'static str,
     who: &'static str,
     findings: &'a RefCell<Findings>,
+    gallery: Option<&'a Gallery>,
 }
 
 impl Auditor<'_> {
@@ -295,7 +298,10 @@ impl Auditor<'_> {
             }
             if AXE_WIDTHS.contains(&width) {
                 self.axe(&place).await;
-                self.session.screenshot(&format!("{name}-{width}")).await;
+                let shot = self.session.screenshot(&format!("{name}-{width}")).await;
+                if let Some(gallery) = self.gallery {
+                    gallery.add(self.who, name, &path, width, &shot);
+                }
             }
         }
         self.session.set_viewport(1280, 900, false).await;
@@ -417,6 +423,7 @@ async fn every_page_is_accessible_and_fits_every_width() {
     .await;
 
     let findings = RefCell::new(Findings::default());
+    let gallery = Gallery::from_env();
     let started = Instant::now();
 
     // A visitor: every page, then a refused registration.
@@ -425,6 +432,7 @@ async fn every_page_is_accessible_and_fits_every_width() {
         session: stage.desktop("visitor").await,
         who: "visitor",
         findings: &findings,
+        gallery: gallery.as_ref(),
     };
     // Bulma's buttons move (the check can fail) until the reader asks for less motion.
     visitor_browser.session.goto(&app.url("/")).await;
@@ -475,6 +483,7 @@ async fn every_page_is_accessible_and_fits_every_width() {
         session: stage.desktop("user").await,
         who: "user",
         findings: &findings,
+        gallery: gallery.as_ref(),
     };
     user_browser.prefer_reduced_motion().await;
     sign_in(&mut user_browser.session, app, &user_email, PASSWORD).await;
@@ -532,6 +541,7 @@ async fn every_page_is_accessible_and_fits_every_width() {
         session: stage.desktop("admin").await,
         who: "admin",
         findings: &findings,
+        gallery: gallery.as_ref(),
     };
     admin_browser.prefer_reduced_motion().await;
     sign_in(
@@ -590,6 +600,9 @@ async fn every_page_is_accessible_and_fits_every_width() {
     user_browser.check("run-refused").await;
     user_browser.session.close().await;
 
+    if let Some(gallery) = &gallery {
+        gallery.write_index();
+    }
     let findings = findings.into_inner();
     let elapsed = started.elapsed().as_secs_f64();
     measure(format!(

@@ -37,7 +37,7 @@ impl AppError {
     fn page(&self) -> (StatusCode, ErrorPage) {
         let (status, title, message) = match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address. Check the link, or go back to the home page.".to_owned()),
-            AppError::Forbidden => (StatusCode::FORBIDDEN, "Not allowed", "Your account cannot open this page.".to_owned()),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, "Not allowed", "Your account cannot open this page. Go back to your dashboard, or sign in with an account that can.".to_owned()),
             AppError::BadRequest(why) => (StatusCode::BAD_REQUEST, "That did not work", why.clone()),
             AppError::Csrf => (StatusCode::FORBIDDEN, "This form has expired", "For your security the form could not be accepted. Go back, reload the page and try again.".to_owned()),
             AppError::TooManyRequests { wait_seconds } => (

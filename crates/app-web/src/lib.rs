@@ -41,6 +41,7 @@ pub mod state;
 pub mod templates;
 pub mod verify;
 pub mod view;
+pub mod wording;
 
 pub use app::{App, Built, cli, serve_router};
 pub use config::{Config, ConfigError, Flags};

@@ -293,7 +293,10 @@ fn too_many(error: GovernorError) -> Response<Body> {
         }
         other => {
             tracing::warn!(error = %other, "rate limiter could not identify the client");
-            AppError::BadRequest("Your request could not be processed.".into()).into_response()
+            AppError::BadRequest(
+                "Your request could not be processed: reload the page and try again.".into(),
+            )
+            .into_response()
         }
     }
 }

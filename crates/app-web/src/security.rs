@@ -200,9 +200,11 @@ async fn checked(
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let (parts, body) = request.into_parts();
-        let bytes = to_bytes(body, MAX_FORM_BYTES)
-            .await
-            .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+        let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+            AppError::BadRequest(
+                "The form is too large: shorten what you entered and send it again.".into(),
+            )
+        })?;
         let token = field(&bytes, CSRF_FIELD);
         return if token.as_deref().is_some_and(matches) {
             Ok(Request::from_parts(parts, Body::from(bytes)))

@@ -41,6 +41,31 @@ fn credits_filter(amount: &str, _: Kwargs, _: &tera::State) -> tera::TeraResult<
         .map_err(|e| tera::Error::message(format!("`credits` takes an amount: {e}")))
 }
 
+/// The template filter `plural`: `{{ total | plural(one="user", many="users") }}` reads
+/// "1 user" or "3 users" (`wording::plural`); with `number=false`, only the noun, for a count
+/// shown apart from it. `many` defaults to `one` with an "s".
+fn plural_filter(count: tera::Value, kwargs: Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    let one: &str = kwargs.must_get("one")?;
+    let many: String = kwargs
+        .get::<&str>("many")?
+        .map_or_else(|| format!("{one}s"), str::to_owned);
+    let count = match count.as_str() {
+        Some(text) => text.to_owned(),
+        None if count.as_i128().is_some() => count.to_string(),
+        None => {
+            return Err(tera::Error::message(format!(
+                "`plural` counts a number or its text, not `{}`",
+                count.name()
+            )));
+        }
+    };
+    Ok(if kwargs.get::<bool>("number")?.unwrap_or(true) {
+        crate::wording::plural(&count, one, &many)
+    } else {
+        crate::wording::noun(&count, one, &many).to_owned()
+    })
+}
+
 impl Templates {
     /// Loads the embedded templates, replaced by any file of the same relative path under
     /// `overrides` (for example `templates/pages/home.html` in a generated project). Templates
@@ -65,6 +90,7 @@ impl Templates {
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
         tera.register_filter("credits", credits_filter);
+        tera.register_filter("plural", plural_filter);
         let files = static_files.clone();
         tera.register_function(
             "static_url",
@@ -94,6 +120,14 @@ impl Templates {
 
     pub fn contains(&self, name: &str) -> bool {
         self.tera.contains_template(name)
+    }
+
+    /// The names of the template components (`{% component NAME(...) %}`, defined under
+    /// `templates/components/` or by a project's own templates), sorted.
+    pub fn component_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tera.get_component_names().map(str::to_owned).collect();
+        names.sort();
+        names
     }
 }
 

@@ -322,4 +322,13 @@ async fn syncing_packs_takes_one_time_prices_and_leaves_plans_alone() {
     let page = admin.get("/admin/packs").await;
     assert!(page.contains("Big pack"), "{}", page.body);
     assert!(!page.contains("pro plan"), "{}", page.body);
+    // Its price in the edit form as the form takes it back: 45.00, not 45.
+    assert!(
+        page.contains(&format!(
+            "id=\"price-{}\" name=\"price\" value=\"45.00\"",
+            big.id.0
+        )),
+        "{}",
+        page.body
+    );
 }

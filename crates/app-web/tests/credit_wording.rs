@@ -1,5 +1,6 @@
 //! Credit amounts read as English wherever they are shown: "1 credit", "0 credits",
-//! "2.50 credits", on pages and in problem documents alike.
+//! "2.50 credits", on pages and in problem documents alike; other counts too ("1 device",
+//! "2 users"); form errors are sentences, and refusals say what to do next.
 
 mod support;
 
@@ -83,7 +84,7 @@ async fn one_credit_is_singular_on_pages_and_in_problem_documents() {
         serde_json::from_slice(&to_bytes(response.into_body(), 1 << 16).await.unwrap()).unwrap();
     assert_eq!(
         problem["detail"],
-        "This service costs 1 credit and the account has 0 credits. Nothing was charged."
+        "This service costs 1 credit and the account has 0 credits. Nothing was charged: add credits to the account, then retry."
     );
 
     // One credit: singular in the list and on the admin's page of the user.
@@ -148,5 +149,115 @@ async fn one_credit_left_is_singular_in_the_navbar_and_after_a_run() {
     assert_eq!(
         dashboard.text_of("nav-balance-unit").as_deref(),
         Some("credit")
+    );
+}
+
+/// Counts other than credits take the same plural rule: one device, two devices; one user in a
+/// search, two in all; the dashboard's "1 credit available".
+#[tokio::test]
+async fn counts_read_one_and_many_on_every_page() {
+    let app = TestApp::new().await;
+    let mut laptop = app.browser();
+    laptop.register("cy@example.com", PASSWORD).await;
+    let settings = laptop.get("/settings").await;
+    assert!(
+        settings.contains("You are signed in on 1 device."),
+        "{}",
+        settings.body
+    );
+    let mut phone = app.browser();
+    phone.login("cy@example.com", PASSWORD).await;
+    let settings = laptop.get("/settings").await;
+    assert!(
+        settings.contains("You are signed in on 2 devices."),
+        "{}",
+        settings.body
+    );
+
+    leave(&app, "cy@example.com", Credits::whole(1)).await;
+    let dashboard = laptop.get("/dashboard").await;
+    assert_eq!(
+        dashboard.text_of("balance-total").as_deref(),
+        Some("1 credit available")
+    );
+    assert_eq!(
+        dashboard.text_of("nav-balance-unit").as_deref(),
+        Some("credit")
+    );
+
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let all = admin.get("/admin/users").await;
+    assert!(all.contains(">2 users</p>"), "{}", all.body);
+    let one = admin.get("/admin/users?q=cy%40example.com").await;
+    assert!(one.contains(">1 user</p>"), "{}", one.body);
+}
+
+/// Field errors are sentences (a capital, a full stop) whichever form shows them, and a refused
+/// run says what to do next.
+#[tokio::test]
+async fn field_errors_are_sentences_and_refusals_say_what_to_do() {
+    let app = TestApp::new().await;
+    let mut dee = app.browser();
+    dee.get("/register").await;
+    let refused = dee
+        .post(
+            "/register",
+            &[
+                ("email", "dee@"),
+                ("password", "short"),
+                ("password_confirmation", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.text_of("email-error").as_deref(),
+        Some("The part after the @ must be a domain such as example.com.")
+    );
+    assert!(
+        refused
+            .text_of("password-error")
+            .is_some_and(|e| e.starts_with("Use at least ") && e.ends_with(" characters.")),
+        "{}",
+        refused.body
+    );
+
+    dee.get("/contact").await;
+    let contact = dee
+        .post("/contact", &[("name", ""), ("email", "x"), ("message", "")])
+        .await;
+    for id in ["name-error", "email-error", "message-error"] {
+        let error = contact.text_of(id).unwrap_or_default();
+        assert!(
+            error.chars().next().is_some_and(char::is_uppercase) && error.ends_with('.'),
+            "{id}: {error:?}"
+        );
+    }
+
+    dee.register("dee@example.com", PASSWORD).await;
+    let profile = dee
+        .post("/settings/profile", &[("display_name", "x\u{7}y")])
+        .await;
+    let error = profile.text_of("display_name-error").unwrap_or_default();
+    assert!(
+        error.starts_with('A') && error.ends_with('.'),
+        "{error:?}: {}",
+        profile.body
+    );
+
+    leave(&app, "dee@example.com", Credits::ZERO).await;
+    let page = dee.get("/services/text_sentiment_analysis").await;
+    let run_key = page.input_value("run_key").unwrap();
+    let run = dee
+        .post(
+            "/services/text_sentiment_analysis",
+            &[("input", "Fine."), ("run_key", &run_key)],
+        )
+        .await;
+    assert!(
+        run.contains("Nothing was charged: ask an administrator for more credits."),
+        "{}",
+        run.body
     );
 }

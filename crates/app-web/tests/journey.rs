@@ -150,7 +150,7 @@ async fn free_services_run_without_credits() {
     assert!(result.contains("4 words in 2 sentences"), "{}", result.body);
     let page = bob.get("/services/text_sentiment_analysis").await;
     assert!(
-        page.contains("costs 1 credits and you have 0") || page.contains("costs 1 credit"),
+        page.contains("This service costs 1 credit and you have 0 credits."),
         "{}",
         page.body
     );
@@ -163,7 +163,7 @@ async fn free_services_run_without_credits() {
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        refused.contains("costs 1 credit and you have 0 credits. Nothing was charged."),
+        refused.contains("costs 1 credit and you have 0 credits. Nothing was charged: ask an administrator for more credits."),
         "{}",
         refused.body
     );

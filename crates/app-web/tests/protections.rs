@@ -262,7 +262,7 @@ async fn forms_over_two_mebibytes_and_bodies_over_twenty_five_are_refused() {
         .unwrap();
     let (status, body) = send(&app, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("The form is too large."));
+    assert!(body.contains("The form is too large: shorten what you entered and send it again."));
     assert_ne!(
         app.user("ada@example.com").await.display_name.as_str(),
         "a",

@@ -170,7 +170,7 @@ async fn an_admin_cannot_remove_more_than_the_balance() {
         )
         .await;
     assert!(
-        no_reason.contains("Reason: a reason is required."),
+        no_reason.contains("A reason is required."),
         "{}",
         no_reason.body
     );
@@ -424,7 +424,7 @@ async fn the_contact_form_stores_and_mails_the_message() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.contains("enter your name"));
+    assert!(bad.contains("Enter your name (at most 100 characters)."));
     let ok = visitor
         .post(
             "/contact",

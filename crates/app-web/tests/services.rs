@@ -155,7 +155,9 @@ async fn usage_history_filters_and_exports_csv() {
     // Another user's history stays private.
     let mut bob = app.browser();
     bob.register("bob@example.com", PASSWORD).await;
-    assert!(bob.get("/usage").await.contains("No runs match."));
+    assert!(bob.get("/usage").await.contains(
+        "You have not run a service yet. <a href=\"/services\">Browse the services</a>."
+    ));
 }
 
 #[tokio::test]

@@ -294,7 +294,7 @@ async fn one_subscription_at_a_time_and_ending_now_stops_it() {
     assert!(
         ada.get("/billing/plans")
             .await
-            .contains("You have no subscription to change.")
+            .contains("You have no subscription to change: choose a plan below to subscribe.")
     );
 }
 

@@ -133,7 +133,7 @@ impl Paging {
     }
 }
 
-/// The links between pages of a list, as `partials/pager.html` shows them.
+/// The links between pages of a list, as the `pagination` template component shows them.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Pager {
     /// The page shown, from 1.

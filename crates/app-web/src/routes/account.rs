@@ -24,11 +24,7 @@ pub struct TokenQuery {
 fn flow_error(error: FlowError) -> Result<String, AppError> {
     match error {
         FlowError::App(e) => Err(e),
-        other => Ok(format!(
-            "{}{}.",
-            other.to_string()[..1].to_uppercase(),
-            &other.to_string()[1..]
-        )),
+        other => Ok(crate::wording::sentence(other)),
     }
 }
 
@@ -172,13 +168,9 @@ pub async fn reset(
     ) {
         Ok(password) => password,
         Err(e) => {
-            return page(format!(
-                "{}{}.",
-                e.to_string()[..1].to_uppercase(),
-                &e.to_string()[1..]
-            ))
-            .render(&state, &viewer)
-            .await;
+            return page(crate::wording::sentence(e))
+                .render(&state, &viewer)
+                .await;
         }
     };
     match account_flows::reset_password(&state, &form.token, &password).await {

@@ -277,8 +277,8 @@ pub async fn adjust_credits(
         (Ok(amount), Ok(reason), Ok(key)) if !form.key.trim().is_empty() => (amount, reason, key),
         (amount, reason, key) => {
             let errors = AdjustErrors {
-                amount: amount.err().map(|e| format!("Amount: {e}.")),
-                reason: reason.err().map(|e| format!("Reason: {e}.")),
+                amount: amount.err().map(crate::wording::sentence),
+                reason: reason.err().map(crate::wording::sentence),
                 form: (key.is_err() || form.key.trim().is_empty())
                     .then(|| "The form has expired; reload the page.".to_owned()),
             };
@@ -301,7 +301,7 @@ pub async fn adjust_credits(
     let admin_id = admin.0.user.id.as_uuid();
     let Some(adjustment) = Adjustment::parse(&form.action) else {
         return Err(AppError::BadRequest(
-            "Choose whether to add or remove credits.".into(),
+            "Choose whether to add or remove credits, then apply again.".into(),
         ));
     };
     let command = match adjustment {
@@ -470,10 +470,9 @@ async fn user_action(
     let back = Redirect::to(&format!("/admin/users/{id}")).into_response();
     let message = match change {
         UserChange::Role => {
-            let role: Role = form
-                .role
-                .parse()
-                .map_err(|_| AppError::BadRequest("Choose user or admin.".into()))?;
+            let role: Role = form.role.parse().map_err(|_| {
+                AppError::BadRequest("Choose user or admin, then save again.".into())
+            })?;
             if me.id == id && role != Role::Admin {
                 session::flash(
                     &admin.0.session,
@@ -524,13 +523,10 @@ async fn user_action(
         }
         UserChange::RevokeApiKeys => {
             let revoked = state.stores().api_keys.revoke_all(id, now).await?;
-            let (keys, were) = if revoked == 1 {
-                ("key", "was")
-            } else {
-                ("keys", "were")
-            };
+            let were = crate::wording::noun(&revoked.to_string(), "was", "were");
             format!(
-                "{revoked} API {keys} of {} {were} revoked: requests with them are refused from now on.",
+                "{} of {} {were} revoked: requests with them are refused from now on.",
+                crate::wording::plural(revoked, "API key", "API keys"),
                 user.email
             )
         }

@@ -93,7 +93,7 @@ fn parse_pack(form: &PackForm, existing: Option<&CreditPack>) -> Result<CreditPa
     } else {
         &form.currency
     })
-    .map_err(|e| format!("{e}."))?;
+    .map_err(crate::wording::sentence)?;
     let price = Credits::parse(&form.price).map_err(|e| format!("Price: {e}."))?;
     let minor = if currency.decimals() == 0 {
         price.cents() / 100
@@ -103,7 +103,7 @@ fn parse_pack(form: &PackForm, existing: Option<&CreditPack>) -> Result<CreditPa
     let money = Money::new(minor, currency).map_err(|e| format!("Price: {e}."))?;
     let order = form.display_order.trim().parse::<i32>().unwrap_or(0);
     let mut pack =
-        CreditPack::new(&form.name, credits, money, order).map_err(|e| format!("{e}."))?;
+        CreditPack::new(&form.name, credits, money, order).map_err(crate::wording::sentence)?;
     if let Some(existing) = existing {
         pack.id = existing.id;
         pack.stripe_price_id = existing

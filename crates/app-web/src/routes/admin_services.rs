@@ -204,22 +204,27 @@ pub async fn update(
                 Some(cost)
             }
             Ok(_) => {
-                return Err(AppError::BadRequest(
-                    "The cost is above the maximum per run.".into(),
-                ));
+                return Err(AppError::BadRequest(format!(
+                    "The cost is above the maximum of {}: go back and enter a smaller cost.",
+                    crate::wording::plural(
+                        quickscale_service_sdk::ServiceDescriptor::MAX_COST,
+                        "credit per run",
+                        "credits per run"
+                    )
+                )));
             }
             Err(e) => {
                 return Err(AppError::BadRequest(format!(
-                    "The cost override is not valid: {e}."
+                    "The cost override is not valid ({e}): go back and enter an amount such as 2.50, or leave it empty for the service's own cost."
                 )));
             }
         },
     };
-    let display_order = form
-        .display_order
-        .trim()
-        .parse::<i32>()
-        .map_err(|_| AppError::BadRequest("The order must be a whole number.".into()))?;
+    let display_order = form.display_order.trim().parse::<i32>().map_err(|_| {
+        AppError::BadRequest(
+            "The order must be a whole number such as 10: go back and correct it.".into(),
+        )
+    })?;
     let settings = ServiceSettings {
         slug: slug.clone(),
         enabled: form.enabled.is_some(),

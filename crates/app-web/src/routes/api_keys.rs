@@ -17,6 +17,7 @@ use crate::extract::CurrentUser;
 use crate::session;
 use crate::state::AppState;
 use crate::view::{Page, date_time};
+use crate::wording::sentence;
 
 #[derive(Serialize)]
 struct KeyView {
@@ -199,12 +200,4 @@ pub async fn revoke(
         .await?;
     }
     Ok(Redirect::to("/settings/api-keys").into_response())
-}
-
-fn sentence(error: &ApiKeyError) -> String {
-    let text = error.to_string();
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        format!("{}{}.", c.to_uppercase(), chars.as_str())
-    })
 }

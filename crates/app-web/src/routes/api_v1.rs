@@ -343,12 +343,12 @@ async fn run(
             }
             Ok(response)
         }
-        Err(RunError::Input(e)) => Err(ApiProblem::invalid(format!("{e}."))),
+        Err(RunError::Input(e)) => Err(ApiProblem::invalid(crate::wording::sentence(e))),
         Err(RunError::Insufficient(short)) => Err(ApiProblem::new(
             StatusCode::PAYMENT_REQUIRED,
             "insufficient_credits",
             format!(
-                "This service costs {} and the account has {}. Nothing was charged.",
+                "This service costs {} and the account has {}. Nothing was charged: add credits to the account, then retry.",
                 credits_label(short.required),
                 credits_label(short.available)
             ),

@@ -17,6 +17,7 @@ use crate::onboarding::{complete_onboarding, finish_interrupted_onboarding};
 use crate::session;
 use crate::state::AppState;
 use crate::view::{Page, credits_label};
+use crate::wording::sentence;
 use quickscale_domain_kernel::LocalPath;
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,9 +102,9 @@ pub async fn register(
         Ok(registration) => registration,
         Err(e) => {
             let errors = RegisterErrors {
-                email: e.email.map(|e| sentence(&e.to_string())),
-                password: e.password.map(|e| sentence(&e.to_string())),
-                display_name: e.display_name.map(|e| sentence(&e.to_string())),
+                email: e.email.map(sentence),
+                password: e.password.map(sentence),
+                display_name: e.display_name.map(sentence),
             };
             return register_page(
                 &state,
@@ -197,19 +198,6 @@ pub async fn check_email(
         .with("hours", &state.config().verification_ttl.whole_hours())
         .render(&state, &viewer)
         .await
-}
-
-/// Capitalises a domain error message into a sentence for a form.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => format!(
-            "{}{}.",
-            first.to_uppercase(),
-            chars.as_str().trim_end_matches('.')
-        ),
-        None => String::new(),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]

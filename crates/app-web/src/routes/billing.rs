@@ -31,6 +31,9 @@ pub struct PackView {
     pub display_order: i32,
     pub synced: bool,
     pub price_minor: i64,
+    /// The price as the admin's form takes it back: "10.00" (or "500" in a currency without
+    /// decimals).
+    pub price_input: String,
     pub currency: String,
 }
 
@@ -45,6 +48,15 @@ impl PackView {
             display_order: pack.display_order,
             synced: pack.stripe_price_id.is_some(),
             price_minor: pack.price.minor(),
+            price_input: if pack.price.currency().decimals() == 0 {
+                pack.price.minor().to_string()
+            } else {
+                format!(
+                    "{}.{:02}",
+                    pack.price.minor() / 100,
+                    pack.price.minor() % 100
+                )
+            },
             currency: pack.price.currency().as_str().to_owned(),
         }
     }
@@ -91,10 +103,14 @@ pub(crate) fn gateway_message(error: &BillingError) -> String {
             "Payments are unavailable right now. Nothing was charged; please try again in a few minutes.".into()
         }
         BillingError::Gateway(GatewayError::Unauthorized) => {
-            "Payments are not configured correctly. Nothing was charged; the team has been told.".into()
+            "Payments are not configured correctly. Nothing was charged; the team has been told. Please try again later.".into()
         }
-        BillingError::UnknownPack => "That credit pack is no longer for sale.".into(),
-        other => format!("The payment could not start ({other}). Nothing was charged."),
+        BillingError::UnknownPack => {
+            "That credit pack is no longer for sale: choose one of the packs below.".into()
+        }
+        other => format!(
+            "The payment could not start ({other}). Nothing was charged; please try again, or write to us from the contact page."
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ mod api_v1;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
+mod dev;
 mod plans;
 mod profile;
 mod public;
@@ -93,6 +94,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/audit", get(admin::audit))
         .route("/admin/emails", get(admin::emails))
         .route("/dev/outbox", get(admin::dev_outbox))
+        .route("/dev/components", get(dev::components))
         .route("/admin/services", get(admin_services::services))
         .route("/admin/services/{slug}", post(admin_services::update))
         .route("/static/{*path}", get(static_file))

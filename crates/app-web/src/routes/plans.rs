@@ -140,11 +140,13 @@ pub struct PlanForm {
 /// new subscription (a payment about to start), false for a change to an existing one.
 fn refusal(error: &BillingError, subscribing: bool) -> String {
     match error {
-        BillingError::UnknownPlan => "That plan is no longer offered.".into(),
+        BillingError::UnknownPlan => "That plan is no longer offered: choose one of the plans below.".into(),
         BillingError::AlreadySubscribed => {
             "You already have a subscription: change its plan below instead.".into()
         }
-        BillingError::NoSubscription => "You have no subscription to change.".into(),
+        BillingError::NoSubscription => {
+            "You have no subscription to change: choose a plan below to subscribe.".into()
+        }
         BillingError::OtherPeriod => {
             "That plan bills over another period: cancel this one, then subscribe to it.".into()
         }
@@ -152,7 +154,9 @@ fn refusal(error: &BillingError, subscribing: bool) -> String {
         BillingError::Gateway(GatewayError::Unavailable(_)) => {
             "The payment processor is unavailable right now; nothing was changed. Please try again in a few minutes.".into()
         }
-        other => format!("That did not work ({other}); nothing was changed."),
+        other => format!(
+            "That did not work ({other}); nothing was changed. Try again, or write to us from the contact page if it keeps failing."
+        ),
     }
 }
 

@@ -119,15 +119,15 @@ pub async fn update_profile(
         (name, profile) => {
             let mut errors = match profile {
                 Err(e) => SettingsErrors {
-                    company: e.company,
-                    job_title: e.job_title,
-                    website: e.website,
-                    bio: e.bio,
+                    company: e.company.map(crate::wording::sentence),
+                    job_title: e.job_title.map(crate::wording::sentence),
+                    website: e.website.map(crate::wording::sentence),
+                    bio: e.bio.map(crate::wording::sentence),
                     ..SettingsErrors::default()
                 },
                 Ok(_) => SettingsErrors::default(),
             };
-            errors.display_name = name.err().map(|e| format!("{e}."));
+            errors.display_name = name.err().map(crate::wording::sentence);
             settings_page(
                 &state,
                 &current,
@@ -165,7 +165,7 @@ pub async fn change_password(
         Ok(password) => password,
         Err(e) => {
             let errors = SettingsErrors {
-                new_password: Some(format!("{e}.")),
+                new_password: Some(crate::wording::sentence(e)),
                 ..SettingsErrors::default()
             };
             return settings_page(

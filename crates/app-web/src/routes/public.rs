@@ -56,9 +56,9 @@ struct ContactErrorsView {
 impl From<ContactErrors> for ContactErrorsView {
     fn from(e: ContactErrors) -> Self {
         ContactErrorsView {
-            name: e.name,
-            email: e.email,
-            message: e.message,
+            name: e.name.map(crate::wording::sentence),
+            email: e.email.map(crate::wording::sentence),
+            message: e.message.map(crate::wording::sentence),
         }
     }
 }

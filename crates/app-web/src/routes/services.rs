@@ -454,10 +454,15 @@ pub async fn run(
             )
             .await
         }
-        Err(RunError::Input(e)) => refuse(submission.text, capitalise(&e.to_string())).await,
+        Err(RunError::Input(e)) => refuse(submission.text, crate::wording::sentence(&e)).await,
         Err(RunError::Insufficient(short)) => {
+            let next = if state.billing_enabled() {
+                "buy credits, then run it again"
+            } else {
+                "ask an administrator for more credits"
+            };
             let message = format!(
-                "This service costs {} and you have {}. Nothing was charged.",
+                "This service costs {} and you have {}. Nothing was charged: {next}.",
                 credits_label(short.required),
                 credits_label(short.available)
             );
@@ -498,15 +503,4 @@ pub(crate) async fn run_detached(
     let runs = state.runs().clone();
     runs.spawn(async move { state.runner().run(user, &slug, input, key).await })
         .await
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        format!(
-            "{}{}.",
-            c.to_uppercase(),
-            chars.as_str().trim_end_matches('.')
-        )
-    })
 }

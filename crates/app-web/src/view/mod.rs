@@ -51,22 +51,7 @@ impl UserView {
     }
 }
 
-/// `2026-04-01 12:00 UTC`
-pub fn date_time(at: OffsetDateTime) -> String {
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
-/// `2026-04-01`
-pub fn date(at: OffsetDateTime) -> String {
-    format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
-}
+pub use crate::wording::{date, date_time, plural};
 
 /// "1 credit", "2.50 credits" (the wording is `Credits::with_unit`, shared with the domain).
 pub fn credits_label(amount: Credits) -> String {

@@ -13,6 +13,23 @@ document.addEventListener('alpine:init', () => {
     open: true,
     dismiss() { this.open = false; },
   }));
+  // A form that asks before it posts (the `post_button` component with `confirm`): submitting
+  // opens its <dialog>; "Cancel" or Escape closes it, the confirming button posts the form.
+  // Without JavaScript the form posts at once.
+  Alpine.data('confirm', () => ({
+    confirmed: false,
+    ask(event) {
+      if (this.confirmed) return;
+      event.preventDefault();
+      this.$refs.dialog.showModal();
+    },
+    cancel() { this.$refs.dialog.close(); },
+    proceed() {
+      this.confirmed = true;
+      this.$refs.dialog.close();
+      this.$root.requestSubmit();
+    },
+  }));
 });
 
 // After a refused form, the first field in error has the focus (it is aria-invalid and names its
