@@ -46,6 +46,8 @@ use quickscale_domain_identity::{ApiKeyRepository, TokenRepository, UserReposito
 #[cfg(feature = "stores")]
 use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
 #[cfg(feature = "stores")]
+use quickscale_service_sdk::paid::PaidRunStore;
+#[cfg(feature = "stores")]
 use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 
 #[cfg(feature = "argon2")]
@@ -82,6 +84,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     pub credits: Arc<dyn CreditStore>,
     pub usage: Arc<dyn ServiceUsageRepository>,
+    /// A paid run's claim and charge as one step (one transaction in the SQL stores).
+    pub paid_runs: Arc<dyn PaidRunStore>,
     pub contact: Arc<dyn ContactRepository>,
     pub sessions: sessions::SharedSessionStore,
     pub service_settings: Arc<dyn ServiceSettingsRepository>,

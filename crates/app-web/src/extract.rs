@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for Viewer {
             .await
             .map_err(|(_, why)| AppError::Internal(anyhow::anyhow!("no session layer: {why}")))?;
         let user = match session::user_id(&session).await? {
-            Some(id) => match state.users().by_id(id).await? {
+            Some(id) => match state.session_users().session_user(id).await? {
                 Some(user) if user.is_active => {
                     session::touch(&session, state.clock().now()).await?;
                     Some(user)

@@ -39,6 +39,7 @@ pub mod security;
 pub mod session;
 pub mod state;
 pub mod templates;
+pub mod user_cache;
 pub mod verify;
 pub mod view;
 pub mod wording;

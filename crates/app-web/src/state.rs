@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     pub config: Config,
     pub database: Database,
     pub stores: Stores,
+    /// The same user store as `stores.users`, with the session's user cached briefly.
+    pub session_users: Arc<crate::user_cache::CachedUsers>,
     pub accounts: Accounts,
     pub runner: ServiceRunner,
     pub templates: Templates,
@@ -94,6 +96,10 @@ impl AppState {
     }
     pub fn users(&self) -> &Arc<dyn UserRepository> {
         &self.0.stores.users
+    }
+    /// The user store with the session's user cached briefly (see `user_cache`).
+    pub fn session_users(&self) -> &crate::user_cache::CachedUsers {
+        &self.0.session_users
     }
     pub fn credits(&self) -> &Arc<dyn CreditStore> {
         &self.0.stores.credits

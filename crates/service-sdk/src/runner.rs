@@ -14,6 +14,7 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
+use crate::paid::{ChargedClaim, PaidRunStore, SeparatePaidRuns};
 use crate::usage::{
     Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
 };
@@ -61,6 +62,7 @@ pub struct ServiceRunner {
     registry: Arc<ServiceRegistry>,
     credits: Arc<dyn CreditStore>,
     usage: Arc<dyn ServiceUsageRepository>,
+    paid_runs: Arc<dyn PaidRunStore>,
     clock: Arc<dyn Clock>,
     timer: Arc<dyn Timer>,
     settings: Arc<SettingsSnapshot>,
@@ -86,12 +88,24 @@ impl ServiceRunner {
     ) -> Self {
         ServiceRunner {
             registry,
+            paid_runs: Arc::new(SeparatePaidRuns::new(
+                Arc::clone(&credits),
+                Arc::clone(&usage),
+            )),
             credits,
             usage,
             clock,
             timer,
             settings: Arc::default(),
         }
+    }
+
+    /// Claims and charges paid runs through `store`, which does both in one database
+    /// transaction, instead of the claim and the charge one after the other.
+    #[must_use]
+    pub fn with_paid_runs(mut self, store: Arc<dyn PaidRunStore>) -> Self {
+        self.paid_runs = store;
+        self
     }
 
     /// The admin settings (enabled, cost override) the runner applies.
@@ -114,10 +128,10 @@ impl ServiceRunner {
     /// a repeat returns the first run and charges nothing.
     ///
     /// 1. The input is checked (kind, size, type, the service's own rules) before any charge.
-    /// 2. The run is recorded as running under its key (a unique index settles races).
-    /// 3. The cost is charged (free services skip this).
-    /// 4. The service runs with its timeout; a panic counts as a failure.
-    /// 5. On failure or timeout the charge is reversed; the run is recorded either way.
+    /// 2. The run is recorded as running under its key (a unique index settles races) and its
+    ///    cost charged, in one step ([`PaidRunStore`]; free services are only recorded).
+    /// 3. The service runs with its timeout; a panic counts as a failure.
+    /// 4. On failure or timeout the charge is reversed; the run is recorded either way.
     pub async fn run(
         &self,
         user: UserId,
@@ -155,47 +169,10 @@ impl ServiceRunner {
             started_at,
             finished_at: None,
         };
-        match self.usage.claim(&run).await? {
-            Claim::Started => {}
-            Claim::Existing(existing) if existing.status == RunStatus::Running => {
-                return Err(RunError::InProgress);
-            }
-            Claim::Existing(existing) => {
-                return Ok(RunOutcome {
-                    run: *existing,
-                    replayed: true,
-                });
-            }
-        }
-
         let account = AccountId::new(user.as_uuid());
         let clock = Instant::now();
-        if !cost.is_zero() {
-            let charge = Operation {
-                key: charge_key(run.id),
-                actor: Actor::User(user.as_uuid()),
-                reason: reason(&format!("Ran {}", descriptor.name)),
-                command: CreditCommand::Consume { amount: cost },
-            };
-            match self.credits.execute(account, charge, started_at).await {
-                Ok(receipt) => {
-                    run.charge = Some(receipt.entry);
-                    run.balance_after = Some(receipt.balance_after);
-                }
-                Err(error) => {
-                    let message = error.to_string();
-                    let status = match error {
-                        CreditError::Insufficient(_) => RunStatus::Rejected,
-                        _ => RunStatus::Failed,
-                    };
-                    self.end(&mut run, status, Credits::ZERO, None, Some(message), clock)
-                        .await?;
-                    return Err(match error {
-                        CreditError::Insufficient(short) => RunError::Insufficient(short),
-                        other => RunError::Credits(other),
-                    });
-                }
-            }
+        if let Some(replayed) = self.claim_and_charge(&mut run, &descriptor.name).await? {
+            return Ok(replayed);
         }
 
         let work = AssertUnwindSafe(registered.service.execute(input)).catch_unwind();
@@ -258,6 +235,49 @@ impl ServiceRunner {
             run,
             replayed: false,
         })
+    }
+
+    /// The charge path: claims `run` under its key and charges its cost. `Ok(Some(..))` is the
+    /// stored run of a key used before (nothing charged); `Ok(None)`: the run is recorded as
+    /// running and charged (free runs are only recorded), go on and execute it. A refused charge
+    /// is recorded as the run's end and returned as the error.
+    async fn claim_and_charge(
+        &self,
+        run: &mut ServiceRun,
+        name: &str,
+    ) -> Result<Option<RunOutcome>, RunError> {
+        let existing = if run.cost.is_zero() {
+            match self.usage.claim(run).await? {
+                Claim::Started => return Ok(None),
+                Claim::Existing(existing) => existing,
+            }
+        } else {
+            let charge = Operation {
+                key: charge_key(run.id),
+                actor: Actor::User(run.user.as_uuid()),
+                reason: reason(&format!("Ran {name}")),
+                command: CreditCommand::Consume { amount: run.cost },
+            };
+            match self.paid_runs.claim_and_charge(run, &charge).await? {
+                ChargedClaim::Charged(receipt) => {
+                    run.charge = Some(receipt.entry);
+                    run.balance_after = Some(receipt.balance_after);
+                    return Ok(None);
+                }
+                ChargedClaim::Refused(CreditError::Insufficient(short)) => {
+                    return Err(RunError::Insufficient(short));
+                }
+                ChargedClaim::Refused(other) => return Err(RunError::Credits(other)),
+                ChargedClaim::Existing(existing) => existing,
+            }
+        };
+        if existing.status == RunStatus::Running {
+            return Err(RunError::InProgress);
+        }
+        Ok(Some(RunOutcome {
+            run: *existing,
+            replayed: true,
+        }))
     }
 
     /// Ends the runs an app stopped in the middle of (a crash, a killed process): runs still

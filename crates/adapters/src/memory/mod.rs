@@ -49,10 +49,18 @@ pub use users::MemoryUserRepository;
 pub fn stores() -> crate::Stores {
     {
         let accounts = Arc::new(MemoryAccountStores::default());
+        let credits: Arc<dyn quickscale_domain_credits::CreditStore> =
+            Arc::new(MemoryCreditStore::default());
+        let usage: Arc<dyn quickscale_service_sdk::ServiceUsageRepository> =
+            Arc::new(MemoryUsageRepository::default());
         crate::Stores {
             users: Arc::new(MemoryUserRepository::default()),
-            credits: Arc::new(MemoryCreditStore::default()),
-            usage: Arc::new(MemoryUsageRepository::default()),
+            paid_runs: Arc::new(quickscale_service_sdk::paid::SeparatePaidRuns::new(
+                Arc::clone(&credits),
+                Arc::clone(&usage),
+            )),
+            credits,
+            usage,
             contact: Arc::new(MemoryContactRepository::default()),
             sessions: crate::sessions::SharedSessionStore::new(
                 crate::sessions::MemorySessionStore::default(),

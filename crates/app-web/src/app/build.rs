@@ -20,6 +20,7 @@ use crate::config::{Config, Flags, MailTransport};
 use crate::outbox::OutboxMailer;
 use crate::state::{AppState, BillingState, Inner};
 use crate::templates::Templates;
+use crate::user_cache::{CachedUsers, SESSION_USER_TTL};
 
 #[derive(Serialize)]
 struct Globals<'a> {
@@ -66,7 +67,17 @@ impl App {
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("a service could not be registered: {error}");
         }
-        let (database, stores) = open_database(&config, purpose != Purpose::Check).await?;
+        let (database, mut stores) = open_database(&config, purpose != Purpose::Check).await?;
+        // Only the web app serves sessions; a command reads users straight from the store.
+        let session_user_ttl = match purpose {
+            Purpose::Serve => SESSION_USER_TTL,
+            _ => std::time::Duration::ZERO,
+        };
+        let session_users = Arc::new(CachedUsers::new(
+            Arc::clone(&stores.users),
+            session_user_ttl,
+        ));
+        stores.users = session_users.clone();
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let hasher = self
             .hasher
@@ -116,7 +127,8 @@ impl App {
             Arc::clone(&stores.usage),
             Arc::clone(&clock),
             Arc::new(TokioTimer),
-        );
+        )
+        .with_paid_runs(Arc::clone(&stores.paid_runs));
         let slugs: Vec<String> = runner
             .registry()
             .iter()
@@ -198,6 +210,7 @@ impl App {
             config,
             database,
             stores,
+            session_users,
             accounts,
             runner,
             templates,

@@ -75,9 +75,9 @@ fn allocation_from_row(row: &Row) -> Result<(EntryId, Allocation), StorageError>
 }
 
 /// One transaction holding one credit account.
-struct AccountTransaction {
-    tx: sqlx::Transaction<'static, Db>,
-    account: Uuid,
+pub(super) struct AccountTransaction {
+    pub(super) tx: sqlx::Transaction<'static, Db>,
+    pub(super) account: Uuid,
 }
 
 #[async_trait]

@@ -35,6 +35,8 @@ mod contact;
 mod credits;
 #[cfg(feature = "site")]
 mod outbox;
+#[cfg(feature = "services")]
+mod paid_runs;
 #[cfg(feature = "identity")]
 mod sessions;
 #[cfg(feature = "services")]
@@ -56,6 +58,8 @@ pub use billing::SqlBillingRepository;
 pub use contact::SqlContactRepository;
 #[cfg(feature = "credits")]
 pub use credits::SqlCreditStore;
+#[cfg(feature = "services")]
+pub use paid_runs::SqlPaidRuns;
 #[cfg(feature = "identity")]
 pub use sessions::SqlSessionStore;
 #[cfg(feature = "services")]
@@ -85,6 +89,7 @@ pub(super) fn all(db: &Database) -> crate::Stores {
         users: Arc::new(SqlUserRepository::new(db.clone())),
         credits: Arc::new(SqlCreditStore::new(db.clone())),
         usage: Arc::new(SqlUsageRepository::new(db.clone())),
+        paid_runs: Arc::new(SqlPaidRuns::new(db.clone())),
         contact: Arc::new(SqlContactRepository::new(db.clone())),
         sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(db.clone())),
         service_settings: Arc::new(SqlServiceSettingsRepository::new(db.clone())),

@@ -17,11 +17,11 @@ use super::{Database, Row};
 use crate::sql::time::DbTime;
 use crate::sql::{Backend as _, parse, storage_error};
 
-const RUN_COLUMNS: &str = "id, user_id, service, run_key, status, cost_cents, charge_entry, \
+pub(super) const RUN_COLUMNS: &str = "id, user_id, service, run_key, status, cost_cents, charge_entry, \
     refunded_cents, balance_after_cents, input_bytes, duration_ms, output, error, \
     started_at, finished_at";
 
-fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
+pub(super) fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
     let status = get::<String>(row, "status")?;
     Ok(ServiceRun {
         id: get(row, "id")?,

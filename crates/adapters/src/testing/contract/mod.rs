@@ -24,6 +24,8 @@ mod subscriptions;
 mod usage;
 mod users;
 
+pub use usage::overdraft_drill_on_two_instances;
+
 /// One contract: a check every implementation of a port passes.
 #[derive(Clone, Copy, Debug)]
 pub struct Contract {
@@ -102,6 +104,7 @@ macro_rules! contract_tests {
         usage::usage_charges_page_a_users_runs_in_id_order,
         usage::runner_charges_once_and_refunds_failures_and_timeouts,
         usage::runner_double_submit_charges_once,
+        usage::runner_300_concurrent_runs_on_100_credits_succeed_100_times,
         usage::runner_refuses_bad_input_and_short_balances_without_charging,
         usage::runner_recovers_runs_interrupted_by_a_crash,
         usage::runner_records_the_end_of_a_run_through_a_short_outage,

@@ -6,8 +6,8 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use futures_util::future::join_all;
 use quickscale_domain_credits::{
-    AccountId, Actor, CreditCommand, Credits, GrantKind, IdempotencyKey, Operation, Reason,
-    SourceRef, verify,
+    AccountId, Actor, CreditCommand, CreditError, Credits, GrantKind, IdempotencyKey, Operation,
+    Reason, SourceRef, verify,
 };
 use quickscale_domain_identity::{FixedClock, UserId};
 use quickscale_domain_kernel::{StorageError, StorageFailure};
@@ -190,7 +190,8 @@ async fn runner_over(
         usage,
         Arc::new(FixedClock::at(NOW)),
         Arc::new(TokioTimer),
-    );
+    )
+    .with_paid_runs(Arc::clone(&stores.paid_runs));
     let user = UserId::generate();
     let account = AccountId::new(user.as_uuid());
     stores.credits.open_account(account, NOW).await.unwrap();
@@ -357,6 +358,112 @@ pub(super) async fn runner_charges_once_and_refunds_failures_and_timeouts(stores
     assert_eq!(runs.len(), 4);
     assert!(runs.iter().all(|r| r.status.is_final()));
     assert_ledger_ok(&stores, user).await;
+}
+
+/// The overdraft drill: 300 paid runs at once on 100 credits give exactly 100 successes, each
+/// with its own exact balance; the 200 others are recorded as rejected and charged nothing.
+pub(super) async fn runner_300_concurrent_runs_on_100_credits_succeed_100_times(stores: Stores) {
+    let (runner, user) = runner_with_credits(&stores, 100).await;
+    let results = overdraft_drill(&[runner], user, 300).await;
+    assert_drill(&stores, user, &results, 100).await;
+}
+
+/// The overdraft drill through two app instances on one database: `first` and `second` are
+/// two sets of stores (each with its own connections) over the same database.
+pub async fn overdraft_drill_on_two_instances(first: Stores, second: Stores) {
+    let (one, user) = runner_with_credits(&first, 100).await;
+    let (two, _) = runner_over(&second, Arc::clone(&second.usage), 0).await;
+    let results = overdraft_drill(&[one, two], user, 300).await;
+    assert_drill(&first, user, &results, 100).await;
+}
+
+/// Runs `count` sentiment analyses (one credit each) for `user` at once, spread over `runners`
+/// (app instances), each under its own key.
+async fn overdraft_drill(
+    runners: &[ServiceRunner],
+    user: UserId,
+    count: usize,
+) -> Vec<Result<quickscale_service_sdk::RunOutcome, RunError>> {
+    let tasks = (0..count).map(|i| {
+        let runner = runners[i % runners.len()].clone();
+        tokio::spawn(async move {
+            // A run the database could not take in time (a connection pool's wait on a busy
+            // machine) is sent again under its key, as a client does: never charged twice.
+            let mut attempts = 0;
+            loop {
+                let result = runner
+                    .run(
+                        user,
+                        "text_sentiment_analysis",
+                        ServiceInput::Text("a lovely product".into()),
+                        key(&format!("drill-{i}")),
+                    )
+                    .await;
+                attempts += 1;
+                match result {
+                    Err(RunError::Storage(e) | RunError::Credits(CreditError::Storage(e)))
+                        if e.failure == StorageFailure::Unavailable && attempts < 10 => {}
+                    Err(RunError::InProgress) if attempts < 10 => {
+                        tokio::time::sleep(StdDuration::from_millis(50)).await;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    });
+    join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect()
+}
+
+/// What [`overdraft_drill`] must leave: `credits` successes with distinct exact balances, the
+/// others refused for a short balance and recorded as rejected, a zero balance, a sound ledger
+/// with one debit per successful run.
+async fn assert_drill(
+    stores: &Stores,
+    user: UserId,
+    results: &[Result<quickscale_service_sdk::RunOutcome, RunError>],
+    credits: usize,
+) {
+    let errors: Vec<&RunError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let succeeded: Vec<&quickscale_service_sdk::RunOutcome> =
+        results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(succeeded.len(), credits, "errors: {errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, RunError::Insufficient(_))),
+        "{errors:?}"
+    );
+    let mut balances: Vec<Credits> = succeeded
+        .iter()
+        .map(|o| {
+            assert_eq!(o.run.status, RunStatus::Succeeded);
+            assert_eq!(o.run.cost, Credits::whole(1));
+            o.run
+                .balance_after
+                .expect("a charged run states the balance after")
+        })
+        .collect();
+    balances.sort();
+    balances.dedup();
+    assert_eq!(
+        balances.len(),
+        credits,
+        "every success reports its own balance"
+    );
+    assert_eq!(balances[0], Credits::ZERO);
+    assert_eq!(balance(stores, user).await, Credits::ZERO);
+    let runs = all_charges(stores, user, 100).await;
+    assert_eq!(runs.len(), results.len(), "every run is recorded");
+    let rejected = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Rejected && r.cost.is_zero() && r.charge.is_none())
+        .count();
+    assert_eq!(rejected, results.len() - credits);
+    assert_ledger_ok(stores, user).await;
 }
 
 pub(super) async fn runner_double_submit_charges_once(stores: Stores) {

@@ -1,0 +1,110 @@
+//! Claiming a paid run and charging it: the one step between checking a run's input and
+//! executing the service.
+//!
+//! A store that can do both in one database transaction (the SQL stores: the transaction that
+//! holds the credit account also records the run) implements [`PaidRunStore`]; any pair of a
+//! credit store and a usage store gets the same behaviour, in two steps, from
+//! [`SeparatePaidRuns`]. Either way:
+//! - a run whose key was used before is returned as it is, and nothing is charged;
+//! - otherwise the run is recorded as running with its charge, or, when the ledger refuses the
+//!   charge, as ended ([`refused_end`]: rejected for a short balance, failed otherwise) with
+//!   nothing charged.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use quickscale_domain_credits::{AccountId, CreditError, CreditStore, Credits, Operation, Receipt};
+use quickscale_domain_kernel::StorageError;
+
+use crate::usage::{Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository};
+
+/// What claiming and charging a paid run found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ChargedClaim {
+    /// The run is new, recorded as running, and charged: the charge's receipt.
+    Charged(Receipt),
+    /// The run is new and the ledger refused its charge: it is recorded as ended
+    /// ([`refused_end`]) and nothing was charged.
+    Refused(CreditError),
+    /// A run with this key exists already; nothing was charged.
+    Existing(Box<ServiceRun>),
+}
+
+/// Claims a run under its key and charges it, as one step.
+#[async_trait]
+pub trait PaidRunStore: Send + Sync {
+    /// Claims `run` (its user, key and cost) and runs `charge` on the user's credit account at
+    /// `run.started_at`; see the module for what is recorded. A storage failure of the charge
+    /// is an error and leaves no trace where the store has one transaction for both.
+    async fn claim_and_charge(
+        &self,
+        run: &ServiceRun,
+        charge: &Operation,
+    ) -> Result<ChargedClaim, StorageError>;
+}
+
+/// How a run whose charge the ledger refused is recorded: rejected when the balance was short,
+/// failed for any other reason; nothing kept, nothing refunded.
+pub fn refused_end(run: &ServiceRun, error: &CreditError) -> RunEnd {
+    RunEnd {
+        status: match error {
+            CreditError::Insufficient(_) => RunStatus::Rejected,
+            _ => RunStatus::Failed,
+        },
+        cost: Credits::ZERO,
+        charge: None,
+        refunded: Credits::ZERO,
+        balance_after: None,
+        duration_ms: 0,
+        output: None,
+        error: Some(crate::io::without_nul(&error.to_string())),
+        finished_at: run.started_at,
+    }
+}
+
+/// [`PaidRunStore`] over separate stores: the claim, then the ledger transaction (and, when the
+/// ledger refuses, the end of the run).
+#[derive(Clone)]
+pub struct SeparatePaidRuns {
+    credits: Arc<dyn CreditStore>,
+    usage: Arc<dyn ServiceUsageRepository>,
+}
+
+impl SeparatePaidRuns {
+    /// Claims in `usage`, charges in `credits`.
+    pub fn new(credits: Arc<dyn CreditStore>, usage: Arc<dyn ServiceUsageRepository>) -> Self {
+        SeparatePaidRuns { credits, usage }
+    }
+}
+
+impl std::fmt::Debug for SeparatePaidRuns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeparatePaidRuns")
+    }
+}
+
+#[async_trait]
+impl PaidRunStore for SeparatePaidRuns {
+    async fn claim_and_charge(
+        &self,
+        run: &ServiceRun,
+        charge: &Operation,
+    ) -> Result<ChargedClaim, StorageError> {
+        if let Claim::Existing(existing) = self.usage.claim(run).await? {
+            return Ok(ChargedClaim::Existing(existing));
+        }
+        let account = AccountId::new(run.user.as_uuid());
+        match self
+            .credits
+            .execute(account, charge.clone(), run.started_at)
+            .await
+        {
+            Ok(receipt) => Ok(ChargedClaim::Charged(receipt)),
+            Err(error) => {
+                self.usage.finish(run.id, &refused_end(run, &error)).await?;
+                Ok(ChargedClaim::Refused(error))
+            }
+        }
+    }
+}
