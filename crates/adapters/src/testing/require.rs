@@ -1,5 +1,5 @@
 //! Tests that need something a machine may lack (PostgreSQL, a Docker engine, a browser, an SMTP
-//! server, Stripe's Python library) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
+//! server, Stripe's Python library, Redis) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
 //!
 //! A skipped test still reports "ok" to `cargo test`, so a skip is never silent: [`skip`] prints
 //! it and appends a line to the file named by `QS_SKIP_LOG`, which `scripts/test.sh` sets,
@@ -23,16 +23,20 @@ pub enum Requirement {
     PythonStripe,
     /// Schemathesis, which checks the JSON API against its OpenAPI document.
     Schemathesis,
+    /// A Redis server (`TEST_REDIS_URL`, or the local `redis-server`), for the rate limits
+    /// shared through Redis.
+    Redis,
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 6] = [
+    pub const ALL: [Requirement; 7] = [
         Requirement::Postgres,
         Requirement::Docker,
         Requirement::Browser,
         Requirement::SmtpSink,
         Requirement::PythonStripe,
         Requirement::Schemathesis,
+        Requirement::Redis,
     ];
 
     /// The environment variable that makes it required.
@@ -44,6 +48,7 @@ impl Requirement {
             Requirement::SmtpSink => "QS_REQUIRE_SMTP_SINK",
             Requirement::PythonStripe => "QS_REQUIRE_PYTHON_STRIPE",
             Requirement::Schemathesis => "QS_REQUIRE_SCHEMATHESIS",
+            Requirement::Redis => "QS_REQUIRE_REDIS",
         }
     }
 
@@ -55,6 +60,7 @@ impl Requirement {
             Requirement::SmtpSink => "aiosmtpd",
             Requirement::PythonStripe => "Stripe's Python library",
             Requirement::Schemathesis => "Schemathesis",
+            Requirement::Redis => "a Redis server",
         }
     }
 }

@@ -14,7 +14,8 @@
 //! concrete (docs/architecture.md, "Storage").
 //!
 //! Each store is behind its port's cargo feature (`credits`, `identity`, `billing`, `services`,
-//! `site`); tokens, API keys, the audit log and the outbox share one `SqlAccountStores`.
+//! `site`, `limits`); tokens, API keys, the audit log and the outbox share one
+//! `SqlAccountStores`.
 
 // A build with some of the ports leaves some row readers and backend items unused.
 #![cfg_attr(not(feature = "stores"), allow(dead_code))]
@@ -35,6 +36,8 @@ mod contact;
 mod credits;
 #[cfg(feature = "site")]
 mod outbox;
+#[cfg(feature = "limits")]
+mod rate_limits;
 #[cfg(feature = "identity")]
 mod sessions;
 #[cfg(feature = "services")]
@@ -56,6 +59,8 @@ pub use billing::SqlBillingRepository;
 pub use contact::SqlContactRepository;
 #[cfg(feature = "credits")]
 pub use credits::SqlCreditStore;
+#[cfg(feature = "limits")]
+pub use rate_limits::SqlRateLimits;
 #[cfg(feature = "identity")]
 pub use sessions::SqlSessionStore;
 #[cfg(feature = "services")]
@@ -94,5 +99,6 @@ pub(super) fn all(db: &Database) -> crate::Stores {
         audit: accounts.clone(),
         api_keys: accounts.clone(),
         outbox: accounts,
+        rate_limits: Arc::new(SqlRateLimits::new(db.clone())),
     }
 }
