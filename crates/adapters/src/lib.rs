@@ -12,7 +12,8 @@
 //! | `billing`  | packs, payments, refunds, webhook inbox, plans, subscriptions |
 //! | `services` | service runs (usage) and the services' settings               |
 //! | `site`     | contact messages, the audit log and the email outbox          |
-//! | `stores`   | all five ports, and [`Stores`] holding one of each            |
+//! | `limits`   | rate-limit budgets (`RateLimitStore`)                         |
+//! | `stores`   | all six ports, and [`Stores`] holding one of each             |
 //! | `memory`   | in-memory fakes of the chosen stores, for tests and demos     |
 //! | `sqlite`   | SQLite stores (the embedded default)                          |
 //! | `postgres` | PostgreSQL stores (production)                                |
@@ -21,6 +22,7 @@
 //! | `llm`      | an OpenAI-compatible chat client for the LLM service          |
 //! | `stripe`   | the Stripe client for the payment gateway port                |
 //! | `smtp`     | email delivery over SMTP (lettre)                             |
+//! | `redis`    | rate-limit budgets in Redis, shared by every instance         |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! The default features are `stores`, `memory`, `sqlite`, `postgres`, `argon2` and `clock`. A
@@ -44,7 +46,7 @@ use quickscale_domain_credits::CreditStore;
 #[cfg(feature = "stores")]
 use quickscale_domain_identity::{ApiKeyRepository, TokenRepository, UserRepository};
 #[cfg(feature = "stores")]
-use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore};
+use quickscale_domain_kernel::{AuditLog, ContactRepository, OutboxStore, RateLimitStore};
 #[cfg(feature = "stores")]
 use quickscale_service_sdk::paid::PaidRunStore;
 #[cfg(feature = "stores")]
@@ -61,6 +63,8 @@ pub mod mail;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "identity")]
 pub mod sessions;
 #[cfg(feature = "smtp")]
@@ -95,6 +99,9 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub api_keys: Arc<dyn ApiKeyRepository>,
     pub outbox: Arc<dyn OutboxStore>,
+    /// Rate-limit budgets (the app keeps them in this process unless several instances share
+    /// them: see `RATE_LIMITS`).
+    pub rate_limits: Arc<dyn RateLimitStore>,
 }
 
 #[cfg(feature = "stores")]

@@ -212,7 +212,7 @@ impl FromRequestParts<AppState> for ClientAddress {
         Ok(ClientAddress(client_address(
             &parts.headers,
             peer,
-            &state.limits().clients.trust,
+            &state.limits().trust,
         )))
     }
 }

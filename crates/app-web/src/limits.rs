@@ -1,23 +1,21 @@
 //! The client's address, per-client rate limits on the endpoints attackers hammer (sign-in,
 //! registration, and the ones that send email: verification, password reset), the JSON API's
 //! budget per key, and the largest request body.
+//!
+//! Every budget is spent through one [`RateLimitStore`]: in this process (one instance), or
+//! shared by every instance (the database, or Redis): see `RATE_LIMITS` and docs/scaling.md.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, Response};
-use axum::response::IntoResponse;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tower_governor::GovernorLayer;
-use tower_governor::errors::GovernorError;
-use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
-use tower_governor::key_extractor::KeyExtractor;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use quickscale_domain_kernel::Clock;
+use quickscale_domain_kernel::rate_limit::{Decision, Quota, RateLimitStore, micros};
 use uuid::Uuid;
 
 pub use crate::config::ProxyTrust;
@@ -79,32 +77,15 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
 }
 
 /// The peer recorded by the server (`serve_router`), if any.
-fn peer<T>(request: &Request<T>) -> Option<IpAddr> {
+fn peer(request: &Request) -> Option<IpAddr> {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip())
 }
 
-/// The rate limiters' key: the client's address (see [`client_address`]).
-#[derive(Clone, Debug, Default)]
-pub struct ClientIp {
-    pub trust: ProxyTrust,
-}
-
-impl KeyExtractor for ClientIp {
-    type Key = IpAddr;
-
-    fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(client_address(
-            request.headers(),
-            peer(request),
-            &self.trust,
-        ))
-    }
-}
-
-/// The JSON API's budget per key: this many requests at once, then this many a minute.
+/// The JSON API's budget per key, by default (`API_RATE_BURST`, `API_RATE_PER_MINUTE`): this
+/// many requests at once, then this many a minute.
 pub const API_BURST: u32 = 60;
 pub const API_PER_MINUTE: u32 = 120;
 
@@ -121,182 +102,215 @@ const KNOWN_KEY_IDLE: Duration = Duration::from_secs(60 * 60);
 /// The largest request body the app reads (uploads included).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
-/// One budget per key: `burst` requests at once, then `per_minute` a minute.
-#[derive(Debug, Clone)]
-pub struct ApiLimiter(Arc<DefaultKeyedRateLimiter<Uuid>>);
-
-impl ApiLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
-        ApiLimiter(Arc::new(RateLimiter::keyed(quota)))
-    }
-
-    /// Spends one request of `key`'s budget, or says how many seconds to wait.
-    pub fn check(&self, key: Uuid) -> Result<(), u64> {
-        self.0.check_key(&key).map_err(|not_until| {
-            let now = DefaultClock::default().now();
-            not_until.wait_time_from(now).as_secs() + 1
-        })
-    }
-
-    /// Forgets keys that have been idle (housekeeping).
-    pub fn forget_idle(&self) {
-        self.0.retain_recent();
-    }
+/// The budgets, each spent per client address except the API's per key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Sign-in: 10 at once, then one every 6 s.
+    SignIn,
+    /// Registration: 5, then one a minute.
+    Register,
+    /// Requests that send email (verification resend, password reset, email change, contact
+    /// form), one budget for all: 5, then one a minute.
+    Email,
+    /// The JSON API, per key (see [`API_BURST`]).
+    ApiKey,
+    /// The JSON API's keys that do not authenticate, per client (see [`UNKNOWN_KEY_BURST`]).
+    UnknownKey,
 }
 
-/// The budget per client address for API keys that do not authenticate (see
-/// [`UNKNOWN_KEY_BURST`]): the clients that spent it and until when, and the hashes of the keys
-/// that authenticated recently.
-#[derive(Debug, Clone)]
-pub struct UnknownKeyLimiter {
-    budget: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    state: Arc<Mutex<UnknownKeys>>,
-}
-
-#[derive(Debug, Default)]
-struct UnknownKeys {
-    /// Clients whose budget is spent, until when.
-    blocked: HashMap<IpAddr, Instant>,
-    /// Hashes of keys that authenticated, when last.
-    known: HashMap<String, Instant>,
-}
-
-impl UnknownKeyLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least one"))
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least one"));
-        UnknownKeyLimiter {
-            budget: Arc::new(RateLimiter::keyed(quota)),
-            state: Arc::default(),
+impl Budget {
+    /// Its name in the store (a key's prefix in Redis, the `scope` column in the database).
+    pub fn scope(self) -> &'static str {
+        match self {
+            Budget::SignIn => "sign_in",
+            Budget::Register => "register",
+            Budget::Email => "email",
+            Budget::ApiKey => "api_key",
+            Budget::UnknownKey => "unknown_key",
         }
+    }
+}
+
+/// Where the budgets are kept (`RATE_LIMITS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// In this process: each instance has budgets of its own.
+    Process,
+    /// In the database, shared by every instance on it.
+    Database,
+    /// In Redis, shared by every instance on the same server.
+    Redis,
+}
+
+impl Sharing {
+    /// How the banner and the logs name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Sharing::Process => "in this process",
+            Sharing::Database => "in the database (shared by every instance)",
+            Sharing::Redis => "in Redis (shared by every instance)",
+        }
+    }
+}
+
+/// The rate limits: the budgets' quotas, where they are kept, and the API keys known to be
+/// valid (per process: an exemption from a spent per-client budget, never a budget itself).
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    store: Arc<dyn RateLimitStore>,
+    clock: Arc<dyn Clock>,
+    /// Where `store` keeps them.
+    pub sharing: Sharing,
+    /// How clients are told apart.
+    pub trust: ProxyTrust,
+    api: Quota,
+    /// Hashes of keys that authenticated, when last.
+    known_keys: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl RateLimits {
+    /// Budgets kept in `store`, with the API's budget per key `api` (see [`API_BURST`]).
+    pub fn new(
+        store: Arc<dyn RateLimitStore>,
+        sharing: Sharing,
+        clock: Arc<dyn Clock>,
+        trust: ProxyTrust,
+        api: Quota,
+    ) -> Self {
+        RateLimits {
+            store,
+            clock,
+            sharing,
+            trust,
+            api,
+            known_keys: Arc::default(),
+        }
+    }
+
+    /// The quota of a budget.
+    pub fn quota(&self, budget: Budget) -> Quota {
+        match budget {
+            Budget::SignIn => Quota::every(Duration::from_secs(6), 10),
+            Budget::Register | Budget::Email => Quota::every(Duration::from_secs(60), 5),
+            Budget::ApiKey => self.api,
+            Budget::UnknownKey => Quota::per_minute(UNKNOWN_KEY_PER_MINUTE, UNKNOWN_KEY_BURST),
+        }
+    }
+
+    /// Spends one request of `key`'s `budget`, or says how many seconds to wait. A store that
+    /// fails lets the request through (logged): an outage of Redis must not take the site down,
+    /// and the sign-in lockout, kept with the accounts, still holds.
+    pub async fn spend(&self, budget: Budget, key: &str) -> Result<(), u64> {
+        let now = micros(self.clock.now());
+        let decision = self
+            .store
+            .spend(budget.scope(), key, self.quota(budget), now)
+            .await;
+        self.answer(budget, decision)
+    }
+
+    /// Whether `key`'s `budget` has a request left, spending nothing.
+    async fn peek(&self, budget: Budget, key: &str) -> Result<(), u64> {
+        let now = micros(self.clock.now());
+        let decision = self
+            .store
+            .peek(budget.scope(), key, self.quota(budget), now)
+            .await;
+        self.answer(budget, decision)
+    }
+
+    fn answer(
+        &self,
+        budget: Budget,
+        decision: Result<Decision, quickscale_domain_kernel::StorageError>,
+    ) -> Result<(), u64> {
+        match decision {
+            Ok(decision) => decision.retry_after_seconds().map_or(Ok(()), Err),
+            Err(error) => {
+                tracing::warn!(%error, scope = budget.scope(), "rate limit store failed; request let through");
+                Ok(())
+            }
+        }
+    }
+
+    /// Spends one request of an API key's budget, or says how many seconds to wait.
+    pub async fn api_key(&self, key: Uuid) -> Result<(), u64> {
+        self.spend(Budget::ApiKey, &key.simple().to_string()).await
     }
 
     /// Before the lookup of the key with this hash from `client`: refused (with the seconds to
-    /// wait) while the client's budget is spent, unless the key authenticated recently.
-    pub fn check(&self, client: IpAddr, key_hash: &str) -> Result<(), u64> {
-        let state = self.state();
-        if state.known.contains_key(key_hash) {
+    /// wait) while the client's budget for keys that fail is spent, unless the key
+    /// authenticated recently (on this instance).
+    pub async fn check_unknown_key(&self, client: IpAddr, key_hash: &str) -> Result<(), u64> {
+        if self.known_keys().contains_key(key_hash) {
             return Ok(());
         }
-        match state.blocked.get(&client) {
-            Some(until) if *until > Instant::now() => {
-                Err(until.saturating_duration_since(Instant::now()).as_secs() + 1)
-            }
-            _ => Ok(()),
-        }
+        self.peek(Budget::UnknownKey, &client.to_string()).await
     }
 
     /// After the lookup: a key that authenticated is known from now on; one that did not spends
-    /// one request of the client's budget, and the one that spends the last is refused too.
-    pub fn record(&self, client: IpAddr, key_hash: &str, authenticated: bool) -> Result<(), u64> {
-        let mut state = self.state();
+    /// one request of the client's budget, and the one that finds it spent is refused too.
+    pub async fn record_key(
+        &self,
+        client: IpAddr,
+        key_hash: &str,
+        authenticated: bool,
+    ) -> Result<(), u64> {
         if authenticated {
-            state.known.insert(key_hash.to_owned(), Instant::now());
+            self.known_keys()
+                .insert(key_hash.to_owned(), Instant::now());
             return Ok(());
         }
-        state.known.remove(key_hash);
-        self.budget.check_key(&client).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            state.blocked.insert(client, Instant::now() + wait);
-            wait.as_secs() + 1
-        })
+        self.known_keys().remove(key_hash);
+        self.spend(Budget::UnknownKey, &client.to_string()).await
     }
 
-    fn state(&self) -> MutexGuard<'_, UnknownKeys> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn known_keys(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+        self.known_keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets idle clients, ended blocks and keys not used for an hour (housekeeping).
-    pub fn forget_idle(&self) {
-        self.budget.retain_recent();
+    /// The state of a route's limit, for [`enforce`].
+    pub fn route(&self, budget: Budget) -> RouteLimit {
+        RouteLimit {
+            limits: self.clone(),
+            budget,
+        }
+    }
+
+    /// Forgets budgets that are whole again and keys not used for an hour (housekeeping; any
+    /// instance may run it, and running it twice does no harm).
+    pub async fn forget_idle(&self) {
+        let now = micros(self.clock.now());
+        match self.store.forget_idle(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(forgotten = n, "idle rate-limit budgets forgotten"),
+            Err(error) => tracing::warn!(%error, "forgetting idle rate-limit budgets failed"),
+        }
         let now = Instant::now();
-        let mut state = self.state();
-        state.blocked.retain(|_, until| *until > now);
-        state
-            .known
+        self.known_keys()
             .retain(|_, seen| now.saturating_duration_since(*seen) < KNOWN_KEY_IDLE);
     }
 }
 
-type Config = GovernorConfig<ClientIp, governor::middleware::NoOpMiddleware>;
-
-/// The limiters, kept so housekeeping can forget idle clients.
+/// A route's budget: the state of [`enforce`].
 #[derive(Clone, Debug)]
-pub struct RateLimits {
-    pub sign_in: Arc<Config>,
-    pub register: Arc<Config>,
-    pub email: Arc<Config>,
-    /// How clients are told apart.
-    pub clients: ClientIp,
-    /// The JSON API: per key, not per client.
-    pub api: ApiLimiter,
-    /// The JSON API's keys not known to be valid: per client.
-    pub unknown_keys: UnknownKeyLimiter,
+pub struct RouteLimit {
+    limits: RateLimits,
+    budget: Budget,
 }
 
-fn config(key: ClientIp, period_ms: u64, burst: u32) -> Arc<Config> {
-    Arc::new(
-        GovernorConfigBuilder::default()
-            .per_millisecond(period_ms)
-            .burst_size(burst)
-            .key_extractor(key)
-            .finish()
-            .expect("non-zero limits"),
-    )
-}
-
-impl RateLimits {
-    /// Sign-in: 10 at once, then one every 6 s. Registration: 5, then one a minute. Requests that
-    /// send email (verification resend, password reset, email change, contact form) share one
-    /// budget per client: 5, then one a minute.
-    pub fn new(trust: ProxyTrust) -> Self {
-        let key = ClientIp { trust };
-        RateLimits {
-            sign_in: config(key.clone(), 6_000, 10),
-            register: config(key.clone(), 60_000, 5),
-            email: config(key.clone(), 60_000, 5),
-            clients: key,
-            api: ApiLimiter::new(API_PER_MINUTE, API_BURST),
-            unknown_keys: UnknownKeyLimiter::new(UNKNOWN_KEY_PER_MINUTE, UNKNOWN_KEY_BURST),
-        }
-    }
-
-    pub fn layer(
-        config: &Arc<Config>,
-    ) -> GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, Body> {
-        GovernorLayer::new(Arc::clone(config)).error_handler(too_many)
-    }
-
-    /// Forgets clients that have not been seen for a while.
-    pub fn forget_idle(&self) {
-        for config in [&self.sign_in, &self.register, &self.email] {
-            config.limiter().retain_recent();
-        }
-        self.api.forget_idle();
-        self.unknown_keys.forget_idle();
-    }
-}
-
-fn too_many(error: GovernorError) -> Response<Body> {
-    match error {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            let mut response = AppError::TooManyRequests {
-                wait_seconds: wait_time,
-            }
-            .into_response();
-            if let Ok(value) = wait_time.to_string().parse() {
-                response.headers_mut().insert("retry-after", value);
-            }
+/// Middleware: spends one request of the client's budget, or answers 429 with `Retry-After`
+/// (a page, like every error page).
+pub async fn enforce(State(limit): State<RouteLimit>, request: Request, next: Next) -> Response {
+    let client = client_address(request.headers(), peer(&request), &limit.limits.trust);
+    match limit.limits.spend(limit.budget, &client.to_string()).await {
+        Ok(()) => next.run(request).await,
+        Err(wait_seconds) => {
+            let mut response = AppError::TooManyRequests { wait_seconds }.into_response();
             response
-        }
-        other => {
-            tracing::warn!(error = %other, "rate limiter could not identify the client");
-            AppError::BadRequest(
-                "Your request could not be processed: reload the page and try again.".into(),
-            )
-            .into_response()
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(wait_seconds));
+            response
         }
     }
 }
@@ -332,30 +346,73 @@ mod tests {
         client_address(&headers(forwarded), Some(ip(PEER)), trust)
     }
 
-    #[test]
-    fn only_keys_that_fail_spend_a_clients_budget_and_known_keys_pass_a_spent_one() {
-        let limiter = UnknownKeyLimiter::new(1, 3);
+    fn limits() -> (RateLimits, Arc<quickscale_domain_kernel::FixedClock>) {
+        let clock = Arc::new(quickscale_domain_kernel::FixedClock::at(
+            time::OffsetDateTime::now_utc(),
+        ));
+        let limits = RateLimits::new(
+            Arc::new(quickscale_adapters::memory::MemoryRateLimits::default()),
+            Sharing::Process,
+            clock.clone(),
+            ProxyTrust::None,
+            Quota::per_minute(API_PER_MINUTE, API_BURST),
+        );
+        (limits, clock)
+    }
+
+    #[tokio::test]
+    async fn only_keys_that_fail_spend_a_clients_budget_and_known_keys_pass_a_spent_one() {
+        let (limits, clock) = limits();
         let (guesser, other) = (ip("203.0.113.7"), ip("198.51.100.9"));
         // Valid keys, however many, spend nothing.
-        for n in 0..10 {
+        for n in 0..30 {
             let hash = format!("valid-{n}");
-            assert_eq!(limiter.check(guesser, &hash), Ok(()));
-            assert_eq!(limiter.record(guesser, &hash, true), Ok(()));
+            assert_eq!(limits.check_unknown_key(guesser, &hash).await, Ok(()));
+            assert_eq!(limits.record_key(guesser, &hash, true).await, Ok(()));
         }
-        for n in 0..3 {
+        for n in 0..UNKNOWN_KEY_BURST {
             let hash = format!("wrong-{n}");
-            assert_eq!(limiter.check(guesser, &hash), Ok(()));
-            assert_eq!(limiter.record(guesser, &hash, false), Ok(()));
+            assert_eq!(limits.check_unknown_key(guesser, &hash).await, Ok(()));
+            assert_eq!(limits.record_key(guesser, &hash, false).await, Ok(()));
         }
-        assert!(limiter.record(guesser, "wrong-3", false).is_err());
-        let wait = limiter.check(guesser, "wrong-4").unwrap_err();
-        assert!((1..=61).contains(&wait), "{wait}");
-        assert!(limiter.check(guesser, "never-seen").is_err());
-        assert_eq!(limiter.check(guesser, "valid-0"), Ok(()));
-        assert_eq!(limiter.check(other, "wrong-4"), Ok(()));
+        // Spent: refused before the lookup, and a lookup that fails anyway is refused too.
+        let wait = limits
+            .check_unknown_key(guesser, "wrong-x")
+            .await
+            .unwrap_err();
+        assert_eq!(wait, 3, "one request every 3 s");
+        assert!(limits.record_key(guesser, "wrong-x", false).await.is_err());
+        assert!(
+            limits
+                .check_unknown_key(guesser, "never-seen")
+                .await
+                .is_err()
+        );
+        assert_eq!(limits.check_unknown_key(guesser, "valid-0").await, Ok(()));
+        assert_eq!(limits.check_unknown_key(other, "wrong-x").await, Ok(()));
         // A key that stops authenticating is no longer let through.
-        assert!(limiter.record(guesser, "valid-0", false).is_err());
-        assert!(limiter.check(guesser, "valid-0").is_err());
+        assert!(limits.record_key(guesser, "valid-0", false).await.is_err());
+        assert!(limits.check_unknown_key(guesser, "valid-0").await.is_err());
+        // Time refills the budget: one more every 3 s.
+        clock.advance(time::Duration::seconds(3));
+        assert_eq!(limits.check_unknown_key(guesser, "wrong-y").await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn each_budget_has_its_documented_burst() {
+        let (limits, _clock) = limits();
+        for (budget, burst) in [
+            (Budget::SignIn, 10),
+            (Budget::Register, 5),
+            (Budget::Email, 5),
+            (Budget::ApiKey, API_BURST),
+            (Budget::UnknownKey, UNKNOWN_KEY_BURST),
+        ] {
+            for _ in 0..burst {
+                assert_eq!(limits.spend(budget, "client").await, Ok(()), "{budget:?}");
+            }
+            assert!(limits.spend(budget, "client").await.is_err(), "{budget:?}");
+        }
     }
 
     #[test]

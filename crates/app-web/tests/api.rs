@@ -947,7 +947,7 @@ async fn unknown_keys_are_limited_per_client_address_before_any_lookup() {
         assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
     }
     // ...then the address's budget is spent: 429 with Retry-After, as a problem document
-    // (from the 22nd on, before any lookup).
+    // (before any lookup: the budget is read before the key is).
     for _ in 0..3 {
         let wrong = format!("qs_{}", uuid::Uuid::new_v4().simple());
         let (status, headers, body) = call_from(&app, guesser, &wrong).await;

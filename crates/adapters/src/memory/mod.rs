@@ -16,6 +16,8 @@ mod contact;
 mod credits;
 #[cfg(feature = "identity")]
 mod hasher;
+#[cfg(feature = "limits")]
+mod rate_limits;
 #[cfg(feature = "services")]
 mod settings;
 #[cfg(feature = "billing")]
@@ -35,6 +37,8 @@ pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 #[cfg(feature = "identity")]
 pub use hasher::PlainTextHasher;
+#[cfg(feature = "limits")]
+pub use rate_limits::MemoryRateLimits;
 #[cfg(feature = "services")]
 pub use settings::MemoryServiceSettingsRepository;
 #[cfg(feature = "billing")]
@@ -72,6 +76,7 @@ pub fn stores() -> crate::Stores {
             audit: accounts.clone(),
             api_keys: accounts.clone(),
             outbox: accounts,
+            rate_limits: Arc::new(MemoryRateLimits::default()),
         }
     }
 }

@@ -64,6 +64,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "account safety",
         include_str!("../../migrations/postgres/0010_account_safety.sql"),
     ),
+    (
+        13,
+        "rate limits",
+        include_str!("../../migrations/postgres/0013_rate_limits.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -68,6 +68,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "account safety",
         include_str!("../../migrations/sqlite/0010_account_safety.sql"),
     ),
+    (
+        13,
+        "rate limits",
+        include_str!("../../migrations/sqlite/0013_rate_limits.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

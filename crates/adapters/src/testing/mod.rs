@@ -6,6 +6,7 @@ pub mod contract;
 pub mod gateway;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod redis;
 pub mod require;
 
 use std::any::Any;
@@ -28,6 +29,22 @@ impl std::fmt::Debug for TestStores {
 pub async fn memory_stores() -> Option<TestStores> {
     Some(TestStores {
         stores: crate::memory::stores(),
+        guard: Box::new(()),
+    })
+}
+
+/// Fresh in-memory stores whose rate limits are kept in Redis (see [`redis::test_redis_url`]),
+/// or `None` when there is no Redis server and it is not required.
+#[cfg(feature = "redis")]
+pub async fn redis_stores() -> Option<TestStores> {
+    let url = redis::test_redis_url().await?;
+    let limits = crate::redis::RedisRateLimits::connect(&url, "qs-test:")
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test Redis server at {url}: {e}"));
+    let mut stores = crate::memory::stores();
+    stores.rate_limits = std::sync::Arc::new(limits);
+    Some(TestStores {
+        stores,
         guard: Box::new(()),
     })
 }

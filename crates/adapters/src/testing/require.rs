@@ -1,5 +1,5 @@
 //! Tests that need something a machine may lack (PostgreSQL, a Docker engine, a browser, an SMTP
-//! server, Stripe's Python library) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
+//! server, Stripe's Python library, Redis) skip without it, unless a `QS_REQUIRE_*` switch makes its absence a failure.
 //!
 //! A skipped test still reports "ok" to `cargo test`, so a skip is never silent: [`skip`] prints
 //! it and appends a line to the file named by `QS_SKIP_LOG`, which `scripts/test.sh` sets,
@@ -26,6 +26,9 @@ pub enum Requirement {
     /// The SDKs' own test suites and the API examples: node and npm, and Python's venv
     /// (`scripts/sdks.sh --tools` installs the rest).
     SdkTools,
+    /// A Redis server (`TEST_REDIS_URL`, or the local `redis-server`), for the rate limits
+    /// shared through Redis.
+    Redis,
 }
 
 impl Requirement {
@@ -37,6 +40,7 @@ impl Requirement {
         Requirement::PythonStripe,
         Requirement::Schemathesis,
         Requirement::SdkTools,
+        Requirement::Redis,
     ];
 
     /// The environment variable that makes it required.
@@ -49,6 +53,7 @@ impl Requirement {
             Requirement::PythonStripe => "QS_REQUIRE_PYTHON_STRIPE",
             Requirement::Schemathesis => "QS_REQUIRE_SCHEMATHESIS",
             Requirement::SdkTools => "QS_REQUIRE_SDK_TOOLS",
+            Requirement::Redis => "QS_REQUIRE_REDIS",
         }
     }
 
@@ -61,6 +66,7 @@ impl Requirement {
             Requirement::PythonStripe => "Stripe's Python library",
             Requirement::Schemathesis => "Schemathesis",
             Requirement::SdkTools => "the SDK test tools (node, npm, python3 with venv)",
+            Requirement::Redis => "a Redis server",
         }
     }
 }

@@ -45,14 +45,16 @@ impl FromRequestParts<AppState> for ApiKeyAuth {
             })?;
         let refused = || ApiProblem::unauthorized("This API key is not valid or was revoked.");
         let hash = api_key_hash(token);
-        let unknown_keys = &state.limits().unknown_keys;
-        unknown_keys
-            .check(client, &hash)
+        let limits = state.limits();
+        limits
+            .check_unknown_key(client, &hash)
+            .await
             .map_err(ApiProblem::too_many_unknown_keys)?;
         // A failure (the database, the key's own budget) says nothing about the key.
         let authenticated = authenticate(state, token, &hash).await?;
-        unknown_keys
-            .record(client, &hash, authenticated.is_some())
+        limits
+            .record_key(client, &hash, authenticated.is_some())
+            .await
             .map_err(ApiProblem::too_many_unknown_keys)?;
         authenticated.ok_or_else(refused)
     }
@@ -73,8 +75,8 @@ async fn authenticate(
     };
     state
         .limits()
-        .api
-        .check(key.id.0)
+        .api_key(key.id.0)
+        .await
         .map_err(ApiProblem::too_many)?;
     let user = state
         .users()

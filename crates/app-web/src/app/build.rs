@@ -16,11 +16,15 @@ use serde::Serialize;
 use super::database::open_database;
 use super::layers::router;
 use super::{App, Built};
-use crate::config::{Config, Flags, MailTransport};
+use crate::config::{Config, Flags, MailTransport, RateLimitBackend};
+use crate::limits::{RateLimits, Sharing};
 use crate::outbox::OutboxMailer;
 use crate::state::{AppState, BillingState, Inner};
 use crate::templates::Templates;
 use crate::user_cache::{CachedUsers, SESSION_USER_TTL};
+use quickscale_adapters::memory::MemoryRateLimits;
+use quickscale_adapters::redis::RedisRateLimits;
+use quickscale_domain_kernel::{Quota, RateLimitStore};
 
 #[derive(Serialize)]
 struct Globals<'a> {
@@ -48,6 +52,44 @@ impl Purpose {
         )
     }
 }
+
+/// The rate limits, kept where `RATE_LIMITS` says. Only the web app reaches Redis: a command
+/// counts nothing.
+async fn rate_limits(
+    config: &Config,
+    stores: &quickscale_adapters::Stores,
+    clock: &Arc<dyn quickscale_domain_kernel::Clock>,
+    purpose: Purpose,
+) -> anyhow::Result<RateLimits> {
+    let (store, sharing): (Arc<dyn RateLimitStore>, Sharing) = match &config.rate_limits {
+        RateLimitBackend::Database => (Arc::clone(&stores.rate_limits), Sharing::Database),
+        RateLimitBackend::Redis(url) if purpose == Purpose::Serve => {
+            let store = RedisRateLimits::connect(url.expose(), REDIS_PREFIX)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot reach Redis for the rate limits ({e}). Check that the server is \
+                         running and that REDIS_URL is right, or set RATE_LIMITS=process."
+                    )
+                })?;
+            (Arc::new(store), Sharing::Redis)
+        }
+        RateLimitBackend::Process | RateLimitBackend::Redis(_) => {
+            (Arc::new(MemoryRateLimits::default()), Sharing::Process)
+        }
+    };
+    let (per_minute, burst) = config.api_rate;
+    Ok(RateLimits::new(
+        store,
+        sharing,
+        Arc::clone(clock),
+        config.proxy_trust.clone(),
+        Quota::per_minute(per_minute, burst),
+    ))
+}
+
+/// Where the rate limits' keys live in Redis (`<prefix><budget>:<client or key>`).
+const REDIS_PREFIX: &str = "quickscale:rate:";
 
 /// One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
 pub(super) fn install_crypto_provider() {
@@ -197,7 +239,7 @@ impl App {
                     .context("syncing plans from the offline stand-in")?;
             }
         }
-        let limits = crate::limits::RateLimits::new(config.proxy_trust.clone());
+        let limits = rate_limits(&config, &stores, &clock, purpose).await?;
         let content_security_policy = crate::security::content_security_policy(
             billing
                 .as_ref()

@@ -11,7 +11,7 @@ pub(super) fn spawn_housekeeping(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            state.limits().forget_idle();
+            state.limits().forget_idle().await;
             recover_interrupted_runs(&state).await;
             let now = state.clock().now();
             match state.stores().sessions.admin().delete_expired(now).await {

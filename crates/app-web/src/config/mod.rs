@@ -18,7 +18,8 @@ use quickscale_domain_identity::{Email, LockoutPolicy};
 use time::Duration;
 
 pub use sections::{
-    DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, SmtpSecurity, StripeMode,
+    DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, RateLimitBackend,
+    SmtpSecurity, StripeMode,
 };
 pub use settings::{
     DOC_END, DOC_START, Fallback, Kind, Range, SETTINGS, Section, Setting, Unit, setting,
@@ -87,6 +88,11 @@ pub struct Config {
     pub reset_ttl: Duration,
     /// Which proxies may say who the client is (`TRUST_PROXY`, `TRUSTED_PROXIES`).
     pub proxy_trust: ProxyTrust,
+    /// Where the rate limits' budgets are kept (`RATE_LIMITS`, `REDIS_URL`).
+    pub rate_limits: RateLimitBackend,
+    /// The JSON API's budget per key: requests a minute, and at once (`API_RATE_PER_MINUTE`,
+    /// `API_RATE_BURST`).
+    pub api_rate: (u32, u32),
 }
 
 impl Config {
@@ -127,6 +133,7 @@ impl Config {
             return Err(s.error("BASE_URL", "must start with http:// or https://"));
         }
         let database = sections::database(s, project_dir)?;
+        let rate_limits = sections::rate_limits(s, &database)?;
         let secret_key = match s.get("SECRET_KEY") {
             Some((key, _)) if key.len() >= 32 => Secret::new(key),
             Some(_) => return Err(s.error("SECRET_KEY", "must be at least 32 characters")),
@@ -175,6 +182,11 @@ impl Config {
             verification_ttl: Duration::hours(hours),
             reset_ttl: Duration::minutes(minutes),
             proxy_trust: sections::proxy_trust(s)?,
+            rate_limits,
+            api_rate: (
+                s.integer("API_RATE_PER_MINUTE")?,
+                s.integer("API_RATE_BURST")?,
+            ),
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,
             llm,

@@ -125,6 +125,81 @@ impl DatabaseUrl {
     }
 }
 
+/// Where the rate limits' budgets are kept (`RATE_LIMITS`, `REDIS_URL`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RateLimitBackend {
+    /// In the app's process: each instance counts alone.
+    Process,
+    /// In the app's database, shared by every instance on it.
+    Database,
+    /// In Redis at this URL, shared by every instance on it.
+    Redis(Secret),
+}
+
+/// `RATE_LIMITS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RateLimitChoice {
+    Auto,
+    Process,
+    Database,
+    Redis,
+}
+
+impl FromStr for RateLimitChoice {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        match name {
+            "auto" => Ok(RateLimitChoice::Auto),
+            "process" => Ok(RateLimitChoice::Process),
+            "database" => Ok(RateLimitChoice::Database),
+            "redis" => Ok(RateLimitChoice::Redis),
+            _ => Err(()),
+        }
+    }
+}
+
+/// `RATE_LIMITS` and `REDIS_URL`: `auto` keeps the budgets in Redis when `REDIS_URL` is set,
+/// else in PostgreSQL when that is the database, else in the process (the embedded SQLite app
+/// is one process).
+pub(super) fn rate_limits(
+    s: &Sources,
+    database: &DatabaseUrl,
+) -> Result<RateLimitBackend, ConfigError> {
+    let redis = match s.value("REDIS_URL") {
+        None => None,
+        Some(url)
+            if ["redis://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
+        {
+            Some(Secret::new(url))
+        }
+        Some(_) => {
+            return Err(s.error(
+                "REDIS_URL",
+                "expected redis://[:PASSWORD@]HOST[:PORT][/DB] or redis+unix://PATH",
+            ));
+        }
+    };
+    match (s.choice::<RateLimitChoice>("RATE_LIMITS")?, redis, database) {
+        (RateLimitChoice::Process, _, _) => Ok(RateLimitBackend::Process),
+        (RateLimitChoice::Redis | RateLimitChoice::Auto, Some(url), _) => {
+            Ok(RateLimitBackend::Redis(url))
+        }
+        (RateLimitChoice::Redis, None, _) => {
+            Err(s.error("RATE_LIMITS", "is redis, but REDIS_URL is not set"))
+        }
+        (RateLimitChoice::Database, _, DatabaseUrl::Memory) => Err(s.error(
+            "RATE_LIMITS",
+            "is database, but DATABASE_URL is memory (nothing is shared)",
+        )),
+        (RateLimitChoice::Database, _, _) => Ok(RateLimitBackend::Database),
+        (RateLimitChoice::Auto, None, DatabaseUrl::Postgres(_)) => Ok(RateLimitBackend::Database),
+        (RateLimitChoice::Auto, None, _) => Ok(RateLimitBackend::Process),
+    }
+}
+
 /// The feature flags of the original QuickScale, in one place; templates see them as `flags`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Flags {

@@ -243,6 +243,24 @@ pub const SETTINGS: &[Setting] = &[
         doc: "the PostgreSQL pool size",
     },
     Setting {
+        key: "RATE_LIMITS",
+        section: Section::Database,
+        kind: Kind::Choice(&["auto", "process", "database", "redis"]),
+        default: Fallback::Value("auto"),
+        doc: "where the rate limits' budgets are kept: `process` counts in each instance alone; \
+              `database` and `redis` share them between instances; `auto` is `redis` when \
+              `REDIS_URL` is set, else `database` on PostgreSQL, else `process` (see \
+              docs/scaling.md)",
+    },
+    Setting {
+        key: "REDIS_URL",
+        section: Section::Database,
+        kind: Kind::Secret,
+        default: Fallback::Unset,
+        doc: "a Redis server, `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `redis+unix://PATH`; \
+              with `RATE_LIMITS=auto` or `redis` the rate limits are kept there",
+    },
+    Setting {
         key: "ADMIN_EMAIL",
         section: Section::Accounts,
         kind: Kind::Email,
@@ -371,6 +389,20 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Flag,
         default: Fallback::Value("false"),
         doc: "the JSON API at `/api/v1` and API keys in settings (see docs/api.md)",
+    },
+    Setting {
+        key: "API_RATE_PER_MINUTE",
+        section: Section::Features,
+        kind: integer(Unit::Number, 1, 1_000_000),
+        default: Fallback::Value("120"),
+        doc: "requests a minute each API key may make once its burst is spent",
+    },
+    Setting {
+        key: "API_RATE_BURST",
+        section: Section::Features,
+        kind: integer(Unit::Number, 1, 1_000_000),
+        default: Fallback::Value("60"),
+        doc: "requests each API key may make at once",
     },
     Setting {
         key: "ENABLE_SERVICE_MARKETPLACE",

@@ -373,6 +373,10 @@ fn every_choice_the_table_allows_is_read_and_others_are_refused() {
             if row.key.starts_with("SMTP_") {
                 pairs.push(("MAILER", "smtp"));
             }
+            // RATE_LIMITS=redis needs a server.
+            if row.key == "RATE_LIMITS" {
+                pairs.push(("REDIS_URL", "redis://127.0.0.1:6379"));
+            }
             pairs.push((row.key, *word));
             assert!(load_with(&pairs).is_ok(), "{}={word}", row.key);
         }
@@ -485,4 +489,42 @@ fn a_summary_states_the_meaning_the_allowed_values_and_the_default() {
         setting("SECRET_KEY").unwrap().summary(),
         "at least 32 random characters; quickscale init writes one; it signs visitors' CSRF tokens (required)"
     );
+}
+
+/// `RATE_LIMITS=auto` shares the budgets where instances can share them: Redis when
+/// `REDIS_URL` is set, else PostgreSQL, else the process; an explicit choice that cannot work is
+/// refused under its key.
+#[test]
+fn rate_limits_are_kept_where_instances_can_share_them() {
+    let pg = ("DATABASE_URL", "postgres://u@localhost/app");
+    let redis = ("REDIS_URL", "redis://127.0.0.1:6379/1");
+    let backend = |pairs: &[(&str, &str)]| load_with(pairs).unwrap().rate_limits;
+    assert_eq!(
+        backend(&[]),
+        RateLimitBackend::Process,
+        "SQLite: one process"
+    );
+    assert_eq!(backend(&[pg]), RateLimitBackend::Database);
+    assert!(
+        matches!(backend(&[pg, redis]), RateLimitBackend::Redis(url) if url.expose() == redis.1)
+    );
+    assert!(matches!(backend(&[redis]), RateLimitBackend::Redis(_)));
+    assert_eq!(
+        backend(&[pg, redis, ("RATE_LIMITS", "process")]),
+        RateLimitBackend::Process
+    );
+    assert_eq!(
+        backend(&[("RATE_LIMITS", "database")]),
+        RateLimitBackend::Database
+    );
+    for (pairs, key) in [
+        (&[("RATE_LIMITS", "redis")][..], "RATE_LIMITS"),
+        (
+            &[("RATE_LIMITS", "database"), ("DATABASE_URL", "memory")][..],
+            "RATE_LIMITS",
+        ),
+        (&[("REDIS_URL", "http://127.0.0.1:6379")][..], "REDIS_URL"),
+    ] {
+        assert_eq!(load_with(pairs).unwrap_err().key, key, "{pairs:?}");
+    }
 }

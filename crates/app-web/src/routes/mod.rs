@@ -24,7 +24,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::error::AppError;
-use crate::limits::RateLimits;
+use crate::limits::{Budget, enforce};
 use crate::middleware::admin_only;
 use crate::state::AppState;
 
@@ -36,20 +36,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/about", get(public::about))
         .route(
             "/contact",
-            get(public::contact_form)
-                .merge(post(public::contact_send).layer(RateLimits::layer(&limits.email))),
+            get(public::contact_form).merge(
+                post(public::contact_send)
+                    .layer(from_fn_with_state(limits.route(Budget::Email), enforce)),
+            ),
         )
         .route("/health", get(public::health))
         .route(
             "/register",
-            get(auth::register_form)
-                .merge(post(auth::register).layer(RateLimits::layer(&limits.register))),
+            get(auth::register_form).merge(
+                post(auth::register)
+                    .layer(from_fn_with_state(limits.route(Budget::Register), enforce)),
+            ),
         )
         .route("/register/check-email", get(auth::check_email))
         .route(
             "/login",
-            get(auth::login_form)
-                .merge(post(auth::login).layer(RateLimits::layer(&limits.sign_in))),
+            get(auth::login_form).merge(
+                post(auth::login).layer(from_fn_with_state(limits.route(Budget::SignIn), enforce)),
+            ),
         )
         .route("/logout", post(auth::logout))
         .route("/dashboard", get(dashboard::dashboard))
@@ -58,7 +63,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/settings/password", post(profile::change_password))
         .route(
             "/settings/email",
-            post(account::change_email).layer(RateLimits::layer(&limits.email)),
+            post(account::change_email)
+                .layer(from_fn_with_state(limits.route(Budget::Email), enforce)),
         )
         .route("/settings/email/confirm", get(account::confirm_email))
         .route(
@@ -69,12 +75,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/verify", get(account::verify))
         .route(
             "/verify/resend",
-            post(account::resend).layer(RateLimits::layer(&limits.email)),
+            post(account::resend).layer(from_fn_with_state(limits.route(Budget::Email), enforce)),
         )
         .route(
             "/password/forgot",
-            get(account::forgot_form)
-                .merge(post(account::forgot).layer(RateLimits::layer(&limits.email))),
+            get(account::forgot_form).merge(
+                post(account::forgot)
+                    .layer(from_fn_with_state(limits.route(Budget::Email), enforce)),
+            ),
         )
         .route(
             "/password/reset",

@@ -14,7 +14,8 @@
 //! concrete (docs/architecture.md, "Storage").
 //!
 //! Each store is behind its port's cargo feature (`credits`, `identity`, `billing`, `services`,
-//! `site`); tokens, API keys, the audit log and the outbox share one `SqlAccountStores`.
+//! `site`, `limits`); tokens, API keys, the audit log and the outbox share one
+//! `SqlAccountStores`.
 
 // A build with some of the ports leaves some row readers and backend items unused.
 #![cfg_attr(not(feature = "stores"), allow(dead_code))]
@@ -37,6 +38,8 @@ mod credits;
 mod outbox;
 #[cfg(feature = "services")]
 mod paid_runs;
+#[cfg(feature = "limits")]
+mod rate_limits;
 #[cfg(feature = "identity")]
 mod sessions;
 #[cfg(feature = "services")]
@@ -60,6 +63,8 @@ pub use contact::SqlContactRepository;
 pub use credits::SqlCreditStore;
 #[cfg(feature = "services")]
 pub use paid_runs::SqlPaidRuns;
+#[cfg(feature = "limits")]
+pub use rate_limits::SqlRateLimits;
 #[cfg(feature = "identity")]
 pub use sessions::SqlSessionStore;
 #[cfg(feature = "services")]
@@ -99,5 +104,6 @@ pub(super) fn all(db: &Database) -> crate::Stores {
         audit: accounts.clone(),
         api_keys: accounts.clone(),
         outbox: accounts,
+        rate_limits: Arc::new(SqlRateLimits::new(db.clone())),
     }
 }

@@ -19,6 +19,7 @@ mod accounts;
 mod api_keys;
 mod billing;
 mod credits;
+mod limits;
 mod site;
 mod subscriptions;
 mod usage;
@@ -113,6 +114,10 @@ macro_rules! contract_tests {
         site::sessions_round_trip_and_expire,
         site::sessions_of_a_user_can_be_ended_except_the_current_one,
         site::contact_messages_are_kept_newest_first,
+        limits::limits_a_burst_then_one_per_interval,
+        limits::limits_scopes_and_keys_are_independent,
+        limits::limits_concurrent_spenders_never_pass_the_burst,
+        limits::limits_forgetting_idle_budgets_changes_no_answer,
         billing::billing_packs_customers_and_payments_are_stored_once,
         billing::billing_refunds_never_exceed_the_payment_even_concurrently,
         billing::billing_inbox_stores_each_event_once_and_schedules_retries,
