@@ -19,5 +19,5 @@ pub use clock::{Clock, FixedClock};
 pub use contact::{ContactErrors, ContactMessage, ContactRepository};
 pub use local_path::LocalPath;
 pub use mail::{EmailMessage, MailError, Mailer};
-pub use outbox::{OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore};
+pub use outbox::{OutboxCounts, OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore};
 pub use storage::{StorageError, StorageFailure};

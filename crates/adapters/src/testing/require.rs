@@ -23,16 +23,19 @@ pub enum Requirement {
     PythonStripe,
     /// Schemathesis, which checks the JSON API against its OpenAPI document.
     Schemathesis,
+    /// Prometheus (Debian's `prometheus` package), which scrapes a running app's metrics.
+    Prometheus,
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 6] = [
+    pub const ALL: [Requirement; 7] = [
         Requirement::Postgres,
         Requirement::Docker,
         Requirement::Browser,
         Requirement::SmtpSink,
         Requirement::PythonStripe,
         Requirement::Schemathesis,
+        Requirement::Prometheus,
     ];
 
     /// The environment variable that makes it required.
@@ -44,6 +47,7 @@ impl Requirement {
             Requirement::SmtpSink => "QS_REQUIRE_SMTP_SINK",
             Requirement::PythonStripe => "QS_REQUIRE_PYTHON_STRIPE",
             Requirement::Schemathesis => "QS_REQUIRE_SCHEMATHESIS",
+            Requirement::Prometheus => "QS_REQUIRE_PROMETHEUS",
         }
     }
 
@@ -55,6 +59,7 @@ impl Requirement {
             Requirement::SmtpSink => "aiosmtpd",
             Requirement::PythonStripe => "Stripe's Python library",
             Requirement::Schemathesis => "Schemathesis",
+            Requirement::Prometheus => "Prometheus",
         }
     }
 }

@@ -67,6 +67,12 @@ impl App {
             anyhow::bail!("a service could not be registered: {error}");
         }
         let (database, stores) = open_database(&config, purpose != Purpose::Check).await?;
+        // Metrics only when asked for: otherwise nothing is recorded and the stores are bare.
+        let metrics = config
+            .metrics
+            .as_ref()
+            .map(|_| crate::observability::Metrics::install());
+        let stores = crate::observability::observe_stores(stores, metrics.is_some());
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let hasher = self
             .hasher
@@ -203,8 +209,11 @@ impl App {
             templates,
             mailer,
             outbox_mailer,
+            started_at: time::OffsetDateTime::now_utc(),
+            recent_errors: crate::observability::RecentErrors::default(),
             clock,
             billing,
+            metrics,
         }));
         let router = router(state.clone());
         Ok(Built { router, state })

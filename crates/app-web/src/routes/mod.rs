@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod admin_billing;
 mod admin_services;
+mod admin_system;
 mod api_keys;
 mod api_v1;
 mod auth;
@@ -39,6 +40,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .merge(post(public::contact_send).layer(RateLimits::layer(&limits.email))),
         )
         .route("/health", get(public::health))
+        .route("/ready", get(public::ready))
         .route(
             "/register",
             get(auth::register_form)
@@ -92,6 +94,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/audit", get(admin::audit))
         .route("/admin/emails", get(admin::emails))
+        .route("/admin/system", get(admin_system::system))
         .route("/dev/outbox", get(admin::dev_outbox))
         .route("/admin/services", get(admin_services::services))
         .route("/admin/services/{slug}", post(admin_services::update))
@@ -121,6 +124,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             )
             .nest("/api/v1", api_v1::router())
             .route("/api/{*rest}", axum::routing::any(api_v1::unknown));
+    }
+    // On the app's port only behind its token; with METRICS_PORT, only on that port.
+    if state
+        .config()
+        .metrics
+        .as_ref()
+        .is_some_and(|m| m.port.is_none() && m.token.is_some())
+    {
+        router = router.route("/metrics", get(crate::observability::metrics_route));
     }
     if state.billing_enabled() {
         router = router
@@ -175,6 +187,7 @@ pub const ADMIN_PAGES: &[&str] = &[
     "/admin/services",
     "/admin/audit",
     "/admin/emails",
+    "/admin/system",
 ];
 
 async fn not_found() -> AppError {

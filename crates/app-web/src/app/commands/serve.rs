@@ -41,6 +41,7 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
+        crate::observability::serve_metrics_port(&state).await?;
         spawn_housekeeping(state.clone());
         crate::outbox::spawn_worker(state.0.outbox_mailer.clone());
         if state.billing_enabled() {
