@@ -215,3 +215,115 @@ async fn ready_reports_the_database_and_its_migrations() {
     let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
     assert_eq!(body["database"], "unreachable");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_metrics_on_their_own_port_only() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (free_port(), free_port());
+    let config = quickscale_app_web::Config::from_pairs(
+        dir.path(),
+        "App",
+        &[
+            ("SECRET_KEY", "a-secret-key-of-at-least-32-characters!!"),
+            ("DATABASE_URL", "memory"),
+            ("ADMIN_PASSWORD", "admin-password-1"),
+            ("PORT", &port.to_string()),
+            ("METRICS_PORT", &metrics_port.to_string()),
+        ],
+    )
+    .unwrap();
+    let server = tokio::spawn(quickscale_app_web::App::new("App").run_command(config, ["serve"]));
+    let client = reqwest::Client::new();
+    let app = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if client.get(format!("{app}/ready")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(up, "the app did not start");
+    let scraped = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let body = scraped.text().await.unwrap();
+    assert!(
+        body.contains(
+            r#"quickscale_http_requests_total{method="GET",route="/ready",status="200"}"#
+        ),
+        "{body}"
+    );
+    let on_app_port = client.get(format!("{app}/metrics")).send().await.unwrap();
+    assert_eq!(on_app_port.status(), 404);
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_system_page_shows_the_state_of_things_and_recent_server_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/app.db", dir.path().display());
+    let app = TestApp::with(&[("DATABASE_URL", &url)]).await;
+    // A delivery that failed for good.
+    let outbox = &app.state.stores().outbox;
+    let now = time::OffsetDateTime::now_utc();
+    let message = quickscale_domain_kernel::EmailMessage {
+        to: "someone@example.com".into(),
+        reply_to: None,
+        subject: "Hello".into(),
+        text: "Hello".into(),
+        html: None,
+    };
+    let id = outbox.enqueue(&message, now).await.unwrap();
+    outbox
+        .mark_failed(id, "550 mailbox unavailable", None)
+        .await
+        .unwrap();
+    // A page whose table is gone answers 500.
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE service_runs")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let broken = ada.get("/usage").await;
+    assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = broken.headers["x-request-id"].to_str().unwrap().to_owned();
+
+    assert_eq!(ada.get("/admin/system").await.status, StatusCode::FORBIDDEN);
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let page = admin.get("/admin/system").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.text_of("system-version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert!(page.text_of("system-uptime").is_some());
+    let database = page.text_of("system-database").unwrap();
+    assert!(database.contains("SQLite"), "{database}");
+    assert!(database.contains("reachable"), "{database}");
+    assert!(
+        database.contains("Every migration is applied"),
+        "{database}"
+    );
+    let mail = page.text_of("system-mail").unwrap();
+    assert!(mail.contains("1 given up"), "{mail}");
+    assert!(mail.contains("550 mailbox unavailable"), "{mail}");
+    let errors = page.text_of("system-errors").unwrap();
+    assert!(errors.contains(&request_id), "{errors}");
+    assert!(errors.contains("GET /usage"), "{errors}");
+}

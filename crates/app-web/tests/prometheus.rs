@@ -202,9 +202,15 @@ async fn prometheus_scrapes_the_runs_and_payments_of_a_running_app() {
     let ada = browser();
     app.register(&ada, "ada@example.com").await;
     run_service(&app, &ada).await;
+    let before = app.balance("ada@example.com").await;
+    assert!(before < Credits::whole(100), "the run was charged");
     buy_credits(&app, &ada).await;
-    app.wait_for_balance("ada@example.com", Credits::whole(200))
-        .await;
+    // The default pack: 100 credits.
+    app.wait_for_balance(
+        "ada@example.com",
+        before.checked_add(Credits::whole(100)).unwrap(),
+    )
+    .await;
     app.wait_for_stand_in().await;
 
     assert_eq!(
