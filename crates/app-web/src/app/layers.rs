@@ -54,7 +54,7 @@ pub(super) fn router(state: AppState) -> Router {
         // Inside the request id's layer, so that each remembered 5xx has its id.
         .layer(from_fn_with_state(
             state.clone(),
-            crate::observability::record_server_errors,
+            crate::middleware::server_errors::record_server_errors,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));

@@ -4,13 +4,8 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use serde::Serialize;
 use time::OffsetDateTime;
-
-use crate::state::AppState;
 
 /// How many server errors each instance remembers.
 const KEPT: usize = 50;
@@ -33,7 +28,8 @@ pub struct ServerError {
 pub struct RecentErrors(Mutex<VecDeque<ServerError>>);
 
 impl RecentErrors {
-    fn push(&self, error: ServerError) {
+    /// Remembers `error`, forgetting the oldest beyond the last 50.
+    pub fn push(&self, error: ServerError) {
         let mut errors = self
             .0
             .lock()
@@ -51,34 +47,4 @@ impl RecentErrors {
             .cloned()
             .collect()
     }
-}
-
-/// Remembers every response with a 5xx status (a panic's 500 included) with its request id.
-pub(crate) async fn record_server_errors(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    if response.status().is_server_error() {
-        state.recent_errors().push(ServerError {
-            at: OffsetDateTime::now_utc(),
-            request_id,
-            method,
-            route,
-            status: response.status().as_u16(),
-        });
-    }
-    response
 }

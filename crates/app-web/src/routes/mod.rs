@@ -10,6 +10,7 @@ mod api_v1;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
+mod metrics;
 mod plans;
 mod profile;
 mod public;
@@ -132,7 +133,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .as_ref()
         .is_some_and(|m| m.port.is_none() && m.token.is_some())
     {
-        router = router.route("/metrics", get(crate::observability::metrics_route));
+        router = router.route("/metrics", get(metrics::metrics_route));
     }
     if state.billing_enabled() {
         router = router
@@ -179,6 +180,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             crate::security::development_only,
         ))
 }
+
+pub(crate) use metrics::metrics_route;
 
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
 pub const ADMIN_PAGES: &[&str] = &[

@@ -1,20 +1,15 @@
-//! The Prometheus recorder, `/metrics`, the per-route request metrics and the metrics port.
+//! The Prometheus recorder, the table of metrics, and the per-route request metrics (`/metrics`
+//! itself is `routes::metrics`; the metrics port is served by `app`).
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ::metrics::{counter, gauge, histogram};
-use anyhow::Context as _;
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use ::metrics::{counter, histogram};
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sha2::{Digest as _, Sha256};
-
-use crate::state::{AppState, Database};
 
 /// Request durations: 5 ms to 10 s.
 const REQUEST_BUCKETS: &[f64] = &[
@@ -28,9 +23,6 @@ const RUN_BUCKETS: &[f64] = &[
 const LAG_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
-
-/// The most inbox events a scrape reads to count the backlog.
-const INBOX_SCAN: u32 = 1000;
 
 /// The process's recorder: one per process, whatever number of apps it builds (tests).
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -82,9 +74,8 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
-    /// The metrics in Prometheus' text format, with the gauges read now.
-    pub async fn render(&self, state: &AppState) -> String {
-        read_gauges(state).await;
+    /// The metrics in Prometheus' text format (set the gauges read at scrape time first).
+    pub fn render(&self) -> String {
         self.handle.render()
     }
 }
@@ -268,54 +259,6 @@ fn describe() {
     }
 }
 
-/// The gauges that describe the present: the pool, the database, the outbox and the inbox.
-async fn read_gauges(state: &AppState) {
-    gauge!("quickscale_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    let pool = match state.database() {
-        Database::Memory => None,
-        Database::Sqlite(db) => Some(db.pool_stats()),
-        Database::Postgres(db) => Some(db.pool_stats()),
-    };
-    if let Some(pool) = pool {
-        let idle = pool.idle.min(pool.open);
-        gauge!("quickscale_db_pool_connections", "state" => "in_use")
-            .set(f64::from(pool.open - idle));
-        gauge!("quickscale_db_pool_connections", "state" => "idle").set(f64::from(idle));
-        gauge!("quickscale_db_pool_max_connections").set(f64::from(pool.max));
-    }
-    let up = state.database().ping().await.is_ok();
-    gauge!("quickscale_database_up").set(if up { 1.0 } else { 0.0 });
-    if !up {
-        return;
-    }
-    match state.stores().outbox.counts().await {
-        Ok(counts) => {
-            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-            {
-                gauge!("quickscale_emails_pending").set(counts.pending as f64);
-                gauge!("quickscale_emails_failed").set(counts.failed as f64);
-            }
-        }
-        Err(error) => tracing::warn!(%error, "metrics: cannot count the outbox"),
-    }
-    if state.billing_enabled() {
-        let now = state.clock().now();
-        match state.stores().billing.due_events(now, INBOX_SCAN).await {
-            Ok(due) => {
-                #[allow(clippy::cast_precision_loss)]
-                gauge!("quickscale_webhook_inbox_pending").set(due.len() as f64);
-                let oldest = due
-                    .iter()
-                    .map(|e| e.received_at)
-                    .min()
-                    .map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0));
-                gauge!("quickscale_webhook_inbox_oldest_pending_seconds").set(oldest);
-            }
-            Err(error) => tracing::warn!(%error, "metrics: cannot read the webhook inbox"),
-        }
-    }
-}
-
 /// Counts every request by its route template (`/services/{slug}`, never the raw path, so a
 /// crawler cannot create series), method and status, and times it.
 pub(crate) async fn track_requests(request: Request, next: Next) -> Response {
@@ -363,95 +306,5 @@ pub(crate) fn count_sign_in(outcome: &'static str, locked_out: bool) {
     counter!("quickscale_sign_ins_total", "outcome" => outcome).increment(1);
     if locked_out {
         counter!("quickscale_lockouts_total").increment(1);
-    }
-}
-
-/// `GET /metrics`: the metrics, to a request with the token when `METRICS_TOKEN` is set.
-pub(crate) async fn metrics_route(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (Some(metrics), Some(config)) = (state.metrics(), state.config().metrics.as_ref()) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if let Some(token) = &config.token
-        && !bearer_matches(&headers, token.expose())
-    {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
-            "a bearer token is required\n",
-        )
-            .into_response();
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        metrics.render(&state).await,
-    )
-        .into_response()
-}
-
-/// Whether `Authorization` is `Bearer <token>`, compared by digest so that the time taken does
-/// not tell how much of the token was right.
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    Sha256::digest(given.trim().as_bytes()) == Sha256::digest(token.as_bytes())
-}
-
-/// With metrics on, keeps the histograms drained and, with `METRICS_PORT`, serves `/metrics`
-/// on that port of `HOST` until the process ends. Fails when the port is taken.
-pub(crate) async fn serve_metrics_port(state: &AppState) -> anyhow::Result<()> {
-    let Some(metrics) = state.metrics().cloned() else {
-        return Ok(());
-    };
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            metrics.run_upkeep();
-        }
-    });
-    let Some(port) = state.config().metrics.as_ref().and_then(|m| m.port) else {
-        return Ok(());
-    };
-    let address = std::net::SocketAddr::new(state.config().host, port);
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address} for metrics (METRICS_PORT)"))?;
-    let router = Router::new()
-        .route("/metrics", get(metrics_route))
-        .with_state(state.clone());
-    tracing::info!(%address, "serving metrics at /metrics");
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the metrics listener stopped");
-        }
-    });
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_exact_bearer_token_matches() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-            headers
-        };
-        let token = "a-metrics-token-of-some-length";
-        assert!(bearer_matches(&with(&format!("Bearer {token}")), token));
-        assert!(!bearer_matches(&with(&format!("Bearer {token}x")), token));
-        assert!(!bearer_matches(&with(token), token));
-        assert!(!bearer_matches(&with("Bearer "), token));
-        assert!(!bearer_matches(&HeaderMap::new(), token));
     }
 }
