@@ -35,6 +35,8 @@
 #   HISTORY=100000 scripts/bench-load.sh       # runs added to one user's ledger, then a run
 #   CONNECTIONS="16 64" scripts/bench-load.sh  # the loads at each of these connection counts
 #   BIN=/tmp/demo-before scripts/bench-load.sh  # another build of the demo example, unbuilt
+#   METRICS_COMPARE=1 ROUNDS=3 scripts/bench-load.sh  # only the paid run on PostgreSQL, metrics
+#                                    # off and on (METRICS_TOKEN, scraped every second), alternating
 #
 # Needs: wrk (apt-get install wrk), the PostgreSQL server binaries (pg_config --bindir) with
 # pg_stat_statements (PostgreSQL's contrib, part of Debian's server package), curl, python3.
@@ -45,6 +47,7 @@ DURATION=${DURATION:-15}
 HISTORY=${HISTORY:-0}
 CONNECTIONS=${CONNECTIONS:-16}
 ACCOUNTS=50
+EXTRA_ENV=() # settings added to the app's environment (the metrics comparison)
 FAILURES=()
 fail() { echo "FAILED: $*"; FAILURES+=("$*"); }
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
@@ -91,7 +94,7 @@ APP_PORT=$(free_port)
 app_env() { # exec: the app replaces the subshell, so $! is the app's own process
   exec env SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$APP_PORT WELCOME_CREDITS=1000000 \
       ADMIN_PASSWORD=bench-admin-password RUST_LOG=warn TRUST_PROXY=true DATABASE_MAX_CONNECTIONS=24 \
-      QUICKSCALE_PROJECT_DIR=$WORK DATABASE_URL="$1" "${@:2}"
+      QUICKSCALE_PROJECT_DIR=$WORK "${EXTRA_ENV[@]}" DATABASE_URL="$1" "${@:2}"
 }
 
 # Starts the app; STARTUP_MS is the time from the start to its first 200 on /health.
@@ -241,6 +244,41 @@ verify_ledger() { # label url
     fail "$1: verify-ledger found problems"
   fi
 }
+
+if [ -n "${METRICS_COMPARE:-}" ]; then
+  # The cost of metrics on the paid run: the same load with metrics off and on, alternating so
+  # that the machine's drift falls on both; with metrics on, a scraper asks for /metrics every
+  # second (Prometheus' usual interval is 15 s) so that rendering is part of the cost.
+  echo "== metrics off vs on (PostgreSQL, the paid run, ${ROUNDS:-3} rounds)"
+  url="postgres://postgres@127.0.0.1:$PG_PORT/app"
+  start_app "$url"; make_sessions postgres; stop_app
+  token=bench-metrics-token-0123456789
+  for round in $(seq 1 "${ROUNDS:-3}"); do
+    for mode in off on; do
+      EXTRA_ENV=(); [ $mode = on ] && EXTRA_ENV=(METRICS_TOKEN=$token)
+      start_app "$url"
+      scraper=""
+      if [ $mode = on ]; then
+        curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$APP_PORT/metrics" | grep -q '^quickscale_build_info' \
+          || fail "metrics on: /metrics does not answer"
+        (while sleep 1; do curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$APP_PORT/metrics"; done) &
+        scraper=$!
+      fi
+      load postgres "metrics-$mode" paid-all 16
+      [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
+      stop_app
+    done
+  done
+  echo
+  echo "== metrics: mean requests per second, off and on, and the cost"
+  awk '$1 ~ /^metrics-/ { for (i = 4; i <= NF; i++) if ($i ~ /^rps=/) { split($i, r, "="); sum[$1] += r[2]; n[$1]++; all[$1] = all[$1] " " r[2] } }
+       END { off = sum["metrics-off"] / n["metrics-off"]; on = sum["metrics-on"] / n["metrics-on"];
+             printf "  off: %.1f rps (%s)\n  on:  %.1f rps (%s)\n  cost: %.1f %% of requests per second\n", off, all["metrics-off"], on, all["metrics-on"], 100 * (off - on) / off }' "$RESULTS"
+  if [ ${#FAILURES[@]} -gt 0 ]; then
+    printf 'FAILED: %s\n' "${FAILURES[@]}"; exit 1
+  fi
+  exit 0
+fi
 
 bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app"
 bench_backend sqlite "sqlite://$WORK/app.db"

@@ -81,6 +81,17 @@ pub mod testing;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::areas::Area;
 
+/// A connection pool's connections at one moment, for metrics.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct PoolStats {
+    /// Connections open (in use plus idle).
+    pub open: u32,
+    /// Open connections no one holds.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// One implementation of every store port, chosen together.
 #[cfg(feature = "stores")]
 #[derive(Clone)]

@@ -53,6 +53,9 @@ impl FromRequestParts<AppState> for Viewer {
             },
             None => None,
         };
+        if let Some(user) = &user {
+            tracing::Span::current().record("user_id", tracing::field::display(user.id));
+        }
         let csrf = parts.extensions.get::<VisitorCsrf>().cloned();
         let viewer = Viewer {
             session,

@@ -29,6 +29,24 @@ impl Database {
         }
     }
 
+    /// The migrations this build knows and the database has not applied (none in memory).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StorageError> {
+        match self {
+            Database::Memory => Ok(Vec::new()),
+            Database::Sqlite(db) => db.pending_migrations().await,
+            Database::Postgres(db) => db.pending_migrations().await,
+        }
+    }
+
+    /// What the database is, for the operator's pages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Memory => "memory",
+            Database::Sqlite(_) => "SQLite",
+            Database::Postgres(_) => "PostgreSQL",
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Database::Memory => {}
@@ -70,6 +88,12 @@ pub(crate) struct Inner {
     pub content_security_policy: axum::http::HeaderValue,
     /// Service runs in progress: shutdown waits for them, so none is cut off after its charge.
     pub runs: tokio_util::task::TaskTracker,
+    /// Prometheus metrics, when `METRICS_PORT` or `METRICS_TOKEN` is set.
+    pub metrics: Option<crate::observability::Metrics>,
+    /// When the app was built, for the admin's system page.
+    pub started_at: time::OffsetDateTime,
+    /// This instance's latest 5xx answers, for the admin's system page.
+    pub recent_errors: crate::observability::RecentErrors,
 }
 
 /// Shared, cheaply cloneable application state.
@@ -166,6 +190,21 @@ impl AppState {
 
     pub fn limits(&self) -> &crate::limits::RateLimits {
         &self.0.limits
+    }
+
+    /// Prometheus metrics, when they are switched on (docs/operations.md).
+    pub fn metrics(&self) -> Option<&crate::observability::Metrics> {
+        self.0.metrics.as_ref()
+    }
+
+    /// When the app was built (its uptime starts there).
+    pub fn started_at(&self) -> time::OffsetDateTime {
+        self.0.started_at
+    }
+
+    /// This instance's latest 5xx answers.
+    pub fn recent_errors(&self) -> &crate::observability::RecentErrors {
+        &self.0.recent_errors
     }
 
     pub fn billing_enabled(&self) -> bool {

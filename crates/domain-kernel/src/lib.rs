@@ -20,6 +20,6 @@ pub use clock::{Clock, FixedClock};
 pub use contact::{ContactErrors, ContactMessage, ContactRepository};
 pub use local_path::LocalPath;
 pub use mail::{EmailMessage, MailError, Mailer};
-pub use outbox::{OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore};
+pub use outbox::{OutboxCounts, OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore};
 pub use rate_limit::{Decision, Quota, RateLimitStore};
 pub use storage::{StorageError, StorageFailure};

@@ -75,6 +75,15 @@ pub fn retry_delay(attempts: u32) -> Duration {
     Duration::seconds(30i64.saturating_mul(1i64 << attempts.min(12))).min(Duration::hours(4))
 }
 
+/// How many messages wait, for metrics and the operator's pages.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct OutboxCounts {
+    /// Queued, or failed with another attempt scheduled: still to be delivered.
+    pub pending: u64,
+    /// Failed with no attempt left (given up).
+    pub failed: u64,
+}
+
 /// Filters over the outbox, newest first (the admin's list of sent mail).
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct OutboxQuery {
@@ -117,4 +126,6 @@ pub trait OutboxStore: Send + Sync {
     async fn get(&self, id: Uuid) -> Result<Option<OutboxMessage>, StorageError>;
     /// Newest first.
     async fn list(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StorageError>;
+    /// How many messages are still to be delivered, and how many were given up on.
+    async fn counts(&self) -> Result<OutboxCounts, StorageError>;
 }

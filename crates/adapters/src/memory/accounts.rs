@@ -11,8 +11,8 @@ use quickscale_domain_kernel::StorageError;
 use quickscale_domain_kernel::StorageFailure;
 #[cfg(feature = "site")]
 use quickscale_domain_kernel::{
-    AuditEntry, AuditLog, AuditQuery, EmailMessage, OutboxMessage, OutboxQuery, OutboxStatus,
-    OutboxStore,
+    AuditEntry, AuditLog, AuditQuery, EmailMessage, OutboxCounts, OutboxMessage, OutboxQuery,
+    OutboxStatus, OutboxStore,
 };
 #[cfg(feature = "identity")]
 use time::Duration;
@@ -225,6 +225,19 @@ impl OutboxStore for MemoryAccountStores {
             .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
             .take(q.limit.clamp(1, 500) as usize)
             .collect())
+    }
+
+    async fn counts(&self) -> Result<OutboxCounts, StorageError> {
+        let state = lock(&self.state);
+        let mut counts = OutboxCounts::default();
+        for m in &state.outbox {
+            match (m.status, m.next_attempt_at) {
+                (OutboxStatus::Queued, _) | (OutboxStatus::Failed, Some(_)) => counts.pending += 1,
+                (OutboxStatus::Failed, None) => counts.failed += 1,
+                _ => {}
+            }
+        }
+        Ok(counts)
     }
 }
 

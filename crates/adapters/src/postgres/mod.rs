@@ -150,6 +150,15 @@ impl Database {
         &self.pool
     }
 
+    /// The pool's connections now.
+    pub fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     /// Every store over this database.
     #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {

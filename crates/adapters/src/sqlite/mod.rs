@@ -166,6 +166,22 @@ impl Database {
         Ok(())
     }
 
+    /// The connections of both pools (the readers and the one writer) now.
+    pub fn pool_stats(&self) -> crate::PoolStats {
+        let pools = [&self.reader, &self.writer];
+        crate::PoolStats {
+            open: pools.iter().map(|p| p.size()).sum(),
+            idle: pools
+                .iter()
+                .map(|p| u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
+                .sum(),
+            max: pools
+                .iter()
+                .map(|p| p.options().get_max_connections())
+                .sum(),
+        }
+    }
+
     /// Every store over this database.
     #[cfg(feature = "stores")]
     pub fn stores(&self) -> crate::Stores {

@@ -29,6 +29,8 @@ pub enum Requirement {
     /// A Redis server (`TEST_REDIS_URL`, or the local `redis-server`), for the rate limits
     /// shared through Redis.
     Redis,
+    /// Prometheus (Debian's `prometheus` package), which scrapes a running app's metrics.
+    Prometheus,
 }
 
 impl Requirement {
@@ -41,6 +43,7 @@ impl Requirement {
         Requirement::Schemathesis,
         Requirement::SdkTools,
         Requirement::Redis,
+        Requirement::Prometheus,
     ];
 
     /// The environment variable that makes it required.
@@ -54,6 +57,7 @@ impl Requirement {
             Requirement::Schemathesis => "QS_REQUIRE_SCHEMATHESIS",
             Requirement::SdkTools => "QS_REQUIRE_SDK_TOOLS",
             Requirement::Redis => "QS_REQUIRE_REDIS",
+            Requirement::Prometheus => "QS_REQUIRE_PROMETHEUS",
         }
     }
 
@@ -67,6 +71,7 @@ impl Requirement {
             Requirement::Schemathesis => "Schemathesis",
             Requirement::SdkTools => "the SDK test tools (node, npm, python3 with venv)",
             Requirement::Redis => "a Redis server",
+            Requirement::Prometheus => "Prometheus",
         }
     }
 }

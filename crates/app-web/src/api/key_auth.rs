@@ -83,5 +83,8 @@ async fn authenticate(
         .by_id(key.user)
         .await?
         .filter(|user| user.is_active && user.deleted_at.is_none());
+    if let Some(user) = &user {
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
+    }
     Ok(user.map(|user| ApiKeyAuth { key, user }))
 }

@@ -109,7 +109,13 @@ impl App {
         if let Some(error) = self.registry_errors.first() {
             anyhow::bail!("a service could not be registered: {error}");
         }
-        let (database, mut stores) = open_database(&config, purpose != Purpose::Check).await?;
+        let (database, stores) = open_database(&config, purpose != Purpose::Check).await?;
+        // Metrics only when asked for: otherwise nothing is recorded and the stores are bare.
+        let metrics = config
+            .metrics
+            .as_ref()
+            .map(|_| crate::observability::Metrics::install());
+        let mut stores = crate::observability::observe_stores(stores, metrics.is_some());
         // Only the web app serves sessions; a command reads users straight from the store.
         let session_user_ttl = match purpose {
             Purpose::Serve => SESSION_USER_TTL,
@@ -258,8 +264,11 @@ impl App {
             templates,
             mailer,
             outbox_mailer,
+            started_at: time::OffsetDateTime::now_utc(),
+            recent_errors: crate::observability::RecentErrors::default(),
             clock,
             billing,
+            metrics,
         }));
         let router = router(state.clone());
         Ok(Built { router, state })

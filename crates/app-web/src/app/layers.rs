@@ -22,20 +22,50 @@ pub(super) fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config().secure_cookies)
         .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
-    crate::routes::router(&state)
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
+    let router = crate::routes::router(&state)
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
         .layer(DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES))
         .layer(from_fn_with_state(state.clone(), crate::security::csrf))
-        .layer(from_fn_with_state(state.clone(), crate::middleware::error_pages::error_pages))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::middleware::error_pages::error_pages,
+        ))
         .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::security::headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // `user_id` is filled in once the session or API key says who it is.
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    user_id = tracing::field::Empty,
+                )
             }),
         )
+        // Inside the request id's layer, so that each remembered 5xx has its id.
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::middleware::server_errors::record_server_errors,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // Outermost, so that the time and the status are what the client got (500s from panics
+    // included); absent when metrics are off, so they cost nothing then.
+    let router = if state.metrics().is_some() {
+        router.layer(axum::middleware::from_fn(
+            crate::observability::track_requests,
+        ))
+    } else {
+        router
+    };
+    router.with_state(state)
 }

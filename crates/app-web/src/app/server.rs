@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
+use axum::routing::get;
 
 use super::housekeeping::longest_timeout;
 use crate::state::AppState;
@@ -60,4 +62,36 @@ pub(super) async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// With metrics on, keeps the histograms drained and, with `METRICS_PORT`, serves `/metrics`
+/// on that port of `HOST` until the process ends. Fails when the port is taken.
+pub(super) async fn serve_metrics_port(state: &AppState) -> anyhow::Result<()> {
+    let Some(metrics) = state.metrics().cloned() else {
+        return Ok(());
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            metrics.run_upkeep();
+        }
+    });
+    let Some(port) = state.config().metrics.as_ref().and_then(|m| m.port) else {
+        return Ok(());
+    };
+    let address = std::net::SocketAddr::new(state.config().host, port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for metrics (METRICS_PORT)"))?;
+    let router = Router::new()
+        .route("/metrics", get(crate::routes::metrics_route))
+        .with_state(state.clone());
+    tracing::info!(%address, "serving metrics at /metrics");
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }

@@ -93,6 +93,18 @@ pub struct Config {
     /// The JSON API's budget per key: requests a minute, and at once (`API_RATE_PER_MINUTE`,
     /// `API_RATE_BURST`).
     pub api_rate: (u32, u32),
+    /// Where Prometheus metrics are served, if anywhere (`METRICS_PORT`, `METRICS_TOKEN`).
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// Where `/metrics` is served: never public by accident, so only with a port of its own or a
+/// token (or both).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// A port of its own on `HOST` (`METRICS_PORT`); `None` serves on the app's port.
+    pub port: Option<u16>,
+    /// The bearer token a scrape must present (`METRICS_TOKEN`).
+    pub token: Option<Secret>,
 }
 
 impl Config {
@@ -174,6 +186,7 @@ impl Config {
                 app_label.replace(['<', '>', '"'], "")
             ),
         );
+        let metrics = metrics(s, port)?;
         let hours: i64 = s.integer("VERIFICATION_TOKEN_HOURS")?;
         let minutes: i64 = s.integer("RESET_TOKEN_MINUTES")?;
         Ok(Config {
@@ -187,6 +200,7 @@ impl Config {
                 s.integer("API_RATE_PER_MINUTE")?,
                 s.integer("API_RATE_BURST")?,
             ),
+            metrics,
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,
             llm,
@@ -209,6 +223,28 @@ impl Config {
             flags,
         })
     }
+}
+
+/// `METRICS_PORT` and `METRICS_TOKEN`: neither set means no metrics.
+fn metrics(s: &Sources, app_port: u16) -> Result<Option<MetricsConfig>, ConfigError> {
+    let port: Option<u16> = match s.value("METRICS_PORT") {
+        Some(_) => Some(s.integer("METRICS_PORT")?),
+        None => None,
+    };
+    if port == Some(app_port) {
+        return Err(s.error(
+            "METRICS_PORT",
+            "must differ from PORT (set METRICS_TOKEN instead to serve metrics on the app's port)",
+        ));
+    }
+    let token = match s.get("METRICS_TOKEN") {
+        Some((token, _)) if token.chars().count() < 16 => {
+            return Err(s.error("METRICS_TOKEN", "must be at least 16 characters"));
+        }
+        Some((token, _)) => Some(Secret::new(token)),
+        None => None,
+    };
+    Ok((port.is_some() || token.is_some()).then_some(MetricsConfig { port, token }))
 }
 
 impl Config {

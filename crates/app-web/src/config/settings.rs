@@ -135,10 +135,11 @@ pub enum Section {
     Email,
     Billing,
     Llm,
+    Operations,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::App,
         Section::Database,
         Section::Accounts,
@@ -147,6 +148,7 @@ impl Section {
         Section::Email,
         Section::Billing,
         Section::Llm,
+        Section::Operations,
     ];
 
     pub fn title(self) -> &'static str {
@@ -159,6 +161,7 @@ impl Section {
             Section::Email => "Email",
             Section::Billing => "Billing",
             Section::Llm => "The AI service",
+            Section::Operations => "Operations (metrics)",
         }
     }
 }
@@ -516,6 +519,23 @@ pub const SETTINGS: &[Setting] = &[
         kind: integer(Unit::Seconds, 1, 600),
         default: Fallback::Value("30"),
         doc: "how long a model may take",
+    },
+    Setting {
+        key: "METRICS_PORT",
+        section: Section::Operations,
+        kind: integer(Unit::Port, 1, 65535),
+        default: Fallback::Unset,
+        doc: "serve Prometheus metrics at `/metrics` on this port of `HOST` (with \
+              `METRICS_TOKEN` too, that port asks for the token); unset with `METRICS_TOKEN` \
+              unset, there are no metrics (see docs/operations.md)",
+    },
+    Setting {
+        key: "METRICS_TOKEN",
+        section: Section::Operations,
+        kind: Kind::Secret,
+        default: Fallback::Unset,
+        doc: "at least 16 characters: serve `/metrics` to requests with \
+              `Authorization: Bearer <token>` (on the app's port unless `METRICS_PORT` is set)",
     },
 ];
 

@@ -3,3 +3,4 @@
 
 pub mod admin_only;
 pub mod error_pages;
+pub mod server_errors;

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use quickscale_domain_identity::{
-    AuthError, ClientKey, Password, RegisterError, Registration, Role, User,
+    AuthError, ClientKey, Password, RegisterError, Registration, Rejection, Role, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -266,6 +266,7 @@ pub async fn login(
             // Refused like a wrong password, or the answer would tell which registrations
             // created an account; a fresh confirmation link goes out after the answer.
             tracing::info!(user = %user.id, "sign-in refused until the email is confirmed");
+            crate::observability::count_sign_in("unconfirmed", false);
             let task_state = state.clone();
             after_response(&state, "confirmation link at sign-in", async move {
                 match account_flows::send_verification(&task_state, &user).await {
@@ -279,10 +280,12 @@ pub async fn login(
             session::sign_in(&viewer.session, user.id).await?;
             finish_interrupted_onboarding(&state, &user).await;
             tracing::info!(user = %user.id, "signed in");
+            crate::observability::count_sign_in("success", false);
             Ok(Redirect::to(LocalPath::or_default(&form.next).as_str()).into_response())
         }
         Err(AuthError::Rejected { reason, alert }) => {
             tracing::info!(?reason, %client, "sign-in refused");
+            crate::observability::count_sign_in(rejection_label(reason), alert.is_some());
             if let Some(alert) = alert {
                 let task_state = state.clone();
                 after_response(&state, "sign-in paused notice", async move {
@@ -324,4 +327,16 @@ async fn refuse_sign_in(
 pub async fn logout(State(_state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     session::sign_out(&viewer.session).await?;
     Ok(Redirect::to("/").into_response())
+}
+
+/// A refused sign-in's reason as a metric label.
+fn rejection_label(reason: Rejection) -> &'static str {
+    match reason {
+        Rejection::UnknownEmail => "unknown_email",
+        Rejection::WrongPassword => "wrong_password",
+        Rejection::Locked { .. } => "locked",
+        Rejection::Throttled { .. } => "throttled",
+        Rejection::Inactive => "inactive",
+        _ => "other",
+    }
 }

@@ -4,12 +4,14 @@ mod account;
 mod admin;
 mod admin_billing;
 mod admin_services;
+mod admin_system;
 mod api_keys;
 mod api_v1;
 mod auth;
 pub(crate) mod billing;
 mod dashboard;
 mod dev;
+mod metrics;
 mod plans;
 mod profile;
 mod public;
@@ -42,6 +44,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             ),
         )
         .route("/health", get(public::health))
+        .route("/ready", get(public::ready))
         .route(
             "/register",
             get(auth::register_form).merge(
@@ -101,6 +104,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/audit", get(admin::audit))
         .route("/admin/emails", get(admin::emails))
+        .route("/admin/system", get(admin_system::system))
         .route("/dev/outbox", get(admin::dev_outbox))
         .route("/dev/components", get(dev::components))
         .route("/admin/services", get(admin_services::services))
@@ -131,6 +135,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
             )
             .nest("/api/v1", api_v1::router())
             .route("/api/{*rest}", axum::routing::any(api_v1::unknown));
+    }
+    // On the app's port only behind its token; with METRICS_PORT, only on that port.
+    if state
+        .config()
+        .metrics
+        .as_ref()
+        .is_some_and(|m| m.port.is_none() && m.token.is_some())
+    {
+        router = router.route("/metrics", get(metrics::metrics_route));
     }
     if state.billing_enabled() {
         router = router
@@ -178,6 +191,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
 }
 
+pub(crate) use metrics::metrics_route;
+
 /// The routes an admin page lists, for tests that check every one refuses non-admins.
 pub const ADMIN_PAGES: &[&str] = &[
     "/admin",
@@ -185,6 +200,7 @@ pub const ADMIN_PAGES: &[&str] = &[
     "/admin/services",
     "/admin/audit",
     "/admin/emails",
+    "/admin/system",
 ];
 
 async fn not_found() -> AppError {

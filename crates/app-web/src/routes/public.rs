@@ -1,4 +1,4 @@
-//! Public pages: home, about, contact, health.
+//! Public pages: home, about, contact, health and readiness.
 
 use axum::Form;
 use axum::Json;
@@ -155,5 +155,38 @@ pub async fn health(State(state): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    database: &'static str,
+    /// Migrations this build knows that the database has not applied.
+    pending_migrations: Vec<i64>,
+}
+
+/// Readiness, for load balancers and orchestrators: 200 when the database answers and has every
+/// migration this build knows (an instance of a newer build waits for `migrate`); 503 with
+/// what is missing otherwise. `/health` stays liveness (the process answers and the database
+/// is reachable).
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let (database, pending) = match state.database().pending_migrations().await {
+        Ok(pending) => ("ok", pending),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check: the database does not answer");
+            ("unreachable", Vec::new())
+        }
+    };
+    let ready = database == "ok" && pending.is_empty();
+    let body = Json(Readiness {
+        status: if ready { "ready" } else { "unavailable" },
+        database,
+        pending_migrations: pending,
+    });
+    if ready {
+        body.into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     }
 }

@@ -11,6 +11,7 @@ use quickscale_service_sdk::{
     InputKind, RunError, RunOutcome, ServiceDescriptor, ServiceInput, UploadedFile,
 };
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::error::AppError;
 use crate::extract::{CurrentUser, Htmx, Viewer};
@@ -501,6 +502,9 @@ pub(crate) async fn run_detached(
     let state = state.clone();
     let slug = slug.to_owned();
     let runs = state.runs().clone();
-    runs.spawn(async move { state.runner().run(user, &slug, input, key).await })
+    // The run's logs carry its service and, once claimed, its id (see `observability`), inside
+    // the request's span (request and user ids).
+    let span = tracing::info_span!("run", service = %slug, run_id = tracing::field::Empty);
+    runs.spawn(async move { state.runner().run(user, &slug, input, key).await }.instrument(span))
         .await
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use quickscale_domain_kernel::{
-    EmailMessage, OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore, StorageError,
+    EmailMessage, OutboxCounts, OutboxMessage, OutboxQuery, OutboxStatus, OutboxStore, StorageError,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -138,5 +138,20 @@ impl OutboxStore for SqlAccountStores {
             .iter()
             .map(outbox_from_row)
             .collect()
+    }
+
+    async fn counts(&self) -> Result<OutboxCounts, StorageError> {
+        let (pending, failed): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(CASE WHEN status = 'queued' OR (status = 'failed' AND next_attempt_at \
+             IS NOT NULL) THEN 1 END), COUNT(CASE WHEN status = 'failed' AND next_attempt_at IS \
+             NULL THEN 1 END) FROM outbox",
+        )
+        .fetch_one(self.db.reader())
+        .await
+        .map_err(storage_error)?;
+        Ok(OutboxCounts {
+            pending: u64::try_from(pending).unwrap_or(0),
+            failed: u64::try_from(failed).unwrap_or(0),
+        })
     }
 }

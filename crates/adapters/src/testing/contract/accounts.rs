@@ -200,12 +200,20 @@ pub(super) async fn the_outbox_keeps_messages_until_sent_and_schedules_retries(s
         text: "Hello".into(),
         html: Some("<p>Hello</p>".into()),
     };
+    let counts = |pending, failed| quickscale_domain_kernel::OutboxCounts { pending, failed };
+    assert_eq!(outbox.counts().await.unwrap(), counts(0, 0));
     let id = outbox.enqueue(&message, NOW).await.unwrap();
     assert_eq!(outbox.due(NOW, 10).await.unwrap().len(), 1);
+    assert_eq!(outbox.counts().await.unwrap(), counts(1, 0));
     outbox
         .mark_failed(id, "connection refused", Some(NOW + Duration::minutes(1)))
         .await
         .unwrap();
+    assert_eq!(
+        outbox.counts().await.unwrap(),
+        counts(1, 0),
+        "a retry is pending"
+    );
     assert!(outbox.due(NOW, 10).await.unwrap().is_empty());
     let retry = outbox.due(NOW + Duration::minutes(2), 10).await.unwrap();
     assert_eq!(
@@ -226,11 +234,13 @@ pub(super) async fn the_outbox_keeps_messages_until_sent_and_schedules_retries(s
     );
     let stored = outbox.get(id).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.attempts), (OutboxStatus::Sent, 2));
+    assert_eq!(outbox.counts().await.unwrap(), counts(0, 0), "sent");
     let gave_up = outbox.enqueue(&message, NOW).await.unwrap();
     outbox
         .mark_failed(gave_up, "bad address", None)
         .await
         .unwrap();
+    assert_eq!(outbox.counts().await.unwrap(), counts(0, 1), "given up");
     assert!(
         outbox
             .due(NOW + Duration::days(9), 10)

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use crate::app::App;
 use crate::app::banner::print_banner;
 use crate::app::housekeeping::spawn_housekeeping;
-use crate::app::server::{finish_runs, serve_router, shutdown_signal};
+use crate::app::server::{finish_runs, serve_metrics_port, serve_router, shutdown_signal};
 use crate::config::Config;
 use crate::onboarding::ensure_admin;
 
@@ -41,6 +41,7 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
+        serve_metrics_port(&state).await?;
         spawn_housekeeping(state.clone());
         crate::outbox::spawn_worker(state.0.outbox_mailer.clone());
         if state.billing_enabled() {
