@@ -64,6 +64,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "account safety",
         include_str!("../../migrations/postgres/0010_account_safety.sql"),
     ),
+    (
+        11,
+        "job queue",
+        include_str!("../../migrations/postgres/0011_jobs.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -68,6 +68,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "account safety",
         include_str!("../../migrations/sqlite/0010_account_safety.sql"),
     ),
+    (
+        11,
+        "job queue",
+        include_str!("../../migrations/sqlite/0011_jobs.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

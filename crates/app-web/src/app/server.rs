@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 
-use super::housekeeping::longest_timeout;
+use super::workers::longest_timeout;
 use crate::state::AppState;
 
 /// Serves `router` on `listener` until `shutdown` completes, telling each request its client's

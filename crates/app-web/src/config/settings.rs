@@ -56,6 +56,7 @@ pub enum Unit {
     Hours,
     Minutes,
     Seconds,
+    Milliseconds,
 }
 
 impl Unit {
@@ -68,6 +69,7 @@ impl Unit {
             Unit::Hours => "hours",
             Unit::Minutes => "minutes",
             Unit::Seconds => "seconds",
+            Unit::Milliseconds => "milliseconds",
         }
     }
 
@@ -79,6 +81,7 @@ impl Unit {
             Unit::Hours => "hours",
             Unit::Minutes => "minutes",
             Unit::Seconds => "seconds",
+            Unit::Milliseconds => "milliseconds",
         }
     }
 }
@@ -135,10 +138,11 @@ pub enum Section {
     Email,
     Billing,
     Llm,
+    Jobs,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::App,
         Section::Database,
         Section::Accounts,
@@ -147,6 +151,7 @@ impl Section {
         Section::Email,
         Section::Billing,
         Section::Llm,
+        Section::Jobs,
     ];
 
     pub fn title(self) -> &'static str {
@@ -159,6 +164,7 @@ impl Section {
             Section::Email => "Email",
             Section::Billing => "Billing",
             Section::Llm => "The AI service",
+            Section::Jobs => "Background jobs",
         }
     }
 }
@@ -241,6 +247,29 @@ pub const SETTINGS: &[Setting] = &[
         kind: integer(Unit::Number, 1, 500),
         default: Fallback::Value("10"),
         doc: "the PostgreSQL pool size",
+    },
+    Setting {
+        key: "WORKERS",
+        section: Section::Jobs,
+        kind: Kind::Flag,
+        default: Fallback::Value("true"),
+        doc: "whether `serve` also runs the job workers (email delivery, webhook retries, \
+              scheduled chores); `false` serves web requests only, for when `worker` processes \
+              run the jobs",
+    },
+    Setting {
+        key: "WORKER_CONCURRENCY",
+        section: Section::Jobs,
+        kind: integer(Unit::Number, 1, 64),
+        default: Fallback::Value("4"),
+        doc: "how many jobs one process runs at a time",
+    },
+    Setting {
+        key: "JOBS_POLL_MS",
+        section: Section::Jobs,
+        kind: integer(Unit::Milliseconds, 10, 60000),
+        default: Fallback::Value("500"),
+        doc: "how long an idle worker waits before looking for due jobs again",
     },
     Setting {
         key: "ADMIN_EMAIL",
