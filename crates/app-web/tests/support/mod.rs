@@ -153,8 +153,9 @@ impl TestApp {
             ("SECRET_KEY", SECRET),
             ("DATABASE_URL", "memory"),
             ("ADMIN_PASSWORD", "admin-password-1"),
-            // Workers look for due jobs often, so tests wait little for emails.
-            ("JOBS_POLL_MS", "20"),
+            // Workers look for due jobs often enough that tests wait little for emails, and
+            // seldom enough not to add noise to the timing comparisons.
+            ("JOBS_POLL_MS", "100"),
         ];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(dir.path(), "Test App", &pairs).unwrap();
