@@ -56,6 +56,8 @@ use quickscale_service_sdk::{ServiceSettingsRepository, ServiceUsageRepository};
 pub mod argon2;
 #[cfg(feature = "clock")]
 pub mod clock;
+#[cfg(feature = "jobs")]
+pub mod jobs;
 #[cfg(feature = "llm")]
 pub mod llm;
 pub mod mail;

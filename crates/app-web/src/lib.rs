@@ -35,6 +35,7 @@ pub mod onboarding;
 pub mod outbox;
 pub mod paging;
 pub mod payments;
+pub mod queue;
 mod routes;
 pub mod security;
 pub mod session;
@@ -45,7 +46,7 @@ pub mod verify;
 pub mod view;
 pub mod wording;
 
-pub use app::{App, Built, cli, serve_router};
+pub use app::{App, Built, cli, run_workers, serve_router, spawn_local_chores};
 pub use config::{Config, ConfigError, Flags};
 pub use quickscale_service_sdk as sdk;
 pub use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry};

@@ -3,18 +3,20 @@
 //! because the mail server is down, and failures are visible to admins.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
+use quickscale_adapters::jobs::Enqueue;
 use quickscale_domain_kernel::outbox::{MAX_ATTEMPTS, retry_delay};
 use quickscale_domain_kernel::{Clock, EmailMessage, MailError, Mailer, OutboxStore};
 use uuid::Uuid;
 
-/// The app's mailer: enqueue, then deliver in the background.
+/// The app's mailer: store the message, then queue its delivery (a job on the app's queue;
+/// without a queue, a task of this process).
 pub struct OutboxMailer {
     outbox: Arc<dyn OutboxStore>,
     transport: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
+    jobs: Option<crate::queue::Jobs>,
 }
 
 impl std::fmt::Debug for OutboxMailer {
@@ -33,11 +35,25 @@ impl OutboxMailer {
             outbox,
             transport,
             clock,
+            jobs: None,
         }
     }
 
+    /// Queues deliveries on `jobs`, so that whichever worker claims one delivers it, once.
+    #[must_use]
+    pub fn with_jobs(mut self, jobs: crate::queue::Jobs) -> Self {
+        self.jobs = Some(jobs);
+        self
+    }
+
+    /// Delivers one stored message now (unless it was sent already), and records the outcome:
+    /// sent, or failed with the time of its next attempt. What a delivery job does.
+    pub async fn deliver(&self, id: Uuid) {
+        Self::deliver_stored(&*self.outbox, &*self.transport, &*self.clock, id).await;
+    }
+
     /// Tries to deliver one stored message; records the outcome.
-    async fn deliver(
+    async fn deliver_stored(
         outbox: &dyn OutboxStore,
         transport: &dyn Mailer,
         clock: &dyn Clock,
@@ -64,12 +80,14 @@ impl OutboxMailer {
         }
     }
 
-    /// Delivers every due message (new ones whose first attempt did not happen, retries).
+    /// Delivers every due message in this process now (new ones whose first attempt did not
+    /// happen, retries): for an app without workers (tests, an embedding app's own loop). With
+    /// workers, the outbox sweep queues these as jobs instead.
     pub async fn deliver_due(&self) {
         match self.outbox.due(self.clock.now(), 50).await {
             Ok(due) => {
                 for message in due {
-                    Self::deliver(&*self.outbox, &*self.transport, &*self.clock, message.id).await;
+                    self.deliver(message.id).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "reading the email outbox failed"),
@@ -89,23 +107,21 @@ impl Mailer for OutboxMailer {
                 message: e.to_string(),
                 retryable: true,
             })?;
+        if let Some(jobs) = &self.jobs {
+            let job = crate::queue::Job::DeliverEmail { id };
+            let key = crate::queue::email_key(id, 0);
+            if let Err(error) = jobs.push(job, Enqueue::now().key(key)).await {
+                // Stored all the same: the outbox sweep queues it.
+                tracing::warn!(%id, %error, "queueing an email delivery failed");
+            }
+            return Ok(());
+        }
         let (outbox, transport, clock) = (
             Arc::clone(&self.outbox),
             Arc::clone(&self.transport),
             Arc::clone(&self.clock),
         );
-        tokio::spawn(async move { Self::deliver(&*outbox, &*transport, &*clock, id).await });
+        tokio::spawn(async move { Self::deliver_stored(&*outbox, &*transport, &*clock, id).await });
         Ok(())
     }
-}
-
-/// Retries due messages every ten seconds.
-pub fn spawn_worker(mailer: Arc<OutboxMailer>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
-        loop {
-            tick.tick().await;
-            mailer.deliver_due().await;
-        }
-    });
 }

@@ -81,6 +81,7 @@ pub(crate) struct Inner {
     pub templates: Templates,
     pub mailer: Arc<dyn Mailer>,
     pub outbox_mailer: Arc<crate::outbox::OutboxMailer>,
+    pub jobs: crate::queue::Jobs,
     pub clock: Arc<dyn Clock>,
     pub billing: Option<BillingState>,
     pub limits: crate::limits::RateLimits,
@@ -181,6 +182,11 @@ impl AppState {
     /// The outbox mailer (its worker retries due messages; tests call it directly).
     pub fn outbox_mailer(&self) -> &Arc<crate::outbox::OutboxMailer> {
         &self.0.outbox_mailer
+    }
+
+    /// The job queue (email delivery, webhook retries, chores).
+    pub fn jobs(&self) -> &crate::queue::Jobs {
+        &self.0.jobs
     }
 
     /// Billing, when it is switched on (`ENABLE_STRIPE`).

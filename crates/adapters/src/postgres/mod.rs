@@ -65,6 +65,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         include_str!("../../migrations/postgres/0010_account_safety.sql"),
     ),
     (
+        11,
+        "job queue",
+        include_str!("../../migrations/postgres/0011_jobs.sql"),
+    ),
+    (
         13,
         "rate limits",
         include_str!("../../migrations/postgres/0013_rate_limits.sql"),

@@ -34,7 +34,7 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 7] = [
+    pub const ALL: [Requirement; 9] = [
         Requirement::Postgres,
         Requirement::Docker,
         Requirement::Browser,

@@ -91,6 +91,27 @@ async fn rate_limits(
 /// Where the rate limits' keys live in Redis (`<prefix><budget>:<client or key>`).
 const REDIS_PREFIX: &str = "quickscale:rate:";
 
+/// The job queue in the app's database: the SQLite file, PostgreSQL, or (for in-memory stores) a
+/// private in-memory SQLite queue.
+async fn open_queue(
+    database: &crate::state::Database,
+    settings: crate::config::JobSettings,
+) -> Result<crate::queue::Jobs, quickscale_adapters::jobs::JobError> {
+    use crate::queue::QUEUE;
+    use crate::state::Database;
+    use quickscale_adapters::jobs::{JobQueue, QueueSettings};
+    let queue_settings = QueueSettings {
+        poll_interval: settings.poll_interval,
+        ..QueueSettings::default()
+    };
+    let queue = match database {
+        Database::Memory => JobQueue::in_memory(QUEUE, queue_settings).await?,
+        Database::Sqlite(db) => JobQueue::sqlite(db, QUEUE, queue_settings),
+        Database::Postgres(db) => JobQueue::postgres(db, QUEUE, queue_settings),
+    };
+    Ok(crate::queue::Jobs::new(queue, settings))
+}
+
 /// One TLS crypto provider (ring) for every HTTP client; harmless if already installed.
 pub(super) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -156,11 +177,13 @@ impl App {
                 Arc::new(SmtpMailer::new(&settings).context("configuring SMTP")?)
             }
         };
-        let outbox_mailer = Arc::new(OutboxMailer::new(
-            Arc::clone(&stores.outbox),
-            transport,
-            Arc::clone(&clock),
-        ));
+        let jobs = open_queue(&database, config.jobs)
+            .await
+            .context("opening the job queue")?;
+        let outbox_mailer = Arc::new(
+            OutboxMailer::new(Arc::clone(&stores.outbox), transport, Arc::clone(&clock))
+                .with_jobs(jobs.clone()),
+        );
         let mailer: Arc<dyn Mailer> = outbox_mailer.clone();
         let accounts = Accounts::new(
             Arc::clone(&stores.users),
@@ -266,6 +289,7 @@ impl App {
             outbox_mailer,
             started_at: time::OffsetDateTime::now_utc(),
             recent_errors: crate::observability::RecentErrors::default(),
+            jobs,
             clock,
             billing,
             metrics,

@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app (the default).
     Serve(ServeArgs),
+    /// Run the job workers only (email delivery, webhook retries, scheduled chores); serve
+    /// the web app with WORKERS=false beside it.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Create an admin account.
@@ -103,6 +106,7 @@ impl Command {
                 option(&mut args, "host", host.map(|h| h.to_string()));
                 option(&mut args, "port", port.map(|p| p.to_string()));
             }
+            Command::Worker => args.push("worker".to_owned()),
             Command::Migrate => args.push("migrate".to_owned()),
             Command::CreateAdmin(CreateAdminArgs {
                 email,
@@ -152,6 +156,7 @@ mod tests {
                 host: Some(IpAddr::from([0, 0, 0, 0])),
                 port: Some(8123),
             }),
+            Command::Worker,
             Command::Migrate,
             Command::CreateAdmin(CreateAdminArgs {
                 email: "admin@example.com".into(),

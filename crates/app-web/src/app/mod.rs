@@ -6,7 +6,7 @@
 //! - `database`: opening, and migrating, the configured database;
 //! - `layers`: the middleware stack around the routes;
 //! - `cli`: the app's command line (clap), and `commands/`: one file per command;
-//! - `server`: serving and shutting down; `housekeeping`: the hourly chores;
+//! - `server`: serving and shutting down; `workers`: the job workers and the chores' schedules;
 //!   `banner`: what start-up prints; `logging`: tracing's set-up; `llm`: the language model.
 
 mod banner;
@@ -14,11 +14,11 @@ mod build;
 pub mod cli;
 mod commands;
 mod database;
-mod housekeeping;
 mod layers;
 mod llm;
 mod logging;
 mod server;
+mod workers;
 
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ use quickscale_service_sdk::builtin::ChatModel;
 use quickscale_service_sdk::{RegistryError, Service, ServiceRegistry};
 
 pub use server::serve_router;
+pub use workers::{run_workers, spawn_local_chores};
 
 use crate::config::Config;
 use crate::state::AppState;

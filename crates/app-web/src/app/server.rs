@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
 
-use super::housekeeping::longest_timeout;
+use super::workers::longest_timeout;
 use crate::state::AppState;
 
 /// Serves `router` on `listener` until `shutdown` completes, telling each request its client's

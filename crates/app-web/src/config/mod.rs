@@ -36,6 +36,17 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Who runs the job queue's jobs, and how (`WORKERS`, `WORKER_CONCURRENCY`, `JOBS_POLL_MS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobSettings {
+    /// Whether `serve` runs workers beside the web app.
+    pub workers: bool,
+    /// Jobs one process runs at a time.
+    pub concurrency: usize,
+    /// How long an idle worker waits before looking again.
+    pub poll_interval: std::time::Duration,
+}
+
 /// A secret value: never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -66,6 +77,8 @@ pub struct Config {
     pub base_url: String,
     pub database: DatabaseUrl,
     pub database_max_connections: u32,
+    /// Who runs jobs, and how.
+    pub jobs: JobSettings,
     pub secret_key: Secret,
     pub admin_email: Email,
     pub admin_password: Option<Secret>,
@@ -212,6 +225,11 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             database,
             database_max_connections: s.integer("DATABASE_MAX_CONNECTIONS")?,
+            jobs: JobSettings {
+                workers: s.flag("WORKERS")?,
+                concurrency: s.integer("WORKER_CONCURRENCY")?,
+                poll_interval: std::time::Duration::from_millis(s.integer("JOBS_POLL_MS")?),
+            },
             secret_key,
             admin_email,
             admin_password,

@@ -56,6 +56,7 @@ pub enum Unit {
     Hours,
     Minutes,
     Seconds,
+    Milliseconds,
 }
 
 impl Unit {
@@ -68,6 +69,7 @@ impl Unit {
             Unit::Hours => "hours",
             Unit::Minutes => "minutes",
             Unit::Seconds => "seconds",
+            Unit::Milliseconds => "milliseconds",
         }
     }
 
@@ -79,6 +81,7 @@ impl Unit {
             Unit::Hours => "hours",
             Unit::Minutes => "minutes",
             Unit::Seconds => "seconds",
+            Unit::Milliseconds => "milliseconds",
         }
     }
 }
@@ -136,6 +139,7 @@ pub enum Section {
     Billing,
     Llm,
     Operations,
+    Jobs,
 }
 
 impl Section {
@@ -149,6 +153,7 @@ impl Section {
         Section::Billing,
         Section::Llm,
         Section::Operations,
+        Section::Jobs,
     ];
 
     pub fn title(self) -> &'static str {
@@ -162,6 +167,7 @@ impl Section {
             Section::Billing => "Billing",
             Section::Llm => "The AI service",
             Section::Operations => "Operations (metrics)",
+            Section::Jobs => "Background jobs",
         }
     }
 }
@@ -262,6 +268,29 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Unset,
         doc: "a Redis server, `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `redis+unix://PATH`; \
               with `RATE_LIMITS=auto` or `redis` the rate limits are kept there",
+    },
+    Setting {
+        key: "WORKERS",
+        section: Section::Jobs,
+        kind: Kind::Flag,
+        default: Fallback::Value("true"),
+        doc: "whether `serve` also runs the job workers (email delivery, webhook retries, \
+              scheduled chores); `false` serves web requests only, for when `worker` processes \
+              run the jobs",
+    },
+    Setting {
+        key: "WORKER_CONCURRENCY",
+        section: Section::Jobs,
+        kind: integer(Unit::Number, 1, 64),
+        default: Fallback::Value("4"),
+        doc: "how many jobs one process runs at a time",
+    },
+    Setting {
+        key: "JOBS_POLL_MS",
+        section: Section::Jobs,
+        kind: integer(Unit::Milliseconds, 10, 60000),
+        default: Fallback::Value("500"),
+        doc: "how long an idle worker waits before looking for due jobs again",
     },
     Setting {
         key: "ADMIN_EMAIL",

@@ -1,8 +1,6 @@
 //! Processing the processor's events: now (the webhook), or later by the worker; with the
 //! emails a new payment or a refunded second subscription sends.
 
-use std::time::Duration;
-
 use quickscale_domain_billing::{BillingError, EventOutcome, Payment, ReviewKind};
 use quickscale_domain_kernel::{AuditEntry, EmailMessage};
 
@@ -142,36 +140,4 @@ async fn send_receipt(state: &AppState, payment: &Payment) {
     if let Err(error) = state.mailer().send(&message).await {
         tracing::warn!(%error, payment = %payment.id, "receipt email not sent");
     }
-}
-
-/// Every few seconds, processes the inbox's due events (new ones whose immediate processing
-/// failed, and failed ones whose retry time has come).
-pub fn spawn_worker(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            let Some(billing) = state.billing() else {
-                return;
-            };
-            let billing = billing.clone();
-            let due = match billing
-                .billing
-                .repository()
-                .due_events(state.clock().now(), 50)
-                .await
-            {
-                Ok(due) => due,
-                Err(error) => {
-                    tracing::warn!(%error, "reading the webhook inbox failed");
-                    continue;
-                }
-            };
-            for event in due {
-                if let Err(error) = process(&state, &billing, &event.event.id).await {
-                    tracing::warn!(event = %event.event.id, %error, attempts = event.attempts + 1, "webhook event failed; will retry");
-                }
-            }
-        }
-    });
 }

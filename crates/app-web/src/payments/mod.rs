@@ -5,7 +5,7 @@
 mod events;
 pub mod offline;
 
-pub use events::{process, spawn_worker};
+pub use events::process;
 
 use std::sync::Arc;
 use std::time::Duration;

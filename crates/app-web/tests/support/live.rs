@@ -20,6 +20,11 @@ pub struct Live {
     /// The settings it was started with, to start it again or run its commands.
     settings: Vec<(String, String)>,
     server: tokio::task::JoinHandle<()>,
+    /// The job workers (as `serve` runs them), stopped by `stop`.
+    workers: (
+        tokio_util::sync::CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ),
     _temporary: Option<tempfile::TempDir>,
 }
 
@@ -55,6 +60,8 @@ impl Live {
             ("SECRET_KEY", "live-test-secret-key-0123456789abcdef"),
             ("DATABASE_URL", "memory"),
             ("ADMIN_PASSWORD", "admin-password-1"),
+            // Workers look for due jobs often, so tests wait little for emails and retries.
+            ("JOBS_POLL_MS", "20"),
         ]
         .iter()
         .chain(extra)
@@ -72,7 +79,13 @@ impl Live {
             .unwrap();
         let router = built.router;
         let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let stop = tokio_util::sync::CancellationToken::new();
+        let workers = tokio::spawn(quickscale_app_web::run_workers(
+            built.state.clone(),
+            stop.clone(),
+        ));
         Live {
+            workers: (stop, workers),
             base,
             state: built.state,
             dir: dir.to_owned(),
@@ -92,6 +105,8 @@ impl Live {
     pub async fn stop(self) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
         self.server.abort();
         let _ = self.server.await;
+        self.workers.0.cancel();
+        let _ = self.workers.1.await;
         let state_file = quickscale_app_web::payments::offline::state_file(self.state.config());
         self.state.database().close().await;
         drop(self.state);

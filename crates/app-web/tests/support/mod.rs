@@ -154,6 +154,9 @@ impl TestApp {
             ("SECRET_KEY", SECRET),
             ("DATABASE_URL", "memory"),
             ("ADMIN_PASSWORD", "admin-password-1"),
+            // Workers look for due jobs often enough that tests wait little for emails, and
+            // seldom enough not to add noise to the timing comparisons.
+            ("JOBS_POLL_MS", "100"),
         ];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(dir.path(), "Test App", &pairs).unwrap();
@@ -167,6 +170,12 @@ impl TestApp {
         quickscale_app_web::onboarding::ensure_admin(&built.state)
             .await
             .unwrap();
+        // The job workers, as `serve` runs them (email delivery is a job); they stop with the
+        // test's runtime.
+        tokio::spawn(quickscale_app_web::run_workers(
+            built.state.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         TestApp {
             // Requests come from this machine, as from a browser on the developer's laptop.
             router: built.router.clone().layer(axum::middleware::map_request(

@@ -23,7 +23,9 @@ impl SqlServiceSettingsRepository {
 #[async_trait]
 impl ServiceSettingsRepository for SqlServiceSettingsRepository {
     async fn sync(&self, slugs: &[String]) -> Result<Vec<ServiceSettings>, StorageError> {
-        let mut tx = self.db.writer().begin().await.map_err(storage_error)?;
+        // Reads, then writes: an immediate transaction on SQLite, so that another process's
+        // write in between (a running app's job workers) cannot invalidate it.
+        let mut tx = self.db.begin_write().await?;
         let next: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(MAX(display_order), -1) + 1 AS BIGINT) FROM service_settings",
         )

@@ -8,6 +8,7 @@ mod migrate;
 mod reconcile;
 mod serve;
 mod verify_ledger;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ use super::logging::init_tracing;
 use crate::config::Config;
 
 impl App {
-    /// The app's command line: `serve` (the default), `migrate`, `create-admin`, `check`,
+    /// The app's command line: `serve` (the default), `worker`, `migrate`, `create-admin`, `check`,
     /// `services`. Reads configuration from the current directory.
     pub fn run(self) -> ExitCode {
         let cli = Cli::parse();
@@ -76,6 +77,7 @@ impl App {
     async fn execute(self, config: Config, command: Option<Command>) -> anyhow::Result<()> {
         match command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(ServeArgs { host, port }) => self.serve(config, host, port).await,
+            Command::Worker => self.work(config).await,
             Command::Migrate => migrate::migrate(&config).await,
             Command::CreateAdmin(CreateAdminArgs {
                 email,

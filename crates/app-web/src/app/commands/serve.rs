@@ -1,10 +1,10 @@
-//! `serve` (the default command): build, seed the admin, and serve until stopped.
+//! `serve` (the default command): build, seed the admin, and serve until stopped; with the job
+//! workers beside the web app unless `WORKERS=false`.
 
 use std::net::SocketAddr;
 
 use crate::app::App;
 use crate::app::banner::print_banner;
-use crate::app::housekeeping::spawn_housekeeping;
 use crate::app::server::{finish_runs, serve_metrics_port, serve_router, shutdown_signal};
 use crate::config::Config;
 use crate::onboarding::ensure_admin;
@@ -42,13 +42,23 @@ impl App {
             .map_err(|e| anyhow::anyhow!("seeding the admin failed: {e}"))?;
         print_banner(&state, &seed);
         serve_metrics_port(&state).await?;
-        spawn_housekeeping(state.clone());
-        crate::outbox::spawn_worker(state.0.outbox_mailer.clone());
-        if state.billing_enabled() {
-            crate::payments::spawn_worker(state.clone());
-        }
+        let stop = tokio_util::sync::CancellationToken::new();
+        let local = crate::app::workers::spawn_local_chores(&state, stop.clone());
+        let workers = state.config().jobs.workers.then(|| {
+            tokio::spawn(crate::app::workers::run_workers(
+                state.clone(),
+                stop.clone(),
+            ))
+        });
         serve_router(listener, built.router, shutdown_signal()).await?;
         finish_runs(&state).await;
+        // The jobs in hand finish and are recorded before the database closes.
+        stop.cancel();
+        let _ = local.await;
+        if let Some(workers) = workers {
+            tracing::info!("waiting for the jobs in hand to finish");
+            let _ = workers.await;
+        }
         state.database().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -1,0 +1,449 @@
+//! The job queue: [apalis] on the app's own database (the SQLite file, or PostgreSQL), so a job
+//! pushed by any process is run once by whichever worker claims it first, and a job whose
+//! worker died is handed to another once the dead worker's heartbeats stop. Periodic work runs
+//! on apalis' scheduler: every process ticks at the same wall-clock instants and pushes the
+//! tick's job under one idempotency key, so however many processes run, each tick runs once.
+//!
+//! The tables are created by the app's own migrations (0011), which carry apalis' schema.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, PollSnapshot, PollStrategy, TaskBuilder, TaskSink,
+    TaskSinkError, WorkerBuilder, WorkerBuilderExt,
+};
+use apalis_cron::{CronScheduler, Schedule, Tick, timezone::Utc};
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+/// A failure of the queue itself (its database), not of a job.
+#[derive(Debug, thiserror::Error)]
+#[error("job queue: {0}")]
+pub struct JobError(String);
+
+impl JobError {
+    fn of(error: impl std::fmt::Display) -> Self {
+        JobError(error.to_string())
+    }
+}
+
+/// How workers poll and prove they are alive.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// How long an idle worker waits before looking for due jobs again.
+    pub poll_interval: Duration,
+    /// How often a worker records that it is alive; a job whose worker missed two heartbeats
+    /// goes back to the queue.
+    pub heartbeat: Duration,
+    /// How many due jobs a worker claims at once.
+    pub batch_size: usize,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            poll_interval: Duration::from_millis(500),
+            heartbeat: Duration::from_secs(30),
+            batch_size: 10,
+        }
+    }
+}
+
+/// When and under which key a job is pushed.
+#[derive(Debug, Clone, Default)]
+pub struct Enqueue {
+    key: Option<String>,
+    run_at: Option<OffsetDateTime>,
+    max_attempts: Option<usize>,
+}
+
+impl Enqueue {
+    /// Now, with no key, with the queue's default attempts.
+    pub fn now() -> Self {
+        Enqueue::default()
+    }
+
+    /// A job pushed twice under one key is queued once (however many processes push it).
+    #[must_use]
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Not before `at`.
+    #[must_use]
+    pub fn at(mut self, at: OffsetDateTime) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// How many times the job runs before it is left failed (a handler's error, or its worker
+    /// dying, is an attempt).
+    #[must_use]
+    pub fn attempts(mut self, attempts: usize) -> Self {
+        self.max_attempts = Some(attempts.max(1));
+        self
+    }
+}
+
+/// What a worker does with a job of type `T`. An error is recorded on the job and the job is
+/// tried again while it has attempts left.
+#[async_trait]
+pub trait JobHandler<T>: Send + Sync + 'static {
+    async fn handle(&self, job: T) -> Result<(), String>;
+}
+
+enum Storage<T> {
+    Sqlite(SqliteStorage<T>),
+    Postgres(PostgresStorage<T>),
+}
+
+impl<T> Clone for Storage<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Storage::Sqlite(s) => Storage::Sqlite(s.clone()),
+            Storage::Postgres(s) => Storage::Postgres(s.clone()),
+        }
+    }
+}
+
+/// One named queue of jobs of type `T` (stored as JSON).
+pub struct JobQueue<T> {
+    storage: Storage<T>,
+    settings: QueueSettings,
+    name: String,
+    _job: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JobQueue<T> {
+    fn clone(&self) -> Self {
+        JobQueue {
+            storage: self.storage.clone(),
+            settings: self.settings,
+            name: self.name.clone(),
+            _job: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for JobQueue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.storage {
+            Storage::Sqlite(_) => "sqlite",
+            Storage::Postgres(_) => "postgres",
+        };
+        f.debug_struct("JobQueue")
+            .field("name", &self.name)
+            .field("backend", &backend)
+            .finish()
+    }
+}
+
+/// Wakes an idle worker every `interval`. (apalis' own interval strategy arms its next delay
+/// without polling it, so a worker whose empty fetch finished at once could sleep until its
+/// next heartbeat; this one always leaves a delay registered with the waker.)
+#[derive(Debug)]
+struct Poller {
+    interval: Duration,
+    delay: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Poller {
+    fn every(interval: Duration) -> Self {
+        Poller {
+            interval,
+            delay: None,
+        }
+    }
+}
+
+impl PollStrategy for Poller {
+    fn poll_drive(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        _: &PollSnapshot,
+    ) -> std::task::Poll<Option<()>> {
+        let mut fired = false;
+        loop {
+            let interval = self.interval;
+            let delay = self
+                .delay
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+            match delay.as_mut().poll(cx) {
+                std::task::Poll::Ready(()) => {
+                    self.delay = None;
+                    fired = true;
+                }
+                std::task::Poll::Pending if fired => return std::task::Poll::Ready(Some(())),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }
+}
+
+/// The handler as a worker's data: a named type (not a bare trait object), so that the worker's
+/// future is provably `Send`.
+struct HandlerData<T>(Arc<dyn JobHandler<T>>);
+
+impl<T> Clone for HandlerData<T> {
+    fn clone(&self) -> Self {
+        HandlerData(Arc::clone(&self.0))
+    }
+}
+
+async fn run_job<T: Send + 'static>(
+    job: T,
+    handler: Data<HandlerData<T>>,
+) -> Result<(), BoxDynError> {
+    let handler: &HandlerData<T> = &handler;
+    handler.0.handle(job).await.map_err(BoxDynError::from)
+}
+
+/// The key of a PostgreSQL push refused because a job with the same key exists (SQLite's insert
+/// ignores such a push by itself).
+fn is_duplicate_key(error: &TaskSinkError<apalis_postgres::Error>) -> bool {
+    match error {
+        TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(db))) => {
+            db.is_unique_violation()
+        }
+        _ => false,
+    }
+}
+
+impl<T> JobQueue<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    /// The queue `name` in a SQLite database. Its claims and acknowledgements are writes, so
+    /// they go through the database's writer connection, like every other write.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(db: &crate::sqlite::Database, name: &str, settings: QueueSettings) -> Self {
+        use crate::sql::Backend as _;
+        Self::on_sqlite_pool(db.writer(), name, settings)
+    }
+
+    fn on_sqlite_pool(pool: &sqlx::SqlitePool, name: &str, settings: QueueSettings) -> Self {
+        let config = apalis_sqlite::Config::default()
+            .queue(name)
+            .batch_size(settings.batch_size)
+            .heartbeat_interval(settings.heartbeat);
+        JobQueue {
+            storage: Storage::Sqlite(SqliteStorage::new(pool).with_config(config)),
+            settings,
+            name: name.to_owned(),
+            _job: PhantomData,
+        }
+    }
+
+    /// The queue `name` in a private in-memory SQLite database, for an app whose stores are in
+    /// memory (tests, demos): jobs live as long as the process.
+    pub async fn in_memory(name: &str, settings: QueueSettings) -> Result<Self, JobError> {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect("sqlite::memory:")
+            .await
+            .map_err(JobError::of)?;
+        sqlx::raw_sql(SQLITE_SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(JobError::of)?;
+        Ok(Self::on_sqlite_pool(&pool, name, settings))
+    }
+
+    /// The queue `name` in a PostgreSQL database (schema `apalis`).
+    #[cfg(feature = "postgres")]
+    pub fn postgres(db: &crate::postgres::Database, name: &str, settings: QueueSettings) -> Self {
+        let config = apalis_postgres::Config::default()
+            .queue(name)
+            .batch_size(settings.batch_size)
+            .heartbeat_interval(settings.heartbeat);
+        JobQueue {
+            storage: Storage::Postgres(PostgresStorage::new(db.pool()).with_config(config)),
+            settings,
+            name: name.to_owned(),
+            _job: PhantomData,
+        }
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Pushes `job`. With a key already used in this queue, does nothing (the first job stands).
+    pub async fn push(&self, job: T, options: Enqueue) -> Result<(), JobError> {
+        let mut task = TaskBuilder::new(job);
+        if let Some(key) = &options.key {
+            task = task.idempotency_key(key);
+        }
+        if let Some(at) = options.run_at {
+            task = task.run_at_timestamp(u64::try_from(at.unix_timestamp()).unwrap_or(0));
+        }
+        task = task.max_attempts(options.max_attempts.unwrap_or(5));
+        let task = task.build();
+        match self.storage.clone() {
+            Storage::Sqlite(mut s) => s.push_task(task).await.map_err(JobError::of),
+            Storage::Postgres(mut s) => match s.push_task(task).await {
+                Err(e) if is_duplicate_key(&e) => Ok(()),
+                other => other.map_err(JobError::of),
+            },
+        }
+    }
+
+    /// Runs `concurrency` jobs at a time until `stop` completes, then lets the jobs in hand
+    /// finish (and be recorded) before returning.
+    pub async fn work(
+        &self,
+        concurrency: usize,
+        handler: Arc<dyn JobHandler<T>>,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), JobError> {
+        // Unique per process and run: a worker's claims are released by its name.
+        let worker = format!(
+            "{}-{}-{}",
+            self.name,
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let stop = async move {
+            stop.await;
+            Ok::<(), std::io::Error>(())
+        };
+        let poll = self.settings.poll_interval;
+        let concurrency = concurrency.max(1);
+        match self.storage.clone() {
+            Storage::Sqlite(s) => WorkerBuilder::new(worker)
+                .backend(s.poll_with_strategy(Poller::every(poll)))
+                .concurrency(concurrency)
+                .data(HandlerData(Arc::clone(&handler)))
+                .build(run_job::<T>)
+                .run_until(stop)
+                .await
+                .map_err(JobError::of),
+            Storage::Postgres(s) => WorkerBuilder::new(worker)
+                .backend(s.poll_with_strategy(Poller::every(poll)))
+                .concurrency(concurrency)
+                .data(HandlerData(Arc::clone(&handler)))
+                .build(run_job::<T>)
+                .run_until(stop)
+                .await
+                .map_err(JobError::of),
+        }
+    }
+
+    /// Counts of this queue's jobs by status (`Pending`, `Running`, `Done`, `Failed`, `Killed`).
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, JobError> {
+        match &self.storage {
+            Storage::Sqlite(s) => sqlx::query_as(
+                "SELECT status, COUNT(*) FROM Jobs WHERE job_type = ?1 GROUP BY status ORDER BY status",
+            )
+            .bind(&self.name)
+            .fetch_all(s.pool())
+            .await
+            .map_err(JobError::of),
+            Storage::Postgres(s) => sqlx::query_as(
+                "SELECT status, COUNT(*) FROM apalis.jobs WHERE job_type = $1 GROUP BY status ORDER BY status",
+            )
+            .bind(&self.name)
+            .fetch_all(s.pool())
+            .await
+            .map_err(JobError::of),
+        }
+    }
+}
+
+/// apalis-sqlite's schema (the same text as the SQLite migration 0011).
+const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0011_jobs.sql");
+
+/// A schedule that ticks at every multiple of `period` since the Unix epoch, so that every
+/// process computes the same instants (and the same tick keys).
+#[derive(Debug, Clone, Copy)]
+pub struct Every(pub Duration);
+
+impl Every {
+    fn next_after(self, now: SystemTime) -> u64 {
+        let period = self.0.as_secs().max(1);
+        let now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        (now / period + 1) * period
+    }
+}
+
+impl Schedule<Utc> for Every {
+    fn next_tick(&mut self, _: &Utc) -> Option<Tick<Utc>> {
+        Some(Tick::new(self.next_after(SystemTime::now())))
+    }
+}
+
+/// What a schedule does at a tick: given the tick's Unix time, usually pushes a job keyed by it.
+#[derive(Clone)]
+pub struct OnTick(Arc<dyn Fn(u64) -> BoxFuture<'static, ()> + Send + Sync>);
+
+impl OnTick {
+    pub fn new(f: impl Fn(u64) -> BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+        OnTick(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OnTick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnTick")
+    }
+}
+
+async fn run_tick(tick: Tick<Utc>, on_tick: Data<OnTick>) -> Result<(), BoxDynError> {
+    let on_tick: &OnTick = &on_tick;
+    (on_tick.0)(tick.get_timestamp()).await;
+    Ok(())
+}
+
+/// Calls `on_tick` at every tick of `schedule` (apalis' scheduler) until `stop` completes.
+pub async fn run_schedule(
+    name: &str,
+    schedule: Every,
+    on_tick: OnTick,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), JobError> {
+    let stop = async move {
+        stop.await;
+        Ok::<(), std::io::Error>(())
+    };
+    WorkerBuilder::new(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+    .backend(CronScheduler::new(schedule))
+    .data(on_tick)
+    .build(run_tick)
+    .run_until(stop)
+    .await
+    .map_err(JobError::of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ticks_at_shared_multiples() {
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let hourly = Every(Duration::from_secs(3600));
+        assert_eq!(hourly.next_after(at(7_199)), 7_200);
+        assert_eq!(hourly.next_after(at(7_200)), 10_800);
+        assert_eq!(Every(Duration::ZERO).next_after(at(5)), 6);
+    }
+}

@@ -1,0 +1,388 @@
+//! The job queue on SQLite and PostgreSQL: two workers on one queue (two processes' worth) run
+//! every job once; a key pushed twice queues one job; a job due later waits; a stopping worker
+//! finishes the job in hand and records it; a job whose handler fails is tried again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use quickscale_adapters::jobs::{Enqueue, JobHandler, JobQueue, QueueSettings};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct Numbered {
+    n: u32,
+    /// Milliseconds the handler takes.
+    takes: u64,
+    /// How many times the handler fails before it succeeds.
+    fails: u32,
+}
+
+fn job(n: u32) -> Numbered {
+    Numbered {
+        n,
+        takes: 0,
+        fails: 0,
+    }
+}
+
+/// Records each job's runs (and which worker ran it).
+#[derive(Default)]
+struct Recorder {
+    runs: Mutex<HashMap<u32, Vec<&'static str>>>,
+}
+
+struct Worker {
+    name: &'static str,
+    recorder: Arc<Recorder>,
+}
+
+#[async_trait]
+impl JobHandler<Numbered> for Worker {
+    async fn handle(&self, job: Numbered) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(job.takes)).await;
+        let runs = {
+            let mut all = self.recorder.runs.lock().unwrap();
+            let runs = all.entry(job.n).or_default();
+            runs.push(self.name);
+            runs.len()
+        };
+        if runs as u32 <= job.fails {
+            return Err(format!("job {} failed on run {runs}", job.n));
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn finished(&self) -> usize {
+        self.runs.lock().unwrap().len()
+    }
+
+    async fn wait_for(&self, jobs: usize) {
+        for _ in 0..1000 {
+            if self.finished() >= jobs {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("only {} of {jobs} jobs ran", self.finished());
+    }
+}
+
+fn settings() -> QueueSettings {
+    QueueSettings {
+        poll_interval: Duration::from_millis(20),
+        ..QueueSettings::default()
+    }
+}
+
+struct Running {
+    stop: CancellationToken,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.cancel();
+        for handle in self.handles {
+            tokio::time::timeout(Duration::from_secs(30), handle)
+                .await
+                .expect("the worker stopped")
+                .unwrap();
+        }
+    }
+}
+
+/// One worker per queue handle (each a process of its own, as far as the queue can tell).
+fn start(queues: &[JobQueue<Numbered>], recorder: &Arc<Recorder>, concurrency: usize) -> Running {
+    let stop = CancellationToken::new();
+    let names = ["first", "second", "third"];
+    let handles = queues
+        .iter()
+        .zip(names)
+        .map(|(queue, name)| {
+            let queue = queue.clone();
+            let handler = Arc::new(Worker {
+                name,
+                recorder: Arc::clone(recorder),
+            });
+            let stopped = stop.clone();
+            tokio::spawn(async move {
+                queue
+                    .work(
+                        concurrency,
+                        handler,
+                        async move { stopped.cancelled().await },
+                    )
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    Running { stop, handles }
+}
+
+async fn two_workers_run_each_job_once(queues: [JobQueue<Numbered>; 2]) {
+    let recorder = Arc::new(Recorder::default());
+    for n in 0..60 {
+        queues[(n % 2) as usize]
+            .push(
+                Numbered {
+                    n,
+                    takes: 5,
+                    fails: 0,
+                },
+                Enqueue::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let running = start(&queues, &recorder, 4);
+    recorder.wait_for(60).await;
+    // Time for a second run of anything, had a job been claimed twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.stop().await;
+    let runs = recorder.runs.lock().unwrap().clone();
+    assert_eq!(runs.len(), 60);
+    for (n, workers) in runs.iter() {
+        assert_eq!(workers.len(), 1, "job {n} ran {workers:?}");
+    }
+    let by_first = runs.values().filter(|w| w[0] == "first").count();
+    assert!(
+        (1..60).contains(&by_first),
+        "both workers took jobs ({by_first} of 60 by the first)"
+    );
+    let counts = queues[0].counts().await.unwrap();
+    assert_eq!(counts, vec![("Done".to_owned(), 60)]);
+}
+
+async fn a_key_pushed_twice_queues_one_job(queue: JobQueue<Numbered>) {
+    let recorder = Arc::new(Recorder::default());
+    for _ in 0..3 {
+        queue
+            .push(job(1), Enqueue::now().key("chore:sweep:600"))
+            .await
+            .unwrap();
+    }
+    queue
+        .push(job(2), Enqueue::now().key("chore:sweep:610"))
+        .await
+        .unwrap();
+    let running = start(std::slice::from_ref(&queue), &recorder, 2);
+    recorder.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Pushed again after it ran: still one job for that key.
+    queue
+        .push(job(1), Enqueue::now().key("chore:sweep:600"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.stop().await;
+    let runs = recorder.runs.lock().unwrap();
+    assert_eq!(runs.get(&1).map(Vec::len), Some(1));
+    assert_eq!(runs.get(&2).map(Vec::len), Some(1));
+}
+
+async fn a_job_due_later_waits_for_its_time(queue: JobQueue<Numbered>) {
+    let recorder = Arc::new(Recorder::default());
+    let later = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    queue.push(job(7), Enqueue::now().at(later)).await.unwrap();
+    queue.push(job(8), Enqueue::now()).await.unwrap();
+    let running = start(std::slice::from_ref(&queue), &recorder, 2);
+    recorder.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !recorder.runs.lock().unwrap().contains_key(&7),
+        "ran before its time"
+    );
+    recorder.wait_for(2).await;
+    assert!(time::OffsetDateTime::now_utc() >= later - time::Duration::seconds(1));
+    running.stop().await;
+}
+
+async fn a_stopping_worker_finishes_the_job_in_hand(queue: JobQueue<Numbered>) {
+    let recorder = Arc::new(Recorder::default());
+    queue
+        .push(
+            Numbered {
+                n: 1,
+                takes: 1500,
+                fails: 0,
+            },
+            Enqueue::now(),
+        )
+        .await
+        .unwrap();
+    let running = start(std::slice::from_ref(&queue), &recorder, 1);
+    // Claimed and running, not finished.
+    for _ in 0..200 {
+        if queue
+            .counts()
+            .await
+            .unwrap()
+            .iter()
+            .any(|(status, _)| status == "Running")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(recorder.finished(), 0);
+    running.stop().await;
+    assert_eq!(
+        recorder.finished(),
+        1,
+        "the job in hand finished before stop returned"
+    );
+    assert_eq!(
+        queue.counts().await.unwrap(),
+        vec![("Done".to_owned(), 1)],
+        "and was recorded"
+    );
+}
+
+async fn a_failed_job_is_tried_again(queue: JobQueue<Numbered>) {
+    let recorder = Arc::new(Recorder::default());
+    queue
+        .push(
+            Numbered {
+                n: 3,
+                takes: 0,
+                fails: 2,
+            },
+            Enqueue::now().attempts(5),
+        )
+        .await
+        .unwrap();
+    let running = start(std::slice::from_ref(&queue), &recorder, 1);
+    for _ in 0..500 {
+        if recorder.runs.lock().unwrap().get(&3).map_or(0, Vec::len) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.stop().await;
+    assert_eq!(recorder.runs.lock().unwrap()[&3].len(), 3);
+    assert_eq!(queue.counts().await.unwrap(), vec![("Done".to_owned(), 1)]);
+}
+
+mod sqlite {
+    use super::*;
+    use quickscale_adapters::sqlite::Database;
+
+    async fn database(dir: &tempfile::TempDir) -> Database {
+        let url = format!("sqlite://{}", dir.path().join("app.db").display());
+        let db = Database::open(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        db
+    }
+
+    /// Two handles on one file, as two processes have.
+    async fn two(dir: &tempfile::TempDir) -> [JobQueue<Numbered>; 2] {
+        let url = format!("sqlite://{}", dir.path().join("app.db").display());
+        let first = database(dir).await;
+        let second = Database::open(&url).await.unwrap();
+        [
+            JobQueue::sqlite(&first, "numbers", settings()),
+            JobQueue::sqlite(&second, "numbers", settings()),
+        ]
+    }
+
+    async fn one() -> (tempfile::TempDir, JobQueue<Numbered>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        (dir, JobQueue::sqlite(&db, "numbers", settings()))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_workers_run_each_job_once() {
+        let dir = tempfile::tempdir().unwrap();
+        super::two_workers_run_each_job_once(two(&dir).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_pushed_twice_queues_one_job() {
+        let (_dir, queue) = one().await;
+        super::a_key_pushed_twice_queues_one_job(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_due_later_waits_for_its_time() {
+        let (_dir, queue) = one().await;
+        super::a_job_due_later_waits_for_its_time(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopping_worker_finishes_the_job_in_hand() {
+        let (_dir, queue) = one().await;
+        super::a_stopping_worker_finishes_the_job_in_hand(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_job_is_tried_again() {
+        let (_dir, queue) = one().await;
+        super::a_failed_job_is_tried_again(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_in_memory_queue_runs_jobs() {
+        let queue = JobQueue::in_memory("numbers", settings()).await.unwrap();
+        super::a_key_pushed_twice_queues_one_job(queue).await;
+    }
+}
+
+mod postgres {
+    use super::*;
+    use quickscale_adapters::postgres::Database;
+    use quickscale_adapters::testing::postgres::test_database_url;
+
+    async fn two() -> Option<[JobQueue<Numbered>; 2]> {
+        let url = test_database_url().await?;
+        let first = Database::connect(&url, 5).await.unwrap();
+        first.migrate().await.unwrap();
+        let second = Database::connect(&url, 5).await.unwrap();
+        Some([
+            JobQueue::postgres(&first, "numbers", settings()),
+            JobQueue::postgres(&second, "numbers", settings()),
+        ])
+    }
+
+    async fn one() -> Option<JobQueue<Numbered>> {
+        let [queue, _] = two().await?;
+        Some(queue)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_workers_run_each_job_once() {
+        let Some(queues) = two().await else { return };
+        super::two_workers_run_each_job_once(queues).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_pushed_twice_queues_one_job() {
+        let Some(queue) = one().await else { return };
+        super::a_key_pushed_twice_queues_one_job(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_due_later_waits_for_its_time() {
+        let Some(queue) = one().await else { return };
+        super::a_job_due_later_waits_for_its_time(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopping_worker_finishes_the_job_in_hand() {
+        let Some(queue) = one().await else { return };
+        super::a_stopping_worker_finishes_the_job_in_hand(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_job_is_tried_again() {
+        let Some(queue) = one().await else { return };
+        super::a_failed_job_is_tried_again(queue).await;
+    }
+}

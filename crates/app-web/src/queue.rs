@@ -1,0 +1,113 @@
+//! The app's job queue, as the rest of the app sees it: the jobs there are, and pushing one. A
+//! job is claimed by one worker, whichever process it runs in, so two instances on one database
+//! deliver each email and process each event once. The workers, and the schedules that push the
+//! chores, are in the composition root (`app/workers.rs`).
+
+use std::time::Duration;
+
+use quickscale_adapters::jobs::{Enqueue, JobError, JobQueue};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::JobSettings;
+
+/// The queue's name in the database.
+pub const QUEUE: &str = "quickscale";
+
+/// One unit of background work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Deliver one stored email (the outbox keeps the record).
+    DeliverEmail { id: Uuid },
+    /// Process one stored webhook event whose first processing failed.
+    ProcessWebhookEvent { id: String },
+    /// A scheduled chore.
+    Chore { chore: Chore },
+}
+
+/// The scheduled chores, each run once per tick across every process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Chore {
+    /// Queue a delivery for every due email (new ones whose job was lost, retries).
+    SweepOutbox,
+    /// Queue processing for every due webhook event (failed ones whose retry time has come).
+    SweepWebhookInbox,
+    /// Fetch the processor's recent events and process those the inbox missed.
+    Reconcile,
+    /// Delete expired browser sessions.
+    DeleteExpiredSessions,
+    /// End and refund runs a crashed process left running.
+    RecoverInterruptedRuns,
+    /// Forget failed sign-ins too old to count.
+    ForgetSignInFailures,
+}
+
+impl Chore {
+    pub fn name(self) -> &'static str {
+        match self {
+            Chore::SweepOutbox => "sweep_outbox",
+            Chore::SweepWebhookInbox => "sweep_webhook_inbox",
+            Chore::Reconcile => "reconcile",
+            Chore::DeleteExpiredSessions => "delete_expired_sessions",
+            Chore::RecoverInterruptedRuns => "recover_interrupted_runs",
+            Chore::ForgetSignInFailures => "forget_sign_in_failures",
+        }
+    }
+
+    /// How often the chore runs.
+    pub fn every(self) -> Duration {
+        match self {
+            Chore::SweepOutbox | Chore::SweepWebhookInbox => Duration::from_secs(10),
+            _ => Duration::from_secs(3600),
+        }
+    }
+
+    pub const ALL: [Chore; 6] = [
+        Chore::SweepOutbox,
+        Chore::SweepWebhookInbox,
+        Chore::Reconcile,
+        Chore::DeleteExpiredSessions,
+        Chore::RecoverInterruptedRuns,
+        Chore::ForgetSignInFailures,
+    ];
+}
+
+/// The app's queue: pushing from any process, working in those that run workers.
+#[derive(Clone, Debug)]
+pub struct Jobs {
+    queue: JobQueue<Job>,
+    settings: JobSettings,
+}
+
+impl Jobs {
+    /// The app's queue over `queue` (the composition root picks its backend).
+    pub fn new(queue: JobQueue<Job>, settings: JobSettings) -> Self {
+        Jobs { queue, settings }
+    }
+
+    /// Pushes `job`; the key, when given, makes a second push of the same work do nothing.
+    pub async fn push(&self, job: Job, options: Enqueue) -> Result<(), JobError> {
+        self.queue.push(job, options).await
+    }
+
+    /// The queue (for tests and the benchmark).
+    pub fn queue(&self) -> &JobQueue<Job> {
+        &self.queue
+    }
+
+    /// The settings workers run with.
+    pub fn settings(&self) -> JobSettings {
+        self.settings
+    }
+}
+
+/// The key of an email's delivery at its `attempts`-th failure count: one job per attempt.
+pub fn email_key(id: Uuid, attempts: u32) -> String {
+    format!("email:{id}:{attempts}")
+}
+
+pub fn webhook_key(id: &str, attempts: u32) -> String {
+    format!("webhook:{id}:{attempts}")
+}
