@@ -8,6 +8,10 @@
 //! - `crawl`: `quickscale crawl` against a generated project and a deliberately broken site;
 //! - `generate_service`: `quickscale generate-service` and `quickscale services`;
 //! - `init`: `quickscale init` and the refusals that need no build;
+//! - `self_contained`: a generated project, committed and cloned, builds and passes its tests
+//!   with the QuickScale checkout hidden;
+//! - `upgrade`: a project on an older QuickScale moved to this one by `quickscale upgrade`, its
+//!   data kept;
 //! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down.
 //!
 //! The binary is declared by the CLI crate (crates/cli/Cargo.toml), beside the `quickscale`
@@ -31,3 +35,7 @@ mod generate_service;
 #[cfg(unix)]
 mod generated_project;
 mod init;
+#[cfg(unix)]
+mod self_contained;
+#[cfg(unix)]
+mod upgrade;
