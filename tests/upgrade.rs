@@ -132,6 +132,8 @@ async fn use_the_app(project: &Generated, database_url: &str, log: &Path) {
 async fn an_older_project_is_upgraded_and_keeps_its_data() {
     let dir = init("upgrade-app");
     make_older(&dir, "Upgrade App", "upgrade_app");
+    // Built (Cargo settles the lock file), then committed, as a user's project is.
+    cargo(&dir, &["build"]);
     git(&dir, &["init", "-q", "-b", "main"]);
     git(&dir, &["add", "-A"]);
     git(
@@ -140,7 +142,6 @@ async fn an_older_project_is_upgraded_and_keeps_its_data() {
     );
 
     // Data made by the older version.
-    cargo(&dir, &["build"]);
     let project = Generated::built(dir.clone());
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", data.path().join("app.db").display());
