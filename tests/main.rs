@@ -12,6 +12,8 @@
 //!   with the QuickScale checkout hidden;
 //! - `upgrade`: a project on an older QuickScale moved to this one by `quickscale upgrade`, its
 //!   data kept;
+//! - `docker_image`: the generated project's Dockerfile built and its image run on SQLite and
+//!   PostgreSQL (a Docker engine and the Rust build image: docs/testing.md);
 //! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down.
 //!
 //! The binary is declared by the CLI crate (crates/cli/Cargo.toml), beside the `quickscale`
@@ -29,6 +31,8 @@ mod support;
 mod browser;
 #[cfg(unix)]
 mod crawl;
+#[cfg(unix)]
+mod docker_image;
 mod faults;
 #[cfg(unix)]
 mod generate_service;
