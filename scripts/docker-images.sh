@@ -109,7 +109,7 @@ build_postgres() {
 
 # The Rust image's recipe: its Dockerfile, the base image and the toolchain's exact version.
 rust_recipe() {
-  { cat scripts/docker/rust-build/Dockerfile; rustc -vV; cargo -V;
+  { cat scripts/docker/rust-build/Dockerfile /etc/ssl/certs/ca-certificates.crt; rustc -vV; cargo -V;
     "$docker" image inspect --format '{{.Id}}' "$base"; } | sha256sum | cut -d' ' -f1
 }
 
@@ -120,6 +120,8 @@ build_rust() {
   # shellcheck disable=SC2064
   trap "rm -rf '$context_dir'" EXIT
   cp scripts/docker/rust-build/Dockerfile "$context_dir/"
+  # The machine's certificate authorities, which reach the crates' registry from here.
+  cp -L /etc/ssl/certs/ca-certificates.crt "$context_dir/"
   # The compiler, Cargo and the standard library; not the documentation (share/).
   mkdir -p "$context_dir/toolchain/bin"
   cp -a "$sysroot/bin/rustc" "$sysroot/bin/cargo" "$context_dir/toolchain/bin/"

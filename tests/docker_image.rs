@@ -2,7 +2,7 @@
 //! image run against SQLite (its database in a volume, kept across containers) and against
 //! PostgreSQL, with the five-minute journey over HTTP each time.
 //!
-//! Needs a Docker engine (`DOCKER_HOST`, e.g. `$(scripts/docker-engine.sh)`) and the Rust build
+//! docker-compose.yml is checked with Debian's `docker-compose` (1.29). Needs a Docker engine (`DOCKER_HOST`, e.g. `$(scripts/docker-engine.sh)`) and the Rust build
 //! image `scripts/docker-images.sh rust-build` makes (`QS_RUST_BUILD_IMAGE`), since no public
 //! image registry may be reachable; it skips without them unless `QS_REQUIRE_DOCKER=1`. The
 //! containers use the host's network (the private engine has no bridge). The image build is
@@ -21,6 +21,7 @@ use crate::support::{
 
 /// Debian's client: a newer one earlier on the PATH may need the buildx plugin.
 const DOCKER: &str = "/usr/bin/docker";
+const COMPOSE: &str = "/usr/bin/docker-compose";
 const IMAGE: &str = "quickscale-test/docker-app:latest";
 /// The runtime image's size limit, uncompressed.
 const MAX_IMAGE_BYTES: u64 = 120 * 1000 * 1000;
@@ -181,6 +182,28 @@ async fn the_generated_image_builds_and_runs_on_sqlite_and_postgres() {
         Err(why) => return skip(Requirement::Docker, &why),
     };
     let dir = init("docker-app");
+
+    // The compose file, as Debian's docker-compose (1.29) reads it. Running it would pull
+    // PostgreSQL's image from a registry, which these machines cannot reach.
+    if Path::new(COMPOSE).is_file() {
+        let config = run(Command::new(COMPOSE)
+            .args(["config"])
+            .current_dir(&dir)
+            .stdin(Stdio::null()));
+        let config = text(&config.stdout);
+        for expected in [
+            "condition: service_healthy",
+            "app-data:/app/data",
+            "context:",
+        ] {
+            assert!(config.contains(expected), "{expected} in:\n{config}");
+        }
+    } else {
+        skip(
+            Requirement::Docker,
+            &format!("{COMPOSE} is missing (Debian's docker-compose) to check docker-compose.yml"),
+        );
+    }
 
     // From the project folder alone, as `docker build .` does it.
     let started = Instant::now();

@@ -191,6 +191,7 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         "README.md",
         "Dockerfile",
         "docker-compose.yml",
+        "AGENTS.md",
         "vendor/quickscale/Cargo.toml",
         "vendor/quickscale/CHANGELOG.md",
         "vendor/quickscale/crates/adapters/migrations/sqlite/0001_foundation.sql",

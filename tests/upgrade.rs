@@ -104,6 +104,8 @@ fn make_older(dir: &Path, display_name: &str, crate_name: &str) {
         .replace("{{crate_name}}", crate_name)
         .replace("{{other_settings}}", "");
     std::fs::write(dir.join(".env.example"), example).unwrap();
+    // That version wrote no notes for AI assistants.
+    std::fs::remove_file(dir.join("AGENTS.md")).unwrap();
 }
 
 /// A user who registered and ran a paid service on the app in `dir`, over `database_url`: the
@@ -216,6 +218,9 @@ async fn an_older_project_is_upgraded_and_keeps_its_data() {
         quickscale_cli::init::describes(&example, "LOCKOUT_THROTTLE_AFTER"),
         "{example}"
     );
+    let agents = std::fs::read_to_string(dir.join("AGENTS.md")).unwrap();
+    assert!(agents.contains(&format!("QuickScale {new}")), "{agents}");
+    assert!(agents.contains("Upgrade App"), "{agents}");
     let changed = text(&git(&dir, &["status", "--porcelain"]).stdout);
     assert!(changed.contains("vendor/quickscale/"), "{changed}");
 

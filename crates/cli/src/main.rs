@@ -86,10 +86,11 @@ enum Command {
     )]
     GenerateService(generate_service::Args),
     /// Move the project to this quickscale's QuickScale version: shows what changes, replaces
-    /// vendor/quickscale/, updates Cargo.toml, Cargo.lock and .env.example, builds and tests.
+    /// vendor/quickscale/, updates Cargo.toml, Cargo.lock, .env.example and AGENTS.md, builds
+    /// and tests.
     #[command(
-        after_help = "It refuses while vendor/quickscale/, Cargo.toml, Cargo.lock or .env.example \
-have uncommitted changes. `--dry-run` only shows what would change."
+        after_help = "It refuses while vendor/quickscale/, Cargo.toml, Cargo.lock, .env.example or \
+AGENTS.md have uncommitted changes. `--dry-run` only shows what would change."
     )]
     Upgrade(upgrade::Args),
     /// Build the project and list or check its services.

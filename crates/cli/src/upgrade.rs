@@ -31,7 +31,16 @@ pub struct Args {
 }
 
 /// What `upgrade` replaces or edits, relative to the project (what must be committed first).
-const REPLACED: &[&str] = &[VENDOR_DIR, "Cargo.toml", "Cargo.lock", ".env.example"];
+const REPLACED: &[&str] = &[
+    VENDOR_DIR,
+    "Cargo.toml",
+    "Cargo.lock",
+    ".env.example",
+    AGENTS_FILE,
+];
+
+/// The notes for AI assistants, rendered for the project by `init` and refreshed here.
+const AGENTS_FILE: &str = "AGENTS.md";
 
 /// The changes an upgrade makes, worked out before anything is written.
 #[derive(Debug)]
@@ -65,8 +74,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     refuse_uncommitted_changes(&project.dir)?;
     apply(&project.dir, &plan)?;
     println!(
-        "Upgraded to QuickScale {VERSION}: {VENDOR_DIR}/, Cargo.toml, Cargo.lock and \
-         .env.example were updated."
+        "Upgraded to QuickScale {VERSION}: {VENDOR_DIR}/, Cargo.toml, Cargo.lock, .env.example \
+         and {AGENTS_FILE} were updated."
     );
     if args.no_build {
         println!("Not built (--no-build): run `cargo test`, then commit the upgrade.");
@@ -379,6 +388,9 @@ fn apply(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
 
     write(&dir.join("Cargo.toml"), &manifest)?;
     write(&lock_path, &lock)?;
+    if let Some(agents) = agents_file(dir)? {
+        write(&dir.join(AGENTS_FILE), &agents)?;
+    }
     if !plan.settings_added.is_empty() {
         let path = dir.join(".env.example");
         let mut example = std::fs::read_to_string(&path).unwrap_or_default();
@@ -404,6 +416,20 @@ fn apply(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
         write(&path, &example)?;
     }
     Ok(())
+}
+
+/// `AGENTS.md` as this version's `init` writes it for the project, when its package name is a
+/// name `init` accepts.
+fn agents_file(dir: &Path) -> anyhow::Result<Option<String>> {
+    let project = Project::find(dir)?;
+    let Ok(name) = crate::name::ProjectName::parse(&project.package) else {
+        return Ok(None);
+    };
+    let files = crate::init::render_template(&name, crate::init::Db::Sqlite, "")?;
+    Ok(files
+        .into_iter()
+        .find(|f| f.path == Path::new(AGENTS_FILE))
+        .map(|f| f.as_text().into_owned()))
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
