@@ -191,6 +191,10 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         "README.md",
         "Dockerfile",
         "docker-compose.yml",
+        "AGENTS.md",
+        "vendor/quickscale/Cargo.toml",
+        "vendor/quickscale/CHANGELOG.md",
+        "vendor/quickscale/crates/adapters/migrations/sqlite/0001_foundation.sql",
     ] {
         assert!(
             written.contains(&expected.to_owned()),
@@ -198,8 +202,8 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         );
     }
 
-    // No placeholder is left anywhere.
-    for file in &written {
+    // No placeholder is left anywhere (the vendored crates are QuickScale's sources as they are).
+    for file in written.iter().filter(|f| !f.starts_with("vendor/")) {
         let content = std::fs::read_to_string(project.join(file)).unwrap();
         for marker in [
             "{{project_name",
@@ -244,14 +248,26 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
             "{name} differs from the workspace"
         );
     }
+    // Our crates from the project's own copy, byte for byte the checkout's sources.
     let app_web = manifest["dependencies"]["quickscale-app-web"]["path"]
         .as_str()
         .unwrap();
-    assert!(Path::new(app_web).is_absolute());
+    assert_eq!(app_web, "vendor/quickscale/crates/app-web");
     assert_eq!(
-        std::fs::canonicalize(app_web).unwrap(),
-        std::fs::canonicalize(workspace().join("crates/app-web")).unwrap()
+        std::fs::read(project.join(app_web).join("src/lib.rs")).unwrap(),
+        std::fs::read(workspace().join("crates/app-web/src/lib.rs")).unwrap()
     );
+    assert_eq!(
+        manifest["workspace"]["exclude"].as_array().unwrap()[0].as_str(),
+        Some("vendor")
+    );
+    for file in &written {
+        let content = std::fs::read_to_string(project.join(file)).unwrap_or_default();
+        assert!(
+            !content.contains(&workspace().display().to_string()) || file == ".cargo/config.toml",
+            "{file} names the checkout"
+        );
+    }
     assert_eq!(manifest["profile"], workspace_manifest["profile"]);
     assert_eq!(
         std::fs::read_to_string(project.join("Cargo.lock")).unwrap(),

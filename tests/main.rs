@@ -8,6 +8,12 @@
 //! - `crawl`: `quickscale crawl` against a generated project and a deliberately broken site;
 //! - `generate_service`: `quickscale generate-service` and `quickscale services`;
 //! - `init`: `quickscale init` and the refusals that need no build;
+//! - `self_contained`: a generated project, committed and cloned, builds and passes its tests
+//!   with the QuickScale checkout hidden;
+//! - `upgrade`: a project on an older QuickScale moved to this one by `quickscale upgrade`, its
+//!   data kept;
+//! - `docker_image`: the generated project's Dockerfile built and its image run on SQLite and
+//!   PostgreSQL (a Docker engine and the Rust build image: docs/testing.md);
 //! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down.
 //!
 //! The binary is declared by the CLI crate (crates/cli/Cargo.toml), beside the `quickscale`
@@ -25,9 +31,15 @@ mod support;
 mod browser;
 #[cfg(unix)]
 mod crawl;
+#[cfg(unix)]
+mod docker_image;
 mod faults;
 #[cfg(unix)]
 mod generate_service;
 #[cfg(unix)]
 mod generated_project;
 mod init;
+#[cfg(unix)]
+mod self_contained;
+#[cfg(unix)]
+mod upgrade;

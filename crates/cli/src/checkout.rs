@@ -1,10 +1,12 @@
-//! The QuickScale checkout a project's dependencies come from.
+//! The QuickScale checkout whose `target/` a new project builds in.
 //!
-//! Generated projects depend on the QuickScale crates by path. By default that path is the
-//! checkout this `quickscale` binary was built from; `--quickscale-path` or `QUICKSCALE_PATH`
-//! choose another. Its workspace manifest gives the version requirements, features and profiles,
-//! and its lock file pins every dependency's exact version, so a project builds offline and
-//! reuses what the checkout already compiled.
+//! Generated projects carry their own copy of the QuickScale crates (`vendor/quickscale/`, see
+//! [`crate::vendor`]) and build without a checkout. On the machine where `quickscale` was built,
+//! though, the checkout's `target/` already holds every library a project uses, compiled with the
+//! same versions, features and profiles: `init` points the project's builds there (in a
+//! `.cargo/config.toml` that stays out of git), so the first build takes seconds. By default the
+//! checkout is the one this binary was built from; `--quickscale-path` or `QUICKSCALE_PATH`
+//! choose another.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,19 @@ pub struct Checkout {
 }
 
 impl Checkout {
+    /// The checkout to build in: as [`Checkout::locate`], except that when none was asked for
+    /// (no flag, no `QUICKSCALE_PATH`) and the one this binary was built from is gone, there is
+    /// none: the project then builds in its own `target/`.
+    pub fn locate_for_builds(explicit: Option<&Path>) -> anyhow::Result<Option<Self>> {
+        let asked = explicit.is_some()
+            || std::env::var_os("QUICKSCALE_PATH").is_some_and(|v| !v.is_empty());
+        match Self::locate(explicit) {
+            Ok(checkout) => Ok(Some(checkout)),
+            Err(_) if !asked => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// `explicit` (the `--quickscale-path` flag), else `QUICKSCALE_PATH`, else [`BUILT_FROM`].
     pub fn locate(explicit: Option<&Path>) -> anyhow::Result<Self> {
         let (candidate, origin) = match explicit {
@@ -43,9 +58,9 @@ impl Checkout {
         };
         let root = std::fs::canonicalize(&candidate).map_err(|e| {
             anyhow::anyhow!(
-                "cannot find the QuickScale checkout at {} ({origin}): {e}. Projects take the \
-                 QuickScale crates from a checkout: pass --quickscale-path DIR or set \
-                 QUICKSCALE_PATH.",
+                "cannot find the QuickScale checkout at {} ({origin}): {e}. Pass the folder of a \
+                 QuickScale checkout whose target/ the project should build in \
+                 (--quickscale-path DIR or QUICKSCALE_PATH), or neither.",
                 candidate.display()
             )
         })?;
@@ -183,7 +198,8 @@ fn toml_string(text: &str) -> String {
     out
 }
 
-fn toml_value(value: &toml::Value) -> anyhow::Result<String> {
+/// `value` as TOML, for a dependency specification.
+pub fn toml_value(value: &toml::Value) -> anyhow::Result<String> {
     Ok(match value {
         toml::Value::String(s) => toml_string(s),
         toml::Value::Boolean(b) => b.to_string(),

@@ -9,6 +9,8 @@ use rand::Rng as _;
 use crate::checkout::{Checkout, Workspace};
 use crate::name::ProjectName;
 use crate::template::{self, Values};
+pub use crate::vendor::ProjectFile;
+use crate::vendor::{self, VENDOR_DIR};
 
 /// The database a new project is set up for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,19 +44,21 @@ impl Values for ProjectValues {
     }
 }
 
-/// A file to write: its path in the project and its content.
-pub type ProjectFile = (PathBuf, String);
-
 pub fn run(options: InitOptions) -> anyhow::Result<()> {
-    let checkout = Checkout::locate(options.quickscale_path.as_deref())?;
+    let checkout = Checkout::locate_for_builds(options.quickscale_path.as_deref())?;
     let dir = options
         .path
         .clone()
         .unwrap_or_else(|| PathBuf::from(options.name.as_str()));
     refuse_if_occupied(&dir)?;
-    let files = render_project(&options.name, options.db, &checkout, &new_secret_key())?;
+    let files = render_project(
+        &options.name,
+        options.db,
+        checkout.as_ref(),
+        &new_secret_key(),
+    )?;
     write_project(&dir, &files)?;
-    print_next_steps(&options, &dir, &checkout);
+    print_next_steps(&options, &dir, checkout.as_ref());
     Ok(())
 }
 
@@ -92,14 +96,37 @@ fn refuse_if_occupied(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Every file of the new project, rendered in memory (nothing is written if any fails).
+/// Every file of the new project, rendered in memory (nothing is written if any fails): the
+/// template, the vendored QuickScale crates, and, when a QuickScale checkout is at hand, the
+/// machine's own Cargo settings that build in its `target/`.
 pub fn render_project(
     name: &ProjectName,
     db: Db,
-    checkout: &Checkout,
+    checkout: Option<&Checkout>,
     secret_key: &str,
 ) -> anyhow::Result<Vec<ProjectFile>> {
-    let workspace = checkout.workspace()?;
+    let mut files = render_template(name, db, secret_key)?;
+    files.extend(vendor::files());
+    files.push(ProjectFile::text(
+        "Cargo.lock",
+        vendor::lock_file().to_owned(),
+    ));
+    if let Some(checkout) = checkout {
+        files.push(ProjectFile::text(
+            ".cargo/config.toml",
+            cargo_config(checkout),
+        ));
+    }
+    Ok(files)
+}
+
+/// The files of `project-template/`, rendered for this project.
+pub fn render_template(
+    name: &ProjectName,
+    db: Db,
+    secret_key: &str,
+) -> anyhow::Result<Vec<ProjectFile>> {
+    let workspace = Workspace::parse(Path::new(VENDOR_DIR), vendor::workspace_manifest())?;
     let crate_name = name.crate_name();
     let database_url_line = match db {
         Db::Sqlite => {
@@ -123,7 +150,7 @@ pub fn render_project(
         ("display_name", name.display_name()),
         ("secret_key", secret_key.to_owned()),
         ("database_url_line", database_url_line),
-        ("quickscale_path", checkout.root.display().to_string()),
+        ("quickscale_version", vendor::VERSION.to_owned()),
         ("edition", workspace.edition.clone()),
         ("rust_version", workspace.rust_version.clone()),
         ("profiles", workspace.profiles.clone()),
@@ -136,26 +163,26 @@ pub fn render_project(
     .collect();
     let values = ProjectValues { values, workspace };
 
-    let mut files = Vec::with_capacity(template::TEMPLATE_FILES.len() + 2);
+    let mut files = Vec::with_capacity(template::TEMPLATE_FILES.len());
     for (path, text) in template::TEMPLATE_FILES {
-        files.push((
+        files.push(ProjectFile::text(
             template::output_path(path),
             template::render(path, text, &values)?,
         ));
     }
-    files.push((PathBuf::from("Cargo.lock"), checkout.lock.clone()));
-    files.push((PathBuf::from(".cargo/config.toml"), cargo_config(checkout)));
     Ok(files)
 }
 
-/// The project's Cargo settings: build in the checkout's `target/`, where the libraries a project
-/// uses were compiled once (`cargo build`, `cargo test` and `quickscale up` alike), with the
-/// checkout's own Cargo settings, which the compiled libraries were built with.
+/// This machine's Cargo settings for the project (not committed: `.gitignore` lists the file):
+/// build in the checkout's `target/`, where the libraries a project uses were compiled once
+/// (`cargo build`, `cargo test` and `quickscale up` alike), with the checkout's own Cargo
+/// settings, which the compiled libraries were built with.
 fn cargo_config(checkout: &Checkout) -> String {
     let mut config = String::from(
-        "# Written by `quickscale init`. Builds (`cargo build`, `cargo test`, `quickscale up`) go\n\
-         # to the QuickScale checkout's target folder, which already holds the compiled libraries\n\
-         # this project uses, so they are not compiled again. CARGO_TARGET_DIR overrides it.\n",
+        "# Written by `quickscale init` for this machine (.gitignore keeps it out of git). Builds\n\
+         # (`cargo build`, `cargo test`, `quickscale up`) go to the QuickScale checkout's target\n\
+         # folder, which already holds the compiled libraries this project uses, so they are not\n\
+         # compiled again. Delete this file to build in ./target; CARGO_TARGET_DIR overrides it.\n",
     );
     if checkout.cargo_config.is_some() {
         // The checkout's settings (the compiled libraries were built with them), kept in step.
@@ -265,23 +292,10 @@ fn write_files(dir: &Path, files: &[ProjectFile]) -> anyhow::Result<()> {
             dir.display()
         )
     })?;
-    for (path, content) in files {
-        let target = dir.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&target, content).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write {}: {e}. Nothing was left behind.",
-                target.display()
-            )
-        })?;
-    }
-    Ok(())
+    vendor::write_files(dir, files).map_err(|e| anyhow::anyhow!("{e}. Nothing was left behind."))
 }
 
-fn print_next_steps(options: &InitOptions, dir: &Path, checkout: &Checkout) {
+fn print_next_steps(options: &InitOptions, dir: &Path, checkout: Option<&Checkout>) {
     let name = &options.name;
     let database = match options.db {
         Db::Sqlite => "SQLite (data/app.db, created on first start)",
@@ -290,9 +304,15 @@ fn print_next_steps(options: &InitOptions, dir: &Path, checkout: &Checkout) {
     println!("Created {name} in {}", dir.display());
     println!("  database:   {database}");
     println!(
-        "  QuickScale: {} (path dependencies; builds share its target/)",
-        checkout.root.display()
+        "  QuickScale: {} in {VENDOR_DIR}/ (the project builds without a QuickScale checkout)",
+        vendor::VERSION
     );
+    if let Some(checkout) = checkout {
+        println!(
+            "  builds:     in {}/target, which holds the compiled libraries already",
+            checkout.root.display()
+        );
+    }
     println!();
     println!("Next:");
     println!("  cd {}", shell_word(&dir.display().to_string()));
@@ -331,12 +351,12 @@ mod tests {
         let checkout = Checkout::locate(None).unwrap();
         let name = ProjectName::parse("demo-app").unwrap();
         for db in [Db::Sqlite, Db::Postgres] {
-            let files = render_project(&name, db, &checkout, &"ab".repeat(32)).unwrap();
-            let env = &files
+            let files = render_project(&name, db, Some(&checkout), &"ab".repeat(32)).unwrap();
+            let env = files
                 .iter()
-                .find(|(p, _)| p == Path::new(".env"))
+                .find(|f| f.path == Path::new(".env"))
                 .unwrap()
-                .1;
+                .as_text();
             assert!(env.contains(&format!("SECRET_KEY={}", "ab".repeat(32))));
             assert_eq!(
                 env.contains("DATABASE_URL=postgres://postgres:postgres@localhost:5432/demo_app"),

@@ -15,4 +15,6 @@ pub mod run;
 pub mod service_name;
 pub mod services;
 pub mod template;
+pub mod upgrade;
+pub mod vendor;
 pub mod walk;

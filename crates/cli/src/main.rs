@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 //! `quickscale`: creates QuickScale projects, then builds, runs and administers them.
 
-use quickscale_cli::{crawl, generate_service, init, name, run, services};
+use quickscale_cli::{crawl, generate_service, init, name, run, services, upgrade};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,8 +52,10 @@ enum Command {
         /// The database the project starts with.
         #[arg(long, value_enum, default_value = "sqlite")]
         db: init::Db,
-        /// The QuickScale checkout the project depends on (default: QUICKSCALE_PATH, else the
-        /// checkout quickscale was built from).
+        /// The QuickScale checkout whose target/ the project builds in, reusing the libraries
+        /// compiled there (default: QUICKSCALE_PATH, else the checkout quickscale was built
+        /// from, if it is still there). The project carries its own copy of the QuickScale
+        /// crates either way.
         #[arg(long, value_name = "DIR")]
         quickscale_path: Option<PathBuf>,
     },
@@ -83,6 +85,14 @@ enum Command {
         after_help = "Example: quickscale generate-service word_counter --kind text --cost 2"
     )]
     GenerateService(generate_service::Args),
+    /// Move the project to this quickscale's QuickScale version: shows what changes, replaces
+    /// vendor/quickscale/, updates Cargo.toml, Cargo.lock, .env.example and AGENTS.md, builds
+    /// and tests.
+    #[command(
+        after_help = "It refuses while vendor/quickscale/, Cargo.toml, Cargo.lock, .env.example or \
+AGENTS.md have uncommitted changes. `--dry-run` only shows what would change."
+    )]
+    Upgrade(upgrade::Args),
     /// Build the project and list or check its services.
     Services(services::Args),
     /// Check the toolchain, the project, its configuration and its database.
@@ -162,6 +172,7 @@ fn main() -> ExitCode {
         }
         Command::GenerateService(args) => generate_service::run(args).map(|()| ExitCode::SUCCESS),
         Command::Services(args) => services::run(args),
+        Command::Upgrade(args) => upgrade::run(args),
         Command::Check { release } => run::check(release),
         Command::VerifyLedger { release } => run::app_command(&AppCommand::VerifyLedger, release),
         Command::Billing(BillingCommand::Reconcile { reconcile, release }) => run::app_command(

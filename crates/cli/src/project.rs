@@ -16,8 +16,11 @@ pub struct Project {
     pub package: String,
     /// The binary to run.
     pub bin: String,
-    /// The QuickScale checkout its path dependencies point to, if they do.
+    /// The QuickScale checkout its path dependencies point to, when they point outside the
+    /// project (projects generated before the crates were vendored).
     pub checkout: Option<PathBuf>,
+    /// The QuickScale version of the crates in `vendor/quickscale/`, when the project has them.
+    pub vendored: Option<String>,
 }
 
 impl Project {
@@ -64,11 +67,13 @@ impl Project {
             .and_then(toml::Value::as_str)
             .unwrap_or(package)
             .to_owned();
-        // `path = ".../crates/app-web"`: the checkout is two folders up.
+        // `path = ".../crates/app-web"` outside the project: the checkout is two folders up.
+        let own_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let checkout = app_web
             .get("path")
             .and_then(toml::Value::as_str)
             .and_then(|p| std::fs::canonicalize(dir.join(p)).ok())
+            .filter(|p| !p.starts_with(&own_dir))
             .and_then(|p| p.parent()?.parent().map(Path::to_path_buf))
             .filter(|root| root.join("Cargo.toml").is_file());
         Ok(Some(Project {
@@ -76,12 +81,14 @@ impl Project {
             package: package.to_owned(),
             bin,
             checkout,
+            vendored: crate::vendor::project_version(dir)?,
         }))
     }
 
     /// The target directory to build in, when `quickscale` chooses it: `QUICKSCALE_TARGET_DIR`,
-    /// else the checkout's `target/`, so the dependencies it compiled are reused. `None` when
-    /// `CARGO_TARGET_DIR` is set (Cargo then uses it) or there is no checkout.
+    /// else the `target/` of the checkout the path dependencies point to. `None` when
+    /// `CARGO_TARGET_DIR` is set or the crates are vendored: Cargo then decides (the project's
+    /// `.cargo/config.toml`, which `init` may point at a checkout's `target/`, else `./target`).
     pub fn target_dir(&self) -> Option<PathBuf> {
         if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|v| !v.is_empty()) {
             return None;
@@ -160,32 +167,58 @@ impl Project {
 mod tests {
     use super::*;
 
-    fn project(dir: &Path, env: &str) {
+    /// A project in `dir` whose QuickScale crates are at `crates` (relative to it).
+    fn project(dir: &Path, crates: &str, env: &str) {
         std::fs::write(
             dir.join("Cargo.toml"),
-            "[package]\nname = \"shop\"\n[dependencies]\nquickscale-app-web = { path = \"qs/crates/app-web\" }\n",
+            format!(
+                "[package]\nname = \"shop\"\n[dependencies]\nquickscale-app-web = {{ path = \
+                 \"{crates}/crates/app-web\" }}\n"
+            ),
         )
         .unwrap();
-        std::fs::create_dir_all(dir.join("qs/crates/app-web")).unwrap();
-        std::fs::write(dir.join("qs/Cargo.toml"), "").unwrap();
+        std::fs::create_dir_all(dir.join(crates).join("crates/app-web")).unwrap();
+        std::fs::write(
+            dir.join(crates).join("Cargo.toml"),
+            "[workspace.package]\nversion = \"0.4.2\"\n",
+        )
+        .unwrap();
         std::fs::write(dir.join(".env"), env).unwrap();
     }
 
     #[test]
     fn finds_the_project_from_a_subfolder() {
         let dir = tempfile::tempdir().unwrap();
-        project(dir.path(), "PORT=9123\n");
-        std::fs::create_dir_all(dir.path().join("src/services")).unwrap();
-        let found = Project::find(&dir.path().join("src/services")).unwrap();
+        let app = dir.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        project(&app, "../qs", "PORT=9123\n");
+        std::fs::create_dir_all(app.join("src/services")).unwrap();
+        let found = Project::find(&app.join("src/services")).unwrap();
         assert_eq!(found.package, "shop");
         assert_eq!(found.bin, "shop");
         assert_eq!(
             found.checkout.clone().unwrap(),
             std::fs::canonicalize(dir.path()).unwrap().join("qs")
         );
+        assert_eq!(found.vendored, None);
         let (_, port) = found.address(None, None).unwrap();
         assert_eq!(port, 9123);
         assert_eq!(found.address(None, Some(7000)).unwrap().1, 7000);
+    }
+
+    #[test]
+    fn vendored_crates_are_no_checkout() {
+        let dir = tempfile::tempdir().unwrap();
+        project(dir.path(), "vendor/quickscale", "");
+        let found = Project::find(dir.path()).unwrap();
+        assert_eq!(found.checkout, None);
+        assert_eq!(found.vendored.as_deref(), Some("0.4.2"));
+        assert_eq!(
+            found
+                .target_dir()
+                .filter(|_| std::env::var_os("QUICKSCALE_TARGET_DIR").is_none()),
+            None
+        );
     }
 
     #[test]

@@ -218,11 +218,15 @@ pub fn check(release: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    match &project.checkout {
-        Some(checkout) => println!("✓ QuickScale crates from {}", checkout.display()),
-        None => println!(
-            "• QuickScale crates are not path dependencies here; builds use the project's own \
-             target/"
+    match (&project.vendored, &project.checkout) {
+        (Some(version), _) => println!(
+            "✓ QuickScale {version} in {} (quickscale is {})",
+            crate::vendor::VENDOR_DIR,
+            crate::vendor::VERSION
+        ),
+        (None, Some(checkout)) => println!("✓ QuickScale crates from {}", checkout.display()),
+        (None, None) => println!(
+            "• QuickScale crates are neither vendored nor path dependencies here; Cargo finds them"
         ),
     }
     if !healthy {

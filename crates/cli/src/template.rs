@@ -18,7 +18,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
-pub use embedded::{APP_STATIC, APP_TEMPLATES, TEMPLATE_FILES};
+pub use embedded::{APP_STATIC, APP_TEMPLATES, QUICKSCALE_FILES, TEMPLATE_FILES, VENDORED_CRATES};
 
 /// The path a template file is written to in the project.
 pub fn output_path(template_path: &str) -> PathBuf {

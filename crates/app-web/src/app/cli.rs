@@ -28,6 +28,9 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Check the configuration and the database.
     Check,
+    /// Ask the app running here for /health: exits 0 when it answers 200 (a container's
+    /// HEALTHCHECK).
+    Health,
     /// Check every account's ledger invariants and match every service run with its debit.
     VerifyLedger,
     /// Billing administration.
@@ -117,6 +120,7 @@ impl Command {
                 option(&mut args, "password-env", password_env.clone());
             }
             Command::Check => args.push("check".to_owned()),
+            Command::Health => args.push("health".to_owned()),
             Command::VerifyLedger => args.push("verify-ledger".to_owned()),
             Command::Billing {
                 action: BillingAction::Reconcile(ReconcileArgs { limit }),
@@ -167,6 +171,7 @@ mod tests {
                 password_env: Some("ADMIN_PASSWORD".into()),
             }),
             Command::Check,
+            Command::Health,
             Command::VerifyLedger,
             Command::Billing {
                 action: BillingAction::Reconcile(ReconcileArgs::default()),

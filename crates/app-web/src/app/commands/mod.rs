@@ -3,6 +3,7 @@
 
 mod check;
 mod create_admin;
+mod health;
 mod list_services;
 mod migrate;
 mod reconcile;
@@ -87,6 +88,7 @@ impl App {
                     .await
             }
             Command::Check => check::check(&config).await,
+            Command::Health => health::health(&config),
             Command::Services(ServicesArgs { check }) => self.list_services(&config, check),
             Command::VerifyLedger => verify_ledger::verify_ledger(self, config).await,
             Command::Billing {
