@@ -143,7 +143,7 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::App,
         Section::Database,
         Section::Accounts,
