@@ -16,7 +16,7 @@ export QS_SKIP_LOG=$target/skipped-tests.log
 : > "$QS_SKIP_LOG"
 
 status=0
-cargo test --workspace "$@" || status=$?
+cargo test --workspace --no-fail-fast "$@" || status=$?
 
 if [ -s "$QS_SKIP_LOG" ]; then
   echo

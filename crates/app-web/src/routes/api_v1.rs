@@ -25,10 +25,10 @@ use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::paging::Paging;
 use crate::view::credits_label;
 
-mod account;
-mod billing;
+mod credits;
 mod cursor;
 mod doc;
+mod purchases;
 use crate::state::AppState;
 use cursor::List;
 
@@ -46,12 +46,12 @@ pub fn router() -> Router<AppState> {
         .route("/services/{slug}/runs", post(run))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(one_run))
-        .route("/balance", get(account::balance))
-        .route("/ledger", get(account::ledger))
-        .route("/usage", get(account::usage))
-        .route("/packs", get(billing::packs))
-        .route("/checkout", post(billing::checkout))
-        .route("/payments", get(billing::payments))
+        .route("/balance", get(credits::balance))
+        .route("/ledger", get(credits::ledger))
+        .route("/usage", get(credits::usage))
+        .route("/packs", get(purchases::packs))
+        .route("/checkout", post(purchases::checkout))
+        .route("/payments", get(purchases::payments))
         .route("/openapi.json", get(openapi))
         .fallback(unknown)
         .method_not_allowed_fallback(|| async {
@@ -110,8 +110,8 @@ async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
         display_name: auth.user.display_name.as_str().to_owned(),
         email_verified: auth.user.is_verified(),
         balance: balance.total.to_string(),
-        balance_by_kind: account::by_kind(&balance),
-        next_expiry: account::next_expiry(&balance),
+        balance_by_kind: credits::by_kind(&balance),
+        next_expiry: credits::next_expiry(&balance),
         key: KeyRef {
             id: auth.key.id.0,
             name: auth.key.name.clone(),
@@ -504,8 +504,8 @@ async fn one_run(
 #[derive(OpenApi)]
 #[openapi(
     info(description = "Run services with credits. Authenticate with an API key from Settings: `Authorization: Bearer qs_...`."),
-    paths(me, services, service, runs, one_run, account::balance, account::ledger,
-        account::usage, billing::packs, billing::checkout, billing::payments),
+    paths(me, services, service, runs, one_run, credits::balance, credits::ledger,
+        credits::usage, purchases::packs, purchases::checkout, purchases::payments),
     components(schemas(ApiProblem)),
     modifiers(&BearerKey),
     tags((name = "account"), (name = "services"), (name = "runs"), (name = "billing")),
