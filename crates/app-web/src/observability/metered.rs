@@ -21,6 +21,7 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{
     EmailMessage, OutboxCounts, OutboxMessage, OutboxQuery, OutboxStore, StorageError,
 };
+use quickscale_service_sdk::paid::{ChargedClaim, PaidRunStore, refused_end};
 use quickscale_service_sdk::{
     Claim, RunCharge, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
 };
@@ -30,9 +31,16 @@ use uuid::Uuid;
 /// The stores with service runs logged, and with `metrics` also counted (the credit ledger,
 /// runs, billing and the outbox).
 pub(crate) fn observe_stores(mut stores: Stores, metrics: bool) -> Stores {
+    let running = Running::default();
     stores.usage = Arc::new(ObservedUsage {
         inner: stores.usage,
-        running: Mutex::default(),
+        running: Arc::clone(&running),
+    });
+    // The paid run's claim and charge go through this port instead of the two above (one
+    // transaction), so it is observed the same way.
+    stores.paid_runs = Arc::new(ObservedPaidRuns {
+        inner: stores.paid_runs,
+        running,
     });
     if !metrics {
         return stores;
@@ -59,6 +67,33 @@ fn minor(amount: Money) -> u64 {
     u64::try_from(amount.minor()).unwrap_or(0)
 }
 
+/// Counts what a credit operation moved (a replay moved nothing).
+fn count_credits(command: &CreditCommand, receipt: &Receipt) {
+    if receipt.replayed {
+        return;
+    }
+    let moved = cents(receipt.amount);
+    match command {
+        CreditCommand::Grant { kind, .. } => {
+            counter!("quickscale_credits_granted_cents_total", "kind" => kind.as_str())
+                .increment(moved);
+        }
+        CreditCommand::Consume { .. } => {
+            counter!("quickscale_credits_consumed_cents_total").increment(moved);
+        }
+        CreditCommand::Reverse { .. } => {
+            counter!("quickscale_credits_reversed_cents_total").increment(moved);
+        }
+        CreditCommand::ClawBack { .. } => {
+            counter!("quickscale_credits_clawed_back_cents_total").increment(moved);
+        }
+        CreditCommand::AdminRemove { .. } => {
+            counter!("quickscale_credits_removed_cents_total").increment(moved);
+        }
+        _ => {}
+    }
+}
+
 struct MeteredCredits {
     inner: Arc<dyn CreditStore>,
 }
@@ -73,28 +108,7 @@ impl CreditStore for MeteredCredits {
     ) -> Result<Receipt, CreditError> {
         let command = op.command.clone();
         let receipt = self.inner.execute(account, op, now).await?;
-        if !receipt.replayed {
-            let moved = cents(receipt.amount);
-            match command {
-                CreditCommand::Grant { kind, .. } => {
-                    counter!("quickscale_credits_granted_cents_total", "kind" => kind.as_str())
-                        .increment(moved);
-                }
-                CreditCommand::Consume { .. } => {
-                    counter!("quickscale_credits_consumed_cents_total").increment(moved);
-                }
-                CreditCommand::Reverse { .. } => {
-                    counter!("quickscale_credits_reversed_cents_total").increment(moved);
-                }
-                CreditCommand::ClawBack { .. } => {
-                    counter!("quickscale_credits_clawed_back_cents_total").increment(moved);
-                }
-                CreditCommand::AdminRemove { .. } => {
-                    counter!("quickscale_credits_removed_cents_total").increment(moved);
-                }
-                _ => {}
-            }
-        }
+        count_credits(&command, &receipt);
         Ok(receipt)
     }
 
@@ -141,7 +155,59 @@ impl CreditStore for MeteredCredits {
 /// restart, counts as `unknown`).
 struct ObservedUsage {
     inner: Arc<dyn ServiceUsageRepository>,
-    running: Mutex<HashMap<Uuid, String>>,
+    running: Running,
+}
+
+/// The services of the runs this process claimed and has not yet seen end, by run id.
+type Running = Arc<Mutex<HashMap<Uuid, String>>>;
+
+/// A run claimed: its id goes into the log context and its service is remembered for its end.
+fn run_started(running: &Running, run: &ServiceRun) {
+    tracing::Span::current().record("run_id", tracing::field::display(run.id));
+    running
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(run.id, run.service.clone());
+}
+
+/// A run ended: logged, and counted with its service and outcome.
+fn run_ended(service: String, id: Uuid, end: &RunEnd) {
+    let outcome = end.status.as_str();
+    tracing::info!(run_id = %id, service, outcome, duration_ms = end.duration_ms, "service run ended");
+    counter!("quickscale_service_runs_total", "service" => service.clone(), "outcome" => outcome)
+        .increment(1);
+    #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
+    histogram!("quickscale_service_run_duration_seconds", "service" => service, "outcome" => outcome)
+        .record(end.duration_ms as f64 / 1000.0);
+}
+
+/// The paid run's claim and charge in one call: a charged run is started like a claimed one and
+/// its charge counted; a refused one ends there (the store records it), so it is ended here.
+struct ObservedPaidRuns {
+    inner: Arc<dyn PaidRunStore>,
+    running: Running,
+}
+
+#[async_trait]
+impl PaidRunStore for ObservedPaidRuns {
+    async fn claim_and_charge(
+        &self,
+        run: &ServiceRun,
+        charge: &Operation,
+    ) -> Result<ChargedClaim, StorageError> {
+        let claim = self.inner.claim_and_charge(run, charge).await?;
+        match &claim {
+            ChargedClaim::Charged(receipt) => {
+                run_started(&self.running, run);
+                count_credits(&charge.command, receipt);
+            }
+            ChargedClaim::Refused(error) => {
+                run_ended(run.service.clone(), run.id, &refused_end(run, error));
+            }
+            _ => {}
+        }
+        Ok(claim)
+    }
 }
 
 #[async_trait]
@@ -149,11 +215,7 @@ impl ServiceUsageRepository for ObservedUsage {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
         let claim = self.inner.claim(run).await?;
         if matches!(claim, Claim::Started) {
-            tracing::Span::current().record("run_id", tracing::field::display(run.id));
-            self.running
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(run.id, run.service.clone());
+            run_started(&self.running, run);
         }
         Ok(claim)
     }
@@ -166,13 +228,7 @@ impl ServiceUsageRepository for ObservedUsage {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&id)
             .unwrap_or_else(|| "unknown".to_owned());
-        let outcome = end.status.as_str();
-        tracing::info!(run_id = %id, service, outcome, duration_ms = end.duration_ms, "service run ended");
-        counter!("quickscale_service_runs_total", "service" => service.clone(), "outcome" => outcome)
-            .increment(1);
-        #[allow(clippy::cast_precision_loss)] // milliseconds far below 2^52
-        histogram!("quickscale_service_run_duration_seconds", "service" => service, "outcome" => outcome)
-            .record(end.duration_ms as f64 / 1000.0);
+        run_ended(service, id, end);
         Ok(())
     }
 
