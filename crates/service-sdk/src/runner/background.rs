@@ -397,7 +397,11 @@ impl ServiceRunner {
                 .saturating_sub(receipt.shortfall);
             balance_after = Some(receipt.balance_after);
         }
-        let finished_at = self.clock.now();
+        // To the microsecond, as the stores keep it, so that the record read back is ours.
+        let now = self.clock.now();
+        let finished_at = now
+            .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now);
         let duration_ms =
             u64::try_from((finished_at - run.started_at).whole_milliseconds()).unwrap_or(0);
         let record = crate::usage::RunEnd {

@@ -940,12 +940,24 @@ impl QueuedJobs {
     }
 }
 
+/// Counts the runs it is told ended, by status.
+#[derive(Default)]
+struct EndCounter(std::sync::Mutex<Vec<(Uuid, RunStatus)>>);
+
+#[async_trait]
+impl quickscale_service_sdk::RunEndListener for EndCounter {
+    async fn run_ended(&self, run: &ServiceRun) {
+        self.0.lock().unwrap().push((run.id, run.status));
+    }
+}
+
 /// Background runs on every store: the submission holds the maximum and queues one job (a
 /// repeated key holds once); the worker's end settles with the reported cost (the rest back) or
 /// releases in full on failure and timeout; a cancel releases and stops the service; every
 /// ending is exactly once, and the ledger and the runs match.
 pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stores: Stores) {
     let queue = Arc::new(QueuedJobs::default());
+    let ended_runs = Arc::new(EndCounter::default());
     let (_, user) = runner_with_credits(&stores, 30).await;
     let mut registry = ServiceRegistry::new();
     registry.register(Metered).unwrap();
@@ -957,7 +969,8 @@ pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stor
         Arc::new(TokioTimer),
     )
     .with_paid_runs(Arc::clone(&stores.paid_runs))
-    .with_queue(queue.clone());
+    .with_queue(queue.clone())
+    .with_end_listener(ended_runs.clone());
     let submit = |text: &str, run_key: &str| {
         runner.run(
             user,
@@ -1067,6 +1080,21 @@ pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stor
     assert!(holds.is_empty(), "every hold ended: {holds:?}");
 
     assert_ledger_ok(&stores, user).await;
+    // The listener heard of each run's end once, whoever ended it (six runs, one of them
+    // ended twice: by its cancel, then by its worker).
+    let heard = ended_runs.0.lock().unwrap().clone();
+    let statuses: Vec<RunStatus> = heard.iter().map(|(_, status)| *status).collect();
+    assert_eq!(
+        statuses,
+        [
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::TimedOut,
+            RunStatus::Failed,
+            RunStatus::Cancelled,
+            RunStatus::Cancelled,
+        ]
+    );
 
     // Not enough for the maximum: refused, nothing held, nothing queued.
     let (_, poor) = runner_with_credits(&stores, 5).await;
