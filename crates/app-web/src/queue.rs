@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use quickscale_adapters::jobs::{Enqueue, JobError, JobQueue};
+use quickscale_domain_kernel::{StorageError, StorageFailure};
+use quickscale_service_sdk::{BackgroundJob, RunQueue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +27,8 @@ pub enum Job {
     ProcessWebhookEvent { id: String },
     /// A scheduled chore.
     Chore { chore: Chore },
+    /// Run one background service run (queued, its credits held), keyed `run:<id>`.
+    ServiceRun { job: BackgroundJob },
 }
 
 /// The scheduled chores, each run once per tick across every process.
@@ -110,4 +115,23 @@ pub fn email_key(id: Uuid, attempts: u32) -> String {
 
 pub fn webhook_key(id: &str, attempts: u32) -> String {
     format!("webhook:{id}:{attempts}")
+}
+
+/// The key of a background run's job: one job per run.
+pub fn run_key(id: Uuid) -> String {
+    format!("run:{id}")
+}
+
+/// Background service runs go to the app's queue, one job per run.
+#[async_trait]
+impl RunQueue for Jobs {
+    async fn enqueue(&self, job: BackgroundJob) -> Result<(), StorageError> {
+        let key = run_key(job.run);
+        // A run is not retried by the queue after its attempts: a worker that died leaves it
+        // running, the queue hands it to another worker (a retry), and after the last attempt
+        // the recovery chore ends it and releases its hold.
+        self.push(Job::ServiceRun { job }, Enqueue::now().key(key).attempts(3))
+            .await
+            .map_err(|e| StorageError::new(StorageFailure::Unavailable, e.to_string()))
+    }
 }

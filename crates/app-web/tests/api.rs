@@ -653,6 +653,7 @@ async fn the_openapi_document_describes_every_endpoint_and_each_one_answers() {
         ("get", "/api/v1/runs"),
         ("get", "/api/v1/usage"),
         ("get", "/api/v1/runs/{id}"),
+        ("post", "/api/v1/runs/{id}/cancel"),
         ("get", "/api/v1/services"),
         ("get", "/api/v1/services/{slug}"),
     ]

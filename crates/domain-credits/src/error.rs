@@ -3,7 +3,8 @@
 pub use quickscale_domain_kernel::{StorageError, StorageFailure};
 
 use crate::{
-    AccountId, AmountError, EntryId, EntryKind, IdempotencyKey, InsufficientCredits, SourceRef,
+    AccountId, AmountError, Credits, EntryId, EntryKind, IdempotencyKey, InsufficientCredits,
+    SourceRef,
 };
 
 /// Why a credit operation did not happen. Whenever one of these is returned, nothing changed.
@@ -39,6 +40,22 @@ pub enum CreditError {
         entry: EntryId,
         /// The entry that reversed it.
         by: EntryId,
+    },
+    /// A settle or release named an entry that is not a hold.
+    #[error("ledger entry {entry} records a {kind}, not a hold")]
+    NotAHold {
+        /// The entry named.
+        entry: EntryId,
+        /// What it records.
+        kind: EntryKind,
+    },
+    /// A hold is settled for at most what it holds: a run never costs more than was held.
+    #[error("a charge of {} is more than the {} held", .charge.with_unit(), .held.with_unit())]
+    ChargeAboveHold {
+        /// The charge asked for.
+        charge: Credits,
+        /// What the hold holds.
+        held: Credits,
     },
     /// A clawback named a source no grant of the account came from.
     #[error("no grant on this account comes from {0}")]

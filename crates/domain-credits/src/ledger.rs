@@ -27,6 +27,14 @@ pub enum EntryKind {
     Reversal,
     /// Credits taken back because their payment was refunded.
     Clawback,
+    /// Credits reserved for a run that takes a while: not spendable until the hold is settled
+    /// or released.
+    Hold,
+    /// A hold ended with a charge: the part of the hold not charged comes back (the entry's
+    /// amount); the charge is the hold's amount less what came back and what expired meanwhile.
+    Settle,
+    /// A hold ended without a charge: all of it comes back.
+    Release,
 }
 
 /// Whether an entry adds to or takes from the balance.
@@ -40,7 +48,7 @@ pub enum Direction {
 
 impl EntryKind {
     /// Every kind, for parsing and for filters that list them.
-    pub const ALL: [EntryKind; 7] = [
+    pub const ALL: [EntryKind; 10] = [
         EntryKind::Grant,
         EntryKind::Consume,
         EntryKind::Expire,
@@ -48,17 +56,25 @@ impl EntryKind {
         EntryKind::AdminRemove,
         EntryKind::Reversal,
         EntryKind::Clawback,
+        EntryKind::Hold,
+        EntryKind::Settle,
+        EntryKind::Release,
     ];
 
     /// Whether entries of this kind add to or take from the balance (their amount is never
     /// negative).
     pub fn direction(self) -> Direction {
         match self {
-            EntryKind::Grant | EntryKind::AdminAdd | EntryKind::Reversal => Direction::Credit,
+            EntryKind::Grant
+            | EntryKind::AdminAdd
+            | EntryKind::Reversal
+            | EntryKind::Settle
+            | EntryKind::Release => Direction::Credit,
             EntryKind::Consume
             | EntryKind::Expire
             | EntryKind::AdminRemove
-            | EntryKind::Clawback => Direction::Debit,
+            | EntryKind::Clawback
+            | EntryKind::Hold => Direction::Debit,
         }
     }
 
@@ -72,6 +88,9 @@ impl EntryKind {
             EntryKind::AdminRemove => "admin_remove",
             EntryKind::Reversal => "reversal",
             EntryKind::Clawback => "clawback",
+            EntryKind::Hold => "hold",
+            EntryKind::Settle => "settle",
+            EntryKind::Release => "release",
         }
     }
 
@@ -85,6 +104,9 @@ impl EntryKind {
             EntryKind::AdminRemove => "Removed by admin",
             EntryKind::Reversal => "Refunded",
             EntryKind::Clawback => "Clawed back",
+            EntryKind::Hold => "Held for a run",
+            EntryKind::Settle => "Hold settled, rest returned",
+            EntryKind::Release => "Hold released",
         }
     }
 }
@@ -124,7 +146,7 @@ pub struct LedgerEntry {
     pub reason: String,
     /// The grant this entry created, expired or clawed back from.
     pub grant: Option<GrantId>,
-    /// The consumption this entry reverses.
+    /// The consumption this entry reverses, or the hold this entry settles or releases.
     pub reverses: Option<EntryId>,
     /// The key of the operation this entry records; `None` on the expiries swept before it.
     pub idempotency_key: Option<IdempotencyKey>,

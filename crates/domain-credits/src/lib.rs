@@ -17,6 +17,10 @@
 //!   changes nothing.
 //! - Expired credits are never spent: each operation first writes an `Expire` entry for every
 //!   grant that reached its expiry, so the ledger always sums to the usable balance.
+//! - A run that takes a while **holds** credits ([`CreditCommand::Hold`]) from the grants a
+//!   consumption would take; the hold is settled (charged at most its amount, the rest comes
+//!   back) or released (all comes back) exactly once. Held credits are not spendable: the
+//!   balance is what the grants have left, so available = granted - consumed - held.
 //! - [`verify`] checks all invariants over a stored account; any store can run it.
 //!
 //! Stores implement [`LedgerTransaction`] (the reads and writes of one transaction that holds
@@ -46,7 +50,7 @@ pub use operation::{
 };
 pub use plan::InsufficientCredits;
 pub use store::{
-    AccountSnapshot, Balance, CreditStore, HistoryPage, HistoryQuery, LedgerTransaction,
+    AccountSnapshot, Balance, CreditStore, HistoryPage, HistoryQuery, LedgerTransaction, OpenHold,
     RecordedOperation, run_operation,
 };
 pub use verify::{Violation, verify};

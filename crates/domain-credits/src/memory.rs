@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::operation::{Consumption, Effect, GrantLink, Operation, Receipt};
 use crate::store::{
-    AccountSnapshot, HistoryPage, HistoryQuery, LedgerTransaction, RecordedOperation,
+    AccountSnapshot, HistoryPage, HistoryQuery, LedgerTransaction, OpenHold, RecordedOperation,
 };
 use crate::{
     AccountId, CreditError, Credits, EntryId, EntryKind, Grant, GrantId, IdempotencyKey,
@@ -118,6 +118,23 @@ impl MemoryLedger {
             .collect())
     }
 
+    /// See [`crate::CreditStore::open_holds`].
+    pub fn open_holds(&self, account: AccountId) -> Result<Vec<OpenHold>, CreditError> {
+        let book = self.book(account)?;
+        Ok(book
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Hold)
+            .filter(|hold| !book.entries.iter().any(|e| e.reverses == Some(hold.id)))
+            .map(|hold| OpenHold {
+                entry: hold.id,
+                amount: hold.amount,
+                reason: hold.reason.clone(),
+                at: hold.at,
+            })
+            .collect())
+    }
+
     /// See [`crate::CreditStore::snapshot`].
     pub fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
         let book = self.book(account)?;
@@ -216,7 +233,7 @@ impl LedgerTransaction for MemoryTransaction<'_> {
         let reversed_by = book
             .entries
             .iter()
-            .find(|e| e.kind == EntryKind::Reversal && e.reverses == Some(entry))
+            .find(|e| e.reverses == Some(entry))
             .map(|e| e.id);
         Ok(Some(Consumption {
             entry: found.clone(),

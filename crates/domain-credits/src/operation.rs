@@ -42,6 +42,29 @@ pub enum CreditCommand {
         /// The consumption entry to give back.
         entry: EntryId,
     },
+    /// Reserve credits for a run that takes a while, from the grants a consumption of the same
+    /// amount would take, all or nothing. The held credits are not spendable until the hold is
+    /// settled or released (each exactly once).
+    Hold {
+        /// How many, more than zero.
+        amount: Credits,
+    },
+    /// End a hold with a charge of at most its amount; the rest goes back to the grants it came
+    /// from (the charge is taken from the grants the consumption order spends first). Ending a
+    /// hold that has already ended changes nothing and returns the first ending's receipt.
+    Settle {
+        /// The hold entry.
+        hold: EntryId,
+        /// What the run cost, from zero to the hold's amount.
+        charge: Credits,
+    },
+    /// End a hold with no charge: all of it goes back (credits whose grant has expired
+    /// meanwhile are not given back). Ending a hold that has already ended changes nothing and
+    /// returns the first ending's receipt.
+    Release {
+        /// The hold entry.
+        hold: EntryId,
+    },
     /// Take back up to `amount` from the grants of `source` (a refunded payment); what was
     /// already spent cannot be taken back and is reported as the shortfall.
     ClawBack {
@@ -72,6 +95,11 @@ impl CreditCommand {
             CreditCommand::ClawBack { source, amount } => {
                 format!("clawback|{source}|{}", amount.cents())
             }
+            CreditCommand::Hold { amount } => format!("hold|{}", amount.cents()),
+            CreditCommand::Settle { hold, charge } => {
+                format!("settle|{hold}|{}", charge.cents())
+            }
+            CreditCommand::Release { hold } => format!("release|{hold}"),
         }
     }
 }
@@ -196,7 +224,7 @@ pub struct Consumption {
     pub allocations: Vec<Allocation>,
     /// The grants the allocations point at, as they are now.
     pub grants: Vec<Grant>,
-    /// The entry that already reversed it, if any.
+    /// The entry that already reversed it (or, for a hold, settled or released it), if any.
     pub reversed_by: Option<EntryId>,
 }
 
@@ -205,7 +233,7 @@ pub struct Consumption {
 pub struct Context {
     /// For `Grant` and `ClawBack`: every grant (open or not) that has the command's source.
     pub source_grants: Vec<Grant>,
-    /// For `Reverse`: the entry to reverse.
+    /// For `Reverse`: the entry to reverse; for `Settle` and `Release`: the hold.
     pub consumption: Option<Consumption>,
 }
 
@@ -319,7 +347,9 @@ pub fn decide(
             primary.amount = amount;
             primary.grant = Some(GrantLink::Created);
         }
-        CreditCommand::Consume { amount } | CreditCommand::AdminRemove { amount } => {
+        CreditCommand::Consume { amount }
+        | CreditCommand::AdminRemove { amount }
+        | CreditCommand::Hold { amount } => {
             let amount = amount.non_zero()?;
             let current: Vec<Grant> = grants.values().cloned().collect();
             let plan = plan_consumption(&current, amount, now)?;
@@ -334,10 +364,10 @@ pub fn decide(
                 });
             }
             running = running.saturating_sub(amount);
-            primary.kind = if matches!(op.command, CreditCommand::Consume { .. }) {
-                EntryKind::Consume
-            } else {
-                EntryKind::AdminRemove
+            primary.kind = match op.command {
+                CreditCommand::Consume { .. } => EntryKind::Consume,
+                CreditCommand::Hold { .. } => EntryKind::Hold,
+                _ => EntryKind::AdminRemove,
             };
             primary.amount = amount;
             primary.allocations = plan;
@@ -397,6 +427,51 @@ pub fn decide(
             primary.reverses = Some(*entry);
             primary.allocations = restored;
         }
+        CreditCommand::Settle { hold, .. } | CreditCommand::Release { hold } => {
+            let held = context
+                .consumption
+                .as_ref()
+                .filter(|c| c.entry.id == *hold)
+                .ok_or(CreditError::EntryNotFound(*hold))?;
+            if held.entry.kind != EntryKind::Hold {
+                return Err(CreditError::NotAHold {
+                    entry: *hold,
+                    kind: held.entry.kind,
+                });
+            }
+            let charge = match &op.command {
+                CreditCommand::Settle { charge, .. } => *charge,
+                _ => Credits::ZERO,
+            };
+            if charge > held.entry.amount {
+                return Err(CreditError::ChargeAboveHold {
+                    charge,
+                    held: held.entry.amount,
+                });
+            }
+            if let Some(by) = held.reversed_by {
+                // run_operation answers with the first ending's receipt before deciding.
+                return Err(CreditError::AlreadyReversed { entry: *hold, by });
+            }
+            let (returned, lost) = return_from_hold(held, &mut grants, charge, now)?;
+            let amount: Credits = returned.iter().map(|a| a.amount).sum();
+            for allocation in &returned {
+                effects.push(Effect::SetRemaining {
+                    grant: allocation.grant,
+                    remaining: grants[&allocation.grant].remaining,
+                });
+            }
+            running = running.saturating_add(amount);
+            primary.kind = if matches!(op.command, CreditCommand::Settle { .. }) {
+                EntryKind::Settle
+            } else {
+                EntryKind::Release
+            };
+            primary.amount = amount;
+            primary.shortfall = lost;
+            primary.reverses = Some(*hold);
+            primary.allocations = returned;
+        }
         CreditCommand::ClawBack { source, amount } => {
             let amount = amount.non_zero()?;
             if context.source_grants.is_empty() {
@@ -449,4 +524,58 @@ pub fn decide(
         effects,
         ..decision
     })
+}
+
+/// What ending `hold` with `charge` gives back, and how much could not go back because its grant
+/// expired meanwhile. The charge keeps the parts taken from the grants the consumption order
+/// spends first; the rest returns to its grants (updated in `grants`).
+fn return_from_hold(
+    hold: &Consumption,
+    grants: &mut BTreeMap<GrantId, Grant>,
+    charge: Credits,
+    now: OffsetDateTime,
+) -> Result<(Vec<Allocation>, Credits), CreditError> {
+    let grant_of = |id: GrantId, grants: &BTreeMap<GrantId, Grant>| {
+        grants
+            .get(&id)
+            .or_else(|| hold.grants.iter().find(|g| g.id == id))
+            .cloned()
+            .ok_or_else(|| {
+                crate::StorageError::corrupt(format!(
+                    "allocation of hold {} points at missing grant {id}",
+                    hold.entry.id
+                ))
+            })
+    };
+    let mut parts = Vec::with_capacity(hold.allocations.len());
+    for allocation in &hold.allocations {
+        parts.push((grant_of(allocation.grant, grants)?, allocation.amount));
+    }
+    // The consumption order's key, whether or not the grant is still usable.
+    parts.sort_by(|(a, _), (b, _)| {
+        let rank = |g: &Grant| (g.expires_at.is_none(), g.expires_at, g.granted_at, g.id);
+        rank(a).cmp(&rank(b))
+    });
+    let mut keep = charge;
+    let mut returned = Vec::new();
+    let mut lost = Credits::ZERO;
+    for (grant, part) in parts {
+        let kept = keep.min(part);
+        keep = keep.saturating_sub(kept);
+        let back = part.saturating_sub(kept);
+        if back.is_zero() {
+            continue;
+        }
+        if grant.is_expired_at(now) {
+            lost = lost.saturating_add(back);
+            continue;
+        }
+        let remaining = grant.remaining.saturating_add(back).min(grant.amount);
+        grants.insert(grant.id, Grant { remaining, ..grant });
+        returned.push(Allocation {
+            grant: grant.id,
+            amount: back,
+        });
+    }
+    Ok((returned, lost))
 }

@@ -66,7 +66,19 @@ pub async fn run_operation<T: LedgerTransaction + ?Sized>(
             source_grants: Vec::new(),
             consumption: tx.consumption(*entry).await?,
         },
-        CreditCommand::Consume { .. } | CreditCommand::AdminRemove { .. } => Context::default(),
+        CreditCommand::Settle { hold, .. } | CreditCommand::Release { hold } => {
+            let held = tx.consumption(*hold).await?;
+            if let Some(first) = ended_before(tx, held.as_ref()).await? {
+                return Ok(first);
+            }
+            Context {
+                source_grants: Vec::new(),
+                consumption: held,
+            }
+        }
+        CreditCommand::Consume { .. }
+        | CreditCommand::AdminRemove { .. }
+        | CreditCommand::Hold { .. } => Context::default(),
     };
     let decision = decide(&open, &context, op, now)?;
     let entry = tx.apply(&decision.effects).await?;
@@ -79,6 +91,50 @@ pub async fn run_operation<T: LedgerTransaction + ?Sized>(
         at: now,
         replayed: false,
     })
+}
+
+/// A hold that has already ended answers a second ending with the first one's receipt (a
+/// worker that settles a run and the sweep that releases it may race; one of them wins).
+async fn ended_before<T: LedgerTransaction + ?Sized>(
+    tx: &mut T,
+    hold: Option<&Consumption>,
+) -> Result<Option<Receipt>, CreditError> {
+    let Some(by) = hold
+        .filter(|h| h.entry.kind == crate::EntryKind::Hold)
+        .and_then(|h| h.reversed_by)
+    else {
+        return Ok(None);
+    };
+    let ending = tx
+        .consumption(by)
+        .await?
+        .ok_or_else(|| StorageError::corrupt(format!("hold ended by missing entry {by}")))?;
+    let key = ending
+        .entry
+        .idempotency_key
+        .ok_or_else(|| StorageError::corrupt(format!("entry {by} ended a hold without a key")))?;
+    let recorded = tx
+        .find_operation(&key)
+        .await?
+        .ok_or_else(|| StorageError::corrupt(format!("no operation recorded under {key}")))?;
+    Ok(Some(Receipt {
+        replayed: true,
+        ..recorded.receipt
+    }))
+}
+
+/// A hold that has not ended yet: credits reserved for a run still going.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct OpenHold {
+    /// The hold entry; settle or release it by this id.
+    pub entry: EntryId,
+    /// How much it holds.
+    pub amount: Credits,
+    /// Why (the run it is for), as recorded on the entry.
+    pub reason: String,
+    /// When it was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// A balance at an instant, from the usable grants.
@@ -231,6 +287,9 @@ pub trait CreditStore: Send + Sync {
 
     /// Every grant, entry and allocation of the account.
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError>;
+
+    /// The holds of the account that have not been settled or released, oldest first.
+    async fn open_holds(&self, account: AccountId) -> Result<Vec<OpenHold>, CreditError>;
 
     /// The balance at `now`.
     async fn balance(

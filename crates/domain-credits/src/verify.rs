@@ -20,7 +20,8 @@ pub struct Violation(pub String);
 ///   plus what was reversed into it;
 /// - debits' allocations sum to the entry's amount, and no debit spent a grant that had
 ///   expired at the time;
-/// - only consumptions are reversed, each at most once.
+/// - only consumptions are reversed, each at most once;
+/// - only holds are settled or released, each at most once, never giving back more than held.
 pub fn verify(snapshot: &AccountSnapshot) -> Vec<Violation> {
     let mut problems = Vec::new();
     let mut bad = |message: String| problems.push(Violation(message));
@@ -68,7 +69,9 @@ pub fn verify(snapshot: &AccountSnapshot) -> Vec<Violation> {
         };
         *allocated.entry(*entry_id).or_default() += allocation.amount.cents();
         let signed = match entry.kind {
-            EntryKind::Reversal => allocation.amount.cents(),
+            EntryKind::Reversal | EntryKind::Settle | EntryKind::Release => {
+                allocation.amount.cents()
+            }
             _ => -allocation.amount.cents(),
         };
         *movement.entry(allocation.grant).or_default() += signed;
@@ -78,8 +81,10 @@ pub fn verify(snapshot: &AccountSnapshot) -> Vec<Violation> {
                 allocation.grant
             )),
             Some(grant)
-                if matches!(entry.kind, EntryKind::Consume | EntryKind::AdminRemove)
-                    && grant.is_expired_at(entry.at) =>
+                if matches!(
+                    entry.kind,
+                    EntryKind::Consume | EntryKind::AdminRemove | EntryKind::Hold
+                ) && grant.is_expired_at(entry.at) =>
             {
                 bad(format!(
                     "entry {entry_id} spent grant {} after it expired",
@@ -92,7 +97,13 @@ pub fn verify(snapshot: &AccountSnapshot) -> Vec<Violation> {
     for entry in &snapshot.entries {
         let needs_allocations = matches!(
             entry.kind,
-            EntryKind::Consume | EntryKind::AdminRemove | EntryKind::Clawback | EntryKind::Reversal
+            EntryKind::Consume
+                | EntryKind::AdminRemove
+                | EntryKind::Clawback
+                | EntryKind::Reversal
+                | EntryKind::Hold
+                | EntryKind::Settle
+                | EntryKind::Release
         );
         if needs_allocations
             && allocated.get(&entry.id).copied().unwrap_or(0) != entry.amount.cents()
@@ -122,20 +133,42 @@ pub fn verify(snapshot: &AccountSnapshot) -> Vec<Violation> {
     }
 
     let mut reversed: HashMap<EntryId, EntryId> = HashMap::new();
-    for entry in snapshot
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Reversal)
-    {
+    for entry in snapshot.entries.iter().filter(|e| {
+        matches!(
+            e.kind,
+            EntryKind::Reversal | EntryKind::Settle | EntryKind::Release
+        )
+    }) {
+        let (what, target_kind, described) = match entry.kind {
+            EntryKind::Reversal => (
+                "reversal",
+                EntryKind::Consume,
+                "reverses {target}, which is not a consumption",
+            ),
+            _ => (
+                "hold ending",
+                EntryKind::Hold,
+                "ends {target}, which is not a hold",
+            ),
+        };
         let Some(target) = entry.reverses else {
-            bad(format!("reversal {} names no entry", entry.id));
+            bad(format!("{what} {} names no entry", entry.id));
             continue;
         };
-        if entries.get(&target).map(|t| t.kind) != Some(EntryKind::Consume) {
-            bad(format!(
-                "reversal {} reverses {target}, which is not a consumption",
-                entry.id
-            ));
+        match entries.get(&target) {
+            Some(t) if t.kind == target_kind => {
+                if t.kind == EntryKind::Hold && entry.amount > t.amount {
+                    bad(format!(
+                        "hold ending {} gives back {} of a hold of {}",
+                        entry.id, entry.amount, t.amount
+                    ));
+                }
+            }
+            _ => bad(format!(
+                "{what} {} {}",
+                entry.id,
+                described.replace("{target}", &target.to_string())
+            )),
         }
         if let Some(first) = reversed.insert(target, entry.id) {
             bad(format!(

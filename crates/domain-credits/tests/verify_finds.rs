@@ -217,3 +217,66 @@ fn an_allocation_to_a_missing_grant_or_entry_is_found() {
     });
     assert_found(&found, "allocation points at missing entry");
 }
+
+#[test]
+fn a_hold_ended_twice_or_an_ending_of_what_is_not_a_hold_is_found() {
+    let account = AccountId::new(Uuid::from_u128(5));
+    let mut ledger = MemoryLedger::new();
+    ledger.open_account(account);
+    let now = datetime!(2026-05-01 10:00 UTC);
+    let op = |key: &str, command| Operation {
+        key: IdempotencyKey::parse(key).unwrap(),
+        actor: Actor::System,
+        reason: Reason::parse("test").unwrap(),
+        command,
+    };
+    ledger
+        .execute(
+            account,
+            &op(
+                "g",
+                CreditCommand::Grant {
+                    kind: GrantKind::Welcome,
+                    amount: Credits::whole(10),
+                    expires_at: None,
+                    source: SourceRef::parse("s").unwrap(),
+                },
+            ),
+            now,
+        )
+        .unwrap();
+    let hold = ledger
+        .execute(
+            account,
+            &op(
+                "h",
+                CreditCommand::Hold {
+                    amount: Credits::whole(4),
+                },
+            ),
+            now,
+        )
+        .unwrap();
+    ledger
+        .execute(
+            account,
+            &op("r", CreditCommand::Release { hold: hold.entry }),
+            now,
+        )
+        .unwrap();
+    let sound = ledger.snapshot(account).unwrap();
+    assert_eq!(verify(&sound), vec![]);
+
+    let mut twice = sound.clone();
+    let mut copy = twice.entries.last().unwrap().clone();
+    copy.id = quickscale_domain_credits::EntryId(9_999);
+    twice.entries.push(copy);
+    let found: Vec<String> = verify(&twice).into_iter().map(|v| v.0).collect();
+    assert_found(&found, "was reversed twice");
+
+    let mut not_a_hold = sound;
+    let grant = not_a_hold.entries[0].id;
+    not_a_hold.entries.last_mut().unwrap().reverses = Some(grant);
+    let found: Vec<String> = verify(&not_a_hold).into_iter().map(|v| v.0).collect();
+    assert_found(&found, "which is not a hold");
+}

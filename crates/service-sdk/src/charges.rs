@@ -114,6 +114,14 @@ pub enum Problem {
         /// The other runs that name it.
         others: Vec<Uuid>,
     },
+    /// A background run that ended names a hold that was never settled or released.
+    HoldNotEnded,
+    /// A background run's hold ended the wrong way: a successful run's hold must be settled,
+    /// a failed, timed-out or cancelled run's released.
+    HoldEndedAs {
+        /// How it ended.
+        kind: EntryKind,
+    },
     /// A debit that no run names as its charge.
     Unclaimed {
         /// What it debited.
@@ -156,6 +164,15 @@ impl fmt::Display for Problem {
             Problem::SharedCharge { others } => {
                 let others: Vec<String> = others.iter().map(Uuid::to_string).collect();
                 write!(f, "names the same debit as run {}", others.join(", run "))
+            }
+            Problem::HoldNotEnded => {
+                f.write_str("ended but its hold was never settled or released")
+            }
+            Problem::HoldEndedAs { kind } => {
+                write!(
+                    f,
+                    "its hold ended with a {kind}, which does not match its status"
+                )
             }
             Problem::Unclaimed { amount, key } => write!(
                 f,
@@ -201,6 +218,16 @@ pub fn match_charges(runs: &[RunCharge], entries: &[LedgerEntry]) -> AccountChar
         .filter(|e| e.kind == EntryKind::Reversal)
         .filter_map(|e| e.reverses.map(|target| (target, e)))
         .collect();
+    let holds: HashMap<EntryId, &LedgerEntry> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Hold)
+        .map(|e| (e.id, e))
+        .collect();
+    let hold_end_of: HashMap<EntryId, &LedgerEntry> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::Settle | EntryKind::Release))
+        .filter_map(|e| e.reverses.map(|target| (target, e)))
+        .collect();
     counts.debits = debits.len() as u64;
     counts.reversals = entries
         .iter()
@@ -218,7 +245,7 @@ pub fn match_charges(runs: &[RunCharge], entries: &[LedgerEntry]) -> AccountChar
                 problem,
             });
         };
-        if run.status == RunStatus::Running {
+        if matches!(run.status, RunStatus::Running | RunStatus::Queued) {
             counts.running += 1;
             pending_keys.insert(charge_key(run.id).as_str().to_owned());
             continue;
@@ -226,8 +253,52 @@ pub fn match_charges(runs: &[RunCharge], entries: &[LedgerEntry]) -> AccountChar
         if let Some(entry) = run.charge {
             named_by.entry(entry).or_default().push(run.id);
         }
+        if let Some(hold) = run.charge.and_then(|e| holds.get(&e)) {
+            // A background run: its hold was settled (success) or released (anything else).
+            let succeeded = run.status == RunStatus::Succeeded;
+            if succeeded {
+                counts.paid += 1;
+            } else {
+                counts.refunded += 1;
+            }
+            let Some(ending) = hold_end_of.get(&hold.id) else {
+                bad(Some(hold.id), Problem::HoldNotEnded);
+                continue;
+            };
+            let expected = if succeeded {
+                EntryKind::Settle
+            } else {
+                EntryKind::Release
+            };
+            if ending.kind != expected {
+                bad(Some(hold.id), Problem::HoldEndedAs { kind: ending.kind });
+            }
+            if ending.amount != run.refunded {
+                bad(
+                    Some(hold.id),
+                    Problem::WrongRefund {
+                        reversed: ending.amount,
+                        recorded: run.refunded,
+                    },
+                );
+            }
+            let accounted = run.cost.saturating_add(run.refunded);
+            if accounted > hold.amount || (!succeeded && !run.cost.is_zero()) {
+                bad(
+                    Some(hold.id),
+                    Problem::WrongAmount {
+                        debited: hold.amount,
+                        expected: accounted,
+                    },
+                );
+            }
+            continue;
+        }
         let paid = run.status == RunStatus::Succeeded && !run.cost.is_zero();
-        let failed = matches!(run.status, RunStatus::Failed | RunStatus::TimedOut);
+        let failed = matches!(
+            run.status,
+            RunStatus::Failed | RunStatus::TimedOut | RunStatus::Cancelled
+        );
         match run.charge {
             None => {
                 if paid {

@@ -28,6 +28,35 @@ impl InputKind {
     }
 }
 
+/// How a service runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// In the request: the answer carries the result. For services that take under a second.
+    #[default]
+    Immediate,
+    /// On the job queue: the request holds the credits and answers at once; a worker runs the
+    /// service, which reports progress; the run settles (or releases) the hold when it ends.
+    Background,
+}
+
+impl RunMode {
+    /// The name used in the API, the marketplace and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Immediate => "immediate",
+            RunMode::Background => "background",
+        }
+    }
+
+    /// The mode stored under `text`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [RunMode::Immediate, RunMode::Background]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
 /// Why a descriptor is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +81,12 @@ pub enum DescriptorError {
         /// The most a run may cost.
         max: Credits,
     },
+    /// The declared maximum of a background run is below its cost, above
+    /// [`ServiceDescriptor::MAX_COST`], or set on an immediate service. Holds the slug.
+    #[error(
+        "service {0}: the maximum cost must be a background service's, from its cost to 10000 credits"
+    )]
+    MaxCost(String),
     /// The timeout is outside 100 ms to 10 minutes. Holds the slug.
     #[error("service {0}: the timeout must be between 100 ms and 10 minutes")]
     Timeout(String),
@@ -98,6 +133,12 @@ pub struct ServiceDescriptor {
     /// For JSON services: a JSON Schema the input must match. The runner refuses other input
     /// before charging, and the API document publishes it.
     pub input_schema: Option<serde_json::Value>,
+    /// Whether a run happens in the request or on the job queue.
+    pub mode: RunMode,
+    /// For a background service whose runs cost what they use (tokens, pages): the most a run
+    /// may cost, held when it starts; the run then reports its actual cost. `None`: the run
+    /// holds, and is charged, its cost.
+    pub max_cost: Option<Credits>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -122,6 +163,8 @@ impl ServiceDescriptor {
             timeout: Duration::from_secs(10),
             example_input: None,
             input_schema: None,
+            mode: RunMode::Immediate,
+            max_cost: None,
         }
     }
 
@@ -176,6 +219,23 @@ impl ServiceDescriptor {
         self
     }
 
+    /// Runs on the job queue (see [`RunMode::Background`]).
+    pub fn background(mut self) -> Self {
+        self.mode = RunMode::Background;
+        self
+    }
+    /// A background run holds `max` and is charged what it reports it used (at most `max`).
+    pub fn max_cost(mut self, max: Credits) -> Self {
+        self.max_cost = Some(max);
+        self
+    }
+
+    /// What a background run holds when it starts, for a run priced at `cost` (the admin's
+    /// override or the descriptor's cost): the declared maximum when it is higher.
+    pub fn hold_for(&self, cost: Credits) -> Credits {
+        self.max_cost.map_or(cost, |max| max.max(cost))
+    }
+
     /// Whether runs cost nothing (no charge is made at all).
     pub fn is_free(&self) -> bool {
         self.cost.is_zero()
@@ -206,6 +266,11 @@ impl ServiceDescriptor {
                 cost: self.cost,
                 max,
             });
+        }
+        if let Some(most) = self.max_cost
+            && (self.mode != RunMode::Background || most < self.cost || most > max)
+        {
+            return Err(DescriptorError::MaxCost(self.slug.clone()));
         }
         if self.timeout < Duration::from_millis(100) || self.timeout > Duration::from_secs(600) {
             return Err(DescriptorError::Timeout(self.slug.clone()));
@@ -260,6 +325,29 @@ mod tests {
         ));
         let slow = ServiceDescriptor::new("slow", "S").timeout(Duration::from_secs(601));
         assert!(matches!(slow.validate(), Err(DescriptorError::Timeout(_))));
+    }
+
+    #[test]
+    fn a_maximum_cost_is_for_background_services_and_at_least_the_cost() {
+        let llm = ServiceDescriptor::new("llm", "L").cost(Credits::whole(2));
+        assert!(matches!(
+            llm.clone().max_cost(Credits::whole(5)).validate(),
+            Err(DescriptorError::MaxCost(_))
+        ));
+        let background = llm.background();
+        assert_eq!(background.mode, RunMode::Background);
+        assert!(matches!(
+            background.clone().max_cost(Credits::whole(1)).validate(),
+            Err(DescriptorError::MaxCost(_))
+        ));
+        let capped = background.max_cost(Credits::whole(5));
+        assert!(capped.validate().is_ok());
+        assert_eq!(capped.hold_for(Credits::whole(2)), Credits::whole(5));
+        assert_eq!(capped.hold_for(Credits::whole(7)), Credits::whole(7));
+        assert_eq!(
+            ServiceDescriptor::new("plain", "P").hold_for(Credits::whole(3)),
+            Credits::whole(3)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{InputKind, ServiceDescriptor};
 
 /// A file a user uploaded.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadedFile {
     /// The name the browser sent; informative only, never used as a path.
     pub filename: String,
@@ -26,8 +26,9 @@ impl std::fmt::Debug for UploadedFile {
     }
 }
 
-/// What a user gives a service.
-#[derive(Clone, PartialEq, Debug)]
+/// What a user gives a service (serialisable, so that a background run's job carries it).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum ServiceInput {
     /// Text from a text area or the API.
     Text(String),

@@ -21,15 +21,19 @@ pub mod settings;
 pub mod stats;
 pub mod usage;
 
-pub use descriptor::{DescriptorError, InputKind, ServiceDescriptor};
+pub use descriptor::{DescriptorError, InputKind, RunMode, ServiceDescriptor};
 pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile};
 /// The credit amount type, so services can write `Credits::parse("2.50")` without depending on
 /// the credits crate.
 pub use quickscale_domain_credits::Credits;
 pub use registry::{Registered, RegistryError, ServiceRegistry};
-pub use runner::{RunError, RunOutcome, ServiceRunner};
+pub use runner::{
+    BackgroundEnd, BackgroundJob, RunContext, RunEndListener, RunError, RunOutcome, RunQueue,
+    ServiceRunner,
+};
 pub use service::{Service, ServiceError, Timer};
 pub use settings::{ServiceSettings, ServiceSettingsRepository, SettingsSnapshot};
 pub use usage::{
-    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
+    ServiceUsageRepository,
 };

@@ -42,6 +42,9 @@ pub enum RunError {
     /// The ledger refused the charge or its refund for another reason.
     #[error(transparent)]
     Credits(CreditError),
+    /// Only background runs can be cancelled; an immediate run ends in its request.
+    #[error("only a background run can be cancelled")]
+    NotCancellable,
     /// The usage store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -66,6 +69,8 @@ pub struct ServiceRunner {
     clock: Arc<dyn Clock>,
     timer: Arc<dyn Timer>,
     settings: Arc<SettingsSnapshot>,
+    queue: Option<Arc<dyn RunQueue>>,
+    on_end: Option<Arc<dyn RunEndListener>>,
 }
 
 impl std::fmt::Debug for ServiceRunner {
@@ -97,6 +102,8 @@ impl ServiceRunner {
             clock,
             timer,
             settings: Arc::default(),
+            queue: None,
+            on_end: None,
         }
     }
 
@@ -166,9 +173,19 @@ impl ServiceRunner {
             duration_ms: None,
             output: None,
             error: None,
+            mode: crate::RunMode::Immediate,
+            progress: None,
             started_at,
             finished_at: None,
         };
+        if let Some(queue) = &self.queue
+            && descriptor.mode == crate::RunMode::Background
+        {
+            run.cost = descriptor.hold_for(cost);
+            return self
+                .submit_background(run, input, &descriptor.name, queue)
+                .await;
+        }
         let account = AccountId::new(user.as_uuid());
         let clock = Instant::now();
         if let Some(replayed) = self.claim_and_charge(&mut run, &descriptor.name).await? {
@@ -303,6 +320,15 @@ impl ServiceRunner {
     }
 
     async fn end_interrupted(&self, run: &mut ServiceRun) -> Result<(), RunError> {
+        if run.mode == crate::RunMode::Background {
+            let end = BackgroundEnd::Failed {
+                status: RunStatus::Failed,
+                error: "the worker stopped during this run; the credits held were released"
+                    .to_owned(),
+            };
+            self.end_background_run(run, end).await?;
+            return Ok(());
+        }
         let account = AccountId::new(run.user.as_uuid());
         let name = self
             .registry
@@ -414,8 +440,11 @@ impl ServiceRunner {
     }
 }
 
+mod background;
 #[cfg(test)]
 mod scripted;
+
+pub use background::{BackgroundEnd, BackgroundJob, RunContext, RunEndListener, RunQueue};
 
 fn reason(text: &str) -> Reason {
     Reason::parse(text).unwrap_or_else(|_| Reason::parse("Service run").expect("non-empty"))

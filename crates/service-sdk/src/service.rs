@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// A bug or an unexpected state in the service.
     #[error("{0}")]
     Internal(String),
+    /// A background run stopped because its user cancelled it (its progress report said so).
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 /// A paid (or free) service users can run.
@@ -55,6 +58,18 @@ pub trait Service: Send + Sync {
 
     /// Does the work. CPU-heavy services should move their work off the async executor.
     async fn execute(&self, input: ServiceInput) -> Result<ServiceOutput, ServiceError>;
+
+    /// Does the work of a background run (see [`crate::RunMode::Background`]): report progress
+    /// and, for a service priced by what it uses, the actual cost through `context`. The
+    /// default runs [`Service::execute`] and reports nothing.
+    async fn execute_background(
+        &self,
+        input: ServiceInput,
+        context: &crate::RunContext,
+    ) -> Result<ServiceOutput, ServiceError> {
+        let _ = context;
+        self.execute(input).await
+    }
 }
 
 /// Sleeps: the runner's timeouts use it, so the SDK needs no async runtime of its own.

@@ -15,7 +15,7 @@ use crate::ServiceOutput;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RunStatus {
-    /// Charged and executing.
+    /// Charged (or, for a background run, its credits held) and executing.
     Running,
     /// The service returned its output; the charge stands.
     Succeeded,
@@ -25,16 +25,22 @@ pub enum RunStatus {
     TimedOut,
     /// Not enough credits; nothing was charged and nothing ran.
     Rejected,
+    /// A background run waiting for a worker; its credits are held.
+    Queued,
+    /// A background run its user cancelled; its hold was released in full.
+    Cancelled,
 }
 
 impl RunStatus {
     /// Every status, for parsing and for filters.
-    pub const ALL: [RunStatus; 5] = [
+    pub const ALL: [RunStatus; 7] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::Failed,
         RunStatus::TimedOut,
         RunStatus::Rejected,
+        RunStatus::Queued,
+        RunStatus::Cancelled,
     ];
 
     /// The name stored in the database and used in the API.
@@ -45,6 +51,8 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::TimedOut => "timed_out",
             RunStatus::Rejected => "rejected",
+            RunStatus::Queued => "queued",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -53,9 +61,51 @@ impl RunStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// Whether the run is over: only a running run may still be finished.
+    /// Whether the run is over: only a queued or running run may still be finished.
     pub fn is_final(self) -> bool {
-        self != RunStatus::Running
+        !matches!(self, RunStatus::Running | RunStatus::Queued)
+    }
+}
+
+/// How far a background run has come, as its service last reported.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Progress {
+    /// Thousandths done, 0 to 1000.
+    pub permille: u16,
+    /// What it is doing, in a few words (at most [`Progress::MAX_MESSAGE`] characters).
+    pub message: String,
+}
+
+impl Progress {
+    /// The longest message kept; longer ones are cut.
+    pub const MAX_MESSAGE: usize = 200;
+
+    /// Progress at `fraction` (clamped to 0..=1; not a number counts as 0) with `message`
+    /// (cut to [`Progress::MAX_MESSAGE`] characters, NUL removed).
+    pub fn new(fraction: f32, message: &str) -> Self {
+        let fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        // In 0..=1000 after the clamp, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let permille = (fraction * 1000.0).round() as u16;
+        let message: String = crate::io::without_nul(message)
+            .chars()
+            .take(Self::MAX_MESSAGE)
+            .collect();
+        Progress { permille, message }
+    }
+
+    /// The fraction done, 0 to 1.
+    pub fn fraction(&self) -> f32 {
+        f32::from(self.permille) / 1000.0
+    }
+
+    /// Whole percent done, for people.
+    pub fn percent(&self) -> u16 {
+        self.permille / 10
     }
 }
 
@@ -72,11 +122,12 @@ pub struct ServiceRun {
     pub key: IdempotencyKey,
     /// Where it stands.
     pub status: RunStatus,
-    /// What the run was charged (zero for free services and rejected runs).
+    /// What the run was charged (zero for free services and rejected runs); for a background
+    /// run not yet ended, what is held.
     pub cost: Credits,
-    /// The credit entry of the charge.
+    /// The credit entry of the charge (for a background run, of the hold).
     pub charge: Option<EntryId>,
-    /// What was given back when the run failed.
+    /// What was given back when the run failed (for a background run: what its hold gave back).
     pub refunded: Credits,
     /// The user's balance once the run ended (after a refund), when the ledger was reached.
     pub balance_after: Option<Credits>,
@@ -88,6 +139,10 @@ pub struct ServiceRun {
     pub output: Option<ServiceOutput>,
     /// Why the run failed, in words safe to show its user.
     pub error: Option<String>,
+    /// Whether it runs in the request or on the job queue.
+    pub mode: crate::RunMode,
+    /// A background run's last reported progress.
+    pub progress: Option<Progress>,
     /// When it was claimed.
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -178,6 +233,16 @@ pub fn charge_key(run: Uuid) -> IdempotencyKey {
     IdempotencyKey::parse(format!("run:{run}")).expect("a UUID key is printable and short")
 }
 
+/// The idempotency key of the settling of a background run's hold.
+pub fn settle_key(run: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(format!("run-settle:{run}")).expect("a UUID key is printable and short")
+}
+
+/// The idempotency key of the release of a background run's hold.
+pub fn release_key(run: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(format!("run-release:{run}")).expect("a UUID key is printable and short")
+}
+
 /// The idempotency key of the reversal of a run's charge.
 pub fn refund_key(run: Uuid) -> IdempotencyKey {
     IdempotencyKey::parse(format!("run-refund:{run}")).expect("a UUID key is printable and short")
@@ -190,8 +255,15 @@ pub trait ServiceUsageRepository: Send + Sync {
     /// Records `run` as running, unless the user already has a run with its key
     /// (a unique index decides).
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError>;
-    /// Writes how a running run ended.
+    /// Writes how a queued or running run ended; a run already ended is left as it is.
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError>;
+    /// A queued run starts: it becomes running (a running one stays so: a worker that died left
+    /// it). Returns the run as it is now (`None` if there is none); a run already ended is
+    /// returned unchanged, and must not run.
+    async fn start(&self, id: Uuid) -> Result<Option<ServiceRun>, StorageError>;
+    /// Records a running background run's progress. Returns false (and records nothing) when
+    /// the run is no longer queued or running: it was cancelled, or ended elsewhere.
+    async fn progress(&self, id: Uuid, progress: &Progress) -> Result<bool, StorageError>;
     /// One of the user's runs; another user's run reads as `None`.
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError>;
     /// The user's runs matching the filter, newest first.

@@ -15,7 +15,7 @@ import httpx
 from quickscale_api import AuthenticatedClient
 from quickscale_api.api.account import balance, ledger, me, usage
 from quickscale_api.api.billing import checkout, packs, payments
-from quickscale_api.api.runs import one_run, runs
+from quickscale_api.api.runs import cancel_run, one_run, runs
 from quickscale_api.api.services import service, services
 from quickscale_api.models import (
     BalanceView,
@@ -151,6 +151,11 @@ class QuickScale:
     def get_run(self, run_id: UUID | str) -> RunView:
         return self._parsed(one_run, id=UUID(str(run_id)))
 
+    def cancel_run(self, run_id: UUID | str) -> RunView:
+        """Cancels a background run while it is queued or running (its held credits are
+        released); returns the run as it is now."""
+        return self._parsed(cancel_run, id=UUID(str(run_id)))
+
     def runs(
         self,
         *,
@@ -239,11 +244,12 @@ class QuickScale:
         )
 
     def wait_for_run(self, run_id: UUID | str, *, timeout: float = 60.0, interval: float = 0.5) -> RunView:
-        """Reads the run until it is no longer `running`."""
+        """Reads the run until it is over: a background run (answered `202`) is `queued`, then
+        `running` with its `progress`, until it succeeds, fails or is cancelled."""
         deadline = time.monotonic() + timeout
         while True:
             run = self.get_run(run_id)
-            if run.status != "running":
+            if run.status not in ("queued", "running"):
                 return run
             if time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} is still running after {timeout} s")

@@ -59,6 +59,8 @@ export interface QuickScale {
     options?: { idempotencyKey?: string; file?: Uint8Array; contentType?: string; filename?: string },
   ): Promise<RunResult>;
   getRun(id: string): Promise<Run>;
+  /** Cancels a background run while queued or running; the run as it is now. */
+  cancelRun(id: string): Promise<Run>;
   waitForRun(id: string, options?: { timeoutSeconds?: number; intervalSeconds?: number }): Promise<Run>;
   runs(query?: Query<"/api/v1/runs">): Promise<Schemas["RunList"]>;
   ledger(query?: Query<"/api/v1/ledger">): Promise<Schemas["EntryList"]>;

@@ -83,6 +83,9 @@ export function createQuickScale(options = {}) {
     services: async () => (await unwrap(client.GET("/api/v1/services"))).data,
     service: (slug) => unwrap(client.GET("/api/v1/services/{slug}", { params: { path: { slug } } })),
     getRun: (id) => unwrap(client.GET("/api/v1/runs/{id}", { params: { path: { id } } })),
+    /** Cancels a background run while queued or running (its held credits released). */
+    cancelRun: (id) =>
+      unwrap(client.POST("/api/v1/runs/{id}/cancel", { params: { path: { id } } })),
     runs: (query = {}) => unwrap(client.GET("/api/v1/runs", { params: { query } })),
     ledger: (query = {}) => unwrap(client.GET("/api/v1/ledger", { params: { query } })),
     usage: (query = {}) => unwrap(client.GET("/api/v1/usage", { params: { query } })),
@@ -119,12 +122,12 @@ export function createQuickScale(options = {}) {
       };
     },
 
-    /** Reads the run until it is no longer `running`. */
+    /** Reads the run until it is over (a background run is `queued`, then `running`). */
     async waitForRun(id, { timeoutSeconds = 60, intervalSeconds = 0.5 } = {}) {
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (;;) {
         const run = await api.getRun(id);
-        if (run.status !== "running") return run;
+        if (run.status !== "running" && run.status !== "queued") return run;
         if (Date.now() > deadline) throw new Error(`run ${id} is still running after ${timeoutSeconds} s`);
         await sleep(intervalSeconds);
       }

@@ -132,6 +132,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancel_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services": {
         parameters: {
             query?: never;
@@ -305,12 +321,12 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Credits reserved by runs still going (none are held today: runs charge when they
-             *     start).
+             * @description Credits held by background runs still going: settled (charged, at most the hold) or
+             *     released when each run ends.
              */
             held: string;
             next_expiry?: components["schemas"]["Expiry"] | null;
-            /** @description Every usable credit, as a decimal string ("99", "0.5"). */
+            /** @description Every usable credit, held ones included, as a decimal string ("99", "0.5"). */
             total: string;
         };
         /** @description Which pack to buy. */
@@ -438,6 +454,15 @@ export interface components {
             /** @description `succeeded`, `partially_refunded` or `refunded`. */
             status: string;
         };
+        /** @description How far a background run has come. */
+        ProgressView: {
+            /**
+             * Format: float
+             * @description From 0 to 1.
+             */
+            fraction: number;
+            message: string;
+        };
         /** @description A page of runs, newest first. */
         RunList: {
             data: components["schemas"]["RunView"][];
@@ -454,24 +479,29 @@ export interface components {
         /** @description A run as the API shows it. */
         RunView: {
             balance_after?: string | null;
-            /** @description Credits kept for this run (the cost, less any refund). */
+            /** @description Credits kept for this run (the cost, less any refund); "0" while a background run goes on. */
             charged: string;
             /** Format: int64 */
             duration_ms?: number | null;
             error?: string | null;
             finished_at?: string | null;
+            /** @description A background run not yet over: the credits held for it. */
+            held?: string | null;
             /** Format: uuid */
             id: string;
+            /** @description `immediate` or `background`. */
+            mode: string;
             /**
              * @description `summary` (text), `fields` (label and value pairs), `table` (`columns`, `rows`) and
              *     `data` (the service's JSON).
              */
             output?: Record<string, never> | null;
+            progress?: components["schemas"]["ProgressView"] | null;
             refunded: string;
             service: string;
             /** @description RFC 3339. */
             started_at: string;
-            /** @description `running`, `succeeded`, `failed`, `timed_out` or `rejected`. */
+            /** @description `queued`, `running`, `succeeded`, `failed`, `timed_out`, `rejected` or `cancelled`. */
             status: string;
         };
         /** @description The services on offer. */
@@ -489,7 +519,14 @@ export interface components {
             example_input?: string | null;
             /** @description `text`, `json` or `file`: what `POST .../runs` takes. */
             input: string;
+            /** @description For a background service priced by use: the most a run costs, held while it runs. */
+            max_cost?: string | null;
             max_input_bytes: number;
+            /**
+             * @description `immediate` (the run answers with its result) or `background` (the run answers 202 and
+             *     goes on; follow its `Location`).
+             */
+            mode: string;
             name: string;
             slug: string;
             /** Format: int64 */
@@ -976,7 +1013,7 @@ export interface operations {
                 /** @description Only this service's runs */
                 service?: string;
                 /** @description Only runs with this status */
-                status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected";
+                status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected" | "queued" | "cancelled";
                 /** @description How many of the newest runs to skip (instead of `cursor`) */
                 offset?: number;
                 /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
@@ -1082,6 +1119,86 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description The key's request budget is spent */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description An unexpected error on our side; it was logged. Retry later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description The database is unreachable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+        };
+    };
+    cancel_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run as it is now: `cancelled` with its hold released, or as it ended if it was already over */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description No key, a malformed, unknown or revoked key, or the key's account was deleted or deactivated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description An immediate run cannot be cancelled */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1969,7 +2086,7 @@ export interface operations {
                 /** @description Only this service's runs */
                 service?: string;
                 /** @description Only runs with this status */
-                status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected";
+                status?: "running" | "succeeded" | "failed" | "timed_out" | "rejected" | "queued" | "cancelled";
                 /** @description Where the page starts: the `next_cursor` of the previous page (opaque); the newest first without it (or empty) */
                 cursor?: string;
                 /** @description How many runs to return */

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use quickscale_domain_credits::memory::MemoryLedger;
 use quickscale_domain_credits::{
     AccountId, AccountSnapshot, CreditError, CreditStore, Grant, GrantId, HistoryPage,
-    HistoryQuery, Operation, Receipt,
+    HistoryQuery, OpenHold, Operation, Receipt,
 };
 use time::OffsetDateTime;
 
@@ -50,6 +50,10 @@ impl CreditStore for MemoryCreditStore {
 
     async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
         lock(&self.ledger).grants(account, ids)
+    }
+
+    async fn open_holds(&self, account: AccountId) -> Result<Vec<OpenHold>, CreditError> {
+        lock(&self.ledger).open_holds(account)
     }
 
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::StorageError;
 use quickscale_service_sdk::usage::{
-    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
+    ServiceUsageRepository,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,7 +30,10 @@ impl ServiceUsageRepository for MemoryUsageRepository {
     }
 
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
-        if let Some(run) = lock(&self.runs).iter_mut().find(|r| r.id == id) {
+        if let Some(run) = lock(&self.runs)
+            .iter_mut()
+            .find(|r| r.id == id && !r.status.is_final())
+        {
             run.status = end.status;
             run.cost = end.cost;
             run.charge = end.charge;
@@ -41,6 +45,28 @@ impl ServiceUsageRepository for MemoryUsageRepository {
             run.finished_at = Some(end.finished_at);
         }
         Ok(())
+    }
+
+    async fn start(&self, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        let mut runs = lock(&self.runs);
+        let Some(run) = runs.iter_mut().find(|r| r.id == id) else {
+            return Ok(None);
+        };
+        if run.status == RunStatus::Queued {
+            run.status = RunStatus::Running;
+        }
+        Ok(Some(run.clone()))
+    }
+
+    async fn progress(&self, id: Uuid, progress: &Progress) -> Result<bool, StorageError> {
+        let mut runs = lock(&self.runs);
+        match runs.iter_mut().find(|r| r.id == id && !r.status.is_final()) {
+            Some(run) => {
+                run.progress = Some(progress.clone());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {

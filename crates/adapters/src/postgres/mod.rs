@@ -74,6 +74,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/postgres/0013_rate_limits.sql"),
     ),
+    (
+        14,
+        "background runs",
+        include_str!("../../migrations/postgres/0014_background_runs.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

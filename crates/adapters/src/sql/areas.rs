@@ -57,22 +57,36 @@ impl Area {
     #[cfg(feature = "postgres")]
     pub(crate) fn postgres_migrations(self) -> Embedded {
         match self {
-            Area::Credits => Embedded(&[(
-                1,
-                "credit ledger",
-                include_str!("../../migrations/credits/postgres/0001_credit_ledger.sql"),
-            )]),
+            Area::Credits => Embedded(&[
+                (
+                    1,
+                    "credit ledger",
+                    include_str!("../../migrations/credits/postgres/0001_credit_ledger.sql"),
+                ),
+                (
+                    2,
+                    "credit holds",
+                    include_str!("../../migrations/credits/postgres/0002_holds.sql"),
+                ),
+            ]),
         }
     }
 
     #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite_migrations(self) -> Embedded {
         match self {
-            Area::Credits => Embedded(&[(
-                1,
-                "credit ledger",
-                include_str!("../../migrations/credits/sqlite/0001_credit_ledger.sql"),
-            )]),
+            Area::Credits => Embedded(&[
+                (
+                    1,
+                    "credit ledger",
+                    include_str!("../../migrations/credits/sqlite/0001_credit_ledger.sql"),
+                ),
+                (
+                    2,
+                    "credit holds",
+                    include_str!("../../migrations/credits/sqlite/0002_holds.sql"),
+                ),
+            ]),
         }
     }
 }

@@ -78,6 +78,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/sqlite/0013_rate_limits.sql"),
     ),
+    (
+        14,
+        "background runs",
+        include_str!("../../migrations/sqlite/0014_background_runs.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

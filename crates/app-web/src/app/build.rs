@@ -199,7 +199,8 @@ impl App {
             Arc::clone(&clock),
             Arc::new(TokioTimer),
         )
-        .with_paid_runs(Arc::clone(&stores.paid_runs));
+        .with_paid_runs(Arc::clone(&stores.paid_runs))
+        .with_queue(Arc::new(jobs.clone()));
         let slugs: Vec<String> = runner
             .registry()
             .iter()

@@ -41,6 +41,17 @@ impl JobHandler<Job> for Handler {
                 run_chore(state, chore).await;
                 Ok(())
             }
+            Job::ServiceRun { job } => {
+                let run = job.run;
+                match state.runner().work_background(job).await {
+                    Ok(_) => Ok(()),
+                    // The run is still queued or running: the queue tries again.
+                    Err(error) => {
+                        tracing::warn!(run = %run, %error, "a background run could not end");
+                        Err(error.to_string())
+                    }
+                }
+            }
         }
     }
 }

@@ -147,6 +147,13 @@ impl CreditStore for MeteredCredits {
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
         self.inner.snapshot(account).await
     }
+
+    async fn open_holds(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<quickscale_domain_credits::OpenHold>, CreditError> {
+        self.inner.open_holds(account).await
+    }
 }
 
 /// Service runs: the run's id goes into the log context when it is claimed (the `run` span
@@ -230,6 +237,18 @@ impl ServiceUsageRepository for ObservedUsage {
             .unwrap_or_else(|| "unknown".to_owned());
         run_ended(service, id, end);
         Ok(())
+    }
+
+    async fn start(&self, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        self.inner.start(id).await
+    }
+
+    async fn progress(
+        &self,
+        id: Uuid,
+        progress: &quickscale_service_sdk::Progress,
+    ) -> Result<bool, StorageError> {
+        self.inner.progress(id, progress).await
     }
 
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
 use quickscale_service_sdk::{
-    InputKind, RunError, RunQuery, RunStatus, ServiceDescriptor, ServiceInput, ServiceRun,
+    InputKind, RunError, RunMode, RunQuery, RunStatus, ServiceDescriptor, ServiceInput, ServiceRun,
     UploadedFile,
 };
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/{slug}/runs", post(run))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(one_run))
+        .route("/runs/{id}/cancel", post(cancel_run))
         .route("/balance", get(credits::balance))
         .route("/ledger", get(credits::ledger))
         .route("/usage", get(credits::usage))
@@ -136,6 +137,11 @@ struct ServiceView {
     max_input_bytes: usize,
     timeout_ms: u64,
     example_input: Option<String>,
+    /// `immediate` (the run answers with its result) or `background` (the run answers 202 and
+    /// goes on; follow its `Location`).
+    mode: &'static str,
+    /// For a background service priced by use: the most a run costs, held while it runs.
+    max_cost: Option<String>,
 }
 
 impl ServiceView {
@@ -151,6 +157,8 @@ impl ServiceView {
             max_input_bytes: descriptor.max_input_bytes,
             timeout_ms: u64::try_from(descriptor.timeout.as_millis()).unwrap_or(u64::MAX),
             example_input: descriptor.example_input.clone(),
+            mode: descriptor.mode.as_str(),
+            max_cost: descriptor.max_cost.map(|c| c.to_string()),
         }
     }
 }
@@ -193,10 +201,16 @@ async fn service(
 struct RunView<'a> {
     id: Uuid,
     service: &'a str,
-    /// `running`, `succeeded`, `failed`, `timed_out` or `rejected`.
+    /// `queued`, `running`, `succeeded`, `failed`, `timed_out`, `rejected` or `cancelled`.
     status: &'static str,
-    /// Credits kept for this run (the cost, less any refund).
+    /// `immediate` or `background`.
+    mode: &'static str,
+    /// Credits kept for this run (the cost, less any refund); "0" while a background run goes on.
     charged: String,
+    /// A background run not yet over: the credits held for it.
+    held: Option<String>,
+    /// A background run's last reported progress.
+    progress: Option<ProgressView<'a>>,
     refunded: String,
     balance_after: Option<String>,
     duration_ms: Option<u64>,
@@ -210,13 +224,34 @@ struct RunView<'a> {
     output: Option<&'a quickscale_service_sdk::ServiceOutput>,
 }
 
+/// How far a background run has come.
+#[derive(Serialize, ToSchema)]
+struct ProgressView<'a> {
+    /// From 0 to 1.
+    fraction: f32,
+    message: &'a str,
+}
+
 impl<'a> RunView<'a> {
     fn of(run: &'a ServiceRun) -> Self {
+        let background = run.mode == RunMode::Background;
+        let charged = match (background, run.status.is_final()) {
+            // A background run records what it kept as its cost, the hold's return apart.
+            (true, true) => run.cost,
+            (true, false) => Credits::ZERO,
+            (false, _) => run.cost.saturating_sub(run.refunded),
+        };
         RunView {
             id: run.id,
             service: &run.service,
             status: run.status.as_str(),
-            charged: run.cost.saturating_sub(run.refunded).to_string(),
+            mode: run.mode.as_str(),
+            held: (background && !run.status.is_final()).then(|| run.cost.to_string()),
+            progress: run.progress.as_ref().map(|p| ProgressView {
+                fraction: p.fraction(),
+                message: &p.message,
+            }),
+            charged: charged.to_string(),
             refunded: run.refunded.to_string(),
             balance_after: run.balance_after.map(|b| b.to_string()),
             duration_ms: run.duration_ms,
@@ -328,6 +363,20 @@ async fn run(
                 "insufficient_credits",
                 "This Idempotency-Key was used for a run refused for lack of credits; nothing was charged. Send a new key to try again.",
             ))
+        }
+        Ok(outcome) if outcome.run.mode == RunMode::Background => {
+            let location = format!("/api/v1/runs/{}", outcome.run.id);
+            let mut response =
+                (StatusCode::ACCEPTED, Json(RunView::of(&outcome.run))).into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            if outcome.replayed {
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            Ok(response)
         }
         Ok(outcome) => {
             let status = if outcome.replayed {
@@ -500,11 +549,41 @@ async fn one_run(
     Ok(Json(RunView::of(&run)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The run as it is now: `cancelled` with its hold released, or as it ended if it was already over", body = RunView),
+        (status = 404, body = ApiProblem),
+        (status = 409, description = "An immediate run cannot be cancelled", body = ApiProblem)),
+    security(("api_key" = [])))]
+async fn cancel_run(
+    State(state): State<AppState>,
+    auth: ApiKeyAuth,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiProblem::not_found("run"))?;
+    match state.runner().cancel(auth.user.id, id).await {
+        Ok(Some(run)) => Ok(Json(RunView::of(&run)).into_response()),
+        Ok(None) => Err(ApiProblem::not_found("run")),
+        Err(RunError::NotCancellable) => Err(ApiProblem::new(
+            StatusCode::CONFLICT,
+            "not_cancellable",
+            "Only a background run can be cancelled; this run ended in its request.",
+        )),
+        Err(RunError::Storage(e)) => Err(e.into()),
+        Err(RunError::Credits(e)) => Err(e.into()),
+        Err(other) => {
+            tracing::error!(error = %other, "cancelling a run failed");
+            Err(ApiProblem::internal())
+        }
+    }
+}
+
 /// The API's OpenAPI 3.1 document, generated from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
     info(description = "Run services with credits. Authenticate with an API key from Settings: `Authorization: Bearer qs_...`."),
-    paths(me, services, service, runs, one_run, credits::balance, credits::ledger,
+    paths(me, services, service, runs, one_run, cancel_run, credits::balance, credits::ledger,
         credits::usage, purchases::packs, purchases::checkout, purchases::payments),
     components(schemas(ApiProblem)),
     modifiers(&BearerKey),

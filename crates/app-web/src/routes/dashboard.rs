@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::response::Response;
 use quickscale_domain_credits::{
-    AccountId, Balance, Direction, EntryKind, GrantId, GrantKind, HistoryQuery, LedgerEntry,
+    AccountId, Balance, Credits, Direction, EntryKind, GrantId, GrantKind, HistoryQuery,
+    LedgerEntry,
 };
 use quickscale_service_sdk::usage::{RunQuery, ServiceRun};
 use serde::Serialize;
@@ -179,8 +180,16 @@ pub async fn dashboard(
         })
         .collect();
     let entries = entry_views(&state, account, &history.entries).await?;
+    let held: Credits = state
+        .credits()
+        .open_holds(account)
+        .await?
+        .iter()
+        .map(|h| h.amount)
+        .sum();
     Page::new("dashboard.html")
         .with("balance", &BalanceView::of(&balance))
+        .with("held", &held.to_string())
         .with("entries", &entries)
         .with("runs", &runs)
         .render(&state, &current.viewer())

@@ -15,6 +15,7 @@ mod metrics;
 mod plans;
 mod profile;
 mod public;
+mod runs;
 mod services;
 mod usage;
 
@@ -120,6 +121,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .route("/services", get(services::list))
             .route("/services/{slug}", get(services::page).post(services::run))
             .route("/usage", get(usage::history))
+            .route("/runs/{id}", get(runs::page))
+            .route("/runs/{id}/cancel", post(runs::cancel))
             .route("/usage.csv", get(usage::export));
     }
     if state.config().flags.enable_api {

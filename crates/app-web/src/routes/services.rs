@@ -3,7 +3,7 @@
 use axum::Form;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
 use quickscale_domain_identity::{User, UserId};
 use quickscale_service_sdk::usage::{RunStatus, ServiceRun};
@@ -35,6 +35,10 @@ pub struct ServiceCard {
     pub max_input_kb: usize,
     /// Whether the viewer can pay for a run now (always true for free services).
     pub affordable: bool,
+    /// `immediate` or `background` (a run goes to the queue; its page shows its progress).
+    pub mode: &'static str,
+    /// What a background run holds while it goes on (its price, or its declared maximum).
+    pub held_label: String,
 }
 
 pub fn card(descriptor: &ServiceDescriptor, cost: Credits) -> ServiceCard {
@@ -55,6 +59,8 @@ pub fn card(descriptor: &ServiceDescriptor, cost: Credits) -> ServiceCard {
         accepted_types: descriptor.accepted_types.clone(),
         max_input_kb: descriptor.max_input_bytes.div_ceil(1024),
         affordable: true,
+        mode: descriptor.mode.as_str(),
+        held_label: credits_label(descriptor.hold_for(cost)),
     }
 }
 
@@ -440,6 +446,16 @@ pub async fn run(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("the service run task failed: {e}")))?;
     match finished {
+        Ok(outcome) if outcome.run.mode == quickscale_service_sdk::RunMode::Background => {
+            // A background run goes on without the request: its page shows it live.
+            let location = format!("/runs/{}", outcome.run.id);
+            if htmx {
+                return Ok(
+                    ([("HX-Redirect", location.as_str())], StatusCode::ACCEPTED).into_response()
+                );
+            }
+            Ok(axum::response::Redirect::to(&location).into_response())
+        }
         Ok(outcome) => {
             let result = Outcome::of(&outcome.run, outcome.replayed);
             // A run made now knows the balance after it; a replay shows today's balance.

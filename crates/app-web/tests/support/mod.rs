@@ -171,11 +171,13 @@ impl TestApp {
             .await
             .unwrap();
         // The job workers, as `serve` runs them (email delivery is a job); they stop with the
-        // test's runtime.
-        tokio::spawn(quickscale_app_web::run_workers(
-            built.state.clone(),
-            tokio_util::sync::CancellationToken::new(),
-        ));
+        // test's runtime. `WORKERS=false`: web only, as `serve` does (another process works).
+        if built.state.config().jobs.workers {
+            tokio::spawn(quickscale_app_web::run_workers(
+                built.state.clone(),
+                tokio_util::sync::CancellationToken::new(),
+            ));
+        }
         TestApp {
             // Requests come from this machine, as from a browser on the developer's laptop.
             router: built.router.clone().layer(axum::middleware::map_request(

@@ -53,6 +53,20 @@ pub enum Step {
         nth: usize,
         cents: i64,
     },
+    /// Hold credits for a run.
+    Hold {
+        cents: i64,
+    },
+    /// Settle the n-th hold so far with a charge of `per_mille` thousandths of it (above a
+    /// thousand: more than the hold, refused).
+    Settle {
+        nth: usize,
+        per_mille: i64,
+    },
+    /// Release the n-th hold so far.
+    Release {
+        nth: usize,
+    },
     /// Send an earlier operation again with its key.
     Replay {
         nth: usize,
@@ -81,6 +95,9 @@ pub fn step() -> impl Strategy<Value = Step> {
         1 => (any::<usize>(), 1i64..20_000).prop_map(|(nth, cents)| Step::ClawBack { nth, cents }),
         2 => any::<usize>().prop_map(|nth| Step::Replay { nth }),
         2 => (1i64..72).prop_map(|hours| Step::Wait { hours }),
+        3 => (1i64..5_000).prop_map(|cents| Step::Hold { cents }),
+        2 => (any::<usize>(), 0i64..1_100).prop_map(|(nth, per_mille)| Step::Settle { nth, per_mille }),
+        2 => any::<usize>().prop_map(|nth| Step::Release { nth }),
     ]
 }
 
@@ -112,10 +129,13 @@ pub struct Model {
     lots: Vec<Lot>,
     taken: HashMap<EntryId, Vec<(usize, i64)>>,
     reversed: Vec<EntryId>,
+    /// Each hold's amount, and the entry that ended it (with its receipt's numbers).
+    holds: HashMap<EntryId, i64>,
+    ended: HashMap<EntryId, Expected>,
 }
 
 /// What the model expects of one operation.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Expected {
     Done {
         amount: i64,
@@ -128,6 +148,12 @@ enum Expected {
         available: i64,
     },
     AlreadyReversed,
+    /// The hold had ended: the first ending's result comes back, replayed.
+    Ended(Box<Expected>),
+    ChargeAboveHold {
+        charge: i64,
+        held: i64,
+    },
 }
 
 impl Model {
@@ -205,7 +231,9 @@ impl Model {
                     expired,
                 }
             }
-            CreditCommand::Consume { amount } | CreditCommand::AdminRemove { amount } => {
+            CreditCommand::Consume { amount }
+            | CreditCommand::AdminRemove { amount }
+            | CreditCommand::Hold { amount } => {
                 if usable < amount.cents() {
                     return (
                         Expected::Insufficient {
@@ -260,6 +288,46 @@ impl Model {
                     expired,
                 }
             }
+            CreditCommand::Settle { hold, .. } | CreditCommand::Release { hold } => {
+                if let Some(first) = self.ended.get(hold) {
+                    return (Expected::Ended(Box::new(first.clone())), self.clone());
+                }
+                let held = self.holds[hold];
+                let charge = match command {
+                    CreditCommand::Settle { charge, .. } => charge.cents(),
+                    _ => 0,
+                };
+                if charge > held {
+                    return (Expected::ChargeAboveHold { charge, held }, self.clone());
+                }
+                let expired = after.sweep(now);
+                // The charge keeps what was taken first; the rest goes back, to live lots only.
+                let mut taken = self.taken[hold].clone();
+                taken.sort_by_key(|&(i, _)| match self.lots[i].expires_at {
+                    Some(expiry) => (0, Some(expiry), i),
+                    None => (1, None, i),
+                });
+                let (mut keep, mut back, mut lost) = (charge, 0, 0);
+                for (i, part) in taken {
+                    let kept = keep.min(part);
+                    keep -= kept;
+                    let give = part - kept;
+                    if after.lots[i].live(now) {
+                        after.lots[i].remaining += give;
+                        back += give;
+                    } else {
+                        lost += give;
+                    }
+                }
+                let done = Expected::Done {
+                    amount: back,
+                    shortfall: lost,
+                    balance_after: after.usable(now),
+                    expired,
+                };
+                after.ended.insert(*hold, done.clone());
+                done
+            }
             // A command added to the ledger needs its rule here, written apart from the ledger's.
             other => panic!("the model has no rule for {other:?}"),
         };
@@ -274,6 +342,7 @@ pub struct Harness<L: Ledger> {
     pub now: OffsetDateTime,
     done: Vec<(Operation, Receipt)>,
     consumptions: Vec<EntryId>,
+    holds: Vec<EntryId>,
     purchases: Vec<SourceRef>,
     counter: u64,
 }
@@ -286,6 +355,7 @@ impl<L: Ledger> Harness<L> {
             now: START,
             done: Vec::new(),
             consumptions: Vec::new(),
+            holds: Vec::new(),
             purchases: Vec::new(),
             counter: 0,
         }
@@ -340,7 +410,14 @@ impl<L: Ledger> Harness<L> {
                 if matches!(command, CreditCommand::Consume { .. }) {
                     self.consumptions.push(receipt.entry);
                 }
-                if let CreditCommand::Consume { .. } | CreditCommand::AdminRemove { .. } = command {
+                if let CreditCommand::Hold { amount } = command {
+                    self.holds.push(receipt.entry);
+                    self.model.holds.insert(receipt.entry, amount.cents());
+                }
+                if let CreditCommand::Consume { .. }
+                | CreditCommand::AdminRemove { .. }
+                | CreditCommand::Hold { .. } = command
+                {
                     // What the debit took from each lot, for a later reversal.
                     let taken = after
                         .allocations
@@ -364,6 +441,29 @@ impl<L: Ledger> Harness<L> {
             ) => {
                 prop_assert_eq!(short.required, cents(*required));
                 prop_assert_eq!(short.available, cents(*available));
+                prop_assert_eq!(&after, &before, "a refused operation changed the ledger");
+            }
+            (Ok(receipt), Expected::Ended(first)) => {
+                prop_assert!(receipt.replayed, "a second ending is not a new one");
+                if let Expected::Done {
+                    amount,
+                    shortfall,
+                    balance_after,
+                    ..
+                } = **first
+                {
+                    prop_assert_eq!(receipt.amount, cents(amount));
+                    prop_assert_eq!(receipt.shortfall, cents(shortfall));
+                    prop_assert_eq!(receipt.balance_after, cents(balance_after));
+                }
+                prop_assert_eq!(&after, &before, "a second ending changed the ledger");
+            }
+            (
+                Err(CreditError::ChargeAboveHold { charge, held }),
+                Expected::ChargeAboveHold { charge: c, held: h },
+            ) => {
+                prop_assert_eq!(*charge, cents(*c));
+                prop_assert_eq!(*held, cents(*h));
                 prop_assert_eq!(&after, &before, "a refused operation changed the ledger");
             }
             (Err(CreditError::AlreadyReversed { .. }), Expected::AlreadyReversed) => {
@@ -453,6 +553,24 @@ impl<L: Ledger> Harness<L> {
                 0 => return Ok(()),
                 n => CreditCommand::Reverse {
                     entry: self.consumptions[nth % n],
+                },
+            },
+            Step::Hold { cents: c } => CreditCommand::Hold { amount: cents(c) },
+            Step::Settle { nth, per_mille } => match self.holds.len() {
+                0 => return Ok(()),
+                n => {
+                    let hold = self.holds[nth % n];
+                    let held = self.model.holds[&hold];
+                    CreditCommand::Settle {
+                        hold,
+                        charge: cents(held * per_mille / 1000),
+                    }
+                }
+            },
+            Step::Release { nth } => match self.holds.len() {
+                0 => return Ok(()),
+                n => CreditCommand::Release {
+                    hold: self.holds[nth % n],
                 },
             },
             Step::ClawBack { nth, cents: c } => match self.purchases.len() {

@@ -35,6 +35,8 @@ mockall::mock! {
         async fn grants(&self, account: AccountId, ids: &[GrantId])
             -> Result<Vec<Grant>, CreditError>;
         async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError>;
+        async fn open_holds(&self, account: AccountId)
+            -> Result<Vec<quickscale_domain_credits::OpenHold>, CreditError>;
     }
 }
 

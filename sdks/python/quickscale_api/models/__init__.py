@@ -16,6 +16,7 @@ from .pack_list import PackList
 from .pack_view import PackView
 from .payment_list import PaymentList
 from .payment_view import PaymentView
+from .progress_view import ProgressView
 from .run_data_validator_body import RunDataValidatorBody
 from .run_demo_free_service_body import RunDemoFreeServiceBody
 from .run_list import RunList
@@ -47,6 +48,7 @@ __all__ = (
     "PackView",
     "PaymentList",
     "PaymentView",
+    "ProgressView",
     "RunDataValidatorBody",
     "RunDemoFreeServiceBody",
     "RunList",

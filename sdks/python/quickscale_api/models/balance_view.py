@@ -23,9 +23,9 @@ class BalanceView:
     Attributes:
         available (str): What a run can spend now: `total` less `held`.
         by_kind (BalanceViewByKind): Usable credits per kind of grant (`welcome`, `purchase`, `subscription`, `admin`).
-        held (str): Credits reserved by runs still going (none are held today: runs charge when they
-            start).
-        total (str): Every usable credit, as a decimal string ("99", "0.5").
+        held (str): Credits held by background runs still going: settled (charged, at most the hold) or
+            released when each run ends.
+        total (str): Every usable credit, held ones included, as a decimal string ("99", "0.5").
         next_expiry (Expiry | None | Unset):
     """
 

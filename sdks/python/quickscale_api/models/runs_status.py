@@ -2,7 +2,9 @@ from enum import StrEnum
 
 
 class RunsStatus(StrEnum):
+    CANCELLED = "cancelled"
     FAILED = "failed"
+    QUEUED = "queued"
     REJECTED = "rejected"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -22,10 +22,13 @@ class ServiceView:
         description (str):
         input_ (str): `text`, `json` or `file`: what `POST .../runs` takes.
         max_input_bytes (int):
+        mode (str): `immediate` (the run answers with its result) or `background` (the run answers 202 and
+            goes on; follow its `Location`).
         name (str):
         slug (str):
         timeout_ms (int):
         example_input (None | str | Unset):
+        max_cost (None | str | Unset): For a background service priced by use: the most a run costs, held while it runs.
     """
 
     accepted_types: list[str]
@@ -34,10 +37,12 @@ class ServiceView:
     description: str
     input_: str
     max_input_bytes: int
+    mode: str
     name: str
     slug: str
     timeout_ms: int
     example_input: None | str | Unset = UNSET
+    max_cost: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +58,8 @@ class ServiceView:
 
         max_input_bytes = self.max_input_bytes
 
+        mode = self.mode
+
         name = self.name
 
         slug = self.slug
@@ -65,6 +72,12 @@ class ServiceView:
         else:
             example_input = self.example_input
 
+        max_cost: None | str | Unset
+        if isinstance(self.max_cost, Unset):
+            max_cost = UNSET
+        else:
+            max_cost = self.max_cost
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -75,6 +88,7 @@ class ServiceView:
                 "description": description,
                 "input": input_,
                 "max_input_bytes": max_input_bytes,
+                "mode": mode,
                 "name": name,
                 "slug": slug,
                 "timeout_ms": timeout_ms,
@@ -82,6 +96,8 @@ class ServiceView:
         )
         if example_input is not UNSET:
             field_dict["example_input"] = example_input
+        if max_cost is not UNSET:
+            field_dict["max_cost"] = max_cost
 
         return field_dict
 
@@ -100,6 +116,8 @@ class ServiceView:
 
         max_input_bytes = d.pop("max_input_bytes")
 
+        mode = d.pop("mode")
+
         name = d.pop("name")
 
         slug = d.pop("slug")
@@ -115,6 +133,15 @@ class ServiceView:
 
         example_input = _parse_example_input(d.pop("example_input", UNSET))
 
+        def _parse_max_cost(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        max_cost = _parse_max_cost(d.pop("max_cost", UNSET))
+
         service_view = cls(
             accepted_types=accepted_types,
             category=category,
@@ -122,10 +149,12 @@ class ServiceView:
             description=description,
             input_=input_,
             max_input_bytes=max_input_bytes,
+            mode=mode,
             name=name,
             slug=slug,
             timeout_ms=timeout_ms,
             example_input=example_input,
+            max_cost=max_cost,
         )
 
         service_view.additional_properties = d

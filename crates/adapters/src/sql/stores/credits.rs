@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use quickscale_domain_credits::{
     AccountId, AccountSnapshot, Allocation, Consumption, CreditError, CreditStore, Effect, EntryId,
     EntryKind, Grant, GrantId, GrantKind, GrantLink, HistoryPage, HistoryQuery, IdempotencyKey,
-    LedgerEntry, LedgerTransaction, Operation, Receipt, RecordedOperation, SourceRef,
+    LedgerEntry, LedgerTransaction, OpenHold, Operation, Receipt, RecordedOperation, SourceRef,
     run_operation,
 };
 use quickscale_domain_kernel::StorageError;
@@ -393,6 +393,28 @@ impl CreditStore for SqlCreditStore {
             .await
             .map_err(storage_error)?;
         Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn open_holds(&self, account: AccountId) -> Result<Vec<OpenHold>, CreditError> {
+        let rows = sqlx::query(
+            "SELECT h.id, h.amount_cents, h.reason, h.at FROM credit_entries h \
+             WHERE h.account_id = $1 AND h.kind = 'hold' \
+             AND NOT EXISTS (SELECT 1 FROM credit_entries e WHERE e.reverses = h.id) \
+             ORDER BY h.id",
+        )
+        .bind(account.as_uuid())
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(storage_error)?;
+        let hold = |row: &Row| -> Result<OpenHold, StorageError> {
+            Ok(OpenHold {
+                entry: EntryId(get(row, "id")?),
+                amount: cents("hold amount", get(row, "amount_cents")?)?,
+                reason: get(row, "reason")?,
+                at: time_of(row, "at")?,
+            })
+        };
+        Ok(rows.iter().map(hold).collect::<Result<_, _>>()?)
     }
 
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {

@@ -54,8 +54,8 @@ where
     let inserted = sqlx::query(
         "INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
          charge_entry, refunded_cents, balance_after_cents, input_bytes, duration_ms, error, \
-         started_at, finished_at, output) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14) \
+         started_at, finished_at, output, mode) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (user_id, run_key) DO NOTHING",
     )
     .bind(run.id)
@@ -72,6 +72,7 @@ where
     .bind(DbTime(run.started_at))
     .bind(end.map(|e| DbTime(e.finished_at)))
     .bind(end.and_then(|e| e.output.as_ref()).map(Json))
+    .bind(run.mode.as_str())
     .execute(executor)
     .await
     .map_err(storage_error)?;

@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use quickscale_domain_credits::{EntryId, IdempotencyKey};
 use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::ServiceOutput;
 use quickscale_service_sdk::usage::{
-    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
+    ServiceUsageRepository,
 };
+use quickscale_service_sdk::{RunMode, ServiceOutput};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use crate::sql::{Backend as _, parse, storage_error};
 
 pub(super) const RUN_COLUMNS: &str = "id, user_id, service, run_key, status, cost_cents, charge_entry, \
     refunded_cents, balance_after_cents, input_bytes, duration_ms, output, error, \
-    started_at, finished_at";
+    started_at, finished_at, mode, progress_permille, progress_message";
 
 pub(super) fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
     let status = get::<String>(row, "status")?;
@@ -45,6 +46,18 @@ pub(super) fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
             .transpose()?,
         output: get::<Option<Json<ServiceOutput>>>(row, "output")?.map(|j| j.0),
         error: get(row, "error")?,
+        mode: {
+            let mode = get::<String>(row, "mode")?;
+            RunMode::parse(&mode)
+                .ok_or_else(|| StorageError::corrupt(format!("unknown run mode {mode}")))?
+        },
+        progress: match get::<Option<i64>>(row, "progress_permille")? {
+            Some(permille) => Some(Progress {
+                permille: parse("progress", u16::try_from(permille))?,
+                message: get::<Option<String>>(row, "progress_message")?.unwrap_or_default(),
+            }),
+            None => None,
+        },
         started_at: time_of(row, "started_at")?,
         finished_at: optional_time(row, "finished_at")?,
     })
@@ -67,7 +80,8 @@ impl ServiceUsageRepository for SqlUsageRepository {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
         let inserted = sqlx::query(
             "INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
-             refunded_cents, input_bytes, started_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) \
+             refunded_cents, input_bytes, started_at, mode) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) \
              ON CONFLICT (user_id, run_key) DO NOTHING",
         )
         .bind(run.id)
@@ -78,6 +92,7 @@ impl ServiceUsageRepository for SqlUsageRepository {
         .bind(run.cost.cents())
         .bind(i64::try_from(run.input_bytes).unwrap_or(i64::MAX))
         .bind(DbTime(run.started_at))
+        .bind(run.mode.as_str())
         .execute(self.db.writer())
         .await
         .map_err(storage_error)?;
@@ -99,7 +114,8 @@ impl ServiceUsageRepository for SqlUsageRepository {
         sqlx::query(
             "UPDATE service_runs SET status = $1, cost_cents = $2, charge_entry = $3, \
              refunded_cents = $4, balance_after_cents = $5, duration_ms = $6, output = $7, \
-             error = $8, finished_at = $9 WHERE id = $10",
+             error = $8, finished_at = $9 \
+             WHERE id = $10 AND status IN ('running', 'queued')",
         )
         .bind(end.status.as_str())
         .bind(end.cost.cents())
@@ -115,6 +131,39 @@ impl ServiceUsageRepository for SqlUsageRepository {
         .await
         .map_err(storage_error)?;
         Ok(())
+    }
+
+    async fn start(&self, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        sqlx::query(
+            "UPDATE service_runs SET status = 'running' WHERE id = $1 AND status = 'queued'",
+        )
+        .bind(id)
+        .execute(self.db.writer())
+        .await
+        .map_err(storage_error)?;
+        let sql = format!("SELECT {RUN_COLUMNS} FROM service_runs WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.writer())
+            .await
+            .map_err(storage_error)?
+            .as_ref()
+            .map(run_from_row)
+            .transpose()
+    }
+
+    async fn progress(&self, id: Uuid, progress: &Progress) -> Result<bool, StorageError> {
+        let updated = sqlx::query(
+            "UPDATE service_runs SET progress_permille = $1, progress_message = $2 \
+             WHERE id = $3 AND status IN ('running', 'queued')",
+        )
+        .bind(i64::from(progress.permille))
+        .bind(progress.message.as_str())
+        .bind(id)
+        .execute(self.db.writer())
+        .await
+        .map_err(storage_error)?;
+        Ok(updated.rows_affected() == 1)
     }
 
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {

@@ -637,3 +637,296 @@ pub(super) async fn credits_accounts_are_independent(stores: Stores) {
         Credits::whole(20)
     );
 }
+
+fn hold(credits: u32) -> CreditCommand {
+    CreditCommand::Hold {
+        amount: Credits::whole(credits),
+    }
+}
+
+/// A hold takes from the grants the consumption order would use and is not spendable; settling
+/// charges at most the hold and gives the rest back; releasing gives all of it back.
+pub(super) async fn credits_holds_reserve_then_settle_or_release_once(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    let expiry = NOW + Duration::days(30);
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Purchase, 10, "pack", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    credits
+        .execute(
+            id,
+            op("s", grant(GrantKind::Subscription, 5, "sub", Some(expiry))),
+            NOW,
+        )
+        .await
+        .unwrap();
+
+    let held = credits.execute(id, op("h1", hold(8)), NOW).await.unwrap();
+    assert_eq!(held.kind, EntryKind::Hold);
+    assert_eq!(
+        held.balance_after,
+        Credits::whole(7),
+        "held credits are not spendable"
+    );
+    let balance = credits.balance(id, NOW).await.unwrap();
+    assert_eq!(balance.total, Credits::whole(7));
+    assert_eq!(
+        balance.of_kind(GrantKind::Subscription),
+        Credits::ZERO,
+        "the hold took the expiring credits first"
+    );
+    let holds = credits.open_holds(id).await.unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (holds[0].entry, holds[0].amount),
+        (held.entry, Credits::whole(8))
+    );
+    let short = credits
+        .execute(id, op("c", consume(8)), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(short, CreditError::Insufficient(s) if s.available == Credits::whole(7)),
+        "{short:?}"
+    );
+
+    // Settle 3 of 8: the charge keeps the subscription credits, 5 purchase credits come back.
+    let above = credits
+        .execute(
+            id,
+            op(
+                "too-much",
+                CreditCommand::Settle {
+                    hold: held.entry,
+                    charge: Credits::whole(9),
+                },
+            ),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(above, CreditError::ChargeAboveHold { .. }),
+        "{above:?}"
+    );
+    let settled = credits
+        .execute(
+            id,
+            op(
+                "settle-1",
+                CreditCommand::Settle {
+                    hold: held.entry,
+                    charge: Credits::whole(3),
+                },
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(settled.kind, EntryKind::Settle);
+    assert_eq!(settled.amount, Credits::whole(5));
+    assert_eq!(settled.balance_after, Credits::whole(12));
+    let balance = credits.balance(id, NOW).await.unwrap();
+    assert_eq!(balance.of_kind(GrantKind::Subscription), Credits::whole(2));
+    assert_eq!(balance.of_kind(GrantKind::Purchase), Credits::whole(10));
+    assert!(credits.open_holds(id).await.unwrap().is_empty());
+
+    // A second hold, released in full.
+    let second = credits.execute(id, op("h2", hold(12)), NOW).await.unwrap();
+    assert_eq!(second.balance_after, Credits::ZERO);
+    let released = credits
+        .execute(
+            id,
+            op("release-2", CreditCommand::Release { hold: second.entry }),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (released.kind, released.amount, released.balance_after),
+        (EntryKind::Release, Credits::whole(12), Credits::whole(12))
+    );
+    // Settling what is not a hold is refused.
+    let spent = credits
+        .execute(id, op("c2", consume(1)), NOW)
+        .await
+        .unwrap();
+    let not_hold = credits
+        .execute(
+            id,
+            op("r", CreditCommand::Release { hold: spent.entry }),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(not_hold, CreditError::NotAHold { .. }),
+        "{not_hold:?}"
+    );
+    let history = credits.history(id, HistoryQuery::newest(20)).await.unwrap();
+    let kinds: Vec<EntryKind> = history.entries.iter().rev().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EntryKind::Grant,
+            EntryKind::Grant,
+            EntryKind::Hold,
+            EntryKind::Settle,
+            EntryKind::Hold,
+            EntryKind::Release,
+            EntryKind::Consume
+        ]
+    );
+    assert_invariants(&credits, id).await;
+}
+
+/// A replayed hold holds once; a hold is ended once: a second settle or release (whatever its
+/// key) changes nothing and answers with the first ending.
+pub(super) async fn credits_hold_replays_and_second_endings_change_nothing(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 10, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let first = credits
+        .execute(id, op("run-1", hold(4)), NOW)
+        .await
+        .unwrap();
+    let again = credits
+        .execute(id, op("run-1", hold(4)), NOW)
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.entry, first.entry);
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total,
+        Credits::whole(6)
+    );
+
+    let settle = |key: &str, charge: u32| {
+        op(
+            key,
+            CreditCommand::Settle {
+                hold: first.entry,
+                charge: Credits::whole(charge),
+            },
+        )
+    };
+    let settled = credits.execute(id, settle("end-1", 1), NOW).await.unwrap();
+    assert!(!settled.replayed);
+    let twice = credits.execute(id, settle("end-1", 1), NOW).await.unwrap();
+    let other_key = credits.execute(id, settle("end-2", 2), NOW).await.unwrap();
+    let release = credits
+        .execute(
+            id,
+            op("end-3", CreditCommand::Release { hold: first.entry }),
+            NOW,
+        )
+        .await
+        .unwrap();
+    for later in [twice, other_key, release] {
+        assert!(later.replayed);
+        assert_eq!(
+            (later.entry, later.kind, later.amount, later.balance_after),
+            (
+                settled.entry,
+                EntryKind::Settle,
+                Credits::whole(3),
+                Credits::whole(9)
+            )
+        );
+    }
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total,
+        Credits::whole(9)
+    );
+    assert_invariants(&credits, id).await;
+}
+
+/// 30 holds of 4 on 100 credits: 25 succeed, 5 are refused, and ending them all concurrently
+/// (settle and release racing on each) ends each exactly once.
+pub(super) async fn credits_concurrent_holds_never_overdraw(stores: Stores) {
+    let credits = stores.credits;
+    let id = account(&credits).await;
+    credits
+        .execute(
+            id,
+            op("w", grant(GrantKind::Welcome, 100, "signup", None)),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let tasks = (0..30).map(|i| {
+        let credits = Arc::clone(&credits);
+        tokio::spawn(async move {
+            credits
+                .execute(id, op(&format!("h{i}"), hold(4)), NOW)
+                .await
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let holds: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(holds.len(), 25, "{results:?}");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Err(CreditError::Insufficient(_))))
+            .count(),
+        5
+    );
+    assert_eq!(credits.balance(id, NOW).await.unwrap().total, Credits::ZERO);
+    assert_eq!(credits.open_holds(id).await.unwrap().len(), 25);
+
+    let endings = holds.iter().flat_map(|h| {
+        let entry = h.entry;
+        [
+            op(
+                &format!("settle-{entry}"),
+                CreditCommand::Settle {
+                    hold: entry,
+                    charge: Credits::whole(1),
+                },
+            ),
+            op(
+                &format!("release-{entry}"),
+                CreditCommand::Release { hold: entry },
+            ),
+        ]
+    });
+    let tasks = endings.map(|ending| {
+        let credits = Arc::clone(&credits);
+        tokio::spawn(async move { credits.execute(id, ending, NOW).await })
+    });
+    let ended: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().expect("an ending never fails"))
+        .collect();
+    assert_eq!(ended.iter().filter(|r| !r.replayed).count(), 25);
+    let charged: i64 = ended
+        .iter()
+        .filter(|r| !r.replayed)
+        .map(|r| 400 - r.amount.cents())
+        .sum();
+    assert!(credits.open_holds(id).await.unwrap().is_empty());
+    assert_eq!(
+        credits.balance(id, NOW).await.unwrap().total.cents(),
+        10_000 - charged
+    );
+    assert_invariants(&credits, id).await;
+}

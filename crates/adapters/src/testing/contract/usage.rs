@@ -13,7 +13,8 @@ use quickscale_domain_identity::{FixedClock, UserId};
 use quickscale_domain_kernel::{StorageError, StorageFailure};
 use quickscale_service_sdk::charges::match_charges;
 use quickscale_service_sdk::usage::{
-    Claim, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun, ServiceUsageRepository,
+    Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
+    ServiceUsageRepository,
 };
 use quickscale_service_sdk::{
     RunError, Service, ServiceDescriptor, ServiceError, ServiceInput, ServiceOutput,
@@ -47,9 +48,79 @@ fn new_run(user: UserId, run_key: &str) -> ServiceRun {
         duration_ms: None,
         output: None,
         error: None,
+        mode: quickscale_service_sdk::RunMode::Immediate,
+        progress: None,
         started_at: NOW,
         finished_at: None,
     }
+}
+
+fn ended(status: RunStatus) -> RunEnd {
+    RunEnd {
+        status,
+        cost: Credits::ZERO,
+        charge: None,
+        refunded: Credits::ZERO,
+        balance_after: None,
+        duration_ms: 5,
+        output: None,
+        error: None,
+        finished_at: NOW,
+    }
+}
+
+/// A background run is claimed queued, starts once (a second start finds it running), records
+/// progress while it is not over, and ends once: the first end stands.
+pub(super) async fn usage_background_runs_start_progress_and_end_once(stores: Stores) {
+    let usage = stores.usage;
+    let ada = UserId::generate();
+    let mut run = new_run(ada, "bg-1");
+    run.status = RunStatus::Queued;
+    run.mode = quickscale_service_sdk::RunMode::Background;
+    assert_eq!(usage.claim(&run).await.unwrap(), Claim::Started);
+    let stored = usage.get(ada, run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.mode, stored.progress),
+        (
+            RunStatus::Queued,
+            quickscale_service_sdk::RunMode::Background,
+            None
+        )
+    );
+    let started = usage.start(run.id).await.unwrap().unwrap();
+    assert_eq!(started.status, RunStatus::Running);
+    assert_eq!(
+        usage.start(run.id).await.unwrap().unwrap().status,
+        RunStatus::Running
+    );
+    assert!(usage.start(Uuid::now_v7()).await.unwrap().is_none());
+
+    let halfway = Progress::new(0.5, "half way");
+    assert!(usage.progress(run.id, &halfway).await.unwrap());
+    let stored = usage.get(ada, run.id).await.unwrap().unwrap();
+    assert_eq!(stored.progress, Some(halfway));
+
+    usage
+        .finish(run.id, &ended(RunStatus::Cancelled))
+        .await
+        .unwrap();
+    usage
+        .finish(run.id, &ended(RunStatus::Succeeded))
+        .await
+        .unwrap();
+    let stored = usage.get(ada, run.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Cancelled, "the first end stands");
+    assert!(
+        !usage
+            .progress(run.id, &Progress::new(0.9, "late"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        usage.start(run.id).await.unwrap().unwrap().status,
+        RunStatus::Cancelled,
+        "an ended run does not start again"
+    );
 }
 
 pub(super) async fn usage_claims_are_unique_per_user_and_key(stores: Stores) {
@@ -736,6 +807,12 @@ impl ServiceUsageRepository for Outage {
         }
         self.inner.finish(id, end).await
     }
+    async fn start(&self, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
+        self.inner.start(id).await
+    }
+    async fn progress(&self, id: Uuid, progress: &Progress) -> Result<bool, StorageError> {
+        self.inner.progress(id, progress).await
+    }
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
         self.inner.get(user, id).await
     }
@@ -786,5 +863,307 @@ pub(super) async fn runner_records_the_end_of_a_run_through_a_short_outage(store
         .unwrap();
     assert_eq!(stored.status, RunStatus::Succeeded);
     assert_eq!(balance(&stores, user).await, Credits::whole(7));
+    assert_ledger_ok(&stores, user).await;
+}
+
+/// A background service priced by use: holds 10, reports its progress, and charges what the
+/// input says it used ("use 4"); "fail" fails, "slow" outlives its timeout, "wait" reports
+/// progress until it is cancelled.
+struct Metered;
+
+#[async_trait]
+impl Service for Metered {
+    fn descriptor(&self) -> ServiceDescriptor {
+        ServiceDescriptor::new("metered", "Metered")
+            .cost(Credits::whole(2))
+            .background()
+            .max_cost(Credits::whole(10))
+            .timeout(StdDuration::from_millis(300))
+    }
+
+    async fn execute(&self, _: ServiceInput) -> Result<ServiceOutput, ServiceError> {
+        Ok(ServiceOutput::new("done"))
+    }
+
+    async fn execute_background(
+        &self,
+        input: ServiceInput,
+        context: &quickscale_service_sdk::RunContext,
+    ) -> Result<ServiceOutput, ServiceError> {
+        context.progress(0.25, "warming up").await?;
+        match input.as_text().unwrap_or_default() {
+            "fail" => Err(ServiceError::Upstream("the model is down".into())),
+            "slow" => {
+                tokio::time::sleep(StdDuration::from_secs(5)).await;
+                Ok(ServiceOutput::new("too late"))
+            }
+            "wait" => loop {
+                tokio::time::sleep(StdDuration::from_millis(10)).await;
+                context.progress(0.5, "waiting").await?;
+            },
+            "greedy" => {
+                context.report_cost(Credits::whole(11))?;
+                Ok(ServiceOutput::new("unreachable"))
+            }
+            text => {
+                let used: u32 = text
+                    .strip_prefix("use ")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if used > 0 {
+                    context.report_cost(Credits::whole(used))?;
+                }
+                Ok(ServiceOutput::new(text.to_uppercase()))
+            }
+        }
+    }
+}
+
+/// The jobs a runner queued, in order.
+#[derive(Default)]
+struct QueuedJobs(std::sync::Mutex<Vec<quickscale_service_sdk::BackgroundJob>>);
+
+#[async_trait]
+impl quickscale_service_sdk::RunQueue for QueuedJobs {
+    async fn enqueue(
+        &self,
+        job: quickscale_service_sdk::BackgroundJob,
+    ) -> Result<(), StorageError> {
+        self.0.lock().unwrap().push(job);
+        Ok(())
+    }
+}
+
+impl QueuedJobs {
+    fn take(&self) -> Vec<quickscale_service_sdk::BackgroundJob> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Counts the runs it is told ended, by status.
+#[derive(Default)]
+struct EndCounter(std::sync::Mutex<Vec<(Uuid, RunStatus)>>);
+
+#[async_trait]
+impl quickscale_service_sdk::RunEndListener for EndCounter {
+    async fn run_ended(&self, run: &ServiceRun) {
+        self.0.lock().unwrap().push((run.id, run.status));
+    }
+}
+
+/// Background runs on every store: the submission holds the maximum and queues one job (a
+/// repeated key holds once); the worker's end settles with the reported cost (the rest back) or
+/// releases in full on failure and timeout; a cancel releases and stops the service; every
+/// ending is exactly once, and the ledger and the runs match.
+pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stores: Stores) {
+    let queue = Arc::new(QueuedJobs::default());
+    let ended_runs = Arc::new(EndCounter::default());
+    let (_, user) = runner_with_credits(&stores, 30).await;
+    let mut registry = ServiceRegistry::new();
+    registry.register(Metered).unwrap();
+    let runner = ServiceRunner::new(
+        Arc::new(registry),
+        Arc::clone(&stores.credits),
+        Arc::clone(&stores.usage),
+        Arc::new(FixedClock::at(NOW)),
+        Arc::new(TokioTimer),
+    )
+    .with_paid_runs(Arc::clone(&stores.paid_runs))
+    .with_queue(queue.clone())
+    .with_end_listener(ended_runs.clone());
+    let submit = |text: &str, run_key: &str| {
+        runner.run(
+            user,
+            "metered",
+            ServiceInput::Text(text.into()),
+            key(run_key),
+        )
+    };
+
+    // Submitted: queued, 10 held, one job; the same key again is the same run, held once.
+    let first = submit("use 4", "bg-1").await.unwrap();
+    assert_eq!(first.run.status, RunStatus::Queued);
+    assert_eq!(first.run.cost, Credits::whole(10));
+    let again = submit("use 4", "bg-1").await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.run.id, first.run.id);
+    assert_eq!(balance(&stores, user).await, Credits::whole(20));
+    let jobs = queue.take();
+    assert_eq!(jobs.len(), 1, "one job per run");
+
+    // The worker runs it: 4 charged, 6 back.
+    let done = runner
+        .work_background(jobs[0].clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded);
+    assert_eq!(
+        (done.cost, done.refunded),
+        (Credits::whole(4), Credits::whole(6))
+    );
+    assert_eq!(
+        done.progress.as_ref().map(|p| p.permille),
+        Some(250),
+        "the last progress reported is kept"
+    );
+    assert_eq!(balance(&stores, user).await, Credits::whole(26));
+    // The job delivered twice (a lost heartbeat) changes nothing.
+    let twice = runner
+        .work_background(jobs[0].clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(twice.status, RunStatus::Succeeded);
+    assert_eq!(balance(&stores, user).await, Credits::whole(26));
+
+    // Failure, timeout and a cost above the hold release in full.
+    for (text, status) in [
+        ("fail", RunStatus::Failed),
+        ("slow", RunStatus::TimedOut),
+        ("greedy", RunStatus::Failed),
+    ] {
+        submit(text, &format!("bg-{text}")).await.unwrap();
+        let job = queue.take().remove(0);
+        let ended = runner.work_background(job).await.unwrap().unwrap();
+        assert_eq!(ended.status, status, "{text}");
+        assert_eq!(
+            (ended.cost, ended.refunded),
+            (Credits::ZERO, Credits::whole(10))
+        );
+        assert_eq!(balance(&stores, user).await, Credits::whole(26), "{text}");
+    }
+
+    // Cancelled while queued: released; the job then does nothing.
+    let queued = submit("use 1", "bg-cancel-queued").await.unwrap();
+    let cancelled = runner.cancel(user, queued.run.id).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert_eq!(cancelled.refunded, Credits::whole(10));
+    let job = queue.take().remove(0);
+    let after = runner.work_background(job).await.unwrap().unwrap();
+    assert_eq!(after.status, RunStatus::Cancelled);
+    assert_eq!(balance(&stores, user).await, Credits::whole(26));
+
+    // Cancelled while running: the service stops at its next progress report.
+    let waiting = submit("wait", "bg-cancel-running").await.unwrap();
+    let job = queue.take().remove(0);
+    let worker = {
+        let runner = runner.clone();
+        tokio::spawn(async move { runner.work_background(job).await })
+    };
+    for _ in 0..100 {
+        let run = stores
+            .usage
+            .get(user, waiting.run.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if run
+            .progress
+            .as_ref()
+            .is_some_and(|p| p.message == "waiting")
+        {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    let cancelled = runner.cancel(user, waiting.run.id).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    let ended = worker.await.unwrap().unwrap().unwrap();
+    assert_eq!(ended.status, RunStatus::Cancelled);
+    assert_eq!(balance(&stores, user).await, Credits::whole(26));
+    let holds = stores
+        .credits
+        .open_holds(AccountId::new(user.as_uuid()))
+        .await
+        .unwrap();
+    assert!(holds.is_empty(), "every hold ended: {holds:?}");
+
+    assert_ledger_ok(&stores, user).await;
+    // The listener heard of each run's end once, whoever ended it (six runs, one of them
+    // ended twice: by its cancel, then by its worker).
+    let heard = ended_runs.0.lock().unwrap().clone();
+    let statuses: Vec<RunStatus> = heard.iter().map(|(_, status)| *status).collect();
+    assert_eq!(
+        statuses,
+        [
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::TimedOut,
+            RunStatus::Failed,
+            RunStatus::Cancelled,
+            RunStatus::Cancelled,
+        ]
+    );
+
+    // Not enough for the maximum: refused, nothing held, nothing queued.
+    let (_, poor) = runner_with_credits(&stores, 5).await;
+    let refused = runner
+        .run(
+            poor,
+            "metered",
+            ServiceInput::Text("use 1".into()),
+            key("bg-poor"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, RunError::Insufficient(_)), "{refused:?}");
+    assert!(queue.take().is_empty());
+    assert_eq!(balance(&stores, poor).await, Credits::whole(5));
+}
+
+/// A background run left running by a worker that died is ended by the recovery, its hold
+/// released once, and a late job for it changes nothing.
+pub(super) async fn runner_recovers_background_runs_and_releases_their_hold(stores: Stores) {
+    let queue = Arc::new(QueuedJobs::default());
+    let mut registry = ServiceRegistry::new();
+    registry.register(Metered).unwrap();
+    let (_, user) = runner_with_credits(&stores, 10).await;
+    let runner = ServiceRunner::new(
+        Arc::new(registry),
+        Arc::clone(&stores.credits),
+        Arc::clone(&stores.usage),
+        Arc::new(FixedClock::at(NOW)),
+        Arc::new(TokioTimer),
+    )
+    .with_paid_runs(Arc::clone(&stores.paid_runs))
+    .with_queue(queue.clone());
+    let submitted = runner
+        .run(
+            user,
+            "metered",
+            ServiceInput::Text("use 3".into()),
+            key("bg-crash"),
+        )
+        .await
+        .unwrap();
+    // A worker started it, then died.
+    let started = stores.usage.start(submitted.run.id).await.unwrap().unwrap();
+    assert_eq!(started.status, RunStatus::Running);
+    assert_eq!(balance(&stores, user).await, Credits::ZERO);
+
+    let ended = runner
+        .recover_interrupted(NOW + time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    let run = stores
+        .usage
+        .get(user, submitted.run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (run.status, run.refunded),
+        (RunStatus::Failed, Credits::whole(10))
+    );
+    assert_eq!(balance(&stores, user).await, Credits::whole(10));
+    let late = runner
+        .work_background(queue.take().remove(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.status, RunStatus::Failed);
+    assert_eq!(balance(&stores, user).await, Credits::whole(10));
     assert_ledger_ok(&stores, user).await;
 }

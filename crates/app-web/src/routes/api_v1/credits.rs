@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use quickscale_domain_credits::{
-    AccountId, Actor, Balance, Direction, EntryId, HistoryQuery, LedgerEntry,
+    AccountId, Actor, Balance, Credits, Direction, EntryId, HistoryQuery, LedgerEntry,
 };
 use quickscale_service_sdk::{RunQuery, ServiceRun};
 use serde::{Deserialize, Serialize};
@@ -25,10 +25,10 @@ use crate::state::AppState;
 /// The account's credits now.
 #[derive(Serialize, ToSchema)]
 pub(super) struct BalanceView {
-    /// Every usable credit, as a decimal string ("99", "0.5").
+    /// Every usable credit, held ones included, as a decimal string ("99", "0.5").
     total: String,
-    /// Credits reserved by runs still going (none are held today: runs charge when they
-    /// start).
+    /// Credits held by background runs still going: settled (charged, at most the hold) or
+    /// released when each run ends.
     held: String,
     /// What a run can spend now: `total` less `held`.
     available: String,
@@ -38,10 +38,12 @@ pub(super) struct BalanceView {
 }
 
 impl BalanceView {
-    pub(super) fn of(balance: &Balance) -> Self {
+    /// `balance` is what is spendable (the grants' remainders, holds taken out); `held` what
+    /// open holds reserve.
+    pub(super) fn of(balance: &Balance, held: Credits) -> Self {
         BalanceView {
-            total: balance.total.to_string(),
-            held: "0".into(),
+            total: balance.total.saturating_add(held).to_string(),
+            held: held.to_string(),
             available: balance.total.to_string(),
             by_kind: by_kind(balance),
             next_expiry: next_expiry(balance),
@@ -68,11 +70,19 @@ pub(super) fn next_expiry(balance: &Balance) -> Option<Expiry> {
     responses((status = 200, body = BalanceView)),
     security(("api_key" = [])))]
 pub(super) async fn balance(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
+    let account = AccountId::new(auth.user.id.as_uuid());
     let balance = state
         .credits()
-        .balance(AccountId::new(auth.user.id.as_uuid()), state.clock().now())
+        .balance(account, state.clock().now())
         .await?;
-    Ok(Json(BalanceView::of(&balance)).into_response())
+    let held = state
+        .credits()
+        .open_holds(account)
+        .await?
+        .iter()
+        .map(|h| h.amount)
+        .sum();
+    Ok(Json(BalanceView::of(&balance, held)).into_response())
 }
 
 /// A ledger entry: an immutable change to the balance.

@@ -325,7 +325,9 @@ fn run_operation(descriptor: &ServiceDescriptor, cost: Credits) -> Value {
         "description": format!("{} {price}", descriptor.description),
         "parameters": parameters,
         "requestBody": body,
-        "responses": {
+        "responses": if descriptor.mode == quickscale_service_sdk::RunMode::Background {
+            background_responses(&run)
+        } else { json!({
             "201": {
                 "description": "The run (its `status` says whether it succeeded)",
                 "content": { "application/json": { "schema": run } }
@@ -342,7 +344,31 @@ fn run_operation(descriptor: &ServiceDescriptor, cost: Credits) -> Value {
             "404": problem("The service was switched off since this document was read"),
             "409": problem("A run with this Idempotency-Key is still in progress"),
             "422": problem("The input is not what the service takes (the detail says why), or the Idempotency-Key was used for another service"),
-        },
+        }) },
         "security": [{ "api_key": [] }]
+    })
+}
+
+/// The answers of a background service's run: 202 and where to follow it, whether the run is
+/// new or the key's earlier one.
+fn background_responses(run: &Value) -> Value {
+    let location = json!({
+        "required": true,
+        "description": "The run's address: `GET` it for its status, progress and result",
+        "schema": { "type": "string", "example": "/api/v1/runs/0190f1c2-7b1e-7cc0-9c55-3f1e2a4b5c6d" }
+    });
+    json!({
+        "202": {
+            "description": "The run is queued and its price (or declared maximum) held; follow `Location` until its `status` is final. With an Idempotency-Key used before, the same run (header `Idempotent-Replayed: true`), held once",
+            "headers": {
+                "Location": location,
+                "Idempotent-Replayed": { "required": false, "schema": { "type": "string", "enum": ["true"] } }
+            },
+            "content": { "application/json": { "schema": run } }
+        },
+        "402": problem_of("Not enough credits to hold the run's price; nothing was held", "CreditsProblem"),
+        "403": problem("The account's email is not confirmed (paid services, when confirmation is required)"),
+        "404": problem("The service was switched off since this document was read"),
+        "422": problem("The input is not what the service takes (the detail says why), or the Idempotency-Key was used for another service"),
     })
 }
