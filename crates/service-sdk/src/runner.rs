@@ -14,6 +14,7 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
+use crate::caps::{CapExceeded, SpendCaps};
 use crate::paid::{ChargedClaim, PaidRunStore, SeparatePaidRuns};
 use crate::usage::{
     Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
@@ -42,6 +43,10 @@ pub enum RunError {
     /// The ledger refused the charge or its refund for another reason.
     #[error(transparent)]
     Credits(CreditError),
+    /// A run through the API over a monthly cap (the key's, or the plan's); the run is
+    /// recorded as rejected.
+    #[error(transparent)]
+    OverCap(CapExceeded),
     /// The usage store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -139,6 +144,20 @@ impl ServiceRunner {
         input: ServiceInput,
         key: IdempotencyKey,
     ) -> Result<RunOutcome, RunError> {
+        self.run_capped(user, slug, input, key, SpendCaps::NONE)
+            .await
+    }
+
+    /// [`ServiceRunner::run`] for a run requested through the API: the run records its API key
+    /// and is charged only within `caps`, checked with the charge ([`PaidRunStore`]).
+    pub async fn run_capped(
+        &self,
+        user: UserId,
+        slug: &str,
+        input: ServiceInput,
+        key: IdempotencyKey,
+        caps: SpendCaps,
+    ) -> Result<RunOutcome, RunError> {
         let registered = self
             .registry
             .get(slug)
@@ -168,10 +187,14 @@ impl ServiceRunner {
             error: None,
             started_at,
             finished_at: None,
+            api_key: caps.key,
         };
         let account = AccountId::new(user.as_uuid());
         let clock = Instant::now();
-        if let Some(replayed) = self.claim_and_charge(&mut run, &descriptor.name).await? {
+        if let Some(replayed) = self
+            .claim_and_charge(&mut run, &descriptor.name, &caps)
+            .await?
+        {
             return Ok(replayed);
         }
 
@@ -245,6 +268,7 @@ impl ServiceRunner {
         &self,
         run: &mut ServiceRun,
         name: &str,
+        caps: &SpendCaps,
     ) -> Result<Option<RunOutcome>, RunError> {
         let existing = if run.cost.is_zero() {
             match self.usage.claim(run).await? {
@@ -258,7 +282,7 @@ impl ServiceRunner {
                 reason: reason(&format!("Ran {name}")),
                 command: CreditCommand::Consume { amount: run.cost },
             };
-            match self.paid_runs.claim_and_charge(run, &charge).await? {
+            match self.paid_runs.claim_and_charge(run, &charge, caps).await? {
                 ChargedClaim::Charged(receipt) => {
                     run.charge = Some(receipt.entry);
                     run.balance_after = Some(receipt.balance_after);
@@ -268,6 +292,7 @@ impl ServiceRunner {
                     return Err(RunError::Insufficient(short));
                 }
                 ChargedClaim::Refused(other) => return Err(RunError::Credits(other)),
+                ChargedClaim::OverCap(over) => return Err(RunError::OverCap(over)),
                 ChargedClaim::Existing(existing) => existing,
             }
         };

@@ -74,6 +74,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/postgres/0013_rate_limits.sql"),
     ),
+    (
+        15,
+        "API limits per plan and key",
+        include_str!("../../migrations/postgres/0015_api_limits.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -78,6 +78,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/sqlite/0013_rate_limits.sql"),
     ),
+    (
+        15,
+        "API limits per plan and key",
+        include_str!("../../migrations/sqlite/0015_api_limits.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

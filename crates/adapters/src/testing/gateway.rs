@@ -510,6 +510,8 @@ impl PaymentGateway for ScriptedGateway {
             active: true,
             credits: Some("500".into()),
             recurring: None,
+            api_requests_per_minute: None,
+            api_monthly_credits: None,
         }];
         prices.extend(PLANS.iter().map(|(id, amount)| GatewayPrice {
             id: (*id).into(),
@@ -523,6 +525,8 @@ impl PaymentGateway for ScriptedGateway {
                 interval: Interval::Month,
                 count: 1,
             }),
+            api_requests_per_minute: None,
+            api_monthly_credits: None,
         }));
         Ok(prices)
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
+use quickscale_service_sdk::caps::{CapExceeded, CapKind, month_start};
 use quickscale_service_sdk::{
     InputKind, RunError, RunQuery, RunStatus, ServiceDescriptor, ServiceInput, ServiceRun,
     UploadedFile,
@@ -21,6 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api::key_bounds::key_caps;
+use crate::api::problem::{INSUFFICIENT_CREDITS, KEY_MONTHLY_CAP, PLAN_MONTHLY_API_LIMIT};
 use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::paging::Paging;
 use crate::view::credits_label;
@@ -304,7 +307,8 @@ async fn run(
         }
     };
     // As on the page: the run finishes in its own task even if the client goes away.
-    let finished = super::services::run_detached(&state, auth.user.id, &slug, input, key)
+    let caps = key_caps(&auth.key, &auth.bounds);
+    let finished = super::services::run_detached(&state, auth.user.id, &slug, input, key, caps)
         .await
         .map_err(|error| {
             tracing::error!(%error, "the service run task failed");
@@ -321,13 +325,9 @@ async fn run(
                 outcome.run.service
             ),
         )),
-        // A run refused for lack of credits stays refused under its key, as a replay should.
+        // A refused run stays refused under its key, as a replay should.
         Ok(outcome) if outcome.replayed && outcome.run.status == RunStatus::Rejected => {
-            Err(ApiProblem::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "insufficient_credits",
-                "This Idempotency-Key was used for a run refused for lack of credits; nothing was charged. Send a new key to try again.",
-            ))
+            Err(refused_replay(&outcome.run))
         }
         Ok(outcome) => {
             let status = if outcome.replayed {
@@ -353,8 +353,10 @@ async fn run(
                 credits_label(short.available)
             ),
         )
+        .typed(INSUFFICIENT_CREDITS)
         .with("required", short.required.to_string())
         .with("available", short.available.to_string())),
+        Err(RunError::OverCap(over)) => Err(over_cap(&over, state.clock().now())),
         Err(RunError::InProgress) => Err(ApiProblem::new(
             StatusCode::CONFLICT,
             "in_progress",
@@ -370,6 +372,74 @@ async fn run(
             Err(ApiProblem::internal())
         }
     }
+}
+
+/// A 402 for a run over a monthly cap: which cap (its `type` and `code`), the cap, what the
+/// month spent, what the run costs and when the month ends.
+fn over_cap(over: &CapExceeded, now: time::OffsetDateTime) -> ApiProblem {
+    let resets_at = rfc3339(month_start(month_start(now) + time::Duration::days(32)));
+    let (kind, code, limit, spent, cost, detail) = match *over {
+        CapExceeded::KeyMonthly { cap, spent, cost } => (
+            KEY_MONTHLY_CAP,
+            "key_monthly_cap",
+            cap,
+            spent,
+            cost,
+            format!(
+                "This API key may spend {} a month and has spent {}; this run costs {}. Nothing was charged: raise the key's cap in Settings, API keys, or wait until {resets_at}.",
+                credits_label(cap),
+                credits_label(spent),
+                credits_label(cost)
+            ),
+        ),
+        CapExceeded::ApiMonthly { bound, spent, cost } => (
+            PLAN_MONTHLY_API_LIMIT,
+            "plan_monthly_api_limit",
+            bound,
+            spent,
+            cost,
+            format!(
+                "Your plan allows {} a month through the API and your keys have spent {}; this run costs {}. Nothing was charged: change plan, or wait until {resets_at}.",
+                credits_label(bound),
+                credits_label(spent),
+                credits_label(cost)
+            ),
+        ),
+    };
+    ApiProblem::new(StatusCode::PAYMENT_REQUIRED, code, detail)
+        .typed(kind)
+        .with("limit", limit.to_string())
+        .with("spent", spent.to_string())
+        .with("required", cost.to_string())
+        .with("resets_at", resets_at)
+}
+
+/// The 402 for a replay of a refused run: the limit that refused it, as its stored error says.
+fn refused_replay(run: &ServiceRun) -> ApiProblem {
+    let refused = run.error.as_deref().and_then(CapExceeded::refusal_of);
+    let (kind, code, what) = match refused {
+        Some(CapKind::KeyMonthly) => (
+            KEY_MONTHLY_CAP,
+            "key_monthly_cap",
+            "by the key's monthly cap",
+        ),
+        Some(CapKind::ApiMonthly) => (
+            PLAN_MONTHLY_API_LIMIT,
+            "plan_monthly_api_limit",
+            "by the plan's monthly API limit",
+        ),
+        None => (
+            INSUFFICIENT_CREDITS,
+            "insufficient_credits",
+            "for lack of credits",
+        ),
+    };
+    ApiProblem::new(
+        StatusCode::PAYMENT_REQUIRED,
+        code,
+        format!("This Idempotency-Key was used for a run refused {what}; nothing was charged. Send a new key to try again."),
+    )
+    .typed(kind)
 }
 
 /// The `Idempotency-Key` header, trimmed, when there is one: ASCII and not blank.
