@@ -328,10 +328,22 @@ export interface components {
         CheckoutView: {
             url: string;
         };
-        /** @description A run refused for lack of credits: `required` and `available` are credits as decimal strings. */
+        /** @description A run refused, nothing charged; `type` and `code` say which limit refused it: `urn:quickscale:problem:insufficient-credits` (`insufficient_credits`: the balance is below the cost, with `required` and `available`), `urn:quickscale:problem:key-monthly-cap` (`key_monthly_cap`: the key's own monthly spend cap) or `urn:quickscale:problem:plan-monthly-api-limit` (`plan_monthly_api_limit`: the plan's monthly bound on credits spent through the API, all keys together), each cap with `limit`, `spent` (this calendar month, UTC), `required` (the run's cost) and `resets_at` (when the next month starts). Credits are decimal strings. */
         CreditsProblem: components["schemas"]["ApiProblem"] & {
+            /** @description The balance (insufficient_credits) */
             available?: string;
+            /** @description The cap that refused the run (the caps) */
+            limit?: string;
+            /** @description What the run costs */
             required?: string;
+            /**
+             * Format: date-time
+             * @description When the next calendar month (UTC) starts (the caps)
+             * @example 2027-01-01T00:00:00Z
+             */
+            resets_at?: string;
+            /** @description What this calendar month spent under that cap (the caps) */
+            spent?: string;
         };
         /** @description A page of the ledger, newest first. */
         EntryList: {
@@ -1257,7 +1269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1395,7 +1407,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1669,7 +1681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1807,7 +1819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;

@@ -181,7 +181,7 @@ fn add_schemas(doc: &mut Value) {
                         "available": { "type": "string", "description": "The balance (insufficient_credits)" },
                         "limit": { "type": "string", "description": "The cap that refused the run (the caps)" },
                         "spent": { "type": "string", "description": "What this calendar month spent under that cap (the caps)" },
-                        "resets_at": { "type": "string", "format": "date-time", "description": "When the next calendar month (UTC) starts (the caps)" }
+                        "resets_at": { "type": "string", "format": "date-time", "example": "2027-01-01T00:00:00Z", "description": "When the next calendar month (UTC) starts (the caps)" }
                     }
                 }
             ]
