@@ -86,10 +86,9 @@ async fn authenticate(
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let bounds = bounds_of(state, user.id).await?;
-    let burst = state.config().api_rate.1;
     state
         .limits()
-        .api_key(key.id.0, key_quota(&key, &bounds, burst))
+        .api_key(key.id.0, key_quota(&key, &bounds, state.config().api_rate))
         .await
         .map_err(ApiProblem::too_many)?;
     Ok(Some(ApiKeyAuth { key, user, bounds }))

@@ -33,11 +33,17 @@ pub async fn bounds_of(state: &AppState, user: UserId) -> Result<ApiBounds, AppE
     }))
 }
 
-/// The key's request budget: its rate (its own, never above the plan's), at once at most
-/// `burst` (`API_RATE_BURST`) and never more than its rate a minute.
-pub fn key_quota(key: &ApiKey, bounds: &ApiBounds, burst: u32) -> Quota {
+/// The key's request budget: its rate (its own, never above the plan's) and `API_RATE_BURST`
+/// at once, `(default_rate, burst)` as configured. A rate other than the default (a plan's, or
+/// the key's own) also bounds the burst to one minute's worth, so that a key set to 2 a minute
+/// never makes 60 at once.
+pub fn key_quota(key: &ApiKey, bounds: &ApiBounds, (default_rate, burst): (u32, u32)) -> Quota {
     let per_minute = bounds.per_minute_of(&key.limits);
-    Quota::per_minute(per_minute, burst.min(per_minute))
+    if per_minute == default_rate {
+        Quota::per_minute(per_minute, burst)
+    } else {
+        Quota::per_minute(per_minute, burst.min(per_minute))
+    }
 }
 
 /// The caps a run requested with `key` is charged under: the key's own monthly cap and the

@@ -435,7 +435,8 @@ pub const SETTINGS: &[Setting] = &[
         section: Section::Features,
         kind: integer(Unit::Number, 1, 1_000_000),
         default: Fallback::Value("60"),
-        doc: "requests each API key may make at once (never more than its rate a minute)",
+        doc: "requests each API key may make at once (a key whose plan or own rate is another \
+              gets at most its rate a minute at once)",
     },
     Setting {
         key: "ENABLE_SERVICE_MARKETPLACE",
