@@ -126,7 +126,7 @@ fn limits_of(
                 quickscale_domain_identity::KeyLimitError::CapAboveBound { .. } => "monthly_cap",
                 _ => "per_minute",
             };
-            (field, sentence(&e))
+            (field, sentence(e))
         })
 }
 
