@@ -525,8 +525,9 @@ impl PaymentGateway for ScriptedGateway {
                 interval: Interval::Month,
                 count: 1,
             }),
-            api_requests_per_minute: None,
-            api_monthly_credits: None,
+            // The pro plan sets its subscribers' API limits; the team plan leaves the defaults.
+            api_requests_per_minute: (*id == "price_pro").then(|| "300".into()),
+            api_monthly_credits: (*id == "price_pro").then(|| "400".into()),
         }));
         Ok(prices)
     }
