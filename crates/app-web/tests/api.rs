@@ -1168,7 +1168,16 @@ async fn a_keys_monthly_cap_and_the_plans_bound_are_402s_that_say_which_limit() 
         StatusCode::PAYMENT_REQUIRED,
         "key_monthly_cap",
     );
-    assert_eq!(get(&app, "/api/v1/me", &key).await.1["balance"], "98");
+    let me = get(&app, "/api/v1/me", &key).await.1;
+    assert_eq!(me["balance"], "98");
+    assert_eq!(
+        me["key"],
+        json!({
+            "id": me["key"]["id"], "name": "Capped", "per_minute": 120, "monthly_cap": "2",
+            "spent_this_month": "2", "runs_this_month": 3, "api_monthly_limit": "5",
+            "api_spent_this_month": "2"
+        })
+    );
 
     // The key's page shows the month against the cap, and changes the cap.
     let page = ada.get(&format!("/settings/api-keys/{id}")).await;

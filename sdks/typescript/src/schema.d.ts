@@ -376,11 +376,35 @@ export interface components {
             at: string;
             credits: string;
         };
-        /** @description The API key the request was made with. */
+        /**
+         * @description The API key the request was made with, its limits, and what it spent this calendar month
+         *     (UTC).
+         */
         KeyRef: {
+            /**
+             * @description The plan's bound on credits spent through the API a month, all keys together; null
+             *     without one.
+             */
+            api_monthly_limit?: string | null;
+            /** @description Credits all the user's keys spent this month. */
+            api_spent_this_month: string;
             /** Format: uuid */
             id: string;
+            /** @description Its own monthly spend cap in credits; null without one. */
+            monthly_cap?: string | null;
             name: string;
+            /**
+             * Format: int32
+             * @description Its rate: requests a minute (its own, or its plan's).
+             */
+            per_minute: number;
+            /**
+             * Format: int64
+             * @description Its runs this month, refused ones included.
+             */
+            runs_this_month: number;
+            /** @description Credits its runs kept this month. */
+            spent_this_month: string;
         };
         /** @description The key's user and balance. */
         Me: {

@@ -91,22 +91,42 @@ struct Expiry {
     credits: String,
 }
 
-/// The API key the request was made with.
+/// The API key the request was made with, its limits, and what it spent this calendar month
+/// (UTC).
 #[derive(Serialize, ToSchema)]
 struct KeyRef {
     id: Uuid,
     name: String,
+    /// Its rate: requests a minute (its own, or its plan's).
+    per_minute: u32,
+    /// Its own monthly spend cap in credits; null without one.
+    monthly_cap: Option<String>,
+    /// Credits its runs kept this month.
+    spent_this_month: String,
+    /// Its runs this month, refused ones included.
+    runs_this_month: u64,
+    /// The plan's bound on credits spent through the API a month, all keys together; null
+    /// without one.
+    api_monthly_limit: Option<String>,
+    /// Credits all the user's keys spent this month.
+    api_spent_this_month: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",
     responses((status = 200, body = Me), (status = 401, body = ApiProblem)),
     security(("api_key" = [])))]
 async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
+    let now = state.clock().now();
     let balance = state
         .credits()
-        .balance(AccountId::new(auth.user.id.as_uuid()), state.clock().now())
+        .balance(AccountId::new(auth.user.id.as_uuid()), now)
         .await
         .map_err(ApiProblem::from)?;
+    let month = state
+        .stores()
+        .usage
+        .month_spend(auth.user.id, auth.key.id, month_start(now))
+        .await?;
     Ok(Json(Me {
         id: auth.user.id.as_uuid(),
         email: auth.user.email.as_str().to_owned(),
@@ -118,6 +138,12 @@ async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
         key: KeyRef {
             id: auth.key.id.0,
             name: auth.key.name.clone(),
+            per_minute: auth.bounds.per_minute_of(&auth.key.limits),
+            monthly_cap: auth.key.limits.monthly_credits.map(|c| c.to_string()),
+            spent_this_month: month.key_credits.to_string(),
+            runs_this_month: month.key_runs,
+            api_monthly_limit: auth.bounds.monthly_credits.map(|c| c.to_string()),
+            api_spent_this_month: month.api_credits.to_string(),
         },
     })
     .into_response())
