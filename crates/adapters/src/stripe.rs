@@ -487,18 +487,23 @@ impl PaymentGateway for StripeClient {
                 continue;
             }
             let product = &price["product"];
-            let (product_id, product_name, credits) = if product.is_object() {
+            let (product_id, product_name) = if product.is_object() {
                 (
                     string(product, "id")?,
                     product["name"].as_str().unwrap_or_default().to_owned(),
-                    optional(&product["metadata"], "credits"),
                 )
             } else {
                 (
                     product.as_str().unwrap_or_default().to_owned(),
                     String::new(),
-                    None,
                 )
+            };
+            // The product's metadata, or the price's when the product has none of it.
+            let metadata = |name: &str| {
+                product
+                    .get("metadata")
+                    .and_then(|m| optional(m, name))
+                    .or_else(|| optional(&price["metadata"], name))
             };
             prices.push(GatewayPrice {
                 id: string(price, "id")?,
@@ -507,8 +512,10 @@ impl PaymentGateway for StripeClient {
                 unit_amount: price["unit_amount"].as_i64().unwrap_or_default(),
                 currency: price["currency"].as_str().unwrap_or("usd").to_owned(),
                 active: price["active"].as_bool().unwrap_or(true),
-                credits: credits.or_else(|| optional(&price["metadata"], "credits")),
+                credits: metadata("credits"),
                 recurring,
+                api_requests_per_minute: metadata("api_requests_per_minute"),
+                api_monthly_credits: metadata("api_monthly_credits"),
             });
         }
         Ok(prices)

@@ -45,11 +45,13 @@ pub enum AuditAction {
     ApiKeyRevoked,
     /// Billing refunded a second subscription on its own.
     SubscriptionSecondRefunded,
+    /// A user changed an API key's limits.
+    ApiKeyLimitsChanged,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::CreditsAdded,
         AuditAction::CreditsRemoved,
         AuditAction::UserRoleChanged,
@@ -66,6 +68,7 @@ impl AuditAction {
         AuditAction::ApiKeyCreated,
         AuditAction::ApiKeyRevoked,
         AuditAction::SubscriptionSecondRefunded,
+        AuditAction::ApiKeyLimitsChanged,
     ];
 
     /// The name the log stores. Stored entries keep their names: never change one.
@@ -87,6 +90,7 @@ impl AuditAction {
             AuditAction::ApiKeyCreated => "api_key.create",
             AuditAction::ApiKeyRevoked => "api_key.revoke",
             AuditAction::SubscriptionSecondRefunded => "subscription.second_refunded",
+            AuditAction::ApiKeyLimitsChanged => "api_key.limits",
         }
     }
 

@@ -112,7 +112,8 @@ pub enum Budget {
     /// Requests that send email (verification resend, password reset, email change, contact
     /// form), one budget for all: 5, then one a minute.
     Email,
-    /// The JSON API, per key (see [`API_BURST`]).
+    /// The JSON API, per key (see [`API_BURST`]; a key's plan and its own rate may set
+    /// another, [`RateLimits::api_key`]).
     ApiKey,
     /// The JSON API's keys that do not authenticate, per client (see [`UNKNOWN_KEY_BURST`]).
     UnknownKey,
@@ -233,9 +234,20 @@ impl RateLimits {
         }
     }
 
-    /// Spends one request of an API key's budget, or says how many seconds to wait.
-    pub async fn api_key(&self, key: Uuid) -> Result<(), u64> {
-        self.spend(Budget::ApiKey, &key.simple().to_string()).await
+    /// Spends one request of an API key's budget, at the key's own `quota` (its rate within its
+    /// plan's bounds, `api::key_bounds`), or says how many seconds to wait.
+    pub async fn api_key(&self, key: Uuid, quota: Quota) -> Result<(), u64> {
+        let now = micros(self.clock.now());
+        let decision = self
+            .store
+            .spend(
+                Budget::ApiKey.scope(),
+                &key.simple().to_string(),
+                quota,
+                now,
+            )
+            .await;
+        self.answer(Budget::ApiKey, decision)
     }
 
     /// Before the lookup of the key with this hash from `client`: refused (with the seconds to

@@ -1058,3 +1058,216 @@ async fn a_panic_under_the_api_is_a_500_problem_document_and_pages_keep_theirs()
             .starts_with("text/html")
     );
 }
+
+/// Makes a key with limits in settings: the page's answer, and the key when it was made.
+async fn post_key_with_limits(
+    ada: &mut support::Browser,
+    name: &str,
+    monthly_cap: &str,
+    per_minute: &str,
+) -> (support::Page, Option<String>) {
+    let page = ada.get("/settings/api-keys").await;
+    let token = page.input_value("form_token").unwrap();
+    let made = ada
+        .post(
+            "/settings/api-keys",
+            &[
+                ("name", name),
+                ("current_password", PASSWORD),
+                ("form_token", &token),
+                ("monthly_cap", monthly_cap),
+                ("per_minute", per_minute),
+            ],
+        )
+        .await;
+    let key = made.input_value("new_key");
+    (made, key)
+}
+
+async fn sentiment(app: &TestApp, key: &str, idempotency: &str) -> (StatusCode, Value) {
+    let (status, _, body) = run(
+        app,
+        key,
+        "text_sentiment_analysis",
+        json!({"input": "a lovely product"}),
+        Some(idempotency),
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_keys_monthly_cap_and_the_plans_bound_are_402s_that_say_which_limit() {
+    // Users without a plan: 120 requests a minute, 5 credits a month through the API.
+    let app = TestApp::with(&[("ENABLE_API", "true"), ("API_MONTHLY_CREDITS", "5")]).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    // Limits above the bounds, or not numbers, are refused with what was typed kept.
+    for (cap, rate, message) in [
+        (
+            "6",
+            "",
+            "plan allows at most 5 credits a month through the API",
+        ),
+        ("", "121", "at most 120 requests a minute per key"),
+        ("lots", "", "The monthly cap is credits"),
+        ("", "fast", "as a whole number"),
+        ("", "0", "at least 1 request a minute"),
+    ] {
+        let (refused, key) = post_key_with_limits(&mut ada, "Capped", cap, rate).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{cap} {rate}"
+        );
+        assert!(
+            refused.body.contains(message),
+            "{message}: {}",
+            refused.body
+        );
+        assert_eq!(key, None);
+        assert_eq!(refused.input_value("monthly_cap").as_deref(), Some(cap));
+    }
+    let (_, key) = post_key_with_limits(&mut ada, "Capped", "2", "").await;
+    let key = key.expect("a key within the bounds is made");
+    let ada_id = app.user("ada@example.com").await.id;
+    let stored = app.state.stores().api_keys.list(ada_id).await.unwrap();
+    assert_eq!(stored.len(), 1, "refused forms made no key");
+    assert_eq!(stored[0].limits.monthly_credits, Some(Credits::whole(2)));
+    let id = stored[0].id;
+
+    for n in 0..2 {
+        assert_eq!(
+            sentiment(&app, &key, &format!("cap-{n}")).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (status, over) = sentiment(&app, &key, "cap-2").await;
+    assert_problem(
+        status,
+        &over,
+        StatusCode::PAYMENT_REQUIRED,
+        "key_monthly_cap",
+    );
+    assert_eq!(over["type"], "urn:quickscale:problem:key-monthly-cap");
+    assert_eq!(
+        (&over["limit"], &over["spent"], &over["required"]),
+        (&json!("2"), &json!("2"), &json!("1"))
+    );
+    assert!(
+        over["resets_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("-01T00:00:00Z"),
+        "{over}"
+    );
+    // Replayed, the refusal names the same cap.
+    let (status, again) = sentiment(&app, &key, "cap-2").await;
+    assert_problem(
+        status,
+        &again,
+        StatusCode::PAYMENT_REQUIRED,
+        "key_monthly_cap",
+    );
+    let me = get(&app, "/api/v1/me", &key).await.1;
+    assert_eq!(me["balance"], "98");
+    assert_eq!(
+        me["key"],
+        json!({
+            "id": me["key"]["id"], "name": "Capped", "per_minute": 120, "monthly_cap": "2",
+            "spent_this_month": "2", "runs_this_month": 3, "api_monthly_limit": "5",
+            "api_spent_this_month": "2"
+        })
+    );
+
+    // The key's page shows the month against the cap, and changes the cap.
+    let page = ada.get(&format!("/settings/api-keys/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.text_of("key-spent").as_deref(),
+        Some("2 credits of its cap of 2 credits")
+    );
+    assert_eq!(page.text_of("key-runs").as_deref(), Some("3"));
+    assert_eq!(
+        page.text_of("api-spent").as_deref(),
+        Some("2 credits of your plan's 5 credits a month")
+    );
+    let refused = ada
+        .post(
+            &format!("/settings/api-keys/{id}/limits"),
+            &[("monthly_cap", "9"), ("per_minute", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.contains("plan allows at most 5 credits"),
+        "{}",
+        refused.body
+    );
+    ada.post(
+        &format!("/settings/api-keys/{id}/limits"),
+        &[("monthly_cap", ""), ("per_minute", "")],
+    )
+    .await;
+    assert_eq!(
+        app.state.stores().api_keys.list(ada_id).await.unwrap()[0].limits,
+        quickscale_domain_identity::KeyLimits::default()
+    );
+    // Without a cap of its own, the plan's bound (5 a month, all keys) refuses the sixth credit.
+    let other = make_key(&mut ada, "Other").await;
+    for n in 0..3 {
+        assert_eq!(
+            sentiment(&app, &other, &format!("bound-{n}")).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (status, bound) = sentiment(&app, &key, "bound-3").await;
+    assert_problem(
+        status,
+        &bound,
+        StatusCode::PAYMENT_REQUIRED,
+        "plan_monthly_api_limit",
+    );
+    assert_eq!(
+        bound["type"],
+        "urn:quickscale:problem:plan-monthly-api-limit"
+    );
+    assert_eq!(
+        (&bound["limit"], &bound["spent"]),
+        (&json!("5"), &json!("5"))
+    );
+    assert_eq!(
+        get(&app, "/api/v1/me", &key).await.1["balance"],
+        "95",
+        "refusals charge nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_keys_own_rate_is_its_budget() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let (_, slow) = post_key_with_limits(&mut ada, "Slow", "", "2").await;
+    let slow = slow.unwrap();
+    // Two a minute: two at once, then 429 (the default burst is 60).
+    assert_eq!(get(&app, "/api/v1/me", &slow).await.0, StatusCode::OK);
+    assert_eq!(get(&app, "/api/v1/me", &slow).await.0, StatusCode::OK);
+    let (status, headers, body) = call(
+        &app,
+        Method::GET,
+        "/api/v1/me",
+        Some(&slow),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(headers[header::RETRY_AFTER], "30");
+    let page = ada.get("/settings/api-keys").await;
+    assert!(
+        page.contains("2 requests a minute; no cap of its own"),
+        "{}",
+        page.body
+    );
+}

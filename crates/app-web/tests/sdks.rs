@@ -70,8 +70,9 @@ fn tools() -> Option<PathBuf> {
 }
 
 /// The app with the API on, and the keys a suite needs: `QUICKSCALE_API_KEY` (an account with
-/// credits), `QS_SDK_TEST_POOR_KEY` (an account with none) and `QS_SDK_TEST_LIMITED_KEY` (the
-/// first account's, for spending its request budget).
+/// credits), `QS_SDK_TEST_POOR_KEY` (an account with none), `QS_SDK_TEST_LIMITED_KEY` (the
+/// first account's, for spending its request budget) and `QS_SDK_TEST_CAPPED_KEY` (the first
+/// account's, capped at 1 credit a month).
 async fn app_and_keys() -> (Live, Vec<(&'static str, String)>) {
     let live = Live::start(&[("ENABLE_API", "true")]).await;
     let rich = browser();
@@ -79,6 +80,9 @@ async fn app_and_keys() -> (Live, Vec<(&'static str, String)>) {
     live.fund("sdk@example.com", 1000).await;
     let key = live.make_key(&rich, "SDK tests").await;
     let limited = live.make_key(&rich, "SDK rate limit").await;
+    let capped = live
+        .make_key_with(&rich, "SDK capped", &[("monthly_cap", "1")])
+        .await;
     let poor = browser();
     live.register(&poor, "poor@example.com").await;
     live.spend("poor@example.com", 100).await;
@@ -88,6 +92,7 @@ async fn app_and_keys() -> (Live, Vec<(&'static str, String)>) {
         ("QUICKSCALE_API_KEY", key),
         ("QS_SDK_TEST_POOR_KEY", poor_key),
         ("QS_SDK_TEST_LIMITED_KEY", limited),
+        ("QS_SDK_TEST_CAPPED_KEY", capped),
     ];
     (live, env)
 }

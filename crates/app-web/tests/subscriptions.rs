@@ -792,3 +792,71 @@ async fn after_a_change_at_renewal_the_page_shows_the_plan_paid_for_until_then()
         "the renewal granted the team plan's credits"
     );
 }
+
+#[tokio::test]
+async fn a_subscribers_api_keys_get_the_limits_of_their_plan() {
+    let gateway = Arc::new(ScriptedGateway::default());
+    let app = App::new("Test App").with_gateway(gateway.clone(), SECRET);
+    let app = TestApp::with_app(
+        app,
+        &[
+            ("ENABLE_STRIPE", "true"),
+            ("ENABLE_SUBSCRIPTIONS", "true"),
+            ("ENABLE_API", "true"),
+        ],
+    )
+    .await;
+    sync_plans(&app).await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    // Without a plan: the defaults (120 a minute, no monthly bound).
+    let keys = ada.get("/settings/api-keys").await;
+    assert!(
+        keys.contains("s 120 a minute, the most a key may have"),
+        "{}",
+        keys.body
+    );
+    assert!(!keys.contains("a month through the API"));
+    subscribe(&app, &gateway, &mut ada, "pro plan").await;
+    // The pro plan's metadata: 300 a minute per key, 400 credits a month through the API.
+    let keys = ada.get("/settings/api-keys").await;
+    assert!(
+        keys.contains("s 300 a minute, the most a key may have"),
+        "{}",
+        keys.body
+    );
+    assert!(
+        keys.contains("400 credits a month through the API"),
+        "{}",
+        keys.body
+    );
+    let token = keys.input_value("form_token").unwrap();
+    let refused = ada
+        .post(
+            "/settings/api-keys",
+            &[
+                ("name", "Too much"),
+                ("current_password", PASSWORD),
+                ("form_token", &token),
+                ("monthly_cap", "401"),
+                ("per_minute", "301"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.contains("at most 300 requests a minute"),
+        "{}",
+        refused.body
+    );
+    let ada_id = app.user("ada@example.com").await.id;
+    assert!(
+        app.state
+            .stores()
+            .api_keys
+            .list(ada_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -134,6 +134,10 @@ pub struct GatewayPrice {
     pub credits: Option<String>,
     /// How often a recurring price bills; `None` for a one-time price (a credit pack).
     pub recurring: Option<Recurring>,
+    /// A plan's API limits, from the product's (or the price's) `metadata[api_requests_per_minute]`.
+    pub api_requests_per_minute: Option<String>,
+    /// From `metadata[api_monthly_credits]`: credits a calendar month through the API.
+    pub api_monthly_credits: Option<String>,
 }
 
 /// The billing interval of a recurring price.

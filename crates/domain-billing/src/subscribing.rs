@@ -85,6 +85,22 @@ impl Billing {
             .find(Subscription::is_current))
     }
 
+    /// The plan whose benefits the user has now: the plan of the period paid for (or on trial),
+    /// `None` without one (no subscription, or one past due or ended).
+    pub async fn entitled_plan(&self, user: Uuid) -> Result<Option<Plan>, BillingError> {
+        let Some(subscription) = self
+            .current_subscription(user)
+            .await?
+            .filter(Subscription::is_entitled)
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .subscription_store()?
+            .plan_by_price(subscription.price_now())
+            .await?)
+    }
+
     /// Starts a subscription checkout for a plan and returns the processor's payment page. A
     /// user with a current subscription changes its plan instead.
     pub async fn start_subscription(
@@ -623,7 +639,35 @@ fn plan_of(price: &GatewayPrice, display_order: i32) -> Option<Plan> {
         stripe_price_id: price.id.clone(),
         active: true,
         display_order,
+        api_per_minute: api_limit(
+            price,
+            "api_requests_per_minute",
+            &price.api_requests_per_minute,
+            |t| t.parse::<u32>().ok().filter(|n| *n > 0),
+        ),
+        api_monthly_credits: api_limit(
+            price,
+            "api_monthly_credits",
+            &price.api_monthly_credits,
+            |t| Credits::parse(t).ok(),
+        ),
     })
+}
+
+/// A plan's API limit as its metadata states it; one that does not read as a limit is logged
+/// and left out (the app's default applies), never taken as "no limit".
+fn api_limit<T>(
+    price: &GatewayPrice,
+    name: &str,
+    value: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let text = value.as_deref()?.trim();
+    let limit = parse(text);
+    if limit.is_none() {
+        tracing::warn!(price = %price.id, name, value = text, "ignoring a plan's API limit that is not a valid number; the app's default applies");
+    }
+    limit
 }
 
 #[cfg(test)]
@@ -641,6 +685,46 @@ mod tests {
             active: true,
             credits: credits.map(str::to_owned),
             recurring,
+            api_requests_per_minute: None,
+            api_monthly_credits: None,
+        }
+    }
+
+    #[test]
+    fn a_plans_api_limits_come_from_its_metadata() {
+        let monthly = Some(Recurring {
+            interval: Interval::Month,
+            count: 1,
+        });
+        let plain = plan_of(&price(monthly, Some("1000")), 0).unwrap();
+        assert_eq!(
+            (plain.api_per_minute, plain.api_monthly_credits),
+            (None, None)
+        );
+        let pro = GatewayPrice {
+            api_requests_per_minute: Some("300".into()),
+            api_monthly_credits: Some(" 2500.50 ".into()),
+            ..price(monthly, Some("1000"))
+        };
+        let plan = plan_of(&pro, 0).unwrap();
+        assert_eq!(plan.api_per_minute, Some(300));
+        assert_eq!(
+            plan.api_monthly_credits,
+            Some(Credits::parse("2500.50").unwrap())
+        );
+        // Values that are not limits fall back to the defaults, never to "unlimited".
+        for (rate, credits) in [("0", "-5"), ("fast", "lots"), ("-1", "1.234")] {
+            let odd = GatewayPrice {
+                api_requests_per_minute: Some(rate.into()),
+                api_monthly_credits: Some(credits.into()),
+                ..price(monthly, Some("1000"))
+            };
+            let plan = plan_of(&odd, 0).unwrap();
+            assert_eq!(
+                (plan.api_per_minute, plan.api_monthly_credits),
+                (None, None),
+                "{rate} {credits}"
+            );
         }
     }
 

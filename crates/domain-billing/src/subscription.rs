@@ -52,6 +52,12 @@ pub struct Plan {
     pub active: bool,
     /// Where it appears on the pricing page, lowest first.
     pub display_order: i32,
+    /// API requests a minute per key (`metadata[api_requests_per_minute]`); `None`: the app's
+    /// default (`API_RATE_PER_MINUTE`).
+    pub api_per_minute: Option<u32>,
+    /// Credits a calendar month (UTC) spent through the API, all keys together
+    /// (`metadata[api_monthly_credits]`); `None`: the app's default (`API_MONTHLY_CREDITS`).
+    pub api_monthly_credits: Option<Credits>,
 }
 
 impl Plan {

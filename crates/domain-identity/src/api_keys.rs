@@ -3,6 +3,7 @@
 //! are stored.
 
 use async_trait::async_trait;
+use quickscale_domain_credits::Credits;
 use quickscale_domain_kernel::StorageError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -59,6 +60,85 @@ pub struct ApiKey {
     /// When it was revoked; a revoked key stays listed but authenticates nothing.
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// The limits its owner chose for it, within the bounds of their plan.
+    pub limits: KeyLimits,
+}
+
+/// What a key may do, as its owner chose (each `None`: the plan's bound applies).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct KeyLimits {
+    /// Requests a minute.
+    pub per_minute: Option<u32>,
+    /// Credits a calendar month (UTC) spent by the key's runs.
+    pub monthly_credits: Option<Credits>,
+}
+
+/// The bounds of a user's keys: their plan's API limits, or the app's defaults without a plan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct ApiBounds {
+    /// Requests a minute, per key.
+    pub per_minute: u32,
+    /// Credits a calendar month (UTC) spent through the API, all keys together; `None`: no
+    /// bound.
+    pub monthly_credits: Option<Credits>,
+}
+
+impl ApiBounds {
+    /// The rate a key gets: its own, but never above the bound (a plan changed since the key's
+    /// limits were set applies at once).
+    pub fn per_minute_of(&self, key: &KeyLimits) -> u32 {
+        key.per_minute
+            .map_or(self.per_minute, |own| own.min(self.per_minute))
+    }
+
+    /// The limits `asked`, when they are within these bounds.
+    pub fn allow(&self, asked: KeyLimits) -> Result<KeyLimits, KeyLimitError> {
+        if let Some(rate) = asked.per_minute {
+            if rate == 0 {
+                return Err(KeyLimitError::ZeroRate);
+            }
+            if rate > self.per_minute {
+                return Err(KeyLimitError::RateAboveBound {
+                    asked: rate,
+                    bound: self.per_minute,
+                });
+            }
+        }
+        if let (Some(cap), Some(bound)) = (asked.monthly_credits, self.monthly_credits)
+            && cap > bound
+        {
+            return Err(KeyLimitError::CapAboveBound { asked: cap, bound });
+        }
+        Ok(asked)
+    }
+}
+
+/// Why a key's limits were refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyLimitError {
+    /// A rate of zero would make the key useless; revoke it instead.
+    #[error("a key's rate must be at least 1 request a minute (revoke a key to stop it)")]
+    ZeroRate,
+    /// Above the plan's rate.
+    #[error("your plan allows at most {bound} requests a minute per key, not {asked}")]
+    RateAboveBound {
+        /// What was asked.
+        asked: u32,
+        /// The plan's bound.
+        bound: u32,
+    },
+    /// Above the plan's monthly bound.
+    #[error(
+        "your plan allows at most {} a month through the API, so a key's cap cannot be {}",
+        .bound.with_unit(), .asked.with_unit()
+    )]
+    CapAboveBound {
+        /// What was asked.
+        asked: Credits,
+        /// The plan's bound.
+        bound: Credits,
+    },
 }
 
 impl ApiKey {
@@ -133,6 +213,14 @@ pub trait ApiKeyRepository: Send + Sync {
     ) -> Result<bool, StorageError>;
     /// Revokes every active key of the user (account deletion); returns how many.
     async fn revoke_all(&self, user: UserId, now: OffsetDateTime) -> Result<u64, StorageError>;
+    /// Sets the limits of one of the user's active keys; `false` when the user has no such
+    /// active key.
+    async fn set_limits(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        limits: KeyLimits,
+    ) -> Result<bool, StorageError>;
 }
 
 #[cfg(test)]
@@ -146,6 +234,76 @@ mod tests {
             assert!(matches!(key_name(bad), Err(ApiKeyError::BadName)), "{bad}");
         }
         assert!(key_name(&"é".repeat(60)).is_ok(), "characters, not bytes");
+    }
+
+    #[test]
+    fn a_keys_limits_stay_within_the_plans_bounds() {
+        let bounds = ApiBounds {
+            per_minute: 120,
+            monthly_credits: Some(Credits::whole(500)),
+        };
+        let asked = KeyLimits {
+            per_minute: Some(120),
+            monthly_credits: Some(Credits::whole(500)),
+        };
+        assert_eq!(bounds.allow(asked), Ok(asked));
+        assert_eq!(bounds.allow(KeyLimits::default()), Ok(KeyLimits::default()));
+        assert_eq!(
+            bounds.allow(KeyLimits {
+                per_minute: Some(121),
+                ..asked
+            }),
+            Err(KeyLimitError::RateAboveBound {
+                asked: 121,
+                bound: 120
+            })
+        );
+        assert_eq!(
+            bounds.allow(KeyLimits {
+                per_minute: Some(0),
+                ..asked
+            }),
+            Err(KeyLimitError::ZeroRate)
+        );
+        let over = bounds
+            .allow(KeyLimits {
+                monthly_credits: Some(Credits::whole(501)),
+                ..asked
+            })
+            .unwrap_err();
+        assert_eq!(
+            over.to_string(),
+            "your plan allows at most 500 credits a month through the API, so a key's cap cannot be 501 credits"
+        );
+        // Without a monthly bound, any cap is allowed.
+        let unbounded = ApiBounds {
+            monthly_credits: None,
+            ..bounds
+        };
+        assert!(
+            unbounded
+                .allow(KeyLimits {
+                    monthly_credits: Some(Credits::whole(1_000_000)),
+                    per_minute: None
+                })
+                .is_ok()
+        );
+        // A key's rate above a plan lowered since is cut to the plan's.
+        assert_eq!(
+            bounds.per_minute_of(&KeyLimits {
+                per_minute: Some(300),
+                monthly_credits: None
+            }),
+            120
+        );
+        assert_eq!(
+            bounds.per_minute_of(&KeyLimits {
+                per_minute: Some(30),
+                monthly_credits: None
+            }),
+            30
+        );
+        assert_eq!(bounds.per_minute_of(&KeyLimits::default()), 120);
     }
 
     #[test]

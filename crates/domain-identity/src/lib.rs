@@ -24,8 +24,9 @@ pub use accounts::{
     RegistrationErrors, Rejection,
 };
 pub use api_keys::{
-    API_KEY_PREFIX, API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository,
-    MAX_ACTIVE_KEYS, MAX_KEY_NAME, api_key_hash, key_name, looks_like_api_key,
+    API_KEY_PREFIX, API_KEY_SHOWN, ApiBounds, ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository,
+    KeyLimitError, KeyLimits, MAX_ACTIVE_KEYS, MAX_KEY_NAME, api_key_hash, key_name,
+    looks_like_api_key,
 };
 pub use email::{Email, EmailError};
 pub use lockout::{

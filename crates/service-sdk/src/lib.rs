@@ -10,6 +10,7 @@
 //! recorded without a debit.
 
 pub mod builtin;
+pub mod caps;
 pub mod charges;
 mod descriptor;
 mod io;

@@ -14,6 +14,7 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
+use crate::caps::{CapExceeded, SpendCaps};
 use crate::paid::{ChargedClaim, PaidRunStore, SeparatePaidRuns};
 use crate::usage::{
     Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
@@ -45,6 +46,10 @@ pub enum RunError {
     /// Only background runs can be cancelled; an immediate run ends in its request.
     #[error("only a background run can be cancelled")]
     NotCancellable,
+    /// A run through the API over a monthly cap (the key's, or the plan's); the run is
+    /// recorded as rejected.
+    #[error(transparent)]
+    OverCap(CapExceeded),
     /// The usage store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -146,6 +151,20 @@ impl ServiceRunner {
         input: ServiceInput,
         key: IdempotencyKey,
     ) -> Result<RunOutcome, RunError> {
+        self.run_capped(user, slug, input, key, SpendCaps::NONE)
+            .await
+    }
+
+    /// [`ServiceRunner::run`] for a run requested through the API: the run records its API key
+    /// and is charged only within `caps`, checked with the charge ([`PaidRunStore`]).
+    pub async fn run_capped(
+        &self,
+        user: UserId,
+        slug: &str,
+        input: ServiceInput,
+        key: IdempotencyKey,
+        caps: SpendCaps,
+    ) -> Result<RunOutcome, RunError> {
         let registered = self
             .registry
             .get(slug)
@@ -177,18 +196,22 @@ impl ServiceRunner {
             progress: None,
             started_at,
             finished_at: None,
+            api_key: caps.key,
         };
         if let Some(queue) = &self.queue
             && descriptor.mode == crate::RunMode::Background
         {
             run.cost = descriptor.hold_for(cost);
             return self
-                .submit_background(run, input, &descriptor.name, queue)
+                .submit_background(run, input, &descriptor.name, queue, &caps)
                 .await;
         }
         let account = AccountId::new(user.as_uuid());
         let clock = Instant::now();
-        if let Some(replayed) = self.claim_and_charge(&mut run, &descriptor.name).await? {
+        if let Some(replayed) = self
+            .claim_and_charge(&mut run, &descriptor.name, &caps)
+            .await?
+        {
             return Ok(replayed);
         }
 
@@ -262,6 +285,7 @@ impl ServiceRunner {
         &self,
         run: &mut ServiceRun,
         name: &str,
+        caps: &SpendCaps,
     ) -> Result<Option<RunOutcome>, RunError> {
         let existing = if run.cost.is_zero() {
             match self.usage.claim(run).await? {
@@ -275,7 +299,7 @@ impl ServiceRunner {
                 reason: reason(&format!("Ran {name}")),
                 command: CreditCommand::Consume { amount: run.cost },
             };
-            match self.paid_runs.claim_and_charge(run, &charge).await? {
+            match self.paid_runs.claim_and_charge(run, &charge, caps).await? {
                 ChargedClaim::Charged(receipt) => {
                     run.charge = Some(receipt.entry);
                     run.balance_after = Some(receipt.balance_after);
@@ -285,6 +309,7 @@ impl ServiceRunner {
                     return Err(RunError::Insufficient(short));
                 }
                 ChargedClaim::Refused(other) => return Err(RunError::Credits(other)),
+                ChargedClaim::OverCap(over) => return Err(RunError::OverCap(over)),
                 ChargedClaim::Existing(existing) => existing,
             }
         };

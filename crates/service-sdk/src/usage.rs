@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{Credits, EntryId, IdempotencyKey};
-use quickscale_domain_identity::UserId;
+use quickscale_domain_identity::{ApiKeyId, UserId};
 use quickscale_domain_kernel::StorageError;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ServiceOutput;
+use crate::caps::MonthSpend;
 
 /// Where a run stands.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
@@ -149,6 +150,8 @@ pub struct ServiceRun {
     /// When it ended; `None` while running.
     #[serde(with = "time::serde::rfc3339::option")]
     pub finished_at: Option<OffsetDateTime>,
+    /// The API key it was requested with; `None` for a run from the pages.
+    pub api_key: Option<ApiKeyId>,
 }
 
 /// How a run ended, written once.
@@ -289,4 +292,12 @@ pub trait ServiceUsageRepository: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<RunCharge>, StorageError>;
+    /// What the user's runs requested through the API spent since `since` (the start of a
+    /// month, [`crate::caps::month_start`]): all their keys together, and `key`'s alone.
+    async fn month_spend(
+        &self,
+        user: UserId,
+        key: ApiKeyId,
+        since: OffsetDateTime,
+    ) -> Result<MonthSpend, StorageError>;
 }

@@ -1,7 +1,7 @@
 """The Python SDK against a live app (started by crates/app-web/tests/sdks.rs, which sets
 QUICKSCALE_BASE_URL, QUICKSCALE_API_KEY for an account with credits, QS_SDK_TEST_POOR_KEY for
-one with none, and QS_SDK_TEST_LIMITED_KEY, a key of the first account to spend the request
-budget of)."""
+one with none, QS_SDK_TEST_LIMITED_KEY, a key of the first account to spend the request
+budget of, and QS_SDK_TEST_CAPPED_KEY, a key of the first account capped at 1 credit a month)."""
 
 import os
 import time
@@ -73,6 +73,20 @@ def test_a_402_when_credits_run_out(client):
     assert refused.value.problem["required"] == "1"
     assert refused.value.problem["available"] == "0"
     assert poor.balance().total == "0", "nothing was charged"
+
+
+def test_a_402_that_names_the_keys_monthly_cap(client):
+    capped = QuickScale(api_key=os.environ["QS_SDK_TEST_CAPPED_KEY"])
+    before = balance(client)
+    capped.run(SENTIMENT, "I love it")
+    with pytest.raises(ApiError) as refused:
+        capped.run(SENTIMENT, "I love it")
+    assert refused.value.status == 402
+    assert refused.value.code == "key_monthly_cap"
+    assert refused.value.problem["type"] == "urn:quickscale:problem:key-monthly-cap"
+    assert refused.value.problem["limit"] == "1"
+    assert refused.value.problem["spent"] == "1"
+    assert balance(client) == before - 1, "the refused run charged nothing"
 
 
 def test_an_idempotent_retry_charges_once(client):

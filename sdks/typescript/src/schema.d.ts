@@ -344,10 +344,22 @@ export interface components {
         CheckoutView: {
             url: string;
         };
-        /** @description A run refused for lack of credits: `required` and `available` are credits as decimal strings. */
+        /** @description A run refused, nothing charged; `type` and `code` say which limit refused it: `urn:quickscale:problem:insufficient-credits` (`insufficient_credits`: the balance is below the cost, with `required` and `available`), `urn:quickscale:problem:key-monthly-cap` (`key_monthly_cap`: the key's own monthly spend cap) or `urn:quickscale:problem:plan-monthly-api-limit` (`plan_monthly_api_limit`: the plan's monthly bound on credits spent through the API, all keys together), each cap with `limit`, `spent` (this calendar month, UTC), `required` (the run's cost) and `resets_at` (when the next month starts). Credits are decimal strings. */
         CreditsProblem: components["schemas"]["ApiProblem"] & {
+            /** @description The balance (insufficient_credits) */
             available?: string;
+            /** @description The cap that refused the run (the caps) */
+            limit?: string;
+            /** @description What the run costs */
             required?: string;
+            /**
+             * Format: date-time
+             * @description When the next calendar month (UTC) starts (the caps)
+             * @example 2027-01-01T00:00:00Z
+             */
+            resets_at?: string;
+            /** @description What this calendar month spent under that cap (the caps) */
+            spent?: string;
         };
         /** @description A page of the ledger, newest first. */
         EntryList: {
@@ -380,11 +392,35 @@ export interface components {
             at: string;
             credits: string;
         };
-        /** @description The API key the request was made with. */
+        /**
+         * @description The API key the request was made with, its limits, and what it spent this calendar month
+         *     (UTC).
+         */
         KeyRef: {
+            /**
+             * @description The plan's bound on credits spent through the API a month, all keys together; null
+             *     without one.
+             */
+            api_monthly_limit?: string | null;
+            /** @description Credits all the user's keys spent this month. */
+            api_spent_this_month: string;
             /** Format: uuid */
             id: string;
+            /** @description Its own monthly spend cap in credits; null without one. */
+            monthly_cap?: string | null;
             name: string;
+            /**
+             * Format: int32
+             * @description Its rate: requests a minute (its own, or its plan's).
+             */
+            per_minute: number;
+            /**
+             * Format: int64
+             * @description Its runs this month, refused ones included.
+             */
+            runs_this_month: number;
+            /** @description Credits its runs kept this month. */
+            spent_this_month: string;
         };
         /** @description The key's user and balance. */
         Me: {
@@ -1374,7 +1410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1512,7 +1548,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1648,7 +1684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1786,7 +1822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;
@@ -1924,7 +1960,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Not enough credits; nothing was charged */
+            /** @description Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too */
             402: {
                 headers: {
                     [name: string]: unknown;

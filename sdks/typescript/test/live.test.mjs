@@ -1,7 +1,7 @@
 // The TypeScript SDK against a live app (started by crates/app-web/tests/sdks.rs, which sets
 // QUICKSCALE_BASE_URL, QUICKSCALE_API_KEY for an account with credits, QS_SDK_TEST_POOR_KEY for
-// one with none, and QS_SDK_TEST_LIMITED_KEY, a key of the first account to spend the request
-// budget of).
+// one with none, QS_SDK_TEST_LIMITED_KEY, a key of the first account to spend the request
+// budget of, and QS_SDK_TEST_CAPPED_KEY, a key of the first account capped at 1 credit a month).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -56,6 +56,22 @@ test("a 402 when credits run out", async () => {
     return true;
   });
   assert.equal((await poor.balance()).total, "0", "nothing was charged");
+});
+
+test("a 402 that names the key's monthly cap", async () => {
+  const capped = createQuickScale({ apiKey: process.env.QS_SDK_TEST_CAPPED_KEY });
+  const before = await credits();
+  await capped.run(SENTIMENT, "I love it");
+  await assert.rejects(capped.run(SENTIMENT, "I love it"), (error) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 402);
+    assert.equal(error.code, "key_monthly_cap");
+    assert.equal(error.problem.type, "urn:quickscale:problem:key-monthly-cap");
+    assert.equal(error.problem.limit, "1");
+    assert.equal(error.problem.spent, "1");
+    return true;
+  });
+  assert.equal(await credits(), before - 1, "the refused run charged nothing");
 });
 
 test("an idempotent retry charges once", async () => {

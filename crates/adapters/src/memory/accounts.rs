@@ -3,8 +3,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 #[cfg(feature = "identity")]
 use quickscale_domain_identity::{
-    ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, TokenPurpose, TokenRecord, TokenRepository,
-    UserId,
+    ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, KeyLimits, TokenPurpose, TokenRecord,
+    TokenRepository, UserId,
 };
 use quickscale_domain_kernel::StorageError;
 #[cfg(feature = "identity")]
@@ -320,5 +320,18 @@ impl ApiKeyRepository for MemoryAccountStores {
             }
         }
         Ok(revoked)
+    }
+    async fn set_limits(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        limits: KeyLimits,
+    ) -> Result<bool, StorageError> {
+        let mut state = lock(&self.state);
+        let found = state
+            .api_keys
+            .iter_mut()
+            .find(|(_, k)| k.id == id && k.user == user && k.is_active());
+        Ok(found.map(|(_, key)| key.limits = limits).is_some())
     }
 }

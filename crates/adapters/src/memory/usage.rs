@@ -1,8 +1,9 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use quickscale_domain_identity::UserId;
+use quickscale_domain_identity::{ApiKeyId, UserId};
 use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::caps::MonthSpend;
 use quickscale_service_sdk::usage::{
     Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
     ServiceUsageRepository,
@@ -150,5 +151,25 @@ impl ServiceUsageRepository for MemoryUsageRepository {
         runs.sort_by_key(|r| r.id);
         runs.truncate(limit.clamp(1, 10_000) as usize);
         Ok(runs)
+    }
+
+    async fn month_spend(
+        &self,
+        user: UserId,
+        key: ApiKeyId,
+        since: OffsetDateTime,
+    ) -> Result<MonthSpend, StorageError> {
+        let mut spend = MonthSpend::default();
+        for run in lock(&self.runs)
+            .iter()
+            .filter(|r| r.user == user && r.api_key.is_some() && r.started_at >= since)
+        {
+            spend.api_credits = spend.api_credits.saturating_add(run.cost);
+            if run.api_key == Some(key) {
+                spend.key_credits = spend.key_credits.saturating_add(run.cost);
+                spend.key_runs += 1;
+            }
+        }
+        Ok(spend)
     }
 }

@@ -79,6 +79,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "background runs",
         include_str!("../../migrations/postgres/0014_background_runs.sql"),
     ),
+    (
+        15,
+        "API limits per plan and key",
+        include_str!("../../migrations/postgres/0015_api_limits.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -83,6 +83,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "background runs",
         include_str!("../../migrations/sqlite/0014_background_runs.sql"),
     ),
+    (
+        15,
+        "API limits per plan and key",
+        include_str!("../../migrations/sqlite/0015_api_limits.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

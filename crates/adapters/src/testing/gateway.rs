@@ -510,6 +510,8 @@ impl PaymentGateway for ScriptedGateway {
             active: true,
             credits: Some("500".into()),
             recurring: None,
+            api_requests_per_minute: None,
+            api_monthly_credits: None,
         }];
         prices.extend(PLANS.iter().map(|(id, amount)| GatewayPrice {
             id: (*id).into(),
@@ -523,6 +525,9 @@ impl PaymentGateway for ScriptedGateway {
                 interval: Interval::Month,
                 count: 1,
             }),
+            // The pro plan sets its subscribers' API limits; the team plan leaves the defaults.
+            api_requests_per_minute: (*id == "price_pro").then(|| "300".into()),
+            api_monthly_credits: (*id == "price_pro").then(|| "400".into()),
         }));
         Ok(prices)
     }

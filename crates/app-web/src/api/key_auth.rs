@@ -4,9 +4,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use quickscale_domain_identity::{ApiKey, User, api_key_hash, looks_like_api_key};
+use quickscale_domain_identity::{ApiBounds, ApiKey, User, api_key_hash, looks_like_api_key};
 
 use super::ApiProblem;
+use super::key_bounds::{bounds_of, key_quota};
 use crate::extract::ClientAddress;
 use crate::state::AppState;
 
@@ -15,6 +16,8 @@ use crate::state::AppState;
 pub struct ApiKeyAuth {
     pub key: ApiKey,
     pub user: User,
+    /// The bounds of the user's keys now (their plan's, or the app's defaults).
+    pub bounds: ApiBounds,
 }
 
 impl FromRequestParts<AppState> for ApiKeyAuth {
@@ -73,18 +76,20 @@ async fn authenticate(
     let Some(key) = state.stores().api_keys.authenticate(hash, now).await? else {
         return Ok(None);
     };
-    state
-        .limits()
-        .api_key(key.id.0)
-        .await
-        .map_err(ApiProblem::too_many)?;
-    let user = state
+    let Some(user) = state
         .users()
         .by_id(key.user)
         .await?
-        .filter(|user| user.is_active && user.deleted_at.is_none());
-    if let Some(user) = &user {
-        tracing::Span::current().record("user_id", tracing::field::display(user.id));
-    }
-    Ok(user.map(|user| ApiKeyAuth { key, user }))
+        .filter(|user| user.is_active && user.deleted_at.is_none())
+    else {
+        return Ok(None);
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(user.id));
+    let bounds = bounds_of(state, user.id).await?;
+    state
+        .limits()
+        .api_key(key.id.0, key_quota(&key, &bounds, state.config().api_rate))
+        .await
+        .map_err(ApiProblem::too_many)?;
+    Ok(Some(ApiKeyAuth { key, user, bounds }))
 }

@@ -148,7 +148,19 @@ impl From<quickscale_domain_credits::CreditError> for ApiProblem {
     }
 }
 
+/// The `type` of the 402 problems, one per limit that refused a run (RFC 9457: a URI naming
+/// the problem; its `code` says the same in a word).
+pub const INSUFFICIENT_CREDITS: &str = "urn:quickscale:problem:insufficient-credits";
+pub const KEY_MONTHLY_CAP: &str = "urn:quickscale:problem:key-monthly-cap";
+pub const PLAN_MONTHLY_API_LIMIT: &str = "urn:quickscale:problem:plan-monthly-api-limit";
+
 impl ApiProblem {
+    /// The same problem under a `type` of its own (default `about:blank`).
+    pub fn typed(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// A request body over the limit the app reads.
     pub fn too_large() -> Self {
         Self::new(

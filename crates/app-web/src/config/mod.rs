@@ -106,6 +106,9 @@ pub struct Config {
     /// The JSON API's budget per key: requests a minute, and at once (`API_RATE_PER_MINUTE`,
     /// `API_RATE_BURST`).
     pub api_rate: (u32, u32),
+    /// The most credits a user's API keys may spend together in a calendar month (UTC), for
+    /// users whose plan does not say (`API_MONTHLY_CREDITS`); `None`: no bound.
+    pub api_monthly_credits: Option<Credits>,
     /// Where Prometheus metrics are served, if anywhere (`METRICS_PORT`, `METRICS_TOKEN`).
     pub metrics: Option<MetricsConfig>,
 }
@@ -184,6 +187,11 @@ impl Config {
         };
         let welcome_credits = Credits::parse(&s.text_or("WELCOME_CREDITS", ""))
             .map_err(|e| s.error("WELCOME_CREDITS", e.to_string()))?;
+        let api_monthly_credits = s
+            .get("API_MONTHLY_CREDITS")
+            .map(|(value, _)| Credits::parse(value))
+            .transpose()
+            .map_err(|e| s.error("API_MONTHLY_CREDITS", e.to_string()))?;
         let session_days: i64 = s.integer("SESSION_DAYS")?;
         let lockout = sections::lockout_policy(s)?;
         let log_format: LogFormat = s.choice("LOG_FORMAT")?;
@@ -213,6 +221,7 @@ impl Config {
                 s.integer("API_RATE_PER_MINUTE")?,
                 s.integer("API_RATE_BURST")?,
             ),
+            api_monthly_credits,
             metrics,
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,

@@ -427,14 +427,16 @@ pub const SETTINGS: &[Setting] = &[
         section: Section::Features,
         kind: integer(Unit::Number, 1, 1_000_000),
         default: Fallback::Value("120"),
-        doc: "requests a minute each API key may make once its burst is spent",
+        doc: "requests a minute each API key may make once its burst is spent, for users whose \
+              plan sets no `api_requests_per_minute` (a key may have a lower rate of its own)",
     },
     Setting {
         key: "API_RATE_BURST",
         section: Section::Features,
         kind: integer(Unit::Number, 1, 1_000_000),
         default: Fallback::Value("60"),
-        doc: "requests each API key may make at once",
+        doc: "requests each API key may make at once (a key whose plan or own rate is another \
+              gets at most its rate a minute at once)",
     },
     Setting {
         key: "ENABLE_SERVICE_MARKETPLACE",
@@ -565,6 +567,15 @@ pub const SETTINGS: &[Setting] = &[
         default: Fallback::Unset,
         doc: "at least 16 characters: serve `/metrics` to requests with \
               `Authorization: Bearer <token>` (on the app's port unless `METRICS_PORT` is set)",
+    },
+    Setting {
+        key: "API_MONTHLY_CREDITS",
+        section: Section::Features,
+        kind: Kind::Credits,
+        default: Fallback::Unset,
+        doc: "the most credits a user's API keys may spend together in a calendar month (UTC), \
+              for users whose plan sets no `api_monthly_credits`; unset, no bound (each key \
+              may still have a cap of its own; see docs/api.md)",
     },
 ];
 

@@ -21,7 +21,8 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{
     EmailMessage, OutboxCounts, OutboxMessage, OutboxQuery, OutboxStore, StorageError,
 };
-use quickscale_service_sdk::paid::{ChargedClaim, PaidRunStore, refused_end};
+use quickscale_service_sdk::caps::{MonthSpend, SpendCaps};
+use quickscale_service_sdk::paid::{ChargedClaim, PaidRunStore, over_cap_end, refused_end};
 use quickscale_service_sdk::{
     Claim, RunCharge, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
 };
@@ -201,8 +202,9 @@ impl PaidRunStore for ObservedPaidRuns {
         &self,
         run: &ServiceRun,
         charge: &Operation,
+        caps: &SpendCaps,
     ) -> Result<ChargedClaim, StorageError> {
-        let claim = self.inner.claim_and_charge(run, charge).await?;
+        let claim = self.inner.claim_and_charge(run, charge, caps).await?;
         match &claim {
             ChargedClaim::Charged(receipt) => {
                 run_started(&self.running, run);
@@ -210,6 +212,9 @@ impl PaidRunStore for ObservedPaidRuns {
             }
             ChargedClaim::Refused(error) => {
                 run_ended(run.service.clone(), run.id, &refused_end(run, error));
+            }
+            ChargedClaim::OverCap(over) => {
+                run_ended(run.service.clone(), run.id, &over_cap_end(run, over));
             }
             _ => {}
         }
@@ -282,6 +287,15 @@ impl ServiceUsageRepository for ObservedUsage {
         limit: u32,
     ) -> Result<Vec<RunCharge>, StorageError> {
         self.inner.charges(user, after, limit).await
+    }
+
+    async fn month_spend(
+        &self,
+        user: UserId,
+        key: quickscale_domain_identity::ApiKeyId,
+        since: OffsetDateTime,
+    ) -> Result<MonthSpend, StorageError> {
+        self.inner.month_spend(user, key, since).await
     }
 }
 

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
+use quickscale_service_sdk::caps::{CapExceeded, CapKind, month_start};
 use quickscale_service_sdk::{
     InputKind, RunError, RunMode, RunQuery, RunStatus, ServiceDescriptor, ServiceInput, ServiceRun,
     UploadedFile,
@@ -21,6 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::api::key_bounds::key_caps;
+use crate::api::problem::{INSUFFICIENT_CREDITS, KEY_MONTHLY_CAP, PLAN_MONTHLY_API_LIMIT};
 use crate::api::{ApiKeyAuth, ApiProblem};
 use crate::paging::Paging;
 use crate::view::credits_label;
@@ -89,22 +92,42 @@ struct Expiry {
     credits: String,
 }
 
-/// The API key the request was made with.
+/// The API key the request was made with, its limits, and what it spent this calendar month
+/// (UTC).
 #[derive(Serialize, ToSchema)]
 struct KeyRef {
     id: Uuid,
     name: String,
+    /// Its rate: requests a minute (its own, or its plan's).
+    per_minute: u32,
+    /// Its own monthly spend cap in credits; null without one.
+    monthly_cap: Option<String>,
+    /// Credits its runs kept this month.
+    spent_this_month: String,
+    /// Its runs this month, refused ones included.
+    runs_this_month: u64,
+    /// The plan's bound on credits spent through the API a month, all keys together; null
+    /// without one.
+    api_monthly_limit: Option<String>,
+    /// Credits all the user's keys spent this month.
+    api_spent_this_month: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",
     responses((status = 200, body = Me), (status = 401, body = ApiProblem)),
     security(("api_key" = [])))]
 async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
+    let now = state.clock().now();
     let balance = state
         .credits()
-        .balance(AccountId::new(auth.user.id.as_uuid()), state.clock().now())
+        .balance(AccountId::new(auth.user.id.as_uuid()), now)
         .await
         .map_err(ApiProblem::from)?;
+    let month = state
+        .stores()
+        .usage
+        .month_spend(auth.user.id, auth.key.id, month_start(now))
+        .await?;
     Ok(Json(Me {
         id: auth.user.id.as_uuid(),
         email: auth.user.email.as_str().to_owned(),
@@ -116,6 +139,12 @@ async fn me(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
         key: KeyRef {
             id: auth.key.id.0,
             name: auth.key.name.clone(),
+            per_minute: auth.bounds.per_minute_of(&auth.key.limits),
+            monthly_cap: auth.key.limits.monthly_credits.map(|c| c.to_string()),
+            spent_this_month: month.key_credits.to_string(),
+            runs_this_month: month.key_runs,
+            api_monthly_limit: auth.bounds.monthly_credits.map(|c| c.to_string()),
+            api_spent_this_month: month.api_credits.to_string(),
         },
     })
     .into_response())
@@ -339,7 +368,8 @@ async fn run(
         }
     };
     // As on the page: the run finishes in its own task even if the client goes away.
-    let finished = super::services::run_detached(&state, auth.user.id, &slug, input, key)
+    let caps = key_caps(&auth.key, &auth.bounds);
+    let finished = super::services::run_detached(&state, auth.user.id, &slug, input, key, caps)
         .await
         .map_err(|error| {
             tracing::error!(%error, "the service run task failed");
@@ -356,13 +386,9 @@ async fn run(
                 outcome.run.service
             ),
         )),
-        // A run refused for lack of credits stays refused under its key, as a replay should.
+        // A refused run stays refused under its key, as a replay should.
         Ok(outcome) if outcome.replayed && outcome.run.status == RunStatus::Rejected => {
-            Err(ApiProblem::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "insufficient_credits",
-                "This Idempotency-Key was used for a run refused for lack of credits; nothing was charged. Send a new key to try again.",
-            ))
+            Err(refused_replay(&outcome.run))
         }
         Ok(outcome) if outcome.run.mode == RunMode::Background => {
             let location = format!("/api/v1/runs/{}", outcome.run.id);
@@ -402,8 +428,10 @@ async fn run(
                 credits_label(short.available)
             ),
         )
+        .typed(INSUFFICIENT_CREDITS)
         .with("required", short.required.to_string())
         .with("available", short.available.to_string())),
+        Err(RunError::OverCap(over)) => Err(over_cap(&over, state.clock().now())),
         Err(RunError::InProgress) => Err(ApiProblem::new(
             StatusCode::CONFLICT,
             "in_progress",
@@ -419,6 +447,74 @@ async fn run(
             Err(ApiProblem::internal())
         }
     }
+}
+
+/// A 402 for a run over a monthly cap: which cap (its `type` and `code`), the cap, what the
+/// month spent, what the run costs and when the month ends.
+fn over_cap(over: &CapExceeded, now: time::OffsetDateTime) -> ApiProblem {
+    let resets_at = rfc3339(month_start(month_start(now) + time::Duration::days(32)));
+    let (kind, code, limit, spent, cost, detail) = match *over {
+        CapExceeded::KeyMonthly { cap, spent, cost } => (
+            KEY_MONTHLY_CAP,
+            "key_monthly_cap",
+            cap,
+            spent,
+            cost,
+            format!(
+                "This API key may spend {} a month and has spent {}; this run costs {}. Nothing was charged: raise the key's cap in Settings, API keys, or wait until {resets_at}.",
+                credits_label(cap),
+                credits_label(spent),
+                credits_label(cost)
+            ),
+        ),
+        CapExceeded::ApiMonthly { bound, spent, cost } => (
+            PLAN_MONTHLY_API_LIMIT,
+            "plan_monthly_api_limit",
+            bound,
+            spent,
+            cost,
+            format!(
+                "Your plan allows {} a month through the API and your keys have spent {}; this run costs {}. Nothing was charged: change plan, or wait until {resets_at}.",
+                credits_label(bound),
+                credits_label(spent),
+                credits_label(cost)
+            ),
+        ),
+    };
+    ApiProblem::new(StatusCode::PAYMENT_REQUIRED, code, detail)
+        .typed(kind)
+        .with("limit", limit.to_string())
+        .with("spent", spent.to_string())
+        .with("required", cost.to_string())
+        .with("resets_at", resets_at)
+}
+
+/// The 402 for a replay of a refused run: the limit that refused it, as its stored error says.
+fn refused_replay(run: &ServiceRun) -> ApiProblem {
+    let refused = run.error.as_deref().and_then(CapExceeded::refusal_of);
+    let (kind, code, what) = match refused {
+        Some(CapKind::KeyMonthly) => (
+            KEY_MONTHLY_CAP,
+            "key_monthly_cap",
+            "by the key's monthly cap",
+        ),
+        Some(CapKind::ApiMonthly) => (
+            PLAN_MONTHLY_API_LIMIT,
+            "plan_monthly_api_limit",
+            "by the plan's monthly API limit",
+        ),
+        None => (
+            INSUFFICIENT_CREDITS,
+            "insufficient_credits",
+            "for lack of credits",
+        ),
+    };
+    ApiProblem::new(
+        StatusCode::PAYMENT_REQUIRED,
+        code,
+        format!("This Idempotency-Key was used for a run refused {what}; nothing was charged. Send a new key to try again."),
+    )
+    .typed(kind)
 }
 
 /// The `Idempotency-Key` header, trimmed, when there is one: ASCII and not blank.

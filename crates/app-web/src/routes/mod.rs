@@ -132,6 +132,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 get(api_keys::list).post(api_keys::create),
             )
             .route("/settings/api-keys/{id}/revoke", post(api_keys::revoke))
+            .route("/settings/api-keys/{id}", get(api_keys::show))
+            .route("/settings/api-keys/{id}/limits", post(api_keys::set_limits))
             .route(
                 "/admin/users/{id}/api-keys/revoke",
                 post(admin::revoke_api_keys),

@@ -25,6 +25,8 @@ struct PlanView {
     active: bool,
     display_order: i32,
     stripe_price_id: String,
+    /// Its API limits in words ("the defaults" where the plan sets none).
+    api: String,
 }
 
 impl PlanView {
@@ -38,6 +40,13 @@ impl PlanView {
             active: plan.active,
             display_order: plan.display_order,
             stripe_price_id: plan.stripe_price_id.clone(),
+            api: format!(
+                "{} a minute per key; {} a month",
+                plan.api_per_minute
+                    .map_or_else(|| "default".to_owned(), |n| n.to_string()),
+                plan.api_monthly_credits
+                    .map_or_else(|| "default".to_owned(), crate::view::credits_label)
+            ),
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use quickscale_domain_credits::{AccountId, Credits, IdempotencyKey};
 use quickscale_domain_identity::{User, UserId};
+use quickscale_service_sdk::caps::SpendCaps;
 use quickscale_service_sdk::usage::{RunStatus, ServiceRun};
 use quickscale_service_sdk::{
     InputKind, RunError, RunOutcome, ServiceDescriptor, ServiceInput, UploadedFile,
@@ -442,7 +443,7 @@ pub async fn run(
         },
         (InputKind::Text, _) => ServiceInput::Text(submission.text.clone()),
     };
-    let finished = run_detached(&state, current.user.id, &slug, input, key)
+    let finished = run_detached(&state, current.user.id, &slug, input, key, SpendCaps::NONE)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("the service run task failed: {e}")))?;
     match finished {
@@ -514,6 +515,7 @@ pub(crate) async fn run_detached(
     slug: &str,
     input: ServiceInput,
     key: IdempotencyKey,
+    caps: SpendCaps,
 ) -> Result<Result<RunOutcome, RunError>, tokio::task::JoinError> {
     let state = state.clone();
     let slug = slug.to_owned();
@@ -521,6 +523,14 @@ pub(crate) async fn run_detached(
     // The run's logs carry its service and, once claimed, its id (see `observability`), inside
     // the request's span (request and user ids).
     let span = tracing::info_span!("run", service = %slug, run_id = tracing::field::Empty);
-    runs.spawn(async move { state.runner().run(user, &slug, input, key).await }.instrument(span))
-        .await
+    runs.spawn(
+        async move {
+            state
+                .runner()
+                .run_capped(user, &slug, input, key, caps)
+                .await
+        }
+        .instrument(span),
+    )
+    .await
 }

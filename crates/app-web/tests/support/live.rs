@@ -273,6 +273,16 @@ pub fn hidden(body: &str, name: &str) -> String {
 impl Live {
     /// Makes an API key on the settings page, as its owner (signed in on `client`) would.
     pub async fn make_key(&self, client: &reqwest::Client, name: &str) -> String {
+        self.make_key_with(client, name, &[]).await
+    }
+
+    /// Makes a key with more fields of the form (its limits: `monthly_cap`, `per_minute`).
+    pub async fn make_key_with(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> String {
         let page = client
             .get(self.url("/settings/api-keys"))
             .send()
@@ -281,12 +291,14 @@ impl Live {
             .text()
             .await
             .unwrap();
-        let form = [
+        let (form_token, csrf_token) = (hidden(&page, "form_token"), hidden(&page, "csrf_token"));
+        let mut form = vec![
             ("name", name),
             ("current_password", PASSWORD),
-            ("form_token", &hidden(&page, "form_token")),
-            ("csrf_token", &hidden(&page, "csrf_token")),
+            ("form_token", &form_token),
+            ("csrf_token", &csrf_token),
         ];
+        form.extend_from_slice(fields);
         let made = client
             .post(self.url("/settings/api-keys"))
             .form(&form)

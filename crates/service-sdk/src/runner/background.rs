@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{RunError, RunOutcome, ServiceRunner, reason};
+use crate::caps::SpendCaps;
 use crate::usage::{
     Progress, RunStatus, ServiceRun, ServiceUsageRepository, release_key, settle_key,
 };
@@ -183,6 +184,7 @@ impl ServiceRunner {
         input: ServiceInput,
         name: &str,
         queue: &Arc<dyn RunQueue>,
+        caps: &SpendCaps,
     ) -> Result<RunOutcome, RunError> {
         run.status = RunStatus::Queued;
         run.mode = RunMode::Background;
@@ -192,7 +194,7 @@ impl ServiceRunner {
             reason: reason(&format!("Held for {name}")),
             command: CreditCommand::Hold { amount: run.cost },
         };
-        if let Some(existing) = self.claim_or_hold(&mut run, hold).await? {
+        if let Some(existing) = self.claim_or_hold(&mut run, hold, caps).await? {
             return Ok(RunOutcome {
                 run: existing,
                 replayed: true,
@@ -223,6 +225,7 @@ impl ServiceRunner {
         &self,
         run: &mut ServiceRun,
         hold: Operation,
+        caps: &SpendCaps,
     ) -> Result<Option<ServiceRun>, RunError> {
         use crate::paid::ChargedClaim;
         use crate::usage::Claim;
@@ -232,7 +235,7 @@ impl ServiceRunner {
                 Claim::Existing(existing) => Ok(Some(*existing)),
             };
         }
-        match self.paid_runs.claim_and_charge(run, &hold).await? {
+        match self.paid_runs.claim_and_charge(run, &hold, caps).await? {
             ChargedClaim::Charged(receipt) => {
                 run.charge = Some(receipt.entry);
                 run.balance_after = Some(receipt.balance_after);
@@ -242,6 +245,7 @@ impl ServiceRunner {
                 Err(RunError::Insufficient(short))
             }
             ChargedClaim::Refused(other) => Err(RunError::Credits(other)),
+            ChargedClaim::OverCap(over) => Err(RunError::OverCap(over)),
             ChargedClaim::Existing(existing) => Ok(Some(*existing)),
         }
     }

@@ -30,7 +30,8 @@ class Me:
         email (str):
         email_verified (bool):
         id (UUID):
-        key (KeyRef): The API key the request was made with.
+        key (KeyRef): The API key the request was made with, its limits, and what it spent this calendar month
+            (UTC).
         next_expiry (Expiry | None | Unset):
     """
 

@@ -1,18 +1,21 @@
 //! API keys, stored by their hash.
 
 use async_trait::async_trait;
-use quickscale_domain_identity::{ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, UserId};
+use quickscale_domain_identity::{
+    ApiKey, ApiKeyError, ApiKeyId, ApiKeyRepository, KeyLimits, UserId,
+};
 use quickscale_domain_kernel::{StorageError, StorageFailure};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::accounts::SqlAccountStores;
-use super::row::{get, optional_time, time_of};
+use super::row::{cents, get, optional_time, time_of};
 use super::{Database, Row};
 use crate::sql::time::DbTime;
-use crate::sql::{Backend, is_unique_violation, storage_error};
+use crate::sql::{Backend, is_unique_violation, parse, storage_error};
 
-const API_KEY_COLUMNS: &str = "id, user_id, name, shown, created_at, last_used_at, revoked_at";
+const API_KEY_COLUMNS: &str =
+    "id, user_id, name, shown, created_at, last_used_at, revoked_at, per_minute, monthly_cap_cents";
 
 fn api_key_from_row(row: &Row) -> Result<ApiKey, StorageError> {
     Ok(ApiKey {
@@ -23,6 +26,14 @@ fn api_key_from_row(row: &Row) -> Result<ApiKey, StorageError> {
         created_at: time_of(row, "created_at")?,
         last_used_at: optional_time(row, "last_used_at")?,
         revoked_at: optional_time(row, "revoked_at")?,
+        limits: KeyLimits {
+            per_minute: get::<Option<i64>>(row, "per_minute")?
+                .map(|n| parse("key rate", u32::try_from(n)))
+                .transpose()?,
+            monthly_credits: get::<Option<i64>>(row, "monthly_cap_cents")?
+                .map(|c| cents("key cap", c))
+                .transpose()?,
+        },
     })
 }
 
@@ -59,7 +70,8 @@ impl ApiKeyRepository for SqlAccountStores {
         }
         let inserted = sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, shown, key_hash, created_at, last_used_at, \
-             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             revoked_at, per_minute, monthly_cap_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10)",
         )
         .bind(key.id.0)
         .bind(key.user.as_uuid())
@@ -69,6 +81,8 @@ impl ApiKeyRepository for SqlAccountStores {
         .bind(DbTime(key.created_at))
         .bind(key.last_used_at.map(DbTime))
         .bind(key.revoked_at.map(DbTime))
+        .bind(key.limits.per_minute.map(i64::from))
+        .bind(key.limits.monthly_credits.map(|c| c.cents()))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -169,5 +183,25 @@ impl ApiKeyRepository for SqlAccountStores {
         .await
         .map_err(storage_error)?;
         Ok(result.rows_affected())
+    }
+
+    async fn set_limits(
+        &self,
+        user: UserId,
+        id: ApiKeyId,
+        limits: KeyLimits,
+    ) -> Result<bool, StorageError> {
+        let result = sqlx::query(
+            "UPDATE api_keys SET per_minute = $1, monthly_cap_cents = $2 WHERE id = $3 AND \
+             user_id = $4 AND revoked_at IS NULL",
+        )
+        .bind(limits.per_minute.map(i64::from))
+        .bind(limits.monthly_credits.map(|c| c.cents()))
+        .bind(id.0)
+        .bind(user.as_uuid())
+        .execute(self.db.writer())
+        .await
+        .map_err(storage_error)?;
+        Ok(result.rows_affected() == 1)
     }
 }

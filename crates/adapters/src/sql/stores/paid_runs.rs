@@ -1,16 +1,20 @@
 //! A paid run's claim and charge in one transaction: the transaction that holds the credit
 //! account (as every ledger operation does) also records the run, so a paid run costs one
 //! database transaction before the service executes, instead of a claim and then a charge.
+//! A run through the API is held to its monthly caps in the same transaction
+//! ([`over_cap`]): the month's spending is read while the account is held, so runs at once
+//! cannot pass a cap together.
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{CreditError, Operation, Receipt, run_operation};
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::paid::{ChargedClaim, PaidRunStore, refused_end};
+use quickscale_service_sdk::caps::{CapExceeded, SpendCaps, check_caps, month_start};
+use quickscale_service_sdk::paid::{ChargedClaim, PaidRunStore, over_cap_end, refused_end};
 use quickscale_service_sdk::usage::{RunEnd, ServiceRun};
 use sqlx::types::Json;
 
 use super::credits::AccountTransaction;
-use super::usage::{RUN_COLUMNS, run_from_row};
+use super::usage::{RUN_COLUMNS, month_spend, run_from_row};
 use super::{Database, Db};
 use crate::sql::time::DbTime;
 use crate::sql::{Backend as _, storage_error};
@@ -54,8 +58,8 @@ where
     let inserted = sqlx::query(
         "INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
          charge_entry, refunded_cents, balance_after_cents, input_bytes, duration_ms, error, \
-         started_at, finished_at, output, mode) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15) \
+         started_at, finished_at, output, mode, api_key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (user_id, run_key) DO NOTHING",
     )
     .bind(run.id)
@@ -73,10 +77,25 @@ where
     .bind(end.map(|e| DbTime(e.finished_at)))
     .bind(end.and_then(|e| e.output.as_ref()).map(Json))
     .bind(run.mode.as_str())
+    .bind(run.api_key.map(|k| k.0))
     .execute(executor)
     .await
     .map_err(storage_error)?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// The cap `run` is over, if any, by what the month of its start spent as read in `tx` (which
+/// holds the user's credit account).
+async fn over_cap(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    run: &ServiceRun,
+    caps: &SpendCaps,
+) -> Result<Option<CapExceeded>, StorageError> {
+    let Some(key) = caps.key.filter(|_| caps.is_capped()) else {
+        return Ok(None);
+    };
+    let spent = month_spend(&mut **tx, run.user, key, month_start(run.started_at)).await?;
+    Ok(check_caps(caps, &spent, run.cost).err())
 }
 
 #[async_trait]
@@ -85,6 +104,7 @@ impl PaidRunStore for SqlPaidRuns {
         &self,
         run: &ServiceRun,
         charge: &Operation,
+        caps: &SpendCaps,
     ) -> Result<ChargedClaim, StorageError> {
         let account = run.user.as_uuid();
         let Some(tx) = self.db.begin_account(account).await? else {
@@ -99,15 +119,23 @@ impl PaidRunStore for SqlPaidRuns {
             return Ok(ChargedClaim::Refused(refused));
         };
         let mut tx = AccountTransaction { tx, account };
-        let (receipt, end, outcome) = match run_operation(&mut tx, charge, run.started_at).await {
-            Ok(receipt) => (Some(receipt.clone()), None, ChargedClaim::Charged(receipt)),
-            // The transaction may be broken: roll it all back, nothing is recorded.
-            Err(CreditError::Storage(error)) => return Err(error),
-            Err(refused) => (
+        let (receipt, end, outcome) = if let Some(over) = over_cap(&mut tx.tx, run, caps).await? {
+            (
                 None,
-                Some(refused_end(run, &refused)),
-                ChargedClaim::Refused(refused),
-            ),
+                Some(over_cap_end(run, &over)),
+                ChargedClaim::OverCap(over),
+            )
+        } else {
+            match run_operation(&mut tx, charge, run.started_at).await {
+                Ok(receipt) => (Some(receipt.clone()), None, ChargedClaim::Charged(receipt)),
+                // The transaction may be broken: roll it all back, nothing is recorded.
+                Err(CreditError::Storage(error)) => return Err(error),
+                Err(refused) => (
+                    None,
+                    Some(refused_end(run, &refused)),
+                    ChargedClaim::Refused(refused),
+                ),
+            }
         };
         // The account's lock orders this user's paid runs; the unique index on the run's key
         // settles a race with a free run under the same key.

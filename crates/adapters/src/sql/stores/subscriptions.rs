@@ -12,7 +12,8 @@ use crate::sql::time::DbTime;
 use crate::sql::{Backend as _, is_unique_violation, parse, storage_error};
 
 const PLAN_COLUMNS: &str = "id, name, credits_cents, price_minor, currency, interval, \
-                            interval_count, stripe_price_id, active, display_order";
+                            interval_count, stripe_price_id, active, display_order, \
+                            api_per_minute, api_monthly_credits_cents";
 const SUBSCRIPTION_COLUMNS: &str = "id, user_id, plan_id, price_id, status, current_period_start, \
     current_period_end, cancel_at_period_end, period_price_id, updated_at";
 
@@ -33,6 +34,12 @@ fn plan_from_row(row: &Row) -> Result<Plan, StorageError> {
         stripe_price_id: get(row, "stripe_price_id")?,
         active: get(row, "active")?,
         display_order: get(row, "display_order")?,
+        api_per_minute: get::<Option<i64>>(row, "api_per_minute")?
+            .map(|n| parse("plan API rate", u32::try_from(n)))
+            .transpose()?,
+        api_monthly_credits: get::<Option<i64>>(row, "api_monthly_credits_cents")?
+            .map(|c| cents("plan API credits", c))
+            .transpose()?,
     })
 }
 
@@ -107,12 +114,14 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
     async fn save_plan(&self, plan: &Plan) -> Result<(), StorageError> {
         let saved = sqlx::query(
             "INSERT INTO plans (id, name, credits_cents, price_minor, currency, interval, \
-             interval_count, stripe_price_id, active, display_order) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             interval_count, stripe_price_id, active, display_order, api_per_minute, \
+             api_monthly_credits_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
              credits_cents = excluded.credits_cents, price_minor = excluded.price_minor, currency \
              = excluded.currency, interval = excluded.interval, interval_count = \
              excluded.interval_count, stripe_price_id = excluded.stripe_price_id, active = \
-             excluded.active, display_order = excluded.display_order",
+             excluded.active, display_order = excluded.display_order, api_per_minute = \
+             excluded.api_per_minute, api_monthly_credits_cents = excluded.api_monthly_credits_cents",
         )
         .bind(plan.id.0)
         .bind(plan.name.as_str())
@@ -124,6 +133,8 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
         .bind(plan.stripe_price_id.as_str())
         .bind(plan.active)
         .bind(plan.display_order)
+        .bind(plan.api_per_minute.map(i64::from))
+        .bind(plan.api_monthly_credits.map(|c| c.cents()))
         .execute(self.db.writer())
         .await;
         match saved {

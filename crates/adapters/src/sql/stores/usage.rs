@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{EntryId, IdempotencyKey};
-use quickscale_domain_identity::UserId;
+use quickscale_domain_identity::{ApiKeyId, UserId};
 use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::caps::MonthSpend;
 use quickscale_service_sdk::usage::{
     Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
     ServiceUsageRepository,
@@ -14,13 +15,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::row::{cents, get, optional_time, time_of};
-use super::{Database, Row};
+use super::{Database, Db, Row};
 use crate::sql::time::DbTime;
 use crate::sql::{Backend as _, parse, storage_error};
 
 pub(super) const RUN_COLUMNS: &str = "id, user_id, service, run_key, status, cost_cents, charge_entry, \
     refunded_cents, balance_after_cents, input_bytes, duration_ms, output, error, \
-    started_at, finished_at, mode, progress_permille, progress_message";
+    started_at, finished_at, mode, progress_permille, progress_message, api_key_id";
 
 pub(super) fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
     let status = get::<String>(row, "status")?;
@@ -60,6 +61,38 @@ pub(super) fn run_from_row(row: &Row) -> Result<ServiceRun, StorageError> {
         },
         started_at: time_of(row, "started_at")?,
         finished_at: optional_time(row, "finished_at")?,
+        api_key: get::<Option<Uuid>>(row, "api_key_id")?.map(ApiKeyId),
+    })
+}
+
+/// What `user`'s runs through the API spent since `since`, and `key`'s alone: the costs the runs
+/// record (a refunded run records what it kept; a running one its whole charge). Read inside
+/// the transaction that holds the credit account, it counts every run charged before.
+pub(super) async fn month_spend<'c, E>(
+    executor: E,
+    user: UserId,
+    key: ApiKeyId,
+    since: OffsetDateTime,
+) -> Result<MonthSpend, StorageError>
+where
+    E: sqlx::Executor<'c, Database = Db>,
+{
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(cost_cents), 0) AS BIGINT) AS api_cents, \
+         CAST(COALESCE(SUM(CASE WHEN api_key_id = $2 THEN cost_cents ELSE 0 END), 0) AS BIGINT) \
+         AS key_cents, CAST(COUNT(CASE WHEN api_key_id = $2 THEN 1 END) AS BIGINT) AS key_runs \
+         FROM service_runs WHERE user_id = $1 AND api_key_id IS NOT NULL AND started_at >= $3",
+    )
+    .bind(user.as_uuid())
+    .bind(key.0)
+    .bind(DbTime(since))
+    .fetch_one(executor)
+    .await
+    .map_err(storage_error)?;
+    Ok(MonthSpend {
+        key_credits: cents("key's month", get::<i64>(&row, "key_cents")?)?,
+        key_runs: parse("run count", u64::try_from(get::<i64>(&row, "key_runs")?))?,
+        api_credits: cents("API month", get::<i64>(&row, "api_cents")?)?,
     })
 }
 
@@ -80,8 +113,8 @@ impl ServiceUsageRepository for SqlUsageRepository {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
         let inserted = sqlx::query(
             "INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
-             refunded_cents, input_bytes, started_at, mode) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) \
+             refunded_cents, input_bytes, started_at, mode, api_key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) \
              ON CONFLICT (user_id, run_key) DO NOTHING",
         )
         .bind(run.id)
@@ -93,6 +126,7 @@ impl ServiceUsageRepository for SqlUsageRepository {
         .bind(i64::try_from(run.input_bytes).unwrap_or(i64::MAX))
         .bind(DbTime(run.started_at))
         .bind(run.mode.as_str())
+        .bind(run.api_key.map(|k| k.0))
         .execute(self.db.writer())
         .await
         .map_err(storage_error)?;
@@ -280,5 +314,14 @@ impl ServiceUsageRepository for SqlUsageRepository {
             })
         })
         .collect()
+    }
+
+    async fn month_spend(
+        &self,
+        user: UserId,
+        key: ApiKeyId,
+        since: OffsetDateTime,
+    ) -> Result<MonthSpend, StorageError> {
+        month_spend(self.db.reader(), user, key, since).await
     }
 }

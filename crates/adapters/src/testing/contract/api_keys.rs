@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::{
-    API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, Role, UserId, api_key_hash,
+    API_KEY_SHOWN, ApiKey, ApiKeyError, ApiKeyId, KeyLimits, Role, UserId, api_key_hash,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -33,6 +34,7 @@ fn new_key(user: UserId, name: &str, minutes: i64) -> (ApiKey, String) {
         created_at: NOW + Duration::minutes(minutes),
         last_used_at: None,
         revoked_at: None,
+        limits: KeyLimits::default(),
     };
     (key, api_key_hash(&secret))
 }
@@ -274,4 +276,61 @@ pub(super) async fn api_keys_revoke_all_ends_one_users_active_keys(stores: Store
             .is_some(),
         "other users' keys stay active"
     );
+}
+
+pub(super) async fn api_keys_limits_are_stored_and_changed_only_by_the_owner(stores: Stores) {
+    let ada = stored_user(&stores, "ada@example.com").await;
+    let bob = stored_user(&stores, "bob@example.com").await;
+    let (fresh, hash) = new_key(ada, "capped", 0);
+    let limits = KeyLimits {
+        per_minute: Some(30),
+        monthly_credits: Some(Credits::from_cents(1_050).unwrap()),
+    };
+    let key = ApiKey { limits, ..fresh };
+    stores.api_keys.create(&key, &hash, 10).await.unwrap();
+    let found = stores
+        .api_keys
+        .authenticate(&hash, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.limits, limits, "made with its limits");
+    let changed = KeyLimits {
+        per_minute: None,
+        monthly_credits: Some(Credits::ZERO),
+    };
+    assert!(
+        !stores
+            .api_keys
+            .set_limits(bob, key.id, changed)
+            .await
+            .unwrap(),
+        "not bob's"
+    );
+    assert!(
+        !stores
+            .api_keys
+            .set_limits(ada, ApiKeyId(Uuid::now_v7()), changed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(stores.api_keys.list(ada).await.unwrap()[0].limits, limits);
+    assert!(
+        stores
+            .api_keys
+            .set_limits(ada, key.id, changed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(stores.api_keys.list(ada).await.unwrap()[0].limits, changed);
+    assert!(stores.api_keys.revoke(ada, key.id, NOW).await.unwrap());
+    assert!(
+        !stores
+            .api_keys
+            .set_limits(ada, key.id, limits)
+            .await
+            .unwrap(),
+        "a revoked key keeps its last limits"
+    );
+    assert_eq!(stores.api_keys.list(ada).await.unwrap()[0].limits, changed);
 }

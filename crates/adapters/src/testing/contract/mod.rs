@@ -18,6 +18,7 @@ use crate::Stores;
 mod accounts;
 mod api_keys;
 mod billing;
+mod caps;
 mod credits;
 mod limits;
 mod site;
@@ -137,7 +138,10 @@ macro_rules! contract_tests {
         subscriptions::subscriptions_newer_views_replace_the_stored_one,
         subscriptions::subscriptions_older_views_change_nothing_and_equal_ones_resave,
         subscriptions::subscriptions_concurrent_views_keep_the_newest,
-        subscriptions::subscriptions_are_found_by_id_and_listed_per_user
+        subscriptions::subscriptions_are_found_by_id_and_listed_per_user,
+        api_keys::api_keys_limits_are_stored_and_changed_only_by_the_owner,
+        caps::caps_50_concurrent_runs_on_a_key_capped_at_10_succeed_10_times,
+        caps::caps_the_plans_monthly_api_bound_holds_across_keys
         );
     };
     (@tests $make:path; $($module:ident :: $name:ident),* $(,)?) => {

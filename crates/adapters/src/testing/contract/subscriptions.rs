@@ -24,6 +24,8 @@ fn plan(name: &str, price_id: &str, display_order: i32) -> Plan {
         stripe_price_id: price_id.into(),
         active: true,
         display_order,
+        api_per_minute: None,
+        api_monthly_credits: None,
     }
 }
 
@@ -53,6 +55,8 @@ pub(super) async fn subscriptions_plans_round_trip_and_update_by_id(stores: Stor
         interval: Interval::Year,
         interval_count: 2,
         active: false,
+        api_per_minute: Some(300),
+        api_monthly_credits: Some(Credits::from_cents(250_050).unwrap()),
         ..plan("Yearly", "price_yearly", -3)
     };
     repo.save_plan(&yearly).await.unwrap();
@@ -72,6 +76,8 @@ pub(super) async fn subscriptions_plans_round_trip_and_update_by_id(stores: Stor
         stripe_price_id: "price_weekly".into(),
         active: true,
         display_order: 7,
+        api_per_minute: None,
+        api_monthly_credits: Some(Credits::ZERO),
         ..yearly
     };
     repo.save_plan(&yearly).await.unwrap();

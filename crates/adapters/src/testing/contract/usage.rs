@@ -27,9 +27,9 @@ use uuid::Uuid;
 use crate::Stores;
 use crate::clock::TokioTimer;
 
-const NOW: OffsetDateTime = datetime!(2026-04-01 12:00:00 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2026-04-01 12:00:00 UTC);
 
-fn key(text: &str) -> IdempotencyKey {
+pub(super) fn key(text: &str) -> IdempotencyKey {
     IdempotencyKey::parse(text).unwrap()
 }
 
@@ -52,6 +52,7 @@ fn new_run(user: UserId, run_key: &str) -> ServiceRun {
         progress: None,
         started_at: NOW,
         finished_at: None,
+        api_key: None,
     }
 }
 
@@ -242,7 +243,7 @@ impl Service for Moody {
     }
 }
 
-async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
+pub(super) async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
     runner_over(stores, Arc::clone(&stores.usage), credits).await
 }
 
@@ -283,7 +284,7 @@ async fn runner_over(
     (runner, user)
 }
 
-async fn balance(stores: &Stores, user: UserId) -> Credits {
+pub(super) async fn balance(stores: &Stores, user: UserId) -> Credits {
     stores
         .credits
         .balance(AccountId::new(user.as_uuid()), NOW)
@@ -293,7 +294,7 @@ async fn balance(stores: &Stores, user: UserId) -> Credits {
 }
 
 /// The account's invariants hold, and every run matches its debits one by one.
-async fn assert_ledger_ok(stores: &Stores, user: UserId) {
+pub(super) async fn assert_ledger_ok(stores: &Stores, user: UserId) {
     let snapshot = stores
         .credits
         .snapshot(AccountId::new(user.as_uuid()))
@@ -840,6 +841,14 @@ impl ServiceUsageRepository for Outage {
         limit: u32,
     ) -> Result<Vec<RunCharge>, StorageError> {
         self.inner.charges(user, after, limit).await
+    }
+    async fn month_spend(
+        &self,
+        user: UserId,
+        key: quickscale_domain_identity::ApiKeyId,
+        since: OffsetDateTime,
+    ) -> Result<quickscale_service_sdk::caps::MonthSpend, StorageError> {
+        self.inner.month_spend(user, key, since).await
     }
 }
 

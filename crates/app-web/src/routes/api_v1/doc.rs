@@ -15,6 +15,7 @@ use quickscale_domain_credits::Credits;
 use quickscale_service_sdk::{InputKind, RunStatus, ServiceDescriptor};
 use serde_json::{Map, Value, json};
 
+use crate::api::problem::{INSUFFICIENT_CREDITS, KEY_MONTHLY_CAP, PLAN_MONTHLY_API_LIMIT};
 use crate::paging::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET};
 use crate::view::credits_label;
 
@@ -161,14 +162,26 @@ fn add_schemas(doc: &mut Value) {
     schemas.insert(
         "CreditsProblem".into(),
         json!({
-            "description": "A run refused for lack of credits: `required` and `available` are credits as decimal strings.",
+            "description": format!(
+                "A run refused, nothing charged; `type` and `code` say which limit refused it: \
+                 `{INSUFFICIENT_CREDITS}` (`insufficient_credits`: the balance is below the \
+                 cost, with `required` and `available`), `{KEY_MONTHLY_CAP}` (`key_monthly_cap`: \
+                 the key's own monthly spend cap) or `{PLAN_MONTHLY_API_LIMIT}` \
+                 (`plan_monthly_api_limit`: the plan's monthly bound on credits spent through \
+                 the API, all keys together), each cap with `limit`, `spent` (this calendar \
+                 month, UTC), `required` (the run's cost) and `resets_at` (when the next month \
+                 starts). Credits are decimal strings."
+            ),
             "allOf": [
                 { "$ref": "#/components/schemas/ApiProblem" },
                 {
                     "type": "object",
                     "properties": {
-                        "required": { "type": "string" },
-                        "available": { "type": "string" }
+                        "required": { "type": "string", "description": "What the run costs" },
+                        "available": { "type": "string", "description": "The balance (insufficient_credits)" },
+                        "limit": { "type": "string", "description": "The cap that refused the run (the caps)" },
+                        "spent": { "type": "string", "description": "What this calendar month spent under that cap (the caps)" },
+                        "resets_at": { "type": "string", "format": "date-time", "example": "2027-01-01T00:00:00Z", "description": "When the next calendar month (UTC) starts (the caps)" }
                     }
                 }
             ]
@@ -339,7 +352,10 @@ fn run_operation(descriptor: &ServiceDescriptor, cost: Credits) -> Value {
                 } },
                 "content": { "application/json": { "schema": run } }
             },
-            "402": problem_of("Not enough credits; nothing was charged", "CreditsProblem"),
+            "402": problem_of(
+                "Refused, nothing charged: not enough credits (`insufficient_credits`), the key's monthly spend cap (`key_monthly_cap`) or the plan's monthly API limit (`plan_monthly_api_limit`); the problem's `type` names the limit too",
+                "CreditsProblem"
+            ),
             "403": problem("The account's email is not confirmed (paid services, when confirmation is required)"),
             "404": problem("The service was switched off since this document was read"),
             "409": problem("A run with this Idempotency-Key is still in progress"),
