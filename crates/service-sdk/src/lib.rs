@@ -13,6 +13,7 @@ pub mod builtin;
 pub mod charges;
 mod descriptor;
 mod io;
+pub mod notify;
 pub mod paid;
 mod registry;
 mod runner;

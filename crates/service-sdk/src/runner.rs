@@ -14,6 +14,7 @@ use quickscale_domain_identity::UserId;
 use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
+use crate::notify::{NoRunEvents, RunEnded, RunEvents, RunResult};
 use crate::paid::{ChargedClaim, PaidRunStore, SeparatePaidRuns};
 use crate::usage::{
     Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
@@ -66,6 +67,7 @@ pub struct ServiceRunner {
     clock: Arc<dyn Clock>,
     timer: Arc<dyn Timer>,
     settings: Arc<SettingsSnapshot>,
+    events: Arc<dyn RunEvents>,
 }
 
 impl std::fmt::Debug for ServiceRunner {
@@ -97,7 +99,15 @@ impl ServiceRunner {
             clock,
             timer,
             settings: Arc::default(),
+            events: Arc::new(NoRunEvents),
         }
+    }
+
+    /// Publishes every run's end (see [`crate::notify`]) to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn RunEvents>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Claims and charges paid runs through `store`, which does both in one database
@@ -391,7 +401,30 @@ impl ServiceRunner {
         run.output = end.output;
         run.error = end.error;
         run.finished_at = Some(end.finished_at);
+        self.publish_end(run).await;
         Ok(())
+    }
+
+    /// Tells [`RunEvents`] that `run` ended in the request (a run that never started, rejected
+    /// for want of credits, is not announced).
+    async fn publish_end(&self, run: &ServiceRun) {
+        let (Some(result), Some(finished_at)) = (RunResult::of(run.status), run.finished_at) else {
+            return;
+        };
+        let event = RunEnded {
+            run: run.id,
+            service: run.service.clone(),
+            user: run.user,
+            result,
+            status: run.status.as_str().to_owned(),
+            cost: run.cost,
+            summary: run.output.as_ref().map(|o| o.summary.clone()),
+            error: run.error.clone(),
+            started_at: run.started_at,
+            finished_at,
+            background: false,
+        };
+        self.events.run_ended(&event).await;
     }
 }
 

@@ -74,6 +74,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/postgres/0013_rate_limits.sql"),
     ),
+    (
+        16,
+        "run notifications",
+        include_str!("../../migrations/postgres/0016_run_notifications.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -78,6 +78,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/sqlite/0013_rate_limits.sql"),
     ),
+    (
+        16,
+        "run notifications",
+        include_str!("../../migrations/sqlite/0016_run_notifications.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

@@ -20,6 +20,7 @@ mod api_keys;
 mod billing;
 mod credits;
 mod limits;
+mod notifications;
 mod site;
 mod subscriptions;
 mod usage;
@@ -131,7 +132,10 @@ macro_rules! contract_tests {
         subscriptions::subscriptions_newer_views_replace_the_stored_one,
         subscriptions::subscriptions_older_views_change_nothing_and_equal_ones_resave,
         subscriptions::subscriptions_concurrent_views_keep_the_newest,
-        subscriptions::subscriptions_are_found_by_id_and_listed_per_user
+        subscriptions::subscriptions_are_found_by_id_and_listed_per_user,
+        notifications::notifications_preferences_round_trip_per_user,
+        notifications::notifications_deliveries_are_once_per_event_and_log_every_attempt,
+        notifications::notifications_concurrent_attempts_get_distinct_numbers
         );
     };
     (@tests $make:path; $($module:ident :: $name:ident),* $(,)?) => {
