@@ -110,7 +110,10 @@ mod tests {
             keys.sort();
             assert_eq!(properties, keys, "{schema}");
             for required in declared["required"].as_array().unwrap() {
-                assert!(!value[required.as_str().unwrap()].is_null(), "{schema}.{required}");
+                assert!(
+                    !value[required.as_str().unwrap()].is_null(),
+                    "{schema}.{required}"
+                );
             }
         }
     }
