@@ -135,7 +135,8 @@ macro_rules! contract_tests {
         subscriptions::subscriptions_are_found_by_id_and_listed_per_user,
         notifications::notifications_preferences_round_trip_per_user,
         notifications::notifications_deliveries_are_once_per_event_and_log_every_attempt,
-        notifications::notifications_concurrent_attempts_get_distinct_numbers
+        notifications::notifications_concurrent_attempts_get_distinct_numbers,
+        notifications::runner_publishes_each_run_end_once
         );
     };
     (@tests $make:path; $($module:ident :: $name:ident),* $(,)?) => {

@@ -1,9 +1,15 @@
 //! The notification store contract: users' choices and the webhook delivery log.
 
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use quickscale_domain_credits::{Credits, IdempotencyKey};
 use quickscale_domain_identity::{Role, UserId};
 use quickscale_service_sdk::notify::{
-    AttemptOutcome, DeliveryStatus, NewDelivery, NotificationPreferences, WebhookEndpoint,
+    AttemptOutcome, DeliveryStatus, NewDelivery, NotificationPreferences, RunEnded, RunEvents,
+    RunResult, WebhookEndpoint,
 };
+use quickscale_service_sdk::{RunError, ServiceInput};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -227,4 +233,75 @@ pub(super) async fn notifications_concurrent_attempts_get_distinct_numbers(store
     assert_eq!(numbers, (1..=8).collect::<Vec<u32>>());
     let (_, log) = &stores.notifications.deliveries(ann, 1).await.unwrap()[0];
     assert_eq!(log.len(), 8);
+}
+
+/// The events a runner published.
+#[derive(Default)]
+struct Published(Mutex<Vec<RunEnded>>);
+
+#[async_trait]
+impl RunEvents for Published {
+    async fn run_ended(&self, event: &RunEnded) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+pub(super) async fn runner_publishes_each_run_end_once(stores: Stores) {
+    let (runner, user) = super::usage::runner_with_credits(&stores, 6).await;
+    let published = Arc::new(Published::default());
+    let runner = runner.with_events(published.clone());
+    let key = |k: &str| IdempotencyKey::parse(k).unwrap();
+    let text = |t: &str| ServiceInput::Text(t.into());
+
+    let ok = runner
+        .run(user, "moody", text("hi"), key("a"))
+        .await
+        .unwrap();
+    let failed = runner
+        .run(user, "moody", text("fail"), key("b"))
+        .await
+        .unwrap();
+    let timed_out = runner
+        .run(user, "moody", text("slow"), key("c"))
+        .await
+        .unwrap();
+    // A replay is the same run: not announced again.
+    let replayed = runner
+        .run(user, "moody", text("hi"), key("a"))
+        .await
+        .unwrap();
+    assert!(replayed.replayed);
+    let second = runner
+        .run(user, "moody", text("again"), key("d"))
+        .await
+        .unwrap();
+    // Short of credits (none left for 3): nothing ran, nothing to announce.
+    assert!(matches!(
+        runner.run(user, "moody", text("hi"), key("e")).await,
+        Err(RunError::Insufficient(_))
+    ));
+
+    let events = published.0.lock().unwrap().clone();
+    let runs: Vec<_> = events.iter().map(|e| e.run).collect();
+    assert_eq!(
+        runs,
+        [ok.run.id, failed.run.id, timed_out.run.id, second.run.id]
+    );
+    let first = &events[0];
+    assert_eq!(first.user, user);
+    assert_eq!(first.service, "moody");
+    assert_eq!(first.result, RunResult::Succeeded);
+    assert_eq!(first.status, "succeeded");
+    assert_eq!(first.cost, Credits::whole(3));
+    assert_eq!(first.summary.as_deref(), Some("HI"));
+    assert_eq!(first.error, None);
+    assert!(!first.background, "a run in the request");
+    assert_eq!(Some(first.finished_at), ok.run.finished_at);
+    for (event, status) in [(&events[1], "failed"), (&events[2], "timed_out")] {
+        assert_eq!(event.result, RunResult::Failed);
+        assert_eq!(event.status, status);
+        assert_eq!(event.cost, Credits::ZERO, "refunded");
+        assert!(event.error.is_some());
+        assert_eq!(event.summary, None);
+    }
 }

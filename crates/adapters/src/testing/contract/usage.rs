@@ -171,7 +171,7 @@ impl Service for Moody {
     }
 }
 
-async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
+pub(super) async fn runner_with_credits(stores: &Stores, credits: u32) -> (ServiceRunner, UserId) {
     runner_over(stores, Arc::clone(&stores.usage), credits).await
 }
 
