@@ -529,3 +529,35 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_account_removes_its_webhook() {
+    let live = Live::start(&private_allowed()).await;
+    let receiver = Receiver::start(&[]).await;
+    let client = signed_in(&live).await;
+    let (status, _) = post_webhook(&live, &client, &receiver.url).await;
+    assert_eq!(status, 200);
+    let user = live.user(EMAIL).await;
+    let page = get_page(&live, &client, "/settings").await;
+    let response = client
+        .post(live.url("/settings/delete"))
+        .form(&[
+            ("current_password", PASSWORD),
+            ("confirmation", "DELETE"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let prefs = live
+        .state
+        .stores()
+        .notifications
+        .preferences(user.id)
+        .await
+        .unwrap();
+    assert_eq!(prefs.webhook, None);
+    assert!(!prefs.email_background_runs);
+    live.stop().await;
+}
