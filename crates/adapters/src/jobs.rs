@@ -288,7 +288,9 @@ where
             task = task.idempotency_key(key);
         }
         if let Some(at) = options.run_at {
-            task = task.run_at_timestamp(u64::try_from(at.unix_timestamp()).unwrap_or(0));
+            // The queue keeps whole seconds: round up, so that the job never runs before `at`.
+            let seconds = at.unix_timestamp() + i64::from(at.nanosecond() > 0);
+            task = task.run_at_timestamp(u64::try_from(seconds).unwrap_or(0));
         }
         task = task.max_attempts(options.max_attempts.unwrap_or(5));
         let task = task.build();

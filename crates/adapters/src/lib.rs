@@ -23,6 +23,7 @@
 //! | `stripe`   | the Stripe client for the payment gateway port                |
 //! | `smtp`     | email delivery over SMTP (lettre)                             |
 //! | `redis`    | rate-limit budgets in Redis, shared by every instance         |
+//! | `webhooks` | posting users' webhooks to public addresses only              |
 //! | `testing`  | the shared contract suites and a throwaway PostgreSQL server  |
 //!
 //! The default features are `stores`, `memory`, `sqlite`, `postgres`, `argon2` and `clock`. A
@@ -79,6 +80,8 @@ pub mod sqlite;
 pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::areas::Area;
@@ -115,6 +118,8 @@ pub struct Stores {
     /// Rate-limit budgets (the app keeps them in this process unless several instances share
     /// them: see `RATE_LIMITS`).
     pub rate_limits: Arc<dyn RateLimitStore>,
+    /// Users' notification choices and webhook deliveries (run ended: webhook, email).
+    pub notifications: Arc<dyn quickscale_service_sdk::notify::NotificationStore>,
 }
 
 #[cfg(feature = "stores")]

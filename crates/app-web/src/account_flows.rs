@@ -541,6 +541,12 @@ pub async fn delete_account(
         .api_keys
         .revoke_all(user.id, state.clock().now())
         .await?;
+    // Nothing more is sent about the account: its webhook address goes with its personal data.
+    let notifications = &state.stores().notifications;
+    notifications.remove_webhook(user.id).await?;
+    notifications
+        .set_email_background_runs(user.id, false)
+        .await?;
     state
         .stores()
         .sessions

@@ -30,6 +30,7 @@ pub mod extract;
 pub mod limits;
 pub mod mail;
 mod middleware;
+pub mod notifications;
 pub mod observability;
 pub mod onboarding;
 pub mod outbox;

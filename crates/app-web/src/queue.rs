@@ -29,6 +29,15 @@ pub enum Job {
     Chore { chore: Chore },
     /// Run one background service run (queued, its credits held), keyed `run:<id>`.
     ServiceRun { job: BackgroundJob },
+    /// A run ended: record its webhook delivery and send its completion email (keyed by the
+    /// run: `notifications::run_ended_key`).
+    RunEnded {
+        event: quickscale_service_sdk::notify::RunEnded,
+    },
+    /// The `attempt`-th automatic attempt of a webhook delivery (keyed by both).
+    DeliverWebhook { id: Uuid, attempt: u32 },
+    /// A replay of a webhook delivery the user asked for (`request` makes each click a job).
+    ReplayWebhook { id: Uuid, request: Uuid },
 }
 
 /// The scheduled chores, each run once per tick across every process.

@@ -95,6 +95,10 @@ pub(crate) struct Inner {
     pub started_at: time::OffsetDateTime,
     /// This instance's latest 5xx answers, for the admin's system page.
     pub recent_errors: crate::observability::RecentErrors,
+    /// Posts users' webhooks (public addresses only, unless `ALLOW_PRIVATE_WEBHOOKS`).
+    pub webhooks: quickscale_adapters::webhooks::WebhookSender,
+    /// Where runs' ends are published (the runner's port; see `notifications`).
+    pub run_events: Arc<dyn quickscale_service_sdk::notify::RunEvents>,
 }
 
 /// Shared, cheaply cloneable application state.
@@ -215,5 +219,16 @@ impl AppState {
 
     pub fn billing_enabled(&self) -> bool {
         self.0.billing.is_some()
+    }
+
+    /// Posts users' webhooks.
+    pub fn webhooks(&self) -> &quickscale_adapters::webhooks::WebhookSender {
+        &self.0.webhooks
+    }
+
+    /// Where a run's end is published: the runner does it for the runs that end in a request;
+    /// whoever ends a background run publishes its `RunEnded` (with `background: true`) here.
+    pub fn run_events(&self) -> &Arc<dyn quickscale_service_sdk::notify::RunEvents> {
+        &self.0.run_events
     }
 }

@@ -244,3 +244,58 @@ async fn the_documented_examples_run_against_a_live_app() {
             .unwrap()
     );
 }
+
+/// The Python block of docs/api.md's webhook section.
+fn documented_python_webhook_handler() -> String {
+    let doc = std::fs::read_to_string(repository().join("docs/api.md")).unwrap();
+    let start = doc
+        .find("\n## Webhooks")
+        .expect("a Webhooks section in docs/api.md");
+    let section = &doc[start..];
+    let block = &section[section.find("```python\n").expect("a Python block") + 10..];
+    block[..block.find("\n```").unwrap()].to_owned()
+}
+
+/// docs/api.md's Python handler accepts a webhook signed now by the app's signing function,
+/// and refuses it under another secret or with a changed body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_webhook_handler_verifies_a_signed_event() {
+    use quickscale_service_sdk::notify::webhook::sign;
+    let Some(tools) = tools() else {
+        return;
+    };
+    let secret = "whsec_documented-handler-test";
+    let body = r#"{"id":"evt_1","type":"run.failed","created":"2026-05-28T20:26:40Z","data":{"id":"r","status":"failed"}}"#;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let header = sign(secret, now, body.as_bytes());
+    let program = format!(
+        "{}\nimport os, sys\nbody = os.environ['BODY'].encode()\nprint('status', handle(body, os.environ['HEADER']))\n",
+        documented_python_webhook_handler()
+    );
+    for (given_secret, given_body, expected) in [
+        (secret, body, "run.failed r failed\nstatus 204"),
+        ("whsec_another", body, "status 400"),
+        (
+            secret,
+            &body.replace("failed", "succeeded") as &str,
+            "status 400",
+        ),
+    ] {
+        let output = Command::new(tools.join("venv/bin/python"))
+            .args(["-c", &program])
+            .env("PYTHONPATH", repository().join("sdks/python"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("QUICKSCALE_WEBHOOK_SECRET", given_secret)
+            .env("BODY", given_body)
+            .env("HEADER", &header)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(printed.trim(), expected);
+    }
+}

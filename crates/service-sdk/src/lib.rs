@@ -14,6 +14,7 @@ pub mod caps;
 pub mod charges;
 mod descriptor;
 mod io;
+pub mod notify;
 pub mod paid;
 mod registry;
 mod runner;
@@ -29,7 +30,7 @@ pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile
 pub use quickscale_domain_credits::Credits;
 pub use registry::{Registered, RegistryError, ServiceRegistry};
 pub use runner::{
-    BackgroundEnd, BackgroundJob, RunContext, RunEndListener, RunError, RunOutcome, RunQueue,
+    BackgroundEnd, BackgroundJob, RunContext, RunError, RunOutcome, RunQueue,
     ServiceRunner,
 };
 pub use service::{Service, ServiceError, Timer};

@@ -15,6 +15,7 @@ use quickscale_domain_kernel::{Clock, StorageError, StorageFailure};
 use uuid::Uuid;
 
 use crate::caps::{CapExceeded, SpendCaps};
+use crate::notify::{NoRunEvents, RunEnded, RunEvents, RunResult};
 use crate::paid::{ChargedClaim, PaidRunStore, SeparatePaidRuns};
 use crate::usage::{
     Claim, RunEnd, RunStatus, ServiceRun, ServiceUsageRepository, charge_key, refund_key,
@@ -75,7 +76,7 @@ pub struct ServiceRunner {
     timer: Arc<dyn Timer>,
     settings: Arc<SettingsSnapshot>,
     queue: Option<Arc<dyn RunQueue>>,
-    on_end: Option<Arc<dyn RunEndListener>>,
+    events: Arc<dyn RunEvents>,
 }
 
 impl std::fmt::Debug for ServiceRunner {
@@ -108,8 +109,15 @@ impl ServiceRunner {
             timer,
             settings: Arc::default(),
             queue: None,
-            on_end: None,
+            events: Arc::new(NoRunEvents),
         }
+    }
+
+    /// Publishes every run's end (see [`crate::notify`]) to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn RunEvents>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Claims and charges paid runs through `store`, which does both in one database
@@ -442,7 +450,31 @@ impl ServiceRunner {
         run.output = end.output;
         run.error = end.error;
         run.finished_at = Some(end.finished_at);
+        self.publish_end(run).await;
         Ok(())
+    }
+
+    /// Tells [`RunEvents`] that `run` ended, in the request or, for a background run, wherever
+    /// [`ServiceRunner::end_background_run`] ended it (a run that never started, rejected for
+    /// want of credits, is not announced).
+    async fn publish_end(&self, run: &ServiceRun) {
+        let (Some(result), Some(finished_at)) = (RunResult::of(run.status), run.finished_at) else {
+            return;
+        };
+        let event = RunEnded {
+            run: run.id,
+            service: run.service.clone(),
+            user: run.user,
+            result,
+            status: run.status.as_str().to_owned(),
+            cost: run.cost,
+            summary: run.output.as_ref().map(|o| o.summary.clone()),
+            error: run.error.clone(),
+            started_at: run.started_at,
+            finished_at,
+            background: run.mode == crate::RunMode::Background,
+        };
+        self.events.run_ended(&event).await;
     }
 }
 
@@ -469,7 +501,7 @@ mod background;
 #[cfg(test)]
 mod scripted;
 
-pub use background::{BackgroundEnd, BackgroundJob, RunContext, RunEndListener, RunQueue};
+pub use background::{BackgroundEnd, BackgroundJob, RunContext, RunQueue};
 
 fn reason(text: &str) -> Reason {
     Reason::parse(text).unwrap_or_else(|_| Reason::parse("Service run").expect("non-empty"))

@@ -10,11 +10,12 @@ throughout; this package is the small layer on top that a program using the API 
 - a `429` is retried after its `Retry-After` (and a run still in progress under its key
   after a moment), up to `max_retries` times;
 - refusals raise `ApiError`, with the problem document's `status`, `code` and `detail`;
-- `wait_for_run()` waits for a run to finish; `pages()` follows `next_cursor` through a list.
-
-Verifying the app's outgoing webhook signatures is not in this version.
+- `wait_for_run()` waits for a run to finish; `pages()` follows `next_cursor` through a list;
+- `verify_webhook()` checks the signature of a webhook the app sent (`run.succeeded`,
+  `run.failed`) and returns its event.
 """
 
 from .client import ApiError, QuickScale
+from .webhooks import WebhookSignatureError, verify_webhook
 
-__all__ = ["ApiError", "QuickScale"]
+__all__ = ["ApiError", "QuickScale", "WebhookSignatureError", "verify_webhook"]

@@ -5,6 +5,8 @@ import type { components, paths } from "./schema";
 export type { components, paths };
 export type Schemas = components["schemas"];
 export type Run = Schemas["RunView"];
+/** The body of a webhook the app sends when a run ends. */
+export type WebhookEvent = Schemas["WebhookEvent"];
 
 export interface Options {
   /** Default: QUICKSCALE_BASE_URL, else http://127.0.0.1:8000. */
@@ -73,3 +75,21 @@ export interface QuickScale {
 }
 
 export declare function createQuickScale(options?: Options): QuickScale;
+
+/** The header that carries a webhook's signature. */
+export declare const SIGNATURE_HEADER: "QuickScale-Signature";
+
+/** The request is not a genuine, recent webhook from the app: do not act on it. */
+export declare class WebhookSignatureError extends Error {}
+
+/**
+ * Checks the QuickScale-Signature header for the raw body (HMAC-SHA256 of `${t}.${body}`,
+ * compared in constant time, `t` within `tolerance` seconds of `now`, default 300 and the
+ * clock) and returns the event; throws WebhookSignatureError.
+ */
+export declare function verifyWebhook(
+  body: string | Uint8Array,
+  header: string | null | undefined,
+  secret: string,
+  options?: { tolerance?: number; now?: number },
+): WebhookEvent;

@@ -2,8 +2,11 @@
 // API's OpenAPI document (src/schema.d.ts, by scripts/sdks.sh), and the small layer a program
 // needs: the base URL and key from the environment, an idempotency key made for every run
 // (and resent when it retries), 429s retried after their Retry-After, refusals thrown as
-// ApiError, waiting for a run, and following cursors. Types: src/index.d.ts.
+// ApiError, waiting for a run, following cursors, and verifying the webhooks the app sends
+// (src/webhooks.js). Types: src/index.d.ts.
 import createClient from "openapi-fetch";
+
+export { SIGNATURE_HEADER, WebhookSignatureError, verifyWebhook } from "./webhooks.js";
 
 const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
 

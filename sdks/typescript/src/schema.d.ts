@@ -297,7 +297,118 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    runFailed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A run failed, timed out or was interrupted (its credits were given back)
+         * @description Sent to the address registered in Settings, Notifications, when a run ends (run.failed). Answer 2xx quickly; any other answer, or none within 10 seconds, is retried after 30 s, then four times longer each time (at most 6 hours apart), 8 attempts in all. Every attempt and its answer shows in the delivery log, with a Replay button.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description `t=<unix seconds>,v1=<hex>`: the hex is HMAC-SHA256, under the secret shown when the webhook was registered (Settings, Notifications), of `"{t}.{body}"` (the timestamp, a full stop, the raw body). Recompute it over the body as received, compare in constant time, and refuse a `t` more than 300 seconds from your clock. The SDKs' `verify_webhook` / `verifyWebhook` and the Rust `quickscale_service_sdk::notify::webhook::verify_signature` do this. */
+                    "QuickScale-Signature": string;
+                    /** @description The event's type. */
+                    "QuickScale-Event": "run.failed";
+                    /** @description The event's id, also sent as `Idempotency-Key`. */
+                    "QuickScale-Event-Id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Received; no more attempts. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not received; the delivery is retried. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    runSucceeded: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A run succeeded
+         * @description Sent to the address registered in Settings, Notifications, when a run ends (run.succeeded). Answer 2xx quickly; any other answer, or none within 10 seconds, is retried after 30 s, then four times longer each time (at most 6 hours apart), 8 attempts in all. Every attempt and its answer shows in the delivery log, with a Replay button.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description `t=<unix seconds>,v1=<hex>`: the hex is HMAC-SHA256, under the secret shown when the webhook was registered (Settings, Notifications), of `"{t}.{body}"` (the timestamp, a full stop, the raw body). Recompute it over the body as received, compare in constant time, and refuse a `t` more than 300 seconds from your clock. The SDKs' `verify_webhook` / `verifyWebhook` and the Rust `quickscale_service_sdk::notify::webhook::verify_signature` do this. */
+                    "QuickScale-Signature": string;
+                    /** @description The event's type. */
+                    "QuickScale-Event": "run.succeeded";
+                    /** @description The event's id, also sent as `Idempotency-Key`. */
+                    "QuickScale-Event-Id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"];
+                };
+            };
+            responses: {
+                /** @description Received; no more attempts. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not received; the delivery is retried. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -591,6 +702,43 @@ export interface components {
             /** @description RFC 3339. */
             started_at: string;
             status: string;
+        };
+        /** @description The body of a webhook. The same event (same id) may arrive more than once (a retry, a replay): use `id` to drop repeats. */
+        WebhookEvent: {
+            /**
+             * Format: date-time
+             * @description When the run ended.
+             */
+            created: string;
+            data: components["schemas"]["WebhookRun"];
+            /** @description `evt_` and the run's id without dashes. */
+            id: string;
+            /** @enum {string} */
+            type: "run.succeeded" | "run.failed";
+        };
+        /** @description The run an event is about. */
+        WebhookRun: {
+            /** @description Whether it ran in the background. */
+            background: boolean;
+            /** @description Credits the run kept, a decimal ("0.00" after a refund). */
+            cost: string;
+            /** @description Why it failed (failed runs). */
+            error?: string | null;
+            /** Format: date-time */
+            finished_at: string;
+            /**
+             * Format: uuid
+             * @description The run's id (GET /api/v1/runs/{id}).
+             */
+            id: string;
+            /** @description The service's slug. */
+            service: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed" | "timed_out";
+            /** @description The output's one-line summary (succeeded runs). */
+            summary?: string | null;
         };
     };
     responses: never;

@@ -16,6 +16,8 @@ mod contact;
 mod credits;
 #[cfg(feature = "identity")]
 mod hasher;
+#[cfg(feature = "services")]
+mod notifications;
 #[cfg(feature = "limits")]
 mod rate_limits;
 #[cfg(feature = "services")]
@@ -37,6 +39,8 @@ pub use contact::MemoryContactRepository;
 pub use credits::MemoryCreditStore;
 #[cfg(feature = "identity")]
 pub use hasher::PlainTextHasher;
+#[cfg(feature = "services")]
+pub use notifications::MemoryNotificationStore;
 #[cfg(feature = "limits")]
 pub use rate_limits::MemoryRateLimits;
 #[cfg(feature = "services")]
@@ -77,6 +81,7 @@ pub fn stores() -> crate::Stores {
             api_keys: accounts.clone(),
             outbox: accounts,
             rate_limits: Arc::new(MemoryRateLimits::default()),
+            notifications: Arc::new(MemoryNotificationStore::default()),
         }
     }
 }

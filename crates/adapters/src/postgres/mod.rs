@@ -84,6 +84,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "API limits per plan and key",
         include_str!("../../migrations/postgres/0015_api_limits.sql"),
     ),
+    (
+        16,
+        "run notifications",
+        include_str!("../../migrations/postgres/0016_run_notifications.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -88,6 +88,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "API limits per plan and key",
         include_str!("../../migrations/sqlite/0015_api_limits.sql"),
     ),
+    (
+        16,
+        "run notifications",
+        include_str!("../../migrations/sqlite/0016_run_notifications.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

@@ -192,6 +192,11 @@ impl App {
             config.lockout,
             PasswordPolicy::default(),
         );
+        let run_events: Arc<dyn quickscale_service_sdk::notify::RunEvents> =
+            Arc::new(crate::notifications::QueuedRunEvents::new(
+                jobs.clone(),
+                Arc::clone(&stores.notifications),
+            ));
         let runner = ServiceRunner::new(
             Arc::new(self.registry),
             Arc::clone(&stores.credits),
@@ -200,7 +205,8 @@ impl App {
             Arc::new(TokioTimer),
         )
         .with_paid_runs(Arc::clone(&stores.paid_runs))
-        .with_queue(Arc::new(jobs.clone()));
+        .with_queue(Arc::new(jobs.clone()))
+        .with_events(Arc::clone(&run_events));
         let slugs: Vec<String> = runner
             .registry()
             .iter()
@@ -275,6 +281,10 @@ impl App {
                 .as_ref()
                 .map_or(&[][..], |b| b.checkout_origins.as_slice()),
         )?;
+        let webhooks = quickscale_adapters::webhooks::WebhookSender::new(
+            config.webhooks.allow_private,
+            crate::notifications::delivery::TIMEOUT,
+        );
         let state = AppState(Arc::new(Inner {
             limits,
             content_security_policy,
@@ -290,6 +300,8 @@ impl App {
             outbox_mailer,
             started_at: time::OffsetDateTime::now_utc(),
             recent_errors: crate::observability::RecentErrors::default(),
+            webhooks,
+            run_events,
             jobs,
             clock,
             billing,

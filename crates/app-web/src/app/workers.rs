@@ -52,6 +52,13 @@ impl JobHandler<Job> for Handler {
                     }
                 }
             }
+            Job::RunEnded { event } => crate::notifications::handle_run_ended(state, &event).await,
+            Job::DeliverWebhook { id, attempt } => {
+                crate::notifications::delivery::attempt(state, id, attempt).await
+            }
+            Job::ReplayWebhook { id, .. } => {
+                crate::notifications::delivery::replay(state, id).await
+            }
         }
     }
 }

@@ -111,6 +111,17 @@ pub struct Config {
     pub api_monthly_credits: Option<Credits>,
     /// Where Prometheus metrics are served, if anywhere (`METRICS_PORT`, `METRICS_TOKEN`).
     pub metrics: Option<MetricsConfig>,
+    /// Users' webhooks (`ALLOW_PRIVATE_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`).
+    pub webhooks: WebhookSettings,
+}
+
+/// How users' webhooks are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Whether they may reach loopback, private and link-local addresses.
+    pub allow_private: bool,
+    /// The wait before the second attempt (each later one four times longer).
+    pub first_retry: std::time::Duration,
 }
 
 /// Where `/metrics` is served: never public by accident, so only with a port of its own or a
@@ -223,6 +234,10 @@ impl Config {
             ),
             api_monthly_credits,
             metrics,
+            webhooks: WebhookSettings {
+                allow_private: s.flag("ALLOW_PRIVATE_WEBHOOKS")?,
+                first_retry: std::time::Duration::from_secs(s.integer("WEBHOOK_RETRY_SECONDS")?),
+            },
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,
             llm,

@@ -577,6 +577,22 @@ pub const SETTINGS: &[Setting] = &[
               for users whose plan sets no `api_monthly_credits`; unset, no bound (each key \
               may still have a cap of its own; see docs/api.md)",
     },
+    Setting {
+        key: "ALLOW_PRIVATE_WEBHOOKS",
+        section: Section::Jobs,
+        kind: Kind::Flag,
+        default: Fallback::Value("false"),
+        doc: "let users' webhooks reach loopback, private and link-local addresses (development \
+              and tests only: in production a webhook could then reach inside your network)",
+    },
+    Setting {
+        key: "WEBHOOK_RETRY_SECONDS",
+        section: Section::Jobs,
+        kind: integer(Unit::Seconds, 1, 3600),
+        default: Fallback::Value("30"),
+        doc: "the wait before a failed webhook delivery's second attempt; each later wait is four \
+              times the one before (at most 6 hours), over 8 attempts in all",
+    },
 ];
 
 /// The row of `key`, if the app reads it.

@@ -32,6 +32,7 @@ mod credits;
 mod cursor;
 mod doc;
 mod purchases;
+mod webhook_doc;
 use crate::state::AppState;
 use cursor::List;
 
@@ -710,5 +711,7 @@ async fn openapi(State(state): State<AppState>) -> Response {
     generated.info.title = format!("{} API", state.config().app_name);
     generated.info.version = "1".into();
     let generated = serde_json::to_value(generated).unwrap_or_default();
-    Json(doc::finish(generated, &state.offered_services())).into_response()
+    let mut document = doc::finish(generated, &state.offered_services());
+    webhook_doc::add(&mut document);
+    Json(document).into_response()
 }

@@ -12,6 +12,7 @@ pub(crate) mod billing;
 mod dashboard;
 mod dev;
 mod metrics;
+mod notification_settings;
 mod plans;
 mod profile;
 mod public;
@@ -76,6 +77,27 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(account::sessions).post(account::revoke),
         )
         .route("/settings/delete", post(account::delete))
+        .route("/settings/notifications", get(notification_settings::show))
+        .route(
+            "/settings/notifications/email",
+            post(notification_settings::set_email),
+        )
+        .route(
+            "/settings/notifications/webhook",
+            post(notification_settings::set_webhook),
+        )
+        .route(
+            "/settings/notifications/webhook/secret",
+            post(notification_settings::roll_secret),
+        )
+        .route(
+            "/settings/notifications/webhook/remove",
+            post(notification_settings::remove_webhook),
+        )
+        .route(
+            "/settings/notifications/deliveries/{id}/replay",
+            post(notification_settings::replay),
+        )
         .route("/verify", get(account::verify))
         .route(
             "/verify/resend",

@@ -41,15 +41,6 @@ pub trait RunQueue: Send + Sync {
     async fn enqueue(&self, job: BackgroundJob) -> Result<(), StorageError>;
 }
 
-/// Told of every background run once it has ended (succeeded, failed, timed out, cancelled),
-/// after its hold was settled or released and its end recorded: where completion emails and
-/// webhooks go. Called by the process that ended the run, once per ending.
-#[async_trait]
-pub trait RunEndListener: Send + Sync {
-    /// `run` as recorded at its end.
-    async fn run_ended(&self, run: &ServiceRun);
-}
-
 /// What a background service can do while it runs: report progress, and report its actual
 /// cost (never above what was held).
 pub struct RunContext {
@@ -156,13 +147,6 @@ impl ServiceRunner {
     #[must_use]
     pub fn with_queue(mut self, queue: Arc<dyn RunQueue>) -> Self {
         self.queue = Some(queue);
-        self
-    }
-
-    /// Tells `listener` of every background run this runner ends.
-    #[must_use]
-    pub fn with_end_listener(mut self, listener: Arc<dyn RunEndListener>) -> Self {
-        self.on_end = Some(listener);
         self
     }
 
@@ -325,7 +309,7 @@ impl ServiceRunner {
     /// **Every background run ends here** (success, failure, timeout, cancellation, a worker
     /// that died): the hold is settled (charged at most its amount, the rest back) or released
     /// (all back), exactly once, under the run's own keys; then the end is recorded and the
-    /// [`RunEndListener`] told. When two endings race (a cancel and the worker finishing), the
+    /// end published to the runner's `RunEvents` (`with_events`), once. When two endings race (a cancel and the worker finishing), the
     /// first to reach the ledger wins: the other changes nothing and returns the run as the
     /// winner recorded it.
     pub async fn end_background_run(
@@ -423,10 +407,8 @@ impl ServiceRunner {
         let ended = self.recorded(run).await?;
         let ended_here =
             ended_here.unwrap_or(ended.status == status && ended.finished_at == Some(finished_at));
-        if let Some(listener) = &self.on_end
-            && ended_here
-        {
-            listener.run_ended(&ended).await;
+        if ended_here {
+            self.publish_end(&ended).await;
         }
         Ok(ended)
     }

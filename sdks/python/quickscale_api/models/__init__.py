@@ -30,6 +30,10 @@ from .service_view import ServiceView
 from .usage_list import UsageList
 from .usage_row import UsageRow
 from .usage_status import UsageStatus
+from .webhook_event import WebhookEvent
+from .webhook_event_type import WebhookEventType
+from .webhook_run import WebhookRun
+from .webhook_run_status import WebhookRunStatus
 
 __all__ = (
     "ApiProblem",
@@ -62,4 +66,8 @@ __all__ = (
     "UsageList",
     "UsageRow",
     "UsageStatus",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookRun",
+    "WebhookRunStatus",
 )

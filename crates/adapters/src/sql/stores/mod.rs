@@ -34,6 +34,8 @@ mod billing;
 mod contact;
 #[cfg(feature = "credits")]
 mod credits;
+#[cfg(feature = "services")]
+mod notifications;
 #[cfg(feature = "site")]
 mod outbox;
 #[cfg(feature = "services")]
@@ -61,6 +63,8 @@ pub use billing::SqlBillingRepository;
 pub use contact::SqlContactRepository;
 #[cfg(feature = "credits")]
 pub use credits::SqlCreditStore;
+#[cfg(feature = "services")]
+pub use notifications::SqlNotificationStore;
 #[cfg(feature = "services")]
 pub use paid_runs::SqlPaidRuns;
 #[cfg(feature = "limits")]
@@ -105,5 +109,6 @@ pub(super) fn all(db: &Database) -> crate::Stores {
         api_keys: accounts.clone(),
         outbox: accounts,
         rate_limits: Arc::new(SqlRateLimits::new(db.clone())),
+        notifications: Arc::new(SqlNotificationStore::new(db.clone())),
     }
 }

@@ -21,6 +21,7 @@ mod billing;
 mod caps;
 mod credits;
 mod limits;
+mod notifications;
 mod site;
 mod subscriptions;
 mod usage;
@@ -141,7 +142,11 @@ macro_rules! contract_tests {
         subscriptions::subscriptions_are_found_by_id_and_listed_per_user,
         api_keys::api_keys_limits_are_stored_and_changed_only_by_the_owner,
         caps::caps_50_concurrent_runs_on_a_key_capped_at_10_succeed_10_times,
-        caps::caps_the_plans_monthly_api_bound_holds_across_keys
+        caps::caps_the_plans_monthly_api_bound_holds_across_keys,
+        notifications::notifications_preferences_round_trip_per_user,
+        notifications::notifications_deliveries_are_once_per_event_and_log_every_attempt,
+        notifications::notifications_concurrent_attempts_get_distinct_numbers,
+        notifications::runner_publishes_each_run_end_once
         );
     };
     (@tests $make:path; $($module:ident :: $name:ident),* $(,)?) => {

@@ -949,14 +949,15 @@ impl QueuedJobs {
     }
 }
 
-/// Counts the runs it is told ended, by status.
+/// Counts the run ends it is told of, by status (and whether they were background runs).
 #[derive(Default)]
-struct EndCounter(std::sync::Mutex<Vec<(Uuid, RunStatus)>>);
+struct EndCounter(std::sync::Mutex<Vec<(Uuid, RunStatus, bool)>>);
 
 #[async_trait]
-impl quickscale_service_sdk::RunEndListener for EndCounter {
-    async fn run_ended(&self, run: &ServiceRun) {
-        self.0.lock().unwrap().push((run.id, run.status));
+impl quickscale_service_sdk::notify::RunEvents for EndCounter {
+    async fn run_ended(&self, event: &quickscale_service_sdk::notify::RunEnded) {
+        let status = RunStatus::parse(&event.status).expect("a run status");
+        self.0.lock().unwrap().push((event.run, status, event.background));
     }
 }
 
@@ -979,7 +980,7 @@ pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stor
     )
     .with_paid_runs(Arc::clone(&stores.paid_runs))
     .with_queue(queue.clone())
-    .with_end_listener(ended_runs.clone());
+    .with_events(ended_runs.clone());
     let submit = |text: &str, run_key: &str| {
         runner.run(
             user,
@@ -1092,7 +1093,8 @@ pub(super) async fn runner_background_runs_hold_then_settle_or_release_once(stor
     // The listener heard of each run's end once, whoever ended it (six runs, one of them
     // ended twice: by its cancel, then by its worker).
     let heard = ended_runs.0.lock().unwrap().clone();
-    let statuses: Vec<RunStatus> = heard.iter().map(|(_, status)| *status).collect();
+    assert!(heard.iter().all(|(_, _, background)| *background));
+    let statuses: Vec<RunStatus> = heard.iter().map(|(_, status, _)| *status).collect();
     assert_eq!(
         statuses,
         [
