@@ -74,6 +74,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/postgres/0013_rate_limits.sql"),
     ),
+    (
+        17,
+        "versions of cached read-mostly data; the newest runs index",
+        include_str!("../../migrations/postgres/0017_cache_versions.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

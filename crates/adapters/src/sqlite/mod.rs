@@ -78,6 +78,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "rate limits",
         include_str!("../../migrations/sqlite/0013_rate_limits.sql"),
     ),
+    (
+        17,
+        "versions of cached read-mostly data; the newest runs index",
+        include_str!("../../migrations/sqlite/0017_cache_versions.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.
