@@ -21,7 +21,8 @@
 //! that lands between the two reads leaves an older version beside newer settings: the next
 //! comparison reads them again, never the other way round.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use quickscale_domain_kernel::StorageError;
@@ -30,26 +31,25 @@ use quickscale_service_sdk::{ServiceSettingsRepository, SettingsSnapshot};
 /// How long a page that only shows the services trusts this process's copy of their settings.
 pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(1);
 
-/// The version the copy was read at, and when it was last compared with the store's.
-#[derive(Clone, Copy, Debug)]
-struct Checked {
-    version: u64,
-    at: Instant,
-}
-
 /// The services' settings in this process, compared with the store's version when asked.
 pub struct ServiceSettingsCache {
     store: Arc<dyn ServiceSettingsRepository>,
     snapshot: Arc<SettingsSnapshot>,
     slugs: Vec<String>,
-    /// Held while comparing and reading, so that concurrent requests read the store once.
-    checked: tokio::sync::Mutex<Checked>,
+    /// The version the copy was read at (versions only grow).
+    version: AtomicU64,
+    /// When the copy was last compared with the store.
+    compared_at: Mutex<Instant>,
+    /// Held while reading the settings again, so that one request reads them, not every one
+    /// that saw the new version; comparing takes no lock.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for ServiceSettingsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceSettingsCache")
             .field("services", &self.slugs.len())
+            .field("version", &self.version.load(Ordering::Acquire))
             .finish_non_exhaustive()
     }
 }
@@ -67,54 +67,64 @@ impl ServiceSettingsCache {
             store,
             snapshot,
             slugs,
-            checked: tokio::sync::Mutex::new(Checked {
-                version,
-                at: Instant::now(),
-            }),
+            version: AtomicU64::new(version),
+            compared_at: Mutex::new(Instant::now()),
+            reading: tokio::sync::Mutex::new(()),
         })
+    }
+
+    fn compared_at(&self) -> MutexGuard<'_, Instant> {
+        self.compared_at.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Makes the copy current: one version read, and the settings read again when another
     /// process changed them.
     pub async fn current(&self) -> Result<(), StorageError> {
-        let mut checked = self.checked.lock().await;
-        self.compare(&mut checked).await
+        let version = self.store.version().await?;
+        *self.compared_at() = Instant::now();
+        if version <= self.version.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _reading = self.reading.lock().await;
+        // Another request may have read them while this one waited.
+        if version <= self.version.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.read(version).await
     }
 
     /// Makes the copy current when it was last compared more than [`SETTINGS_MAX_AGE`] ago.
-    /// A request that finds another comparing goes on with the copy as it is.
+    /// A request that finds another reading goes on with the copy as it is.
     pub async fn recent(&self) -> Result<(), StorageError> {
-        let Ok(mut checked) = self.checked.try_lock() else {
-            return Ok(());
-        };
-        if checked.at.elapsed() < SETTINGS_MAX_AGE {
+        if self.compared_at().elapsed() < SETTINGS_MAX_AGE {
             return Ok(());
         }
-        self.compare(&mut checked).await
+        let Ok(_reading) = self.reading.try_lock() else {
+            return Ok(());
+        };
+        let version = self.store.version().await?;
+        *self.compared_at() = Instant::now();
+        if version <= self.version.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.read(version).await
     }
 
     /// Reads the settings again whatever the version (after a change made through this
     /// process).
     pub async fn reload(&self) -> Result<(), StorageError> {
-        let mut checked = self.checked.lock().await;
-        self.read(&mut checked, self.store.version().await?).await
-    }
-
-    async fn compare(&self, checked: &mut Checked) -> Result<(), StorageError> {
+        let _reading = self.reading.lock().await;
         let version = self.store.version().await?;
-        if version == checked.version {
-            checked.at = Instant::now();
-            return Ok(());
-        }
-        self.read(checked, version).await
+        self.read(version).await
     }
 
-    async fn read(&self, checked: &mut Checked, version: u64) -> Result<(), StorageError> {
+    /// Reads the settings (after `version` was read) and records that version. The version is
+    /// read first: a change landing in between leaves an older version beside newer settings,
+    /// which the next comparison reads again.
+    async fn read(&self, version: u64) -> Result<(), StorageError> {
         self.snapshot.replace(self.store.sync(&self.slugs).await?);
-        *checked = Checked {
-            version,
-            at: Instant::now(),
-        };
+        self.version.store(version, Ordering::Release);
+        *self.compared_at() = Instant::now();
         Ok(())
     }
 }
