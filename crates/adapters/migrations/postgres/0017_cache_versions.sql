@@ -15,3 +15,12 @@ INSERT INTO cache_versions (area, version) VALUES ('service_settings', 0);
 -- every run of that user.
 CREATE INDEX service_runs_by_user_newest ON service_runs (user_id, started_at DESC, id DESC);
 DROP INDEX service_runs_by_user;
+
+-- The admin's lists (users, the audit log, payments) in the order they are shown, ties
+-- included: a page is read from the index and stops at its limit, with no sort step.
+CREATE INDEX users_newest ON users (created_at DESC, id);
+DROP INDEX users_created_at;
+CREATE INDEX audit_log_newest ON audit_log (at DESC, id DESC);
+DROP INDEX audit_log_at;
+CREATE INDEX payments_newest ON payments (created_at DESC, id DESC);
+DROP INDEX payments_by_time;

@@ -80,7 +80,7 @@ const MIGRATIONS: Embedded = Embedded(&[
     ),
     (
         17,
-        "versions of cached read-mostly data; the newest runs index",
+        "versions of cached read-mostly data; indexes in the order pages show rows",
         include_str!("../../migrations/sqlite/0017_cache_versions.sql"),
     ),
 ]);
