@@ -40,6 +40,7 @@ pub mod queue;
 mod routes;
 pub mod security;
 pub mod session;
+pub mod settings_cache;
 pub mod state;
 pub mod templates;
 pub mod user_cache;

@@ -289,14 +289,23 @@ impl RateLimits {
         }
     }
 
-    /// Forgets budgets that are whole again and keys not used for an hour (housekeeping; any
-    /// instance may run it, and running it twice does no harm).
-    pub async fn forget_idle(&self) {
+    /// Forgets the budgets that are whole again (the same as no budget; running it twice does
+    /// no harm). With a shared store this is the queue's chore, run once per tick whichever
+    /// instance takes it; with budgets kept in the process, each process's own.
+    pub async fn forget_idle_budgets(&self) {
         let now = micros(self.clock.now());
         match self.store.forget_idle(now).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(forgotten = n, "idle rate-limit budgets forgotten"),
             Err(error) => tracing::warn!(%error, "forgetting idle rate-limit budgets failed"),
+        }
+    }
+
+    /// This process's own housekeeping: the API keys not used for an hour, and the budgets
+    /// when they are kept in this process (a shared store's are the queue's chore).
+    pub async fn forget_idle_here(&self) {
+        if self.sharing == Sharing::Process {
+            self.forget_idle_budgets().await;
         }
         let now = Instant::now();
         self.known_keys()

@@ -56,6 +56,9 @@ pub enum Chore {
     RecoverInterruptedRuns,
     /// Forget failed sign-ins too old to count.
     ForgetSignInFailures,
+    /// Forget the rate-limit budgets that are whole again, when they are kept in the database
+    /// (shared by every instance; a process that keeps its own forgets them itself).
+    ForgetIdleRateLimits,
 }
 
 impl Chore {
@@ -67,6 +70,7 @@ impl Chore {
             Chore::DeleteExpiredSessions => "delete_expired_sessions",
             Chore::RecoverInterruptedRuns => "recover_interrupted_runs",
             Chore::ForgetSignInFailures => "forget_sign_in_failures",
+            Chore::ForgetIdleRateLimits => "forget_idle_rate_limits",
         }
     }
 
@@ -78,13 +82,14 @@ impl Chore {
         }
     }
 
-    pub const ALL: [Chore; 6] = [
+    pub const ALL: [Chore; 7] = [
         Chore::SweepOutbox,
         Chore::SweepWebhookInbox,
         Chore::Reconcile,
         Chore::DeleteExpiredSessions,
         Chore::RecoverInterruptedRuns,
         Chore::ForgetSignInFailures,
+        Chore::ForgetIdleRateLimits,
     ];
 }
 

@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     pub stores: Stores,
     /// The same user store as `stores.users`, with the session's user cached briefly.
     pub session_users: Arc<crate::user_cache::CachedUsers>,
+    /// The services' settings the runner applies, kept current across instances (none for a
+    /// check, which runs nothing).
+    pub service_settings: Option<crate::settings_cache::ServiceSettingsCache>,
     pub accounts: Accounts,
     pub runner: ServiceRunner,
     pub templates: Templates,
@@ -146,6 +149,32 @@ impl AppState {
     }
     pub fn registry(&self) -> &ServiceRegistry {
         self.0.runner.registry()
+    }
+
+    /// Makes this process's copy of the services' settings current (one version read): before
+    /// a run is priced or refused.
+    pub async fn current_service_settings(&self) -> Result<(), StorageError> {
+        match &self.0.service_settings {
+            Some(cache) => cache.current().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Makes the copy of the services' settings current if it was last compared more than
+    /// `settings_cache::SETTINGS_MAX_AGE` ago: for pages that only show the services.
+    pub async fn recent_service_settings(&self) -> Result<(), StorageError> {
+        match &self.0.service_settings {
+            Some(cache) => cache.recent().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Reads the services' settings again (after a change made here).
+    pub async fn reload_service_settings(&self) -> Result<(), StorageError> {
+        match &self.0.service_settings {
+            Some(cache) => cache.reload().await,
+            None => Ok(()),
+        }
     }
 
     /// The services users can see and run: registered, enabled by the admins, in the admins'

@@ -251,7 +251,7 @@ async fn housekeeping_on_one_instance_keeps_spent_budgets() {
             Ok(())
         );
     }
-    first.state.limits().forget_idle().await;
+    first.state.limits().forget_idle_budgets().await;
     assert!(
         second
             .state
@@ -261,4 +261,71 @@ async fn housekeeping_on_one_instance_keeps_spent_budgets() {
             .is_err(),
         "a spent budget survives housekeeping"
     );
+}
+
+/// With the budgets in the database, each process's own housekeeping leaves them alone: the
+/// queue's chore forgets the ones that are whole again, once per tick (pushed under the tick's
+/// key by every instance, run by one).
+#[tokio::test]
+async fn idle_budgets_in_the_database_are_forgotten_by_the_queues_chore() {
+    use quickscale_adapters::jobs::Enqueue;
+    use quickscale_app_web::queue::{Chore, Job};
+    let Some(url) = test_database_url().await else {
+        return;
+    };
+    let clock = std::sync::Arc::new(quickscale_domain_kernel::FixedClock::at(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let start = async || {
+        TestApp::with_app(
+            quickscale_app_web::App::new("Test App").with_clock(clock.clone()),
+            &[("DATABASE_URL", url.as_str())],
+        )
+        .await
+    };
+    let first = start().await;
+    let second = start().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let buckets = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM rate_limit_buckets")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let client = format!("{:?}", fresh_address());
+    assert_eq!(
+        first.state.limits().spend(Budget::SignIn, &client).await,
+        Ok(())
+    );
+    assert_eq!(buckets().await, 1);
+    // An hour on, the budget is whole again.
+    clock.advance(time::Duration::HOUR);
+    first.state.limits().forget_idle_here().await;
+    second.state.limits().forget_idle_here().await;
+    assert_eq!(
+        buckets().await,
+        1,
+        "a process's own housekeeping leaves the shared store"
+    );
+
+    for instance in [&first, &second] {
+        instance
+            .state
+            .jobs()
+            .push(
+                Job::Chore {
+                    chore: Chore::ForgetIdleRateLimits,
+                },
+                Enqueue::now().key("chore:forget_idle_rate_limits:test-tick"),
+            )
+            .await
+            .unwrap();
+    }
+    for _ in 0..200 {
+        if buckets().await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the chore did not forget the idle budget");
 }

@@ -51,6 +51,6 @@ pub use operation::{
 pub use plan::InsufficientCredits;
 pub use store::{
     AccountSnapshot, Balance, CreditStore, HistoryPage, HistoryQuery, LedgerTransaction, OpenHold,
-    RecordedOperation, run_operation,
+    RecordedOperation, created_grant, run_operation,
 };
 pub use verify::{Violation, verify};

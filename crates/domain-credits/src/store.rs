@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::operation::{Consumption, Context, CreditCommand, Effect, Operation, Receipt, decide};
 use crate::{
-    AccountId, Allocation, CreditError, Credits, EntryId, Grant, GrantId, GrantKind,
+    AccountId, Allocation, CreditError, Credits, EntryId, EntryKind, Grant, GrantId, GrantKind,
     IdempotencyKey, LedgerEntry, SourceRef, StorageError,
 };
 
@@ -242,6 +242,12 @@ impl HistoryQuery {
     }
 }
 
+/// The grant an entry created: a grant entry's grant (other entries only name the grant they
+/// took from or gave back to).
+pub fn created_grant(entry: &LedgerEntry) -> Option<GrantId> {
+    entry.grant.filter(|_| entry.kind == EntryKind::Grant)
+}
+
 /// Everything stored for one account, for verification and audits.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct AccountSnapshot {
@@ -290,6 +296,29 @@ pub trait CreditStore: Send + Sync {
 
     /// The holds of the account that have not been settled or released, oldest first.
     async fn open_holds(&self, account: AccountId) -> Result<Vec<OpenHold>, CreditError>;
+
+    /// A page of the ledger (as [`history`](Self::history)) with, for each of its entries in
+    /// order, the kind of the grant the entry created, if it created one: what a page of history
+    /// shows ("Purchase", "Welcome bonus" where the entry says "grant"). A store that can join
+    /// the two reads them in one statement; this default reads the page, then its grants.
+    async fn history_with_kinds(
+        &self,
+        account: AccountId,
+        query: HistoryQuery,
+    ) -> Result<(HistoryPage, Vec<Option<GrantKind>>), CreditError> {
+        let page = self.history(account, query).await?;
+        let ids: Vec<GrantId> = page.entries.iter().filter_map(created_grant).collect();
+        let grants = self.grants(account, &ids).await?;
+        let kinds = page
+            .entries
+            .iter()
+            .map(|entry| {
+                created_grant(entry)
+                    .and_then(|id| grants.iter().find(|g| g.id == id).map(|g| g.kind))
+            })
+            .collect();
+        Ok((page, kinds))
+    }
 
     /// The balance at `now`.
     async fn balance(

@@ -31,8 +31,13 @@ pub trait ServiceSettingsRepository: Send + Sync {
     /// Adds default settings for slugs that have none (in the given order) and returns the
     /// settings of every slug given.
     async fn sync(&self, slugs: &[String]) -> Result<Vec<ServiceSettings>, StorageError>;
-    /// Changes one service's settings; returns false when the slug has no settings row.
+    /// Changes one service's settings; returns false when the slug has no settings row. A
+    /// change also moves [`version`](Self::version) on, in the same transaction, so that every
+    /// process holding a copy of the settings learns that it is out of date.
     async fn update(&self, settings: &ServiceSettings) -> Result<bool, StorageError>;
+    /// A number that changes (grows) with every [`update`](Self::update) by any process sharing
+    /// the store: one cheap read tells a process whether its copy of the settings is current.
+    async fn version(&self) -> Result<u64, StorageError>;
 }
 
 /// What the runner and the pages read: the current settings, in memory.

@@ -1,4 +1,5 @@
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use quickscale_domain_kernel::StorageError;
@@ -10,6 +11,7 @@ use super::lock;
 #[derive(Debug, Default)]
 pub struct MemoryServiceSettingsRepository {
     rows: Mutex<Vec<ServiceSettings>>,
+    version: AtomicU64,
 }
 
 #[async_trait]
@@ -46,9 +48,14 @@ impl ServiceSettingsRepository for MemoryServiceSettingsRepository {
         match rows.iter_mut().find(|r| r.slug == settings.slug) {
             Some(row) => {
                 *row = settings.clone();
+                self.version.fetch_add(1, Ordering::AcqRel);
                 Ok(true)
             }
             None => Ok(false),
         }
+    }
+
+    async fn version(&self) -> Result<u64, StorageError> {
+        Ok(self.version.load(Ordering::Acquire))
     }
 }

@@ -89,6 +89,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "run notifications",
         include_str!("../../migrations/postgres/0016_run_notifications.sql"),
     ),
+    (
+        17,
+        "versions of cached read-mostly data; indexes in the order pages show rows",
+        include_str!("../../migrations/postgres/0017_cache_versions.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -19,6 +19,7 @@ use super::{App, Built};
 use crate::config::{Config, Flags, MailTransport, RateLimitBackend};
 use crate::limits::{RateLimits, Sharing};
 use crate::outbox::OutboxMailer;
+use crate::settings_cache::ServiceSettingsCache;
 use crate::state::{AppState, BillingState, Inner};
 use crate::templates::Templates;
 use crate::user_cache::{CachedUsers, SESSION_USER_TTL};
@@ -213,14 +214,19 @@ impl App {
             .map(|r| r.descriptor.slug.clone())
             .collect();
         // A check leaves the services' rows as they are (and reads none: it runs nothing).
-        if purpose != Purpose::Check {
-            let settings = stores
-                .service_settings
-                .sync(&slugs)
+        let service_settings = if purpose == Purpose::Check {
+            None
+        } else {
+            Some(
+                ServiceSettingsCache::load(
+                    Arc::clone(&stores.service_settings),
+                    Arc::clone(runner.settings()),
+                    slugs,
+                )
                 .await
-                .context("syncing service settings")?;
-            runner.settings().replace(settings);
-        }
+                .context("syncing service settings")?,
+            )
+        };
         let globals = Globals {
             app_name: &config.app_name,
             flags: config.flags,
@@ -293,6 +299,7 @@ impl App {
             database,
             stores,
             session_users,
+            service_settings,
             accounts,
             runner,
             templates,

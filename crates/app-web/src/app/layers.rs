@@ -27,6 +27,10 @@ pub(super) fn router(state: AppState) -> Router {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
         .layer(DefaultBodyLimit::max(crate::limits::MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::middleware::fresh_settings::fresh_settings,
+        ))
         .layer(from_fn_with_state(state.clone(), crate::security::csrf))
         .layer(from_fn_with_state(
             state.clone(),

@@ -96,6 +96,12 @@ async fn run_chore(state: &AppState, chore: Chore) {
                 tracing::warn!(%error, "forgetting old failed sign-ins failed");
             }
         }
+        Chore::ForgetIdleRateLimits => {
+            // Budgets kept in each process are that process's chore (`spawn_local_chores`).
+            if state.limits().sharing != crate::limits::Sharing::Process {
+                state.limits().forget_idle_budgets().await;
+            }
+        }
     }
 }
 
@@ -182,10 +188,11 @@ fn chore_schedule(state: &AppState, chore: Chore) -> OnTick {
     })
 }
 
-/// The work every process that serves requests does for itself: rate-limited clients idle for a
-/// while are forgotten (a per-process chore, on apalis' scheduler, run whether or not the process
-/// runs workers: with `RATE_LIMITS=process` each process keeps its own; a shared store takes the
-/// same call from every instance without harm).
+/// The work every process that serves requests does for itself, on apalis' scheduler whether or
+/// not the process runs workers: forgetting the API keys it saw authenticate that have been idle
+/// for an hour, and, with `RATE_LIMITS=process`, its own idle budgets. Budgets in a shared store
+/// are forgotten by the queue's chore (`Chore::ForgetIdleRateLimits`), once per tick for every
+/// instance.
 pub fn spawn_local_chores(
     state: &AppState,
     stop: CancellationToken,
@@ -194,7 +201,7 @@ pub fn spawn_local_chores(
     tokio::spawn(async move {
         let on_tick = OnTick::new(move |_| {
             let state = state.clone();
-            Box::pin(async move { state.limits().forget_idle().await })
+            Box::pin(async move { state.limits().forget_idle_here().await })
         });
         let stopped = stop.clone();
         if let Err(error) = run_schedule(

@@ -3,4 +3,5 @@
 
 pub mod admin_only;
 pub mod error_pages;
+pub mod fresh_settings;
 pub mod server_errors;

@@ -145,6 +145,20 @@ impl CreditStore for MeteredCredits {
         self.inner.grants(account, ids).await
     }
 
+    async fn history_with_kinds(
+        &self,
+        account: AccountId,
+        query: HistoryQuery,
+    ) -> Result<
+        (
+            HistoryPage,
+            Vec<Option<quickscale_domain_credits::GrantKind>>,
+        ),
+        CreditError,
+    > {
+        self.inner.history_with_kinds(account, query).await
+    }
+
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
         self.inner.snapshot(account).await
     }

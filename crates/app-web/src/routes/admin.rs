@@ -16,7 +16,7 @@ use crate::audit::AuditAction;
 use crate::error::AppError;
 use crate::extract::AdminUser;
 use crate::paging::Paging;
-use crate::routes::dashboard::{BalanceView, entry_views};
+use crate::routes::dashboard::{BalanceView, history_views};
 use crate::session::{self, random_token};
 use crate::state::AppState;
 use crate::view::{Page, PaymentView, UserView, credits_label};
@@ -160,17 +160,15 @@ async fn user_page(
     let account = AccountId::new(id.as_uuid());
     let now = state.clock().now();
     let balance = state.credits().balance(account, now).await?;
-    let history = state
-        .credits()
-        .history(
-            account,
-            HistoryQuery {
-                before: before.map(EntryId),
-                limit: PAGE_SIZE,
-            },
-        )
-        .await?;
-    let entries = entry_views(state, account, &history.entries).await?;
+    let (history, entries) = history_views(
+        state,
+        account,
+        HistoryQuery {
+            before: before.map(EntryId),
+            limit: PAGE_SIZE,
+        },
+    )
+    .await?;
     let form = AdjustForm {
         key: random_token(),
         ..form

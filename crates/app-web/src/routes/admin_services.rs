@@ -140,6 +140,8 @@ pub async fn services(
         .iter()
         .map(|r| r.descriptor.slug.clone())
         .collect();
+    // An admin sees the settings as stored, whichever instance changed them.
+    state.current_service_settings().await?;
     let settings = state.runner().settings();
     let stats = summarize(&samples, &slugs, now, days);
     let mut rows: Vec<ServiceRow> = state
@@ -231,19 +233,13 @@ pub async fn update(
         cost_override,
         display_order,
     };
+    state.current_service_settings().await?;
     let before = state.runner().settings().get(&slug);
     if !state.stores().service_settings.update(&settings).await? {
         return Err(AppError::NotFound);
     }
-    let slugs: Vec<String> = state
-        .registry()
-        .iter()
-        .map(|r| r.descriptor.slug.clone())
-        .collect();
-    state
-        .runner()
-        .settings()
-        .replace(state.stores().service_settings.sync(&slugs).await?);
+    // Here at once; on the other instances at their next run (see `settings_cache`).
+    state.reload_service_settings().await?;
     crate::audit::record(
         &state,
         &admin.user,

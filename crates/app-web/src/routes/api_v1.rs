@@ -322,6 +322,8 @@ async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
+    // Priced and allowed as the admins' settings stand now, whichever instance changed them.
+    state.current_service_settings().await?;
     let (descriptor, cost) = state
         .offered_service(&slug)
         .ok_or_else(|| ApiProblem::not_found("service"))?;

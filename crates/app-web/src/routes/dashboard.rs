@@ -1,12 +1,9 @@
 //! The signed-in user's dashboard.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::response::Response;
 use quickscale_domain_credits::{
-    AccountId, Balance, Credits, Direction, EntryKind, GrantId, GrantKind, HistoryQuery,
-    LedgerEntry,
+    AccountId, Balance, Credits, Direction, GrantKind, HistoryPage, HistoryQuery, LedgerEntry,
 };
 use quickscale_service_sdk::usage::{RunQuery, ServiceRun};
 use serde::Serialize;
@@ -49,39 +46,21 @@ impl EntryView {
 }
 
 /// A page of history as templates see it: a grant's entry says what kind of grant it created
-/// (a purchase, the welcome bonus...), where the entry itself only says "grant".
-pub async fn entry_views(
+/// (a purchase, the welcome bonus...), where the entry itself only says "grant". The page and
+/// the kinds are read together (`CreditStore::history_with_kinds`: one statement on SQL).
+pub async fn history_views(
     state: &AppState,
     account: AccountId,
-    entries: &[LedgerEntry],
-) -> Result<Vec<EntryView>, AppError> {
-    let kinds = created_kinds(state, account, entries).await?;
-    Ok(entries
+    query: HistoryQuery,
+) -> Result<(HistoryPage, Vec<EntryView>), AppError> {
+    let (page, kinds) = state.credits().history_with_kinds(account, query).await?;
+    let views = page
+        .entries
         .iter()
         .zip(kinds)
         .map(|(entry, kind)| EntryView::of(entry, kind))
-        .collect())
-}
-
-/// For each entry, the kind of grant it created, if it created one (in the entries' order).
-pub async fn created_kinds(
-    state: &AppState,
-    account: AccountId,
-    entries: &[LedgerEntry],
-) -> Result<Vec<Option<GrantKind>>, AppError> {
-    let created = |entry: &LedgerEntry| entry.grant.filter(|_| entry.kind == EntryKind::Grant);
-    let ids: Vec<GrantId> = entries.iter().filter_map(created).collect();
-    let kinds: HashMap<GrantId, GrantKind> = state
-        .credits()
-        .grants(account, &ids)
-        .await?
-        .into_iter()
-        .map(|grant| (grant.id, grant.kind))
         .collect();
-    Ok(entries
-        .iter()
-        .map(|entry| created(entry).and_then(|id| kinds.get(&id).copied()))
-        .collect())
+    Ok((page, views))
 }
 
 /// A balance as templates see it.
@@ -145,28 +124,37 @@ impl RunView {
     }
 }
 
+/// The dashboard: the balance, the credits held, the newest history and runs. Five statements
+/// with the user cached (the session; the open grants; the open holds; the history page joined
+/// with its grants; the newest runs), each an index range bounded by its limit (or by what is
+/// open) whatever the length of the user's history; all read at the same time.
 pub async fn dashboard(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Response, AppError> {
     let account = AccountId::new(current.user.id.as_uuid());
     let now = state.clock().now();
-    let balance = state.credits().balance(account, now).await?;
-    let history = state
-        .credits()
-        .history(account, HistoryQuery::newest(10))
-        .await?;
-    let runs = state
-        .stores()
-        .usage
-        .list(
-            current.user.id,
-            &RunQuery {
-                limit: 5,
-                ..RunQuery::default()
-            },
-        )
-        .await?;
+    let runs_query = RunQuery {
+        limit: 5,
+        ..RunQuery::default()
+    };
+    let (balance, held, (_, entries), runs) = tokio::try_join!(
+        async { Ok::<_, AppError>(state.credits().balance(account, now).await?) },
+        async {
+            let holds = state.credits().open_holds(account).await?;
+            Ok::<_, AppError>(holds.iter().map(|h| h.amount).sum::<Credits>())
+        },
+        history_views(&state, account, HistoryQuery::newest(10)),
+        async {
+            Ok::<_, AppError>(
+                state
+                    .stores()
+                    .usage
+                    .list(current.user.id, &runs_query)
+                    .await?,
+            )
+        },
+    )?;
     let registry = state.registry();
     let runs: Vec<RunView> = runs
         .iter()
@@ -179,19 +167,12 @@ pub async fn dashboard(
             )
         })
         .collect();
-    let entries = entry_views(&state, account, &history.entries).await?;
-    let held: Credits = state
-        .credits()
-        .open_holds(account)
-        .await?
-        .iter()
-        .map(|h| h.amount)
-        .sum();
     Page::new("dashboard.html")
         .with("balance", &BalanceView::of(&balance))
         .with("held", &held.to_string())
         .with("entries", &entries)
         .with("runs", &runs)
+        .viewer_balance(Some(balance.total))
         .render(&state, &current.viewer())
         .await
 }

@@ -394,6 +394,8 @@ pub async fn run(
     Path(slug): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
+    // Priced and allowed as the admins' settings stand now, whichever instance changed them.
+    state.current_service_settings().await?;
     let descriptor = descriptor(&state, &slug)?.clone();
     let viewer = current.viewer();
     let refuse = |input: String, message: String| {

@@ -373,6 +373,46 @@ impl CreditStore for SqlCreditStore {
         Ok(query.page(entries))
     }
 
+    async fn history_with_kinds(
+        &self,
+        account: AccountId,
+        query: HistoryQuery,
+    ) -> Result<(HistoryPage, Vec<Option<GrantKind>>), CreditError> {
+        // One statement: the page's index range, each grant entry joined to its grant by key.
+        let limit = query.limit.clamp(1, HistoryQuery::MAX_LIMIT);
+        let columns: Vec<String> = ENTRY_COLUMNS
+            .split(',')
+            .map(|c| format!("e.{}", c.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT {}, g.kind AS created_kind FROM credit_entries e \
+             LEFT JOIN credit_grants g ON e.kind = 'grant' AND g.id = e.grant_id \
+             AND g.account_id = e.account_id \
+             WHERE e.account_id = $1 AND e.id < $2 ORDER BY e.id DESC LIMIT $3",
+            columns.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.as_uuid())
+            .bind(query.before.map_or(i64::MAX, |e| e.0))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut kinds = Vec::with_capacity(rows.len());
+        for row in &rows {
+            entries.push(entry_from_row(row)?);
+            kinds.push(
+                get::<Option<String>>(row, "created_kind")?
+                    .map(|kind| parse("grant kind", GrantKind::from_str(&kind)))
+                    .transpose()?,
+            );
+        }
+        let page = query.page(entries);
+        kinds.truncate(page.entries.len());
+        Ok((page, kinds))
+    }
+
     async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -72,6 +72,9 @@ impl ServiceSettingsRepository for SqlServiceSettingsRepository {
     }
 
     async fn update(&self, settings: &ServiceSettings) -> Result<bool, StorageError> {
+        // The change and its version in one transaction: a process that reads the new version
+        // then reads the new settings.
+        let mut tx = self.db.begin_write().await?;
         let result = sqlx::query(
             "UPDATE service_settings SET enabled = $1, cost_override_cents = $2, display_order = \
              $3 WHERE slug = $4",
@@ -80,9 +83,30 @@ impl ServiceSettingsRepository for SqlServiceSettingsRepository {
         .bind(settings.cost_override.map(|c| c.cents()))
         .bind(settings.display_order)
         .bind(settings.slug.as_str())
-        .execute(self.db.writer())
+        .execute(&mut *tx)
         .await
         .map_err(storage_error)?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE cache_versions SET version = version + 1 WHERE area = $1")
+            .bind(AREA)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(true)
+    }
+
+    async fn version(&self) -> Result<u64, StorageError> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM cache_versions WHERE area = $1")
+            .bind(AREA)
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        Ok(u64::try_from(version).unwrap_or_default())
     }
 }
+
+/// The row of `cache_versions` that counts the changes to the services' settings.
+const AREA: &str = "service_settings";

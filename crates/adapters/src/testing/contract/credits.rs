@@ -168,6 +168,27 @@ pub(super) async fn credits_grants_show_in_balance_history_and_round_trip(stores
         ]
     );
     assert!(credits.grants(id, &[]).await.expect("no ids").is_empty());
+    // A page of history with the kind of grant each entry created: the spend created none.
+    let (page, created) = credits
+        .history_with_kinds(id, HistoryQuery::newest(2))
+        .await
+        .expect("history with kinds");
+    assert_eq!(page.entries.len(), 2);
+    assert_eq!(created, [None, Some(GrantKind::Subscription)]);
+    assert_eq!(page.next_before, Some(page.entries[1].id), "one more entry");
+    let (older, created) = credits
+        .history_with_kinds(
+            id,
+            HistoryQuery {
+                before: page.next_before,
+                limit: 2,
+            },
+        )
+        .await
+        .expect("the next page");
+    assert_eq!(older.entries.len(), 1);
+    assert_eq!(created, [Some(GrantKind::Welcome)]);
+    assert_eq!(older.next_before, None);
     assert_invariants(&credits, id).await;
 }
 

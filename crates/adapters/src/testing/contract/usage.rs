@@ -662,7 +662,13 @@ pub(super) async fn service_settings_follow_the_registry_and_keep_admin_choices(
         cost_override: Some(Credits::whole(5)),
         display_order: 1,
     };
+    let before = settings.version().await.unwrap();
     assert!(settings.update(&changed).await.unwrap());
+    let after = settings.version().await.unwrap();
+    assert!(
+        after > before,
+        "a change moves the version on: {before} then {after}"
+    );
     assert!(
         !settings
             .update(&ServiceSettings {
@@ -671,6 +677,11 @@ pub(super) async fn service_settings_follow_the_registry_and_keep_admin_choices(
             })
             .await
             .unwrap()
+    );
+    assert_eq!(
+        settings.version().await.unwrap(),
+        after,
+        "a refused change leaves the version"
     );
     // Next start: alpha was removed from code, gamma added; beta keeps the admin's choices.
     let second = settings

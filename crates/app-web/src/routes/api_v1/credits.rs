@@ -153,9 +153,9 @@ pub(super) async fn ledger(
         .transpose()?
         .map(|id| EntryId(i64::try_from(id).unwrap_or(i64::MAX)));
     let account = AccountId::new(auth.user.id.as_uuid());
-    let page = state
+    let (page, kinds) = state
         .credits()
-        .history(
+        .history_with_kinds(
             account,
             HistoryQuery {
                 before,
@@ -163,7 +163,6 @@ pub(super) async fn ledger(
             },
         )
         .await?;
-    let kinds = crate::routes::dashboard::created_kinds(&state, account, &page.entries).await?;
     let data = page
         .entries
         .iter()
