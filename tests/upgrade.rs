@@ -40,6 +40,15 @@ fn git(dir: &Path, args: &[&str]) -> Output {
         .env("GIT_COMMITTER_EMAIL", "test@example.com"))
 }
 
+/// Fetches the dependencies of the project in `dir` from the registry. The older version used
+/// crates the workspace no longer does, which a fresh machine has never downloaded; the builds
+/// themselves run offline ([`cargo`]).
+fn fetch(dir: &Path) {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    quickscale_cli::cargo_env::without_cargo_context(&mut command);
+    run(command.arg("fetch").current_dir(dir));
+}
+
 /// The text of `path` at [`OLDER`] in this repository.
 fn older_file(path: &str) -> String {
     text(&git(&workspace(), &["show", &format!("{OLDER}:{path}")]).stdout)
@@ -135,6 +144,7 @@ async fn an_older_project_is_upgraded_and_keeps_its_data() {
     let dir = init("upgrade-app");
     make_older(&dir, "Upgrade App", "upgrade_app");
     // Built (Cargo settles the lock file), then committed, as a user's project is.
+    fetch(&dir);
     cargo(&dir, &["build"]);
     git(&dir, &["init", "-q", "-b", "main"]);
     git(&dir, &["add", "-A"]);

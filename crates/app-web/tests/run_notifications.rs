@@ -554,3 +554,141 @@ async fn deleting_the_account_removes_its_webhook() {
     assert!(!prefs.email_background_runs);
     live.stop().await;
 }
+
+/// A background service of 2 credits that answers at once ("cancel me" waits for its cancel).
+struct Summarising;
+
+#[async_trait::async_trait]
+impl quickscale_service_sdk::Service for Summarising {
+    fn descriptor(&self) -> quickscale_service_sdk::ServiceDescriptor {
+        quickscale_service_sdk::ServiceDescriptor::new("summarising", "Summarising")
+            .cost(Credits::whole(2))
+            .background()
+            .timeout(Duration::from_secs(30))
+    }
+
+    async fn execute(
+        &self,
+        input: ServiceInput,
+    ) -> Result<quickscale_service_sdk::ServiceOutput, quickscale_service_sdk::ServiceError> {
+        Ok(quickscale_service_sdk::ServiceOutput::new(format!(
+            "summary of {}",
+            input.as_text().unwrap_or_default()
+        )))
+    }
+
+    async fn execute_background(
+        &self,
+        input: ServiceInput,
+        context: &quickscale_service_sdk::RunContext,
+    ) -> Result<quickscale_service_sdk::ServiceOutput, quickscale_service_sdk::ServiceError> {
+        while input.as_text() == Some("cancel me") {
+            context.progress(0.5, "waiting").await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.execute(input).await
+    }
+}
+
+/// The whole way, with a real background run: submitted, worked by the queue's worker, its hold
+/// settled, then announced once with `background: true` (a signed webhook and, because the
+/// user asked, an email); a cancelled background run is announced as `run.failed` with the
+/// status `cancelled`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
+    let live = Live::start_app(
+        quickscale_app_web::App::new("Live").service(Summarising),
+        &private_allowed(),
+    )
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    let client = signed_in(&live).await;
+    let (status, page) = post_webhook(&live, &client, &receiver.url).await;
+    assert_eq!(status, 200, "{page}");
+    let secret = hidden(&page, "new_secret");
+    let page = get_page(&live, &client, "/settings/notifications").await;
+    let response = client
+        .post(live.url("/settings/notifications/email"))
+        .form(&[
+            ("email_background_runs", "on"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let user = live.user(EMAIL).await;
+    let submit = async |text: &str, key: &str| {
+        live.state
+            .runner()
+            .run(
+                user.id,
+                "summarising",
+                ServiceInput::Text(text.into()),
+                quickscale_domain_credits::IdempotencyKey::parse(key).unwrap(),
+            )
+            .await
+            .unwrap()
+            .run
+    };
+
+    let queued = submit("the quarterly report", "bg-hook-1").await;
+    assert_eq!(queued.mode, quickscale_service_sdk::RunMode::Background);
+    wait_until("the webhook of the background run", async || {
+        receiver.count() == 1
+    })
+    .await;
+    let (headers, body) = receiver.request(0);
+    assert_eq!(verify(&secret, &headers, &body), Ok(()));
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "run.succeeded");
+    assert_eq!(event["data"]["id"], queued.id.to_string());
+    assert_eq!(event["data"]["background"], true);
+    assert_eq!(event["data"]["cost"], "2");
+    assert_eq!(event["data"]["summary"], "summary of the quarterly report");
+    assert_eq!(live.balance(EMAIL).await, Credits::whole(98));
+    let emails = async || {
+        live.state
+            .stores()
+            .outbox
+            .list(&OutboxQuery {
+                limit: 100,
+                ..OutboxQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message)
+            .filter(|m| m.subject.starts_with("Summarising"))
+            .collect::<Vec<_>>()
+    };
+    wait_until("the completion email", async || !emails().await.is_empty()).await;
+    assert_eq!(emails().await[0].to, EMAIL);
+
+    // Cancelled while it runs: the hold comes back and the end is announced as failed.
+    let waiting = submit("cancel me", "bg-hook-2").await;
+    wait_until("the run to start", async || {
+        let run = live.state.stores().usage.get(waiting.id).await.unwrap();
+        run.is_some_and(|r| r.progress.is_some())
+    })
+    .await;
+    live.state
+        .runner()
+        .cancel(user.id, waiting.id)
+        .await
+        .unwrap();
+    wait_until("the webhook of the cancelled run", async || {
+        receiver.count() == 2
+    })
+    .await;
+    let (_, body) = receiver.request(1);
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "run.failed");
+    assert_eq!(event["data"]["status"], "cancelled");
+    assert_eq!(event["data"]["background"], true);
+    assert_eq!(live.balance(EMAIL).await, Credits::whole(98));
+    // Each end announced once: nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(receiver.count(), 2);
+    live.stop().await;
+}
