@@ -566,6 +566,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "at least 16 characters: serve `/metrics` to requests with \
               `Authorization: Bearer <token>` (on the app's port unless `METRICS_PORT` is set)",
     },
+    Setting {
+        key: "APP_ENV",
+        section: Section::Operations,
+        kind: Kind::Choice(&["development", "production"]),
+        default: Fallback::Value("development"),
+        doc: "`production` makes `serve` refuse to start, and `check` fail, on settings unsafe \
+              in production (an `http://` `BASE_URL`, a development `SECRET_KEY`, `MAILER=dev`, \
+              the offline Stripe stand-in ...; see docs/deploy.md)",
+    },
 ];
 
 /// The row of `key`, if the app reads it.
