@@ -70,7 +70,7 @@ pub fn is_development_secret(key: &str) -> bool {
     distinct.sort_unstable();
     distinct.dedup();
     let repeats_a_pattern = (1..=key.len() / 2).any(|period| {
-        key.len() % period == 0
+        key.len().is_multiple_of(period)
             && key
                 .as_bytes()
                 .chunks(period)
