@@ -2,6 +2,9 @@
 //! image run against SQLite (its database in a volume, kept across containers) and against
 //! PostgreSQL, with the five-minute journey over HTTP each time.
 //!
+//! The image is built with `--build-arg CARGO_PROFILE=dev` (`QS_DOCKER_CARGO_PROFILE` chooses
+//! another): the same recipe as the default release build, compiled several times faster.
+//!
 //! docker-compose.yml is checked with Debian's `docker-compose` (1.29). Needs a Docker engine (`DOCKER_HOST`, e.g. `$(scripts/docker-engine.sh)`) and the Rust build
 //! image `scripts/docker-images.sh rust-build` makes (`QS_RUST_BUILD_IMAGE`), since no public
 //! image registry may be reachable; it skips without them unless `QS_REQUIRE_DOCKER=1`. The
@@ -205,11 +208,19 @@ async fn the_generated_image_builds_and_runs_on_sqlite_and_postgres() {
         );
     }
 
-    // From the project folder alone, as `docker build .` does it.
+    // From the project folder alone, as `docker build .` does it, with Cargo's `dev` profile
+    // unless QS_DOCKER_CARGO_PROFILE names another (`release`, the Dockerfile's default, takes
+    // several times longer to compile: docs/testing.md has both times).
+    let profile = std::env::var("QS_DOCKER_CARGO_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "dev".into());
     let started = Instant::now();
     let built = docker()
         .args(["build", "--network", "host", "--build-arg"])
         .arg(format!("BUILD_IMAGE={build_image}"))
+        .arg("--build-arg")
+        .arg(format!("CARGO_PROFILE={profile}"))
         .args(["--tag", IMAGE, "."])
         .current_dir(&dir)
         .output()
@@ -229,7 +240,8 @@ async fn the_generated_image_builds_and_runs_on_sqlite_and_postgres() {
     };
     let size: u64 = inspect("{{.Size}}").parse().unwrap();
     measure(format!(
-        "docker build of the generated project: {:.1} s; runtime image {:.1} MB",
+        "docker build of the generated project (Cargo profile {profile}): {:.1} s; runtime \
+         image {:.1} MB",
         started.elapsed().as_secs_f64(),
         size as f64 / 1e6
     ));

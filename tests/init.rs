@@ -192,6 +192,13 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         "Dockerfile",
         "docker-compose.yml",
         "AGENTS.md",
+        "docs/ai_guidelines/README.md",
+        "docs/ai_guidelines/services.md",
+        "docs/ai_guidelines/credits.md",
+        "docs/ai_guidelines/testing.md",
+        "deploy/app.service",
+        "deploy/nginx.conf",
+        "deploy/production.env",
         "vendor/quickscale/Cargo.toml",
         "vendor/quickscale/CHANGELOG.md",
         "vendor/quickscale/crates/adapters/migrations/sqlite/0001_foundation.sql",
@@ -231,6 +238,31 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         )
     );
     assert!(services.contains("// quickscale:services"));
+    // The AI guidelines name this project, its services and every built-in one, with its price.
+    let guidelines =
+        std::fs::read_to_string(project.join("docs/ai_guidelines/services.md")).unwrap();
+    assert!(
+        guidelines.contains("# Services in My Saas App"),
+        "{guidelines}"
+    );
+    assert!(
+        guidelines.contains("- `src/services/title_case.rs`"),
+        "{guidelines}"
+    );
+    let mut builtins = quickscale_app_web::ServiceRegistry::new();
+    quickscale_app_web::sdk::builtin::register_builtins(&mut builtins).unwrap();
+    assert!(builtins.len() >= 4);
+    for service in builtins.iter() {
+        let line = format!(
+            "- `{}`: {} (",
+            service.descriptor.slug, service.descriptor.name
+        );
+        assert!(guidelines.contains(&line), "{line} in:\n{guidelines}");
+    }
+    assert!(
+        guidelines.contains("(free)"),
+        "the free demo service: {guidelines}"
+    );
 
     // Dependencies: the workspace's versions and features, our crates by absolute path.
     let workspace_manifest: toml::Table =

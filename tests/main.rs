@@ -14,7 +14,11 @@
 //!   data kept;
 //! - `docker_image`: the generated project's Dockerfile built and its image run on SQLite and
 //!   PostgreSQL (a Docker engine and the Rust build image: docs/testing.md);
-//! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down.
+//! - `deploy`: the generated project's deploy/ files through `nginx -t` and `systemd-analyze
+//!   verify`;
+//! - `faults`: PostgreSQL stopped and restarted under load, a mail server that is down;
+//! - `operations`: production settings refused by `check --production` and `serve`, and a
+//!   SQLite backup taken under load, restored, its ledger verified.
 //!
 //! The binary is declared by the CLI crate (crates/cli/Cargo.toml), beside the `quickscale`
 //! binary it runs. One subject, or one test:
@@ -32,6 +36,8 @@ mod browser;
 #[cfg(unix)]
 mod crawl;
 #[cfg(unix)]
+mod deploy;
+#[cfg(unix)]
 mod docker_image;
 mod faults;
 #[cfg(unix)]
@@ -39,6 +45,8 @@ mod generate_service;
 #[cfg(unix)]
 mod generated_project;
 mod init;
+#[cfg(unix)]
+mod operations;
 #[cfg(unix)]
 mod self_contained;
 #[cfg(unix)]

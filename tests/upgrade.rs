@@ -115,6 +115,7 @@ fn make_older(dir: &Path, display_name: &str, crate_name: &str) {
     std::fs::write(dir.join(".env.example"), example).unwrap();
     // That version wrote no notes for AI assistants.
     std::fs::remove_file(dir.join("AGENTS.md")).unwrap();
+    std::fs::remove_dir_all(dir.join("docs/ai_guidelines")).unwrap();
 }
 
 /// A user who registered and ran a paid service on the app in `dir`, over `database_url`: the
@@ -231,6 +232,20 @@ async fn an_older_project_is_upgraded_and_keeps_its_data() {
     let agents = std::fs::read_to_string(dir.join("AGENTS.md")).unwrap();
     assert!(agents.contains(&format!("QuickScale {new}")), "{agents}");
     assert!(agents.contains("Upgrade App"), "{agents}");
+    // The longer guidelines, rendered for this project: its services, QuickScale's built-ins.
+    let services = std::fs::read_to_string(dir.join("docs/ai_guidelines/services.md")).unwrap();
+    for expected in [
+        "# Services in Upgrade App",
+        "- `src/services/title_case.rs`",
+        "- `text_sentiment_analysis`: ",
+    ] {
+        assert!(services.contains(expected), "{expected} in:\n{services}");
+    }
+    let guidelines = std::fs::read_to_string(dir.join("docs/ai_guidelines/README.md")).unwrap();
+    assert!(
+        guidelines.contains(&format!("QuickScale {new}.")),
+        "{guidelines}"
+    );
     let changed = text(&git(&dir, &["status", "--porcelain"]).stdout);
     assert!(changed.contains("vendor/quickscale/"), "{changed}");
 

@@ -120,12 +120,80 @@ pub fn render_project(
     Ok(files)
 }
 
-/// The files of `project-template/`, rendered for this project.
+/// The files of `project-template/`, rendered for a new project (whose services are the
+/// template's own).
 pub fn render_template(
     name: &ProjectName,
     db: Db,
     secret_key: &str,
 ) -> anyhow::Result<Vec<ProjectFile>> {
+    let services: Vec<String> = template::TEMPLATE_FILES
+        .iter()
+        .filter_map(|(path, _)| path.strip_prefix("src/services/"))
+        .filter(|file| file.ends_with(".rs") && *file != "mod.rs")
+        .map(|file| format!("src/services/{file}"))
+        .collect();
+    render_template_for(name, db, secret_key, &services)
+}
+
+/// The service files of the project in `dir` (`src/services/NAME.rs`, without `mod.rs`), for
+/// the AI guidelines `upgrade` rewrites.
+pub fn project_services(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let services = dir.join("src/services");
+    let mut found = Vec::new();
+    if services.is_dir() {
+        for entry in std::fs::read_dir(&services)
+            .with_context(|| format!("cannot read {}", services.display()))?
+        {
+            let file = entry?.file_name().to_string_lossy().into_owned();
+            if file.ends_with(".rs") && file != "mod.rs" {
+                found.push(format!("src/services/{file}"));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// QuickScale's built-in services, a Markdown line each: slug, name and price, from their own
+/// descriptors.
+fn builtin_services() -> String {
+    let mut registry = quickscale_app_web::ServiceRegistry::new();
+    if quickscale_app_web::sdk::builtin::register_builtins(&mut registry).is_err() {
+        return "- (see `quickscale services list`)".to_owned();
+    }
+    registry
+        .iter()
+        .map(|service| {
+            let descriptor = &service.descriptor;
+            let price = match descriptor.cost.to_string() {
+                _ if descriptor.cost.is_zero() => "free".to_owned(),
+                one if one == "1" => "1 credit".to_owned(),
+                amount => format!("{amount} credits"),
+            };
+            format!("- `{}`: {} ({price})", descriptor.slug, descriptor.name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The files of `project-template/`, rendered for a project whose services are the files
+/// `services` (for the AI guidelines).
+pub fn render_template_for(
+    name: &ProjectName,
+    db: Db,
+    secret_key: &str,
+    services: &[String],
+) -> anyhow::Result<Vec<ProjectFile>> {
+    let project_services = if services.is_empty() {
+        "- none yet (`quickscale generate-service NAME` adds one)".to_owned()
+    } else {
+        services
+            .iter()
+            .map(|file| format!("- `{file}`"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let workspace = Workspace::parse(Path::new(VENDOR_DIR), vendor::workspace_manifest())?;
     let crate_name = name.crate_name();
     let database_url_line = match db {
@@ -157,6 +225,8 @@ pub fn render_template(
         ("app_templates", list(template::APP_TEMPLATES)),
         ("app_static", list(template::APP_STATIC)),
         ("other_settings", other_settings()),
+        ("builtin_services", builtin_services()),
+        ("project_services", project_services),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

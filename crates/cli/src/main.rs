@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use quickscale_app_web::cli::{
-    BillingAction, Command as AppCommand, CreateAdminArgs, ReconcileArgs, ServeArgs,
+    BackupArgs, BillingAction, CheckArgs, Command as AppCommand, CreateAdminArgs, ReconcileArgs,
+    RestoreArgs, ServeArgs,
 };
 
 const JOURNEY: &str = "\
@@ -86,11 +87,12 @@ enum Command {
     )]
     GenerateService(generate_service::Args),
     /// Move the project to this quickscale's QuickScale version: shows what changes, replaces
-    /// vendor/quickscale/, updates Cargo.toml, Cargo.lock, .env.example and AGENTS.md, builds
-    /// and tests.
+    /// vendor/quickscale/, updates Cargo.toml, Cargo.lock, .env.example, AGENTS.md and
+    /// docs/ai_guidelines/, builds and tests.
     #[command(
-        after_help = "It refuses while vendor/quickscale/, Cargo.toml, Cargo.lock, .env.example or \
-AGENTS.md have uncommitted changes. `--dry-run` only shows what would change."
+        after_help = "It refuses while vendor/quickscale/, Cargo.toml, Cargo.lock, .env.example, \
+AGENTS.md or docs/ai_guidelines/ have uncommitted changes. `--dry-run` only shows what would \
+change."
     )]
     Upgrade(upgrade::Args),
     /// Build the project and list or check its services.
@@ -99,6 +101,8 @@ AGENTS.md have uncommitted changes. `--dry-run` only shows what would change."
     Check {
         #[arg(long)]
         release: bool,
+        #[command(flatten)]
+        check: CheckArgs,
     },
     /// Check every account's credit ledger and match every service run with its debit.
     VerifyLedger {
@@ -108,6 +112,22 @@ AGENTS.md have uncommitted changes. `--dry-run` only shows what would change."
     /// Billing maintenance.
     #[command(subcommand)]
     Billing(BillingCommand),
+    /// Copy the project's SQLite database to FILE while the app runs (one consistent
+    /// snapshot); PostgreSQL: pg_dump (docs/deploy.md).
+    Backup {
+        #[command(flatten)]
+        backup: BackupArgs,
+        #[arg(long)]
+        release: bool,
+    },
+    /// Put the SQLite backup FILE in place of the project's database (refused while anything
+    /// has it open; an existing database only with --force, and kept beside it).
+    Restore {
+        #[command(flatten)]
+        restore: RestoreArgs,
+        #[arg(long)]
+        release: bool,
+    },
     /// Crawl a running app like a visitor (or signed in) and check every page it links to.
     #[command(
         after_help = "Example: quickscale crawl --url http://127.0.0.1:8000 --login \
@@ -146,6 +166,11 @@ enum BillingCommand {
     },
 }
 
+/// `file` from where `quickscale` runs: the app runs in the project's folder.
+fn absolute(file: &std::path::Path) -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_dir()?.join(file))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -173,8 +198,14 @@ fn main() -> ExitCode {
         Command::GenerateService(args) => generate_service::run(args).map(|()| ExitCode::SUCCESS),
         Command::Services(args) => services::run(args),
         Command::Upgrade(args) => upgrade::run(args),
-        Command::Check { release } => run::check(release),
+        Command::Check { release, check } => run::check(release, check),
         Command::VerifyLedger { release } => run::app_command(&AppCommand::VerifyLedger, release),
+        Command::Backup { backup, release } => absolute(&backup.file)
+            .and_then(|file| run::app_command(&AppCommand::Backup(BackupArgs { file }), release)),
+        Command::Restore { restore, release } => absolute(&restore.file).and_then(|file| {
+            let restore = RestoreArgs { file, ..restore };
+            run::app_command(&AppCommand::Restore(restore), release)
+        }),
         Command::Billing(BillingCommand::Reconcile { reconcile, release }) => run::app_command(
             &AppCommand::Billing {
                 action: BillingAction::Reconcile(reconcile),

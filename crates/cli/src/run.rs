@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 
 use anyhow::{Context as _, bail};
-use quickscale_app_web::cli::{Command as AppCommand, ServeArgs};
+use quickscale_app_web::cli::{CheckArgs, Command as AppCommand, ServeArgs};
 
 use crate::cargo_env::without_cargo_context;
 use crate::project::Project;
@@ -205,8 +205,9 @@ pub fn app_command(command: &AppCommand, release: bool) -> anyhow::Result<ExitCo
     run_binary(&project, &binary, command, &[])
 }
 
-/// `quickscale check`: the toolchain, the project, then the app's own checks.
-pub fn check(release: bool) -> anyhow::Result<ExitCode> {
+/// `quickscale check`: the toolchain, the project, then the app's own checks (with
+/// `--production`, the settings production refuses too).
+pub fn check(release: bool, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut healthy = check_toolchain();
     let project = match Project::find(&std::env::current_dir()?) {
         Ok(project) => {
@@ -242,7 +243,7 @@ pub fn check(release: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let code = run_binary(&project, &binary, &AppCommand::Check, &[])?;
+    let code = run_binary(&project, &binary, &AppCommand::Check(args), &[])?;
     healthy &= code == ExitCode::SUCCESS;
     Ok(if healthy { code } else { ExitCode::FAILURE })
 }

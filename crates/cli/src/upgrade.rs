@@ -37,10 +37,15 @@ const REPLACED: &[&str] = &[
     "Cargo.lock",
     ".env.example",
     AGENTS_FILE,
+    GUIDELINES_DIR,
 ];
 
 /// The notes for AI assistants, rendered for the project by `init` and refreshed here.
 const AGENTS_FILE: &str = "AGENTS.md";
+
+/// The longer guidelines for AI assistants (the project's services, the credit rules, testing),
+/// rendered for the project by `init` and refreshed here.
+const GUIDELINES_DIR: &str = "docs/ai_guidelines";
 
 /// The changes an upgrade makes, worked out before anything is written.
 #[derive(Debug)]
@@ -74,8 +79,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     refuse_uncommitted_changes(&project.dir)?;
     apply(&project.dir, &plan)?;
     println!(
-        "Upgraded to QuickScale {VERSION}: {VENDOR_DIR}/, Cargo.toml, Cargo.lock, .env.example \
-         and {AGENTS_FILE} were updated."
+        "Upgraded to QuickScale {VERSION}: {VENDOR_DIR}/, Cargo.toml, Cargo.lock, .env.example, \
+         {AGENTS_FILE} and {GUIDELINES_DIR}/ were updated."
     );
     if args.no_build {
         println!("Not built (--no-build): run `cargo test`, then commit the upgrade.");
@@ -388,8 +393,13 @@ fn apply(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
 
     write(&dir.join("Cargo.toml"), &manifest)?;
     write(&lock_path, &lock)?;
-    if let Some(agents) = agents_file(dir)? {
-        write(&dir.join(AGENTS_FILE), &agents)?;
+    for file in assistant_files(dir)? {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        write(&path, &file.as_text())?;
     }
     if !plan.settings_added.is_empty() {
         let path = dir.join(".env.example");
@@ -418,18 +428,19 @@ fn apply(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `AGENTS.md` as this version's `init` writes it for the project, when its package name is a
-/// name `init` accepts.
-fn agents_file(dir: &Path) -> anyhow::Result<Option<String>> {
+/// `AGENTS.md` and `docs/ai_guidelines/` as this version's `init` writes them for the project
+/// (with its services as they are now), when its package name is a name `init` accepts.
+fn assistant_files(dir: &Path) -> anyhow::Result<Vec<ProjectFile>> {
     let project = Project::find(dir)?;
     let Ok(name) = crate::name::ProjectName::parse(&project.package) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let files = crate::init::render_template(&name, crate::init::Db::Sqlite, "")?;
+    let services = crate::init::project_services(dir)?;
+    let files = crate::init::render_template_for(&name, crate::init::Db::Sqlite, "", &services)?;
     Ok(files
         .into_iter()
-        .find(|f| f.path == Path::new(AGENTS_FILE))
-        .map(|f| f.as_text().into_owned()))
+        .filter(|f| f.path == Path::new(AGENTS_FILE) || f.path.starts_with(GUIDELINES_DIR))
+        .collect())
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -15,6 +15,8 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::Area;
+
+pub mod backup;
 use crate::sql::{Backend, Embedded, migrator, storage_error};
 
 const MIGRATIONS: Embedded = Embedded(&[

@@ -31,10 +31,13 @@ pub enum Requirement {
     Redis,
     /// Prometheus (Debian's `prometheus` package), which scrapes a running app's metrics.
     Prometheus,
+    /// nginx (Debian's `nginx-light`) and `systemd-analyze`, which check the generated
+    /// project's deploy/ files (the reverse proxy's configuration, the systemd unit).
+    DeployTools,
 }
 
 impl Requirement {
-    pub const ALL: [Requirement; 9] = [
+    pub const ALL: [Requirement; 10] = [
         Requirement::Postgres,
         Requirement::Docker,
         Requirement::Browser,
@@ -44,6 +47,7 @@ impl Requirement {
         Requirement::SdkTools,
         Requirement::Redis,
         Requirement::Prometheus,
+        Requirement::DeployTools,
     ];
 
     /// The environment variable that makes it required.
@@ -58,6 +62,7 @@ impl Requirement {
             Requirement::SdkTools => "QS_REQUIRE_SDK_TOOLS",
             Requirement::Redis => "QS_REQUIRE_REDIS",
             Requirement::Prometheus => "QS_REQUIRE_PROMETHEUS",
+            Requirement::DeployTools => "QS_REQUIRE_DEPLOY_TOOLS",
         }
     }
 
@@ -72,6 +77,7 @@ impl Requirement {
             Requirement::SdkTools => "the SDK test tools (node, npm, python3 with venv)",
             Requirement::Redis => "a Redis server",
             Requirement::Prometheus => "Prometheus",
+            Requirement::DeployTools => "nginx and systemd-analyze",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! binary's arguments with [`Command::to_args`].
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -26,8 +27,9 @@ pub enum Command {
     Migrate,
     /// Create an admin account.
     CreateAdmin(CreateAdminArgs),
-    /// Check the configuration and the database.
-    Check,
+    /// Check the configuration and the database (with --production, or APP_ENV=production,
+    /// also refuse settings unsafe in production).
+    Check(CheckArgs),
     /// Ask the app running here for /health: exits 0 when it answers 200 (a container's
     /// HEALTHCHECK).
     Health,
@@ -40,6 +42,12 @@ pub enum Command {
     },
     /// List the registered services.
     Services(ServicesArgs),
+    /// Copy the SQLite database to FILE while the app runs (one consistent snapshot); for
+    /// PostgreSQL, use pg_dump (docs/deploy.md).
+    Backup(BackupArgs),
+    /// Put the SQLite backup FILE in place of the database. Refused while any process has the
+    /// database open; an existing database is replaced only with --force, and kept beside it.
+    Restore(RestoreArgs),
 }
 
 /// Where `serve` listens.
@@ -61,6 +69,33 @@ pub struct CreateAdminArgs {
     /// Read the password from this environment variable (generated and printed otherwise).
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+}
+
+/// What `check` checks besides the configuration, the database and the port.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckArgs {
+    /// Also fail on every setting unsafe in production (http:// BASE_URL, a development
+    /// SECRET_KEY, MAILER=dev, the offline Stripe stand-in ...), as APP_ENV=production does.
+    #[arg(long)]
+    pub production: bool,
+}
+
+/// Where `backup` writes.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct BackupArgs {
+    /// The backup file to write (it must not exist).
+    pub file: PathBuf,
+}
+
+/// What `restore` reads, and whether it may replace a database.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct RestoreArgs {
+    /// The backup file to restore.
+    pub file: PathBuf,
+    /// Replace an existing database (nothing may have it open; it is kept, renamed, beside
+    /// the restored one).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What `services` does besides listing.
@@ -119,7 +154,12 @@ impl Command {
                 option(&mut args, "email", Some(email.clone()));
                 option(&mut args, "password-env", password_env.clone());
             }
-            Command::Check => args.push("check".to_owned()),
+            Command::Check(CheckArgs { production }) => {
+                args.push("check".to_owned());
+                if *production {
+                    args.push("--production".to_owned());
+                }
+            }
             Command::Health => args.push("health".to_owned()),
             Command::VerifyLedger => args.push("verify-ledger".to_owned()),
             Command::Billing {
@@ -133,6 +173,19 @@ impl Command {
                 if *check {
                     args.push("--check".to_owned());
                 }
+            }
+            // `--` first, so that a file name starting with `-` stays a file name.
+            Command::Backup(BackupArgs { file }) => {
+                args.extend(["backup".to_owned(), "--".to_owned()]);
+                args.push(file.to_string_lossy().into_owned());
+            }
+            Command::Restore(RestoreArgs { file, force }) => {
+                args.push("restore".to_owned());
+                if *force {
+                    args.push("--force".to_owned());
+                }
+                args.push("--".to_owned());
+                args.push(file.to_string_lossy().into_owned());
             }
         }
         args
@@ -170,7 +223,8 @@ mod tests {
                 email: "--odd@example.com".into(),
                 password_env: Some("ADMIN_PASSWORD".into()),
             }),
-            Command::Check,
+            Command::Check(CheckArgs::default()),
+            Command::Check(CheckArgs { production: true }),
             Command::Health,
             Command::VerifyLedger,
             Command::Billing {
@@ -181,6 +235,20 @@ mod tests {
             },
             Command::Services(ServicesArgs::default()),
             Command::Services(ServicesArgs { check: true }),
+            Command::Backup(BackupArgs {
+                file: "/backups/app-1.db".into(),
+            }),
+            Command::Backup(BackupArgs {
+                file: "-odd.db".into(),
+            }),
+            Command::Restore(RestoreArgs {
+                file: "backup.db".into(),
+                force: false,
+            }),
+            Command::Restore(RestoreArgs {
+                file: "-odd.db".into(),
+                force: true,
+            }),
         ];
         for command in commands {
             assert_eq!(

@@ -5,6 +5,7 @@
 //! its type, allowed values, default and meaning, is a row of [`SETTINGS`]; the parser reads
 //! values through it and docs/configuration.md lists it.
 
+mod production;
 mod sections;
 mod settings;
 mod sources;
@@ -17,6 +18,7 @@ use quickscale_domain_credits::Credits;
 use quickscale_domain_identity::{Email, LockoutPolicy};
 use time::Duration;
 
+pub use production::{Environment, ProductionProblem, is_development_secret};
 pub use sections::{
     DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, RateLimitBackend,
     SmtpSecurity, StripeMode,
@@ -111,6 +113,11 @@ pub struct Config {
     pub api_monthly_credits: Option<Credits>,
     /// Where Prometheus metrics are served, if anywhere (`METRICS_PORT`, `METRICS_TOKEN`).
     pub metrics: Option<MetricsConfig>,
+    /// `APP_ENV`: production refuses unsafe settings ([`Config::production_problems`]).
+    pub environment: Environment,
+    /// Whether `TRUST_PROXY` was set at all (either way): behind a proxy, production wants
+    /// the decision made.
+    pub trust_proxy_decided: bool,
     /// Users' webhooks (`ALLOW_PRIVATE_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`).
     pub webhooks: WebhookSettings,
 }
@@ -238,6 +245,8 @@ impl Config {
                 allow_private: s.flag("ALLOW_PRIVATE_WEBHOOKS")?,
                 first_retry: std::time::Duration::from_secs(s.integer("WEBHOOK_RETRY_SECONDS")?),
             },
+            environment: s.choice("APP_ENV")?,
+            trust_proxy_decided: s.get("TRUST_PROXY").is_some(),
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,
             llm,

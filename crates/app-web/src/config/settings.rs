@@ -593,6 +593,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "the wait before a failed webhook delivery's second attempt; each later wait is four \
               times the one before (at most 6 hours), over 8 attempts in all",
     },
+    Setting {
+        key: "APP_ENV",
+        section: Section::Operations,
+        kind: Kind::Choice(&["development", "production"]),
+        default: Fallback::Value("development"),
+        doc: "`production` makes `serve` refuse to start, and `check` fail, on settings unsafe \
+              in production (an `http://` `BASE_URL`, a development `SECRET_KEY`, `MAILER=dev`, \
+              the offline Stripe stand-in ...; see docs/deploy.md)",
+    },
 ];
 
 /// The row of `key`, if the app reads it.

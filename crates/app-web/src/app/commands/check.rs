@@ -1,13 +1,17 @@
-//! `check`: the configuration, the database (reachable and migrated), the port.
+//! `check`: the configuration, the settings production refuses (with `--production` or
+//! `APP_ENV=production`), the database (reachable and migrated), the port.
 
 use std::net::SocketAddr;
 
 use crate::app::database::open_database;
-use crate::config::Config;
+use crate::config::{Config, Environment};
 
 /// Checks, changing nothing.
-pub(super) async fn check(config: &Config) -> anyhow::Result<()> {
+pub(super) async fn check(config: &Config, production: bool) -> anyhow::Result<()> {
     println!("✓ configuration is valid");
+    if production || config.environment == Environment::Production {
+        refuse_unsafe_settings(config, true)?;
+    }
     let (database, _) = open_database(config, false).await?;
     database
         .ping()
@@ -27,4 +31,31 @@ pub(super) async fn check(config: &Config) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Fails naming every setting unsafe in production (each also printed with a cross when
+/// `print` is set, with ticks for what is safe).
+pub(super) fn refuse_unsafe_settings(config: &Config, print: bool) -> anyhow::Result<()> {
+    let problems = config.production_problems();
+    if print {
+        for strength in config.production_strengths() {
+            println!("✓ {strength}");
+        }
+        for problem in &problems {
+            println!("✗ {problem}");
+        }
+    }
+    if problems.is_empty() {
+        if print {
+            println!("✓ no setting is unsafe in production");
+        }
+        return Ok(());
+    }
+    let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+    anyhow::bail!(
+        "{} setting(s) unsafe in production (APP_ENV=production or check --production):\n{}\n\
+         Fix them in the environment or .env (docs/deploy.md).",
+        problems.len(),
+        list.join("\n")
+    )
 }

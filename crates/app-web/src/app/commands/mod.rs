@@ -1,6 +1,7 @@
 //! The app's commands: `run` parses the command line (`cli`) and runs one; each command is in a
 //! file of its own.
 
+mod backup;
 mod check;
 mod create_admin;
 mod health;
@@ -18,14 +19,15 @@ use clap::Parser;
 
 use super::App;
 use super::cli::{
-    BillingAction, Cli, Command, CreateAdminArgs, ReconcileArgs, ServeArgs, ServicesArgs,
+    BackupArgs, BillingAction, CheckArgs, Cli, Command, CreateAdminArgs, ReconcileArgs,
+    RestoreArgs, ServeArgs, ServicesArgs,
 };
 use super::logging::init_tracing;
 use crate::config::Config;
 
 impl App {
     /// The app's command line: `serve` (the default), `worker`, `migrate`, `create-admin`, `check`,
-    /// `services`. Reads configuration from the current directory.
+    /// `services`, `backup`, `restore`. Reads configuration from the current directory.
     pub fn run(self) -> ExitCode {
         let cli = Cli::parse();
         let project_dir = std::env::var_os("QUICKSCALE_PROJECT_DIR")
@@ -87,13 +89,17 @@ impl App {
                 self.create_admin(config, &email, password_env.as_deref())
                     .await
             }
-            Command::Check => check::check(&config).await,
+            Command::Check(CheckArgs { production }) => check::check(&config, production).await,
             Command::Health => health::health(&config),
             Command::Services(ServicesArgs { check }) => self.list_services(&config, check),
             Command::VerifyLedger => verify_ledger::verify_ledger(self, config).await,
             Command::Billing {
                 action: BillingAction::Reconcile(ReconcileArgs { limit }),
             } => reconcile::reconcile(self, config, limit).await,
+            Command::Backup(BackupArgs { file }) => backup::backup(&config, &file).await,
+            Command::Restore(RestoreArgs { file, force }) => {
+                backup::restore(&config, &file, force).await
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use crate::app::App;
 use crate::app::banner::print_banner;
 use crate::app::server::{finish_runs, serve_metrics_port, serve_router, shutdown_signal};
-use crate::config::Config;
+use crate::config::{Config, Environment};
 use crate::onboarding::ensure_admin;
 
 impl App {
@@ -27,6 +27,10 @@ impl App {
         // Links in pages and emails follow the address actually served, unless BASE_URL is set.
         if config.base_url == default_base {
             config.base_url = format!("http://{}:{}", config.host, config.port);
+        }
+        // In production, nothing starts on a setting that is unsafe there.
+        if config.environment == Environment::Production {
+            super::check::refuse_unsafe_settings(&config, false)?;
         }
         let address = SocketAddr::new(config.host, config.port);
         let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
