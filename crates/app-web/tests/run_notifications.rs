@@ -646,7 +646,7 @@ async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
     assert_eq!(event["data"]["background"], true);
     assert_eq!(event["data"]["cost"], "2");
     assert_eq!(event["data"]["summary"], "summary of the quarterly report");
-    assert_eq!(live.balance(EMAIL).await, Credits::whole(98));
+    assert_eq!(live.balance(EMAIL).await, Credits::whole(198));
     let emails = async || {
         live.state
             .stores()
@@ -668,7 +668,13 @@ async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
     // Cancelled while it runs: the hold comes back and the end is announced as failed.
     let waiting = submit("cancel me", "bg-hook-2").await;
     wait_until("the run to start", async || {
-        let run = live.state.stores().usage.get(waiting.id).await.unwrap();
+        let run = live
+            .state
+            .stores()
+            .usage
+            .get(user.id, waiting.id)
+            .await
+            .unwrap();
         run.is_some_and(|r| r.progress.is_some())
     })
     .await;
@@ -686,7 +692,7 @@ async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
     assert_eq!(event["type"], "run.failed");
     assert_eq!(event["data"]["status"], "cancelled");
     assert_eq!(event["data"]["background"], true);
-    assert_eq!(live.balance(EMAIL).await, Credits::whole(98));
+    assert_eq!(live.balance(EMAIL).await, Credits::whole(198));
     // Each end announced once: nothing more arrives.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(receiver.count(), 2);

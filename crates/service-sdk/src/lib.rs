@@ -30,8 +30,7 @@ pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile
 pub use quickscale_domain_credits::Credits;
 pub use registry::{Registered, RegistryError, ServiceRegistry};
 pub use runner::{
-    BackgroundEnd, BackgroundJob, RunContext, RunError, RunOutcome, RunQueue,
-    ServiceRunner,
+    BackgroundEnd, BackgroundJob, RunContext, RunError, RunOutcome, RunQueue, ServiceRunner,
 };
 pub use service::{Service, ServiceError, Timer};
 pub use settings::{ServiceSettings, ServiceSettingsRepository, SettingsSnapshot};

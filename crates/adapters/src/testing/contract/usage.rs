@@ -968,7 +968,10 @@ struct EndCounter(std::sync::Mutex<Vec<(Uuid, RunStatus, bool)>>);
 impl quickscale_service_sdk::notify::RunEvents for EndCounter {
     async fn run_ended(&self, event: &quickscale_service_sdk::notify::RunEnded) {
         let status = RunStatus::parse(&event.status).expect("a run status");
-        self.0.lock().unwrap().push((event.run, status, event.background));
+        self.0
+            .lock()
+            .unwrap()
+            .push((event.run, status, event.background));
     }
 }
 
