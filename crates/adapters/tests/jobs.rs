@@ -272,9 +272,13 @@ async fn a_failed_job_is_tried_again(queue: JobQueue<Numbered>) {
     assert_eq!(queue.counts().await.unwrap(), vec![("Done".to_owned(), 1)]);
 }
 
+/// One run as the handler saw it: the job's number, the attempt, whether it was the last, and
+/// the trace context stored with the job.
+type Seen = (u32, usize, bool, Option<String>);
+
 /// Records each run's attempt as the handler saw it; jobs with `fails` > 0 always fail.
 #[derive(Default)]
-struct Attempts(Mutex<Vec<(u32, usize, bool, Option<String>)>>);
+struct Attempts(Mutex<Vec<Seen>>);
 
 #[async_trait]
 impl JobHandler<Numbered> for Attempts {
