@@ -36,7 +36,9 @@
 #   CONNECTIONS="16 64" scripts/bench-load.sh  # the loads at each of these connection counts
 #   BIN=/tmp/demo-before scripts/bench-load.sh  # another build of the demo example, unbuilt
 #   METRICS_COMPARE=1 ROUNDS=3 scripts/bench-load.sh  # only the paid run on PostgreSQL, metrics
-#                                    # off and on (METRICS_TOKEN, scraped every second), alternating
+#                                    # off, on (METRICS_TOKEN, scraped every second), and on with
+#                                    # traces sent to a local OTLP sink (OTEL_EXPORTER_OTLP_ENDPOINT),
+#                                    # alternating
 #
 # Needs: wrk (apt-get install wrk), the PostgreSQL server binaries (pg_config --bindir) with
 # pg_stat_statements (PostgreSQL's contrib, part of Debian's server package), curl, python3.
@@ -68,6 +70,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 APP_PID=""
 cleanup() {
   [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
+  [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null || true
   $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -246,21 +249,44 @@ verify_ledger() { # label url
 }
 
 if [ -n "${METRICS_COMPARE:-}" ]; then
-  # The cost of metrics on the paid run: the same load with metrics off and on, alternating so
-  # that the machine's drift falls on both; with metrics on, a scraper asks for /metrics every
-  # second (Prometheus' usual interval is 15 s) so that rendering is part of the cost.
-  echo "== metrics off vs on (PostgreSQL, the paid run, ${ROUNDS:-3} rounds)"
+  # The cost of metrics and traces on the paid run: the same load with metrics off, on, and on
+  # with traces, alternating so that the machine's drift falls on each; with metrics on, a
+  # scraper asks for /metrics every second (Prometheus' usual interval is 15 s) so that rendering
+  # is part of the cost; with traces on, every span goes over OTLP/HTTP to a local sink that
+  # accepts the posts and counts them (a collector's work is not the app's cost).
+  echo "== metrics off vs on vs on with traces (PostgreSQL, the paid run, ${ROUNDS:-3} rounds)"
   url="postgres://postgres@127.0.0.1:$PG_PORT/app"
   start_app "$url"; make_sessions postgres; stop_app
   token=bench-metrics-token-0123456789
+  SINK_PORT=$(free_port)
+  python3 - "$SINK_PORT" "$WORK/sink-count" <<'PY' &
+import http.server, sys, threading
+port, out = int(sys.argv[1]), sys.argv[2]
+lock, count = threading.Lock(), [0, 0]
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with lock:
+            count[0] += 1; count[1] += len(body)
+            open(out, "w").write(f"{count[0]} {count[1]}\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
+PY
+  SINK_PID=$!
   for round in $(seq 1 "${ROUNDS:-3}"); do
-    for mode in off on; do
-      EXTRA_ENV=(); [ $mode = on ] && EXTRA_ENV=(METRICS_TOKEN=$token)
+    for mode in off on traced; do
+      EXTRA_ENV=()
+      [ $mode != off ] && EXTRA_ENV=(METRICS_TOKEN=$token)
+      [ $mode = traced ] && EXTRA_ENV+=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_SERVICE_NAME=bench)
       start_app "$url"
       scraper=""
-      if [ $mode = on ]; then
+      if [ $mode != off ]; then
         curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$APP_PORT/metrics" | grep -q '^quickscale_build_info' \
-          || fail "metrics on: /metrics does not answer"
+          || fail "metrics $mode: /metrics does not answer"
         (while sleep 1; do curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$APP_PORT/metrics"; done) &
         scraper=$!
       fi
@@ -269,11 +295,17 @@ if [ -n "${METRICS_COMPARE:-}" ]; then
       stop_app
     done
   done
+  kill "$SINK_PID" 2>/dev/null || true
+  read -r posts bytes < "$WORK/sink-count" 2>/dev/null || { posts=0; bytes=0; }
+  [ "${posts:-0}" -gt 0 ] || fail "traces on: the OTLP sink received nothing"
   echo
-  echo "== metrics: mean requests per second, off and on, and the cost"
+  echo "== metrics and traces: mean requests per second, and the cost against off"
+  echo "  the OTLP sink received $posts posts ($bytes bytes of spans)"
   awk '$1 ~ /^metrics-/ { for (i = 4; i <= NF; i++) if ($i ~ /^rps=/) { split($i, r, "="); sum[$1] += r[2]; n[$1]++; all[$1] = all[$1] " " r[2] } }
-       END { off = sum["metrics-off"] / n["metrics-off"]; on = sum["metrics-on"] / n["metrics-on"];
-             printf "  off: %.1f rps (%s)\n  on:  %.1f rps (%s)\n  cost: %.1f %% of requests per second\n", off, all["metrics-off"], on, all["metrics-on"], 100 * (off - on) / off }' "$RESULTS"
+       END { off = sum["metrics-off"] / n["metrics-off"]; on = sum["metrics-on"] / n["metrics-on"]; tr = sum["metrics-traced"] / n["metrics-traced"];
+             printf "  off:            %.1f rps (%s)\n  metrics:        %.1f rps (%s)\n  metrics+traces: %.1f rps (%s)\n", off, all["metrics-off"], on, all["metrics-on"], tr, all["metrics-traced"];
+             printf "  cost of metrics: %.1f %% of requests per second (on/off %.3f)\n", 100 * (off - on) / off, on / off;
+             printf "  cost of metrics and traces: %.1f %% of requests per second (traced/off %.3f)\n", 100 * (off - tr) / off, tr / off }' "$RESULTS"
   if [ ${#FAILURES[@]} -gt 0 ]; then
     printf 'FAILED: %s\n' "${FAILURES[@]}"; exit 1
   fi

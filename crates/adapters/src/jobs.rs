@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use apalis::prelude::{
-    BackendExt, BoxDynError, Data, PollSnapshot, PollStrategy, TaskBuilder, TaskSink,
-    TaskSinkError, WorkerBuilder, WorkerBuilderExt,
+    Attempt, BackendExt, BoxDynError, Data, FromRequest, MetadataStore, PollSnapshot, PollStrategy,
+    Task, TaskBuilder, TaskSink, TaskSinkError, WorkerBuilder, WorkerBuilderExt,
 };
 use apalis_cron::{CronScheduler, Schedule, Tick, timezone::Utc};
 use apalis_postgres::PostgresStorage;
@@ -57,12 +57,16 @@ impl Default for QueueSettings {
     }
 }
 
+/// The metadata key under which a job carries the trace context of the work that pushed it.
+const TRACE_KEY: &str = "traceparent";
+
 /// When and under which key a job is pushed.
 #[derive(Debug, Clone, Default)]
 pub struct Enqueue {
     key: Option<String>,
     run_at: Option<OffsetDateTime>,
     max_attempts: Option<usize>,
+    trace: Option<String>,
 }
 
 impl Enqueue {
@@ -92,13 +96,83 @@ impl Enqueue {
         self.max_attempts = Some(attempts.max(1));
         self
     }
+
+    /// Stores `context` (a W3C `traceparent`, say) with the job; its worker gets it back in
+    /// [`JobAttempt::trace`], so that the job's work joins the trace of what queued it.
+    #[must_use]
+    pub fn trace(mut self, context: impl Into<String>) -> Self {
+        self.trace = Some(context.into());
+        self
+    }
+}
+
+/// One run of a job, as its worker sees it.
+#[derive(Debug, Clone)]
+pub struct JobAttempt {
+    /// 1 on the first run, 2 on the first retry ...
+    pub number: usize,
+    /// The runs the job has in all (after a failed last one it is left failed).
+    pub max: usize,
+    /// The trace context stored with the job ([`Enqueue::trace`]).
+    pub trace: Option<String>,
+}
+
+impl JobAttempt {
+    /// Whether a failure of this run is the job's last (no retry follows).
+    pub fn is_last(&self) -> bool {
+        self.number >= self.max
+    }
+}
+
+/// What a worker reads of a job besides its arguments: the attempt counter (shared with
+/// apalis, which counts this run before the handler starts), the attempts in all and the
+/// stored trace context.
+struct Attempted {
+    attempt: Attempt,
+    max: usize,
+    trace: Option<String>,
+}
+
+impl<Args: Sync> FromRequest<Task<Args>> for Attempted {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(task: &Task<Args>) -> Result<Self, Self::Error> {
+        Ok(Attempted {
+            attempt: task.raw_attempt().clone(),
+            max: task.max_attempts().unwrap_or(1),
+            trace: task.metadata().get(TRACE_KEY).map(str::to_owned),
+        })
+    }
+}
+
+/// A queue's backlog at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Jobs due and waiting for a worker (new ones, and failed ones with attempts left).
+    pub waiting: u64,
+    /// Seconds the oldest waiting job has been due (0 when none waits).
+    pub oldest_waiting_seconds: u64,
+    /// Jobs a worker holds now.
+    pub running: u64,
+    /// Jobs left failed after their last attempt (or killed).
+    pub dead: u64,
 }
 
 /// What a worker does with a job of type `T`. An error is recorded on the job and the job is
 /// tried again while it has attempts left.
 #[async_trait]
-pub trait JobHandler<T>: Send + Sync + 'static {
+pub trait JobHandler<T>: Send + Sync + 'static
+where
+    T: Send + 'static,
+{
     async fn handle(&self, job: T) -> Result<(), String>;
+
+    /// Runs `job` knowing which attempt this is (and the trace context stored with it); by
+    /// default, [`JobHandler::handle`].
+    async fn handle_attempt(&self, job: T, attempt: JobAttempt) -> Result<(), String> {
+        let _ = attempt;
+        self.handle(job).await
+    }
 }
 
 enum Storage<T> {
@@ -191,9 +265,9 @@ impl PollStrategy for Poller {
 
 /// The handler as a worker's data: a named type (not a bare trait object), so that the worker's
 /// future is provably `Send`.
-struct HandlerData<T>(Arc<dyn JobHandler<T>>);
+struct HandlerData<T: Send + 'static>(Arc<dyn JobHandler<T>>);
 
-impl<T> Clone for HandlerData<T> {
+impl<T: Send + 'static> Clone for HandlerData<T> {
     fn clone(&self) -> Self {
         HandlerData(Arc::clone(&self.0))
     }
@@ -202,9 +276,19 @@ impl<T> Clone for HandlerData<T> {
 async fn run_job<T: Send + 'static>(
     job: T,
     handler: Data<HandlerData<T>>,
+    attempted: Attempted,
 ) -> Result<(), BoxDynError> {
     let handler: &HandlerData<T> = &handler;
-    handler.0.handle(job).await.map_err(BoxDynError::from)
+    let attempt = JobAttempt {
+        number: attempted.attempt.current().max(1),
+        max: attempted.max.max(1),
+        trace: attempted.trace,
+    };
+    handler
+        .0
+        .handle_attempt(job, attempt)
+        .await
+        .map_err(BoxDynError::from)
 }
 
 /// The key of a PostgreSQL push refused because a job with the same key exists (SQLite's insert
@@ -293,6 +377,11 @@ where
             task = task.run_at_timestamp(u64::try_from(seconds).unwrap_or(0));
         }
         task = task.max_attempts(options.max_attempts.unwrap_or(5));
+        if let Some(trace) = options.trace {
+            let mut metadata = MetadataStore::new();
+            metadata.insert(TRACE_KEY, trace).map_err(JobError::of)?;
+            task = task.with_metadata(metadata);
+        }
         let task = task.build();
         match self.storage.clone() {
             Storage::Sqlite(mut s) => s.push_task(task).await.map_err(JobError::of),
@@ -364,6 +453,57 @@ where
         }
     }
 }
+
+impl<T> JobQueue<T> {
+    /// The backlog now: jobs waiting (due, not held by a worker), how long the oldest has
+    /// waited, jobs running, and jobs left dead. One query; an error means the queue's storage
+    /// does not answer.
+    pub async fn stats(&self) -> Result<QueueStats, JobError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (waiting, oldest, running, dead): (i64, Option<i64>, i64, i64) = match &self.storage {
+            Storage::Sqlite(s) => sqlx::query_as(SQLITE_STATS)
+                .bind(&self.name)
+                .bind(now)
+                .fetch_one(s.pool())
+                .await
+                .map_err(JobError::of)?,
+            Storage::Postgres(s) => sqlx::query_as(POSTGRES_STATS)
+                .bind(&self.name)
+                .bind(now)
+                .fetch_one(s.pool())
+                .await
+                .map_err(JobError::of)?,
+        };
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(QueueStats {
+            waiting: count(waiting),
+            oldest_waiting_seconds: oldest.map_or(0, |due| count(now - due)),
+            running: count(running),
+            dead: count(dead),
+        })
+    }
+}
+
+/// The backlog in SQLite (`run_at` in Unix seconds): what `fetch_next` would pick, what is
+/// held, and what is left failed.
+const SQLITE_STATS: &str = "SELECT \
+    COUNT(*) FILTER (WHERE run_at <= ?2 AND ((status = 'Pending' AND lock_by IS NULL) \
+        OR (status = 'Failed' AND attempts < max_attempts))), \
+    MIN(run_at) FILTER (WHERE run_at <= ?2 AND ((status = 'Pending' AND lock_by IS NULL) \
+        OR (status = 'Failed' AND attempts < max_attempts))), \
+    COUNT(*) FILTER (WHERE status IN ('Queued', 'Running')), \
+    COUNT(*) FILTER (WHERE status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
+    FROM Jobs WHERE job_type = ?1";
+
+/// The same in PostgreSQL (`run_at` a timestamp).
+const POSTGRES_STATS: &str = "SELECT \
+    COUNT(*) FILTER (WHERE run_at <= to_timestamp($2::float8) AND ((status = 'Pending' AND lock_by IS NULL) \
+        OR (status = 'Failed' AND attempts < max_attempts))), \
+    EXTRACT(EPOCH FROM MIN(run_at) FILTER (WHERE run_at <= to_timestamp($2::float8) \
+        AND ((status = 'Pending' AND lock_by IS NULL) OR (status = 'Failed' AND attempts < max_attempts))))::BIGINT, \
+    COUNT(*) FILTER (WHERE status IN ('Queued', 'Running')), \
+    COUNT(*) FILTER (WHERE status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts)) \
+    FROM apalis.jobs WHERE job_type = $1";
 
 /// apalis-sqlite's schema (the same text as the SQLite migration 0011).
 const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0011_jobs.sql");

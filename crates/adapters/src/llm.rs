@@ -7,6 +7,7 @@ use quickscale_service_sdk::ServiceError;
 use quickscale_service_sdk::builtin::ChatModel;
 use serde::Deserialize;
 use serde_json::json;
+use tracing::Instrument as _;
 
 /// Calls `POST {base_url}/chat/completions` with a bearer key.
 #[derive(Clone)]
@@ -77,12 +78,21 @@ impl ChatModel for OpenAiCompatibleChat {
                 {"role": "user", "content": user},
             ],
         });
+        // A span per call (an OpenTelemetry client span when traces are on).
+        let span = tracing::info_span!(
+            "llm",
+            otel.name = "POST chat/completions",
+            otel.kind = "client",
+            http.request.method = "POST",
+            gen_ai.request.model = %self.model,
+        );
         let response = self
             .client
             .post(format!("{}/chat/completions", self.base_url))
             .bearer_auth(&self.api_key)
             .json(&body)
             .send()
+            .instrument(span)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "language model request failed");

@@ -15,6 +15,7 @@ use quickscale_domain_billing::{
     SubscriptionCheckoutRequest, WebhookEvent,
 };
 use serde_json::Value;
+use tracing::Instrument as _;
 
 /// The API version every request is pinned to.
 pub const STRIPE_VERSION: &str = "2024-06-20";
@@ -87,8 +88,26 @@ impl StripeClient {
             if let Some(key) = idempotency_key {
                 builder = builder.header("Idempotency-Key", format!("qs-{key}"));
             }
-            let response = match builder.send().await {
-                Ok(response) => response,
+            // A span per call (an OpenTelemetry client span when traces are on): method and
+            // path only, never the form or the key.
+            let span = tracing::info_span!(
+                "stripe",
+                otel.name = %format_args!("{method} {path}"),
+                otel.kind = "client",
+                http.request.method = %method,
+                url.path = path,
+                http.response.status_code = tracing::field::Empty,
+            );
+            let sent = async {
+                let response = builder.send().await?;
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                Ok::<_, reqwest::Error>((status, body))
+            }
+            .instrument(span.clone())
+            .await;
+            let (status, body) = match sent {
+                Ok(answer) => answer,
                 Err(error) => {
                     tracing::warn!(
                         path,
@@ -104,8 +123,7 @@ impl StripeClient {
                     continue;
                 }
             };
-            let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
+            span.record("http.response.status_code", status.as_u16());
             if status.is_success() {
                 return Ok(body);
             }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use quickscale_adapters::jobs::{Enqueue, JobHandler, JobQueue, QueueSettings};
+use quickscale_adapters::jobs::{
+    Enqueue, JobAttempt, JobHandler, JobQueue, QueueSettings, QueueStats,
+};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -270,6 +272,108 @@ async fn a_failed_job_is_tried_again(queue: JobQueue<Numbered>) {
     assert_eq!(queue.counts().await.unwrap(), vec![("Done".to_owned(), 1)]);
 }
 
+/// One run as the handler saw it: the job's number, the attempt, whether it was the last, and
+/// the trace context stored with the job.
+type Seen = (u32, usize, bool, Option<String>);
+
+/// Records each run's attempt as the handler saw it; jobs with `fails` > 0 always fail.
+#[derive(Default)]
+struct Attempts(Mutex<Vec<Seen>>);
+
+#[async_trait]
+impl JobHandler<Numbered> for Attempts {
+    async fn handle(&self, _: Numbered) -> Result<(), String> {
+        unreachable!("the worker calls handle_attempt")
+    }
+
+    async fn handle_attempt(&self, job: Numbered, attempt: JobAttempt) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((job.n, attempt.number, attempt.is_last(), attempt.trace));
+        if job.fails > 0 {
+            return Err("always fails".to_owned());
+        }
+        Ok(())
+    }
+}
+
+async fn the_backlog_and_each_attempt_are_seen(queue: JobQueue<Numbered>) {
+    let now = time::OffsetDateTime::now_utc();
+    queue
+        .push(
+            job(1),
+            Enqueue::now()
+                .at(now - time::Duration::seconds(40))
+                .trace("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        )
+        .await
+        .unwrap();
+    let failing = Numbered {
+        n: 2,
+        takes: 0,
+        fails: 1,
+    };
+    queue
+        .push(failing, Enqueue::now().attempts(2))
+        .await
+        .unwrap();
+    queue
+        .push(job(3), Enqueue::now().at(now + time::Duration::hours(1)))
+        .await
+        .unwrap();
+    let before = queue.stats().await.unwrap();
+    assert_eq!(
+        before.waiting, 2,
+        "the job due later is not waiting: {before:?}"
+    );
+    assert!(
+        (40..100).contains(&before.oldest_waiting_seconds),
+        "the oldest has waited 40 s: {before:?}"
+    );
+    assert_eq!((before.running, before.dead), (0, 0));
+
+    let attempts = Arc::new(Attempts::default());
+    let stop = CancellationToken::new();
+    let worker = {
+        let (queue, handler, stopped) = (queue.clone(), attempts.clone(), stop.clone());
+        tokio::spawn(async move {
+            queue
+                .work(1, handler, async move { stopped.cancelled().await })
+                .await
+                .unwrap();
+        })
+    };
+    for _ in 0..500 {
+        if queue.stats().await.unwrap().dead == 1 && attempts.0.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    worker.await.unwrap();
+    let mut seen = attempts.0.lock().unwrap().clone();
+    seen.sort();
+    let trace = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned());
+    assert_eq!(
+        seen,
+        vec![
+            (1, 1, false, trace),
+            (2, 1, false, None),
+            (2, 2, true, None),
+        ]
+    );
+    assert_eq!(
+        queue.stats().await.unwrap(),
+        QueueStats {
+            waiting: 0,
+            oldest_waiting_seconds: 0,
+            running: 0,
+            dead: 1,
+        }
+    );
+}
+
 mod sqlite {
     use super::*;
     use quickscale_adapters::sqlite::Database;
@@ -329,6 +433,12 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_backlog_and_each_attempt_are_seen() {
+        let (_dir, queue) = one().await;
+        super::the_backlog_and_each_attempt_are_seen(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_in_memory_queue_runs_jobs() {
         let queue = JobQueue::in_memory("numbers", settings()).await.unwrap();
         super::a_key_pushed_twice_queues_one_job(queue).await;
@@ -384,5 +494,11 @@ mod postgres {
     async fn a_failed_job_is_tried_again() {
         let Some(queue) = one().await else { return };
         super::a_failed_job_is_tried_again(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_backlog_and_each_attempt_are_seen() {
+        let Some(queue) = one().await else { return };
+        super::the_backlog_and_each_attempt_are_seen(queue).await;
     }
 }

@@ -55,7 +55,16 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
-            AppError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                // With error reports on, the report of this 500 carries the cause (scrubbed);
+                // without them there is no client and this does nothing.
+                sentry::Hub::with_active(|hub| {
+                    hub.configure_scope(|scope| {
+                        scope.set_extra("cause", format!("{cause:#}").into())
+                    });
+                });
+            }
             AppError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
             _ => tracing::debug!(error = %self, "request refused"),
         }

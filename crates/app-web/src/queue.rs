@@ -40,6 +40,21 @@ pub enum Job {
     ReplayWebhook { id: Uuid, request: Uuid },
 }
 
+impl Job {
+    /// The job's kind, as metrics label it: the variant, or the chore's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::DeliverEmail { .. } => "deliver_email",
+            Job::ProcessWebhookEvent { .. } => "process_webhook_event",
+            Job::Chore { chore } => chore.name(),
+            Job::ServiceRun { .. } => "service_run",
+            Job::RunEnded { .. } => "run_ended",
+            Job::DeliverWebhook { .. } => "deliver_webhook",
+            Job::ReplayWebhook { .. } => "replay_webhook",
+        }
+    }
+}
+
 /// The scheduled chores, each run once per tick across every process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,7 +122,13 @@ impl Jobs {
     }
 
     /// Pushes `job`; the key, when given, makes a second push of the same work do nothing.
+    /// With traces on, the job carries the current span's context, so that its run continues
+    /// this trace.
     pub async fn push(&self, job: Job, options: Enqueue) -> Result<(), JobError> {
+        let options = match crate::observability::current_traceparent() {
+            Some(context) => options.trace(context),
+            None => options,
+        };
         self.queue.push(job, options).await
     }
 

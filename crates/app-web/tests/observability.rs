@@ -327,3 +327,136 @@ async fn the_system_page_shows_the_state_of_things_and_recent_server_errors() {
     assert!(errors.contains(&request_id), "{errors}");
     assert!(errors.contains("GET /usage"), "{errors}");
 }
+
+#[tokio::test]
+async fn ready_reports_the_job_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/app.db", dir.path().display());
+    let app = TestApp::with(&[("DATABASE_URL", &url)]).await;
+    let mut visitor = app.browser();
+    let ready = visitor.get("/ready").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(body["queue"], "ok");
+
+    // The queue's table gone (its storage broken), the database itself fine: not ready.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE Jobs").execute(&pool).await.unwrap();
+    let ready = visitor.get("/ready").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["queue"], "unreachable");
+
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    let page = admin.get("/admin/system").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let queue = page.text_of("system-queue").unwrap();
+    assert!(queue.contains("unreachable"), "{queue}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_job_queue_backlog_and_job_outcomes_are_measured() {
+    use quickscale_adapters::jobs::Enqueue;
+    use quickscale_app_web::queue::Job;
+
+    // Built without workers (unlike `TestApp`), so that jobs wait until this test starts them.
+    let dir = tempfile::tempdir().unwrap();
+    let config = quickscale_app_web::Config::from_pairs(
+        dir.path(),
+        "App",
+        &[
+            ("SECRET_KEY", "a-secret-key-of-at-least-32-characters!!"),
+            ("DATABASE_URL", "memory"),
+            ("METRICS_TOKEN", TOKEN),
+            ("JOBS_POLL_MS", "50"),
+        ],
+    )
+    .unwrap();
+    let built = quickscale_app_web::App::new("App")
+        .build(config)
+        .await
+        .unwrap();
+    let scrape = || async {
+        let request = Request::get("/metrics")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = built.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    let done = r#"quickscale_jobs_total{kind="deliver_email",outcome="succeeded"}"#;
+    let done_before = value(&scrape().await, done).unwrap_or(0.0);
+
+    // Two deliveries due 40 s and 10 s ago, one due in an hour; no worker runs yet.
+    let now = time::OffsetDateTime::now_utc();
+    for (n, at) in [
+        (1, now - time::Duration::seconds(40)),
+        (2, now - time::Duration::seconds(10)),
+        (3, now + time::Duration::hours(1)),
+    ] {
+        let job = Job::DeliverEmail {
+            id: uuid::Uuid::from_u128(n),
+        };
+        built
+            .state
+            .jobs()
+            .push(job, Enqueue::now().at(at))
+            .await
+            .unwrap();
+    }
+    // The gauges are the process's, set by each scrape from its app's queue: another test's
+    // scrape in between can show its own queue, so read until this app's shows.
+    let mut waiting = String::new();
+    for _ in 0..20 {
+        waiting = scrape().await;
+        if value(&waiting, "quickscale_jobs_waiting") == Some(2.0) {
+            break;
+        }
+    }
+    assert_eq!(value(&waiting, "quickscale_job_queue_up"), Some(1.0));
+    assert_eq!(
+        value(&waiting, "quickscale_jobs_waiting"),
+        Some(2.0),
+        "{waiting}"
+    );
+    let oldest = value(&waiting, "quickscale_jobs_oldest_waiting_seconds").unwrap();
+    assert!((40.0..100.0).contains(&oldest), "{oldest}");
+    assert_eq!(value(&waiting, "quickscale_jobs_dead"), Some(0.0));
+
+    // The workers run them: two deliveries done, counted by kind and outcome, and timed.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let workers = tokio::spawn(quickscale_app_web::run_workers(
+        built.state.clone(),
+        stop.clone(),
+    ));
+    let mut after = String::new();
+    for _ in 0..400 {
+        after = scrape().await;
+        if value(&after, done).unwrap_or(0.0) - done_before >= 2.0
+            && value(&after, "quickscale_jobs_waiting") == Some(0.0)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    stop.cancel();
+    let _ = workers.await;
+    // At least these two (other tests' apps deliver their emails in this process too).
+    assert!(
+        value(&after, done).unwrap_or(0.0) - done_before >= 2.0,
+        "{after}"
+    );
+    assert!(after.contains(r#"quickscale_job_duration_seconds_count{kind="deliver_email"}"#));
+    assert_eq!(
+        value(&after, "quickscale_jobs_waiting"),
+        Some(0.0),
+        "{after}"
+    );
+}

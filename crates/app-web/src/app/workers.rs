@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use quickscale_adapters::jobs::{Enqueue, Every, JobHandler, OnTick, run_schedule};
+use quickscale_adapters::jobs::{Enqueue, Every, JobAttempt, JobHandler, OnTick, run_schedule};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
+use crate::observability::JobOutcome;
 use crate::queue::{Chore, Job, email_key, webhook_key};
 use crate::state::AppState;
 
@@ -20,46 +22,80 @@ struct Handler(AppState);
 #[async_trait]
 impl JobHandler<Job> for Handler {
     async fn handle(&self, job: Job) -> Result<(), String> {
-        let state = &self.0;
-        match job {
-            Job::DeliverEmail { id } => {
-                state.outbox_mailer().deliver(id).await;
-                Ok(())
+        let attempt = JobAttempt {
+            number: 1,
+            max: 1,
+            trace: None,
+        };
+        self.handle_attempt(job, attempt).await
+    }
+
+    /// Runs the job in a `job` span (continuing the trace of what queued it, when traces are
+    /// on) and counts its outcome (and time) by kind.
+    async fn handle_attempt(&self, job: Job, attempt: JobAttempt) -> Result<(), String> {
+        let kind = job.kind();
+        let span = tracing::info_span!(
+            "job",
+            otel.name = %format_args!("job {kind}"),
+            kind,
+            attempt = attempt.number,
+        );
+        if let Some(context) = &attempt.trace
+            && crate::observability::tracing_on()
+        {
+            crate::observability::continue_trace(&span, context);
+        }
+        let started = std::time::Instant::now();
+        let result = run_job(&self.0, job).instrument(span).await;
+        crate::observability::count_job(kind, &result, &attempt, started.elapsed());
+        result.map(|_| ())
+    }
+}
+
+async fn run_job(state: &AppState, job: Job) -> Result<JobOutcome, String> {
+    match job {
+        Job::DeliverEmail { id } => {
+            state.outbox_mailer().deliver(id).await;
+            Ok(JobOutcome::Succeeded)
+        }
+        Job::ProcessWebhookEvent { id } => {
+            let Some(billing) = state.billing() else {
+                return Ok(JobOutcome::Succeeded);
+            };
+            // A failure is recorded on the event (with its next attempt), and the sweep
+            // queues the next attempt when it is due.
+            if let Err(error) = crate::payments::process(state, billing, &id).await {
+                tracing::warn!(event = %id, %error, "webhook event failed; will retry");
+                return Ok(JobOutcome::Failed);
             }
-            Job::ProcessWebhookEvent { id } => {
-                let Some(billing) = state.billing() else {
-                    return Ok(());
-                };
-                // A failure is recorded on the event (with its next attempt), and the sweep
-                // queues the next attempt when it is due.
-                if let Err(error) = crate::payments::process(state, billing, &id).await {
-                    tracing::warn!(event = %id, %error, "webhook event failed; will retry");
+            Ok(JobOutcome::Succeeded)
+        }
+        Job::Chore { chore } => {
+            run_chore(state, chore).await;
+            Ok(JobOutcome::Succeeded)
+        }
+        Job::ServiceRun { job } => {
+            let run = job.run;
+            match state.runner().work_background(job).await {
+                Ok(_) => Ok(JobOutcome::Succeeded),
+                // The run is still queued or running: the queue tries again.
+                Err(error) => {
+                    tracing::warn!(run = %run, %error, "a background run could not end");
+                    Err(error.to_string())
                 }
-                Ok(())
-            }
-            Job::Chore { chore } => {
-                run_chore(state, chore).await;
-                Ok(())
-            }
-            Job::ServiceRun { job } => {
-                let run = job.run;
-                match state.runner().work_background(job).await {
-                    Ok(_) => Ok(()),
-                    // The run is still queued or running: the queue tries again.
-                    Err(error) => {
-                        tracing::warn!(run = %run, %error, "a background run could not end");
-                        Err(error.to_string())
-                    }
-                }
-            }
-            Job::RunEnded { event } => crate::notifications::handle_run_ended(state, &event).await,
-            Job::DeliverWebhook { id, attempt } => {
-                crate::notifications::delivery::attempt(state, id, attempt).await
-            }
-            Job::ReplayWebhook { id, .. } => {
-                crate::notifications::delivery::replay(state, id).await
             }
         }
+        Job::RunEnded { event } => crate::notifications::handle_run_ended(state, &event)
+            .await
+            .map(|()| JobOutcome::Succeeded),
+        Job::DeliverWebhook { id, attempt } => {
+            crate::notifications::delivery::attempt(state, id, attempt)
+                .await
+                .map(|()| JobOutcome::Succeeded)
+        }
+        Job::ReplayWebhook { id, .. } => crate::notifications::delivery::replay(state, id)
+            .await
+            .map(|()| JobOutcome::Succeeded),
     }
 }
 

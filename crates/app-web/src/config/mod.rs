@@ -120,6 +120,10 @@ pub struct Config {
     pub trust_proxy_decided: bool,
     /// Users' webhooks (`ALLOW_PRIVATE_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`).
     pub webhooks: WebhookSettings,
+    /// Where traces are sent, if anywhere (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`).
+    pub traces: Option<TracesConfig>,
+    /// Where panics and 5xx answers are reported, if anywhere (`SENTRY_DSN`).
+    pub sentry_dsn: Option<Secret>,
 }
 
 /// How users' webhooks are sent.
@@ -129,6 +133,15 @@ pub struct WebhookSettings {
     pub allow_private: bool,
     /// The wait before the second attempt (each later one four times longer).
     pub first_retry: std::time::Duration,
+}
+
+/// Traces over OTLP/HTTP: where to, and under which service name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TracesConfig {
+    /// The collector's traces URL (`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).
+    pub endpoint: String,
+    /// `service.name` (`OTEL_SERVICE_NAME`).
+    pub service_name: String,
 }
 
 /// Where `/metrics` is served: never public by accident, so only with a port of its own or a
@@ -247,6 +260,8 @@ impl Config {
             },
             environment: s.choice("APP_ENV")?,
             trust_proxy_decided: s.get("TRUST_PROXY").is_some(),
+            traces: traces(s)?,
+            sentry_dsn: sentry_dsn(s)?,
             registration_reveals_existing_emails: s.flag("REGISTRATION_REVEALS_EXISTING_EMAILS")?,
             stripe,
             llm,
@@ -273,6 +288,35 @@ impl Config {
             log_format,
             flags,
         })
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL, as OpenTelemetry's own variable is) and
+/// `OTEL_SERVICE_NAME`: no endpoint means no traces.
+fn traces(s: &Sources) -> Result<Option<TracesConfig>, ConfigError> {
+    const KEY: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    let Some((url, _)) = s.get(KEY) else {
+        return Ok(None);
+    };
+    let url = url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(s.error(KEY, "must start with http:// or https://"));
+    }
+    Ok(Some(TracesConfig {
+        endpoint: format!("{}/v1/traces", url.trim_end_matches('/')),
+        service_name: s.text_or("OTEL_SERVICE_NAME", "quickscale"),
+    }))
+}
+
+/// `SENTRY_DSN`, checked now so that a typo stops the start instead of silencing reports.
+fn sentry_dsn(s: &Sources) -> Result<Option<Secret>, ConfigError> {
+    const KEY: &str = "SENTRY_DSN";
+    match s.get(KEY) {
+        None => Ok(None),
+        Some((dsn, _)) => match dsn.trim().parse::<sentry::types::Dsn>() {
+            Ok(_) => Ok(Some(Secret::new(dsn.trim()))),
+            Err(error) => Err(s.error(KEY, format!("is not a Sentry DSN ({error})"))),
+        },
     }
 }
 

@@ -602,6 +602,29 @@ pub const SETTINGS: &[Setting] = &[
               in production (an `http://` `BASE_URL`, a development `SECRET_KEY`, `MAILER=dev`, \
               the offline Stripe stand-in ...; see docs/deploy.md)",
     },
+    Setting {
+        key: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        section: Section::Operations,
+        kind: Kind::Url,
+        default: Fallback::Unset,
+        doc: "send traces over OTLP/HTTP (protobuf) to this collector (`/v1/traces` is appended); \
+              unset, no tracing is installed (see docs/operations.md)",
+    },
+    Setting {
+        key: "OTEL_SERVICE_NAME",
+        section: Section::Operations,
+        kind: Kind::Text,
+        default: Fallback::Value("quickscale"),
+        doc: "the `service.name` the traces carry",
+    },
+    Setting {
+        key: "SENTRY_DSN",
+        section: Section::Operations,
+        kind: Kind::Secret,
+        default: Fallback::Unset,
+        doc: "report panics and 5xx answers to this Sentry project (`https://KEY@HOST/PROJECT`), \
+              scrubbed of emails, passwords, tokens, cookies and bodies; unset, nothing is sent",
+    },
 ];
 
 /// The row of `key`, if the app reads it.

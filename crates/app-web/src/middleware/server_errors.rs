@@ -1,9 +1,12 @@
 //! Remembers each 5xx answer with its request id, for Admin > System
-//! (`observability::RecentErrors`).
+//! (`observability::RecentErrors`), and reports it when error reports are on.
+
+use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use sentry::SentryFutureExt as _;
 use time::OffsetDateTime;
 
 use crate::observability::ServerError;
@@ -26,7 +29,19 @@ pub async fn record_server_errors(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
+    // With error reports on, the request runs under a hub of its own, tagged with its id and
+    // route: a panic in it, and its 5xx, are reported with them.
+    let hub = crate::observability::reports_on()
+        .then(|| crate::observability::request_hub(&request_id, &method, &route));
+    let response = match &hub {
+        Some(hub) => next.run(request).bind_hub(Arc::clone(hub)).await,
+        None => next.run(request).await,
+    };
+    if let Some(hub) = &hub
+        && response.status().is_server_error()
+    {
+        crate::observability::report_server_error(hub, response.status().as_u16());
+    }
     if response.status().is_server_error() {
         state.recent_errors().push(ServerError {
             at: OffsetDateTime::now_utc(),

@@ -27,28 +27,36 @@ use quickscale_service_sdk::{
     Claim, RunCharge, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
 };
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
-/// The stores with service runs logged, and with `metrics` also counted (the credit ledger,
-/// runs, billing and the outbox).
-pub(crate) fn observe_stores(mut stores: Stores, metrics: bool) -> Stores {
+/// The stores with service runs logged, with `metrics` also counted (the credit ledger, runs,
+/// billing and the outbox), and with `traced` each call of the run and credit stores in a span
+/// of its own (a database call in the trace).
+pub(crate) fn observe_stores(mut stores: Stores, metrics: bool, traced: bool) -> Stores {
     let running = Running::default();
     stores.usage = Arc::new(ObservedUsage {
         inner: stores.usage,
         running: Arc::clone(&running),
+        traced,
     });
     // The paid run's claim and charge go through this port instead of the two above (one
     // transaction), so it is observed the same way.
     stores.paid_runs = Arc::new(ObservedPaidRuns {
         inner: stores.paid_runs,
         running,
+        traced,
     });
+    if metrics || traced {
+        stores.credits = Arc::new(MeteredCredits {
+            inner: stores.credits,
+            metrics,
+            traced,
+        });
+    }
     if !metrics {
         return stores;
     }
-    stores.credits = Arc::new(MeteredCredits {
-        inner: stores.credits,
-    });
     stores.billing = Arc::new(MeteredBilling {
         inner: stores.billing,
     });
@@ -56,6 +64,21 @@ pub(crate) fn observe_stores(mut stores: Stores, metrics: bool) -> Stores {
         inner: stores.outbox,
     });
     stores
+}
+
+/// A store call, in a span of its own when `traced` (a client span named after the call).
+async fn db<F: std::future::Future>(traced: bool, operation: &'static str, call: F) -> F::Output {
+    if traced {
+        let span = tracing::info_span!(
+            "db",
+            otel.name = operation,
+            otel.kind = "client",
+            db.operation.name = operation,
+        );
+        call.instrument(span).await
+    } else {
+        call.await
+    }
 }
 
 /// Credits as a counter's whole number: hundredths of a credit.
@@ -91,12 +114,25 @@ fn count_credits(command: &CreditCommand, receipt: &Receipt) {
         CreditCommand::AdminRemove { .. } => {
             counter!("quickscale_credits_removed_cents_total").increment(moved);
         }
+        CreditCommand::Hold { .. } => {
+            counter!("quickscale_credits_held_cents_total").increment(moved);
+        }
+        // A settle charges part of the hold (consumed) and gives the rest back (released).
+        CreditCommand::Settle { charge, .. } => {
+            counter!("quickscale_credits_settled_cents_total").increment(cents(*charge));
+            counter!("quickscale_credits_released_cents_total").increment(moved);
+        }
+        CreditCommand::Release { .. } => {
+            counter!("quickscale_credits_released_cents_total").increment(moved);
+        }
         _ => {}
     }
 }
 
 struct MeteredCredits {
     inner: Arc<dyn CreditStore>,
+    metrics: bool,
+    traced: bool,
 }
 
 #[async_trait]
@@ -108,8 +144,15 @@ impl CreditStore for MeteredCredits {
         now: OffsetDateTime,
     ) -> Result<Receipt, CreditError> {
         let command = op.command.clone();
-        let receipt = self.inner.execute(account, op, now).await?;
-        count_credits(&command, &receipt);
+        let receipt = db(
+            self.traced,
+            "credits.execute",
+            self.inner.execute(account, op, now),
+        )
+        .await?;
+        if self.metrics {
+            count_credits(&command, &receipt);
+        }
         Ok(receipt)
     }
 
@@ -118,7 +161,12 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         now: OffsetDateTime,
     ) -> Result<Balance, CreditError> {
-        self.inner.balance(account, now).await
+        db(
+            self.traced,
+            "credits.balance",
+            self.inner.balance(account, now),
+        )
+        .await
     }
 
     async fn open_account(
@@ -126,11 +174,21 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         now: OffsetDateTime,
     ) -> Result<(), CreditError> {
-        self.inner.open_account(account, now).await
+        db(
+            self.traced,
+            "credits.open_account",
+            self.inner.open_account(account, now),
+        )
+        .await
     }
 
     async fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError> {
-        self.inner.open_grants(account).await
+        db(
+            self.traced,
+            "credits.open_grants",
+            self.inner.open_grants(account),
+        )
+        .await
     }
 
     async fn history(
@@ -138,11 +196,21 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, CreditError> {
-        self.inner.history(account, query).await
+        db(
+            self.traced,
+            "credits.history",
+            self.inner.history(account, query),
+        )
+        .await
     }
 
     async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
-        self.inner.grants(account, ids).await
+        db(
+            self.traced,
+            "credits.grants",
+            self.inner.grants(account, ids),
+        )
+        .await
     }
 
     async fn history_with_kinds(
@@ -160,7 +228,12 @@ impl CreditStore for MeteredCredits {
     }
 
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
-        self.inner.snapshot(account).await
+        db(
+            self.traced,
+            "credits.snapshot",
+            self.inner.snapshot(account),
+        )
+        .await
     }
 
     async fn open_holds(
@@ -178,6 +251,7 @@ impl CreditStore for MeteredCredits {
 struct ObservedUsage {
     inner: Arc<dyn ServiceUsageRepository>,
     running: Running,
+    traced: bool,
 }
 
 /// The services of the runs this process claimed and has not yet seen end, by run id.
@@ -208,6 +282,7 @@ fn run_ended(service: String, id: Uuid, end: &RunEnd) {
 struct ObservedPaidRuns {
     inner: Arc<dyn PaidRunStore>,
     running: Running,
+    traced: bool,
 }
 
 #[async_trait]
@@ -218,7 +293,12 @@ impl PaidRunStore for ObservedPaidRuns {
         charge: &Operation,
         caps: &SpendCaps,
     ) -> Result<ChargedClaim, StorageError> {
-        let claim = self.inner.claim_and_charge(run, charge, caps).await?;
+        let claim = db(
+            self.traced,
+            "runs.claim_and_charge",
+            self.inner.claim_and_charge(run, charge, caps),
+        )
+        .await?;
         match &claim {
             ChargedClaim::Charged(receipt) => {
                 run_started(&self.running, run);
@@ -239,7 +319,7 @@ impl PaidRunStore for ObservedPaidRuns {
 #[async_trait]
 impl ServiceUsageRepository for ObservedUsage {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
-        let claim = self.inner.claim(run).await?;
+        let claim = db(self.traced, "runs.claim", self.inner.claim(run)).await?;
         if matches!(claim, Claim::Started) {
             run_started(&self.running, run);
         }
@@ -247,7 +327,7 @@ impl ServiceUsageRepository for ObservedUsage {
     }
 
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
-        self.inner.finish(id, end).await?;
+        db(self.traced, "runs.finish", self.inner.finish(id, end)).await?;
         let service = self
             .running
             .lock()
@@ -271,11 +351,11 @@ impl ServiceUsageRepository for ObservedUsage {
     }
 
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
-        self.inner.get(user, id).await
+        db(self.traced, "runs.get", self.inner.get(user, id)).await
     }
 
     async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError> {
-        self.inner.list(user, query).await
+        db(self.traced, "runs.list", self.inner.list(user, query)).await
     }
 
     async fn samples_since(
@@ -283,7 +363,12 @@ impl ServiceUsageRepository for ObservedUsage {
         since: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<RunSample>, StorageError> {
-        self.inner.samples_since(since, limit).await
+        db(
+            self.traced,
+            "runs.samples_since",
+            self.inner.samples_since(since, limit),
+        )
+        .await
     }
 
     async fn unfinished(
@@ -291,7 +376,12 @@ impl ServiceUsageRepository for ObservedUsage {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ServiceRun>, StorageError> {
-        self.inner.unfinished(before, limit).await
+        db(
+            self.traced,
+            "runs.unfinished",
+            self.inner.unfinished(before, limit),
+        )
+        .await
     }
 
     async fn charges(
@@ -300,7 +390,12 @@ impl ServiceUsageRepository for ObservedUsage {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<RunCharge>, StorageError> {
-        self.inner.charges(user, after, limit).await
+        db(
+            self.traced,
+            "runs.charges",
+            self.inner.charges(user, after, limit),
+        )
+        .await
     }
 
     async fn month_spend(

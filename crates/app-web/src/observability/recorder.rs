@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 const REQUEST_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-/// Service runs: 10 ms to 5 minutes (the longest service timeout).
+/// Service runs and jobs: 10 ms to 5 minutes (the longest service timeout).
 const RUN_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
@@ -49,6 +49,7 @@ impl Metrics {
                 ("quickscale_http_request_duration_seconds", REQUEST_BUCKETS),
                 ("quickscale_service_run_duration_seconds", RUN_BUCKETS),
                 ("quickscale_webhook_processing_lag_seconds", LAG_BUCKETS),
+                ("quickscale_job_duration_seconds", RUN_BUCKETS),
             ]
             .into_iter()
             .try_fold(PrometheusBuilder::new(), |builder, (name, buckets)| {
@@ -243,6 +244,41 @@ pub const METRICS: &[MetricDoc] = &[
         name: "quickscale_build_info",
         kind: MetricKind::Gauge,
         help: "Always 1, labelled with the app's version",
+    },
+    MetricDoc {
+        name: "quickscale_jobs_total",
+        kind: MetricKind::Counter,
+        help: "Job runs ended, by kind and outcome (succeeded, failed, retried, dead)",
+    },
+    MetricDoc {
+        name: "quickscale_job_duration_seconds",
+        kind: MetricKind::Histogram,
+        help: "How long a job run took, by kind",
+    },
+    MetricDoc {
+        name: "quickscale_job_queue_up",
+        kind: MetricKind::Gauge,
+        help: "1 when the job queue's storage answered the last scrape, 0 otherwise",
+    },
+    MetricDoc {
+        name: "quickscale_jobs_waiting",
+        kind: MetricKind::Gauge,
+        help: "Jobs due and waiting for a worker (new, or failed with attempts left)",
+    },
+    MetricDoc {
+        name: "quickscale_jobs_oldest_waiting_seconds",
+        kind: MetricKind::Gauge,
+        help: "How long the oldest waiting job has been due (0 when none waits)",
+    },
+    MetricDoc {
+        name: "quickscale_jobs_running",
+        kind: MetricKind::Gauge,
+        help: "Jobs a worker holds now",
+    },
+    MetricDoc {
+        name: "quickscale_jobs_dead",
+        kind: MetricKind::Gauge,
+        help: "Jobs left failed after their last attempt",
     },
 ];
 

@@ -1,4 +1,5 @@
-//! Admin > System: the version, the uptime, the database (reachable, migrations to apply), mail
+//! Admin > System: the version, the uptime, the database (reachable, migrations to apply), the job
+//! queue (reachable, backlog, dead jobs), mail
 //! and the payment processor with their last error, and this instance's recent server errors.
 
 use axum::extract::State;
@@ -39,6 +40,17 @@ struct StripeView {
 }
 
 #[derive(Serialize)]
+struct QueueView {
+    reachable: bool,
+    /// Why it could not be read, when it could not.
+    error: Option<String>,
+    waiting: u64,
+    oldest_waiting: String,
+    running: u64,
+    dead: u64,
+}
+
+#[derive(Serialize)]
 struct ErrorView {
     at: String,
     request_id: String,
@@ -65,6 +77,26 @@ pub async fn system(
             pending_migrations: Vec::new(),
         },
     };
+    let queue = match state.jobs().queue().stats().await {
+        Ok(stats) => QueueView {
+            reachable: true,
+            error: None,
+            waiting: stats.waiting,
+            oldest_waiting: uptime_label(time::Duration::seconds(
+                i64::try_from(stats.oldest_waiting_seconds).unwrap_or(i64::MAX),
+            )),
+            running: stats.running,
+            dead: stats.dead,
+        },
+        Err(error) => QueueView {
+            reachable: false,
+            error: Some(error.to_string()),
+            waiting: 0,
+            oldest_waiting: String::new(),
+            running: 0,
+            dead: 0,
+        },
+    };
     let mail = mail(&state).await?;
     let stripe = match state.billing() {
         None => None,
@@ -88,6 +120,7 @@ pub async fn system(
         .with("started_at", &date_time(state.started_at()))
         .with("uptime", &uptime_label(uptime))
         .with("database", &database)
+        .with("queue", &queue)
         .with("mail", &mail)
         .with("stripe", &stripe)
         .with("errors", &errors)

@@ -1,4 +1,5 @@
-//! `GET /metrics`: the gauges read now (the pool, the database, the outbox, the webhook inbox),
+//! `GET /metrics`: the gauges read now (the pool, the database, the job queue, the outbox, the
+//! webhook inbox),
 //! then everything in Prometheus' text format, to a request with the token when `METRICS_TOKEN`
 //! is set. Served on the app's port behind the token, or on the metrics port (`app::server`).
 
@@ -71,6 +72,14 @@ async fn read_gauges(state: &AppState) {
     }
     let up = state.database().ping().await.is_ok();
     gauge!("quickscale_database_up").set(if up { 1.0 } else { 0.0 });
+    let queue = match state.jobs().queue().stats().await {
+        Ok(stats) => Some(stats),
+        Err(error) => {
+            tracing::warn!(%error, "metrics: cannot read the job queue");
+            None
+        }
+    };
+    crate::observability::set_queue_gauges(queue);
     if !up {
         return;
     }

@@ -164,10 +164,13 @@ struct Readiness {
     database: &'static str,
     /// Migrations this build knows that the database has not applied.
     pending_migrations: Vec<i64>,
+    /// The job queue's storage: `ok` or `unreachable`.
+    queue: &'static str,
 }
 
 /// Readiness, for load balancers and orchestrators: 200 when the database answers and has every
-/// migration this build knows (an instance of a newer build waits for `migrate`); 503 with
+/// migration this build knows (an instance of a newer build waits for `migrate`) and the job
+/// queue's storage answers; 503 with
 /// what is missing otherwise. `/health` stays liveness (the process answers and the database
 /// is reachable).
 pub async fn ready(State(state): State<AppState>) -> Response {
@@ -178,11 +181,19 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             ("unreachable", Vec::new())
         }
     };
-    let ready = database == "ok" && pending.is_empty();
+    let queue = match state.jobs().queue().stats().await {
+        Ok(_) => "ok",
+        Err(error) => {
+            tracing::warn!(%error, "readiness check: the job queue does not answer");
+            "unreachable"
+        }
+    };
+    let ready = database == "ok" && pending.is_empty() && queue == "ok";
     let body = Json(Readiness {
         status: if ready { "ready" } else { "unavailable" },
         database,
         pending_migrations: pending,
+        queue,
     });
     if ready {
         body.into_response()

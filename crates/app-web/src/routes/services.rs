@@ -525,14 +525,17 @@ pub(crate) async fn run_detached(
     // The run's logs carry its service and, once claimed, its id (see `observability`), inside
     // the request's span (request and user ids).
     let span = tracing::info_span!("run", service = %slug, run_id = tracing::field::Empty);
-    runs.spawn(
-        async move {
-            state
-                .runner()
-                .run_capped(user, &slug, input, key, caps)
-                .await
-        }
-        .instrument(span),
-    )
-    .await
+    let run = async move {
+        state
+            .runner()
+            .run_capped(user, &slug, input, key, caps)
+            .await
+    }
+    .instrument(span);
+    if crate::observability::reports_on() {
+        // A panic in the run is reported with the request's id and route.
+        use sentry::SentryFutureExt as _;
+        return runs.spawn(run.bind_hub(sentry::Hub::current())).await;
+    }
+    runs.spawn(run).await
 }

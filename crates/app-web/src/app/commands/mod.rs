@@ -41,7 +41,6 @@ impl App {
                 return ExitCode::from(2);
             }
         };
-        init_tracing(config.log_format);
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -52,7 +51,18 @@ impl App {
                 return ExitCode::FAILURE;
             }
         };
+        // After the runtime: traces, when on, are sent from it.
+        init_tracing(config.log_format, config.traces.as_ref(), runtime.handle());
+        if let Some(dsn) = &config.sentry_dsn
+            && let Err(error) =
+                crate::observability::install_error_reports(dsn.expose(), runtime.handle().clone())
+        {
+            eprintln!("warning: error reports are off: {error}");
+        }
         let result = runtime.block_on(self.execute(config, cli.command));
+        // The spans and reports still queued go out before the process ends.
+        crate::observability::flush_traces();
+        crate::observability::flush_error_reports(std::time::Duration::from_secs(5));
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
