@@ -245,14 +245,15 @@ async fn the_documented_examples_run_against_a_live_app() {
     );
 }
 
-/// The Python block of docs/api.md's webhook section.
-fn documented_python_webhook_handler() -> String {
+/// The `language` block of docs/api.md's webhook section.
+fn documented_webhook_block(language: &str) -> String {
     let doc = std::fs::read_to_string(repository().join("docs/api.md")).unwrap();
     let start = doc
         .find("\n## Webhooks")
         .expect("a Webhooks section in docs/api.md");
     let section = &doc[start..];
-    let block = &section[section.find("```python\n").expect("a Python block") + 10..];
+    let fence = format!("```{language}\n");
+    let block = &section[section.find(&fence).expect("the language's block") + fence.len()..];
     block[..block.find("\n```").unwrap()].to_owned()
 }
 
@@ -270,7 +271,7 @@ async fn the_documented_webhook_handler_verifies_a_signed_event() {
     let header = sign(secret, now, body.as_bytes());
     let program = format!(
         "{}\nimport os, sys\nbody = os.environ['BODY'].encode()\nprint('status', handle(body, os.environ['HEADER']))\n",
-        documented_python_webhook_handler()
+        documented_webhook_block("python")
     );
     for (given_secret, given_body, expected) in [
         (secret, body, "run.failed r failed\nstatus 204"),
@@ -298,4 +299,71 @@ async fn the_documented_webhook_handler_verifies_a_signed_event() {
         );
         assert_eq!(printed.trim(), expected);
     }
+}
+
+/// docs/api.md's JavaScript receiver, run by node inside the SDK's package (as a user's program
+/// imports the installed package): 204 for a webhook signed now by the app's signing function,
+/// 400 under another secret or with a changed body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_javascript_receiver_verifies_a_signed_event() {
+    use quickscale_service_sdk::notify::webhook::sign;
+    if tools().is_none() {
+        return;
+    }
+    let secret = "whsec_documented-receiver-test";
+    let body = r#"{"id":"evt_2","type":"run.succeeded","created":"2026-05-28T20:26:40Z","data":{"id":"r2","status":"succeeded"}}"#;
+    let file = repository()
+        .join("sdks/typescript")
+        .join(format!(".docs-webhook-{}.mjs", std::process::id()));
+    std::fs::write(&file, documented_webhook_block("js")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut receiver = Command::new("node")
+        .arg(&file)
+        .env("PORT", port.to_string())
+        .env("QUICKSCALE_WEBHOOK_SECRET", secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let post = async |signed_with: &str, sent: &str| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let header = sign(signed_with, now, body.as_bytes());
+        for _ in 0..100 {
+            let answer = client
+                .post(format!("http://127.0.0.1:{port}/"))
+                .header("QuickScale-Signature", &header)
+                .body(sent.to_owned())
+                .send()
+                .await;
+            if let Ok(answer) = answer {
+                return answer.status().as_u16();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the documented receiver never listened");
+    };
+    let statuses = [
+        post(secret, body).await,
+        post("whsec_another", body).await,
+        post(secret, &body.replace("r2", "r3")).await,
+    ];
+    receiver.kill().unwrap();
+    let output = receiver.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        statuses,
+        [204, 400, 400],
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "run.succeeded r2 succeeded"
+    );
 }
