@@ -484,6 +484,270 @@ impl<T> JobQueue<T> {
     }
 }
 
+/// Where a job stands, as an admin sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Due, waiting for a worker.
+    Queued,
+    /// Due later (a delayed push, a retry's wait).
+    Scheduled,
+    /// Held by a worker now.
+    Running,
+    /// Its last attempt failed; it will be tried again.
+    Failed,
+    /// Failed its last attempt (or was killed): it stays until retried or discarded.
+    Dead,
+    /// Finished.
+    Done,
+}
+
+impl JobState {
+    /// Every state, in the order the admin's page shows them.
+    pub const ALL: [JobState; 6] = [
+        JobState::Queued,
+        JobState::Scheduled,
+        JobState::Running,
+        JobState::Failed,
+        JobState::Dead,
+        JobState::Done,
+    ];
+
+    /// The state's name (`queued`, `scheduled`, `running`, `failed`, `dead`, `done`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Scheduled => "scheduled",
+            JobState::Running => "running",
+            JobState::Failed => "failed",
+            JobState::Dead => "dead",
+            JobState::Done => "done",
+        }
+    }
+
+    /// The state named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The rows in this state, as an SQL condition over apalis' columns (`?now`: the
+    /// instant, as the backend's `now` expression).
+    fn condition(self, now: &str) -> String {
+        match self {
+            JobState::Queued => format!("(status = 'Pending' AND run_at <= {now})"),
+            JobState::Scheduled => format!("(status = 'Pending' AND run_at > {now})"),
+            JobState::Running => "status IN ('Queued', 'Running')".into(),
+            JobState::Failed => "(status = 'Failed' AND attempts < max_attempts)".into(),
+            JobState::Dead => {
+                "(status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts))".into()
+            }
+            JobState::Done => "status = 'Done'".into(),
+        }
+    }
+}
+
+/// One job as stored, for the admin's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The job's id (the queue's).
+    pub id: String,
+    /// The key it was pushed with, if any (`email:<id>:<attempt>` ...).
+    pub key: Option<String>,
+    /// Where it stands.
+    pub state: JobState,
+    /// The job itself, as stored (JSON).
+    pub job: String,
+    /// Attempts made, and allowed.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// When it is (or was) due, in Unix seconds.
+    pub run_at: i64,
+    /// The last attempt's error, while the job is failed or dead.
+    pub last_error: Option<String>,
+}
+
+type JobRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+impl<T> JobQueue<T> {
+    /// The backend's table, and its expression for the instant `$now`/`?now` (Unix seconds).
+    fn table_and_now(&self) -> (&'static str, &'static str) {
+        match &self.storage {
+            Storage::Sqlite(_) => ("Jobs", "?2"),
+            Storage::Postgres(_) => ("apalis.jobs", "to_timestamp($2::float8)"),
+        }
+    }
+
+    /// The jobs in `state` (every state but done when `None`), the latest due first, at most
+    /// `limit` from `offset`.
+    pub async fn list(
+        &self,
+        state: Option<JobState>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, JobError> {
+        let (table, now) = self.table_and_now();
+        let filter = state.map_or_else(|| "status <> 'Done'".to_owned(), |s| s.condition(now));
+        let states = JobState::ALL
+            .iter()
+            .map(|s| format!("WHEN {} THEN '{}'", s.condition(now), s.as_str()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // The columns as text and whole numbers on both backends.
+        let (job, attempts, run_at, result) = match &self.storage {
+            Storage::Sqlite(_) => (
+                "CAST(job AS TEXT)",
+                "attempts, max_attempts",
+                "run_at",
+                "last_result",
+            ),
+            Storage::Postgres(_) => (
+                "convert_from(job, 'UTF8')",
+                "attempts::BIGINT, max_attempts::BIGINT",
+                "EXTRACT(EPOCH FROM run_at)::BIGINT",
+                "last_result::text",
+            ),
+        };
+        let sql = format!(
+            "SELECT id, CASE {states} ELSE 'queued' END, {job}, status, {attempts}, \
+             {run_at}, {result}, idempotency_key FROM {table} WHERE job_type = $1 AND {filter} \
+             ORDER BY run_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        let rows: Vec<JobRow> = match &self.storage {
+            Storage::Sqlite(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                .bind(&self.name)
+                .bind(unix)
+                .bind(i64::from(limit))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(s.pool())
+                .await
+                .map_err(JobError::of)?,
+            Storage::Postgres(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&self.name)
+                .bind(unix)
+                .bind(i64::from(limit))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(s.pool())
+                .await
+                .map_err(JobError::of)?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, state, job, _, attempts, max_attempts, run_at, last_result, key)| {
+                    let state = JobState::parse(&state).unwrap_or(JobState::Queued);
+                    JobRecord {
+                        id,
+                        key,
+                        state,
+                        job,
+                        attempts,
+                        max_attempts,
+                        run_at,
+                        last_error: last_result
+                            .filter(|_| matches!(state, JobState::Failed | JobState::Dead)),
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// How many jobs are in each state.
+    pub async fn state_counts(&self) -> Result<Vec<(JobState, i64)>, JobError> {
+        let (table, now) = self.table_and_now();
+        let columns = JobState::ALL
+            .iter()
+            .map(|s| format!("COUNT(*) FILTER (WHERE {})", s.condition(now)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {columns} FROM {table} WHERE job_type = $1");
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        let counts: (i64, i64, i64, i64, i64, i64) = match &self.storage {
+            Storage::Sqlite(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                .bind(&self.name)
+                .bind(unix)
+                .fetch_one(s.pool())
+                .await
+                .map_err(JobError::of)?,
+            Storage::Postgres(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&self.name)
+                .bind(unix)
+                .fetch_one(s.pool())
+                .await
+                .map_err(JobError::of)?,
+        };
+        let (a, b, c, d, e, f) = counts;
+        Ok(JobState::ALL.into_iter().zip([a, b, c, d, e, f]).collect())
+    }
+
+    /// Makes a failed or dead job due now with its attempts counted afresh. False when there
+    /// is no such job in either state.
+    pub async fn retry(&self, id: &str) -> Result<bool, JobError> {
+        let (table, now) = self.table_and_now();
+        let sql = format!(
+            "UPDATE {table} SET status = 'Pending', attempts = 0, run_at = {now}, lock_by = NULL, \
+             lock_at = NULL, done_at = NULL WHERE id = $1 AND job_type = $3 AND \
+             status IN ('Failed', 'Killed')"
+        );
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        let done = match &self.storage {
+            Storage::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                .bind(id)
+                .bind(unix)
+                .bind(&self.name)
+                .execute(s.pool())
+                .await
+                .map_err(JobError::of)?
+                .rows_affected(),
+            Storage::Postgres(s) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(unix)
+                .bind(&self.name)
+                .execute(s.pool())
+                .await
+                .map_err(JobError::of)?
+                .rows_affected(),
+        };
+        Ok(done == 1)
+    }
+
+    /// Deletes a job no worker holds (queued, scheduled, failed, dead or done). False when
+    /// there is no such job, or a worker holds it.
+    pub async fn discard(&self, id: &str) -> Result<bool, JobError> {
+        let (table, _) = self.table_and_now();
+        let sql = format!(
+            "DELETE FROM {table} WHERE id = $1 AND job_type = $2 AND \
+             status NOT IN ('Queued', 'Running')"
+        );
+        let done = match &self.storage {
+            Storage::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                .bind(id)
+                .bind(&self.name)
+                .execute(s.pool())
+                .await
+                .map_err(JobError::of)?
+                .rows_affected(),
+            Storage::Postgres(s) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(&self.name)
+                .execute(s.pool())
+                .await
+                .map_err(JobError::of)?
+                .rows_affected(),
+        };
+        Ok(done == 1)
+    }
+}
+
 /// The backlog in SQLite (`run_at` in Unix seconds): what `fetch_next` would pick, what is
 /// held, and what is left failed.
 const SQLITE_STATS: &str = "SELECT \

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use quickscale_adapters::jobs::{
-    Enqueue, JobAttempt, JobHandler, JobQueue, QueueSettings, QueueStats,
+    Enqueue, JobAttempt, JobHandler, JobQueue, JobState, QueueSettings, QueueStats,
 };
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -299,7 +299,10 @@ impl JobHandler<Numbered> for Attempts {
 }
 
 async fn the_backlog_and_each_attempt_are_seen(queue: JobQueue<Numbered>) {
-    let now = time::OffsetDateTime::now_utc();
+    // A whole second: the queue rounds a due time up to the next one.
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
     queue
         .push(
             job(1),
@@ -374,6 +377,133 @@ async fn the_backlog_and_each_attempt_are_seen(queue: JobQueue<Numbered>) {
     );
 }
 
+/// The numbers of the jobs `queue` lists in `state`, with their states.
+async fn listed(queue: &JobQueue<Numbered>, state: Option<JobState>) -> Vec<(u32, JobState)> {
+    queue
+        .list(state, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let job: Numbered = serde_json::from_str(&r.job).unwrap();
+            (job.n, r.state)
+        })
+        .collect()
+}
+
+async fn count(queue: &JobQueue<Numbered>, state: JobState) -> i64 {
+    queue
+        .state_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| *s == state)
+        .unwrap()
+        .1
+}
+
+/// What the admin's Jobs page does: jobs listed and counted by state; a queued job discarded
+/// (once); a job that failed its only attempt is dead, with its error, until it is retried,
+/// which makes it due again with its attempts counted afresh (a job not failed or dead is not
+/// retried); the retried job then runs and is done.
+async fn an_admin_lists_retries_and_discards_jobs(queue: JobQueue<Numbered>) {
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    queue
+        .push(job(20), Enqueue::now().key("later").at(later))
+        .await
+        .unwrap();
+    queue
+        .push(job(21), Enqueue::now().key("unwanted"))
+        .await
+        .unwrap();
+    let failing = Numbered {
+        n: 22,
+        takes: 0,
+        fails: 1,
+    };
+    queue
+        .push(failing, Enqueue::now().key("failing").attempts(1))
+        .await
+        .unwrap();
+    let mut all = listed(&queue, None).await;
+    all.sort_by_key(|(n, _)| *n);
+    assert_eq!(
+        all,
+        [
+            (20, JobState::Scheduled),
+            (21, JobState::Queued),
+            (22, JobState::Queued)
+        ]
+    );
+    assert_eq!(count(&queue, JobState::Queued).await, 2);
+    assert_eq!(count(&queue, JobState::Scheduled).await, 1);
+
+    let id_of = async |key: &str| {
+        queue
+            .list(None, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.key.as_deref() == Some(key))
+            .map(|r| r.id)
+            .unwrap()
+    };
+    let (unwanted, later, failing) = (
+        id_of("unwanted").await,
+        id_of("later").await,
+        id_of("failing").await,
+    );
+    assert!(queue.discard(&unwanted).await.unwrap());
+    assert!(!queue.discard(&unwanted).await.unwrap(), "gone already");
+    assert!(!queue.retry(&later).await.unwrap(), "not failed");
+
+    let recorder = Arc::new(Recorder::default());
+    let running = start(std::slice::from_ref(&queue), &recorder, 1);
+    for _ in 0..500 {
+        if count(&queue, JobState::Dead).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.stop().await;
+    let dead = queue.list(Some(JobState::Dead), 0, 10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].id, failing);
+    assert_eq!(dead[0].key.as_deref(), Some("failing"));
+    assert_eq!((dead[0].attempts, dead[0].max_attempts), (1, 1));
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("job 22 failed")),
+        "{dead:?}"
+    );
+
+    assert!(queue.retry(&failing).await.unwrap());
+    assert!(!queue.retry(&failing).await.unwrap(), "queued, not failed");
+    assert_eq!(
+        listed(&queue, Some(JobState::Queued)).await,
+        [(22, JobState::Queued)]
+    );
+    let retried = queue.list(Some(JobState::Queued), 0, 10).await.unwrap();
+    assert_eq!(retried[0].attempts, 0);
+
+    let running = start(std::slice::from_ref(&queue), &recorder, 1);
+    for _ in 0..500 {
+        if count(&queue, JobState::Done).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.stop().await;
+    assert_eq!(
+        listed(&queue, Some(JobState::Done)).await,
+        [(22, JobState::Done)]
+    );
+    assert_eq!(recorder.runs.lock().unwrap()[&22].len(), 2);
+    assert_eq!(listed(&queue, None).await, [(20, JobState::Scheduled)]);
+}
+
 mod sqlite {
     use super::*;
     use quickscale_adapters::sqlite::Database;
@@ -439,6 +569,12 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_admin_lists_retries_and_discards_jobs() {
+        let (_dir, queue) = one().await;
+        super::an_admin_lists_retries_and_discards_jobs(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_in_memory_queue_runs_jobs() {
         let queue = JobQueue::in_memory("numbers", settings()).await.unwrap();
         super::a_key_pushed_twice_queues_one_job(queue).await;
@@ -500,5 +636,11 @@ mod postgres {
     async fn the_backlog_and_each_attempt_are_seen() {
         let Some(queue) = one().await else { return };
         super::the_backlog_and_each_attempt_are_seen(queue).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_admin_lists_retries_and_discards_jobs() {
+        let Some(queue) = one().await else { return };
+        super::an_admin_lists_retries_and_discards_jobs(queue).await;
     }
 }

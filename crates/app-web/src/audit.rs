@@ -47,11 +47,15 @@ pub enum AuditAction {
     SubscriptionSecondRefunded,
     /// A user changed an API key's limits.
     ApiKeyLimitsChanged,
+    /// An admin made a failed or dead job due again.
+    JobRetried,
+    /// An admin discarded a job.
+    JobDiscarded,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::CreditsAdded,
         AuditAction::CreditsRemoved,
         AuditAction::UserRoleChanged,
@@ -69,6 +73,8 @@ impl AuditAction {
         AuditAction::ApiKeyRevoked,
         AuditAction::SubscriptionSecondRefunded,
         AuditAction::ApiKeyLimitsChanged,
+        AuditAction::JobRetried,
+        AuditAction::JobDiscarded,
     ];
 
     /// The name the log stores. Stored entries keep their names: never change one.
@@ -91,6 +97,8 @@ impl AuditAction {
             AuditAction::ApiKeyRevoked => "api_key.revoke",
             AuditAction::SubscriptionSecondRefunded => "subscription.second_refunded",
             AuditAction::ApiKeyLimitsChanged => "api_key.limits",
+            AuditAction::JobRetried => "job.retried",
+            AuditAction::JobDiscarded => "job.discarded",
         }
     }
 

@@ -354,10 +354,15 @@ impl ServiceRunner {
 
     async fn end_interrupted(&self, run: &mut ServiceRun) -> Result<(), RunError> {
         if run.mode == crate::RunMode::Background {
+            let error = if run.status == RunStatus::Queued {
+                "the run never started (its job was lost, or waited too long); the credits \
+                 held were released"
+            } else {
+                "the worker stopped during this run; the credits held were released"
+            };
             let end = BackgroundEnd::Failed {
                 status: RunStatus::Failed,
-                error: "the worker stopped during this run; the credits held were released"
-                    .to_owned(),
+                error: error.to_owned(),
             };
             self.end_background_run(run, end).await?;
             return Ok(());

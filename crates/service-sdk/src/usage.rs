@@ -277,8 +277,10 @@ pub trait ServiceUsageRepository: Send + Sync {
         since: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<RunSample>, StorageError>;
-    /// Runs still marked running that started before `before`, oldest first, at most `limit`:
-    /// runs an app stopped in the middle of (see [`crate::ServiceRunner::recover_interrupted`]).
+    /// Runs still marked running (or, for background runs, still queued) that started before
+    /// `before`, oldest first, at most `limit`: runs an app stopped in the middle of, and
+    /// background runs whose job was lost or waited past every timeout (see
+    /// [`crate::ServiceRunner::recover_interrupted`]).
     async fn unfinished(
         &self,
         before: OffsetDateTime,

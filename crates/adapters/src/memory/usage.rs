@@ -123,7 +123,9 @@ impl ServiceUsageRepository for MemoryUsageRepository {
     ) -> Result<Vec<ServiceRun>, StorageError> {
         let mut runs: Vec<ServiceRun> = lock(&self.runs)
             .iter()
-            .filter(|r| r.status == RunStatus::Running && r.started_at < before)
+            .filter(|r| {
+                matches!(r.status, RunStatus::Running | RunStatus::Queued) && r.started_at < before
+            })
             .cloned()
             .collect();
         runs.sort_by_key(|r| r.started_at);

@@ -94,6 +94,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "versions of cached read-mostly data; indexes in the order pages show rows",
         include_str!("../../migrations/postgres/0017_cache_versions.sql"),
     ),
+    (
+        18,
+        "background runs still queued, for the recovery chore",
+        include_str!("../../migrations/postgres/0018_queued_runs.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.

@@ -30,8 +30,14 @@ pub async fn home(
     let counts = state.users().counts().await?;
     let services = state.registry().len();
     let messages = state.stores().contact.recent(5).await?;
+    // The queue's counts by state; a queue that does not answer shows none (Admin > System
+    // says why).
+    let job_counts = super::admin_jobs::state_counts(&state)
+        .await
+        .unwrap_or_default();
     Page::new("admin/home.html")
         .with("counts", &counts)
+        .with("job_counts", &job_counts)
         .with("service_count", &services)
         .with("messages", &messages)
         .render(&state, &admin.viewer())

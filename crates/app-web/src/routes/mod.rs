@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod admin_billing;
+mod admin_jobs;
 mod admin_services;
 mod admin_system;
 mod api_keys;
@@ -128,6 +129,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/audit", get(admin::audit))
         .route("/admin/emails", get(admin::emails))
         .route("/admin/system", get(admin_system::system))
+        .route("/admin/jobs", get(admin_jobs::jobs))
+        .route("/admin/jobs/{id}/retry", post(admin_jobs::retry))
+        .route("/admin/jobs/{id}/discard", post(admin_jobs::discard))
         .route("/dev/outbox", get(admin::dev_outbox))
         .route("/dev/components", get(dev::components))
         .route("/admin/services", get(admin_services::services))

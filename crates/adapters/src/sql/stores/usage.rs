@@ -238,9 +238,12 @@ impl ServiceUsageRepository for SqlUsageRepository {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ServiceRun>, StorageError> {
+        // Each status read through its own partial index (migrations 0006 and 0018).
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM service_runs WHERE status = 'running' \
-             AND started_at < $1 ORDER BY started_at LIMIT $2"
+            "SELECT * FROM (SELECT {RUN_COLUMNS} FROM service_runs WHERE status = 'running' \
+             AND started_at < $1 UNION ALL SELECT {RUN_COLUMNS} FROM service_runs \
+             WHERE status = 'queued' AND started_at < $1) AS unfinished \
+             ORDER BY started_at LIMIT $2"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(DbTime(before))

@@ -1190,5 +1190,35 @@ pub(super) async fn runner_recovers_background_runs_and_releases_their_hold(stor
         .unwrap();
     assert_eq!(late.status, RunStatus::Failed);
     assert_eq!(balance(&stores, user).await, Credits::whole(10));
+
+    // Submitted, but its job was lost (discarded by an admin, a wiped queue): still queued,
+    // its hold ended by the recovery once past every timeout, not before.
+    let lost = runner
+        .run(
+            user,
+            "metered",
+            ServiceInput::Text("use 3".into()),
+            key("bg-lost"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost.run.status, RunStatus::Queued);
+    queue.take();
+    assert_eq!(balance(&stores, user).await, Credits::ZERO);
+    assert_eq!(runner.recover_interrupted(NOW).await.unwrap(), 0);
+    assert_eq!(
+        runner
+            .recover_interrupted(NOW + time::Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let run = stores.usage.get(user, lost.run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.refunded),
+        (RunStatus::Failed, Credits::whole(10))
+    );
+    assert!(run.error.unwrap().contains("never started"));
+    assert_eq!(balance(&stores, user).await, Credits::whole(10));
     assert_ledger_ok(&stores, user).await;
 }
