@@ -394,8 +394,11 @@ async fn the_job_queue_backlog_and_job_outcomes_are_measured() {
     let done = r#"quickscale_jobs_total{kind="deliver_email",outcome="succeeded"}"#;
     let done_before = value(&scrape().await, done).unwrap_or(0.0);
 
-    // Two deliveries due 40 s and 10 s ago, one due in an hour; no worker runs yet.
-    let now = time::OffsetDateTime::now_utc();
+    // Two deliveries due 40 s and 10 s ago, one due in an hour; no worker runs yet. A whole
+    // second: the queue rounds a due time up to the next one.
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
     for (n, at) in [
         (1, now - time::Duration::seconds(40)),
         (2, now - time::Duration::seconds(10)),

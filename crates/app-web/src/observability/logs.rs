@@ -54,7 +54,33 @@ where
             },
         )
         .map(|layer| layer.with_filter(EnvFilter::new(TRACES_FILTER)));
-    let text = match format {
+    match otel {
+        Some(otel) => tracing_subscriber::registry()
+            .with(otel)
+            .with(text_layer(format, writer, ansi).with_filter(filter))
+            .try_init()
+            .is_ok(),
+        // No traces: one filter for the whole subscriber (a per-layer filter alone loses the
+        // fields a span records after it starts, such as the request's `user_id`).
+        None => tracing_subscriber::registry()
+            .with(filter)
+            .with(text_layer(format, writer, ansi))
+            .try_init()
+            .is_ok(),
+    }
+}
+
+/// The text or JSON layer writing to `writer`, for a subscriber `S`.
+fn text_layer<S, W>(
+    format: LogFormat,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    match format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(writer)
             .with_ansi(ansi)
@@ -66,10 +92,5 @@ where
             .with_current_span(true)
             .with_span_list(true)
             .boxed(),
-    };
-    tracing_subscriber::registry()
-        .with(otel)
-        .with(text.with_filter(filter))
-        .try_init()
-        .is_ok()
+    }
 }
