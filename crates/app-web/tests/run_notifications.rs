@@ -97,6 +97,38 @@ async fn post_webhook(live: &Live, client: &reqwest::Client, url: &str) -> (u16,
     (status, response.text().await.unwrap())
 }
 
+/// Ticks "Email me when a background run finishes" on the settings page.
+async fn ask_for_emails(live: &Live, client: &reqwest::Client) {
+    let page = get_page(live, client, "/settings/notifications").await;
+    let response = client
+        .post(live.url("/settings/notifications/email"))
+        .form(&[
+            ("email_background_runs", "on"),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+}
+
+/// The emails in the outbox (every email is stored there first) whose subject names `about`.
+async fn mails_about(live: &Live, about: &str) -> Vec<quickscale_domain_kernel::EmailMessage> {
+    live.state
+        .stores()
+        .outbox
+        .list(&OutboxQuery {
+            limit: 100,
+            ..OutboxQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message)
+        .filter(|m| m.subject.contains(about))
+        .collect()
+}
+
 async fn get_page(live: &Live, client: &reqwest::Client, path: &str) -> String {
     let response = client.get(live.url(path)).send().await.unwrap();
     assert_eq!(response.status(), 200, "{path}");
@@ -411,39 +443,14 @@ async fn a_background_run_end_is_emailed_to_a_user_who_asked() {
     let live = Live::start(&[]).await;
     let client = signed_in(&live).await;
     let user = live.user(EMAIL).await;
-    // What the outbox holds about runs (every email is stored there first).
-    let mails_about_runs = async || {
-        live.state
-            .stores()
-            .outbox
-            .list(&OutboxQuery {
-                limit: 100,
-                ..OutboxQuery::default()
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.message)
-            .filter(|m| m.subject.contains("Sentiment analysis"))
-            .collect::<Vec<_>>()
-    };
+    let mails_about_runs = async || mails_about(&live, "Sentiment analysis").await;
 
     // Not asked: nothing.
     live.state
         .run_events()
         .run_ended(&ended(user.id, true))
         .await;
-    let page = get_page(&live, &client, "/settings/notifications").await;
-    let response = client
-        .post(live.url("/settings/notifications/email"))
-        .form(&[
-            ("email_background_runs", "on"),
-            ("csrf_token", &hidden(&page, "csrf_token")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    ask_for_emails(&live, &client).await;
     assert!(
         live.state
             .stores()
@@ -606,17 +613,7 @@ async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
     let (status, page) = post_webhook(&live, &client, &receiver.url).await;
     assert_eq!(status, 200, "{page}");
     let secret = hidden(&page, "new_secret");
-    let page = get_page(&live, &client, "/settings/notifications").await;
-    let response = client
-        .post(live.url("/settings/notifications/email"))
-        .form(&[
-            ("email_background_runs", "on"),
-            ("csrf_token", &hidden(&page, "csrf_token")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    ask_for_emails(&live, &client).await;
     let user = live.user(EMAIL).await;
     let submit = async |text: &str, key: &str| {
         live.state
@@ -647,21 +644,7 @@ async fn a_background_run_is_announced_by_webhook_and_email_when_it_ends() {
     assert_eq!(event["data"]["cost"], "2");
     assert_eq!(event["data"]["summary"], "summary of the quarterly report");
     assert_eq!(live.balance(EMAIL).await, Credits::whole(198));
-    let emails = async || {
-        live.state
-            .stores()
-            .outbox
-            .list(&OutboxQuery {
-                limit: 100,
-                ..OutboxQuery::default()
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.message)
-            .filter(|m| m.subject.starts_with("Summarising"))
-            .collect::<Vec<_>>()
-    };
+    let emails = async || mails_about(&live, "Summarising").await;
     wait_until("the completion email", async || !emails().await.is_empty()).await;
     assert_eq!(emails().await[0].to, EMAIL);
 

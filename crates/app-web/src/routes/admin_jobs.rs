@@ -57,6 +57,11 @@ impl JobView {
     }
 }
 
+/// The queue did not answer: a server error that names it.
+fn queue_error(error: quickscale_adapters::jobs::JobError) -> AppError {
+    AppError::Internal(anyhow::anyhow!("the job queue: {error}"))
+}
+
 /// How many jobs are in one state, as the pages show it.
 #[derive(Debug, Serialize)]
 pub struct StateCount {
@@ -92,15 +97,13 @@ pub async fn jobs(
     let mut jobs: Vec<JobView> = queue
         .list(chosen, paging.page_offset(LOG_PAGE_SIZE), LOG_PAGE_SIZE + 1)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the job queue: {e}")))?
+        .map_err(queue_error)?
         .iter()
         .map(JobView::of)
         .collect();
     let more = jobs.len() > LOG_PAGE_SIZE as usize;
     jobs.truncate(LOG_PAGE_SIZE as usize);
-    let counts = state_counts(&state)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the job queue: {e}")))?;
+    let counts = state_counts(&state).await.map_err(queue_error)?;
     let states: Vec<&'static str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
     Page::new("admin/jobs.html")
         .with("jobs", &jobs)
@@ -133,12 +136,7 @@ pub async fn retry(
     Path(id): Path<String>,
     Query(action): Query<JobAction>,
 ) -> Result<Response, AppError> {
-    let retried = state
-        .jobs()
-        .queue()
-        .retry(&id)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the job queue: {e}")))?;
+    let retried = state.jobs().queue().retry(&id).await.map_err(queue_error)?;
     if retried {
         audit::record(
             &state,
@@ -177,7 +175,7 @@ pub async fn discard(
         .queue()
         .discard(&id)
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the job queue: {e}")))?;
+        .map_err(queue_error)?;
     if discarded {
         audit::record(
             &state,
