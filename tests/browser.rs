@@ -12,6 +12,10 @@
 //! - `audit`: every page the crawler reaches, for a visitor, a user and an admin, checked by
 //!   axe-core and laid out at seven widths from 320 to 1920 px;
 //! - `keyboard`: a keyboard-only journey, the focus visible at every step.
+//! - `background`: a run that takes a while (the generated project's example background
+//!   service): queued behind a busy worker, its progress advancing on its page, cancelled with
+//!   its button (the hold released), settled when it ends; its page without JavaScript
+//!   refreshes itself to the end.
 //!
 //! Every step is screenshotted to `target/e2e-screenshots/<scenario>/<browser>/NN-step.png`
 //! (the whole page, through DevTools); with `QS_SCREENSHOTS=docs/screenshots` the audit also
@@ -22,6 +26,7 @@
 //! `QS_REQUIRE_BROWSER=1` (CI) they fail instead.
 
 mod audit;
+mod background;
 mod gallery;
 mod keyboard;
 

@@ -181,6 +181,7 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
         "src/lib.rs",
         "src/services/mod.rs",
         "src/services/title_case.rs",
+        "src/services/paragraph_digest.rs",
         "tests/smoke.rs",
         "templates/README.md",
         "static/README.md",
@@ -271,7 +272,7 @@ fn init_writes_a_complete_project_with_a_fresh_secret() {
     for (section, name) in [
         ("dependencies", "async-trait"),
         ("dependencies", "serde_json"),
-        ("dev-dependencies", "tokio"),
+        ("dependencies", "tokio"),
         ("dev-dependencies", "axum"),
         ("dev-dependencies", "tower"),
     ] {

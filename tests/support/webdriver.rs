@@ -437,6 +437,28 @@ impl Session {
         .await;
     }
 
+    /// Clicks the first element matching `css` on a page that replaces parts of itself while it
+    /// is looked at (an HTMX poll): when the element found was swapped out before the click
+    /// landed, finds it again.
+    pub async fn click_live(&self, css: &str) {
+        let started = Instant::now();
+        loop {
+            let element = self.find(css).await;
+            let value = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{}/click", element.0),
+                    Some(json!({})),
+                )
+                .await;
+            match value.get("error").and_then(Value::as_str) {
+                None => return,
+                Some("stale element reference") if started.elapsed() < WAIT => {}
+                Some(error) => self.fail(&format!("clicking {css}: {error}")).await,
+            }
+        }
+    }
+
     /// Clears a field and types `text` into it, key by key.
     pub async fn fill(&self, css: &str, text: &str) {
         let element = self.find(css).await;

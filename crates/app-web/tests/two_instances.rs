@@ -1,6 +1,8 @@
 //! Two app instances on one PostgreSQL database, each running its job workers as `serve` does:
 //! with the mail server down, then back, every email is delivered exactly once (the queue, not
-//! each process, owns a delivery).
+//! each process, owns a delivery); a Stripe webhook event delivered to both at once, and again
+//! later, grants its credits once; an event whose processing failed is retried by the inbox
+//! sweep both run, as one job, and processed once.
 
 mod support;
 
@@ -9,13 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use quickscale_adapters::jobs::JobState;
+use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_adapters::testing::postgres::test_database_url;
 use quickscale_app_web::App;
+use quickscale_app_web::queue::webhook_key;
+use quickscale_domain_billing::{EventStatus, PaymentQuery, WebhookEvent, sign};
+use quickscale_domain_credits::{AccountId, Credits, GrantKind};
 use quickscale_domain_kernel::outbox::retry_delay;
 use quickscale_domain_kernel::{
-    EmailMessage, FixedClock, MailError, Mailer, OutboxMessage, OutboxQuery,
+    Clock, EmailMessage, FixedClock, MailError, Mailer, OutboxMessage, OutboxQuery,
 };
-use support::live::Live;
+use support::live::{Live, browser, hidden};
 
 /// A mail server that refuses connections until it is brought up.
 #[derive(Default)]
@@ -142,6 +149,182 @@ async fn two_instances_deliver_each_email_once_when_the_mail_server_comes_back()
             stored.message.to
         );
     }
+    second.stop().await;
+    first.stop().await;
+}
+
+/// The webhook secret both instances verify with (one Stripe account).
+const SECRET: &str = "whsec_two_instances";
+
+/// Starts an instance with billing on: the same database and the same processor (the scripted
+/// gateway) as the others, its own clock's time.
+async fn billing_instance(url: &str, gateway: &Arc<ScriptedGateway>, clock: &Arc<FixedClock>) -> Live {
+    Live::start_app(
+        App::new("Live")
+            .with_gateway(gateway.clone(), SECRET)
+            .with_clock(clock.clone()),
+        &[("DATABASE_URL", url), ("ENABLE_STRIPE", "true")],
+    )
+    .await
+}
+
+/// Buys the first pack on `app` as the user signed in on `client`; returns the checkout session.
+async fn checkout(app: &Live, client: &reqwest::Client) -> String {
+    let page = client
+        .get(app.url("/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("pack", hidden(&page, "pack")),
+        ("form_key", hidden(&page, "form_key")),
+        ("csrf_token", hidden(&page, "csrf_token")),
+    ];
+    let redirect = client
+        .post(app.url("/billing/checkout"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 303);
+    let location = redirect.headers()["location"].to_str().unwrap();
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Posts `event` to `app`'s webhook endpoint, signed as the processor signs it at `clock`'s time.
+async fn deliver(app: &Live, event: &WebhookEvent, clock: &FixedClock) -> u16 {
+    let signature = sign(
+        event.payload.as_bytes(),
+        SECRET,
+        clock.now().unix_timestamp(),
+    );
+    reqwest::Client::new()
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(event.payload.clone())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What a purchase left behind for `email`: the purchase grants, the payments and the receipts.
+async fn purchase_records(app: &Live, email: &str) -> (usize, usize, usize) {
+    let user = app.user(email).await;
+    let grants = app
+        .state
+        .credits()
+        .open_grants(AccountId::new(user.id.as_uuid()))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.kind == GrantKind::Purchase)
+        .count();
+    let repo = app.state.billing().unwrap().billing.repository().clone();
+    let (payments, _) = repo
+        .payments(&PaymentQuery {
+            user: Some(user.id.as_uuid()),
+            limit: 100,
+            ..PaymentQuery::default()
+        })
+        .await
+        .unwrap();
+    let receipts = outbox(app)
+        .await
+        .iter()
+        .filter(|m| m.message.to == email && m.message.subject.contains("receipt"))
+        .count();
+    (grants, payments.len(), receipts)
+}
+
+/// The queue's jobs (done or not) that processed or retry `event`.
+async fn webhook_jobs(app: &Live, event: &str) -> Vec<String> {
+    let prefix = format!("webhook:{event}:");
+    let mut keys = Vec::new();
+    for state in [None, Some(JobState::Done)] {
+        for job in app.state.jobs().queue().list(state, 0, 500).await.unwrap() {
+            if let Some(key) = job.key.filter(|k| k.starts_with(&prefix)) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_event_delivered_to_both_instances_grants_its_credits_once() {
+    let Some(url) = test_database_url().await else {
+        return;
+    };
+    let gateway = Arc::new(ScriptedGateway::default());
+    let clock = Arc::new(FixedClock::at(time::OffsetDateTime::now_utc()));
+    let first = billing_instance(&url, &gateway, &clock).await;
+    let second = billing_instance(&url, &gateway, &clock).await;
+    let (ada, bob) = (browser(), browser());
+    first.register(&ada, "ada@example.com").await;
+    second.register(&bob, "bob@example.com").await;
+
+    // The same event reaches both instances at the same moment (the processor retried, or a
+    // load balancer sent it twice), then once more later: its effect happens once.
+    let session = checkout(&first, &ada).await;
+    let paid = gateway.pay(&session);
+    let (a, b) = tokio::join!(
+        deliver(&first, &paid, &clock),
+        deliver(&second, &paid, &clock)
+    );
+    assert_eq!((a, b), (200, 200));
+    support::wait_for_inbox(&first.state, &paid.id, 2).await;
+    assert_eq!(second.balance("ada@example.com").await, Credits::whole(200));
+    assert_eq!(deliver(&second, &paid, &clock).await, 200);
+    let stored = support::wait_for_inbox(&first.state, &paid.id, 3).await;
+    assert_eq!(stored.status, EventStatus::Processed, "{stored:?}");
+    assert_eq!(first.balance("ada@example.com").await, Credits::whole(200));
+    assert_eq!(
+        purchase_records(&first, "ada@example.com").await,
+        (1, 1, 1),
+        "one grant, one payment, one receipt"
+    );
+
+    // An event whose processing fails (the processor cannot be reached to read the session):
+    // kept with its error, and retried once it is due by the inbox sweep that both instances
+    // run, as one job.
+    let session = checkout(&second, &bob).await;
+    gateway.set_down(true);
+    let paid = gateway.pay(&session);
+    assert_eq!(deliver(&first, &paid, &clock).await, 200);
+    let failed = support::wait_for_inbox(&first.state, &paid.id, 1).await;
+    assert_eq!(failed.status, EventStatus::Failed, "{failed:?}");
+    assert!(
+        failed.last_error.as_deref().unwrap_or_default().contains("outage"),
+        "{failed:?}"
+    );
+    assert_eq!(second.balance("bob@example.com").await, Credits::whole(100));
+    gateway.set_down(false);
+    clock.advance(quickscale_domain_billing::retry_delay(0) + time::Duration::SECOND);
+    let retried = support::wait_for_inbox(&second.state, &paid.id, 2).await;
+    assert_eq!(retried.status, EventStatus::Processed, "{retried:?}");
+    second
+        .wait_for_balance("bob@example.com", Credits::whole(200))
+        .await;
+    // Another sweep (every 10 s) passes on both: nothing is processed again.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(support::inbox_attempts(&first.state, &paid.id).await, 2);
+    assert_eq!(
+        webhook_jobs(&first, &paid.id).await,
+        [webhook_key(&paid.id, 1)],
+        "one retry job, whichever instance swept first"
+    );
+    assert_eq!(
+        purchase_records(&second, "bob@example.com").await,
+        (1, 1, 1),
+        "one grant, one payment, one receipt"
+    );
+    assert_eq!(first.balance("ada@example.com").await, Credits::whole(200));
     second.stop().await;
     first.stop().await;
 }

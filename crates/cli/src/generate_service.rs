@@ -674,7 +674,7 @@ mod tests {
         assert_eq!(insert_module("mod b;\n", "a", "\n"), "mod a;\nmod b;\n");
         assert!(
             updated.contains(
-                "    registry.register(TitleCase)?;\n    registry.register(word_counter::WordCounter)?;\n    // quickscale:services\n"
+                "    registry.register(ParagraphDigest)?;\n    registry.register(word_counter::WordCounter)?;\n    // quickscale:services\n"
             ),
             "{updated}"
         );

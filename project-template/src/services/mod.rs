@@ -6,8 +6,10 @@
 //! `register` below, above the `// quickscale:services` line, or, for a service that calls a
 //! language model, in `register_llm`, above `// quickscale:llm-services`: keep those lines.
 
+mod paragraph_digest;
 mod title_case;
 
+pub use paragraph_digest::ParagraphDigest;
 pub use title_case::TitleCase;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use quickscale_service_sdk::{RegistryError, ServiceRegistry};
 /// Registers the project's services; the app calls it once at start-up.
 pub fn register(registry: &mut ServiceRegistry) -> Result<(), RegistryError> {
     registry.register(TitleCase)?;
+    registry.register(ParagraphDigest)?;
     // quickscale:services
     Ok(())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::extract::{CurrentUser, Htmx};
 use crate::state::AppState;
-use crate::view::{Page, credits_label};
+use crate::view::{OutputView, Page, credits_label};
 
 /// What the run page shows.
 #[derive(Debug, Serialize)]
@@ -27,9 +27,8 @@ pub struct RunPage {
     background: bool,
     percent: Option<u16>,
     message: String,
-    summary: String,
-    fields: Vec<(String, String)>,
-    json: String,
+    #[serde(flatten)]
+    output: OutputView,
     error: Option<String>,
     held: String,
     charged: String,
@@ -52,7 +51,6 @@ pub fn status_label(status: RunStatus) -> &'static str {
 
 impl RunPage {
     pub fn of(run: &ServiceRun, name: &str) -> Self {
-        let output = run.output.as_ref();
         let finished = run.status.is_final();
         RunPage {
             id: run.id.to_string(),
@@ -69,19 +67,7 @@ impl RunPage {
                 .as_ref()
                 .map(|p| p.message.clone())
                 .unwrap_or_default(),
-            summary: output.map(|o| o.summary.clone()).unwrap_or_default(),
-            fields: output
-                .map(|o| {
-                    o.fields
-                        .iter()
-                        .map(|f| (f.label.clone(), f.value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            json: output
-                .filter(|o| !o.data.is_null())
-                .and_then(|o| serde_json::to_string_pretty(&o.data).ok())
-                .unwrap_or_default(),
+            output: OutputView::of(run.output.as_ref()),
             error: run.error.clone(),
             held: if finished {
                 String::new()
@@ -129,7 +115,7 @@ pub async fn page(
     let run = own_run(&state, &current, &id).await?;
     let view = RunPage::of(&run, &service_name(&state, &run.service));
     if htmx {
-        return Page::new("runs/_status.html")
+        return Page::new("runs/_poll.html")
             .with("run", &view)
             .fragment(&state, &current.viewer())
             .await;

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::extract::{CurrentUser, Htmx, Viewer};
 use crate::session::random_token;
 use crate::state::AppState;
-use crate::view::{Page, credits_label};
+use crate::view::{OutputView, Page, credits_label};
 
 /// A service as a card in the marketplace.
 #[derive(Debug, Serialize)]
@@ -149,11 +149,8 @@ pub async fn list(
 struct Outcome {
     status: String,
     succeeded: bool,
-    summary: String,
-    fields: Vec<(String, String)>,
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
-    json: String,
+    #[serde(flatten)]
+    output: OutputView,
     error: Option<String>,
     charged: String,
     charged_label: String,
@@ -165,31 +162,10 @@ struct Outcome {
 
 impl Outcome {
     fn of(run: &ServiceRun, replayed: bool) -> Self {
-        let output = run.output.as_ref();
         Outcome {
             status: run.status.as_str().to_owned(),
             succeeded: run.status == RunStatus::Succeeded,
-            summary: output.map(|o| o.summary.clone()).unwrap_or_default(),
-            fields: output
-                .map(|o| {
-                    o.fields
-                        .iter()
-                        .map(|f| (f.label.clone(), f.value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            columns: output
-                .and_then(|o| o.table.as_ref())
-                .map(|t| t.columns.clone())
-                .unwrap_or_default(),
-            rows: output
-                .and_then(|o| o.table.as_ref())
-                .map(|t| t.rows.clone())
-                .unwrap_or_default(),
-            json: output
-                .filter(|o| !o.data.is_null())
-                .and_then(|o| serde_json::to_string_pretty(&o.data).ok())
-                .unwrap_or_default(),
+            output: OutputView::of(run.output.as_ref()),
             error: run.error.clone(),
             charged: run.cost.to_string(),
             charged_label: credits_label(run.cost),

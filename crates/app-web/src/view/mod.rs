@@ -9,8 +9,10 @@ use serde::Serialize;
 use tera::Context;
 use time::OffsetDateTime;
 
+mod output;
 mod payment;
 
+pub use output::OutputView;
 pub use payment::{PaymentView, RefundView};
 
 use crate::error::AppError;
