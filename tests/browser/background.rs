@@ -78,6 +78,11 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
     s.goto(&app.url(SERVICE)).await;
     s.wait_text("[data-testid=background-note]", "5 credits are held")
         .await;
+    s.wait_text(
+        &format!("form[action='{SERVICE}'] button[type=submit]"),
+        "Run for up to 5 credits",
+    )
+    .await;
 
     // A long run (ten paragraphs, ten seconds): its page shows it running, with its progress
     // and what it holds.
@@ -110,8 +115,9 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
     s.click_live("[data-testid=cancel-run]").await;
     s.wait_path(&format!("/runs/{long}")).await;
     wait_status(&s, "cancelled").await;
-    s.wait_text("[data-testid=run-failed]", "5 credits returned")
+    s.wait_text("[data-testid=run-cancelled]", "the hold (5 credits) was released")
         .await;
+    s.wait_text("[data-testid=balance-after]", "95 credits").await;
     s.wait_text("#nav-balance", "95").await;
     assert!(
         s.try_find("[data-testid=cancel-run]").await.is_none(),
@@ -176,10 +182,12 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
         .await;
     s.wait_text("[data-testid=result]", "2.50 credits of the hold returned")
         .await;
-    s.wait_text("#nav-balance", "92.50").await;
+    s.wait_text("[data-testid=balance-after]", "97.50 credits")
+        .await;
+    s.wait_text("#nav-balance", "97.50").await;
     s.screenshot("second-run-succeeded").await;
     s.goto(&app.url("/dashboard")).await;
-    s.wait_text("[data-testid=balance]", "92.50 credits available")
+    s.wait_text("[data-testid=balance]", "97.50 credits available")
         .await;
     assert!(
         s.try_find("[data-testid=balance-held]").await.is_none(),
@@ -242,7 +250,9 @@ async fn a_background_runs_page_refreshes_itself_without_javascript() {
     s.wait_path(&format!("/runs/{id}")).await;
     s.wait_text("[data-testid=result-summary]", "4 paragraphs, 36 words")
         .await;
-    s.wait_text("[data-testid=result]", "Charged 2 credits").await;
+    s.wait_text("[data-testid=result]", "Charged 2 credits; 3 credits of the hold returned")
+        .await;
+    s.wait_text("[data-testid=balance-after]", "98 credits").await;
     // A whole page: the navbar's balance is the new one.
     s.wait_text("#nav-balance", "98").await;
     console_is_clean(&s).await;

@@ -54,9 +54,26 @@ impl Service for Drafting {
     }
 }
 
+/// A background service priced by use: 1 credit, up to 12 held.
+struct Metered;
+
+#[async_trait]
+impl Service for Metered {
+    fn descriptor(&self) -> ServiceDescriptor {
+        ServiceDescriptor::new("metered", "Metered")
+            .cost(Credits::whole(1))
+            .background()
+            .max_cost(Credits::whole(12))
+    }
+
+    async fn execute(&self, _: ServiceInput) -> Result<ServiceOutput, ServiceError> {
+        Ok(ServiceOutput::new("metered"))
+    }
+}
+
 async fn app() -> TestApp {
     TestApp::with_app(
-        App::new("Test App").service(Drafting),
+        App::new("Test App").service(Drafting).service(Metered),
         &[("ENABLE_API", "true"), ("WELCOME_CREDITS", "10")],
     )
     .await
@@ -267,4 +284,23 @@ async fn the_form_of_a_background_service_goes_to_the_runs_page() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the run never finished");
+}
+
+#[tokio::test]
+async fn a_service_priced_by_use_shows_its_range_and_needs_what_a_run_holds() {
+    let app = app().await;
+    let mut ada = app.browser();
+    ada.register("ada@example.com", PASSWORD).await;
+    let page = ada.get("/services/metered").await;
+    assert!(page.contains("1 to 12 credits per run"), "{}", page.body);
+    assert!(page.contains("Run for up to 12 credits"), "{}", page.body);
+    // Ten credits pay the price but not the hold a run makes.
+    assert!(
+        page.contains("A run holds 12 credits and you have 10 credits."),
+        "{}",
+        page.body
+    );
+    let other = ada.get("/services/drafting").await;
+    assert!(other.contains("Run for 3 credits"), "{}", other.body);
+    assert!(!other.contains("A run holds"), "{}", other.body);
 }

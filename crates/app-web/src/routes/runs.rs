@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::extract::{CurrentUser, Htmx};
 use crate::state::AppState;
 use crate::view::{OutputView, Page, credits_label};
+use crate::wording::sentence;
 
 /// What the run page shows.
 #[derive(Debug, Serialize)]
@@ -33,6 +34,10 @@ pub struct RunPage {
     held: String,
     charged: String,
     refunded: String,
+    /// Whether anything came back: the hold's rest (or all of it), or a refund.
+    returned: bool,
+    /// What the user can spend right after the run ended (empty while it goes on).
+    balance_after: String,
 }
 
 /// How a status reads for people.
@@ -68,7 +73,7 @@ impl RunPage {
                 .map(|p| p.message.clone())
                 .unwrap_or_default(),
             output: OutputView::of(run.output.as_ref()),
-            error: run.error.clone(),
+            error: run.error.as_ref().map(sentence),
             held: if finished {
                 String::new()
             } else {
@@ -80,6 +85,12 @@ impl RunPage {
                 quickscale_service_sdk::Credits::ZERO
             }),
             refunded: credits_label(run.refunded),
+            returned: !run.refunded.is_zero(),
+            balance_after: run
+                .balance_after
+                .filter(|_| finished)
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
         }
     }
 }

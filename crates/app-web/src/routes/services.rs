@@ -28,7 +28,12 @@ pub struct ServiceCard {
     pub description: String,
     pub category: String,
     pub cost: String,
+    /// "1 credit", "Free", or, for a service priced by use, "0.50 to 5 credits".
     pub cost_label: String,
+    /// The Run button's words: "Run for 1 credit", "Run", "Run for up to 5 credits".
+    pub run_label: String,
+    /// Priced by use: a run costs from the price up to what it holds.
+    pub by_use: bool,
     pub free: bool,
     pub input: &'static str,
     pub example: Option<String>,
@@ -43,25 +48,40 @@ pub struct ServiceCard {
 }
 
 pub fn card(descriptor: &ServiceDescriptor, cost: Credits) -> ServiceCard {
+    let held = descriptor.hold_for(cost);
+    // A service priced by use costs from its price up to what a run holds.
+    let by_use = held > cost;
+    let free = cost.is_zero() && !by_use;
+    let cost_label = if free {
+        "Free".into()
+    } else if by_use {
+        format!("{cost} to {}", credits_label(held))
+    } else {
+        credits_label(cost)
+    };
     ServiceCard {
         slug: descriptor.slug.clone(),
         name: descriptor.name.clone(),
         description: descriptor.description.clone(),
         category: descriptor.category.clone(),
         cost: cost.to_string(),
-        cost_label: if cost.is_zero() {
-            "Free".into()
+        run_label: if free {
+            "Run".into()
+        } else if by_use {
+            format!("Run for up to {}", credits_label(held))
         } else {
-            credits_label(cost)
+            format!("Run for {cost_label}")
         },
-        free: cost.is_zero(),
+        cost_label,
+        by_use,
+        free,
         input: descriptor.input.as_str(),
         example: descriptor.example_input.clone(),
         accepted_types: descriptor.accepted_types.clone(),
         max_input_kb: descriptor.max_input_bytes.div_ceil(1024),
         affordable: true,
         mode: descriptor.mode.as_str(),
-        held_label: credits_label(descriptor.hold_for(cost)),
+        held_label: credits_label(held),
     }
 }
 
@@ -83,7 +103,9 @@ async fn balance_of(state: &AppState, viewer: &Viewer) -> Result<Option<Credits>
 
 fn priced(descriptor: &ServiceDescriptor, cost: Credits, balance: Option<Credits>) -> ServiceCard {
     let mut card = card(descriptor, cost);
-    card.affordable = cost.is_zero() || balance.is_none_or(|b| b >= cost);
+    // A background run holds its price, or its declared maximum, when it is submitted.
+    let needed = descriptor.hold_for(cost);
+    card.affordable = needed.is_zero() || balance.is_none_or(|b| b >= needed);
     card
 }
 
