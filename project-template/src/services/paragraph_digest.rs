@@ -85,7 +85,9 @@ impl Service for ParagraphDigest {
         let mut digests = Vec::with_capacity(total);
         for (done, paragraph) in paragraphs.iter().enumerate() {
             let message = format!("reading paragraph {} of {total}", done + 1);
-            context.progress(done as f32 / total as f32, &message).await?;
+            context
+                .progress(done as f32 / total as f32, &message)
+                .await?;
             tokio::time::sleep(PAUSE_PER_PARAGRAPH).await;
             digests.push(digest(paragraph));
         }
@@ -188,30 +190,40 @@ mod tests {
         let found = paragraphs(text);
         assert_eq!(
             found,
-            ["First line of one. Still the first! Second sentence.", "Two? Yes."]
+            [
+                "First line of one. Still the first! Second sentence.",
+                "Two? Yes."
+            ]
         );
         assert_eq!(
             digest(&found[0]),
             Digest {
-                words: 8,
+                words: 9,
                 lead: "First line of one.".into()
             }
         );
         assert_eq!(digest("No full stop here").lead, "No full stop here");
-        assert_eq!(digest("Version 1.5 is out. Try it.").lead, "Version 1.5 is out.");
+        assert_eq!(
+            digest("Version 1.5 is out. Try it.").lead,
+            "Version 1.5 is out."
+        );
         let long = digest(&"word ".repeat(60));
-        assert_eq!(long.lead.chars().count(), LEAD_CHARS - 1);
+        assert_eq!(long.lead.chars().count(), LEAD_CHARS);
         assert!(long.lead.ends_with('…'));
     }
 
     #[test]
     fn refuses_no_paragraph_or_too_many_before_holding_anything() {
         let text = |s: String| ServiceInput::Text(s);
-        assert!(ParagraphDigest.validate(&text(" \n\n ... ".into())).is_err());
-        let eleven = vec!["A paragraph."; 11].join("\n\n");
+        assert!(
+            ParagraphDigest
+                .validate(&text(" \n\n ... ".into()))
+                .is_err()
+        );
+        let eleven = ["A paragraph."; 11].join("\n\n");
         let error = ParagraphDigest.validate(&text(eleven)).unwrap_err();
         assert!(format!("{error:?}").contains("11 paragraphs"), "{error:?}");
-        let ten = vec!["A paragraph."; 10].join("\n\n");
+        let ten = ["A paragraph."; 10].join("\n\n");
         assert!(ParagraphDigest.validate(&text(ten)).is_ok());
     }
 
@@ -230,7 +242,10 @@ mod tests {
         let mut registry = quickscale_service_sdk::ServiceRegistry::new();
         quickscale_service_sdk::builtin::register_builtins(&mut registry).unwrap();
         crate::services::register(&mut registry).expect("no clash with the other services");
-        let service = &registry.get("paragraph_digest").expect("registered").service;
+        let service = &registry
+            .get("paragraph_digest")
+            .expect("registered")
+            .service;
 
         let output = service
             .execute(ServiceInput::Text("One. Two.\n\nThree words here.".into()))
