@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use quickscale_adapters::jobs::JobState;
+use quickscale_adapters::jobs::{Enqueue, JobState};
 use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_adapters::testing::postgres::test_database_url;
 use quickscale_app_web::App;
-use quickscale_app_web::queue::webhook_key;
+use quickscale_app_web::queue::{Chore, Job, webhook_key};
 use quickscale_domain_billing::{EventStatus, PaymentQuery, WebhookEvent, sign};
 use quickscale_domain_credits::{AccountId, Credits, GrantKind};
 use quickscale_domain_kernel::outbox::retry_delay;
@@ -291,8 +291,8 @@ async fn a_webhook_event_delivered_to_both_instances_grants_its_credits_once() {
     );
 
     // An event whose processing fails (the processor cannot be reached to read the session):
-    // kept with its error, and retried once it is due by the inbox sweep that both instances
-    // run, as one job.
+    // kept with its error, and retried once it is due by the inbox sweeps both instances run,
+    // as one job (keyed by the event and its attempts).
     let session = checkout(&second, &bob).await;
     gateway.set_down(true);
     let paid = gateway.pay(&session);
@@ -306,6 +306,17 @@ async fn a_webhook_event_delivered_to_both_instances_grants_its_credits_once() {
     assert_eq!(second.balance("bob@example.com").await, Credits::whole(100));
     gateway.set_down(false);
     clock.advance(quickscale_domain_billing::retry_delay(0) + time::Duration::SECOND);
+    // Besides their scheduled ticks (one sweep job per tick for all instances), each instance
+    // sweeps now, at the same moment: both find the event due and queue its retry.
+    let sweep = || Job::Chore {
+        chore: Chore::SweepWebhookInbox,
+    };
+    let (a, b) = tokio::join!(
+        first.state.jobs().push(sweep(), Enqueue::now()),
+        second.state.jobs().push(sweep(), Enqueue::now())
+    );
+    a.unwrap();
+    b.unwrap();
     let retried = support::wait_for_inbox(&second.state, &paid.id, 2).await;
     assert_eq!(retried.status, EventStatus::Processed, "{retried:?}");
     second
