@@ -58,7 +58,8 @@ async fn wait_status(s: &Session, expected: &str) {
             return;
         }
         if started.elapsed() > webdriver::WAIT {
-            s.fail(&format!("the run is {now:?}, not {expected:?}")).await;
+            s.fail(&format!("the run is {now:?}, not {expected:?}"))
+                .await;
         }
         tokio::time::sleep(webdriver::POLL).await;
     }
@@ -90,7 +91,8 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
     wait_status(&s, "running").await;
     s.wait_text("[data-testid=run-progress-text]", "of 10")
         .await;
-    s.wait_text("[data-testid=run-held]", "5 credits held").await;
+    s.wait_text("[data-testid=run-held]", "5 credits held")
+        .await;
     s.screenshot("long-run-running").await;
 
     // A second run waits for the one worker.
@@ -115,9 +117,13 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
     s.click_live("[data-testid=cancel-run]").await;
     s.wait_path(&format!("/runs/{long}")).await;
     wait_status(&s, "cancelled").await;
-    s.wait_text("[data-testid=run-cancelled]", "the hold (5 credits) was released")
+    s.wait_text(
+        "[data-testid=run-cancelled]",
+        "the hold (5 credits) was released",
+    )
+    .await;
+    s.wait_text("[data-testid=balance-after]", "95 credits")
         .await;
-    s.wait_text("[data-testid=balance-after]", "95 credits").await;
     s.wait_text("#nav-balance", "95").await;
     assert!(
         s.try_find("[data-testid=cancel-run]").await.is_none(),
@@ -158,7 +164,9 @@ async fn a_background_run_shows_its_progress_settles_and_can_be_cancelled() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        statuses.iter().all(|st| ["queued", "running", "succeeded"].contains(&st.as_str())),
+        statuses
+            .iter()
+            .all(|st| ["queued", "running", "succeeded"].contains(&st.as_str())),
         "{statuses:?}"
     );
     assert!(
@@ -250,9 +258,13 @@ async fn a_background_runs_page_refreshes_itself_without_javascript() {
     s.wait_path(&format!("/runs/{id}")).await;
     s.wait_text("[data-testid=result-summary]", "4 paragraphs, 36 words")
         .await;
-    s.wait_text("[data-testid=result]", "Charged 2 credits; 3 credits of the hold returned")
+    s.wait_text(
+        "[data-testid=result]",
+        "Charged 2 credits; 3 credits of the hold returned",
+    )
+    .await;
+    s.wait_text("[data-testid=balance-after]", "98 credits")
         .await;
-    s.wait_text("[data-testid=balance-after]", "98 credits").await;
     // A whole page: the navbar's balance is the new one.
     s.wait_text("#nav-balance", "98").await;
     console_is_clean(&s).await;

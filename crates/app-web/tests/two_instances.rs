@@ -158,7 +158,11 @@ const SECRET: &str = "whsec_two_instances";
 
 /// Starts an instance with billing on: the same database and the same processor (the scripted
 /// gateway) as the others, its own clock's time.
-async fn billing_instance(url: &str, gateway: &Arc<ScriptedGateway>, clock: &Arc<FixedClock>) -> Live {
+async fn billing_instance(
+    url: &str,
+    gateway: &Arc<ScriptedGateway>,
+    clock: &Arc<FixedClock>,
+) -> Live {
     Live::start_app(
         App::new("Live")
             .with_gateway(gateway.clone(), SECRET)
@@ -300,7 +304,11 @@ async fn a_webhook_event_delivered_to_both_instances_grants_its_credits_once() {
     let failed = support::wait_for_inbox(&first.state, &paid.id, 1).await;
     assert_eq!(failed.status, EventStatus::Failed, "{failed:?}");
     assert!(
-        failed.last_error.as_deref().unwrap_or_default().contains("outage"),
+        failed
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("outage"),
         "{failed:?}"
     );
     assert_eq!(second.balance("bob@example.com").await, Credits::whole(100));
