@@ -92,6 +92,15 @@ impl Stage {
             .await
     }
 
+    /// A desktop window with JavaScript off.
+    async fn without_javascript(&self, who: &str) -> Session {
+        let options = SessionOptions {
+            javascript: false,
+            ..SessionOptions::desktop(self.shots.join(who))
+        };
+        self.driver.session(&options).await
+    }
+
     fn done(self) {
         measure(format!(
             "browser {}: {:.1} s",
@@ -444,11 +453,7 @@ async fn the_core_journey_without_javascript() {
         return;
     };
     let app = &stage.app;
-    let options = SessionOptions {
-        javascript: false,
-        ..SessionOptions::desktop(stage.shots.join("user"))
-    };
-    let mut s = stage.driver.session(&options).await;
+    let mut s = stage.without_javascript("user").await;
     s.goto(&app.url("/")).await;
     // Alpine sets aria-expanded on the burger when it runs: without JavaScript it is absent.
     let burger = s.find("[data-testid=burger]").await;

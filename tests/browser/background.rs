@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Stage, console_is_clean, register};
-use crate::support::webdriver::{self, Session, SessionOptions};
+use crate::support::webdriver::{self, Session};
 
 const SERVICE: &str = "/services/paragraph_digest";
 
@@ -213,11 +213,7 @@ async fn a_background_runs_page_refreshes_itself_without_javascript() {
         return;
     };
     let app = &stage.app;
-    let options = SessionOptions {
-        javascript: false,
-        ..SessionOptions::desktop(stage.shots.join("user"))
-    };
-    let mut s = stage.driver.session(&options).await;
+    let mut s = stage.without_javascript("user").await;
     register(&mut s, app, "plain-runner@example.com", "Plain", false).await;
     let id = submit(&mut s, app, &paragraphs(4), "form").await;
 

@@ -146,25 +146,7 @@ async fn run_service(app: &Live, client: &reqwest::Client) {
 
 /// Buys the default pack on the stand-in's hosted page.
 async fn buy_credits(app: &Live, client: &reqwest::Client) {
-    let page = client
-        .get(app.url("/billing"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("pack", hidden(&page, "pack")),
-        ("form_key", hidden(&page, "form_key")),
-        ("csrf_token", hidden(&page, "csrf_token")),
-    ];
-    let redirect = client
-        .post(app.url("/billing/checkout"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let redirect = app.checkout(client).await;
     assert_eq!(redirect.status(), 303);
     let hosted = redirect.headers()["location"].to_str().unwrap().to_owned();
     let card = [

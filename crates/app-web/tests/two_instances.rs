@@ -22,7 +22,7 @@ use quickscale_domain_kernel::outbox::retry_delay;
 use quickscale_domain_kernel::{
     Clock, EmailMessage, FixedClock, MailError, Mailer, OutboxMessage, OutboxQuery,
 };
-use support::live::{Live, browser, hidden};
+use support::live::{Live, browser};
 
 /// A mail server that refuses connections until it is brought up.
 #[derive(Default)]
@@ -172,27 +172,10 @@ async fn billing_instance(
     .await
 }
 
-/// Buys the first pack on `app` as the user signed in on `client`; returns the checkout session.
+/// Starts buying the first pack on `app` as the user signed in on `client`; returns the
+/// checkout session.
 async fn checkout(app: &Live, client: &reqwest::Client) -> String {
-    let page = client
-        .get(app.url("/billing"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("pack", hidden(&page, "pack")),
-        ("form_key", hidden(&page, "form_key")),
-        ("csrf_token", hidden(&page, "csrf_token")),
-    ];
-    let redirect = client
-        .post(app.url("/billing/checkout"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let redirect = app.checkout(client).await;
     assert_eq!(redirect.status(), 303);
     let location = redirect.headers()["location"].to_str().unwrap();
     location.rsplit('/').next().unwrap().to_owned()

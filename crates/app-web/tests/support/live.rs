@@ -127,6 +127,18 @@ impl Live {
         format!("{}{path}", self.base)
     }
 
+    /// The page at `path`, as `client` sees it.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn balance(&self, email: &str) -> Credits {
         super::balance(&self.state, email).await
     }
@@ -191,14 +203,7 @@ impl Live {
     }
 
     pub async fn register(&self, client: &reqwest::Client, email: &str) {
-        let page = client
-            .get(self.url("/register"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = self.page(client, "/register").await;
         let token = hidden(&page, "csrf_token");
         let form = [
             ("email", email),
@@ -218,16 +223,26 @@ impl Live {
 }
 
 impl Live {
-    /// Signs `client` in (its cookie jar keeps the session).
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) {
-        let page = client
-            .get(self.url("/login"))
+    /// Starts buying the first credit pack on the billing page, as the user signed in on
+    /// `client` would; returns the answer (a redirect to the processor's payment page).
+    pub async fn checkout(&self, client: &reqwest::Client) -> reqwest::Response {
+        let page = self.page(client, "/billing").await;
+        let form = [
+            ("pack", hidden(&page, "pack")),
+            ("form_key", hidden(&page, "form_key")),
+            ("csrf_token", hidden(&page, "csrf_token")),
+        ];
+        client
+            .post(self.url("/billing/checkout"))
+            .form(&form)
             .send()
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap();
+    }
+
+    /// Signs `client` in (its cookie jar keeps the session).
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) {
+        let page = self.page(client, "/login").await;
         let form = [
             ("email", email),
             ("password", password),
@@ -283,14 +298,7 @@ impl Live {
         name: &str,
         fields: &[(&str, &str)],
     ) -> String {
-        let page = client
-            .get(self.url("/settings/api-keys"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = self.page(client, "/settings/api-keys").await;
         let (form_token, csrf_token) = (hidden(&page, "form_token"), hidden(&page, "csrf_token"));
         let mut form = vec![
             ("name", name),
