@@ -34,10 +34,11 @@ ok = 0
 limited = 0
 other = 0
 function response(status, headers, body)
-  -- A run and a page answer 200; a wrong sign-in within the budget any other status below 500.
+  -- A run answers 201 (a new run), a page 200; a wrong sign-in within the budget any other
+  -- status below 500.
   if status == 429 then
     limited = limited + 1
-  elseif status == 200 or (mode == "sign-in" and status < 500) then
+  elseif (status >= 200 and status < 300) or (mode == "sign-in" and status < 500) then
     ok = ok + 1
   else
     other = other + 1
