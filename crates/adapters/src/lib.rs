@@ -80,11 +80,13 @@ pub mod sqlite;
 pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace_context;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::areas::Area;
+pub use trace_context::DB_SPAN_TARGET;
 
 /// A connection pool's connections at one moment, for metrics.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
