@@ -109,9 +109,12 @@ fn one<'a>(spans: &'a [Span], name: &str, filter: impl Fn(&Span) -> bool) -> &'a
     found[0]
 }
 
-/// The requests a stand-in server got: each one's path and `traceparent` header.
+/// A request a stand-in server got: its path and `traceparent` header.
+type SeenRequest = (String, Option<String>);
+
+/// The requests a stand-in server got.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct Seen(Arc<Mutex<Vec<SeenRequest>>>);
 
 impl Seen {
     fn keep(&self, path: &str, headers: &axum::http::HeaderMap) {
