@@ -33,6 +33,11 @@
 //!
 //! Every store implementation passes the same contract suite (`testing::contract`).
 //!
+//! Every call of a SQLite or PostgreSQL store is a `debug` span `db.<store>.<method>` under the
+//! target [`DB_SPAN_TARGET`] (a database call in a trace), and the outgoing HTTP calls (Stripe,
+//! the language model, users' webhooks) are `info` client spans that carry their W3C trace
+//! context once the application installs a propagator ([`trace_context`]).
+//!
 //! An app that embeds some of the stores next to tables of its own creates their tables alone,
 //! with `migrate_areas` of the SQLite or PostgreSQL `Database` and an `Area` (docs/embedding.md,
 //! and `examples/embed_credits.rs`: the credit ledger inside an axum app with its own users).
@@ -80,11 +85,13 @@ pub mod sqlite;
 pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace_context;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sql::areas::Area;
+pub use trace_context::DB_SPAN_TARGET;
 
 /// A connection pool's connections at one moment, for metrics.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

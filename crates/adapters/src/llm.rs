@@ -86,22 +86,22 @@ impl ChatModel for OpenAiCompatibleChat {
             http.request.method = "POST",
             gen_ai.request.model = %self.model,
         );
-        let response = self
+        let mut request = self
             .client
             .post(format!("{}/chat/completions", self.base_url))
             .bearer_auth(&self.api_key)
-            .json(&body)
-            .send()
-            .instrument(span)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "language model request failed");
-                ServiceError::Upstream(if e.is_timeout() {
-                    "the language model did not answer in time".into()
-                } else {
-                    "the language model could not be reached".into()
-                })
-            })?;
+            .json(&body);
+        for (name, value) in crate::trace_context::headers_for(&span) {
+            request = request.header(name, value);
+        }
+        let response = request.send().instrument(span).await.map_err(|e| {
+            tracing::warn!(error = %e, "language model request failed");
+            ServiceError::Upstream(if e.is_timeout() {
+                "the language model did not answer in time".into()
+            } else {
+                "the language model could not be reached".into()
+            })
+        })?;
         let status = response.status();
         if !status.is_success() {
             tracing::warn!(%status, "language model refused the request");

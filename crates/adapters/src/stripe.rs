@@ -98,6 +98,9 @@ impl StripeClient {
                 url.path = path,
                 http.response.status_code = tracing::field::Empty,
             );
+            for (name, value) in crate::trace_context::headers_for(&span) {
+                builder = builder.header(name, value);
+            }
             let sent = async {
                 let response = builder.send().await?;
                 let status = response.status();

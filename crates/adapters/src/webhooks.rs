@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
+use tracing::Instrument as _;
 
 /// Why a webhook could not be posted (no answer came back).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,18 +155,34 @@ impl WebhookSender {
         let client = client
             .build()
             .map_err(|e| SendError::Failed(e.to_string()))?;
+        // A span per delivery attempt (an OpenTelemetry client span when traces are on): the
+        // host and port only, never the path or query, which may carry the user's secret.
+        let span = tracing::info_span!(
+            "webhook",
+            otel.name = "POST webhook",
+            otel.kind = "client",
+            http.request.method = "POST",
+            server.address = url.host_str().unwrap_or_default(),
+            server.port = url.port_or_known_default().unwrap_or_default(),
+            http.response.status_code = tracing::field::Empty,
+        );
         let mut request = client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         for (name, value) in headers {
             request = request.header(*name, value);
         }
+        for (name, value) in crate::trace_context::headers_for(&span) {
+            request = request.header(name, value);
+        }
         let started = Instant::now();
         let response = request
             .body(body)
             .send()
+            .instrument(span.clone())
             .await
             .map_err(|e| SendError::Failed(without_url(&e)))?;
+        span.record("http.response.status_code", response.status().as_u16());
         Ok(Answer {
             status: response.status().as_u16(),
             elapsed: started.elapsed(),

@@ -1,11 +1,13 @@
 //! Error reports (`SENTRY_DSN`): a local HTTP server standing in for the DSN's host captures the
-//! envelopes; a 500 and a panic arrive with the request id and route, and no password, email,
+//! envelopes; a 500 and panics (in a service run, in a handler) arrive with the request id and
+//! route, a handler's panic once (not again as the 500 it became), and no password, email,
 //! cookie, token or request body does.
 //!
 //! The reporting client is one per process, so this file holds one test.
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -32,6 +34,20 @@ impl quickscale_service_sdk::Service for Panicky {
         _input: quickscale_service_sdk::ServiceInput,
     ) -> Result<quickscale_service_sdk::ServiceOutput, quickscale_service_sdk::ServiceError> {
         panic!("the panicky service gave up");
+    }
+}
+
+/// The system's clock, which panics once when armed: a bug in a handler's own code (the next
+/// request that reads the time panics, and its client gets a 500).
+#[derive(Debug, Default)]
+struct ArmedClock(AtomicBool);
+
+impl quickscale_domain_kernel::Clock for ArmedClock {
+    fn now(&self) -> time::OffsetDateTime {
+        if self.0.swap(false, Ordering::SeqCst) {
+            panic!("the clock broke in a handler");
+        }
+        time::OffsetDateTime::now_utc()
     }
 }
 
@@ -80,12 +96,17 @@ async fn panics_and_server_errors_are_reported_without_secrets() {
     );
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/app.db", dir.path().display());
+    let clock = Arc::new(ArmedClock::default());
     let app = TestApp::with_app(
-        quickscale_app_web::App::new("Test App").service(Panicky),
+        quickscale_app_web::App::new("Test App")
+            .service(Panicky)
+            .with_clock(clock.clone()),
         &[
             ("DATABASE_URL", &url),
             ("SENTRY_DSN", &dsn),
             ("WELCOME_CREDITS", "25"),
+            // No job workers: the armed clock's panic is the next request's.
+            ("WORKERS", "false"),
         ],
     )
     .await;
@@ -112,6 +133,12 @@ async fn panics_and_server_errors_are_reported_without_secrets() {
         .unwrap()
         .to_owned();
 
+    // A handler that panics: the client gets a 500.
+    clock.0.store(true, Ordering::SeqCst);
+    let crashed = ada.get("/dashboard").await;
+    assert_eq!(crashed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let crash_request = crashed.headers["x-request-id"].to_str().unwrap().to_owned();
+
     // A page whose table is gone answers 500.
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("DROP TABLE service_runs")
@@ -133,7 +160,7 @@ async fn panics_and_server_errors_are_reported_without_secrets() {
         .unwrap();
         reported = events(&received.lock().unwrap());
         let has = |id: &str| reported.iter().any(|e| e["tags"]["request_id"] == id);
-        if has(&request_id) && has(&panic_request) {
+        if has(&request_id) && has(&panic_request) && has(&crash_request) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -151,7 +178,8 @@ async fn panics_and_server_errors_are_reported_without_secrets() {
     let cause = server_error["extra"]["cause"].as_str().unwrap_or_default();
     assert!(cause.contains("service_runs"), "{server_error}");
 
-    // The panic: its message and place, with the request's id and route.
+    // The panic in a run: its message and place, with the request's id and route (the run
+    // failed and was refunded, the page says so).
     let panic = reported
         .iter()
         .find(|e| e["tags"]["request_id"] == panic_request.as_str() && e["level"] == "fatal")
@@ -160,6 +188,21 @@ async fn panics_and_server_errors_are_reported_without_secrets() {
     let exception = &panic["exception"]["values"][0];
     assert_eq!(exception["type"], "panic");
     assert_eq!(exception["value"], "the panicky service gave up");
+
+    // The panic in a handler is reported once, as the panic, not again as the 500 the client
+    // got: both would have been captured before the client got its answer, and the flushes
+    // above sent everything captured.
+    let of_crash: Vec<&serde_json::Value> = reported
+        .iter()
+        .filter(|e| e["tags"]["request_id"] == crash_request.as_str())
+        .collect();
+    assert_eq!(of_crash.len(), 1, "one report of the crash: {of_crash:?}");
+    assert_eq!(of_crash[0]["level"], "fatal", "{}", of_crash[0]);
+    assert_eq!(of_crash[0]["tags"]["route"], "/dashboard");
+    assert_eq!(
+        of_crash[0]["exception"]["values"][0]["value"],
+        "the clock broke in a handler"
+    );
 
     // Nothing secret anywhere in what was sent.
     let everything = received.lock().unwrap().join("\n");

@@ -207,6 +207,8 @@ impl Backend for Database {
 
     const NULL_SAFE_EQUAL: &'static str = "IS NOT DISTINCT FROM";
 
+    const SYSTEM: &'static str = "postgresql";
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }

@@ -31,6 +31,9 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
     /// "Equal, treating NULLs as equal" (`IS NOT DISTINCT FROM`; SQLite spells it `IS`).
     const NULL_SAFE_EQUAL: &'static str;
 
+    /// The database's name in OpenTelemetry's `db.system` attribute (`sqlite`, `postgresql`).
+    const SYSTEM: &'static str;
+
     /// The pool for reads.
     fn reader(&self) -> &Pool<Self::Db>;
 
@@ -47,6 +50,60 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
         &self,
         account: Uuid,
     ) -> Result<Option<Transaction<'static, Self::Db>>, StorageError>;
+}
+
+/// Gives every method of a store's port implementation a span of its own: a database call in a
+/// trace, named `db.<store>.<method>`, an OpenTelemetry client span with the attributes
+/// `db.system` (the backend) and `db.operation` (the method). Wrap the whole
+/// `#[async_trait] impl Port for Store { ... }` block:
+///
+/// ```ignore
+/// traced_store! { "users",
+/// #[async_trait]
+/// impl UserRepository for SqlUserRepository {
+///     async fn by_id(&self, id: UserId) -> Result<Option<User>, StorageError> { ... }
+/// }
+/// }
+/// ```
+///
+/// The spans are at `debug` under [`crate::DB_SPAN_TARGET`], so with the default log filter and no
+/// traces a call costs one disabled callsite check (no span is created).
+macro_rules! traced_store {
+    (
+        $store:literal,
+        $(#[$impl_attr:meta])*
+        impl $($port:ident)::+ for $ty:ident {
+            $(
+                $(#[$attr:meta])*
+                async fn $name:ident ($($params:tt)*) -> $ret:ty $body:block
+            )*
+        }
+    ) => {
+        $(#[$impl_attr])*
+        impl $($port)::+ for $ty {
+            $(
+                $(#[$attr])*
+                async fn $name($($params)*) -> $ret {
+                    let span = tracing::span!(
+                        target: crate::DB_SPAN_TARGET,
+                        tracing::Level::DEBUG,
+                        concat!("db.", $store, ".", stringify!($name)),
+                        otel.kind = "client",
+                        db.system = <super::Database as crate::sql::Backend>::SYSTEM,
+                        db.operation = stringify!($name),
+                    );
+                    crate::sql::traced::<$ret, _>(span, async move $body).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use traced_store;
+
+/// Runs a store method's body in its span (see [`traced_store`]); naming the output lets the
+/// body's `?` convert its errors as in the method itself.
+pub(crate) async fn traced<T, F: Future<Output = T>>(span: tracing::Span, call: F) -> T {
+    tracing::Instrument::instrument(call, span).await
 }
 
 /// Maps a sqlx error to a storage failure the domain understands.

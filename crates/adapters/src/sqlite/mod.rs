@@ -233,6 +233,8 @@ impl Backend for Database {
 
     const NULL_SAFE_EQUAL: &'static str = "IS";
 
+    const SYSTEM: &'static str = "sqlite";
+
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }

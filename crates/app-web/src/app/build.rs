@@ -137,11 +137,7 @@ impl App {
             .metrics
             .as_ref()
             .map(|_| crate::observability::Metrics::install());
-        let mut stores = crate::observability::observe_stores(
-            stores,
-            metrics.is_some(),
-            config.traces.is_some(),
-        );
+        let mut stores = crate::observability::observe_stores(stores, metrics.is_some());
         // Only the web app serves sessions; a command reads users straight from the store.
         let session_user_ttl = match purpose {
             Purpose::Serve => SESSION_USER_TTL,

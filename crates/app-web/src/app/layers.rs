@@ -22,6 +22,11 @@ pub(super) fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config().secure_cookies)
         .with_expiry(Expiry::OnInactivity(state.config().session_inactivity));
+    let trust_callers = state
+        .config()
+        .traces
+        .as_ref()
+        .is_some_and(|traces| traces.trust_incoming);
     let router = crate::routes::router(&state)
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
@@ -39,20 +44,31 @@ pub(super) fn router(state: AppState) -> Router {
         .layer(session_layer)
         .layer(from_fn_with_state(state.clone(), crate::security::headers))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            TraceLayer::new_for_http().make_span_with(move |request: &Request<_>| {
                 let id = request
                     .headers()
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
                 // `user_id` is filled in once the session or API key says who it is.
-                tracing::info_span!(
+                let span = tracing::info_span!(
                     "request",
                     request_id = %id,
                     method = %request.method(),
                     path = %request.uri().path(),
                     user_id = tracing::field::Empty,
-                )
+                );
+                // The caller's trace, when its `traceparent` is trusted (see the setting).
+                if trust_callers
+                    && crate::observability::tracing_on()
+                    && let Some(parent) = request
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok())
+                {
+                    crate::observability::continue_trace(&span, parent);
+                }
+                span
             }),
         )
         // Inside the request id's layer, so that each remembered 5xx has its id.

@@ -120,7 +120,8 @@ pub struct Config {
     pub trust_proxy_decided: bool,
     /// Users' webhooks (`ALLOW_PRIVATE_WEBHOOKS`, `WEBHOOK_RETRY_SECONDS`).
     pub webhooks: WebhookSettings,
-    /// Where traces are sent, if anywhere (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`).
+    /// Where traces are sent, if anywhere (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`,
+    /// `OTEL_TRUST_INCOMING_TRACEPARENT`).
     pub traces: Option<TracesConfig>,
     /// Where panics and 5xx answers are reported, if anywhere (`SENTRY_DSN`).
     pub sentry_dsn: Option<Secret>,
@@ -142,6 +143,10 @@ pub struct TracesConfig {
     pub endpoint: String,
     /// `service.name` (`OTEL_SERVICE_NAME`).
     pub service_name: String,
+    /// Whether a request's W3C `traceparent` header is honoured, its span continuing the
+    /// caller's trace (`OTEL_TRUST_INCOMING_TRACEPARENT`; off: any client could otherwise pick
+    /// the trace its requests join and whether they are sampled).
+    pub trust_incoming: bool,
 }
 
 /// Where `/metrics` is served: never public by accident, so only with a port of its own or a
@@ -291,8 +296,8 @@ impl Config {
     }
 }
 
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL, as OpenTelemetry's own variable is) and
-/// `OTEL_SERVICE_NAME`: no endpoint means no traces.
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL, as OpenTelemetry's own variable is),
+/// `OTEL_SERVICE_NAME` and `OTEL_TRUST_INCOMING_TRACEPARENT`: no endpoint means no traces.
 fn traces(s: &Sources) -> Result<Option<TracesConfig>, ConfigError> {
     const KEY: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
     let Some((url, _)) = s.get(KEY) else {
@@ -305,6 +310,7 @@ fn traces(s: &Sources) -> Result<Option<TracesConfig>, ConfigError> {
     Ok(Some(TracesConfig {
         endpoint: format!("{}/v1/traces", url.trim_end_matches('/')),
         service_name: s.text_or("OTEL_SERVICE_NAME", "quickscale"),
+        trust_incoming: s.flag("OTEL_TRUST_INCOMING_TRACEPARENT")?,
     }))
 }
 

@@ -618,6 +618,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "the `service.name` the traces carry",
     },
     Setting {
+        key: "OTEL_TRUST_INCOMING_TRACEPARENT",
+        section: Section::Operations,
+        kind: Kind::Flag,
+        default: Fallback::Value("false"),
+        doc: "with traces on, a request's W3C `traceparent` header makes its span continue the \
+              caller's trace; turn on only behind a gateway of yours that sets or strips it (any \
+              client could otherwise choose the trace it joins and turn its sampling off)",
+    },
+    Setting {
         key: "SENTRY_DSN",
         section: Section::Operations,
         kind: Kind::Secret,

@@ -37,8 +37,11 @@ pub async fn record_server_errors(
         Some(hub) => next.run(request).bind_hub(Arc::clone(hub)).await,
         None => next.run(request).await,
     };
+    // One report per failure: a panic reported while the request ran (on its hub) already is
+    // the report of the 500 it became.
     if let Some(hub) = &hub
         && response.status().is_server_error()
+        && hub.last_event_id().is_none()
     {
         crate::observability::report_server_error(hub, response.status().as_u16());
     }

@@ -27,36 +27,29 @@ use quickscale_service_sdk::{
     Claim, RunCharge, RunEnd, RunQuery, RunSample, ServiceRun, ServiceUsageRepository,
 };
 use time::OffsetDateTime;
-use tracing::Instrument as _;
 use uuid::Uuid;
 
-/// The stores with service runs logged, with `metrics` also counted (the credit ledger, runs,
-/// billing and the outbox), and with `traced` each call of the run and credit stores in a span
-/// of its own (a database call in the trace).
-pub(crate) fn observe_stores(mut stores: Stores, metrics: bool, traced: bool) -> Stores {
+/// The stores with service runs logged, and with `metrics` also counted (the credit ledger,
+/// runs, billing and the outbox). Each call of a SQL store is a span of the adapters' own
+/// (`db.<store>.<method>`), so nothing here is traced.
+pub(crate) fn observe_stores(mut stores: Stores, metrics: bool) -> Stores {
     let running = Running::default();
     stores.usage = Arc::new(ObservedUsage {
         inner: stores.usage,
         running: Arc::clone(&running),
-        traced,
     });
     // The paid run's claim and charge go through this port instead of the two above (one
     // transaction), so it is observed the same way.
     stores.paid_runs = Arc::new(ObservedPaidRuns {
         inner: stores.paid_runs,
         running,
-        traced,
     });
-    if metrics || traced {
-        stores.credits = Arc::new(MeteredCredits {
-            inner: stores.credits,
-            metrics,
-            traced,
-        });
-    }
     if !metrics {
         return stores;
     }
+    stores.credits = Arc::new(MeteredCredits {
+        inner: stores.credits,
+    });
     stores.billing = Arc::new(MeteredBilling {
         inner: stores.billing,
     });
@@ -64,21 +57,6 @@ pub(crate) fn observe_stores(mut stores: Stores, metrics: bool, traced: bool) ->
         inner: stores.outbox,
     });
     stores
-}
-
-/// A store call, in a span of its own when `traced` (a client span named after the call).
-async fn db<F: std::future::Future>(traced: bool, operation: &'static str, call: F) -> F::Output {
-    if traced {
-        let span = tracing::info_span!(
-            "db",
-            otel.name = operation,
-            otel.kind = "client",
-            db.operation.name = operation,
-        );
-        call.instrument(span).await
-    } else {
-        call.await
-    }
 }
 
 /// Credits as a counter's whole number: hundredths of a credit.
@@ -131,8 +109,6 @@ fn count_credits(command: &CreditCommand, receipt: &Receipt) {
 
 struct MeteredCredits {
     inner: Arc<dyn CreditStore>,
-    metrics: bool,
-    traced: bool,
 }
 
 #[async_trait]
@@ -144,15 +120,8 @@ impl CreditStore for MeteredCredits {
         now: OffsetDateTime,
     ) -> Result<Receipt, CreditError> {
         let command = op.command.clone();
-        let receipt = db(
-            self.traced,
-            "credits.execute",
-            self.inner.execute(account, op, now),
-        )
-        .await?;
-        if self.metrics {
-            count_credits(&command, &receipt);
-        }
+        let receipt = self.inner.execute(account, op, now).await?;
+        count_credits(&command, &receipt);
         Ok(receipt)
     }
 
@@ -161,12 +130,7 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         now: OffsetDateTime,
     ) -> Result<Balance, CreditError> {
-        db(
-            self.traced,
-            "credits.balance",
-            self.inner.balance(account, now),
-        )
-        .await
+        self.inner.balance(account, now).await
     }
 
     async fn open_account(
@@ -174,21 +138,11 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         now: OffsetDateTime,
     ) -> Result<(), CreditError> {
-        db(
-            self.traced,
-            "credits.open_account",
-            self.inner.open_account(account, now),
-        )
-        .await
+        self.inner.open_account(account, now).await
     }
 
     async fn open_grants(&self, account: AccountId) -> Result<Vec<Grant>, CreditError> {
-        db(
-            self.traced,
-            "credits.open_grants",
-            self.inner.open_grants(account),
-        )
-        .await
+        self.inner.open_grants(account).await
     }
 
     async fn history(
@@ -196,21 +150,11 @@ impl CreditStore for MeteredCredits {
         account: AccountId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, CreditError> {
-        db(
-            self.traced,
-            "credits.history",
-            self.inner.history(account, query),
-        )
-        .await
+        self.inner.history(account, query).await
     }
 
     async fn grants(&self, account: AccountId, ids: &[GrantId]) -> Result<Vec<Grant>, CreditError> {
-        db(
-            self.traced,
-            "credits.grants",
-            self.inner.grants(account, ids),
-        )
-        .await
+        self.inner.grants(account, ids).await
     }
 
     async fn history_with_kinds(
@@ -228,12 +172,7 @@ impl CreditStore for MeteredCredits {
     }
 
     async fn snapshot(&self, account: AccountId) -> Result<AccountSnapshot, CreditError> {
-        db(
-            self.traced,
-            "credits.snapshot",
-            self.inner.snapshot(account),
-        )
-        .await
+        self.inner.snapshot(account).await
     }
 
     async fn open_holds(
@@ -251,7 +190,6 @@ impl CreditStore for MeteredCredits {
 struct ObservedUsage {
     inner: Arc<dyn ServiceUsageRepository>,
     running: Running,
-    traced: bool,
 }
 
 /// The services of the runs this process claimed and has not yet seen end, by run id.
@@ -282,7 +220,6 @@ fn run_ended(service: String, id: Uuid, end: &RunEnd) {
 struct ObservedPaidRuns {
     inner: Arc<dyn PaidRunStore>,
     running: Running,
-    traced: bool,
 }
 
 #[async_trait]
@@ -293,12 +230,7 @@ impl PaidRunStore for ObservedPaidRuns {
         charge: &Operation,
         caps: &SpendCaps,
     ) -> Result<ChargedClaim, StorageError> {
-        let claim = db(
-            self.traced,
-            "runs.claim_and_charge",
-            self.inner.claim_and_charge(run, charge, caps),
-        )
-        .await?;
+        let claim = self.inner.claim_and_charge(run, charge, caps).await?;
         match &claim {
             ChargedClaim::Charged(receipt) => {
                 run_started(&self.running, run);
@@ -319,7 +251,7 @@ impl PaidRunStore for ObservedPaidRuns {
 #[async_trait]
 impl ServiceUsageRepository for ObservedUsage {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
-        let claim = db(self.traced, "runs.claim", self.inner.claim(run)).await?;
+        let claim = self.inner.claim(run).await?;
         if matches!(claim, Claim::Started) {
             run_started(&self.running, run);
         }
@@ -327,7 +259,7 @@ impl ServiceUsageRepository for ObservedUsage {
     }
 
     async fn finish(&self, id: Uuid, end: &RunEnd) -> Result<(), StorageError> {
-        db(self.traced, "runs.finish", self.inner.finish(id, end)).await?;
+        self.inner.finish(id, end).await?;
         let service = self
             .running
             .lock()
@@ -351,11 +283,11 @@ impl ServiceUsageRepository for ObservedUsage {
     }
 
     async fn get(&self, user: UserId, id: Uuid) -> Result<Option<ServiceRun>, StorageError> {
-        db(self.traced, "runs.get", self.inner.get(user, id)).await
+        self.inner.get(user, id).await
     }
 
     async fn list(&self, user: UserId, query: &RunQuery) -> Result<Vec<ServiceRun>, StorageError> {
-        db(self.traced, "runs.list", self.inner.list(user, query)).await
+        self.inner.list(user, query).await
     }
 
     async fn samples_since(
@@ -363,12 +295,7 @@ impl ServiceUsageRepository for ObservedUsage {
         since: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<RunSample>, StorageError> {
-        db(
-            self.traced,
-            "runs.samples_since",
-            self.inner.samples_since(since, limit),
-        )
-        .await
+        self.inner.samples_since(since, limit).await
     }
 
     async fn unfinished(
@@ -376,12 +303,7 @@ impl ServiceUsageRepository for ObservedUsage {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ServiceRun>, StorageError> {
-        db(
-            self.traced,
-            "runs.unfinished",
-            self.inner.unfinished(before, limit),
-        )
-        .await
+        self.inner.unfinished(before, limit).await
     }
 
     async fn charges(
@@ -390,12 +312,7 @@ impl ServiceUsageRepository for ObservedUsage {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<RunCharge>, StorageError> {
-        db(
-            self.traced,
-            "runs.charges",
-            self.inner.charges(user, after, limit),
-        )
-        .await
+        self.inner.charges(user, after, limit).await
     }
 
     async fn month_spend(

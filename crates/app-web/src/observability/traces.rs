@@ -4,7 +4,9 @@
 //! store call of a run, a job, an outgoing call to Stripe or a model) become OpenTelemetry
 //! spans, batched and sent by a thread of the SDK's own, over the workspace's `reqwest` on the
 //! app's runtime. A job carries the W3C `traceparent` of the span that queued it (stored with the
-//! job), so its span continues that trace.
+//! job), so its span continues that trace; every outgoing HTTP call carries its own span's
+//! (`quickscale_adapters::trace_context`), and a request continues its caller's trace when
+//! `OTEL_TRUST_INCOMING_TRACEPARENT` says to trust it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -97,6 +99,8 @@ where
     if PROVIDER.set(provider).is_err() {
         return Ok(None);
     }
+    // Outgoing calls (Stripe, the model, users' webhooks) carry their span's context.
+    quickscale_adapters::trace_context::propagate_with(context_headers);
     Ok(Some(tracing_opentelemetry::layer().with_tracer(tracer)))
 }
 
@@ -114,23 +118,37 @@ pub fn flush_traces() {
     }
 }
 
+/// The current span's W3C trace context (`traceparent`, and `tracestate` when set), empty
+/// when traces are off or the span is not traced.
+fn current_context() -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    if tracing_on() {
+        let context = tracing::Span::current().context();
+        TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    }
+    carrier
+}
+
 /// The current span's context as a W3C `traceparent`, when traces are on.
 pub(crate) fn current_traceparent() -> Option<String> {
-    if !tracing_on() {
-        return None;
-    }
-    let context = tracing::Span::current().context();
-    let mut carrier = HashMap::new();
-    TraceContextPropagator::new().inject_context(&context, &mut carrier);
-    carrier.remove("traceparent")
+    current_context().remove("traceparent")
+}
+
+/// The current span's context as the headers of an outgoing HTTP call.
+fn context_headers() -> Vec<(&'static str, String)> {
+    let mut carrier = current_context();
+    ["traceparent", "tracestate"]
+        .into_iter()
+        .filter_map(|name| Some((name, carrier.remove(name)?)))
+        .collect()
 }
 
 /// Makes `span` a child of the span `traceparent` names (a job continuing the trace of what
-/// queued it). A malformed value leaves `span` a root.
+/// queued it, a request the trace of a trusted caller). A malformed value leaves `span` a root.
 pub(crate) fn continue_trace(span: &tracing::Span, traceparent: &str) {
     let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     let context = TraceContextPropagator::new().extract(&carrier);
     if let Err(error) = span.set_parent(context) {
-        tracing::debug!(%error, "a job's trace context was not applied");
+        tracing::debug!(%error, "a trace context was not applied");
     }
 }

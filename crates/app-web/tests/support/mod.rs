@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod json_logs;
 pub mod live;
 
 use std::sync::Arc;

@@ -37,6 +37,7 @@ fn api_key_from_row(row: &Row) -> Result<ApiKey, StorageError> {
     })
 }
 
+crate::sql::traced_store! { "api_keys",
 #[async_trait]
 impl ApiKeyRepository for SqlAccountStores {
     async fn create(&self, key: &ApiKey, hash: &str, max_active: u64) -> Result<(), ApiKeyError> {
@@ -204,4 +205,5 @@ impl ApiKeyRepository for SqlAccountStores {
         .map_err(storage_error)?;
         Ok(result.rows_affected() == 1)
     }
+}
 }

@@ -29,6 +29,7 @@ fn audit_from_row(row: &Row) -> Result<AuditEntry, StorageError> {
     })
 }
 
+crate::sql::traced_store! { "audit",
 #[async_trait]
 impl AuditLog for SqlAccountStores {
     async fn record(&self, entry: &AuditEntry) -> Result<(), StorageError> {
@@ -74,4 +75,5 @@ impl AuditLog for SqlAccountStores {
         .map(audit_from_row)
         .collect()
     }
+}
 }

@@ -190,6 +190,7 @@ impl SqlBillingRepository {
     }
 }
 
+crate::sql::traced_store! { "billing",
 #[async_trait]
 impl BillingRepository for SqlBillingRepository {
     async fn packs(&self, active_only: bool) -> Result<Vec<CreditPack>, StorageError> {
@@ -835,4 +836,5 @@ impl BillingRepository for SqlBillingRepository {
             .map(review_from_row)
             .transpose()
     }
+}
 }

@@ -20,6 +20,7 @@ impl SqlContactRepository {
     }
 }
 
+crate::sql::traced_store! { "contact",
 #[async_trait]
 impl ContactRepository for SqlContactRepository {
     async fn save(&self, message: &ContactMessage) -> Result<(), StorageError> {
@@ -61,4 +62,5 @@ impl ContactRepository for SqlContactRepository {
             })
             .collect()
     }
+}
 }

@@ -288,6 +288,7 @@ impl SqlCreditStore {
     }
 }
 
+crate::sql::traced_store! { "credits",
 #[async_trait]
 impl CreditStore for SqlCreditStore {
     async fn open_account(
@@ -497,4 +498,5 @@ impl CreditStore for SqlCreditStore {
             allocations,
         })
     }
+}
 }

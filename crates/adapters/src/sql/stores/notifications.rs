@@ -69,6 +69,7 @@ fn attempt_from_row(row: &Row) -> Result<(Uuid, DeliveryAttempt), StorageError> 
     ))
 }
 
+crate::sql::traced_store! { "notifications",
 #[async_trait]
 impl NotificationStore for SqlNotificationStore {
     async fn preferences(&self, user: UserId) -> Result<NotificationPreferences, StorageError> {
@@ -260,4 +261,5 @@ impl NotificationStore for SqlNotificationStore {
             })
             .collect())
     }
+}
 }

@@ -34,6 +34,7 @@ fn outbox_from_row(row: &Row) -> Result<OutboxMessage, StorageError> {
 const OUTBOX_COLUMNS: &str =
     "id, message, status, attempts, last_error, next_attempt_at, created_at, sent_at";
 
+crate::sql::traced_store! { "outbox",
 #[async_trait]
 impl OutboxStore for SqlAccountStores {
     async fn enqueue(
@@ -154,4 +155,5 @@ impl OutboxStore for SqlAccountStores {
             failed: u64::try_from(failed).unwrap_or(0),
         })
     }
+}
 }

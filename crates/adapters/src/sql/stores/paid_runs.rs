@@ -98,6 +98,7 @@ async fn over_cap(
     Ok(check_caps(caps, &spent, run.cost).err())
 }
 
+crate::sql::traced_store! { "runs",
 #[async_trait]
 impl PaidRunStore for SqlPaidRuns {
     async fn claim_and_charge(
@@ -146,4 +147,5 @@ impl PaidRunStore for SqlPaidRuns {
         tx.tx.commit().await.map_err(storage_error)?;
         Ok(outcome)
     }
+}
 }

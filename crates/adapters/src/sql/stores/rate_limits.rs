@@ -37,6 +37,7 @@ impl SqlRateLimits {
     }
 }
 
+crate::sql::traced_store! { "rate_limits",
 #[async_trait]
 impl RateLimitStore for SqlRateLimits {
     async fn spend(
@@ -96,4 +97,5 @@ impl RateLimitStore for SqlRateLimits {
             .map_err(storage_error)?;
         Ok(done.rows_affected())
     }
+}
 }

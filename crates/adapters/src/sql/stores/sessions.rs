@@ -41,6 +41,7 @@ fn session_db(error: sqlx::Error) -> SessionError {
     SessionError::Backend(format!("{prefix}{storage}"))
 }
 
+crate::sql::traced_store! { "sessions",
 #[async_trait]
 impl tower_sessions_core::SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> SessionResult<()> {
@@ -106,7 +107,9 @@ impl tower_sessions_core::SessionStore for SqlSessionStore {
         Ok(())
     }
 }
+}
 
+crate::sql::traced_store! { "sessions",
 #[async_trait]
 impl crate::sessions::SessionAdmin for SqlSessionStore {
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StorageError> {
@@ -161,4 +164,5 @@ impl crate::sessions::SessionAdmin for SqlSessionStore {
                 .map_err(storage_error)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+}
 }

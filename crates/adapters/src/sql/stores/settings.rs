@@ -20,6 +20,7 @@ impl SqlServiceSettingsRepository {
     }
 }
 
+crate::sql::traced_store! { "service_settings",
 #[async_trait]
 impl ServiceSettingsRepository for SqlServiceSettingsRepository {
     async fn sync(&self, slugs: &[String]) -> Result<Vec<ServiceSettings>, StorageError> {
@@ -106,6 +107,7 @@ impl ServiceSettingsRepository for SqlServiceSettingsRepository {
             .map_err(storage_error)?;
         Ok(u64::try_from(version).unwrap_or_default())
     }
+}
 }
 
 /// The row of `cache_versions` that counts the changes to the services' settings.

@@ -86,6 +86,7 @@ impl SqlSubscriptionRepository {
     }
 }
 
+crate::sql::traced_store! { "subscriptions",
 #[async_trait]
 impl SubscriptionRepository for SqlSubscriptionRepository {
     async fn plans(&self, active_only: bool) -> Result<Vec<Plan>, StorageError> {
@@ -212,4 +213,5 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .map(subscription_from_row)
             .collect()
     }
+}
 }

@@ -11,6 +11,7 @@ use super::row::{get, time_of};
 use crate::sql::time::DbTime;
 use crate::sql::{Backend as _, storage_error};
 
+crate::sql::traced_store! { "tokens",
 #[async_trait]
 impl TokenRepository for SqlAccountStores {
     async fn issue(&self, hash: &str, record: &TokenRecord) -> Result<(), StorageError> {
@@ -98,6 +99,7 @@ impl TokenRepository for SqlAccountStores {
         .map_err(storage_error)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+}
 }
 
 fn token_from_row(row: &Row, purpose: TokenPurpose) -> Result<TokenRecord, StorageError> {

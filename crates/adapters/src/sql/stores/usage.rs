@@ -108,6 +108,7 @@ impl SqlUsageRepository {
     }
 }
 
+crate::sql::traced_store! { "runs",
 #[async_trait]
 impl ServiceUsageRepository for SqlUsageRepository {
     async fn claim(&self, run: &ServiceRun) -> Result<Claim, StorageError> {
@@ -327,4 +328,5 @@ impl ServiceUsageRepository for SqlUsageRepository {
     ) -> Result<MonthSpend, StorageError> {
         month_spend(self.db.reader(), user, key, since).await
     }
+}
 }

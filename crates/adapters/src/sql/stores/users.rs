@@ -66,6 +66,7 @@ impl SqlUserRepository {
     }
 }
 
+crate::sql::traced_store! { "users",
 #[async_trait]
 impl UserRepository for SqlUserRepository {
     async fn insert(&self, user: &User) -> Result<(), UserStoreError> {
@@ -466,4 +467,5 @@ impl UserRepository for SqlUserRepository {
             active: count("active")?,
         })
     }
+}
 }
