@@ -644,3 +644,223 @@ mod postgres {
         super::an_admin_lists_retries_and_discards_jobs(queue).await;
     }
 }
+
+/// The same cases on Redis: each test's queue has a name (its keys' prefix) of its own, and its
+/// keys are deleted when it passes.
+mod redis {
+    use super::*;
+    use quickscale_adapters::testing::redis::test_redis_url;
+
+    /// A queue's name in Redis, for one test.
+    struct Namespace {
+        url: String,
+        name: String,
+    }
+
+    impl Namespace {
+        async fn new() -> Option<Self> {
+            Some(Namespace {
+                url: test_redis_url().await?,
+                name: format!("test-jobs-{}", uuid::Uuid::new_v4().simple()),
+            })
+        }
+
+        /// A handle on the queue, with a connection of its own (as another process has).
+        async fn queue(&self) -> JobQueue<Numbered> {
+            JobQueue::redis(&self.url, &self.name, settings())
+                .await
+                .unwrap()
+        }
+
+        /// Deletes the queue's keys.
+        async fn clean(self) {
+            let client = ::redis::Client::open(self.url.as_str()).unwrap();
+            let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg(format!("{}:*", self.name))
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let () = ::redis::cmd("DEL")
+                    .arg(keys)
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+            }
+            // apalis' list of the queues it has seen.
+            let _: i64 = ::redis::cmd("ZREM")
+                .arg("core:apalis:queues:list")
+                .arg(format!("{}:workers", self.name))
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+        }
+    }
+
+    macro_rules! on_one_queue {
+        ($($case:ident),* $(,)?) => {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(namespace) = Namespace::new().await else { return };
+                super::$case(namespace.queue().await).await;
+                namespace.clean().await;
+            }
+        )*};
+    }
+
+    on_one_queue!(
+        a_key_pushed_twice_queues_one_job,
+        a_job_due_later_waits_for_its_time,
+        a_stopping_worker_finishes_the_job_in_hand,
+        a_failed_job_is_tried_again,
+        the_backlog_and_each_attempt_are_seen,
+        an_admin_lists_retries_and_discards_jobs,
+    );
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_workers_run_each_job_once() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queues = [namespace.queue().await, namespace.queue().await];
+        super::two_workers_run_each_job_once(queues).await;
+        namespace.clean().await;
+    }
+
+    /// Records each run's attempt, then takes the job's time (never failing).
+    #[derive(Default)]
+    struct Stalls(Mutex<Vec<(u32, usize, bool)>>);
+
+    #[async_trait]
+    impl JobHandler<Numbered> for Stalls {
+        async fn handle(&self, _: Numbered) -> Result<(), String> {
+            unreachable!("the worker calls handle_attempt")
+        }
+
+        async fn handle_attempt(&self, job: Numbered, attempt: JobAttempt) -> Result<(), String> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((job.n, attempt.number, attempt.is_last()));
+            tokio::time::sleep(Duration::from_millis(job.takes)).await;
+            Ok(())
+        }
+    }
+
+    impl Stalls {
+        fn seen(&self) -> Vec<(u32, usize, bool)> {
+            let mut seen = self.0.lock().unwrap().clone();
+            seen.sort_unstable();
+            seen
+        }
+    }
+
+    /// A worker that dies mid-job has used up that attempt: the job goes back to the queue once
+    /// the worker misses its heartbeats, is run again as the next attempt, and, past its last,
+    /// is left dead without running again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_that_dies_uses_up_its_attempt() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let fast = QueueSettings {
+            heartbeat: Duration::from_secs(1),
+            ..settings()
+        };
+        let queue = JobQueue::<Numbered>::redis(&namespace.url, &namespace.name, fast)
+            .await
+            .unwrap();
+        // Job 1 may run twice, job 2 once; a run takes far longer than the test.
+        let slow = |n| Numbered {
+            n,
+            takes: 600_000,
+            fails: 0,
+        };
+        queue
+            .push(slow(1), Enqueue::now().attempts(2))
+            .await
+            .unwrap();
+        queue
+            .push(slow(2), Enqueue::now().attempts(1))
+            .await
+            .unwrap();
+        let stalls = Arc::new(Stalls::default());
+        let spawn = || {
+            let (queue, handler) = (queue.clone(), stalls.clone());
+            tokio::spawn(async move {
+                queue
+                    .work(2, handler, std::future::pending())
+                    .await
+                    .unwrap();
+            })
+        };
+        let first = spawn();
+        for _ in 0..500 {
+            if stalls.seen().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(stalls.seen(), [(1, 1, false), (2, 1, true)]);
+        // Killed: no more heartbeats, no acknowledgement.
+        first.abort();
+        let _ = first.await;
+
+        let second = spawn();
+        for _ in 0..1500 {
+            if stalls.seen().len() == 3 && queue.stats().await.unwrap().dead == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            stalls.seen(),
+            [(1, 1, false), (1, 2, true), (2, 1, true)],
+            "job 1 ran again as its second attempt; job 2 had none left"
+        );
+        let dead = queue.list(Some(JobState::Dead), 0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!((dead[0].attempts, dead[0].max_attempts), (2, 1));
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("no attempts left")),
+            "{dead:?}"
+        );
+        assert_eq!(queue.stats().await.unwrap().running, 1, "job 1, again");
+        second.abort();
+        let _ = second.await;
+        namespace.clean().await;
+    }
+
+    /// Redis keeps its jobs in memory: done jobs are listed newest first, and those finished
+    /// before a cutoff are deleted (jobs not done stay).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn done_jobs_are_forgotten_after_a_while() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queue = namespace.queue().await;
+        assert!(queue.is_redis());
+        let recorder = Arc::new(Recorder::default());
+        for n in 0..3 {
+            queue.push(job(n), Enqueue::now()).await.unwrap();
+        }
+        let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        queue.push(job(9), Enqueue::now().at(later)).await.unwrap();
+        let running = start(std::slice::from_ref(&queue), &recorder, 1);
+        recorder.wait_for(3).await;
+        running.stop().await;
+        assert_eq!(listed(&queue, Some(JobState::Done)).await.len(), 3);
+        let an_hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        assert_eq!(queue.forget_finished(an_hour_ago).await.unwrap(), 0);
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+        assert_eq!(queue.forget_finished(soon).await.unwrap(), 3);
+        assert_eq!(listed(&queue, Some(JobState::Done)).await, []);
+        assert_eq!(count(&queue, JobState::Done).await, 0);
+        assert_eq!(listed(&queue, None).await, [(9, JobState::Scheduled)]);
+        namespace.clean().await;
+    }
+}
