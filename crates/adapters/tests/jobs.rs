@@ -649,7 +649,7 @@ mod postgres {
 /// keys are deleted when it passes.
 mod redis {
     use super::*;
-    use quickscale_adapters::testing::redis::test_redis_url;
+    use quickscale_adapters::testing::redis::{delete_prefixed, test_redis_url};
 
     /// A queue's name in Redis, for one test.
     struct Namespace {
@@ -674,25 +674,7 @@ mod redis {
 
         /// Deletes the queue's keys.
         async fn clean(self) {
-            let client = ::redis::Client::open(self.url.as_str()).unwrap();
-            let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-            let keys: Vec<String> = ::redis::cmd("KEYS")
-                .arg(format!("{}:*", self.name))
-                .query_async(&mut connection)
-                .await
-                .unwrap();
-            if !keys.is_empty() {
-                let () = ::redis::cmd("DEL")
-                    .arg(keys)
-                    .query_async(&mut connection)
-                    .await
-                    .unwrap();
-            }
-            // apalis' list of the queues it has seen.
-            let _: i64 = ::redis::cmd("ZREM")
-                .arg("core:apalis:queues:list")
-                .arg(format!("{}:workers", self.name))
-                .query_async(&mut connection)
+            delete_prefixed(&self.url, &format!("{}:", self.name))
                 .await
                 .unwrap();
         }

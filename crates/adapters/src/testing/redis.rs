@@ -92,3 +92,54 @@ fn ping(port: u16) -> bool {
         && stream.read_exact(&mut answer).is_ok()
         && &answer == b"+PONG\r\n"
 }
+
+/// Deletes what a test wrote under a key prefix of its own: every key starting with `prefix`
+/// (a plain prefix, no glob characters), and apalis' note of the queues among them.
+pub async fn delete_prefixed(url: &str, prefix: &str) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !keys.is_empty() {
+            let _: i64 = redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    const QUEUES: &str = "core:apalis:queues:list";
+    let queues: Vec<String> = redis::cmd("ZRANGE")
+        .arg(QUEUES)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ours: Vec<&String> = queues.iter().filter(|q| q.starts_with(prefix)).collect();
+    if !ours.is_empty() {
+        let _: i64 = redis::cmd("ZREM")
+            .arg(QUEUES)
+            .arg(ours)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
