@@ -429,13 +429,17 @@ where
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         );
+        let poll = self.settings.poll_interval;
+        let concurrency = concurrency.max(1);
+        if let Storage::Redis(s) = &self.storage {
+            return s.work(worker, concurrency, poll, handler, stop).await;
+        }
         let stop = async move {
             stop.await;
             Ok::<(), std::io::Error>(())
         };
-        let poll = self.settings.poll_interval;
-        let concurrency = concurrency.max(1);
         match self.storage.clone() {
+            Storage::Redis(_) => unreachable!("worked above"),
             Storage::Sqlite(s) => WorkerBuilder::new(worker)
                 .backend(s.poll_with_strategy(Poller::every(poll)))
                 .concurrency(concurrency)
@@ -452,7 +456,6 @@ where
                 .run_until(stop)
                 .await
                 .map_err(JobError::of),
-            Storage::Redis(s) => s.work(worker, concurrency, poll, handler, stop).await,
         }
     }
 

@@ -649,7 +649,7 @@ mod postgres {
 /// keys are deleted when it passes.
 mod redis {
     use super::*;
-    use quickscale_adapters::testing::redis::{delete_prefixed, test_redis_url};
+    use quickscale_adapters::testing::redis::{OwnRedis, delete_prefixed, test_redis_url};
 
     /// A queue's name in Redis, for one test.
     struct Namespace {
@@ -844,5 +844,38 @@ mod redis {
         assert_eq!(count(&queue, JobState::Done).await, 0);
         assert_eq!(listed(&queue, None).await, [(9, JobState::Scheduled)]);
         namespace.clean().await;
+    }
+
+    /// A worker that loses Redis (the server restarted, empty) carries on once it is back: a
+    /// job pushed afterwards runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_carries_on_when_redis_comes_back() {
+        let Some(mut server) = OwnRedis::start() else {
+            return;
+        };
+        let queue = JobQueue::<Numbered>::redis(&server.url(), "numbers", settings())
+            .await
+            .unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let running = start(std::slice::from_ref(&queue), &recorder, 1);
+        queue.push(job(1), Enqueue::now()).await.unwrap();
+        recorder.wait_for(1).await;
+
+        server.stop();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(queue.stats().await.is_err(), "Redis is down");
+        server.start_again().unwrap();
+        let mut pushed = false;
+        for _ in 0..100 {
+            if queue.push(job(2), Enqueue::now()).await.is_ok() {
+                pushed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(pushed, "Redis answers again");
+        recorder.wait_for(2).await;
+        running.stop().await;
+        assert_eq!(recorder.runs.lock().unwrap()[&2].len(), 1);
     }
 }

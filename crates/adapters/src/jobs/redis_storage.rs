@@ -26,6 +26,7 @@ use apalis::prelude::{
     WorkerBuilderExt,
 };
 use apalis_redis::{Config, RedisStorage};
+use futures_util::FutureExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -147,30 +148,58 @@ where
             .map_err(JobError::of)
     }
 
+    /// Runs a worker until `stop` completes. A worker whose connection to Redis fails stops
+    /// (apalis ends a worker on its backend's first error); this one starts again, under a new
+    /// name, once Redis answers, so that a restart of the server does not end the work. (The
+    /// jobs the failed worker held go back to the queue once its heartbeats are missed.)
     pub(super) async fn work(
         &self,
         worker: String,
         concurrency: usize,
         poll: Duration,
         handler: Arc<dyn JobHandler<T>>,
-        stop: impl Future<Output = Result<(), std::io::Error>> + Send + 'static,
+        stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), JobError> {
+        let stop = stop.boxed().shared();
         let book = Book {
             connection: self.connection.clone(),
             meta: self.config.job_meta_hash(),
             finished: finished_index(&self.config),
         };
-        WorkerBuilder::new(worker)
-            .backend(self.storage.clone().poll_with_strategy(Poller::every(poll)))
-            .concurrency(concurrency)
-            .data(HandlerData(handler))
-            .data(book)
-            .build(run_job::<T>)
-            .run_until(stop)
-            .await
-            .map_err(JobError::of)
+        let mut name = worker.clone();
+        let mut restarts = 0u64;
+        loop {
+            let stopped = stop.clone();
+            let ran = WorkerBuilder::new(std::mem::take(&mut name))
+                .backend(self.storage.clone().poll_with_strategy(Poller::every(poll)))
+                .concurrency(concurrency)
+                .data(HandlerData(Arc::clone(&handler)))
+                .data(book.clone())
+                .build(run_job::<T>)
+                .run_until(async move {
+                    stopped.await;
+                    Ok::<(), std::io::Error>(())
+                })
+                .await;
+            match ran {
+                Ok(()) => return Ok(()),
+                Err(error) if stop.peek().is_some() => return Err(JobError::of(error)),
+                Err(error) => {
+                    tracing::warn!(%error, "the Redis queue's worker stopped; it starts again");
+                    tokio::select! {
+                        () = tokio::time::sleep(RESTART_AFTER) => {}
+                        () = stop.clone() => return Ok(()),
+                    }
+                    restarts += 1;
+                    name = format!("{worker}-{restarts}");
+                }
+            }
+        }
     }
 }
+
+/// How long a worker that lost Redis waits before starting again.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// Where a run records its attempt as it starts, and its success.
 #[derive(Clone)]
