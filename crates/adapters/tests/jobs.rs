@@ -276,7 +276,8 @@ async fn a_failed_job_is_tried_again(queue: JobQueue<Numbered>) {
 /// the trace context stored with the job.
 type Seen = (u32, usize, bool, Option<String>);
 
-/// Records each run's attempt as the handler saw it; jobs with `fails` > 0 always fail.
+/// Records each run's attempt as the handler saw it, then takes the job's time; jobs with
+/// `fails` > 0 always fail.
 #[derive(Default)]
 struct Attempts(Mutex<Vec<Seen>>);
 
@@ -291,6 +292,7 @@ impl JobHandler<Numbered> for Attempts {
             .lock()
             .unwrap()
             .push((job.n, attempt.number, attempt.is_last(), attempt.trace));
+        tokio::time::sleep(Duration::from_millis(job.takes)).await;
         if job.fails > 0 {
             return Err("always fails".to_owned());
         }
@@ -710,32 +712,17 @@ mod redis {
         namespace.clean().await;
     }
 
-    /// Records each run's attempt, then takes the job's time (never failing).
-    #[derive(Default)]
-    struct Stalls(Mutex<Vec<(u32, usize, bool)>>);
-
-    #[async_trait]
-    impl JobHandler<Numbered> for Stalls {
-        async fn handle(&self, _: Numbered) -> Result<(), String> {
-            unreachable!("the worker calls handle_attempt")
-        }
-
-        async fn handle_attempt(&self, job: Numbered, attempt: JobAttempt) -> Result<(), String> {
-            self.0
-                .lock()
-                .unwrap()
-                .push((job.n, attempt.number, attempt.is_last()));
-            tokio::time::sleep(Duration::from_millis(job.takes)).await;
-            Ok(())
-        }
-    }
-
-    impl Stalls {
-        fn seen(&self) -> Vec<(u32, usize, bool)> {
-            let mut seen = self.0.lock().unwrap().clone();
-            seen.sort_unstable();
-            seen
-        }
+    /// The runs `attempts` saw: the job, the attempt, and whether it was the last.
+    fn seen(attempts: &Attempts) -> Vec<(u32, usize, bool)> {
+        let mut seen: Vec<_> = attempts
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, number, last, _)| (*n, *number, *last))
+            .collect();
+        seen.sort_unstable();
+        seen
     }
 
     /// A worker that dies mid-job has used up that attempt: the job goes back to the queue once
@@ -767,9 +754,9 @@ mod redis {
             .push(slow(2), Enqueue::now().attempts(1))
             .await
             .unwrap();
-        let stalls = Arc::new(Stalls::default());
+        let attempts = Arc::new(Attempts::default());
         let spawn = || {
-            let (queue, handler) = (queue.clone(), stalls.clone());
+            let (queue, handler) = (queue.clone(), attempts.clone());
             tokio::spawn(async move {
                 queue
                     .work(2, handler, std::future::pending())
@@ -779,25 +766,25 @@ mod redis {
         };
         let first = spawn();
         for _ in 0..500 {
-            if stalls.seen().len() == 2 {
+            if seen(&attempts).len() == 2 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(stalls.seen(), [(1, 1, false), (2, 1, true)]);
+        assert_eq!(seen(&attempts), [(1, 1, false), (2, 1, true)]);
         // Killed: no more heartbeats, no acknowledgement.
         first.abort();
         let _ = first.await;
 
         let second = spawn();
         for _ in 0..1500 {
-            if stalls.seen().len() == 3 && queue.stats().await.unwrap().dead == 1 {
+            if seen(&attempts).len() == 3 && queue.stats().await.unwrap().dead == 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(
-            stalls.seen(),
+            seen(&attempts),
             [(1, 1, false), (1, 2, true), (2, 1, true)],
             "job 1 ran again as its second attempt; job 2 had none left"
         );

@@ -274,8 +274,8 @@ impl<T> RedisQueue<T> {
         self.connection.clone()
     }
 
-    /// The keys every view of the jobs not done reads.
-    fn views(&self, script: &'static redis::Script) -> redis::ScriptInvocation<'static> {
+    /// `script` with the queue's keys, in the order every script of ours reads them.
+    fn script(&self, script: &'static redis::Script) -> redis::ScriptInvocation<'static> {
         let c = &self.config;
         let mut invocation = script.prepare_invoke();
         invocation
@@ -284,13 +284,17 @@ impl<T> RedisQueue<T> {
             .key(c.workers_set())
             .key(c.inflight_jobs_set())
             .key(c.dead_jobs_set())
-            .key(c.job_meta_hash());
+            .key(c.done_jobs_set())
+            .key(finished_index(c))
+            .key(c.job_data_hash())
+            .key(c.job_meta_hash())
+            .key(c.idempotency_key_set());
         invocation
     }
 
     pub(super) async fn stats(&self, now: i64) -> Result<QueueStats, JobError> {
         let (waiting, oldest, running, dead): (u64, i64, u64, u64) = self
-            .views(&STATS)
+            .script(&STATS)
             .arg(now)
             .invoke_async(&mut self.connection())
             .await
@@ -310,7 +314,7 @@ impl<T> RedisQueue<T> {
     /// Every job not done, with its state.
     async fn jobs(&self, now: i64) -> Result<Vec<Listed>, JobError> {
         let flat: Vec<String> = self
-            .views(&JOBS)
+            .script(&JOBS)
             .arg(now)
             .invoke_async(&mut self.connection())
             .await
@@ -372,6 +376,8 @@ impl<T> RedisQueue<T> {
     ) -> Result<Vec<JobRecord>, JobError> {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         let limit = limit as usize;
+        // A done job's time is when it finished (the page's order); the rows show when it was
+        // due, as for the SQL queues.
         let page: Vec<(String, JobState, i64)> = if state == Some(JobState::Done) {
             // Newest first, by when they finished.
             let end = offset.saturating_add(limit).saturating_sub(1);
@@ -405,10 +411,7 @@ impl<T> RedisQueue<T> {
         if page.is_empty() {
             return Ok(Vec::new());
         }
-        let mut details = DETAILS.prepare_invoke();
-        details
-            .key(self.config.job_data_hash())
-            .key(self.config.job_meta_hash());
+        let mut details = self.script(&DETAILS);
         for (id, _, _) in &page {
             details.arg(id);
         }
@@ -418,17 +421,20 @@ impl<T> RedisQueue<T> {
             .map_err(JobError::of)?;
         Ok(page
             .into_iter()
-            .zip(flat.chunks_exact(5))
+            .zip(flat.chunks_exact(6))
             // A job discarded between the two scripts has no data left.
             .filter(|(_, row)| !row[0].is_empty())
-            .map(|((id, state, run_at), row)| JobRecord {
+            .map(|((id, state, at), row)| JobRecord {
                 id,
                 key: Some(row[4].clone()).filter(|k| !k.is_empty()),
                 state,
                 job: row[0].clone(),
                 attempts: row[1].parse().unwrap_or(0),
                 max_attempts: row[2].parse().unwrap_or(0),
-                run_at,
+                run_at: match state {
+                    JobState::Done => row[5].parse().unwrap_or(at),
+                    _ => at,
+                },
                 last_error: Some(&row[3])
                     .filter(|_| matches!(state, JobState::Failed | JobState::Dead))
                     .and_then(|result| failure(result)),
@@ -437,12 +443,8 @@ impl<T> RedisQueue<T> {
     }
 
     pub(super) async fn retry(&self, id: &str, now: i64) -> Result<bool, JobError> {
-        let c = &self.config;
-        let retried: i64 = RETRY
-            .key(c.dead_jobs_set())
-            .key(c.scheduled_jobs_set())
-            .key(c.active_jobs_list())
-            .key(c.job_meta_hash())
+        let retried: i64 = self
+            .script(&RETRY)
             .arg(id)
             .arg(now)
             .invoke_async(&mut self.connection())
@@ -452,16 +454,8 @@ impl<T> RedisQueue<T> {
     }
 
     pub(super) async fn discard(&self, id: &str) -> Result<bool, JobError> {
-        let c = &self.config;
-        let discarded: i64 = DISCARD
-            .key(c.active_jobs_list())
-            .key(c.scheduled_jobs_set())
-            .key(c.dead_jobs_set())
-            .key(c.done_jobs_set())
-            .key(finished_index(c))
-            .key(c.job_data_hash())
-            .key(c.job_meta_hash())
-            .key(c.idempotency_key_set())
+        let discarded: i64 = self
+            .script(&DISCARD)
             .arg(id)
             .invoke_async(&mut self.connection())
             .await
@@ -471,14 +465,10 @@ impl<T> RedisQueue<T> {
 
     /// Deletes the done jobs that finished before `cutoff` (Unix seconds), a batch at a time.
     pub(super) async fn forget_finished(&self, cutoff: i64) -> Result<u64, JobError> {
-        let c = &self.config;
         let mut forgotten = 0;
         loop {
-            let (looked_at, deleted): (u64, u64) = FORGET
-                .key(finished_index(c))
-                .key(c.done_jobs_set())
-                .key(c.job_data_hash())
-                .key(c.job_meta_hash())
+            let (looked_at, deleted): (u64, u64) = self
+                .script(&FORGET)
                 .arg(cutoff)
                 .arg(FORGET_BATCH)
                 .invoke_async(&mut self.connection())

@@ -1,6 +1,7 @@
 -- Every job not done, with where it stands, for the admin's counts and list.
--- KEYS[1]: the active list   KEYS[2]: the scheduled set   KEYS[3]: the workers set
--- KEYS[4]: the inflight prefix   KEYS[5]: the dead set   KEYS[6]: the meta prefix
+-- KEYS: the queue's keys, as `RedisQueue::script` passes them (1 active list, 2 scheduled set,
+-- 3 workers set, 4 in-flight prefix, 5 dead set, 6 done set, 7 finished index, 8 data hash,
+-- 9 meta prefix, 10 idempotency prefix).
 -- ARGV[1]: now (Unix seconds)
 -- Returns a flat list of {id, state, status, due} for every job not done: queued (due, waiting),
 -- scheduled (due later), failed (a failed attempt, retried later), running (held by a worker),
@@ -8,7 +9,7 @@
 local now = tonumber(ARGV[1])
 local out = {}
 local function meta(id, field)
-  return redis.call('HGET', KEYS[6] .. ':' .. id, field)
+  return redis.call('HGET', KEYS[9] .. ':' .. id, field)
 end
 local function add(id, state, status, due)
   out[#out + 1] = id

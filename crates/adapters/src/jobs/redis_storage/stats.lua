@@ -1,6 +1,7 @@
 -- The backlog now, as JobQueue::stats reports it.
--- KEYS[1]: the active list   KEYS[2]: the scheduled set   KEYS[3]: the workers set
--- KEYS[4]: the inflight prefix (a set per worker)   KEYS[5]: the dead set   KEYS[6]: the meta prefix
+-- KEYS: the queue's keys, as `RedisQueue::script` passes them (1 active list, 2 scheduled set,
+-- 3 workers set, 4 in-flight prefix, 5 dead set, 6 done set, 7 finished index, 8 data hash,
+-- 9 meta prefix, 10 idempotency prefix).
 -- ARGV[1]: now (Unix seconds)
 -- Returns {waiting, the oldest waiting job's due time or -1, running, dead}. The oldest is looked
 -- for among the first hundred of each (the active list is in arrival order, the scheduled set
@@ -8,7 +9,7 @@
 local now = tonumber(ARGV[1])
 local oldest = nil
 local function consider(id)
-  local due = tonumber(redis.call('HGET', KEYS[6] .. ':' .. id, 'due'))
+  local due = tonumber(redis.call('HGET', KEYS[9] .. ':' .. id, 'due'))
   if due and (oldest == nil or due < oldest) then oldest = due end
 end
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, 99)) do consider(id) end
