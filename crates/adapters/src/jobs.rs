@@ -382,25 +382,27 @@ where
 
     /// Pushes `job`. With a key already used in this queue, does nothing (the first job stands).
     pub async fn push(&self, job: T, options: Enqueue) -> Result<(), JobError> {
+        // The queue keeps whole seconds: round up, so that the job never runs before `at`.
+        let run_at = options
+            .run_at
+            .map(|at| at.unix_timestamp() + i64::from(at.nanosecond() > 0));
+        let max_attempts = options.max_attempts.unwrap_or(5);
+        if let Storage::Redis(s) = &self.storage {
+            let due = run_at.unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+            let (key, trace) = (options.key.as_deref(), options.trace.as_deref());
+            return s.push(&job, key, due, max_attempts, trace).await;
+        }
         let mut task = TaskBuilder::new(job);
         if let Some(key) = &options.key {
             task = task.idempotency_key(key);
         }
-        if let Some(at) = options.run_at {
-            // The queue keeps whole seconds: round up, so that the job never runs before `at`.
-            let seconds = at.unix_timestamp() + i64::from(at.nanosecond() > 0);
+        if let Some(seconds) = run_at {
             task = task.run_at_timestamp(u64::try_from(seconds).unwrap_or(0));
         }
-        task = task.max_attempts(options.max_attempts.unwrap_or(5));
-        let mut metadata = MetadataStore::new();
+        task = task.max_attempts(max_attempts);
         if let Some(trace) = options.trace {
+            let mut metadata = MetadataStore::new();
             metadata.insert(TRACE_KEY, trace).map_err(JobError::of)?;
-        }
-        if let Storage::Redis(s) = &self.storage {
-            let due = options.run_at.unwrap_or_else(OffsetDateTime::now_utc);
-            return s.push(task, metadata, due.unix_timestamp()).await;
-        }
-        if !metadata.is_empty() {
             task = task.with_metadata(metadata);
         }
         let task = task.build();

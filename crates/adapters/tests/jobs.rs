@@ -865,4 +865,35 @@ mod redis {
         running.stop().await;
         assert_eq!(recorder.runs.lock().unwrap()[&2].len(), 1);
     }
+
+    /// More delayed jobs fall due at once than one Lua `unpack` takes (about 8,000: apalis'
+    /// fetch moves them all in one): the worker still takes them, each once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_of_due_jobs_is_worked() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queue = namespace.queue().await;
+        const JOBS: u32 = 8_500;
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        for n in 0..JOBS {
+            queue.push(job(n), Enqueue::now().at(soon)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(queue.stats().await.unwrap().waiting, u64::from(JOBS));
+        let recorder = Arc::new(Recorder::default());
+        let running = start(std::slice::from_ref(&queue), &recorder, 4);
+        for _ in 0..1200 {
+            if recorder.finished() == JOBS as usize {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        running.stop().await;
+        let runs = recorder.runs.lock().unwrap();
+        assert_eq!(runs.len(), JOBS as usize, "every job ran");
+        assert!(runs.values().all(|workers| workers.len() == 1), "once");
+        drop(runs);
+        namespace.clean().await;
+    }
 }

@@ -1,12 +1,18 @@
 //! The job queue in Redis ([apalis_redis]), for apps that keep their queue apart from their
 //! database. apalis-redis stores each job as a field of a data hash and a meta hash of its own
 //! (`attempts`, `max_attempts`, `status`, `result`, our `due` and `traceparent`), and moves its
-//! id between a scheduled set (every push lands there, due at its time), an active list (due,
-//! waiting), one in-flight set per worker, and a done or a dead set. A worker takes due jobs in
-//! one Lua script, so two processes never run the same job; a key pushed twice is claimed with
-//! `SETNX` in the push script.
+//! id between a scheduled set (due later, or a retry's wait), an active list (due, waiting), one
+//! in-flight set per worker, and a done or a dead set. A worker takes due jobs in one Lua
+//! script, so two processes never run the same job; a key pushed twice is claimed with `SET NX`
+//! in the push script.
 //!
-//! Where apalis-redis 1.0 differs from the SQL storages, this module makes up the difference:
+//! Where apalis-redis 1.0 differs from the SQL storages, or fails, this module makes up the
+//! difference:
+//! - its push puts every job in the scheduled set, and its fetch moves every due one to the
+//!   active list with one Lua `unpack`, which fails past about 8,000 (a backlog of 10,000 jobs
+//!   stops every worker): our push script (the same storage) puts a job due now straight in the
+//!   active list, and a worker moves due jobs in batches before it starts;
+//! - a worker ends on the first error of its connection: ours starts again;
 //! - it retries a failed job up to 25 times whatever its attempts, so the last attempt's failure
 //!   is turned into an abort (the job goes to the dead set);
 //! - it counts an attempt only when the job's result is recorded, so a worker that dies
@@ -21,10 +27,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use apalis::prelude::{
-    AbortError, BackendExt, BoxDynError, Data, MetadataStore, TaskBuilder, TaskSink, WorkerBuilder,
-    WorkerBuilderExt,
-};
+use apalis::prelude::{AbortError, BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
 use apalis_redis::{Config, RedisStorage};
 use futures_util::FutureExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -42,8 +45,7 @@ use super::{
 /// can still run. (In SQL a key lives as long as its job's row.)
 const KEY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// The metadata field holding when a job is due (Unix seconds, as asked, even in the past:
-/// apalis-redis keeps no earlier time than the push's).
+/// The metadata field holding when a job is due (Unix seconds, as asked, even in the past).
 const DUE: &str = "due";
 
 macro_rules! script {
@@ -58,6 +60,8 @@ script!(DETAILS, "redis_storage/details.lua");
 script!(RETRY, "redis_storage/retry.lua");
 script!(DISCARD, "redis_storage/discard.lua");
 script!(FORGET, "redis_storage/forget.lua");
+script!(PUSH, "redis_storage/push.lua");
+script!(PROMOTE, "redis_storage/promote.lua");
 
 /// A queue's storage in Redis: apalis' storage, a connection for our own scripts, and the
 /// queue's key names.
@@ -130,22 +134,51 @@ impl<T> RedisQueue<T>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
-    /// Pushes `task` (a key already claimed makes the push do nothing), noting when it is due.
+    /// Pushes `job`, due at `due` (Unix seconds), with `attempts` in all; a key already pushed
+    /// makes the push do nothing.
     pub(super) async fn push(
         &self,
-        task: TaskBuilder<T>,
-        metadata: MetadataStore,
+        job: &T,
+        key: Option<&str>,
         due: i64,
+        attempts: usize,
+        trace: Option<&str>,
     ) -> Result<(), JobError> {
-        let mut metadata = metadata;
-        metadata
-            .insert(DUE, due.to_string())
-            .map_err(JobError::of)?;
-        let mut storage = self.storage.clone();
-        storage
-            .push_task(task.with_metadata(metadata).build())
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(DUE.to_owned(), due.to_string().into());
+        if let Some(trace) = trace {
+            metadata.insert(super::TRACE_KEY.to_owned(), trace.to_owned().into());
+        }
+        let _pushed: i64 = self
+            .script(&PUSH)
+            .arg(uuid::Uuid::now_v7().to_string())
+            .arg(serde_json::to_vec(job).map_err(JobError::of)?)
+            .arg(attempts)
+            .arg(serde_json::Value::Object(metadata).to_string())
+            .arg(due)
+            .arg(key.unwrap_or_default())
+            .arg(KEY_TTL.as_secs())
+            .arg(OffsetDateTime::now_utc().unix_timestamp())
+            .invoke_async(&mut self.connection())
             .await
-            .map_err(JobError::of)
+            .map_err(JobError::of)?;
+        Ok(())
+    }
+
+    /// Moves the due jobs of the scheduled set to the active list, a batch at a time.
+    async fn promote_due(&self) -> Result<(), JobError> {
+        loop {
+            let moved: u64 = self
+                .script(&PROMOTE)
+                .arg(OffsetDateTime::now_utc().unix_timestamp())
+                .arg(PROMOTE_BATCH)
+                .invoke_async(&mut self.connection())
+                .await
+                .map_err(JobError::of)?;
+            if moved < PROMOTE_BATCH {
+                return Ok(());
+            }
+        }
     }
 
     /// Runs a worker until `stop` completes. A worker whose connection to Redis fails stops
@@ -169,6 +202,11 @@ where
         let mut name = worker.clone();
         let mut restarts = 0u64;
         loop {
+            // apalis' fetch fails when too many jobs are due in the scheduled set at once (delayed
+            // jobs that came due while no worker ran): they are moved in batches first.
+            if let Err(error) = self.promote_due().await {
+                tracing::warn!(%error, "moving the Redis queue's due jobs");
+            }
             let stopped = stop.clone();
             let ran = WorkerBuilder::new(std::mem::take(&mut name))
                 .backend(self.storage.clone().poll_with_strategy(Poller::every(poll)))
@@ -197,6 +235,9 @@ where
         }
     }
 }
+
+/// Due jobs moved per script call.
+const PROMOTE_BATCH: u64 = 1000;
 
 /// How long a worker that lost Redis waits before starting again.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
