@@ -1,4 +1,5 @@
-//! Benchmark of the job queue, per backend (SQLite file, PostgreSQL), with 1 and 4 workers:
+//! Benchmark of the job queue, per backend (SQLite file, PostgreSQL, Redis), with 1 and 4
+//! workers:
 //!
 //! - throughput: JOBS trivial jobs pushed first, then drained; jobs per second from the workers'
 //!   start to the last job's end;
@@ -8,8 +9,9 @@
 //!   cargo run --release -p quickscale-adapters --features jobs,testing --example queue_bench
 //!   JOBS=2000 POLL_MS=100 cargo run ...   # fewer jobs, another idle poll interval
 //!
-//! PostgreSQL comes from the test harness (TEST_DATABASE_URL, or a throwaway local server);
-//! without one, only SQLite is measured.
+//! PostgreSQL and Redis come from the test harness (TEST_DATABASE_URL, or a throwaway local
+//! server; TEST_REDIS_URL, or a throwaway `redis-server`); without one, that backend is not
+//! measured. The Redis queues are named `bench-<random>:...` and their keys deleted at the end.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -207,5 +209,43 @@ async fn main() {
             .await;
         }
         None => println!("postgres   not measured: no PostgreSQL server"),
+    }
+
+    match quickscale_adapters::testing::redis::test_redis_url().await {
+        Some(url) => {
+            let prefix = format!("bench-{}:", uuid::Uuid::new_v4().simple());
+            // Each worker with a connection of its own, as separate processes would have; the
+            // queues `measure` asks for by name, under this run's prefix.
+            let mut connected = std::collections::HashMap::<String, Vec<JobQueue<Trivial>>>::new();
+            for workers in [1usize, 4] {
+                for run in ["throughput", "latency"] {
+                    let name = format!("bench-{workers}-{run}");
+                    for _ in 0..workers {
+                        let queue = JobQueue::redis(&url, &format!("{prefix}{name}"), settings)
+                            .await
+                            .expect("Redis");
+                        connected.entry(name.clone()).or_default().push(queue);
+                    }
+                }
+            }
+            let connected = Mutex::new(connected);
+            measure(
+                "redis",
+                |name| {
+                    connected
+                        .lock()
+                        .unwrap()
+                        .get_mut(name)
+                        .and_then(Vec::pop)
+                        .expect("a connected queue")
+                },
+                jobs,
+            )
+            .await;
+            quickscale_adapters::testing::redis::delete_prefixed(&url, &prefix)
+                .await
+                .expect("the benchmark's keys deleted");
+        }
+        None => println!("redis      not measured: no Redis server"),
     }
 }

@@ -1,10 +1,13 @@
-//! The job queue: [apalis] on the app's own database (the SQLite file, or PostgreSQL), so a job
-//! pushed by any process is run once by whichever worker claims it first, and a job whose
-//! worker died is handed to another once the dead worker's heartbeats stop. Periodic work runs
+//! The job queue: [apalis] on the app's own database (the SQLite file, or PostgreSQL), or in
+//! Redis ([`JobQueue::redis`]), so a job pushed by any process is run once by whichever worker claims it
+//! first, and a job whose worker died is handed to another once the dead worker's heartbeats
+//! stop. Periodic work runs
 //! on apalis' scheduler: every process ticks at the same wall-clock instants and pushes the
 //! tick's job under one idempotency key, so however many processes run, each tick runs once.
 //!
 //! The tables are created by the app's own migrations (0011), which carry apalis' schema.
+
+mod redis_storage;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -106,6 +109,17 @@ impl Enqueue {
     }
 }
 
+impl JobAttempt {
+    /// The run `attempted` describes.
+    fn of(attempted: &Attempted) -> Self {
+        JobAttempt {
+            number: attempted.attempt.current().max(1),
+            max: attempted.max.max(1),
+            trace: attempted.trace.clone(),
+        }
+    }
+}
+
 /// One run of a job, as its worker sees it.
 #[derive(Debug, Clone)]
 pub struct JobAttempt {
@@ -125,12 +139,13 @@ impl JobAttempt {
 }
 
 /// What a worker reads of a job besides its arguments: the attempt counter (shared with
-/// apalis, which counts this run before the handler starts), the attempts in all and the
-/// stored trace context.
+/// apalis, which counts this run before the handler starts), the attempts in all, the stored
+/// trace context and the job's id.
 struct Attempted {
     attempt: Attempt,
     max: usize,
     trace: Option<String>,
+    id: Option<String>,
 }
 
 impl<Args: Sync> FromRequest<Task<Args>> for Attempted {
@@ -141,6 +156,7 @@ impl<Args: Sync> FromRequest<Task<Args>> for Attempted {
             attempt: task.raw_attempt().clone(),
             max: task.max_attempts().unwrap_or(1),
             trace: task.metadata().get(TRACE_KEY).map(str::to_owned),
+            id: task.task_id().map(ToString::to_string),
         })
     }
 }
@@ -178,6 +194,7 @@ where
 enum Storage<T> {
     Sqlite(SqliteStorage<T>),
     Postgres(PostgresStorage<T>),
+    Redis(redis_storage::RedisQueue<T>),
 }
 
 impl<T> Clone for Storage<T> {
@@ -185,6 +202,7 @@ impl<T> Clone for Storage<T> {
         match self {
             Storage::Sqlite(s) => Storage::Sqlite(s.clone()),
             Storage::Postgres(s) => Storage::Postgres(s.clone()),
+            Storage::Redis(s) => Storage::Redis(s.clone()),
         }
     }
 }
@@ -213,6 +231,7 @@ impl<T> std::fmt::Debug for JobQueue<T> {
         let backend = match self.storage {
             Storage::Sqlite(_) => "sqlite",
             Storage::Postgres(_) => "postgres",
+            Storage::Redis(_) => "redis",
         };
         f.debug_struct("JobQueue")
             .field("name", &self.name)
@@ -279,11 +298,7 @@ async fn run_job<T: Send + 'static>(
     attempted: Attempted,
 ) -> Result<(), BoxDynError> {
     let handler: &HandlerData<T> = &handler;
-    let attempt = JobAttempt {
-        number: attempted.attempt.current().max(1),
-        max: attempted.max.max(1),
-        trace: attempted.trace,
-    };
+    let attempt = JobAttempt::of(&attempted);
     handler
         .0
         .handle_attempt(job, attempt)
@@ -367,16 +382,24 @@ where
 
     /// Pushes `job`. With a key already used in this queue, does nothing (the first job stands).
     pub async fn push(&self, job: T, options: Enqueue) -> Result<(), JobError> {
+        // The queue keeps whole seconds: round up, so that the job never runs before `at`.
+        let run_at = options
+            .run_at
+            .map(|at| at.unix_timestamp() + i64::from(at.nanosecond() > 0));
+        let max_attempts = options.max_attempts.unwrap_or(5);
+        if let Storage::Redis(s) = &self.storage {
+            let due = run_at.unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+            let (key, trace) = (options.key.as_deref(), options.trace.as_deref());
+            return s.push(&job, key, due, max_attempts, trace).await;
+        }
         let mut task = TaskBuilder::new(job);
         if let Some(key) = &options.key {
             task = task.idempotency_key(key);
         }
-        if let Some(at) = options.run_at {
-            // The queue keeps whole seconds: round up, so that the job never runs before `at`.
-            let seconds = at.unix_timestamp() + i64::from(at.nanosecond() > 0);
+        if let Some(seconds) = run_at {
             task = task.run_at_timestamp(u64::try_from(seconds).unwrap_or(0));
         }
-        task = task.max_attempts(options.max_attempts.unwrap_or(5));
+        task = task.max_attempts(max_attempts);
         if let Some(trace) = options.trace {
             let mut metadata = MetadataStore::new();
             metadata.insert(TRACE_KEY, trace).map_err(JobError::of)?;
@@ -384,6 +407,7 @@ where
         }
         let task = task.build();
         match self.storage.clone() {
+            Storage::Redis(_) => unreachable!("pushed above"),
             Storage::Sqlite(mut s) => s.push_task(task).await.map_err(JobError::of),
             Storage::Postgres(mut s) => match s.push_task(task).await {
                 Err(e) if is_duplicate_key(&e) => Ok(()),
@@ -407,13 +431,17 @@ where
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         );
+        let poll = self.settings.poll_interval;
+        let concurrency = concurrency.max(1);
+        if let Storage::Redis(s) = &self.storage {
+            return s.work(worker, concurrency, poll, handler, stop).await;
+        }
         let stop = async move {
             stop.await;
             Ok::<(), std::io::Error>(())
         };
-        let poll = self.settings.poll_interval;
-        let concurrency = concurrency.max(1);
         match self.storage.clone() {
+            Storage::Redis(_) => unreachable!("worked above"),
             Storage::Sqlite(s) => WorkerBuilder::new(worker)
                 .backend(s.poll_with_strategy(Poller::every(poll)))
                 .concurrency(concurrency)
@@ -436,6 +464,7 @@ where
     /// Counts of this queue's jobs by status (`Pending`, `Running`, `Done`, `Failed`, `Killed`).
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, JobError> {
         match &self.storage {
+            Storage::Redis(s) => s.counts(OffsetDateTime::now_utc().unix_timestamp()).await,
             Storage::Sqlite(s) => sqlx::query_as(
                 "SELECT status, COUNT(*) FROM Jobs WHERE job_type = ?1 GROUP BY status ORDER BY status",
             )
@@ -473,6 +502,7 @@ impl<T> JobQueue<T> {
                 .fetch_one(s.pool())
                 .await
                 .map_err(JobError::of)?,
+            Storage::Redis(s) => return s.stats(now).await,
         };
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(QueueStats {
@@ -583,6 +613,7 @@ impl<T> JobQueue<T> {
         match &self.storage {
             Storage::Sqlite(_) => ("Jobs", "?2"),
             Storage::Postgres(_) => ("apalis.jobs", "to_timestamp($2::float8)"),
+            Storage::Redis(_) => unreachable!("Redis has no SQL table"),
         }
     }
 
@@ -594,6 +625,10 @@ impl<T> JobQueue<T> {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<JobRecord>, JobError> {
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        if let Storage::Redis(s) = &self.storage {
+            return s.list(state, offset, limit, unix).await;
+        }
         let (table, now) = self.table_and_now();
         let filter = state.map_or_else(|| "status <> 'Done'".to_owned(), |s| s.condition(now));
         let states = JobState::ALL
@@ -609,6 +644,7 @@ impl<T> JobQueue<T> {
                 "run_at",
                 "last_result",
             ),
+            Storage::Redis(_) => unreachable!("listed above"),
             Storage::Postgres(_) => (
                 "convert_from(job, 'UTF8')",
                 "attempts::BIGINT, max_attempts::BIGINT",
@@ -621,8 +657,8 @@ impl<T> JobQueue<T> {
              {run_at}, {result}, idempotency_key FROM {table} WHERE job_type = $1 AND {filter} \
              ORDER BY run_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
-        let unix = OffsetDateTime::now_utc().unix_timestamp();
         let rows: Vec<JobRow> = match &self.storage {
+            Storage::Redis(_) => unreachable!("listed above"),
             Storage::Sqlite(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql.replace('$', "?")))
                 .bind(&self.name)
                 .bind(unix)
@@ -663,6 +699,10 @@ impl<T> JobQueue<T> {
 
     /// How many jobs are in each state.
     pub async fn state_counts(&self) -> Result<Vec<(JobState, i64)>, JobError> {
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        if let Storage::Redis(s) = &self.storage {
+            return s.state_counts(unix).await;
+        }
         let (table, now) = self.table_and_now();
         let columns = JobState::ALL
             .iter()
@@ -670,8 +710,8 @@ impl<T> JobQueue<T> {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("SELECT {columns} FROM {table} WHERE job_type = $1");
-        let unix = OffsetDateTime::now_utc().unix_timestamp();
         let counts: (i64, i64, i64, i64, i64, i64) = match &self.storage {
+            Storage::Redis(_) => unreachable!("counted above"),
             Storage::Sqlite(s) => sqlx::query_as(sqlx::AssertSqlSafe(sql.replace('$', "?")))
                 .bind(&self.name)
                 .bind(unix)
@@ -692,14 +732,18 @@ impl<T> JobQueue<T> {
     /// Makes a failed or dead job due now with its attempts counted afresh. False when there
     /// is no such job in either state.
     pub async fn retry(&self, id: &str) -> Result<bool, JobError> {
+        let unix = OffsetDateTime::now_utc().unix_timestamp();
+        if let Storage::Redis(s) = &self.storage {
+            return s.retry(id, unix).await;
+        }
         let (table, now) = self.table_and_now();
         let sql = format!(
             "UPDATE {table} SET status = 'Pending', attempts = 0, run_at = {now}, lock_by = NULL, \
              lock_at = NULL, done_at = NULL WHERE id = $1 AND job_type = $3 AND \
              status IN ('Failed', 'Killed')"
         );
-        let unix = OffsetDateTime::now_utc().unix_timestamp();
         let done = match &self.storage {
+            Storage::Redis(_) => unreachable!("retried above"),
             Storage::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
                 .bind(id)
                 .bind(unix)
@@ -723,12 +767,16 @@ impl<T> JobQueue<T> {
     /// Deletes a job no worker holds (queued, scheduled, failed, dead or done). False when
     /// there is no such job, or a worker holds it.
     pub async fn discard(&self, id: &str) -> Result<bool, JobError> {
+        if let Storage::Redis(s) = &self.storage {
+            return s.discard(id).await;
+        }
         let (table, _) = self.table_and_now();
         let sql = format!(
             "DELETE FROM {table} WHERE id = $1 AND job_type = $2 AND \
              status NOT IN ('Queued', 'Running')"
         );
         let done = match &self.storage {
+            Storage::Redis(_) => unreachable!("discarded above"),
             Storage::Sqlite(s) => sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
                 .bind(id)
                 .bind(&self.name)
@@ -745,6 +793,20 @@ impl<T> JobQueue<T> {
                 .rows_affected(),
         };
         Ok(done == 1)
+    }
+
+    /// Deletes the done jobs that finished before `before`, and says how many. Only Redis, which
+    /// keeps its jobs in memory, forgets them: the SQL storages keep their rows (0).
+    pub async fn forget_finished(&self, before: OffsetDateTime) -> Result<u64, JobError> {
+        match &self.storage {
+            Storage::Redis(s) => s.forget_finished(before.unix_timestamp()).await,
+            Storage::Sqlite(_) | Storage::Postgres(_) => Ok(0),
+        }
+    }
+
+    /// Whether the queue is kept in Redis.
+    pub fn is_redis(&self) -> bool {
+        matches!(self.storage, Storage::Redis(_))
     }
 }
 

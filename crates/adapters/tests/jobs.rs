@@ -276,7 +276,8 @@ async fn a_failed_job_is_tried_again(queue: JobQueue<Numbered>) {
 /// the trace context stored with the job.
 type Seen = (u32, usize, bool, Option<String>);
 
-/// Records each run's attempt as the handler saw it; jobs with `fails` > 0 always fail.
+/// Records each run's attempt as the handler saw it, then takes the job's time; jobs with
+/// `fails` > 0 always fail.
 #[derive(Default)]
 struct Attempts(Mutex<Vec<Seen>>);
 
@@ -291,6 +292,7 @@ impl JobHandler<Numbered> for Attempts {
             .lock()
             .unwrap()
             .push((job.n, attempt.number, attempt.is_last(), attempt.trace));
+        tokio::time::sleep(Duration::from_millis(job.takes)).await;
         if job.fails > 0 {
             return Err("always fails".to_owned());
         }
@@ -642,5 +644,256 @@ mod postgres {
     async fn an_admin_lists_retries_and_discards_jobs() {
         let Some(queue) = one().await else { return };
         super::an_admin_lists_retries_and_discards_jobs(queue).await;
+    }
+}
+
+/// The same cases on Redis: each test's queue has a name (its keys' prefix) of its own, and its
+/// keys are deleted when it passes.
+mod redis {
+    use super::*;
+    use quickscale_adapters::testing::redis::{OwnRedis, delete_prefixed, test_redis_url};
+
+    /// A queue's name in Redis, for one test.
+    struct Namespace {
+        url: String,
+        name: String,
+    }
+
+    impl Namespace {
+        async fn new() -> Option<Self> {
+            Some(Namespace {
+                url: test_redis_url().await?,
+                name: format!("test-jobs-{}", uuid::Uuid::new_v4().simple()),
+            })
+        }
+
+        /// A handle on the queue, with a connection of its own (as another process has).
+        async fn queue(&self) -> JobQueue<Numbered> {
+            JobQueue::redis(&self.url, &self.name, settings())
+                .await
+                .unwrap()
+        }
+
+        /// Deletes the queue's keys.
+        async fn clean(self) {
+            delete_prefixed(&self.url, &format!("{}:", self.name))
+                .await
+                .unwrap();
+        }
+    }
+
+    macro_rules! on_one_queue {
+        ($($case:ident),* $(,)?) => {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(namespace) = Namespace::new().await else { return };
+                super::$case(namespace.queue().await).await;
+                namespace.clean().await;
+            }
+        )*};
+    }
+
+    on_one_queue!(
+        a_key_pushed_twice_queues_one_job,
+        a_job_due_later_waits_for_its_time,
+        a_stopping_worker_finishes_the_job_in_hand,
+        a_failed_job_is_tried_again,
+        the_backlog_and_each_attempt_are_seen,
+        an_admin_lists_retries_and_discards_jobs,
+    );
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_workers_run_each_job_once() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queues = [namespace.queue().await, namespace.queue().await];
+        super::two_workers_run_each_job_once(queues).await;
+        namespace.clean().await;
+    }
+
+    /// The runs `attempts` saw: the job, the attempt, and whether it was the last.
+    fn seen(attempts: &Attempts) -> Vec<(u32, usize, bool)> {
+        let mut seen: Vec<_> = attempts
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, number, last, _)| (*n, *number, *last))
+            .collect();
+        seen.sort_unstable();
+        seen
+    }
+
+    /// A worker that dies mid-job has used up that attempt: the job goes back to the queue once
+    /// the worker misses its heartbeats, is run again as the next attempt, and, past its last,
+    /// is left dead without running again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_that_dies_uses_up_its_attempt() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let fast = QueueSettings {
+            heartbeat: Duration::from_secs(1),
+            ..settings()
+        };
+        let queue = JobQueue::<Numbered>::redis(&namespace.url, &namespace.name, fast)
+            .await
+            .unwrap();
+        // Job 1 may run twice, job 2 once; a run takes far longer than the test.
+        let slow = |n| Numbered {
+            n,
+            takes: 600_000,
+            fails: 0,
+        };
+        queue
+            .push(slow(1), Enqueue::now().attempts(2))
+            .await
+            .unwrap();
+        queue
+            .push(slow(2), Enqueue::now().attempts(1))
+            .await
+            .unwrap();
+        let attempts = Arc::new(Attempts::default());
+        let spawn = || {
+            let (queue, handler) = (queue.clone(), attempts.clone());
+            tokio::spawn(async move {
+                queue
+                    .work(2, handler, std::future::pending())
+                    .await
+                    .unwrap();
+            })
+        };
+        let first = spawn();
+        for _ in 0..500 {
+            if seen(&attempts).len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen(&attempts), [(1, 1, false), (2, 1, true)]);
+        // Killed: no more heartbeats, no acknowledgement.
+        first.abort();
+        let _ = first.await;
+
+        let second = spawn();
+        for _ in 0..1500 {
+            if seen(&attempts).len() == 3 && queue.stats().await.unwrap().dead == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            seen(&attempts),
+            [(1, 1, false), (1, 2, true), (2, 1, true)],
+            "job 1 ran again as its second attempt; job 2 had none left"
+        );
+        let dead = queue.list(Some(JobState::Dead), 0, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!((dead[0].attempts, dead[0].max_attempts), (2, 1));
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("no attempts left")),
+            "{dead:?}"
+        );
+        assert_eq!(queue.stats().await.unwrap().running, 1, "job 1, again");
+        second.abort();
+        let _ = second.await;
+        namespace.clean().await;
+    }
+
+    /// Redis keeps its jobs in memory: done jobs are listed newest first, and those finished
+    /// before a cutoff are deleted (jobs not done stay).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn done_jobs_are_forgotten_after_a_while() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queue = namespace.queue().await;
+        assert!(queue.is_redis());
+        let recorder = Arc::new(Recorder::default());
+        for n in 0..3 {
+            queue.push(job(n), Enqueue::now()).await.unwrap();
+        }
+        let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        queue.push(job(9), Enqueue::now().at(later)).await.unwrap();
+        let running = start(std::slice::from_ref(&queue), &recorder, 1);
+        recorder.wait_for(3).await;
+        running.stop().await;
+        assert_eq!(listed(&queue, Some(JobState::Done)).await.len(), 3);
+        let an_hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        assert_eq!(queue.forget_finished(an_hour_ago).await.unwrap(), 0);
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+        assert_eq!(queue.forget_finished(soon).await.unwrap(), 3);
+        assert_eq!(listed(&queue, Some(JobState::Done)).await, []);
+        assert_eq!(count(&queue, JobState::Done).await, 0);
+        assert_eq!(listed(&queue, None).await, [(9, JobState::Scheduled)]);
+        namespace.clean().await;
+    }
+
+    /// A worker that loses Redis (the server restarted, empty) carries on once it is back: a
+    /// job pushed afterwards runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_carries_on_when_redis_comes_back() {
+        let Some(mut server) = OwnRedis::start() else {
+            return;
+        };
+        let queue = JobQueue::<Numbered>::redis(&server.url(), "numbers", settings())
+            .await
+            .unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let running = start(std::slice::from_ref(&queue), &recorder, 1);
+        queue.push(job(1), Enqueue::now()).await.unwrap();
+        recorder.wait_for(1).await;
+
+        server.stop();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(queue.stats().await.is_err(), "Redis is down");
+        server.start_again().unwrap();
+        let mut pushed = false;
+        for _ in 0..100 {
+            if queue.push(job(2), Enqueue::now()).await.is_ok() {
+                pushed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(pushed, "Redis answers again");
+        recorder.wait_for(2).await;
+        running.stop().await;
+        assert_eq!(recorder.runs.lock().unwrap()[&2].len(), 1);
+    }
+
+    /// More delayed jobs fall due at once than one Lua `unpack` takes (about 8,000: apalis'
+    /// fetch moves them all in one): the worker still takes them, each once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_of_due_jobs_is_worked() {
+        let Some(namespace) = Namespace::new().await else {
+            return;
+        };
+        let queue = namespace.queue().await;
+        const JOBS: u32 = 8_500;
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        for n in 0..JOBS {
+            queue.push(job(n), Enqueue::now().at(soon)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(queue.stats().await.unwrap().waiting, u64::from(JOBS));
+        let recorder = Arc::new(Recorder::default());
+        let running = start(std::slice::from_ref(&queue), &recorder, 4);
+        for _ in 0..1200 {
+            if recorder.finished() == JOBS as usize {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        running.stop().await;
+        let runs = recorder.runs.lock().unwrap();
+        assert_eq!(runs.len(), JOBS as usize, "every job ran");
+        assert!(runs.values().all(|workers| workers.len() == 1), "once");
+        drop(runs);
+        namespace.clean().await;
     }
 }

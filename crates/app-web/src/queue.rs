@@ -74,7 +74,13 @@ pub enum Chore {
     /// Forget the rate-limit budgets that are whole again, when they are kept in the database
     /// (shared by every instance; a process that keeps its own forgets them itself).
     ForgetIdleRateLimits,
+    /// Delete the done jobs older than [`FINISHED_JOBS_KEPT`], when the queue is in Redis (it
+    /// keeps them in memory; the SQL queues keep their rows, and do not schedule this chore).
+    ForgetFinishedJobs,
 }
+
+/// How long a Redis queue keeps its done jobs (listed on Admin > Jobs).
+pub const FINISHED_JOBS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Chore {
     pub fn name(self) -> &'static str {
@@ -86,6 +92,7 @@ impl Chore {
             Chore::RecoverInterruptedRuns => "recover_interrupted_runs",
             Chore::ForgetSignInFailures => "forget_sign_in_failures",
             Chore::ForgetIdleRateLimits => "forget_idle_rate_limits",
+            Chore::ForgetFinishedJobs => "forget_finished_jobs",
         }
     }
 
@@ -97,7 +104,12 @@ impl Chore {
         }
     }
 
-    pub const ALL: [Chore; 7] = [
+    /// Whether the chore has work to do on `queue`.
+    pub fn applies_to(self, queue: &JobQueue<Job>) -> bool {
+        self != Chore::ForgetFinishedJobs || queue.is_redis()
+    }
+
+    pub const ALL: [Chore; 8] = [
         Chore::SweepOutbox,
         Chore::SweepWebhookInbox,
         Chore::Reconcile,
@@ -105,6 +117,7 @@ impl Chore {
         Chore::RecoverInterruptedRuns,
         Chore::ForgetSignInFailures,
         Chore::ForgetIdleRateLimits,
+        Chore::ForgetFinishedJobs,
     ];
 }
 

@@ -1,8 +1,9 @@
 //! Two app instances on one PostgreSQL database, each running its job workers as `serve` does:
 //! with the mail server down, then back, every email is delivered exactly once (the queue, not
-//! each process, owns a delivery); a Stripe webhook event delivered to both at once, and again
-//! later, grants its credits once; an event whose processing failed is retried by the inbox
-//! sweep both run, as one job, and processed once.
+//! each process, owns a delivery), also with the queue in Redis (`QUEUE=redis`, the data still
+//! in the one database); a Stripe webhook event delivered to both at once, and again later,
+//! grants its credits once; an event whose processing failed is retried by the inbox sweep both
+//! run, as one job, and processed once.
 
 mod support;
 
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use quickscale_adapters::jobs::{Enqueue, JobState};
 use quickscale_adapters::testing::gateway::ScriptedGateway;
 use quickscale_adapters::testing::postgres::test_database_url;
+use quickscale_adapters::testing::redis::{delete_prefixed, test_redis_url};
 use quickscale_app_web::App;
 use quickscale_app_web::queue::{Chore, Job, webhook_key};
 use quickscale_domain_billing::{EventStatus, PaymentQuery, WebhookEvent, sign};
@@ -84,17 +86,60 @@ async fn two_instances_deliver_each_email_once_when_the_mail_server_comes_back()
     let Some(url) = test_database_url().await else {
         return;
     };
+    let [first, second] = deliver_each_email_once(&[("DATABASE_URL", &url)]).await;
+    assert!(!first.state.jobs().queue().is_redis());
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_a_redis_queue_deliver_each_email_once() {
+    let (Some(url), Some(redis)) = (test_database_url().await, test_redis_url().await) else {
+        return;
+    };
+    // Keys of this test's own, deleted at the end.
+    let prefix = format!("test-instances-{}:", uuid::Uuid::new_v4().simple());
+    let [first, second] = deliver_each_email_once(&[
+        ("DATABASE_URL", &url),
+        ("QUEUE", "redis"),
+        ("REDIS_URL", &redis),
+        ("REDIS_PREFIX", &prefix),
+    ])
+    .await;
+    // The jobs went through Redis: the first attempts, the deliveries and the sweeps are done
+    // there, and the database's queue holds nothing.
+    let queue = first.state.jobs().queue();
+    assert!(queue.is_redis());
+    let done = queue
+        .state_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(state, _)| *state == JobState::Done)
+        .unwrap()
+        .1;
+    assert!(done >= 8, "{done} jobs done in Redis");
+    let sql_jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apalis.jobs")
+        .fetch_one(&sqlx::PgPool::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sql_jobs, 0);
+    second.stop().await;
+    first.stop().await;
+    delete_prefixed(&redis, &prefix).await.unwrap();
+}
+
+/// Starts two instances with `settings`; four messages are stored (two by each) while the mail
+/// server is down, then it comes back: each is delivered once. Returns the running instances.
+async fn deliver_each_email_once(settings: &[(&str, &str)]) -> [Live; 2] {
     let sink = Arc::new(MailSink::default());
     let clock = Arc::new(FixedClock::at(time::OffsetDateTime::now_utc()));
-    let start = |sink: Arc<MailSink>, clock: Arc<FixedClock>| {
-        let url = url.clone();
-        async move {
-            Live::start_app(
-                App::new("Live").with_mailer(sink).with_clock(clock),
-                &[("DATABASE_URL", &url)],
-            )
-            .await
-        }
+    let start = |sink: Arc<MailSink>, clock: Arc<FixedClock>| async move {
+        Live::start_app(
+            App::new("Live").with_mailer(sink).with_clock(clock),
+            settings,
+        )
+        .await
     };
     let first = start(Arc::clone(&sink), Arc::clone(&clock)).await;
     let second = start(Arc::clone(&sink), Arc::clone(&clock)).await;
@@ -149,8 +194,7 @@ async fn two_instances_deliver_each_email_once_when_the_mail_server_comes_back()
             stored.message.to
         );
     }
-    second.stop().await;
-    first.stop().await;
+    [first, second]
 }
 
 /// The webhook secret both instances verify with (one Stripe account).

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::database::open_database;
 use super::layers::router;
 use super::{App, Built};
-use crate::config::{Config, Flags, MailTransport, RateLimitBackend};
+use crate::config::{Config, Flags, MailTransport, QueueBackend, RateLimitBackend};
 use crate::limits::{RateLimits, Sharing};
 use crate::outbox::OutboxMailer;
 use crate::settings_cache::ServiceSettingsCache;
@@ -65,7 +65,8 @@ async fn rate_limits(
     let (store, sharing): (Arc<dyn RateLimitStore>, Sharing) = match &config.rate_limits {
         RateLimitBackend::Database => (Arc::clone(&stores.rate_limits), Sharing::Database),
         RateLimitBackend::Redis(url) if purpose == Purpose::Serve => {
-            let store = RedisRateLimits::connect(url.expose(), REDIS_PREFIX)
+            let prefix = format!("{}rate:", config.redis_prefix);
+            let store = RedisRateLimits::connect(url.expose(), &prefix)
                 .await
                 .map_err(|e| {
                     anyhow::anyhow!(
@@ -89,26 +90,41 @@ async fn rate_limits(
     ))
 }
 
-/// Where the rate limits' keys live in Redis (`<prefix><budget>:<client or key>`).
-const REDIS_PREFIX: &str = "quickscale:rate:";
-
-/// The job queue in the app's database: the SQLite file, PostgreSQL, or (for in-memory stores) a
-/// private in-memory SQLite queue.
+/// The job queue where `QUEUE` says: in the app's database (the SQLite file, PostgreSQL, or for
+/// in-memory stores a private in-memory SQLite queue), or in Redis (keys `<prefix>jobs:*`).
 async fn open_queue(
     database: &crate::state::Database,
-    settings: crate::config::JobSettings,
-) -> Result<crate::queue::Jobs, quickscale_adapters::jobs::JobError> {
+    config: &Config,
+) -> anyhow::Result<crate::queue::Jobs> {
     use crate::queue::QUEUE;
     use crate::state::Database;
     use quickscale_adapters::jobs::{JobQueue, QueueSettings};
+    let settings = config.jobs;
     let queue_settings = QueueSettings {
         poll_interval: settings.poll_interval,
         ..QueueSettings::default()
     };
-    let queue = match database {
-        Database::Memory => JobQueue::in_memory(QUEUE, queue_settings).await?,
-        Database::Sqlite(db) => JobQueue::sqlite(db, QUEUE, queue_settings),
-        Database::Postgres(db) => JobQueue::postgres(db, QUEUE, queue_settings),
+    let queue = match (&config.queue, database) {
+        (QueueBackend::Redis(url), _) => {
+            let name = format!("{}jobs", config.redis_prefix);
+            JobQueue::redis(url.expose(), &name, queue_settings)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot reach Redis for the job queue ({e}). Check that the server is \
+                         running and that REDIS_URL is right, or set QUEUE=database."
+                    )
+                })?
+        }
+        (QueueBackend::Database, Database::Memory) => {
+            JobQueue::in_memory(QUEUE, queue_settings).await?
+        }
+        (QueueBackend::Database, Database::Sqlite(db)) => {
+            JobQueue::sqlite(db, QUEUE, queue_settings)
+        }
+        (QueueBackend::Database, Database::Postgres(db)) => {
+            JobQueue::postgres(db, QUEUE, queue_settings)
+        }
     };
     Ok(crate::queue::Jobs::new(queue, settings))
 }
@@ -178,7 +194,7 @@ impl App {
                 Arc::new(SmtpMailer::new(&settings).context("configuring SMTP")?)
             }
         };
-        let jobs = open_queue(&database, config.jobs)
+        let jobs = open_queue(&database, &config)
             .await
             .context("opening the job queue")?;
         let outbox_mailer = Arc::new(

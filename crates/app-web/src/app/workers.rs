@@ -132,6 +132,14 @@ async fn run_chore(state: &AppState, chore: Chore) {
                 tracing::warn!(%error, "forgetting old failed sign-ins failed");
             }
         }
+        Chore::ForgetFinishedJobs => {
+            let before = time::OffsetDateTime::now_utc() - crate::queue::FINISHED_JOBS_KEPT;
+            match state.jobs().queue().forget_finished(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "old done jobs removed from the queue"),
+                Err(error) => tracing::warn!(%error, "removing old done jobs failed"),
+            }
+        }
         Chore::ForgetIdleRateLimits => {
             // Budgets kept in each process are that process's chore (`spawn_local_chores`).
             if state.limits().sharing != crate::limits::Sharing::Process {
@@ -257,7 +265,10 @@ pub fn spawn_local_chores(
 /// jobs in hand to finish (and be recorded).
 pub async fn run_workers(state: AppState, stop: CancellationToken) {
     let mut tasks = tokio::task::JoinSet::new();
-    for chore in Chore::ALL {
+    for chore in Chore::ALL
+        .into_iter()
+        .filter(|c| c.applies_to(state.jobs().queue()))
+    {
         let on_tick = chore_schedule(&state, chore);
         let stopped = stop.clone();
         tasks.spawn(async move {

@@ -20,8 +20,8 @@ use time::Duration;
 
 pub use production::{Environment, ProductionProblem, is_development_secret};
 pub use sections::{
-    DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, RateLimitBackend,
-    SmtpSecurity, StripeMode,
+    DatabaseUrl, Flags, LlmConfig, LogFormat, MailTransport, ProxyTrust, QueueBackend,
+    RateLimitBackend, SmtpSecurity, StripeMode,
 };
 pub use settings::{
     DOC_END, DOC_START, Fallback, Kind, Range, SETTINGS, Section, Setting, Unit, setting,
@@ -81,6 +81,10 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Who runs jobs, and how.
     pub jobs: JobSettings,
+    /// Where the job queue is kept (`QUEUE`, `REDIS_URL`).
+    pub queue: QueueBackend,
+    /// What the app's keys in Redis start with (`REDIS_PREFIX`).
+    pub redis_prefix: String,
     pub secret_key: Secret,
     pub admin_email: Email,
     pub admin_password: Option<Secret>,
@@ -197,7 +201,10 @@ impl Config {
             return Err(s.error("BASE_URL", "must start with http:// or https://"));
         }
         let database = sections::database(s, project_dir)?;
-        let rate_limits = sections::rate_limits(s, &database)?;
+        let redis = sections::redis_url(s)?;
+        let rate_limits = sections::rate_limits(s, &database, redis.as_ref())?;
+        let queue = sections::queue(s, redis.as_ref())?;
+        let redis_prefix = sections::redis_prefix(s)?;
         let secret_key = match s.get("SECRET_KEY") {
             Some((key, _)) if key.len() >= 32 => Secret::new(key),
             Some(_) => return Err(s.error("SECRET_KEY", "must be at least 32 characters")),
@@ -283,6 +290,8 @@ impl Config {
                 concurrency: s.integer("WORKER_CONCURRENCY")?,
                 poll_interval: std::time::Duration::from_millis(s.integer("JOBS_POLL_MS")?),
             },
+            queue,
+            redis_prefix,
             secret_key,
             admin_email,
             admin_password,

@@ -159,29 +159,42 @@ impl FromStr for RateLimitChoice {
     }
 }
 
+/// `REDIS_URL`, when set.
+pub(super) fn redis_url(s: &Sources) -> Result<Option<Secret>, ConfigError> {
+    match s.value("REDIS_URL") {
+        None => Ok(None),
+        Some(url)
+            if ["redis://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
+        {
+            Ok(Some(Secret::new(url)))
+        }
+        Some(_) => Err(s.error(
+            "REDIS_URL",
+            "expected redis://[:PASSWORD@]HOST[:PORT][/DB] or redis+unix://PATH",
+        )),
+    }
+}
+
+/// `REDIS_PREFIX`: what every key the app writes to Redis starts with.
+pub(super) fn redis_prefix(s: &Sources) -> Result<String, ConfigError> {
+    let prefix = s.text_or("REDIS_PREFIX", "");
+    if prefix.is_empty() || prefix.len() > 64 || prefix.chars().any(char::is_whitespace) {
+        return Err(s.error("REDIS_PREFIX", "expected 1 to 64 characters without spaces"));
+    }
+    Ok(prefix)
+}
+
 /// `RATE_LIMITS` and `REDIS_URL`: `auto` keeps the budgets in Redis when `REDIS_URL` is set,
 /// else in PostgreSQL when that is the database, else in the process (the embedded SQLite app
 /// is one process).
 pub(super) fn rate_limits(
     s: &Sources,
     database: &DatabaseUrl,
+    redis: Option<&Secret>,
 ) -> Result<RateLimitBackend, ConfigError> {
-    let redis = match s.value("REDIS_URL") {
-        None => None,
-        Some(url)
-            if ["redis://", "redis+unix://", "unix://"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme)) =>
-        {
-            Some(Secret::new(url))
-        }
-        Some(_) => {
-            return Err(s.error(
-                "REDIS_URL",
-                "expected redis://[:PASSWORD@]HOST[:PORT][/DB] or redis+unix://PATH",
-            ));
-        }
-    };
+    let redis = redis.cloned();
     match (s.choice::<RateLimitChoice>("RATE_LIMITS")?, redis, database) {
         (RateLimitChoice::Process, _, _) => Ok(RateLimitBackend::Process),
         (RateLimitChoice::Redis | RateLimitChoice::Auto, Some(url), _) => {
@@ -197,6 +210,46 @@ pub(super) fn rate_limits(
         (RateLimitChoice::Database, _, _) => Ok(RateLimitBackend::Database),
         (RateLimitChoice::Auto, None, DatabaseUrl::Postgres(_)) => Ok(RateLimitBackend::Database),
         (RateLimitChoice::Auto, None, _) => Ok(RateLimitBackend::Process),
+    }
+}
+
+/// Where the job queue is kept (`QUEUE`, `REDIS_URL`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// In the app's database (the SQLite file, PostgreSQL, or memory for an in-memory app).
+    Database,
+    /// In Redis at this URL.
+    Redis(Secret),
+}
+
+/// `QUEUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QueueChoice {
+    Auto,
+    Database,
+    Redis,
+}
+
+impl FromStr for QueueChoice {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        match name {
+            "auto" => Ok(QueueChoice::Auto),
+            "database" => Ok(QueueChoice::Database),
+            "redis" => Ok(QueueChoice::Redis),
+            _ => Err(()),
+        }
+    }
+}
+
+/// `QUEUE` and `REDIS_URL`: `auto` keeps the queue in the database (a Redis server set for the
+/// rate limits does not move it); `redis` needs `REDIS_URL`.
+pub(super) fn queue(s: &Sources, redis: Option<&Secret>) -> Result<QueueBackend, ConfigError> {
+    match (s.choice::<QueueChoice>("QUEUE")?, redis) {
+        (QueueChoice::Auto | QueueChoice::Database, _) => Ok(QueueBackend::Database),
+        (QueueChoice::Redis, Some(url)) => Ok(QueueBackend::Redis(url.clone())),
+        (QueueChoice::Redis, None) => Err(s.error("QUEUE", "is redis, but REDIS_URL is not set")),
     }
 }
 

@@ -267,7 +267,16 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Secret,
         default: Fallback::Unset,
         doc: "a Redis server, `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `redis+unix://PATH`; \
-              with `RATE_LIMITS=auto` or `redis` the rate limits are kept there",
+              with `RATE_LIMITS=auto` or `redis` the rate limits are kept there, and with \
+              `QUEUE=redis` the job queue",
+    },
+    Setting {
+        key: "REDIS_PREFIX",
+        section: Section::Database,
+        kind: Kind::Text,
+        default: Fallback::Value("quickscale:"),
+        doc: "what every key the app writes to Redis starts with (`<prefix>rate:...`, \
+              `<prefix>jobs:...`); give each app sharing a Redis server its own",
     },
     Setting {
         key: "WORKERS",
@@ -277,6 +286,15 @@ pub const SETTINGS: &[Setting] = &[
         doc: "whether `serve` also runs the job workers (email delivery, webhook retries, \
               scheduled chores); `false` serves web requests only, for when `worker` processes \
               run the jobs",
+    },
+    Setting {
+        key: "QUEUE",
+        section: Section::Jobs,
+        kind: Kind::Choice(&["auto", "database", "redis"]),
+        default: Fallback::Value("auto"),
+        doc: "where the job queue is kept: `database` (the SQLite file or PostgreSQL, as \
+              `DATABASE_URL` says) or `redis` (the server at `REDIS_URL`); `auto` is \
+              `database` (see docs/jobs.md)",
     },
     Setting {
         key: "WORKER_CONCURRENCY",

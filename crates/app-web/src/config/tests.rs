@@ -373,8 +373,8 @@ fn every_choice_the_table_allows_is_read_and_others_are_refused() {
             if row.key.starts_with("SMTP_") {
                 pairs.push(("MAILER", "smtp"));
             }
-            // RATE_LIMITS=redis needs a server.
-            if row.key == "RATE_LIMITS" {
+            // RATE_LIMITS=redis and QUEUE=redis need a server.
+            if row.key == "RATE_LIMITS" || row.key == "QUEUE" {
                 pairs.push(("REDIS_URL", "redis://127.0.0.1:6379"));
             }
             pairs.push((row.key, *word));
@@ -526,5 +526,61 @@ fn rate_limits_are_kept_where_instances_can_share_them() {
         (&[("REDIS_URL", "http://127.0.0.1:6379")][..], "REDIS_URL"),
     ] {
         assert_eq!(load_with(pairs).unwrap_err().key, key, "{pairs:?}");
+    }
+}
+
+/// `QUEUE=auto` keeps the queue in the database even when a Redis server is set (for the rate
+/// limits); `redis` moves it there and needs `REDIS_URL`, refused under `QUEUE` otherwise.
+#[test]
+fn the_queue_is_kept_in_the_database_unless_redis_is_chosen() {
+    let pg = ("DATABASE_URL", "postgres://u@localhost/app");
+    let redis = ("REDIS_URL", "redis://127.0.0.1:6379/2");
+    let queue = |pairs: &[(&str, &str)]| load_with(pairs).unwrap().queue;
+    assert_eq!(queue(&[]), QueueBackend::Database);
+    assert_eq!(queue(&[pg, redis]), QueueBackend::Database);
+    assert_eq!(
+        queue(&[redis, ("QUEUE", "database")]),
+        QueueBackend::Database
+    );
+    assert!(
+        matches!(queue(&[redis, ("QUEUE", "redis")]), QueueBackend::Redis(url) if url.expose() == redis.1)
+    );
+    assert!(matches!(
+        queue(&[pg, redis, ("QUEUE", "redis"), ("RATE_LIMITS", "database")]),
+        QueueBackend::Redis(_)
+    ));
+    let error = load_with(&[("QUEUE", "redis")]).unwrap_err();
+    assert_eq!(error.key, "QUEUE");
+    assert_eq!(error.message, "is redis, but REDIS_URL is not set");
+    assert_eq!(load_with(&[("QUEUE", "kafka")]).unwrap_err().key, "QUEUE");
+    assert_eq!(
+        load_with(&[("QUEUE", "redis"), ("REDIS_URL", "http://127.0.0.1")])
+            .unwrap_err()
+            .key,
+        "REDIS_URL"
+    );
+}
+
+/// Every key the app writes to Redis starts with `REDIS_PREFIX` (`quickscale:` unless set, or
+/// set empty); one with spaces, or too long, is refused.
+#[test]
+fn the_redis_prefix_is_read_and_checked() {
+    assert_eq!(load_with(&[]).unwrap().redis_prefix, "quickscale:");
+    assert_eq!(
+        load_with(&[("REDIS_PREFIX", "")]).unwrap().redis_prefix,
+        "quickscale:"
+    );
+    assert_eq!(
+        load_with(&[("REDIS_PREFIX", "shop-a:")])
+            .unwrap()
+            .redis_prefix,
+        "shop-a:"
+    );
+    for bad in ["two words", &"x".repeat(65)] {
+        assert_eq!(
+            load_with(&[("REDIS_PREFIX", bad)]).unwrap_err().key,
+            "REDIS_PREFIX",
+            "{bad:?}"
+        );
     }
 }
