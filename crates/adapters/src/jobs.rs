@@ -1,9 +1,9 @@
 //! The job queue: [apalis] on the app's own database (the SQLite file, or PostgreSQL), or in
-//! Redis ([`JobQueue::redis`]), so a job pushed by any process is run once by whichever worker claims it
-//! first, and a job whose worker died is handed to another once the dead worker's heartbeats
-//! stop. Periodic work runs
-//! on apalis' scheduler: every process ticks at the same wall-clock instants and pushes the
-//! tick's job under one idempotency key, so however many processes run, each tick runs once.
+//! Redis ([`JobQueue::redis`]), so a job pushed by any process is run once by whichever worker
+//! claims it first, and a job whose worker died is handed to another once the dead worker's
+//! heartbeats stop. Periodic work runs on apalis' scheduler: every process ticks at the same
+//! wall-clock instants and pushes the tick's job under one idempotency key, so however many
+//! processes run, each tick runs once.
 //!
 //! The tables are created by the app's own migrations (0011), which carry apalis' schema.
 

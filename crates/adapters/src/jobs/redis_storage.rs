@@ -115,7 +115,11 @@ where
             .missed_heartbeats(2)
             .idempotency_ttl(Some(KEY_TTL))
             // Nobody listens to its pub/sub events.
-            .emit_events(false);
+            .emit_events(false)
+            // A job's claim is its id in its worker's in-flight set (taken with the fetch, given
+            // back when the worker's heartbeats stop); a lease on top costs a script per job,
+            // one that scans the whole waiting list (`LREM`), so a backlog took quadratic time.
+            .lock_tasks(false);
         let storage = RedisStorage::new(connection.clone()).with_config(config.clone());
         Ok(JobQueue {
             storage: Storage::Redis(RedisQueue {
