@@ -24,6 +24,7 @@ pub mod api;
 mod app;
 pub mod assets;
 pub mod audit;
+pub mod choices_cache;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -31,6 +31,10 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
     /// "Equal, treating NULLs as equal" (`IS NOT DISTINCT FROM`; SQLite spells it `IS`).
     const NULL_SAFE_EQUAL: &'static str;
 
+    /// Whether statements can write in their `WITH` clauses (PostgreSQL: several writes in one
+    /// round trip; SQLite cannot).
+    const WRITING_WITH: bool;
+
     /// The pool for reads.
     fn reader(&self) -> &Pool<Self::Db>;
 
