@@ -35,6 +35,11 @@
 #   HISTORY=100000 scripts/bench-load.sh       # runs added to one user's ledger, then a run
 #   CONNECTIONS="16 64" scripts/bench-load.sh  # the loads at each of these connection counts
 #   BIN=/tmp/demo-before scripts/bench-load.sh  # another build of the demo example, unbuilt
+#   LOADS=paid BACKENDS=postgres DURATION=5 scripts/bench-load.sh  # only these loads (any of
+#                                    # paid, dashboard, visitor) on these backends, and only the
+#                                    # ceilings they are compared with: a quick before/after
+#   SHOW_STATEMENTS=1 scripts/bench-load.sh    # after each PostgreSQL load, its statements and
+#                                    # how many times per request each ran
 #   METRICS_COMPARE=1 ROUNDS=3 scripts/bench-load.sh  # only the paid run on PostgreSQL, metrics
 #                                    # off, on (METRICS_TOKEN, scraped every second), and on with
 #                                    # traces sent to a local OTLP sink (OTEL_EXPORTER_OTLP_ENDPOINT),
@@ -48,6 +53,9 @@ ROOT=$PWD
 DURATION=${DURATION:-15}
 HISTORY=${HISTORY:-0}
 CONNECTIONS=${CONNECTIONS:-16}
+LOADS=${LOADS:-paid dashboard visitor}
+BACKENDS=${BACKENDS:-postgres sqlite}
+wants() { [[ " $LOADS " == *" $1 "* ]]; }
 ACCOUNTS=50
 EXTRA_ENV=() # settings added to the app's environment (the metrics comparison)
 FAILURES=()
@@ -178,7 +186,10 @@ load() {
     visitor:*) env=(SESSIONS="" PAGE="${what#visitor:}") script=get.lua ;;
   esac
   app0=$(ticks "$APP_PID")
-  if [ "$backend" != sqlite ]; then pg0=$(pg_ticks); tx0=$(pg_transactions); st0=$(pg_statements); fi
+  if [ "$backend" != sqlite ]; then
+    [ -n "${SHOW_STATEMENTS:-}" ] && $PSQL -Atc "SELECT pg_stat_statements_reset()" postgres >/dev/null
+    pg0=$(pg_ticks); tx0=$(pg_transactions); st0=$(pg_statements)
+  fi
   line=$(env "${env[@]}" wrk -t2 -c"$c" -d"${duration}s" -s "$ROOT/scripts/bench/$script" "http://127.0.0.1:$APP_PORT" | grep '^RESULT' || true)
   requests=$(field requests "$line"); errors=$(field errors "$line"); reported=$(field reported "$line")
   if [ -z "$requests" ] || [ "$requests" = 0 ]; then
@@ -195,6 +206,9 @@ load() {
   line="${line#RESULT } $(awk -v a=$(( $(ticks "$APP_PID") - app0 )) -v n="$requests" -v hz="$hz" \
       'BEGIN { printf "app_cpu_ms=%.2f", 1000 * a / hz / n }')$db"
   echo "$label $what c=$c $line" | tee -a "$RESULTS"
+  if [ "$backend" != sqlite ] && [ -n "${SHOW_STATEMENTS:-}" ]; then
+    $PSQL -Atc "SELECT round(calls::numeric / $requests, 2) || ' per request: ' || left(regexp_replace(query, '\s+', ' ', 'g'), 150) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'app') AND calls >= $requests / 100 ORDER BY calls DESC" postgres | sed 's/^/    /'
+  fi
 }
 
 # Visitor pages: no cookie, each must leave the sessions table as it was.
@@ -214,12 +228,16 @@ bench_backend() { # name url
   echo "== $1"
   start_app "$2"; startup=$STARTUP_MS
   make_sessions "$1"
-  for shape in all one; do
-    for c in $CONNECTIONS; do load "$1" "$1" "paid-$shape" "$c"; done
-  done
-  for c in $CONNECTIONS; do load "$1" "$1" "signed:/dashboard" "$c"; done
-  visitor_pages "$1" "$1"
-  if [ "$1" = postgres ]; then
+  if wants paid; then
+    for shape in all one; do
+      for c in $CONNECTIONS; do load "$1" "$1" "paid-$shape" "$c"; done
+    done
+  fi
+  if wants dashboard; then
+    for c in $CONNECTIONS; do load "$1" "$1" "signed:/dashboard" "$c"; done
+  fi
+  if wants visitor; then visitor_pages "$1" "$1"; fi
+  if [ "$1" = postgres ] && wants paid; then
     sync_commit off
     for shape in all one; do
       for c in $CONNECTIONS; do load "$1" "$1-sync-off" "paid-$shape" "$c"; done
@@ -312,8 +330,12 @@ PY
   exit 0
 fi
 
-bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app"
-bench_backend sqlite "sqlite://$WORK/app.db"
+for backend in $BACKENDS; do
+  case $backend in
+    postgres) bench_backend postgres "postgres://postgres@127.0.0.1:$PG_PORT/app" ;;
+    sqlite) bench_backend sqlite "sqlite://$WORK/app.db" ;;
+  esac
+done
 
 # pgbench label script accounts connections: tps and p99 (from its per-transaction log).
 pgbench_run() {
@@ -332,30 +354,43 @@ pgbench_run() {
   fi
 }
 
-echo "== pgbench: the ceilings, straight to PostgreSQL"
-# Their rows are written to a copy of the database, never checked by verify-ledger.
-$PSQL -c "CREATE DATABASE ceiling TEMPLATE app" postgres
-$PSQL ceiling <<SQL
+# The paid run's ceilings: pgbench's minimal transaction and the approximation, on a copy of the
+# app's database (its rows are never checked by verify-ledger), with synchronous_commit on and off.
+paid_ceilings() {
+  $PSQL -c "CREATE DATABASE ceiling TEMPLATE app" postgres
+  $PSQL ceiling <<SQL
 CREATE TABLE bench_accounts AS SELECT row_number() OVER (ORDER BY u.email) AS n, u.id FROM users u WHERE u.email LIKE 'bench%';
 CREATE SEQUENCE bench_keys;
 SQL
-for setting in on off; do
-  sync_commit $setting
-  label=pgbench; [ $setting = off ] && label=pgbench-sync-off
-  for accounts in $ACCOUNTS 1; do
-    for c in $CONNECTIONS; do
-      pgbench_run $label pgbench-minimal.sql $accounts "$c"
-      pgbench_run $label pgbench.sql $accounts "$c"
+  local setting label accounts c
+  for setting in on off; do
+    sync_commit $setting
+    label=pgbench; [ $setting = off ] && label=pgbench-sync-off
+    for accounts in $ACCOUNTS 1; do
+      for c in $CONNECTIONS; do
+        pgbench_run $label pgbench-minimal.sql $accounts "$c"
+        pgbench_run $label pgbench.sql $accounts "$c"
+      done
     done
   done
-done
-sync_commit on
-$PSQL -c "CREATE DATABASE readonly" postgres
-"$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -i -q -s 10 readonly >/dev/null 2>&1
-for c in $CONNECTIONS; do
-  tps=$("$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -n -S -c "$c" -j 2 -T "$DURATION" readonly 2>/dev/null | awk '/^tps/ {print $3; exit}')
-  echo "pgbench select-only scale=10 c=$c tps=${tps:-none}" | tee -a "$RESULTS"
-done
+  sync_commit on
+}
+
+# The dashboard's ceiling: pgbench's built-in read-only transaction.
+readonly_ceiling() {
+  local c tps
+  $PSQL -c "CREATE DATABASE readonly" postgres
+  "$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -i -q -s 10 readonly >/dev/null 2>&1
+  for c in $CONNECTIONS; do
+    tps=$("$PGBIN/pgbench" -h 127.0.0.1 -p $PG_PORT -U postgres -n -S -c "$c" -j 2 -T "$DURATION" readonly 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    echo "pgbench select-only scale=10 c=$c tps=${tps:-none}" | tee -a "$RESULTS"
+  done
+}
+
+echo "== pgbench: the ceilings, straight to PostgreSQL"
+# The paid run's need the bench accounts, made by the PostgreSQL loads.
+if wants paid && [[ " $BACKENDS " == *" postgres "* ]]; then paid_ceilings; fi
+if wants dashboard; then readonly_ceiling; fi
 
 if [ "$HISTORY" -gt 0 ]; then
   echo "== a user with $HISTORY more runs in the ledger (PostgreSQL): does a run stay as fast?"

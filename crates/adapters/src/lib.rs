@@ -116,6 +116,9 @@ pub struct Stores {
     pub contact: Arc<dyn ContactRepository>,
     pub sessions: sessions::SharedSessionStore,
     pub service_settings: Arc<dyn ServiceSettingsRepository>,
+    /// The versions of the services' settings and of the users' notification choices, read
+    /// together (processes keep a copy of both).
+    pub cache_versions: Arc<dyn quickscale_service_sdk::CacheVersionStore>,
     pub billing: Arc<dyn BillingRepository>,
     pub subscriptions: Arc<dyn SubscriptionRepository>,
     pub tokens: Arc<dyn TokenRepository>,

@@ -24,6 +24,7 @@ pub mod api;
 mod app;
 pub mod assets;
 pub mod audit;
+pub mod choices_cache;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -46,6 +47,7 @@ pub mod templates;
 pub mod user_cache;
 pub mod verify;
 pub mod view;
+pub mod visitor_pages;
 pub mod wording;
 
 pub use app::{App, Built, cli, run_workers, serve_router, spawn_local_chores};

@@ -20,13 +20,21 @@
 //! ([`ServiceSettingsCache::reload`]). The version is read before the settings, so a change
 //! that lands between the two reads leaves an older version beside newer settings: the next
 //! comparison reads them again, never the other way round.
+//!
+//! The version is read together with the users' notification choices' ([`CacheVersions`], one
+//! statement), which goes to the copy of those choices ([`CachedChoices::compared`]): the run
+//! that compared its price then needs no read to know whether its end is to be told.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::{ServiceSettingsRepository, SettingsSnapshot};
+use quickscale_service_sdk::{
+    CacheVersionStore, CacheVersions, ServiceSettingsRepository, SettingsSnapshot,
+};
+
+use crate::choices_cache::CachedChoices;
 
 /// How long a page that only shows the services trusts this process's copy of their settings.
 pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(1);
@@ -34,6 +42,9 @@ pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(1);
 /// The services' settings in this process, compared with the store's version when asked.
 pub struct ServiceSettingsCache {
     store: Arc<dyn ServiceSettingsRepository>,
+    versions: Arc<dyn CacheVersionStore>,
+    /// Told the choices' version whenever the versions are read.
+    choices: Arc<CachedChoices>,
     snapshot: Arc<SettingsSnapshot>,
     slugs: Vec<String>,
     /// The version the copy was read at (versions only grow).
@@ -58,13 +69,19 @@ impl ServiceSettingsCache {
     /// Adds the settings rows of new services (`slugs`, the registry's) and fills `snapshot`.
     pub async fn load(
         store: Arc<dyn ServiceSettingsRepository>,
+        versions: Arc<dyn CacheVersionStore>,
+        choices: Arc<CachedChoices>,
         snapshot: Arc<SettingsSnapshot>,
         slugs: Vec<String>,
     ) -> Result<Self, StorageError> {
-        let version = store.version().await?;
+        let read = versions.versions().await?;
+        choices.compared(read.notification_preferences);
+        let version = read.service_settings;
         snapshot.replace(store.sync(&slugs).await?);
         Ok(ServiceSettingsCache {
             store,
+            versions,
+            choices,
             snapshot,
             slugs,
             version: AtomicU64::new(version),
@@ -77,10 +94,20 @@ impl ServiceSettingsCache {
         self.compared_at.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every version, read at once: the settings' is returned, the choices' handed over.
+    async fn read_versions(&self) -> Result<u64, StorageError> {
+        let CacheVersions {
+            service_settings,
+            notification_preferences,
+        } = self.versions.versions().await?;
+        self.choices.compared(notification_preferences);
+        Ok(service_settings)
+    }
+
     /// Makes the copy current: one version read, and the settings read again when another
     /// process changed them.
     pub async fn current(&self) -> Result<(), StorageError> {
-        let version = self.store.version().await?;
+        let version = self.read_versions().await?;
         *self.compared_at() = Instant::now();
         if version <= self.version.load(Ordering::Acquire) {
             return Ok(());
@@ -102,7 +129,7 @@ impl ServiceSettingsCache {
         let Ok(_reading) = self.reading.try_lock() else {
             return Ok(());
         };
-        let version = self.store.version().await?;
+        let version = self.read_versions().await?;
         *self.compared_at() = Instant::now();
         if version <= self.version.load(Ordering::Acquire) {
             return Ok(());
@@ -114,7 +141,7 @@ impl ServiceSettingsCache {
     /// process).
     pub async fn reload(&self) -> Result<(), StorageError> {
         let _reading = self.reading.lock().await;
-        let version = self.store.version().await?;
+        let version = self.read_versions().await?;
         self.read(version).await
     }
 

@@ -9,6 +9,7 @@ use tera::{Context, Kwargs, Tera};
 
 use crate::assets::StaticFiles;
 use crate::error::AppError;
+use crate::visitor_pages::VisitorPages;
 
 #[derive(RustEmbed)]
 #[folder = "templates/"]
@@ -19,6 +20,7 @@ struct Embedded;
 pub struct Templates {
     tera: Tera,
     static_files: StaticFiles,
+    visitor_pages: VisitorPages,
 }
 
 /// Why templates could not be loaded.
@@ -30,6 +32,28 @@ impl From<TemplateError> for AppError {
     fn from(error: TemplateError) -> Self {
         AppError::Internal(anyhow::Error::new(error))
     }
+}
+
+/// HTML escaping as tera's own `escape_html` does it (the same five characters, the same
+/// entities), but written a run of plain text at a time rather than one byte at a time: every
+/// value a page shows goes through it.
+fn escape_html(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let bytes = input.as_bytes();
+    let mut plain = 0;
+    for (at, byte) in bytes.iter().enumerate() {
+        let entity: &[u8] = match byte {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' => b"&quot;",
+            b'\'' => b"&#39;",
+            _ => continue,
+        };
+        out.write_all(&bytes[plain..at])?;
+        out.write_all(entity)?;
+        plain = at + 1;
+    }
+    out.write_all(&bytes[plain..])
 }
 
 /// The template filter `credits`: `{{ balance | credits }}` reads "1 credit" or "2.50 credits"
@@ -89,6 +113,7 @@ impl Templates {
         }
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        tera.set_escape_fn(escape_html);
         tera.register_filter("credits", credits_filter);
         tera.register_filter("plural", plural_filter);
         let files = static_files.clone();
@@ -96,7 +121,9 @@ impl Templates {
             "static_url",
             move |kwargs: Kwargs, _: &tera::State| -> tera::TeraResult<String> {
                 let path: &str = kwargs.must_get("path")?;
-                Ok(files.url(path))
+                let url = files.url(path);
+                crate::visitor_pages::linked(path, &url);
+                Ok(url)
             },
         );
         // All at once, so `extends` resolves whatever the order.
@@ -104,7 +131,11 @@ impl Templates {
             .map_err(|e| TemplateError(format!("{e:#}")))?;
         let globals = Context::from_serialize(globals).map_err(|e| TemplateError(e.to_string()))?;
         tera.global_context().extend(globals);
-        Ok(Templates { tera, static_files })
+        Ok(Templates {
+            tera,
+            static_files,
+            visitor_pages: VisitorPages::default(),
+        })
     }
 
     /// The static files the templates link to.
@@ -116,6 +147,24 @@ impl Templates {
         self.tera
             .render(name, context)
             .map_err(|e| TemplateError(format!("{name}: {e:#}")))
+    }
+
+    /// `name` for a visitor, from `context` (without its `csrf_token`) and the visitor's
+    /// `csrf_token`: rendered once for every visitor with the same context
+    /// (see [`crate::visitor_pages`]).
+    pub fn render_for_visitor(
+        &self,
+        name: &str,
+        context: Context,
+        csrf_token: &str,
+    ) -> Result<String, TemplateError> {
+        self.visitor_pages.render(
+            name,
+            context,
+            csrf_token,
+            |context| self.render(name, context),
+            |path| self.static_files.url(path),
+        )
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -157,4 +206,50 @@ fn collect_overrides(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_html;
+
+    fn escaped(text: &str, escape: tera::EscapeFn) -> String {
+        let mut out = Vec::new();
+        escape(text, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escaping_writes_what_teras_own_escaping_writes() {
+        let samples = [
+            "",
+            "plain text",
+            "&",
+            "<script>alert('x')</script>",
+            r#"a "quoted" value & 'another' <b>"#,
+            "ends with &",
+            "&&<<>>\"\"''",
+            "Größe: 5 € — “typographic” ‘quotes’ & <em>日本語</em>",
+            "x'onmouseover='alert(1)",
+        ];
+        for sample in samples {
+            assert_eq!(
+                escaped(sample, escape_html),
+                escaped(sample, tera::escape_html),
+                "{sample}"
+            );
+        }
+        // Every byte in every position, around multi-byte characters.
+        let alphabet = ['a', '&', '<', '>', '"', '\'', 'é', '€', ' '];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let sample: String = [a, b, c].iter().collect();
+                    assert_eq!(
+                        escaped(&sample, escape_html),
+                        escaped(&sample, tera::escape_html)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -530,6 +530,70 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     first.stop().await;
 }
 
+/// Runs the sentiment service through the service's form, as a browser does.
+async fn run_through_the_form(live: &Live, client: &reqwest::Client) {
+    let path = "/services/text_sentiment_analysis";
+    let page = get_page(live, client, path).await;
+    let response = client
+        .post(live.url(path))
+        .form(&[
+            ("input", "I love this, it is wonderful."),
+            ("run_key", &hidden(&page, "run_key")),
+            ("csrf_token", &hidden(&page, "csrf_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Charged 1 credit"));
+}
+
+/// Each instance keeps who asked to be told about their runs; a webhook registered or removed
+/// through one instance decides the next run's announcement on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_changed_on_one_instance_decides_the_next_run_on_the_other() {
+    let Some(url) = test_database_url().await else {
+        return;
+    };
+    let mut settings = private_allowed();
+    settings.push(("DATABASE_URL", &url));
+    let first = Live::start(&settings).await;
+    let second = Live::start(&settings).await;
+    let receiver = Receiver::start(&[]).await;
+    let client = signed_in(&first).await;
+    let user = first.user(EMAIL).await;
+    let deliveries = async || {
+        let store = &second.state.stores().notifications;
+        store.deliveries(user.id, 10).await.unwrap().len()
+    };
+
+    // Nothing asked for: the second instance's run is not announced (and it keeps that).
+    run_through_the_form(&second, &client).await;
+    let (status, page) = post_webhook(&first, &client, &receiver.url).await;
+    assert_eq!(status, 200, "{page}");
+    run_through_the_form(&second, &client).await;
+    wait_until("the announced run", async || receiver.count() == 1).await;
+    assert_eq!(deliveries().await, 1);
+
+    // Removed through the first instance: the second's next run is not announced.
+    let page = get_page(&first, &client, "/settings/notifications").await;
+    let removed = client
+        .post(first.url("/settings/notifications/webhook/remove"))
+        .form(&[("csrf_token", hidden(&page, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_redirection(), "{}", removed.status());
+    let prefs = first.state.stores().notifications.preferences(user.id);
+    assert_eq!(prefs.await.unwrap().webhook, None);
+    run_through_the_form(&second, &client).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.count(), 1);
+    assert_eq!(deliveries().await, 1);
+    second.stop().await;
+    first.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_account_removes_its_webhook() {
     let live = Live::start(&private_allowed()).await;

@@ -290,3 +290,55 @@ async fn a_cross_site_origin_is_refused_even_with_the_visitor_token() {
     let response = app.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+/// A visitor's page is rendered once and kept for the next visitor with the same page, yet each
+/// visitor's page carries their own token, and what the page shows (a price an admin just
+/// changed) is current.
+#[tokio::test]
+async fn visitors_share_a_rendered_page_but_not_its_token_or_an_old_price() {
+    let app = TestApp::new().await;
+    let mut first = app.browser();
+    let mut second = app.browser();
+    let one = first.get("/contact").await;
+    let other = second.get("/contact").await;
+    let token = |page: &support::Page| page.input_value("csrf_token").unwrap();
+    let (one_token, other_token) = (token(&one), token(&other));
+    assert_ne!(one_token, other_token, "each visitor their own token");
+    assert_eq!(
+        one.body.replace(&one_token, "TOKEN"),
+        other.body.replace(&other_token, "TOKEN"),
+        "otherwise the same page"
+    );
+    let sent = second
+        .post(
+            "/contact",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("subject", "Hello"),
+                ("message", "A question about credits."),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    let card = |page: &support::Page| page.contains("7 credits");
+    assert!(!card(&app.browser().get("/services").await));
+    assert!(!card(&app.browser().get("/").await));
+    let mut admin = app.browser();
+    admin.login("admin@example.com", "admin-password-1").await;
+    admin.get("/admin/services").await;
+    let saved = admin
+        .post(
+            "/admin/services/text_sentiment_analysis",
+            &[
+                ("cost_override", "7"),
+                ("display_order", "1"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(card(&app.browser().get("/services").await), "the new price");
+    assert!(card(&app.browser().get("/").await), "the new price");
+}

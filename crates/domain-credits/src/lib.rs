@@ -50,7 +50,7 @@ pub use operation::{
 };
 pub use plan::InsufficientCredits;
 pub use store::{
-    AccountSnapshot, Balance, CreditStore, HistoryPage, HistoryQuery, LedgerTransaction, OpenHold,
-    RecordedOperation, created_grant, run_operation,
+    AccountSnapshot, Balance, CreditStore, FirstRead, HistoryPage, HistoryQuery, LedgerTransaction,
+    OpenHold, RecordedOperation, created_grant, run_operation,
 };
 pub use verify::{Violation, verify};

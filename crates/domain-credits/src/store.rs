@@ -19,6 +19,15 @@ pub struct RecordedOperation {
     pub receipt: Receipt,
 }
 
+/// What an operation reads first (see [`LedgerTransaction::recorded_or_open_grants`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum FirstRead {
+    /// The operation was recorded under its key before: a replay.
+    Recorded(RecordedOperation),
+    /// It was not; the account's grants with something left, expired or not.
+    Open(Vec<Grant>),
+}
+
 /// The reads and writes of one transaction that holds one account exclusively
 /// (a row lock in PostgreSQL, an immediate write transaction in SQLite, a lock in memory).
 ///
@@ -38,6 +47,19 @@ pub trait LedgerTransaction: Send {
     async fn consumption(&mut self, entry: EntryId) -> Result<Option<Consumption>, StorageError>;
     /// Writes the effects in order; returns the id of the entry that carries the idempotency key.
     async fn apply(&mut self, effects: &[Effect]) -> Result<EntryId, StorageError>;
+    /// The operation recorded under `key`, or, when there is none, the grants with something
+    /// left: what every operation reads first. The same answer as
+    /// [`find_operation`](Self::find_operation) then [`open_grants`](Self::open_grants), which
+    /// is what this does unless a store reads both at once (the SQL stores: one statement).
+    async fn recorded_or_open_grants(
+        &mut self,
+        key: &IdempotencyKey,
+    ) -> Result<FirstRead, StorageError> {
+        match self.find_operation(key).await? {
+            Some(recorded) => Ok(FirstRead::Recorded(recorded)),
+            None => Ok(FirstRead::Open(self.open_grants().await?)),
+        }
+    }
 }
 
 /// Runs one operation inside a transaction that holds the account: replays a known key,
@@ -47,16 +69,18 @@ pub async fn run_operation<T: LedgerTransaction + ?Sized>(
     op: &Operation,
     now: OffsetDateTime,
 ) -> Result<Receipt, CreditError> {
-    if let Some(recorded) = tx.find_operation(&op.key).await? {
-        if recorded.fingerprint != op.fingerprint() {
-            return Err(CreditError::IdempotencyConflict(op.key.clone()));
+    let open = match tx.recorded_or_open_grants(&op.key).await? {
+        FirstRead::Recorded(recorded) => {
+            if recorded.fingerprint != op.fingerprint() {
+                return Err(CreditError::IdempotencyConflict(op.key.clone()));
+            }
+            return Ok(Receipt {
+                replayed: true,
+                ..recorded.receipt
+            });
         }
-        return Ok(Receipt {
-            replayed: true,
-            ..recorded.receipt
-        });
-    }
-    let open = tx.open_grants().await?;
+        FirstRead::Open(open) => open,
+    };
     let context = match &op.command {
         CreditCommand::Grant { source, .. } | CreditCommand::ClawBack { source, .. } => Context {
             source_grants: tx.grants_from_source(source).await?,

@@ -22,6 +22,7 @@ mod service;
 pub mod settings;
 pub mod stats;
 pub mod usage;
+pub mod versions;
 
 pub use descriptor::{DescriptorError, InputKind, RunMode, ServiceDescriptor};
 pub use io::{Field, InputError, ServiceInput, ServiceOutput, Table, UploadedFile};
@@ -38,3 +39,4 @@ pub use usage::{
     Claim, Progress, RunCharge, RunEnd, RunQuery, RunSample, RunStatus, ServiceRun,
     ServiceUsageRepository,
 };
+pub use versions::{CacheVersionStore, CacheVersions};

@@ -44,7 +44,7 @@ pub use notifications::MemoryNotificationStore;
 #[cfg(feature = "limits")]
 pub use rate_limits::MemoryRateLimits;
 #[cfg(feature = "services")]
-pub use settings::MemoryServiceSettingsRepository;
+pub use settings::{MemoryCacheVersions, MemoryServiceSettingsRepository};
 #[cfg(feature = "billing")]
 pub use subscriptions::MemorySubscriptionRepository;
 #[cfg(feature = "services")]
@@ -61,6 +61,8 @@ pub fn stores() -> crate::Stores {
             Arc::new(MemoryCreditStore::default());
         let usage: Arc<dyn quickscale_service_sdk::ServiceUsageRepository> =
             Arc::new(MemoryUsageRepository::default());
+        let service_settings = Arc::new(MemoryServiceSettingsRepository::default());
+        let notifications = Arc::new(MemoryNotificationStore::default());
         crate::Stores {
             users: Arc::new(MemoryUserRepository::default()),
             paid_runs: Arc::new(quickscale_service_sdk::paid::SeparatePaidRuns::new(
@@ -73,7 +75,11 @@ pub fn stores() -> crate::Stores {
             sessions: crate::sessions::SharedSessionStore::new(
                 crate::sessions::MemorySessionStore::default(),
             ),
-            service_settings: Arc::new(MemoryServiceSettingsRepository::default()),
+            cache_versions: Arc::new(MemoryCacheVersions {
+                settings: Arc::clone(&service_settings),
+                notifications: Arc::clone(&notifications),
+            }),
+            service_settings,
             billing: Arc::new(MemoryBillingRepository::default()),
             subscriptions: Arc::new(MemorySubscriptionRepository::default()),
             tokens: accounts.clone(),
@@ -81,7 +87,7 @@ pub fn stores() -> crate::Stores {
             api_keys: accounts.clone(),
             outbox: accounts,
             rate_limits: Arc::new(MemoryRateLimits::default()),
-            notifications: Arc::new(MemoryNotificationStore::default()),
+            notifications,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use quickscale_domain_identity::UserId;
@@ -25,6 +26,19 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryNotificationStore {
     state: Mutex<State>,
+    /// Moved on by every change to a user's choices (see `CacheVersions`).
+    version: AtomicU64,
+}
+
+impl MemoryNotificationStore {
+    /// The version of the users' choices.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 #[async_trait]
@@ -43,15 +57,20 @@ impl NotificationStore for MemoryNotificationStore {
             .entry(endpoint.user)
             .or_default()
             .webhook = Some(endpoint.clone());
+        self.changed();
         Ok(())
     }
 
     async fn remove_webhook(&self, user: UserId) -> Result<bool, StorageError> {
-        Ok(lock(&self.state)
+        let removed = lock(&self.state)
             .preferences
             .get_mut(&user)
             .and_then(|p| p.webhook.take())
-            .is_some())
+            .is_some();
+        if removed {
+            self.changed();
+        }
+        Ok(removed)
     }
 
     async fn set_email_background_runs(&self, user: UserId, on: bool) -> Result<(), StorageError> {
@@ -60,6 +79,7 @@ impl NotificationStore for MemoryNotificationStore {
             .entry(user)
             .or_default()
             .email_background_runs = on;
+        self.changed();
         Ok(())
     }
 

@@ -1,11 +1,13 @@
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::{ServiceSettings, ServiceSettingsRepository};
+use quickscale_service_sdk::{
+    CacheVersionStore, CacheVersions, ServiceSettings, ServiceSettingsRepository,
+};
 
-use super::lock;
+use super::{MemoryNotificationStore, lock};
 
 /// Service settings in memory.
 #[derive(Debug, Default)]
@@ -57,5 +59,24 @@ impl ServiceSettingsRepository for MemoryServiceSettingsRepository {
 
     async fn version(&self) -> Result<u64, StorageError> {
         Ok(self.version.load(Ordering::Acquire))
+    }
+}
+
+/// The versions of the memory stores' services settings and notification choices.
+#[derive(Debug)]
+pub struct MemoryCacheVersions {
+    /// The settings store whose version is read.
+    pub settings: Arc<MemoryServiceSettingsRepository>,
+    /// The notification store whose version is read.
+    pub notifications: Arc<MemoryNotificationStore>,
+}
+
+#[async_trait]
+impl CacheVersionStore for MemoryCacheVersions {
+    async fn versions(&self) -> Result<CacheVersions, StorageError> {
+        Ok(CacheVersions {
+            service_settings: self.settings.version().await?,
+            notification_preferences: self.notifications.version(),
+        })
     }
 }

@@ -99,6 +99,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "background runs still queued, for the recovery chore",
         include_str!("../../migrations/postgres/0018_queued_runs.sql"),
     ),
+    (
+        19,
+        "a version of the users' notification choices, for the copy processes keep",
+        include_str!("../../migrations/postgres/0019_notification_choices_version.sql"),
+    ),
 ]);
 
 /// A PostgreSQL connection pool.
@@ -208,6 +213,7 @@ impl Backend for Database {
     const NULL_SAFE_EQUAL: &'static str = "IS NOT DISTINCT FROM";
 
     const SYSTEM: &'static str = "postgresql";
+    const WRITING_WITH: bool = true;
 
     fn reader(&self) -> &PgPool {
         &self.pool

@@ -34,6 +34,10 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
     /// The database's name in OpenTelemetry's `db.system` attribute (`sqlite`, `postgresql`).
     const SYSTEM: &'static str;
 
+    /// Whether statements can write in their `WITH` clauses (PostgreSQL: several writes in one
+    /// round trip; SQLite cannot).
+    const WRITING_WITH: bool;
+
     /// The pool for reads.
     fn reader(&self) -> &Pool<Self::Db>;
 

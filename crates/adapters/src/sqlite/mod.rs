@@ -105,6 +105,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "background runs still queued, for the recovery chore",
         include_str!("../../migrations/sqlite/0018_queued_runs.sql"),
     ),
+    (
+        19,
+        "a version of the users' notification choices, for the copy processes keep",
+        include_str!("../../migrations/sqlite/0019_notification_choices_version.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.
@@ -234,6 +239,7 @@ impl Backend for Database {
     const NULL_SAFE_EQUAL: &'static str = "IS";
 
     const SYSTEM: &'static str = "sqlite";
+    const WRITING_WITH: bool = false;
 
     fn reader(&self) -> &SqlitePool {
         &self.reader

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::database::open_database;
 use super::layers::router;
 use super::{App, Built};
+use crate::choices_cache::CachedChoices;
 use crate::config::{Config, Flags, MailTransport, QueueBackend, RateLimitBackend};
 use crate::limits::{RateLimits, Sharing};
 use crate::outbox::OutboxMailer;
@@ -209,11 +210,16 @@ impl App {
             config.lockout,
             PasswordPolicy::default(),
         );
-        let run_events: Arc<dyn quickscale_service_sdk::notify::RunEvents> =
-            Arc::new(crate::notifications::QueuedRunEvents::new(
-                jobs.clone(),
-                Arc::clone(&stores.notifications),
-            ));
+        // What users asked to be told about their runs, kept in process (the settings cache
+        // below keeps it current); changes made here go through it.
+        let choices = Arc::new(CachedChoices::new(
+            Arc::clone(&stores.notifications),
+            Arc::clone(&stores.cache_versions),
+        ));
+        stores.notifications = choices.clone();
+        let run_events: Arc<dyn quickscale_service_sdk::notify::RunEvents> = Arc::new(
+            crate::notifications::QueuedRunEvents::new(jobs.clone(), Arc::clone(&choices)),
+        );
         let runner = ServiceRunner::new(
             Arc::new(self.registry),
             Arc::clone(&stores.credits),
@@ -236,6 +242,8 @@ impl App {
             Some(
                 ServiceSettingsCache::load(
                     Arc::clone(&stores.service_settings),
+                    Arc::clone(&stores.cache_versions),
+                    choices,
                     Arc::clone(runner.settings()),
                     slugs,
                 )

@@ -15,18 +15,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use quickscale_adapters::jobs::Enqueue;
 use quickscale_service_sdk::notify::webhook::WebhookEvent;
-use quickscale_service_sdk::notify::{
-    NewDelivery, NotificationStore, RunEnded, RunEvents, RunResult,
-};
+use quickscale_service_sdk::notify::{NewDelivery, RunEnded, RunEvents, RunResult};
 use serde_json::json;
 
+use crate::choices_cache::CachedChoices;
 use crate::queue::{Job, Jobs};
 use crate::state::AppState;
 
 /// The `RunEvents` port of the app: queues each event for a user who asked to be told.
 pub struct QueuedRunEvents {
     jobs: Jobs,
-    store: Arc<dyn NotificationStore>,
+    choices: Arc<CachedChoices>,
 }
 
 impl std::fmt::Debug for QueuedRunEvents {
@@ -36,8 +35,8 @@ impl std::fmt::Debug for QueuedRunEvents {
 }
 
 impl QueuedRunEvents {
-    pub fn new(jobs: Jobs, store: Arc<dyn NotificationStore>) -> Self {
-        QueuedRunEvents { jobs, store }
+    pub fn new(jobs: Jobs, choices: Arc<CachedChoices>) -> Self {
+        QueuedRunEvents { jobs, choices }
     }
 }
 
@@ -49,11 +48,10 @@ pub fn run_ended_key(event: &RunEnded) -> String {
 #[async_trait]
 impl RunEvents for QueuedRunEvents {
     async fn run_ended(&self, event: &RunEnded) {
-        // Most users ask for nothing: one read, and no write on the run's path.
-        let wanted = match self.store.preferences(event.user).await {
-            Ok(prefs) => {
-                prefs.webhook.is_some() || (event.background && prefs.email_background_runs)
-            }
+        // Most users ask for nothing: no write on the run's path, and no read either while
+        // this process's copy of the choices is current (`choices_cache`).
+        let wanted = match self.choices.wants(event.user).await {
+            Ok(wants) => wants.webhook || (event.background && wants.email_background_runs),
             Err(error) => {
                 tracing::warn!(%error, run = %event.run, "reading notification choices failed");
                 true

@@ -136,7 +136,9 @@ impl Page {
         // The session's own token when it has one (a signed-in session gets a new one at
         // sign-in), else the visitor's signed token (nothing stored), else none (a page
         // rendered outside the CSRF middleware, such as an error page).
-        let csrf_token = match session::expected_csrf_token(&viewer.session).await? {
+        let session_token = session::expected_csrf_token(&viewer.session).await?;
+        let visitor = viewer.user.is_none() && session_token.is_none();
+        let csrf_token = match session_token {
             Some(token) => token,
             None => viewer
                 .csrf
@@ -144,14 +146,21 @@ impl Page {
                 .map(VisitorCsrf::token)
                 .unwrap_or_default(),
         };
-        self.context.insert("csrf_token", &csrf_token);
         let pending = if flashes {
             session::take_flashes(&viewer.session).await?
         } else {
             Vec::new()
         };
         self.context.insert("flashes", &pending);
-        let html = state.templates().render(self.template, &self.context)?;
+        // A visitor's page with nothing of their own but the token: rendered once for all.
+        let html = if visitor && pending.is_empty() && self.status == StatusCode::OK {
+            state
+                .templates()
+                .render_for_visitor(self.template, self.context, &csrf_token)?
+        } else {
+            self.context.insert("csrf_token", &csrf_token);
+            state.templates().render(self.template, &self.context)?
+        };
         Ok((self.status, Html(html)).into_response())
     }
 }

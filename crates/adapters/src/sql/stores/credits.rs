@@ -6,10 +6,10 @@ use std::str::FromStr as _;
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{
-    AccountId, AccountSnapshot, Allocation, Consumption, CreditError, CreditStore, Effect, EntryId,
-    EntryKind, Grant, GrantId, GrantKind, GrantLink, HistoryPage, HistoryQuery, IdempotencyKey,
-    LedgerEntry, LedgerTransaction, OpenHold, Operation, Receipt, RecordedOperation, SourceRef,
-    run_operation,
+    AccountId, AccountSnapshot, Allocation, Consumption, CreditError, CreditStore, Credits, Effect,
+    EntryId, EntryKind, FirstRead, Grant, GrantId, GrantKind, GrantLink, HistoryPage, HistoryQuery,
+    IdempotencyKey, LedgerEntry, LedgerTransaction, NewEntry, OpenHold, Operation, Receipt,
+    RecordedOperation, SourceRef, run_operation,
 };
 use quickscale_domain_kernel::StorageError;
 use time::OffsetDateTime;
@@ -64,6 +64,30 @@ fn entry_from_row(row: &Row) -> Result<LedgerEntry, StorageError> {
     })
 }
 
+/// The columns of an entry recorded under an idempotency key (`e`), as `recorded_from_row`
+/// reads them.
+const RECORDED_COLUMNS: &str = "e.id AS op_id, e.kind AS op_kind, e.amount_cents AS op_amount, \
+    e.shortfall_cents AS op_shortfall, e.balance_after_cents AS op_balance_after, e.at AS op_at, \
+    e.fingerprint AS op_fingerprint";
+
+fn recorded_from_row(row: &Row) -> Result<RecordedOperation, StorageError> {
+    Ok(RecordedOperation {
+        fingerprint: get::<Option<String>>(row, "op_fingerprint")?.unwrap_or_default(),
+        receipt: Receipt {
+            entry: EntryId(get(row, "op_id")?),
+            kind: parse(
+                "entry kind",
+                EntryKind::from_str(&get::<String>(row, "op_kind")?),
+            )?,
+            amount: cents("entry amount", get(row, "op_amount")?)?,
+            shortfall: cents("shortfall", get(row, "op_shortfall")?)?,
+            balance_after: cents("balance", get(row, "op_balance_after")?)?,
+            at: time_of(row, "op_at")?,
+            replayed: true,
+        },
+    })
+}
+
 fn allocation_from_row(row: &Row) -> Result<(EntryId, Allocation), StorageError> {
     Ok((
         EntryId(get(row, "entry_id")?),
@@ -86,31 +110,55 @@ impl LedgerTransaction for AccountTransaction {
         &mut self,
         key: &IdempotencyKey,
     ) -> Result<Option<RecordedOperation>, StorageError> {
-        let row = sqlx::query(
-            "SELECT id, kind, amount_cents, shortfall_cents, balance_after_cents, at, \
-             fingerprint FROM credit_entries WHERE account_id = $1 AND idempotency_key = $2",
-        )
-        .bind(self.account)
-        .bind(key.as_str())
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(storage_error)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(RecordedOperation {
-            fingerprint: get::<Option<String>>(&row, "fingerprint")?.unwrap_or_default(),
-            receipt: Receipt {
-                entry: EntryId(get(&row, "id")?),
-                kind: parse(
-                    "entry kind",
-                    EntryKind::from_str(&get::<String>(&row, "kind")?),
-                )?,
-                amount: cents("entry amount", get(&row, "amount_cents")?)?,
-                shortfall: cents("shortfall", get(&row, "shortfall_cents")?)?,
-                balance_after: cents("balance", get(&row, "balance_after_cents")?)?,
-                at: time_of(&row, "at")?,
-                replayed: true,
-            },
-        }))
+        let sql = format!(
+            "SELECT {RECORDED_COLUMNS} FROM credit_entries e \
+             WHERE e.account_id = $1 AND e.idempotency_key = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.account)
+            .bind(key.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(storage_error)?;
+        row.as_ref().map(recorded_from_row).transpose()
+    }
+
+    async fn recorded_or_open_grants(
+        &mut self,
+        key: &IdempotencyKey,
+    ) -> Result<FirstRead, StorageError> {
+        // One statement: the entry recorded under the key (one row) or, when there is none,
+        // the open grants (a row each; a row of NULLs when there are none), in the same
+        // transaction, after the account's lock, as the two reads one after the other were.
+        let grants: Vec<String> = GRANT_COLUMNS
+            .split(',')
+            .map(|c| format!("g.{}", c.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT {RECORDED_COLUMNS}, {} FROM (SELECT 1 AS one) AS one \
+             LEFT JOIN credit_entries e ON e.account_id = $1 AND e.idempotency_key = $2 \
+             LEFT JOIN credit_grants g ON e.id IS NULL AND g.account_id = $1 \
+             AND g.remaining_cents > 0",
+            grants.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.account)
+            .bind(key.as_str())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(storage_error)?;
+        if let Some(row) = rows.first()
+            && get::<Option<i64>>(row, "op_id")?.is_some()
+        {
+            return Ok(FirstRead::Recorded(recorded_from_row(row)?));
+        }
+        let mut open = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if get::<Option<i64>>(row, "id")?.is_some() {
+                open.push(grant_from_row(row)?);
+            }
+        }
+        Ok(FirstRead::Open(open))
     }
 
     async fn open_grants(&mut self) -> Result<Vec<Grant>, StorageError> {
@@ -188,6 +236,11 @@ impl LedgerTransaction for AccountTransaction {
     }
 
     async fn apply(&mut self, effects: &[Effect]) -> Result<EntryId, StorageError> {
+        if <Database as crate::sql::Backend>::WRITING_WITH
+            && let Some(one) = OneWrite::of(effects)
+        {
+            return one.run(self).await;
+        }
         let mut created: Option<i64> = None;
         let mut primary = None;
         for effect in effects {
@@ -273,6 +326,116 @@ impl LedgerTransaction for AccountTransaction {
             }
         }
         primary.ok_or_else(|| StorageError::corrupt("a decision without a primary entry"))
+    }
+}
+
+/// A value bound to a statement built for its effects.
+enum Bound<'a> {
+    Int(i64),
+    MaybeInt(Option<i64>),
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Time(OffsetDateTime),
+}
+
+/// The effects of a decision that writes one entry, with its allocations, after changing what
+/// is left of some grants (each once): a consumption, a hold, a reversal, each without an
+/// expiry sweep. Where statements can write in their `WITH` clauses (PostgreSQL) they are
+/// written in one statement, one round trip instead of one per row; the rows are the same.
+/// A decision with several entries is written row by row, so that their ids keep the order of
+/// the ledger.
+struct OneWrite<'a> {
+    remaining: Vec<(GrantId, Credits)>,
+    entry: &'a NewEntry,
+}
+
+impl<'a> OneWrite<'a> {
+    fn of(effects: &'a [Effect]) -> Option<Self> {
+        let mut remaining: Vec<(GrantId, Credits)> = Vec::new();
+        let mut entry = None;
+        for effect in effects {
+            match effect {
+                Effect::SetRemaining {
+                    grant,
+                    remaining: left,
+                } if entry.is_none() && remaining.iter().all(|(g, _)| g != grant) => {
+                    remaining.push((*grant, *left));
+                }
+                Effect::Append(new) if entry.is_none() => entry = Some(new),
+                _ => return None,
+            }
+        }
+        let entry = entry
+            .filter(|e| e.idempotency.is_some() && !matches!(e.grant, Some(GrantLink::Created)))?;
+        Some(OneWrite { remaining, entry })
+    }
+
+    async fn run(self, tx: &mut AccountTransaction) -> Result<EntryId, StorageError> {
+        let entry = self.entry;
+        let actor = entry.actor.to_string();
+        let (key, fingerprint) = match &entry.idempotency {
+            Some((key, fingerprint)) => (Some(key.as_str()), Some(fingerprint.as_str())),
+            None => (None, None),
+        };
+        // $1 is the account.
+        let mut bound: Vec<Bound<'_>> = Vec::new();
+        fn next<'b>(value: Bound<'b>, bound: &mut Vec<Bound<'b>>) -> String {
+            bound.push(value);
+            format!("${}", bound.len() + 1)
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for (n, (grant, left)) in self.remaining.iter().enumerate() {
+            parts.push(format!(
+                "r{n} AS (UPDATE credit_grants SET remaining_cents = {} \
+                 WHERE id = {} AND account_id = $1)",
+                next(Bound::Int(left.cents()), &mut bound),
+                next(Bound::Int(grant.0), &mut bound),
+            ));
+        }
+        let grant = match entry.grant {
+            Some(GrantLink::Existing(id)) => Some(id.0),
+            _ => None,
+        };
+        let values = [
+            next(Bound::Text(entry.kind.as_str()), &mut bound),
+            next(Bound::Int(entry.amount.cents()), &mut bound),
+            next(Bound::Int(entry.balance_after.cents()), &mut bound),
+            next(Bound::Int(entry.shortfall.cents()), &mut bound),
+            next(Bound::Text(&actor), &mut bound),
+            next(Bound::Text(&entry.reason), &mut bound),
+            next(Bound::MaybeInt(grant), &mut bound),
+            next(Bound::MaybeInt(entry.reverses.map(|e| e.0)), &mut bound),
+            next(Bound::MaybeText(key), &mut bound),
+            next(Bound::MaybeText(fingerprint), &mut bound),
+            next(Bound::Time(entry.at), &mut bound),
+        ];
+        parts.push(format!(
+            "e AS (INSERT INTO credit_entries (account_id, kind, amount_cents, \
+             balance_after_cents, shortfall_cents, actor, reason, grant_id, reverses, \
+             idempotency_key, fingerprint, at) VALUES ($1, {}) RETURNING id)",
+            values.join(", ")
+        ));
+        for (n, allocation) in entry.allocations.iter().enumerate() {
+            parts.push(format!(
+                "a{n} AS (INSERT INTO credit_allocations (entry_id, grant_id, amount_cents) \
+                 SELECT id, {}, {} FROM e)",
+                next(Bound::Int(allocation.grant.0), &mut bound),
+                next(Bound::Int(allocation.amount.cents()), &mut bound),
+            ));
+        }
+        let sql = format!("WITH {} SELECT id FROM e", parts.join(", "));
+        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(tx.account);
+        for value in bound {
+            query = match value {
+                Bound::Int(v) => query.bind(v),
+                Bound::MaybeInt(v) => query.bind(v),
+                Bound::Text(v) => query.bind(v),
+                Bound::MaybeText(v) => query.bind(v),
+                Bound::Time(v) => query.bind(DbTime(v)),
+            };
+        }
+        let id = query.fetch_one(&mut *tx.tx).await.map_err(storage_error)?;
+        Ok(EntryId(id))
     }
 }
 

@@ -72,7 +72,7 @@ pub use rate_limits::SqlRateLimits;
 #[cfg(feature = "identity")]
 pub use sessions::SqlSessionStore;
 #[cfg(feature = "services")]
-pub use settings::SqlServiceSettingsRepository;
+pub use settings::{SqlCacheVersions, SqlServiceSettingsRepository};
 #[cfg(feature = "billing")]
 pub use subscriptions::SqlSubscriptionRepository;
 #[cfg(feature = "services")]
@@ -102,6 +102,7 @@ pub(super) fn all(db: &Database) -> crate::Stores {
         contact: Arc::new(SqlContactRepository::new(db.clone())),
         sessions: crate::sessions::SharedSessionStore::new(SqlSessionStore::new(db.clone())),
         service_settings: Arc::new(SqlServiceSettingsRepository::new(db.clone())),
+        cache_versions: Arc::new(SqlCacheVersions::new(db.clone())),
         billing: Arc::new(SqlBillingRepository::new(db.clone())),
         subscriptions: Arc::new(SqlSubscriptionRepository::new(db.clone())),
         tokens: accounts.clone(),

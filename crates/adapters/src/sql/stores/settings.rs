@@ -1,8 +1,11 @@
-//! The admin settings of the registered services.
+//! The admin settings of the registered services, and the versions of the read-mostly data
+//! processes keep a copy of (`cache_versions`).
 
 use async_trait::async_trait;
 use quickscale_domain_kernel::StorageError;
-use quickscale_service_sdk::{ServiceSettings, ServiceSettingsRepository};
+use quickscale_service_sdk::{
+    CacheVersionStore, CacheVersions, ServiceSettings, ServiceSettingsRepository,
+};
 
 use super::Database;
 use super::row::{cents, get};
@@ -112,3 +115,39 @@ impl ServiceSettingsRepository for SqlServiceSettingsRepository {
 
 /// The row of `cache_versions` that counts the changes to the services' settings.
 const AREA: &str = "service_settings";
+
+/// The row of `cache_versions` that counts the changes to the users' notification choices
+/// (moved on by triggers on `notification_preferences`, migration 0019).
+const NOTIFICATION_PREFERENCES: &str = "notification_preferences";
+
+/// The versions of `cache_versions`, every row in one statement.
+#[derive(Clone, Debug)]
+pub struct SqlCacheVersions {
+    db: Database,
+}
+
+impl SqlCacheVersions {
+    pub fn new(db: Database) -> Self {
+        SqlCacheVersions { db }
+    }
+}
+
+#[async_trait]
+impl CacheVersionStore for SqlCacheVersions {
+    async fn versions(&self) -> Result<CacheVersions, StorageError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT area, version FROM cache_versions")
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(storage_error)?;
+        let mut versions = CacheVersions::default();
+        for (area, version) in rows {
+            let version = u64::try_from(version).unwrap_or_default();
+            match area.as_str() {
+                AREA => versions.service_settings = version,
+                NOTIFICATION_PREFERENCES => versions.notification_preferences = version,
+                _ => {}
+            }
+        }
+        Ok(versions)
+    }
+}

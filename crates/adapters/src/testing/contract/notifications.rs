@@ -9,7 +9,7 @@ use quickscale_service_sdk::notify::{
     AttemptOutcome, DeliveryStatus, NewDelivery, NotificationPreferences, RunEnded, RunEvents,
     RunResult, WebhookEndpoint,
 };
-use quickscale_service_sdk::{RunError, ServiceInput};
+use quickscale_service_sdk::{CacheVersions, RunError, ServiceInput};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -51,14 +51,32 @@ fn attempt(minutes: i64, status_code: Option<u16>, replay: bool) -> AttemptOutco
     }
 }
 
+/// Asserts that the version of the users' choices moved on since `before` (and the services'
+/// settings' did not); returns the new one.
+async fn choices_changed(stores: &Stores, before: CacheVersions, what: &str) -> CacheVersions {
+    let now = stores.cache_versions.versions().await.unwrap();
+    assert!(
+        now.notification_preferences > before.notification_preferences,
+        "{what} moves the choices' version on: {before:?} then {now:?}"
+    );
+    assert_eq!(now.service_settings, before.service_settings, "{what}");
+    now
+}
+
 pub(super) async fn notifications_preferences_round_trip_per_user(stores: Stores) {
     let store = &stores.notifications;
     let ann = stored_user(&stores, "ann@example.com").await;
     let bob = stored_user(&stores, "bob@example.com").await;
+    let versions = stores.cache_versions.versions().await.unwrap();
     assert_eq!(
         store.preferences(ann).await.unwrap(),
         NotificationPreferences::default(),
         "no choice made: no webhook, no email"
+    );
+    assert_eq!(
+        stores.cache_versions.versions().await.unwrap(),
+        versions,
+        "reading changes no version"
     );
     let endpoint = WebhookEndpoint {
         user: ann,
@@ -67,7 +85,9 @@ pub(super) async fn notifications_preferences_round_trip_per_user(stores: Stores
         created_at: NOW,
     };
     store.set_webhook(&endpoint).await.unwrap();
+    let versions = choices_changed(&stores, versions, "registering a webhook").await;
     store.set_email_background_runs(ann, true).await.unwrap();
+    let versions = choices_changed(&stores, versions, "asking for the email").await;
     let prefs = store.preferences(ann).await.unwrap();
     assert_eq!(prefs.webhook.as_ref(), Some(&endpoint));
     assert!(prefs.email_background_runs);
@@ -89,12 +109,15 @@ pub(super) async fn notifications_preferences_round_trip_per_user(stores: Stores
     assert_eq!(prefs.webhook, Some(replaced));
     assert!(prefs.email_background_runs);
 
+    let versions = choices_changed(&stores, versions, "replacing the webhook").await;
     assert!(store.remove_webhook(ann).await.unwrap());
+    let versions = choices_changed(&stores, versions, "removing the webhook").await;
     assert!(!store.remove_webhook(ann).await.unwrap(), "removed once");
     let prefs = store.preferences(ann).await.unwrap();
     assert_eq!(prefs.webhook, None);
     assert!(prefs.email_background_runs, "the email choice stays");
     store.set_email_background_runs(ann, false).await.unwrap();
+    choices_changed(&stores, versions, "switching the email off").await;
     assert!(!store.preferences(ann).await.unwrap().email_background_runs);
 
     // The email choice alone, with no webhook ever.

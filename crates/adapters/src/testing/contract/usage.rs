@@ -669,6 +669,16 @@ pub(super) async fn service_settings_follow_the_registry_and_keep_admin_choices(
         after > before,
         "a change moves the version on: {before} then {after}"
     );
+    assert_eq!(
+        stores
+            .cache_versions
+            .versions()
+            .await
+            .unwrap()
+            .service_settings,
+        after,
+        "read with the other versions, the same number"
+    );
     assert!(
         !settings
             .update(&ServiceSettings {
