@@ -228,7 +228,7 @@ mod tests {
         let pages = VisitorPages::default();
         let renders = Cell::new(0);
         let url = |path: &str| format!("/static/{path}?v={}", version.lock().unwrap());
-        let mut page = |template: &str, name: &str, token: &str| {
+        let page = |template: &str, name: &str, token: &str| {
             let mut expected = context(name);
             expected.insert("csrf_token", token);
             let answer = pages
