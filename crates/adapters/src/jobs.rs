@@ -292,6 +292,50 @@ impl<T: Send + 'static> Clone for HandlerData<T> {
     }
 }
 
+/// How long a worker that ended on its storage's error waits before starting again.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
+
+/// Runs a worker (`run`, given its name and the future that stops it) until `stop`, starting it
+/// again under a new name whenever it ends on its own: an apalis worker ends on the first error
+/// its storage returns (a SQLite database locked past its timeout, a PostgreSQL or Redis server
+/// restarting), which would otherwise stop the process's background work until the process
+/// restarts. Jobs the ended worker held go back to the queue as its heartbeat lapses.
+pub(crate) async fn restarting<E, Fut>(
+    worker: String,
+    stop: impl Future<Output = ()> + Send + 'static,
+    mut run: impl FnMut(String, BoxFuture<'static, Result<(), std::io::Error>>) -> Fut,
+) -> Result<(), JobError>
+where
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    use futures_util::FutureExt as _;
+    let stop = stop.boxed().shared();
+    let mut name = worker.clone();
+    let mut restarts = 0u64;
+    loop {
+        let stopped = stop.clone();
+        let until = async move {
+            stopped.await;
+            Ok::<(), std::io::Error>(())
+        }
+        .boxed();
+        match run(std::mem::take(&mut name), until).await {
+            Ok(()) => return Ok(()),
+            Err(error) if stop.peek().is_some() => return Err(JobError::of(error)),
+            Err(error) => {
+                tracing::warn!(%error, "a job worker stopped on its queue's error; it starts again");
+                tokio::select! {
+                    () = tokio::time::sleep(RESTART_AFTER) => {}
+                    () = stop.clone() => return Ok(()),
+                }
+                restarts += 1;
+                name = format!("{worker}-{restarts}");
+            }
+        }
+    }
+}
+
 async fn run_job<T: Send + 'static>(
     job: T,
     handler: Data<HandlerData<T>>,
@@ -436,32 +480,36 @@ where
         if let Storage::Redis(s) = &self.storage {
             return s.work(worker, concurrency, poll, handler, stop).await;
         }
-        let stop = async move {
-            stop.await;
-            Ok::<(), std::io::Error>(())
-        };
-        match self.storage.clone() {
-            Storage::Redis(_) => unreachable!("worked above"),
-            Storage::Sqlite(s) => WorkerBuilder::new(worker)
-                .backend(s.poll_with_strategy(Poller::every(poll)))
-                .concurrency(concurrency)
-                .data(HandlerData(Arc::clone(&handler)))
-                .build(run_job::<T>)
-                .run_until(stop)
-                .await
-                .map_err(JobError::of),
-            Storage::Postgres(s) => WorkerBuilder::new(worker)
-                .backend(s.poll_with_strategy(Poller::every(poll)))
-                .concurrency(concurrency)
-                .data(HandlerData(Arc::clone(&handler)))
-                .build(run_job::<T>)
-                .run_until(stop)
-                .await
-                .map_err(JobError::of),
-        }
+        let storage = self.storage.clone();
+        restarting(worker, stop, move |name, until| {
+            let (storage, handler) = (storage.clone(), Arc::clone(&handler));
+            async move {
+                match storage {
+                    Storage::Redis(_) => unreachable!("worked above"),
+                    Storage::Sqlite(s) => {
+                        WorkerBuilder::new(name)
+                            .backend(s.poll_with_strategy(Poller::every(poll)))
+                            .concurrency(concurrency)
+                            .data(HandlerData(handler))
+                            .build(run_job::<T>)
+                            .run_until(until)
+                            .await
+                    }
+                    Storage::Postgres(s) => {
+                        WorkerBuilder::new(name)
+                            .backend(s.poll_with_strategy(Poller::every(poll)))
+                            .concurrency(concurrency)
+                            .data(HandlerData(handler))
+                            .build(run_job::<T>)
+                            .run_until(until)
+                            .await
+                    }
+                }
+            }
+        })
+        .await
     }
 
-    /// Counts of this queue's jobs by status (`Pending`, `Running`, `Done`, `Failed`, `Killed`).
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, JobError> {
         match &self.storage {
             Storage::Redis(s) => s.counts(OffsetDateTime::now_utc().unix_timestamp()).await,

@@ -576,6 +576,35 @@ mod sqlite {
         super::an_admin_lists_retries_and_discards_jobs(queue).await;
     }
 
+    /// A worker whose queue fails starts again (here the jobs' table is gone for a moment; in
+    /// life a database locked past its timeout): a job pushed afterwards still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_carries_on_after_its_database_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let queue = JobQueue::sqlite(&db, "numbers", settings());
+        let recorder = Arc::new(Recorder::default());
+        let running = start(std::slice::from_ref(&queue), &recorder, 1);
+        queue.push(job(1), Enqueue::now()).await.unwrap();
+        recorder.wait_for(1).await;
+
+        let url = format!("sqlite://{}", dir.path().join("app.db").display());
+        let side = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("ALTER TABLE Jobs RENAME TO JobsAway")
+            .execute(&side)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sqlx::query("ALTER TABLE JobsAway RENAME TO Jobs")
+            .execute(&side)
+            .await
+            .unwrap();
+        queue.push(job(2), Enqueue::now()).await.unwrap();
+        recorder.wait_for(2).await;
+        running.stop().await;
+        assert_eq!(recorder.runs.lock().unwrap()[&2].len(), 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_in_memory_queue_runs_jobs() {
         let queue = JobQueue::in_memory("numbers", settings()).await.unwrap();

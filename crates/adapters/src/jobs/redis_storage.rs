@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use apalis::prelude::{AbortError, BackendExt, BoxDynError, Data, WorkerBuilder, WorkerBuilderExt};
 use apalis_redis::{Config, RedisStorage};
-use futures_util::FutureExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -197,54 +196,41 @@ where
         handler: Arc<dyn JobHandler<T>>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), JobError> {
-        let stop = stop.boxed().shared();
         let book = Book {
             connection: self.connection.clone(),
             meta: self.config.job_meta_hash(),
             finished: finished_index(&self.config),
         };
-        let mut name = worker.clone();
-        let mut restarts = 0u64;
-        loop {
-            // apalis' fetch fails when too many jobs are due in the scheduled set at once (delayed
-            // jobs that came due while no worker ran): they are moved in batches first.
-            if let Err(error) = self.promote_due().await {
-                tracing::warn!(%error, "moving the Redis queue's due jobs");
-            }
-            let stopped = stop.clone();
-            let ran = WorkerBuilder::new(std::mem::take(&mut name))
-                .backend(self.storage.clone().poll_with_strategy(Poller::every(poll)))
-                .concurrency(concurrency)
-                .data(HandlerData(Arc::clone(&handler)))
-                .data(book.clone())
-                .build(run_job::<T>)
-                .run_until(async move {
-                    stopped.await;
-                    Ok::<(), std::io::Error>(())
-                })
-                .await;
-            match ran {
-                Ok(()) => return Ok(()),
-                Err(error) if stop.peek().is_some() => return Err(JobError::of(error)),
-                Err(error) => {
-                    tracing::warn!(%error, "the Redis queue's worker stopped; it starts again");
-                    tokio::select! {
-                        () = tokio::time::sleep(RESTART_AFTER) => {}
-                        () = stop.clone() => return Ok(()),
-                    }
-                    restarts += 1;
-                    name = format!("{worker}-{restarts}");
+        super::restarting(worker, stop, move |name, until| {
+            let (queue, handler, book) = (self.clone(), Arc::clone(&handler), book.clone());
+            async move {
+                // apalis' fetch fails when too many jobs are due in the scheduled set at once
+                // (delayed jobs that came due while no worker ran): they are moved in batches
+                // first.
+                if let Err(error) = queue.promote_due().await {
+                    tracing::warn!(%error, "moving the Redis queue's due jobs");
                 }
+                WorkerBuilder::new(name)
+                    .backend(
+                        queue
+                            .storage
+                            .clone()
+                            .poll_with_strategy(Poller::every(poll)),
+                    )
+                    .concurrency(concurrency)
+                    .data(HandlerData(handler))
+                    .data(book)
+                    .build(run_job::<T>)
+                    .run_until(until)
+                    .await
             }
-        }
+        })
+        .await
     }
 }
 
 /// Due jobs moved per script call.
 const PROMOTE_BATCH: u64 = 1000;
-
-/// How long a worker that lost Redis waits before starting again.
-const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// Where a run records its attempt as it starts, and its success.
 #[derive(Clone)]
