@@ -116,6 +116,21 @@ fn make_older(dir: &Path, display_name: &str, crate_name: &str) {
     // That version wrote no notes for AI assistants.
     std::fs::remove_file(dir.join("AGENTS.md")).unwrap();
     std::fs::remove_dir_all(dir.join("docs/ai_guidelines")).unwrap();
+    // The project's own code as that version's template wrote it (its SDK had no background
+    // runs, so a newer example service would not build on it).
+    std::fs::remove_dir_all(dir.join("src")).unwrap();
+    let listed = git(
+        &workspace(),
+        &["ls-tree", "-r", "--name-only", OLDER, "project-template/src"],
+    );
+    for path in text(&listed.stdout).lines() {
+        let file = dir.join(path.trim_start_matches("project-template/"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let code = older_file(path)
+            .replace("{{display_name}}", display_name)
+            .replace("{{crate_name}}", crate_name);
+        std::fs::write(file, code).unwrap();
+    }
 }
 
 /// A user who registered and ran a paid service on the app in `dir`, over `database_url`: the
