@@ -121,7 +121,13 @@ fn make_older(dir: &Path, display_name: &str, crate_name: &str) {
     std::fs::remove_dir_all(dir.join("src")).unwrap();
     let listed = git(
         &workspace(),
-        &["ls-tree", "-r", "--name-only", OLDER, "project-template/src"],
+        &[
+            "ls-tree",
+            "-r",
+            "--name-only",
+            OLDER,
+            "project-template/src",
+        ],
     );
     for path in text(&listed.stdout).lines() {
         let file = dir.join(path.trim_start_matches("project-template/"));
