@@ -13,12 +13,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use quickscale_adapters::testing::postgres::test_database_url;
-use quickscale_domain_kernel::OutboxQuery;
 use quickscale_service_sdk::notify::webhook::{SIGNATURE_HEADER, verify_signature};
 use quickscale_service_sdk::notify::{DeliveryStatus, RunEnded, RunResult, WebhookDelivery};
 use quickscale_service_sdk::{Credits, ServiceInput};
 use serde_json::{Value, json};
-use support::live::{Live, PASSWORD, browser, hidden};
+use support::live::{Live, PASSWORD, browser, hidden, wait_until};
 
 /// A webhook receiver on a local port: answers with the planned statuses (then 200) and keeps
 /// every request it got.
@@ -57,16 +56,6 @@ impl Receiver {
     fn request(&self, n: usize) -> (HeaderMap, Bytes) {
         self.got.lock().unwrap()[n].clone()
     }
-}
-
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 const EMAIL: &str = "hooks@example.com";
@@ -114,15 +103,8 @@ async fn ask_for_emails(live: &Live, client: &reqwest::Client) {
 
 /// The emails in the outbox (every email is stored there first) whose subject names `about`.
 async fn mails_about(live: &Live, about: &str) -> Vec<quickscale_domain_kernel::EmailMessage> {
-    live.state
-        .stores()
-        .outbox
-        .list(&OutboxQuery {
-            limit: 100,
-            ..OutboxQuery::default()
-        })
+    live.outbox()
         .await
-        .unwrap()
         .into_iter()
         .map(|m| m.message)
         .filter(|m| m.subject.contains(about))

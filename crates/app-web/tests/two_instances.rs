@@ -21,10 +21,8 @@ use quickscale_app_web::queue::{Chore, Job, webhook_key};
 use quickscale_domain_billing::{EventStatus, PaymentQuery, WebhookEvent, sign};
 use quickscale_domain_credits::{AccountId, Credits, GrantKind};
 use quickscale_domain_kernel::outbox::retry_delay;
-use quickscale_domain_kernel::{
-    Clock, EmailMessage, FixedClock, MailError, Mailer, OutboxMessage, OutboxQuery,
-};
-use support::live::{Live, browser};
+use quickscale_domain_kernel::{Clock, EmailMessage, FixedClock, MailError, Mailer};
+use support::live::{Live, browser, wait_until};
 
 /// A mail server that refuses connections until it is brought up.
 #[derive(Default)]
@@ -57,28 +55,6 @@ fn message(n: usize) -> EmailMessage {
         text: "hello".into(),
         html: None,
     }
-}
-
-async fn outbox(app: &Live) -> Vec<OutboxMessage> {
-    app.state
-        .stores()
-        .outbox
-        .list(&OutboxQuery {
-            limit: 100,
-            ..OutboxQuery::default()
-        })
-        .await
-        .unwrap()
-}
-
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +126,7 @@ async fn deliver_each_email_once(settings: &[(&str, &str)]) -> [Live; 2] {
         app.state.mailer().send(&message(n)).await.unwrap();
     }
     wait_until("a first attempt at each message", async || {
-        let stored = outbox(&first).await;
+        let stored = first.outbox().await;
         stored.len() == 4 && stored.iter().all(|m| m.attempts == 1)
     })
     .await;
@@ -164,7 +140,8 @@ async fn deliver_each_email_once(settings: &[(&str, &str)]) -> [Live; 2] {
     sink.up.store(true, Ordering::SeqCst);
     clock.advance(retry_delay(1) + time::Duration::SECOND);
     wait_until("every message sent", async || {
-        outbox(&second)
+        second
+            .outbox()
             .await
             .iter()
             .all(|m| m.status.as_str() == "sent")
@@ -187,7 +164,7 @@ async fn deliver_each_email_once(settings: &[(&str, &str)]) -> [Live; 2] {
         "each message delivered exactly once"
     );
     assert_eq!(sink.refused.load(Ordering::SeqCst), 4);
-    for stored in outbox(&first).await {
+    for stored in first.outbox().await {
         assert_eq!(
             stored.attempts, 2,
             "{}: one failure, one delivery",
@@ -265,7 +242,8 @@ async fn purchase_records(app: &Live, email: &str) -> (usize, usize, usize) {
         })
         .await
         .unwrap();
-    let receipts = outbox(app)
+    let receipts = app
+        .outbox()
         .await
         .iter()
         .filter(|m| m.message.to == email && m.message.subject.contains("receipt"))

@@ -148,6 +148,19 @@ impl Live {
         super::user(&self.state, email).await
     }
 
+    /// The outbox's messages, newest first (every email is stored there before it is sent).
+    pub async fn outbox(&self) -> Vec<quickscale_domain_kernel::OutboxMessage> {
+        self.state
+            .stores()
+            .outbox
+            .list(&quickscale_domain_kernel::OutboxQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
     pub async fn wait_for_balance(&self, email: &str, expected: Credits) {
         for _ in 0..200 {
             if self.balance(email).await == expected {
@@ -364,4 +377,15 @@ impl Live {
             .await
             .unwrap();
     }
+}
+
+/// Waits until `done` answers true, checking every 50 ms; panics naming `what` after 30 s.
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..600 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within 30 s");
 }
