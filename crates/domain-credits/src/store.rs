@@ -352,4 +352,17 @@ pub trait CreditStore: Send + Sync {
     ) -> Result<Balance, CreditError> {
         Ok(Balance::of(&self.open_grants(account).await?, now))
     }
+
+    /// The balance at `now` and what the open holds keep back from it: what a dashboard shows.
+    /// A store that can read both at once does (one statement on SQL); this default reads the
+    /// open grants, then the open holds.
+    async fn balance_and_held(
+        &self,
+        account: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<(Balance, Credits), CreditError> {
+        let balance = self.balance(account, now).await?;
+        let held = self.open_holds(account).await?.iter().map(|h| h.amount).sum();
+        Ok((balance, held))
+    }
 }

@@ -68,6 +68,11 @@ impl Area {
                     "credit holds",
                     include_str!("../../migrations/credits/postgres/0002_holds.sql"),
                 ),
+                (
+                    3,
+                    "open credit holds",
+                    include_str!("../../migrations/credits/postgres/0003_open_holds.sql"),
+                ),
             ]),
         }
     }
@@ -85,6 +90,11 @@ impl Area {
                     2,
                     "credit holds",
                     include_str!("../../migrations/credits/sqlite/0002_holds.sql"),
+                ),
+                (
+                    3,
+                    "open credit holds",
+                    include_str!("../../migrations/credits/sqlite/0003_open_holds.sql"),
                 ),
             ]),
         }

@@ -110,6 +110,11 @@ const MIGRATIONS: Embedded = Embedded(&[
         "a version of the users' notification choices, for the copy processes keep",
         include_str!("../../migrations/sqlite/0019_notification_choices_version.sql"),
     ),
+    (
+        20,
+        "the open holds, kept apart so that reading them does not grow with the ledger",
+        include_str!("../../migrations/sqlite/0020_open_holds.sql"),
+    ),
 ]);
 
 /// A SQLite database: a reader pool and one writer connection.

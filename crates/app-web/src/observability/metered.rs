@@ -181,6 +181,15 @@ impl CreditStore for MeteredCredits {
     ) -> Result<Vec<quickscale_domain_credits::OpenHold>, CreditError> {
         self.inner.open_holds(account).await
     }
+
+    async fn balance_and_held(
+        &self,
+        account: AccountId,
+        now: time::OffsetDateTime,
+    ) -> Result<(quickscale_domain_credits::Balance, quickscale_domain_credits::Credits), CreditError>
+    {
+        self.inner.balance_and_held(account, now).await
+    }
 }
 
 /// Service runs: the run's id goes into the log context when it is claimed (the `run` span

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use quickscale_domain_credits::{
-    AccountId, Balance, Credits, Direction, GrantKind, HistoryPage, HistoryQuery, LedgerEntry,
+    AccountId, Balance, Direction, GrantKind, HistoryPage, HistoryQuery, LedgerEntry,
 };
 use quickscale_service_sdk::usage::{RunQuery, ServiceRun};
 use serde::Serialize;
@@ -124,10 +124,10 @@ impl RunView {
     }
 }
 
-/// The dashboard: the balance, the credits held, the newest history and runs. Five statements
-/// with the user cached (the session; the open grants; the open holds; the history page joined
-/// with its grants; the newest runs), each an index range bounded by its limit (or by what is
-/// open) whatever the length of the user's history; all read at the same time.
+/// The dashboard: the balance, the credits held, the newest history and runs. Four statements
+/// with the user cached (the session; the open grants with the sum of the open holds; the
+/// history page joined with its grants; the newest runs), each an index range bounded by its
+/// limit (or by what is open) whatever the length of the user's history; read at the same time.
 pub async fn dashboard(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -138,12 +138,8 @@ pub async fn dashboard(
         limit: 5,
         ..RunQuery::default()
     };
-    let (balance, held, (_, entries), runs) = tokio::try_join!(
-        async { Ok::<_, AppError>(state.credits().balance(account, now).await?) },
-        async {
-            let holds = state.credits().open_holds(account).await?;
-            Ok::<_, AppError>(holds.iter().map(|h| h.amount).sum::<Credits>())
-        },
+    let ((balance, held), (_, entries), runs) = tokio::try_join!(
+        async { Ok::<_, AppError>(state.credits().balance_and_held(account, now).await?) },
         history_views(&state, account, HistoryQuery::newest(10)),
         async {
             Ok::<_, AppError>(

@@ -670,6 +670,9 @@ fn hold(credits: u32) -> CreditCommand {
 pub(super) async fn credits_holds_reserve_then_settle_or_release_once(stores: Stores) {
     let credits = stores.credits;
     let id = account(&credits).await;
+    // Nothing granted, nothing held: one statement still answers both.
+    let (empty, held) = credits.balance_and_held(id, NOW).await.unwrap();
+    assert_eq!((empty.total, empty.by_kind.len(), held), (Credits::ZERO, 0, Credits::ZERO));
     let expiry = NOW + Duration::days(30);
     credits
         .execute(
@@ -704,6 +707,8 @@ pub(super) async fn credits_holds_reserve_then_settle_or_release_once(stores: St
     );
     let holds = credits.open_holds(id).await.unwrap();
     assert_eq!(holds.len(), 1);
+    let (both, held_now) = credits.balance_and_held(id, NOW).await.unwrap();
+    assert_eq!((both, held_now), (balance.clone(), Credits::whole(8)));
     assert_eq!(
         (holds[0].entry, holds[0].amount),
         (held.entry, Credits::whole(8))
@@ -757,6 +762,10 @@ pub(super) async fn credits_holds_reserve_then_settle_or_release_once(stores: St
     assert_eq!(balance.of_kind(GrantKind::Subscription), Credits::whole(2));
     assert_eq!(balance.of_kind(GrantKind::Purchase), Credits::whole(10));
     assert!(credits.open_holds(id).await.unwrap().is_empty());
+    assert_eq!(
+        credits.balance_and_held(id, NOW).await.unwrap(),
+        (balance, Credits::ZERO)
+    );
 
     // A second hold, released in full.
     let second = credits.execute(id, op("h2", hold(12)), NOW).await.unwrap();
@@ -912,6 +921,8 @@ pub(super) async fn credits_concurrent_holds_never_overdraw(stores: Stores) {
     );
     assert_eq!(credits.balance(id, NOW).await.unwrap().total, Credits::ZERO);
     assert_eq!(credits.open_holds(id).await.unwrap().len(), 25);
+    let (balance, held) = credits.balance_and_held(id, NOW).await.unwrap();
+    assert_eq!((balance.total, held), (Credits::ZERO, Credits::whole(100)));
 
     let endings = holds.iter().flat_map(|h| {
         let entry = h.entry;
@@ -949,5 +960,7 @@ pub(super) async fn credits_concurrent_holds_never_overdraw(stores: Stores) {
         credits.balance(id, NOW).await.unwrap().total.cents(),
         10_000 - charged
     );
+    let (balance, held) = credits.balance_and_held(id, NOW).await.unwrap();
+    assert_eq!((balance.total.cents(), held), (10_000 - charged, Credits::ZERO));
     assert_invariants(&credits, id).await;
 }
