@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,20 +28,33 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
 /// The static files of a project: the embedded ones, each replaced by a file at the same path
-/// under the project's `static/` folder, read from disk at each request (edits show at once).
+/// under the project's `static/` folder, read from disk at each request (an edit to a file there
+/// shows at once, a file added there within [`ABSENT_FOR`]).
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     dir: PathBuf,
-    /// Versions of override files, by path, with the size and time of the file they were
-    /// computed from: a page render looks at each file's metadata, not its content.
+    /// Versions by the path of the override file they stand for: an override's with the size
+    /// and time of the file it was computed from (a page render looks at the file's metadata,
+    /// not its content); an embedded file's with when the override was last found missing.
     versions: Arc<Mutex<HashMap<PathBuf, Stamp>>>,
 }
 
+/// How long a missing override is taken as missing: a page links to the embedded file without
+/// asking the disk again for that long (a file added to `static/` shows within it; an edit to
+/// an existing override shows at once).
+const ABSENT_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
-struct Stamp {
-    modified: SystemTime,
-    len: u64,
-    version: String,
+enum Stamp {
+    Override {
+        modified: SystemTime,
+        len: u64,
+        version: String,
+    },
+    Embedded {
+        missing_at: Instant,
+        version: Option<String>,
+    },
 }
 
 /// A file's version: the start of the SHA-256 of its content, in hex.
@@ -78,21 +91,33 @@ impl StaticFiles {
     pub fn version(&self, path: &str) -> Option<String> {
         let relative = safe_relative(path)?;
         let full = self.dir.join(&relative);
+        let versions = || self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Stamp::Embedded {
+            missing_at,
+            version,
+        }) = versions().get(&full)
+            && missing_at.elapsed() < ABSENT_FOR
+        {
+            return version.clone();
+        }
         if let Ok(meta) = std::fs::metadata(&full)
             && meta.is_file()
         {
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(stamp) = versions.get(&full)
-                && stamp.modified == modified
-                && stamp.len == meta.len()
+            if let Some(Stamp::Override {
+                modified: was,
+                len,
+                version,
+            }) = versions().get(&full)
+                && *was == modified
+                && *len == meta.len()
             {
-                return Some(stamp.version.clone());
+                return Some(version.clone());
             }
             let version = version_of(&std::fs::read(&full).ok()?);
-            versions.insert(
+            versions().insert(
                 full,
-                Stamp {
+                Stamp::Override {
                     modified,
                     len: meta.len(),
                     version: version.clone(),
@@ -100,7 +125,15 @@ impl StaticFiles {
             );
             return Some(version);
         }
-        Embedded::get(path).map(|file| version_of_hash(&file.metadata.sha256_hash()))
+        let version = Embedded::get(path).map(|file| version_of_hash(&file.metadata.sha256_hash()));
+        versions().insert(
+            full,
+            Stamp::Embedded {
+                missing_at: Instant::now(),
+                version: version.clone(),
+            },
+        );
+        version
     }
 
     /// The URL of the static file at `path` (`css/app.css`), with its version:

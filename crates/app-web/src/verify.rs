@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 use quickscale_adapters::Stores;
-use quickscale_domain_credits::{AccountId, AccountSnapshot, CreditError, Violation, verify};
+use quickscale_domain_credits::{
+    AccountId, AccountSnapshot, CreditError, EntryId, EntryKind, LedgerEntry, Violation, verify,
+};
 use quickscale_domain_identity::{User, UserId, UserQuery};
 use quickscale_service_sdk::charges::{ChargeCounts, Mismatch, match_charges};
 use quickscale_service_sdk::usage::RunCharge;
@@ -32,6 +34,12 @@ pub enum FindingKind {
     Invariant(Violation),
     /// A run and the ledger disagree.
     Charge(Mismatch),
+    /// The open holds the store reads (kept apart from the ledger for speed) are not the hold
+    /// entries the ledger has not settled or released.
+    OpenHolds {
+        ledger: Vec<EntryId>,
+        stored: Vec<EntryId>,
+    },
 }
 
 impl fmt::Display for Finding {
@@ -39,6 +47,13 @@ impl fmt::Display for Finding {
         match &self.problem {
             FindingKind::Invariant(violation) => write!(f, "{}: {violation}", self.email),
             FindingKind::Charge(mismatch) => write!(f, "{}: {mismatch}", self.email),
+            FindingKind::OpenHolds { ledger, stored } => write!(
+                f,
+                "{}: the open holds stored ({}) are not the ledger's ({})",
+                self.email,
+                ids(stored),
+                ids(ledger)
+            ),
         }
     }
 }
@@ -61,14 +76,14 @@ impl LedgerReport {
     pub fn mismatches(&self) -> impl Iterator<Item = &Mismatch> {
         self.findings.iter().filter_map(|f| match &f.problem {
             FindingKind::Charge(mismatch) => Some(mismatch),
-            FindingKind::Invariant(_) => None,
+            FindingKind::Invariant(_) | FindingKind::OpenHolds { .. } => None,
         })
     }
 
     pub fn violations(&self) -> impl Iterator<Item = &Violation> {
         self.findings.iter().filter_map(|f| match &f.problem {
             FindingKind::Invariant(violation) => Some(violation),
-            FindingKind::Charge(_) => None,
+            FindingKind::Charge(_) | FindingKind::OpenHolds { .. } => None,
         })
     }
 
@@ -78,7 +93,7 @@ impl LedgerReport {
         format!(
             "accounts {}, ledger entries {}, runs {} (paid successes {}, free {}, refunded {}, \
              without a charge {}, still running {}), debits {}, reversals {}, invariant \
-             violations {}, run/debit mismatches {}",
+             violations {}, run/debit mismatches {}, open holds mismatched {}",
             self.accounts,
             self.entries,
             c.runs,
@@ -90,7 +105,11 @@ impl LedgerReport {
             c.debits,
             c.reversals,
             self.violations().count(),
-            self.mismatches().count()
+            self.mismatches().count(),
+            self.findings
+                .iter()
+                .filter(|f| matches!(f.problem, FindingKind::OpenHolds { .. }))
+                .count()
         )
     }
 }
@@ -132,14 +151,17 @@ async fn verify_account(
     user: &User,
     report: &mut LedgerReport,
 ) -> anyhow::Result<()> {
-    let snapshot = match stores
-        .credits
-        .snapshot(AccountId::new(user.id.as_uuid()))
-        .await
-    {
+    let account = AccountId::new(user.id.as_uuid());
+    let snapshot = match stores.credits.snapshot(account).await {
         Ok(snapshot) => snapshot,
         Err(CreditError::AccountNotFound(_)) => AccountSnapshot::default(),
         Err(e) => anyhow::bail!("reading the ledger of {}: {e}", user.email),
+    };
+    let ledger: Vec<EntryId> = open_holds(&snapshot.entries);
+    let stored: Vec<EntryId> = match stores.credits.open_holds(account).await {
+        Ok(holds) => holds.iter().map(|h| h.entry).collect(),
+        Err(CreditError::AccountNotFound(_)) => Vec::new(),
+        Err(e) => anyhow::bail!("reading the open holds of {}: {e}", user.email),
     };
     let runs = runs_of(stores, user).await?;
     report.accounts += 1;
@@ -154,6 +176,11 @@ async fn verify_account(
             .into_iter()
             .map(|v| finding(FindingKind::Invariant(v))),
     );
+    if ledger != stored {
+        report
+            .findings
+            .push(finding(FindingKind::OpenHolds { ledger, stored }));
+    }
     let matched = match_charges(&runs, &snapshot.entries);
     report.charges += matched.counts;
     report.findings.extend(
@@ -163,6 +190,24 @@ async fn verify_account(
             .map(|m| finding(FindingKind::Charge(m))),
     );
     Ok(())
+}
+
+/// The hold entries no entry reverses (settles or releases), oldest first.
+fn open_holds(entries: &[LedgerEntry]) -> Vec<EntryId> {
+    let ended: HashSet<EntryId> = entries.iter().filter_map(|e| e.reverses).collect();
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Hold && !ended.contains(&e.id))
+        .map(|e| e.id)
+        .collect()
+}
+
+fn ids(entries: &[EntryId]) -> String {
+    if entries.is_empty() {
+        return "none".to_owned();
+    }
+    let ids: Vec<String> = entries.iter().map(|e| format!("entry {}", e.0)).collect();
+    ids.join(", ")
 }
 
 async fn runs_of(stores: &Stores, user: &User) -> anyhow::Result<Vec<RunCharge>> {

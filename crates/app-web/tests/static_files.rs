@@ -104,6 +104,25 @@ async fn changing_an_override_changes_its_url() {
 }
 
 #[tokio::test]
+async fn a_file_added_to_static_is_linked_within_a_second() {
+    let app = TestApp::new().await;
+    let embedded = stylesheet_url(&app).await;
+    std::fs::create_dir_all(app.dir.path().join("static/css")).unwrap();
+    std::fs::write(
+        app.dir.path().join("static/css/app.css"),
+        "body { color: olive; }",
+    )
+    .unwrap();
+    // Pages trust a missing override for a second (no disk look per page and file).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let added = stylesheet_url(&app).await;
+    assert_ne!(embedded, added, "the new file's URL");
+    let answer = fetch(&app, &added, None).await;
+    assert_eq!(answer.body, "body { color: olive; }");
+    assert_eq!(answer.cache_control, IMMUTABLE);
+}
+
+#[tokio::test]
 async fn every_linked_asset_is_versioned_and_plain_urls_are_revalidated() {
     let app = TestApp::new().await;
     let page = app.browser().get("/").await;

@@ -362,7 +362,12 @@ pub trait CreditStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(Balance, Credits), CreditError> {
         let balance = self.balance(account, now).await?;
-        let held = self.open_holds(account).await?.iter().map(|h| h.amount).sum();
+        let held = self
+            .open_holds(account)
+            .await?
+            .iter()
+            .map(|h| h.amount)
+            .sum();
         Ok((balance, held))
     }
 }

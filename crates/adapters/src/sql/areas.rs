@@ -41,6 +41,7 @@ impl Area {
                 "credit_grants",
                 "credit_entries",
                 "credit_allocations",
+                "credit_open_holds",
             ],
         }
     }

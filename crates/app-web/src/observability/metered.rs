@@ -186,8 +186,13 @@ impl CreditStore for MeteredCredits {
         &self,
         account: AccountId,
         now: time::OffsetDateTime,
-    ) -> Result<(quickscale_domain_credits::Balance, quickscale_domain_credits::Credits), CreditError>
-    {
+    ) -> Result<
+        (
+            quickscale_domain_credits::Balance,
+            quickscale_domain_credits::Credits,
+        ),
+        CreditError,
+    > {
         self.inner.balance_and_held(account, now).await
     }
 }

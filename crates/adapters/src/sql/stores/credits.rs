@@ -6,10 +6,10 @@ use std::str::FromStr as _;
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{
-    AccountId, AccountSnapshot, Allocation, Balance, Consumption, CreditError, CreditStore, Credits, Effect,
-    EntryId, EntryKind, FirstRead, Grant, GrantId, GrantKind, GrantLink, HistoryPage, HistoryQuery,
-    IdempotencyKey, LedgerEntry, LedgerTransaction, NewEntry, OpenHold, Operation, Receipt,
-    RecordedOperation, SourceRef, run_operation,
+    AccountId, AccountSnapshot, Allocation, Balance, Consumption, CreditError, CreditStore,
+    Credits, Effect, EntryId, EntryKind, FirstRead, Grant, GrantId, GrantKind, GrantLink,
+    HistoryPage, HistoryQuery, IdempotencyKey, LedgerEntry, LedgerTransaction, NewEntry, OpenHold,
+    Operation, Receipt, RecordedOperation, SourceRef, run_operation,
 };
 use quickscale_domain_kernel::StorageError;
 use time::OffsetDateTime;

@@ -672,7 +672,10 @@ pub(super) async fn credits_holds_reserve_then_settle_or_release_once(stores: St
     let id = account(&credits).await;
     // Nothing granted, nothing held: one statement still answers both.
     let (empty, held) = credits.balance_and_held(id, NOW).await.unwrap();
-    assert_eq!((empty.total, empty.by_kind.len(), held), (Credits::ZERO, 0, Credits::ZERO));
+    assert_eq!(
+        (empty.total, empty.by_kind.len(), held),
+        (Credits::ZERO, 0, Credits::ZERO)
+    );
     let expiry = NOW + Duration::days(30);
     credits
         .execute(
@@ -961,6 +964,9 @@ pub(super) async fn credits_concurrent_holds_never_overdraw(stores: Stores) {
         10_000 - charged
     );
     let (balance, held) = credits.balance_and_held(id, NOW).await.unwrap();
-    assert_eq!((balance.total.cents(), held), (10_000 - charged, Credits::ZERO));
+    assert_eq!(
+        (balance.total.cents(), held),
+        (10_000 - charged, Credits::ZERO)
+    );
     assert_invariants(&credits, id).await;
 }

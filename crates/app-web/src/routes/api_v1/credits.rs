@@ -71,17 +71,10 @@ pub(super) fn next_expiry(balance: &Balance) -> Option<Expiry> {
     security(("api_key" = [])))]
 pub(super) async fn balance(State(state): State<AppState>, auth: ApiKeyAuth) -> ApiResult {
     let account = AccountId::new(auth.user.id.as_uuid());
-    let balance = state
+    let (balance, held) = state
         .credits()
-        .balance(account, state.clock().now())
+        .balance_and_held(account, state.clock().now())
         .await?;
-    let held = state
-        .credits()
-        .open_holds(account)
-        .await?
-        .iter()
-        .map(|h| h.amount)
-        .sum();
     Ok(Json(BalanceView::of(&balance, held)).into_response())
 }
 
