@@ -12,6 +12,7 @@ use quickscale_domain_credits::{
     Operation, Receipt, RecordedOperation, SourceRef, run_operation,
 };
 use quickscale_domain_kernel::StorageError;
+use quickscale_service_sdk::usage::ServiceRun;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -102,6 +103,23 @@ fn allocation_from_row(row: &Row) -> Result<(EntryId, Allocation), StorageError>
 pub(super) struct AccountTransaction {
     pub(super) tx: sqlx::Transaction<'static, Db>,
     pub(super) account: Uuid,
+    /// A paid run to record as charged by the entry the transaction writes, in the statement
+    /// that writes it where the entry is written in one statement (see [`OneWrite`]).
+    pub(super) charged_run: Option<ServiceRun>,
+    /// Whether that statement recorded the run: `None` when no such statement ran (the caller
+    /// records the run itself), `Some(false)` when the user has a run with its key already.
+    pub(super) run_recorded: Option<bool>,
+}
+
+impl AccountTransaction {
+    pub(super) fn new(tx: sqlx::Transaction<'static, Db>, account: Uuid) -> Self {
+        AccountTransaction {
+            tx,
+            account,
+            charged_run: None,
+            run_recorded: None,
+        }
+    }
 }
 
 #[async_trait]
@@ -331,6 +349,8 @@ impl LedgerTransaction for AccountTransaction {
 
 /// A value bound to a statement built for its effects.
 enum Bound<'a> {
+    Uuid(Uuid),
+    MaybeUuid(Option<Uuid>),
     Int(i64),
     MaybeInt(Option<i64>),
     Text(&'a str),
@@ -423,10 +443,57 @@ impl<'a> OneWrite<'a> {
                 next(Bound::Int(allocation.amount.cents()), &mut bound),
             ));
         }
-        let sql = format!("WITH {} SELECT id FROM e", parts.join(", "));
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(tx.account);
+        // A paid run charged by this entry: its record, in the same statement (its key is
+        // unique per user: a run recorded already leaves `recorded` at 0).
+        let recorded = match &tx.charged_run {
+            Some(run) => {
+                let values = [
+                    next(Bound::Uuid(run.id), &mut bound),
+                    next(Bound::Uuid(run.user.as_uuid()), &mut bound),
+                    next(Bound::Text(&run.service), &mut bound),
+                    next(Bound::Text(run.key.as_str()), &mut bound),
+                    next(Bound::Text(run.status.as_str()), &mut bound),
+                    next(Bound::Int(run.cost.cents()), &mut bound),
+                    next(Bound::Int(entry.balance_after.cents()), &mut bound),
+                    next(
+                        Bound::Int(i64::try_from(run.input_bytes).unwrap_or(i64::MAX)),
+                        &mut bound,
+                    ),
+                    next(Bound::Time(run.started_at), &mut bound),
+                    next(Bound::Text(run.mode.as_str()), &mut bound),
+                    next(Bound::MaybeUuid(run.api_key.map(|k| k.0)), &mut bound),
+                ];
+                parts.push(format!(
+                    "run AS (INSERT INTO service_runs (id, user_id, service, run_key, status, \
+                     cost_cents, charge_entry, refunded_cents, balance_after_cents, input_bytes, \
+                     started_at, mode, api_key_id) \
+                     SELECT {}, {}, {}, {}, {}, {}, e.id, 0, {}, {}, {}, {}, {} FROM e \
+                     ON CONFLICT (user_id, run_key) DO NOTHING RETURNING 1)",
+                    values[0],
+                    values[1],
+                    values[2],
+                    values[3],
+                    values[4],
+                    values[5],
+                    values[6],
+                    values[7],
+                    values[8],
+                    values[9],
+                    values[10],
+                ));
+                "(SELECT count(*) FROM run)"
+            }
+            None => "CAST(0 AS BIGINT)",
+        };
+        let sql = format!(
+            "WITH {} SELECT id, {recorded} AS recorded FROM e",
+            parts.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(tx.account);
         for value in bound {
             query = match value {
+                Bound::Uuid(v) => query.bind(v),
+                Bound::MaybeUuid(v) => query.bind(v),
                 Bound::Int(v) => query.bind(v),
                 Bound::MaybeInt(v) => query.bind(v),
                 Bound::Text(v) => query.bind(v),
@@ -434,7 +501,10 @@ impl<'a> OneWrite<'a> {
                 Bound::Time(v) => query.bind(DbTime(v)),
             };
         }
-        let id = query.fetch_one(&mut *tx.tx).await.map_err(storage_error)?;
+        let (id, recorded) = query.fetch_one(&mut *tx.tx).await.map_err(storage_error)?;
+        if tx.charged_run.is_some() {
+            tx.run_recorded = Some(recorded == 1);
+        }
         Ok(EntryId(id))
     }
 }
@@ -482,10 +552,7 @@ impl CreditStore for SqlCreditStore {
             .begin_account(account.as_uuid())
             .await?
             .ok_or(CreditError::AccountNotFound(account))?;
-        let mut tx = AccountTransaction {
-            tx,
-            account: account.as_uuid(),
-        };
+        let mut tx = AccountTransaction::new(tx, account.as_uuid());
         let receipt = match run_operation(&mut tx, &op, now).await {
             Ok(receipt) => receipt,
             Err(error) => {

@@ -3,7 +3,9 @@
 //! database transaction before the service executes, instead of a claim and then a charge.
 //! A run through the API is held to its monthly caps in the same transaction
 //! ([`over_cap`]): the month's spending is read while the account is held, so runs at once
-//! cannot pass a cap together.
+//! cannot pass a cap together. On PostgreSQL the run's record is written by the statement that
+//! writes the charge (its entry, allocations and grants' remainders: one `WITH` statement), so
+//! the claim and charge take the lock, one read and one write.
 
 use async_trait::async_trait;
 use quickscale_domain_credits::{CreditError, Operation, Receipt, run_operation};
@@ -119,7 +121,7 @@ impl PaidRunStore for SqlPaidRuns {
             }
             return Ok(ChargedClaim::Refused(refused));
         };
-        let mut tx = AccountTransaction { tx, account };
+        let mut tx = AccountTransaction::new(tx, account);
         let (receipt, end, outcome) = if let Some(over) = over_cap(&mut tx.tx, run, caps).await? {
             (
                 None,
@@ -127,6 +129,8 @@ impl PaidRunStore for SqlPaidRuns {
                 ChargedClaim::OverCap(over),
             )
         } else {
+            // Where the charge is written in one statement, the run's record goes with it.
+            tx.charged_run = Some(run.clone());
             match run_operation(&mut tx, charge, run.started_at).await {
                 Ok(receipt) => (Some(receipt.clone()), None, ChargedClaim::Charged(receipt)),
                 // The transaction may be broken: roll it all back, nothing is recorded.
@@ -140,7 +144,11 @@ impl PaidRunStore for SqlPaidRuns {
         };
         // The account's lock orders this user's paid runs; the unique index on the run's key
         // settles a race with a free run under the same key.
-        if !insert_run(&mut *tx.tx, run, receipt.as_ref(), end.as_ref()).await? {
+        let recorded = match tx.run_recorded {
+            Some(recorded) => recorded,
+            None => insert_run(&mut *tx.tx, run, receipt.as_ref(), end.as_ref()).await?,
+        };
+        if !recorded {
             tx.tx.rollback().await.map_err(storage_error)?;
             return self.existing(run).await;
         }
