@@ -29,7 +29,7 @@ const REVALIDATE: &str = "no-cache";
 
 /// The static files of a project: the embedded ones, each replaced by a file at the same path
 /// under the project's `static/` folder, read from disk at each request (an edit to a file there
-/// shows at once, a file added there within [`ABSENT_FOR`]).
+/// shows at once, a file added there within a second).
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     dir: PathBuf,
