@@ -467,19 +467,10 @@ impl<'a> OneWrite<'a> {
                     "run AS (INSERT INTO service_runs (id, user_id, service, run_key, status, \
                      cost_cents, charge_entry, refunded_cents, balance_after_cents, input_bytes, \
                      started_at, mode, api_key_id) \
-                     SELECT {}, {}, {}, {}, {}, {}, e.id, 0, {}, {}, {}, {}, {} FROM e \
+                     SELECT {}, e.id, 0, {} FROM e \
                      ON CONFLICT (user_id, run_key) DO NOTHING RETURNING 1)",
-                    values[0],
-                    values[1],
-                    values[2],
-                    values[3],
-                    values[4],
-                    values[5],
-                    values[6],
-                    values[7],
-                    values[8],
-                    values[9],
-                    values[10],
+                    values[..6].join(", "),
+                    values[6..].join(", "),
                 ));
                 "(SELECT count(*) FROM run)"
             }
