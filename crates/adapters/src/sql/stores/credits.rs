@@ -12,6 +12,7 @@ use quickscale_domain_credits::{
     Operation, Receipt, RecordedOperation, SourceRef, run_operation,
 };
 use quickscale_domain_kernel::StorageError;
+#[cfg(feature = "services")]
 use quickscale_service_sdk::usage::ServiceRun;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -105,9 +106,11 @@ pub(super) struct AccountTransaction {
     pub(super) account: Uuid,
     /// A paid run to record as charged by the entry the transaction writes, in the statement
     /// that writes it where the entry is written in one statement (see [`OneWrite`]).
+    #[cfg(feature = "services")]
     pub(super) charged_run: Option<ServiceRun>,
     /// Whether that statement recorded the run: `None` when no such statement ran (the caller
     /// records the run itself), `Some(false)` when the user has a run with its key already.
+    #[cfg(feature = "services")]
     pub(super) run_recorded: Option<bool>,
 }
 
@@ -116,7 +119,9 @@ impl AccountTransaction {
         AccountTransaction {
             tx,
             account,
+            #[cfg(feature = "services")]
             charged_run: None,
+            #[cfg(feature = "services")]
             run_recorded: None,
         }
     }
@@ -349,7 +354,9 @@ impl LedgerTransaction for AccountTransaction {
 
 /// A value bound to a statement built for its effects.
 enum Bound<'a> {
+    #[cfg(feature = "services")]
     Uuid(Uuid),
+    #[cfg(feature = "services")]
     MaybeUuid(Option<Uuid>),
     Int(i64),
     MaybeInt(Option<i64>),
@@ -399,10 +406,6 @@ impl<'a> OneWrite<'a> {
         };
         // $1 is the account.
         let mut bound: Vec<Bound<'_>> = Vec::new();
-        fn next<'b>(value: Bound<'b>, bound: &mut Vec<Bound<'b>>) -> String {
-            bound.push(value);
-            format!("${}", bound.len() + 1)
-        }
         let mut parts: Vec<String> = Vec::new();
         for (n, (grant, left)) in self.remaining.iter().enumerate() {
             parts.push(format!(
@@ -443,39 +446,10 @@ impl<'a> OneWrite<'a> {
                 next(Bound::Int(allocation.amount.cents()), &mut bound),
             ));
         }
-        // A paid run charged by this entry: its record, in the same statement (its key is
-        // unique per user: a run recorded already leaves `recorded` at 0).
-        let recorded = match &tx.charged_run {
-            Some(run) => {
-                let values = [
-                    next(Bound::Uuid(run.id), &mut bound),
-                    next(Bound::Uuid(run.user.as_uuid()), &mut bound),
-                    next(Bound::Text(&run.service), &mut bound),
-                    next(Bound::Text(run.key.as_str()), &mut bound),
-                    next(Bound::Text(run.status.as_str()), &mut bound),
-                    next(Bound::Int(run.cost.cents()), &mut bound),
-                    next(Bound::Int(entry.balance_after.cents()), &mut bound),
-                    next(
-                        Bound::Int(i64::try_from(run.input_bytes).unwrap_or(i64::MAX)),
-                        &mut bound,
-                    ),
-                    next(Bound::Time(run.started_at), &mut bound),
-                    next(Bound::Text(run.mode.as_str()), &mut bound),
-                    next(Bound::MaybeUuid(run.api_key.map(|k| k.0)), &mut bound),
-                ];
-                parts.push(format!(
-                    "run AS (INSERT INTO service_runs (id, user_id, service, run_key, status, \
-                     cost_cents, charge_entry, refunded_cents, balance_after_cents, input_bytes, \
-                     started_at, mode, api_key_id) \
-                     SELECT {}, e.id, 0, {} FROM e \
-                     ON CONFLICT (user_id, run_key) DO NOTHING RETURNING 1)",
-                    values[..6].join(", "),
-                    values[6..].join(", "),
-                ));
-                "(SELECT count(*) FROM run)"
-            }
-            None => "CAST(0 AS BIGINT)",
-        };
+        #[cfg(feature = "services")]
+        let recorded = charged_run_part(tx.charged_run.as_ref(), entry, &mut parts, &mut bound);
+        #[cfg(not(feature = "services"))]
+        let recorded = "CAST(0 AS BIGINT)";
         let sql = format!(
             "WITH {} SELECT id, {recorded} AS recorded FROM e",
             parts.join(", ")
@@ -483,7 +457,9 @@ impl<'a> OneWrite<'a> {
         let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(tx.account);
         for value in bound {
             query = match value {
+                #[cfg(feature = "services")]
                 Bound::Uuid(v) => query.bind(v),
+                #[cfg(feature = "services")]
                 Bound::MaybeUuid(v) => query.bind(v),
                 Bound::Int(v) => query.bind(v),
                 Bound::MaybeInt(v) => query.bind(v),
@@ -493,11 +469,61 @@ impl<'a> OneWrite<'a> {
             };
         }
         let (id, recorded) = query.fetch_one(&mut *tx.tx).await.map_err(storage_error)?;
+        #[cfg(feature = "services")]
         if tx.charged_run.is_some() {
             tx.run_recorded = Some(recorded == 1);
         }
+        #[cfg(not(feature = "services"))]
+        let _ = recorded;
         Ok(EntryId(id))
     }
+}
+
+/// Binds `value` as the statement's next parameter ($1 is the account) and gives its
+/// placeholder.
+fn next<'b>(value: Bound<'b>, bound: &mut Vec<Bound<'b>>) -> String {
+    bound.push(value);
+    format!("${}", bound.len() + 1)
+}
+
+/// Adds to `parts` the record of the paid run `run` as charged by the entry `e` the statement
+/// writes, and gives what the statement selects to tell whether it recorded it: 1, or 0 when
+/// the user has a run with its key already (the key is unique per user).
+#[cfg(feature = "services")]
+fn charged_run_part<'b>(
+    run: Option<&'b ServiceRun>,
+    entry: &NewEntry,
+    parts: &mut Vec<String>,
+    bound: &mut Vec<Bound<'b>>,
+) -> &'static str {
+    let Some(run) = run else {
+        return "CAST(0 AS BIGINT)";
+    };
+    let values = [
+        next(Bound::Uuid(run.id), bound),
+        next(Bound::Uuid(run.user.as_uuid()), bound),
+        next(Bound::Text(&run.service), bound),
+        next(Bound::Text(run.key.as_str()), bound),
+        next(Bound::Text(run.status.as_str()), bound),
+        next(Bound::Int(run.cost.cents()), bound),
+        next(Bound::Int(entry.balance_after.cents()), bound),
+        next(
+            Bound::Int(i64::try_from(run.input_bytes).unwrap_or(i64::MAX)),
+            bound,
+        ),
+        next(Bound::Time(run.started_at), bound),
+        next(Bound::Text(run.mode.as_str()), bound),
+        next(Bound::MaybeUuid(run.api_key.map(|k| k.0)), bound),
+    ];
+    parts.push(format!(
+        "run AS (INSERT INTO service_runs (id, user_id, service, run_key, status, cost_cents, \
+         charge_entry, refunded_cents, balance_after_cents, input_bytes, started_at, mode, \
+         api_key_id) SELECT {}, e.id, 0, {} FROM e \
+         ON CONFLICT (user_id, run_key) DO NOTHING RETURNING 1)",
+        values[..6].join(", "),
+        values[6..].join(", "),
+    ));
+    "(SELECT count(*) FROM run)"
 }
 
 /// The credit store.
