@@ -429,6 +429,7 @@ awk -v accounts=$ACCOUNTS '
   $2 == "memory" { peak[$1] = f($0, "peak_rss_kib"); idle[$1] = f($0, "idle_rss_kib") }
   function ratio(label, figure, ceiling, target, unit) {
     if (figure == "" || ceiling == "" || ceiling == 0) { printf "  %-58s no figure\n", label; return }
+    if (target == 0) { printf "  %-58s %9.1f %-4s vs %9.1f: %5.0f%% (for reference, no target)\n", label, figure, unit, ceiling, 100 * figure / ceiling; return }
     printf "  %-58s %9.1f %-4s vs %9.1f: %5.0f%% (target %d%%) %s\n", label, figure, unit, ceiling, 100 * figure / ceiling, target, (100 * figure / ceiling >= target ? "met" : "NOT MET")
   }
   END {
