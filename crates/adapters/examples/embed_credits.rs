@@ -427,6 +427,7 @@ mod tests {
                 "credit_allocations",
                 "credit_entries",
                 "credit_grants",
+                "credit_open_holds",
             ]
         );
     }
