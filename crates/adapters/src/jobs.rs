@@ -483,27 +483,23 @@ where
         let storage = self.storage.clone();
         restarting(worker, stop, move |name, until| {
             let (storage, handler) = (storage.clone(), Arc::clone(&handler));
+            // The same worker over either SQL storage (two types, one builder chain).
+            macro_rules! work_on {
+                ($storage:expr) => {
+                    WorkerBuilder::new(name)
+                        .backend($storage.poll_with_strategy(Poller::every(poll)))
+                        .concurrency(concurrency)
+                        .data(HandlerData(handler))
+                        .build(run_job::<T>)
+                        .run_until(until)
+                        .await
+                };
+            }
             async move {
                 match storage {
                     Storage::Redis(_) => unreachable!("worked above"),
-                    Storage::Sqlite(s) => {
-                        WorkerBuilder::new(name)
-                            .backend(s.poll_with_strategy(Poller::every(poll)))
-                            .concurrency(concurrency)
-                            .data(HandlerData(handler))
-                            .build(run_job::<T>)
-                            .run_until(until)
-                            .await
-                    }
-                    Storage::Postgres(s) => {
-                        WorkerBuilder::new(name)
-                            .backend(s.poll_with_strategy(Poller::every(poll)))
-                            .concurrency(concurrency)
-                            .data(HandlerData(handler))
-                            .build(run_job::<T>)
-                            .run_until(until)
-                            .await
-                    }
+                    Storage::Sqlite(s) => work_on!(s),
+                    Storage::Postgres(s) => work_on!(s),
                 }
             }
         })

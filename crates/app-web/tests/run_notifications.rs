@@ -172,6 +172,15 @@ fn private_allowed() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// Two instances on one PostgreSQL database, private webhooks allowed (`None`: PostgreSQL is
+/// unavailable and not required).
+async fn two_instances() -> Option<(Live, Live)> {
+    let url = test_database_url().await?;
+    let mut settings = private_allowed();
+    settings.push(("DATABASE_URL", &url));
+    Some((Live::start(&settings).await, Live::start(&settings).await))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_run_posts_a_signed_webhook_and_the_secret_is_shown_once() {
     let live = Live::start(&private_allowed()).await;
@@ -464,13 +473,9 @@ async fn a_background_run_end_is_emailed_to_a_user_who_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_deliver_each_event_once() {
-    let Some(url) = test_database_url().await else {
+    let Some((first, second)) = two_instances().await else {
         return;
     };
-    let mut settings = private_allowed();
-    settings.push(("DATABASE_URL", &url));
-    let first = Live::start(&settings).await;
-    let second = Live::start(&settings).await;
     let receiver = Receiver::start(&[500]).await;
     let client = signed_in(&first).await;
     // The session is in the shared database (and the cookie jar does not tell ports apart):
@@ -534,13 +539,9 @@ async fn run_through_the_form(live: &Live, client: &reqwest::Client) {
 /// through one instance decides the next run's announcement on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_changed_on_one_instance_decides_the_next_run_on_the_other() {
-    let Some(url) = test_database_url().await else {
+    let Some((first, second)) = two_instances().await else {
         return;
     };
-    let mut settings = private_allowed();
-    settings.push(("DATABASE_URL", &url));
-    let first = Live::start(&settings).await;
-    let second = Live::start(&settings).await;
     let receiver = Receiver::start(&[]).await;
     let client = signed_in(&first).await;
     let user = first.user(EMAIL).await;
